@@ -1,0 +1,1 @@
+"""The ``nr`` command line."""

@@ -1,0 +1,72 @@
+"""``nr``: the native-rollups command line."""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+ENGINES = ("pyevm",)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    return args.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nr",
+        description="Native rollups: the EXECUTE precompile, stateless validation and tools.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    conformance = commands.add_parser(
+        "conformance",
+        help="run blockchain-test fixtures through witness generation and the stateless guest",
+        description=(
+            "Walk blockchain-test JSON fixtures (ethereum/tests BlockchainTests format). For "
+            "every block: rebuild the parent state, generate the execution witness, run the "
+            "stateless guest on the encoded StatelessInput and compare with the fixture."
+        ),
+    )
+    conformance.add_argument("directory", type=Path, metavar="DIR", help="fixture file or directory")
+    conformance.add_argument(
+        "--engine", choices=ENGINES, default="pyevm", help="execution engine (default: pyevm)"
+    )
+    conformance.add_argument(
+        "--jobs", "-j", type=int, default=0, help="worker processes (default: one per core)"
+    )
+    conformance.add_argument(
+        "--verbose", "-v", action="store_true", help="list every case, not only failures"
+    )
+    conformance.set_defaults(run=run_conformance_command)
+    return parser
+
+
+def run_conformance_command(args: argparse.Namespace) -> int:
+    from precompile.conformance import run_conformance
+
+    if not args.directory.exists():
+        print(f"nr conformance: {args.directory}: no such file or directory", file=sys.stderr)
+        return 2
+    if args.jobs < 0:
+        print(f"nr conformance: --jobs must be 0 or more, got {args.jobs}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    summary = run_conformance(args.directory, jobs=args.jobs, progress=sys.stderr.isatty())
+    for result in summary.results:
+        if result.outcome != "passed" or args.verbose:
+            reason = f": {result.reason}" if result.reason else ""
+            print(f"{result.outcome.upper()} {result.path}::{result.name}{reason}")
+    print(f"engine {args.engine}, {time.monotonic() - started:.1f}s")
+    print(summary.line)
+    return 1 if summary.count("failed") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

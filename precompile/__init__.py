@@ -1,0 +1,1 @@
+"""EXECUTE: SSZ types, witness host and stateless guest, fork rules and fixture conformance."""

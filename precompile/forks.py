@@ -1,0 +1,115 @@
+"""
+The execution rules a ``ChainConfig`` names, as py-evm VM classes.
+
+Each class subclasses py-evm's fork and changes only where py-evm departs from
+the specification, so the diff over py-evm stays small and each fix is named.
+"""
+
+from typing import Type
+
+from eth.abc import BlockAPI, VirtualMachineAPI
+from eth.constants import SYSTEM_ADDRESS, SYSTEM_MESSAGE_GAS
+from eth.vm.forks import CancunVM, PragueVM
+from eth.vm.forks.prague.constants import (
+    CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS,
+    CONSOLIDATION_REQUEST_TYPE,
+    WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
+    WITHDRAWAL_REQUEST_TYPE,
+)
+from eth_utils import ValidationError
+from eth.vm.forks.cancun.blocks import CancunBackwardsHeader, CancunBlockHeader
+from eth.vm.forks.prague.blocks import PragueBackwardsHeader, PragueBlockHeader
+
+from .constants import FORK_CANCUN, FORK_NAMES, FORK_PRAGUE
+from .ssz import ChainConfig
+
+
+class UnknownFork(ValueError):
+    """A ``ChainConfig.fork`` this project has no rules for."""
+
+
+class Cancun(CancunVM):
+    """Cancun as py-evm implements it."""
+
+    header_class = CancunBlockHeader
+    # Decodes this fork's headers and those of earlier forks, by field count.
+    header_sedes = CancunBackwardsHeader
+    # EIP-7685 requests of the last imported block; none exist before Prague.
+    block_requests: tuple = ()
+
+
+class Prague(PragueVM):
+    """
+    Prague, with the EIP-7002 and EIP-7251 rule py-evm lacks: the end-of-block
+    call to a request system contract must succeed, and the contract must
+    exist, or the block is invalid.
+    """
+
+    header_class = PragueBlockHeader
+    header_sedes = PragueBackwardsHeader
+    block_requests: tuple = ()
+
+    def block_postprocessing(self, block):
+        """Keep the block's requests, which py-evm drops when it copies the block."""
+        processed = super().block_postprocessing(block)
+        self.block_requests = tuple(block.block_requests)
+        return processed
+
+    def process_withdrawal_request_data(self, block: BlockAPI) -> None:
+        block.block_requests.append(
+            WITHDRAWAL_REQUEST_TYPE
+            + self.checked_system_call(WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS)
+        )
+
+    def process_consolidation_request_data(self, block: BlockAPI) -> None:
+        block.block_requests.append(
+            CONSOLIDATION_REQUEST_TYPE
+            + self.checked_system_call(CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS)
+        )
+
+    def checked_system_call(self, address: bytes) -> bytes:
+        """
+        EELS ``process_checked_system_transaction``: call ``address`` from the
+        system address; a missing contract or a failed call invalidates the block.
+        """
+        code = self.state.get_code(address)
+        if len(code) == 0:
+            raise ValidationError(f"system contract {address.hex()} has no code")
+        computation = self.execute_bytecode(
+            origin=SYSTEM_ADDRESS,
+            gas_price=0,
+            gas=SYSTEM_MESSAGE_GAS,
+            to=address,
+            sender=SYSTEM_ADDRESS,
+            value=0,
+            data=b"",
+            code=code,
+            code_address=address,
+        )
+        if computation.is_error:
+            raise ValidationError(
+                f"system contract {address.hex()} call failed: {computation.error!r}"
+            )
+        return computation.output
+
+
+FORK_RULES = {FORK_CANCUN: Cancun, FORK_PRAGUE: Prague}
+
+
+def fork_rules(chain_config: ChainConfig) -> Type[VirtualMachineAPI]:
+    """The VM class for ``chain_config.fork``."""
+    fork = int(chain_config.fork)
+    try:
+        return FORK_RULES[fork]
+    except KeyError:
+        known = ", ".join(f"{k} ({v})" for k, v in FORK_NAMES.items())
+        raise UnknownFork(f"ChainConfig.fork {fork} is not one of {known}") from None
+
+
+def fork_id_of_network(network: str) -> int:
+    """The fork id for a blockchain-test ``network`` name, e.g. ``Prague``."""
+    by_name = {name: fork for fork, name in FORK_NAMES.items()}
+    try:
+        return by_name[network.lower()]
+    except KeyError:
+        raise UnknownFork(f"network {network!r} has no fork rules here") from None

@@ -1,0 +1,172 @@
+"""
+Witness host: record what a block's execution reads from a full-state chain.
+
+The block runs against its parent's state through a database that reads
+through to the chain's and remembers every pre-state entry it was asked for:
+trie nodes on every path execution walks (absence proofs included), the nodes
+a post-state-root computation needs to restructure the trie (siblings of
+collapsed branches), bytecodes, and the ancestor headers BLOCKHASH reached.
+Nothing is written to the chain. The result is the content of geth's and
+reth's ``debug_executionWitness``.
+"""
+
+from dataclasses import dataclass
+from typing import Dict, Iterator, Optional, Sequence, Set, Tuple
+
+import rlp
+from eth.abc import AtomicDatabaseAPI, BlockAPI, BlockHeaderAPI, ChainAPI
+from eth.db.atomic import AtomicDB
+from eth.db.backends.base import BaseDB
+from eth.db.chain import ChainDB
+from eth.rlp.accounts import Account
+from eth.vm.chain_context import ChainContext
+from eth_hash.auto import keccak
+
+from .constants import MAX_WITNESS_HEADERS
+from .ssz import ExecutionWitness
+
+
+class RecordingDB(BaseDB):
+    """
+    A copy-on-write view of ``pre``: writes stay here, and every key read from
+    ``pre`` is remembered with its value.
+    """
+
+    def __init__(self, pre: AtomicDatabaseAPI) -> None:
+        self._pre = pre
+        self._writes: Dict[bytes, bytes] = {}
+        self._deleted: Set[bytes] = set()
+        self.reads: Dict[bytes, bytes] = {}
+
+    def __getitem__(self, key: bytes) -> bytes:
+        if key in self._writes:
+            return self._writes[key]
+        if key in self._deleted:
+            raise KeyError(key)
+        value = self._pre[key]
+        self.reads[key] = value
+        return value
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self._writes[key] = value
+        self._deleted.discard(key)
+
+    def __delitem__(self, key: bytes) -> None:
+        if key not in self._writes and key not in self._pre:
+            raise KeyError(key)
+        self._writes.pop(key, None)
+        self._deleted.add(key)
+
+    def _exists(self, key: bytes) -> bool:
+        try:
+            self[key]
+        except KeyError:
+            return False
+        return True
+
+
+@dataclass
+class BlockExecution:
+    """What running a block on the host produced."""
+
+    witness: ExecutionWitness
+    # EIP-7685 requests the execution produced; empty before Prague.
+    requests: Tuple[bytes, ...]
+    # Why the block failed on the full-state host, or None if it imported.
+    error: Optional[Exception]
+
+
+def execute_with_witness(chain: ChainAPI, block: BlockAPI) -> BlockExecution:
+    """
+    Run ``block`` on top of its parent in ``chain`` and record its witness.
+
+    An invalid block still yields the witness of what it read before failing,
+    so a stateless verifier can be asked about it too.
+    """
+    parent = chain.get_block_header_by_hash(block.header.parent_hash)
+    recording = RecordingDB(chain.chaindb.db)
+    chaindb = ChainDB(AtomicDB(recording))
+    base_header = chain.create_header_from_parent(parent).copy(
+        gas_used=block.header.gas_used
+    )
+    vm_class = chain.get_vm_class(base_header)
+    vm = vm_class(
+        header=base_header,
+        chaindb=chaindb,
+        chain_context=ChainContext(chain.chain_id),
+        consensus_context=chain.consensus_context,
+    )
+    error = None
+    try:
+        vm.import_block(block)
+    except Exception as failure:  # an invalid block fails in many ways
+        error = failure
+    witness = witness_from_reads(recording.reads, ancestors(chain, parent))
+    return BlockExecution(witness, vm.block_requests, error)
+
+
+def ancestors(chain: ChainAPI, parent: BlockHeaderAPI) -> Iterator[BlockHeaderAPI]:
+    """``parent`` and its ancestors, newest first, as far as BLOCKHASH reaches."""
+    header = parent
+    for _ in range(MAX_WITNESS_HEADERS):
+        yield header
+        if header.block_number == 0:
+            return
+        header = chain.get_block_header_by_hash(header.parent_hash)
+
+
+def witness_from_reads(
+    reads: Dict[bytes, bytes], ancestry: Iterator[BlockHeaderAPI]
+) -> ExecutionWitness:
+    """
+    Sort recorded reads into trie nodes, bytecodes and headers.
+
+    Headers run from the oldest ancestor read up to the parent (always
+    included), so the guest can check them as one contiguous chain.
+    """
+    ancestry = list(ancestry)
+    oldest_read = max(
+        (depth for depth, header in enumerate(ancestry) if header.hash in reads),
+        default=0,
+    )
+    headers = [rlp.encode(header) for header in reversed(ancestry[: oldest_read + 1])]
+    header_hashes = {header.hash for header in ancestry}
+
+    entries = {key: value for key, value in reads.items() if key not in header_hashes}
+    # Only entries stored under their own keccak are state; others are chain indexes.
+    entries = {key: value for key, value in entries.items() if keccak(value) == key}
+    code_hashes = code_hashes_of_accounts(entries.values())
+    codes = sorted(value for key, value in entries.items() if key in code_hashes)
+    nodes = sorted(value for key, value in entries.items() if key not in code_hashes)
+    return ExecutionWitness(state=nodes, codes=codes, headers=headers)
+
+
+def code_hashes_of_accounts(nodes: Sequence[bytes]) -> Set[bytes]:
+    """The code hashes held by the account leaves among ``nodes``."""
+    code_hashes = set()
+    for node in nodes:
+        leaf_value = _leaf_value(node)
+        if leaf_value is None:
+            continue
+        try:
+            account = rlp.decode(leaf_value, sedes=Account)
+        except Exception:  # a storage leaf or not a leaf at all
+            continue
+        code_hashes.add(account.code_hash)
+    return code_hashes
+
+
+def _leaf_value(node: bytes) -> Optional[bytes]:
+    try:
+        items = rlp.decode(node)
+    except Exception:  # bytecode that is not RLP
+        return None
+    is_leaf = (
+        isinstance(items, list)
+        and len(items) == 2
+        and isinstance(items[0], bytes)
+        and len(items[0]) > 0
+        and items[0][0] >> 4 in (2, 3)  # hex-prefix flag of a leaf path
+        and isinstance(items[1], bytes)
+    )
+    return items[1] if is_leaf else None

@@ -1,0 +1,1 @@
+"""Shared L1 prover: proof types, signing, gossip and k-of-n verification."""

@@ -1,0 +1,1 @@
+"""L2 node: chain config, sequencer, bridge, trust stages and synchronous composability."""
