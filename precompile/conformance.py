@@ -30,7 +30,7 @@ from .forks import UnknownFork, fork_id_of_network, FORK_RULES
 from .guest import stateless_validation_error
 from .payload import block_to_new_payload_request
 from .ssz import ChainConfig, StatelessInput
-from .witness import execute_with_witness
+from .witness import BlockExecution, execute_with_witness
 
 # Blockchain tests without a ``config`` predate chain ids in fixtures: mainnet.
 DEFAULT_FIXTURE_CHAIN_ID = 1
@@ -132,23 +132,9 @@ def check_block(
     except Exception as error:  # undecodable block RLP is an invalid block
         return False, f"block RLP does not decode: {error}", None
     try:
-        chain.get_block_header_by_hash(block.header.parent_hash)
-        execution = execute_with_witness(chain, block)
-    except HeaderNotFound:
-        # The guest is still asked, with the witness a prover would build on the head.
-        execution = execute_with_witness(chain, block.copy(
-            header=block.header.copy(parent_hash=chain.get_canonical_head().hash)
-        ))
-    try:
-        request = block_to_new_payload_request(block, execution.requests)
+        stateless_input, execution = witness_block(chain, chain_config, block)
     except Exception as error:  # e.g. extra_data longer than the payload allows
-        return False, f"no NewPayloadRequest form: {error}", block
-    stateless_input = StatelessInput(
-        new_payload_request=request,
-        witness=execution.witness,
-        chain_config=chain_config,
-        public_keys=[signer_public_key(tx) for tx in block.transactions],
-    )
+        return False, f"no StatelessInput form: {error}", block
     decoded = decode(encode(stateless_input), StatelessInput)
     error = stateless_validation_error(decoded)
     if error is None and execution.error is not None:
@@ -156,6 +142,31 @@ def check_block(
             f"UNSOUND: guest accepted a block the full-state import rejected: {execution.error}"
         ), block
     return error is None, error or "", block
+
+
+def witness_block(
+    chain: ChainAPI, chain_config: ChainConfig, block: BlockAPI
+) -> Tuple[StatelessInput, BlockExecution]:
+    """
+    The ``StatelessInput`` a prover builds for ``block`` on top of ``chain``.
+    A block whose parent is unknown is witnessed on the chain's head, so the
+    guest, not this host, is the one to reject it.
+    """
+    try:
+        chain.get_block_header_by_hash(block.header.parent_hash)
+        execution = execute_with_witness(chain, block)
+    except HeaderNotFound:
+        head = chain.get_canonical_head().hash
+        execution = execute_with_witness(
+            chain, block.copy(header=block.header.copy(parent_hash=head))
+        )
+    stateless_input = StatelessInput(
+        new_payload_request=block_to_new_payload_request(block, execution.requests),
+        witness=execution.witness,
+        chain_config=chain_config,
+        public_keys=[signer_public_key(tx) for tx in block.transactions],
+    )
+    return stateless_input, execution
 
 
 def signer_public_key(transaction: Any) -> bytes:

@@ -81,6 +81,7 @@ def validate_stateless_new_payload(stateless_input: StatelessInput) -> None:
         raise InvalidBlock("witness headers do not end at the payload's parent")
 
     validate_public_keys(block.transactions, stateless_input.public_keys)
+    validate_transaction_chain_ids(block.transactions, int(chain_config.chain_id))
 
     executed, requests = execute_stateless(
         vm_class, block, headers, witness, int(chain_config.chain_id)
@@ -130,6 +131,20 @@ def validate_public_keys(transactions: Sequence, public_keys: Sequence) -> None:
         recovered = signature.recover_public_key_from_msg(transaction.get_message_for_signing())
         if recovered.to_bytes() != bytes(public_key):
             raise InvalidBlock(f"public key {index} does not match its transaction's signature")
+
+
+def validate_transaction_chain_ids(transactions: Sequence, chain_id: int) -> None:
+    """
+    A transaction that names a chain (EIP-155 legacy, every typed transaction)
+    must name this one. py-evm and the Prague spec leave typed transactions
+    unchecked; geth and reth refuse them at signature recovery. Here it is the
+    replay protection between rollups that share keys.
+    """
+    for index, transaction in enumerate(transactions):
+        if transaction.chain_id is not None and transaction.chain_id != chain_id:
+            raise InvalidBlock(
+                f"transaction {index} is for chain {transaction.chain_id}, not {chain_id}"
+            )
 
 
 class WitnessChainDB(ChainDB):

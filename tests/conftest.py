@@ -1,0 +1,60 @@
+"""Shared test helpers: fixture locations and valid stateless inputs built from them."""
+
+import json
+from pathlib import Path
+from typing import Iterator, List, Tuple
+
+import pytest
+import rlp
+
+from precompile.conformance import chain_from_fixture, witness_block
+from precompile.forks import FORK_RULES, fork_id_of_network
+from precompile.ssz import ChainConfig, StatelessInput
+
+FIXTURES = Path(__file__).parent / "fixtures" / "blockchain"
+
+
+def fixture_path(relative: str) -> Path:
+    return FIXTURES / relative
+
+
+def valid_inputs(relative: str) -> Iterator[Tuple[str, int, StatelessInput]]:
+    """``(case, block number, StatelessInput)`` for every valid block of a fixture file."""
+    content = json.loads(fixture_path(relative).read_text())
+    for name, case in sorted(content.items()):
+        fork = fork_id_of_network(case["network"])
+        vm_class = FORK_RULES[fork]
+        chain_id = int(case.get("config", {}).get("chainid", "0x1"), 16)
+        chain = chain_from_fixture(case, vm_class, chain_id)
+        chain_config = ChainConfig(chain_id=chain_id, fork=fork)
+        for number, block_fixture in enumerate(case["blocks"], start=1):
+            if "expectException" in block_fixture:
+                continue
+            block = rlp.decode(bytes.fromhex(block_fixture["rlp"][2:]), sedes=vm_class.get_block_class())
+            stateless_input, _ = witness_block(chain, chain_config, block)
+            yield name, number, stateless_input
+            chain.import_block(block)
+
+
+# Valid blocks with transactions of every type, storage writes and deletions,
+# contract creation, logs, blobs, requests and withdrawals: the soundness set.
+SOUNDNESS_FIXTURES = (
+    "BlockchainTests/ValidBlocks/bcValidBlockTest/SimpleTx.json",
+    "BlockchainTests/ValidBlocks/bcEIP1559/transType.json",
+    "BlockchainTests/ValidBlocks/bcEIP4844-blobtransactions/blockWithAllTransactionTypes.json",
+    "BlockchainTests/ValidBlocks/bcStateTests/simpleSuicide.json",
+    "blockchain_tests/prague/eip7702_set_code_tx/test_set_code_to_sstore.json",
+    "blockchain_tests/prague/eip7685_general_purpose_el_requests/test_valid_multi_type_requests.json",
+)
+
+
+@pytest.fixture(scope="session")
+def soundness_inputs() -> List[Tuple[str, int, StatelessInput]]:
+    """Valid inputs that carry at least one transaction."""
+    inputs = []
+    for relative in SOUNDNESS_FIXTURES:
+        for name, number, stateless_input in valid_inputs(relative):
+            if len(stateless_input.new_payload_request.execution_payload.transactions) > 0:
+                inputs.append((f"{Path(relative).stem}:{name[-40:]}#{number}", number, stateless_input))
+    assert len(inputs) >= 6
+    return inputs

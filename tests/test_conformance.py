@@ -1,0 +1,133 @@
+"""The ``nr conformance`` runner: fixture walking, reporting, and the full fixture set."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import rlp
+from eth.vm.forks import PragueVM
+
+from precompile.conformance import chain_from_fixture, run_case, run_conformance
+from precompile.forks import Prague
+
+from conftest import FIXTURES
+
+NR = [sys.executable, "-m", "nr.cli"]
+SIMPLE_TX = FIXTURES / "BlockchainTests/ValidBlocks/bcValidBlockTest/SimpleTx.json"
+WRONG_STATE_ROOT = FIXTURES / "BlockchainTests/InvalidBlocks/bcInvalidHeaderTest/wrongStateRoot.json"
+SYSTEM_CONTRACT_ERRORS = (
+    FIXTURES / "blockchain_tests/prague/eip7251_consolidations/test_system_contract_errors.json"
+)
+FIXTURE_CASES = 391
+
+
+def nr(*args, cwd=None):
+    return subprocess.run([*NR, *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_valid_and_invalid_fixtures_pass(tmp_path):
+    shutil.copy(SIMPLE_TX, tmp_path)
+    shutil.copy(WRONG_STATE_ROOT, tmp_path)
+    completed = nr("conformance", str(tmp_path), "--jobs", "1")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stdout.splitlines()[-1] == "2 passed, 0 failed, 0 skipped"
+
+
+def test_non_fixture_files_are_skipped_quietly(tmp_path):
+    shutil.copy(SIMPLE_TX, tmp_path)
+    (tmp_path / "README.md").write_text("# not a fixture\n")
+    (tmp_path / "notes.json").write_text(json.dumps({"comment": "not a blockchain test"}))
+    completed = nr("conformance", str(tmp_path), "-j", "1")
+    assert completed.returncode == 0
+    assert completed.stdout.splitlines()[-1] == "1 passed, 0 failed, 0 skipped"
+
+
+def test_malformed_fixture_is_reported_by_path_and_case(tmp_path):
+    case = json.loads(SIMPLE_TX.read_text())
+    (name,) = case
+    broken = dict(case[name])
+    broken["genesisRLP"] = "0x00"
+    (tmp_path / "broken.json").write_text(json.dumps({"broken_case": broken}))
+    (tmp_path / "missing.json").write_text(json.dumps({"no_pre": {"blocks": [], "network": "Prague"}}))
+    (tmp_path / "garbled.json").write_text("{ not json")
+    completed = nr("conformance", str(tmp_path), "-j", "1")
+    assert completed.returncode == 1
+    assert f"{tmp_path / 'broken.json'}::broken_case: malformed fixture" in completed.stdout
+    assert f"{tmp_path / 'missing.json'}::no_pre: malformed fixture: missing pre, genesisRLP" in completed.stdout
+    assert f"{tmp_path / 'garbled.json'}::<file>: malformed fixture: not valid JSON" in completed.stdout
+    assert completed.stdout.splitlines()[-1] == "0 passed, 3 failed, 0 skipped"
+
+
+def test_unknown_network_is_skipped_with_reason(tmp_path):
+    case = json.loads(SIMPLE_TX.read_text())
+    (name,) = case
+    case[name]["network"] = "Frontier"
+    (tmp_path / "frontier.json").write_text(json.dumps(case))
+    completed = nr("conformance", str(tmp_path), "-j", "1")
+    assert completed.returncode == 0
+    assert "SKIPPED" in completed.stdout and "'Frontier' has no fork rules" in completed.stdout
+    assert completed.stdout.splitlines()[-1] == "0 passed, 0 failed, 1 skipped"
+
+
+def test_a_wrong_expectation_fails_the_run(tmp_path):
+    """The runner can fail: a valid block marked invalid is reported and exits non-zero."""
+    case = json.loads(SIMPLE_TX.read_text())
+    (name,) = case
+    case[name]["blocks"][0]["expectException"] = "TransactionException.MADE_UP"
+    (tmp_path / "relabelled.json").write_text(json.dumps(case))
+    completed = nr("conformance", str(tmp_path), "-j", "1")
+    assert completed.returncode == 1
+    assert "accepted, but fixture expects TransactionException.MADE_UP" in completed.stdout
+
+
+def test_a_wrong_post_state_fails_the_case():
+    (case,) = json.loads(SIMPLE_TX.read_text()).values()
+    address = next(iter(case["postState"]))
+    case["postState"][address]["balance"] = hex(int(case["postState"][address]["balance"], 16) + 1)
+    outcome, reason = run_case(case)
+    assert outcome == "failed" and "post-state root" in reason
+
+
+def test_missing_directory_is_a_clear_error():
+    completed = nr("conformance", "/no/such/fixtures")
+    assert completed.returncode == 2
+    assert "/no/such/fixtures: no such file or directory" in completed.stderr
+
+
+def test_failing_system_contract_call_invalidates_the_block():
+    """
+    EIP-7002/7251: a reverting or throwing request system contract makes the
+    block invalid. Stock py-evm Prague imports these blocks; our fork refuses.
+    """
+    failing = [
+        case for case in json.loads(SYSTEM_CONTRACT_ERRORS.read_text()).values()
+        if "expectException" in case["blocks"][0]
+    ]
+    assert len(failing) >= 2
+    for case in failing:
+        (block_fixture,) = case["blocks"]
+        assert block_fixture["expectException"] == "BlockException.SYSTEM_CONTRACT_CALL_FAILED"
+        block = rlp.decode(bytes.fromhex(block_fixture["rlp"][2:]), sedes=Prague.get_block_class())
+        with pytest.raises(Exception, match="system contract"):
+            chain_from_fixture(case, Prague, 1).import_block(block)
+        assert run_case(case) == ("passed", "")
+    stock_accepts = 0
+    for case in failing:
+        block = rlp.decode(bytes.fromhex(case["blocks"][0]["rlp"][2:]), sedes=PragueVM.get_block_class())
+        try:
+            chain_from_fixture(case, PragueVM, 1).import_block(block)
+            stock_accepts += 1
+        except Exception:
+            pass
+    assert stock_accepts >= 1, "the stock py-evm gap this fork fixes should still be visible"
+
+
+@pytest.mark.conformance
+def test_every_fixture_case_passes():
+    summary = run_conformance(FIXTURES, progress=False)
+    failures = [f"{r.path}::{r.name}: {r.reason}" for r in summary.results if r.outcome != "passed"]
+    assert failures == []
+    assert summary.line == f"{FIXTURE_CASES} passed, 0 failed, 0 skipped"

@@ -1,0 +1,161 @@
+"""Witness host: records what execution and the post-state root need, nothing from outside."""
+
+import rlp
+from eth.chains.base import Chain
+from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA256
+from eth.db.atomic import AtomicDB
+from eth.vm.forks.prague.blocks import PragueBlockHeader
+from eth_hash.auto import keccak
+from eth_keys import keys
+
+from precompile.constants import FORK_PRAGUE
+from precompile.conformance import signer_public_key, write_accounts
+from precompile.forks import Prague
+from precompile.guest import verify_stateless_new_payload, stateless_validation_error
+from precompile.payload import block_to_new_payload_request
+from precompile.ssz import ChainConfig, StatelessInput
+from precompile.system_contracts import prague_system_contracts
+from precompile.witness import RecordingDB, execute_with_witness
+
+CHAIN_ID = 1337
+# Account 0 of the standard test mnemonic.
+SENDER_KEY = keys.PrivateKey(bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"))
+SENDER = SENDER_KEY.public_key.to_canonical_address()
+CONTRACT = b"\x0c" * 20
+# SSTORE(1, 0): clears slot 1 and nothing else.
+CLEAR_SLOT_1 = bytes.fromhex("6000600155" + "00")
+
+
+def chain_with(accounts):
+    db = AtomicDB()
+    system_contracts = {
+        "0x" + address.hex(): {"balance": "0x0", "nonce": "0x1", "code": "0x" + code.hex(), "storage": {}}
+        for address, code in prague_system_contracts().items()
+    }
+    state_root = write_accounts(db, {**system_contracts, **accounts})
+    genesis = PragueBlockHeader(
+        difficulty=0, block_number=0, gas_limit=30_000_000, timestamp=1,
+        state_root=state_root, base_fee_per_gas=7, withdrawals_root=BLANK_ROOT_HASH,
+        blob_gas_used=0, excess_blob_gas=0, parent_beacon_block_root=bytes(32),
+        requests_hash=EMPTY_SHA256,
+    )
+    chain_class = Chain.configure(vm_configuration=((0, Prague),), chain_id=CHAIN_ID)
+    return chain_class.from_genesis_header(db, genesis)
+
+
+def mine(chain, *transactions):
+    """
+    Build the next block the way import runs it (system calls and requests
+    included, which py-evm's mining path skips) and persist it.
+    """
+    parent = chain.get_canonical_head()
+    vm = chain.get_vm(chain.create_header_from_parent(parent))
+    template = vm.get_block_class()(
+        header=vm.get_header().copy(timestamp=parent.timestamp + 12), transactions=list(transactions)
+    )
+    block = vm.import_block(template).block
+    chain.chaindb.persist_block(block)
+    return block
+
+
+def call(chain, to, nonce, data=b""):
+    vm = chain.get_vm()
+    unsigned = vm.create_unsigned_transaction(
+        nonce=nonce, gas_price=10, gas=100_000, to=to, value=0, data=data
+    )
+    return unsigned.as_signed_transaction(SENDER_KEY, chain_id=CHAIN_ID)
+
+
+def stateless_input_for(chain_before, block):
+    execution = execute_with_witness(chain_before, block)
+    assert execution.error is None
+    return StatelessInput(
+        new_payload_request=block_to_new_payload_request(block, execution.requests),
+        witness=execution.witness,
+        chain_config=ChainConfig(chain_id=CHAIN_ID, fork=FORK_PRAGUE),
+        public_keys=[signer_public_key(tx) for tx in block.transactions],
+    )
+
+
+def test_deleting_a_slot_records_the_sibling_the_collapse_needs():
+    accounts = {
+        "0x" + SENDER.hex(): {"balance": hex(10**18), "nonce": "0x0", "code": "0x", "storage": {}},
+        "0x" + CONTRACT.hex(): {
+            "balance": "0x0", "nonce": "0x1", "code": "0x" + CLEAR_SLOT_1.hex(),
+            # keccak(1) and keccak(2) differ in their first nibble: the storage
+            # root is a branch over two leaves, and clearing slot 1 collapses it.
+            "storage": {"0x01": "0x01", "0x02": "0x02"},
+        },
+    }
+    block_chain = chain_with(accounts)
+    block = mine(block_chain, call(block_chain, CONTRACT, 0))
+    witness_chain = chain_with(accounts)
+    stateless_input = stateless_input_for(witness_chain, block)
+    assert verify_stateless_new_payload(stateless_input).successful_validation
+
+    slot_2_leaves = [
+        index for index, node in enumerate(stateless_input.witness.state)
+        if _is_leaf_with_value(bytes(node), rlp.encode(2))
+    ]
+    assert len(slot_2_leaves) == 1, "the untouched sibling leaf must be in the witness"
+    without = stateless_input.copy()
+    nodes = list(without.witness.state)
+    del nodes[slot_2_leaves[0]]
+    without.witness.state = nodes
+    assert "Missing" in stateless_validation_error(without)
+
+
+def test_absent_account_is_proven_absent():
+    """Calling an address that does not exist needs the trie path showing it is not there."""
+    accounts = {"0x" + SENDER.hex(): {"balance": hex(10**18), "nonce": "0x0", "code": "0x", "storage": {}}}
+    for filler in range(1, 40):
+        accounts["0x" + bytes([filler]).rjust(20, b"\xaa").hex()] = {
+            "balance": "0x1", "nonce": "0x0", "code": "0x", "storage": {}
+        }
+    nobody = b"\x42" * 20
+    block = mine(chain_with(accounts), call(chain_with(accounts), nobody, 0))
+    stateless_input = stateless_input_for(chain_with(accounts), block)
+    assert verify_stateless_new_payload(stateless_input).successful_validation
+    for index in range(len(stateless_input.witness.state)):
+        mutated = stateless_input.copy()
+        nodes = list(mutated.witness.state)
+        del nodes[index]
+        mutated.witness.state = nodes
+        assert not verify_stateless_new_payload(mutated).successful_validation
+
+
+def test_witness_holds_only_keccak_addressed_pre_state():
+    accounts = {
+        "0x" + SENDER.hex(): {"balance": hex(10**18), "nonce": "0x0", "code": "0x", "storage": {}},
+        "0x" + CONTRACT.hex(): {
+            "balance": "0x0", "nonce": "0x1", "code": "0x" + CLEAR_SLOT_1.hex(), "storage": {"0x01": "0x01"},
+        },
+    }
+    chain = chain_with(accounts)
+    parent = chain.get_canonical_head()
+    block = mine(chain_with(accounts), call(chain_with(accounts), CONTRACT, 0))
+    witness = execute_with_witness(chain, block).witness
+    # The called contract, and the system contracts every Prague block calls.
+    expected_codes = {CLEAR_SLOT_1, *prague_system_contracts().values()}
+    assert {bytes(code) for code in witness.codes} == expected_codes
+    assert [bytes(h) for h in witness.headers] == [rlp.encode(parent)]
+    for node in witness.state:
+        assert keccak(bytes(node)) in chain.chaindb.db
+    # Witness generation writes nothing into the chain it reads.
+    assert chain.get_canonical_head() == parent
+
+
+def test_recording_db_keeps_writes_out_of_the_pre_state():
+    pre = AtomicDB()
+    pre[b"k"] = b"v"
+    recording = RecordingDB(pre)
+    recording[b"new"] = b"x"
+    assert recording[b"new"] == b"x" and b"new" not in pre
+    assert recording[b"k"] == b"v" and recording.reads == {b"k": b"v"}
+    del recording[b"k"]
+    assert b"k" not in recording and pre[b"k"] == b"v"
+
+
+def _is_leaf_with_value(node, value):
+    items = rlp.decode(node)
+    return len(items) == 2 and items[0][0] >> 4 in (2, 3) and items[1] == value
