@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
             "stateless guest on the encoded StatelessInput and compare with the fixture."
         ),
     )
-    conformance.add_argument("directory", type=Path, metavar="DIR", help="fixture file or directory")
+    conformance.add_argument(
+        "directory", type=Path, metavar="DIR", help="fixture file or directory"
+    )
     conformance.add_argument(
         "--engine", choices=ENGINES, default="pyevm", help="execution engine (default: pyevm)"
     )

@@ -26,7 +26,7 @@ from eth.exceptions import HeaderNotFound
 from eth_keys import keys
 
 from .encoding import decode, encode
-from .forks import UnknownFork, fork_id_of_network, FORK_RULES
+from .forks import FORK_RULES, UnknownFork, fork_id_of_network
 from .guest import stateless_validation_error
 from .payload import block_to_new_payload_request
 from .ssz import ChainConfig, StatelessInput
@@ -106,16 +106,15 @@ def run_case(case: Dict[str, Any]) -> Tuple[str, str]:
 
     for number, block_fixture in enumerate(case["blocks"], start=1):
         expect_invalid = "expectException" in block_fixture
-        accepted, reason, block = check_block(chain, vm_class, chain_config, block_fixture)
+        accepted, reason, execution = check_block(chain, vm_class, chain_config, block_fixture)
         if expect_invalid and accepted:
             return "failed", (
-                f"block {number}: accepted, but fixture expects "
-                f"{block_fixture['expectException']}"
+                f"block {number}: accepted, but fixture expects {block_fixture['expectException']}"
             )
         if not expect_invalid and not accepted:
             return "failed", f"block {number}: rejected valid block: {reason}"
         if accepted:
-            chain.import_block(block)
+            execution.persist(chain)
 
     return compare_post_state(chain, case)
 
@@ -125,23 +124,27 @@ def check_block(
     vm_class: type,
     chain_config: ChainConfig,
     block_fixture: Dict[str, Any],
-) -> Tuple[bool, str, Optional[BlockAPI]]:
-    """Witness one fixture block and ask the guest; ``(accepted, reason, block)``."""
+) -> Tuple[bool, str, Optional[BlockExecution]]:
+    """Witness one fixture block and ask the guest; ``(accepted, reason, host execution)``."""
     try:
-        block = rlp.decode(bytes.fromhex(block_fixture["rlp"][2:]), sedes=vm_class.get_block_class())
+        block = rlp.decode(
+            bytes.fromhex(block_fixture["rlp"][2:]), sedes=vm_class.get_block_class()
+        )
     except Exception as error:  # undecodable block RLP is an invalid block
         return False, f"block RLP does not decode: {error}", None
     try:
         stateless_input, execution = witness_block(chain, chain_config, block)
     except Exception as error:  # e.g. extra_data longer than the payload allows
-        return False, f"no StatelessInput form: {error}", block
+        return False, f"no StatelessInput form: {error}", None
     decoded = decode(encode(stateless_input), StatelessInput)
     error = stateless_validation_error(decoded)
     if error is None and execution.error is not None:
-        return False, (
-            f"UNSOUND: guest accepted a block the full-state import rejected: {execution.error}"
-        ), block
-    return error is None, error or "", block
+        return (
+            False,
+            (f"UNSOUND: guest accepted a block the full-state import rejected: {execution.error}"),
+            execution,
+        )
+    return error is None, error or "", execution
 
 
 def witness_block(
@@ -173,7 +176,9 @@ def signer_public_key(transaction: Any) -> bytes:
     """The public key that signed ``transaction``, as a prover supplies it."""
     try:
         signature = keys.Signature(vrs=(transaction.y_parity, transaction.r, transaction.s))
-        return signature.recover_public_key_from_msg(transaction.get_message_for_signing()).to_bytes()
+        return signature.recover_public_key_from_msg(
+            transaction.get_message_for_signing()
+        ).to_bytes()
     except Exception:  # an invalid signature has no key; the guest must reject
         return UNRECOVERABLE_PUBLIC_KEY
 
@@ -232,7 +237,10 @@ def run_file(path: str) -> List[CaseResult]:
         except MalformedFixture as error:
             outcome, reason = "failed", f"malformed fixture: {error}"
         except Exception as error:  # report, never abort the run
-            outcome, reason = "failed", f"malformed fixture or runner error: {type(error).__name__}: {error}"
+            outcome, reason = (
+                "failed",
+                f"malformed fixture or runner error: {type(error).__name__}: {error}",
+            )
         results.append(CaseResult(path, name, outcome, reason))
     return results
 
@@ -250,7 +258,9 @@ def run_conformance(root: Path, jobs: int = 0, progress: bool = True) -> Summary
                 elapsed = time.monotonic() - started
                 print(
                     f"\r[{done}/{len(files)} files, {elapsed:.0f}s] {summary.line}",
-                    end="", file=sys.stderr, flush=True,
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
                 )
     if progress:
         print(file=sys.stderr)

@@ -45,8 +45,7 @@ def decode(data: bytes, message_type: Type[M]) -> M:
     schema_id = int.from_bytes(data[:SCHEMA_ID_BYTES], "big")
     if schema_id != expected_schema:
         raise DecodingError(
-            f"{message_type.__name__}: schema id {schema_id:#06x}, "
-            f"expected {expected_schema:#06x}"
+            f"{message_type.__name__}: schema id {schema_id:#06x}, expected {expected_schema:#06x}"
         )
     try:
         return message_type.decode_bytes(bytes(data[SCHEMA_ID_BYTES:]))

@@ -10,6 +10,8 @@ from typing import Type
 from eth.abc import BlockAPI, VirtualMachineAPI
 from eth.constants import SYSTEM_ADDRESS, SYSTEM_MESSAGE_GAS
 from eth.vm.forks import CancunVM, PragueVM
+from eth.vm.forks.cancun.blocks import CancunBackwardsHeader, CancunBlockHeader
+from eth.vm.forks.prague.blocks import PragueBackwardsHeader, PragueBlockHeader
 from eth.vm.forks.prague.constants import (
     CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS,
     CONSOLIDATION_REQUEST_TYPE,
@@ -17,8 +19,6 @@ from eth.vm.forks.prague.constants import (
     WITHDRAWAL_REQUEST_TYPE,
 )
 from eth_utils import ValidationError
-from eth.vm.forks.cancun.blocks import CancunBackwardsHeader, CancunBlockHeader
-from eth.vm.forks.prague.blocks import PragueBackwardsHeader, PragueBlockHeader
 
 from .constants import FORK_CANCUN, FORK_NAMES, FORK_PRAGUE
 from .ssz import ChainConfig
@@ -57,8 +57,7 @@ class Prague(PragueVM):
 
     def process_withdrawal_request_data(self, block: BlockAPI) -> None:
         block.block_requests.append(
-            WITHDRAWAL_REQUEST_TYPE
-            + self.checked_system_call(WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS)
+            WITHDRAWAL_REQUEST_TYPE + self.checked_system_call(WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS)
         )
 
     def process_consolidation_request_data(self, block: BlockAPI) -> None:

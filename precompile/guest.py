@@ -10,23 +10,24 @@ failure raises ``InvalidBlock`` naming the field. The entry point
 """
 
 import logging
-from typing import List as PyList, Optional, Sequence, Tuple
+from typing import List as PyList
+from typing import Optional, Sequence, Tuple
 
 import rlp
-from eth.abc import BlockAPI, BlockHeaderAPI, VirtualMachineAPI
+from eth.abc import BlockAPI, BlockHeaderAPI
+from eth.consensus.context import ConsensusContext
 from eth.constants import GENESIS_PARENT_HASH
 from eth.db.atomic import AtomicDB
 from eth.db.backends.memory import MemoryDB
 from eth.db.chain import ChainDB
 from eth.exceptions import HeaderNotFound
 from eth.vm.chain_context import ChainContext
-from eth.consensus.context import ConsensusContext
 from eth_hash.auto import keccak
 from eth_keys import keys
 
 from .forks import fork_rules
 from .payload import blob_versioned_hashes, new_payload_request_to_block
-from .requests import compute_requests_hash, get_execution_requests_list
+from .requests import get_execution_requests_list
 from .ssz import ExecutionWitness, StatelessInput, StatelessValidationResult
 
 logger = logging.getLogger(__name__)
@@ -97,8 +98,6 @@ def validate_stateless_new_payload(stateless_input: StatelessInput) -> None:
     expected_requests = get_execution_requests_list(request.execution_requests)
     if [r for r in requests if len(r) > 1] != expected_requests:
         raise InvalidBlock("execution_requests do not match execution")
-    if compute_requests_hash(requests) != compute_requests_hash(expected_requests):
-        raise InvalidBlock("requests hash does not match execution")
     if executed.hash != block.header.hash:
         raise InvalidBlock("executed header differs from the payload's header")
 
@@ -118,7 +117,9 @@ def validate_witness_headers(
         if child.parent_hash != parent.hash:
             raise InvalidBlock(f"witness header {child.block_number} does not follow its parent")
         if child.block_number != parent.block_number + 1:
-            raise InvalidBlock(f"witness headers skip from {parent.block_number} to {child.block_number}")
+            raise InvalidBlock(
+                f"witness headers skip from {parent.block_number} to {child.block_number}"
+            )
     return headers
 
 
@@ -183,9 +184,7 @@ def execute_stateless(
     db = AtomicDB(MemoryDB(entries))
     chaindb = WitnessChainDB(db, headers)
     parent = headers[-1]
-    base_header = vm_class.create_header_from_parent(parent).copy(
-        gas_used=block.header.gas_used
-    )
+    base_header = vm_class.create_header_from_parent(parent).copy(gas_used=block.header.gas_used)
     vm = vm_class(
         header=base_header,
         chaindb=chaindb,

@@ -7,7 +7,8 @@ is consensus-specs Electra's function of the same name.
 """
 
 from hashlib import sha256
-from typing import List as PyList, Sequence
+from typing import List as PyList
+from typing import Sequence
 
 from .constants import (
     CONSOLIDATION_REQUEST_TYPE,

@@ -9,7 +9,7 @@ geth's and reth's ``debug_executionWitness``; ``StatelessInput`` and
 """
 
 from remerkleable.basic import boolean, uint8, uint64, uint256
-from remerkleable.byte_arrays import ByteList, ByteVector, Bytes32
+from remerkleable.byte_arrays import ByteList, Bytes32, ByteVector
 from remerkleable.complex import Container, List
 
 from .constants import (

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterator, Optional, Sequence, Set, Tuple
 
 import rlp
+from eth._utils.rlp import validate_imported_block_unchanged
 from eth.abc import AtomicDatabaseAPI, BlockAPI, BlockHeaderAPI, ChainAPI
 from eth.db.atomic import AtomicDB
 from eth.db.backends.base import BaseDB
@@ -37,6 +38,10 @@ class RecordingDB(BaseDB):
         self._writes: Dict[bytes, bytes] = {}
         self._deleted: Set[bytes] = set()
         self.reads: Dict[bytes, bytes] = {}
+
+    @property
+    def writes(self) -> Dict[bytes, bytes]:
+        return dict(self._writes)
 
     def __getitem__(self, key: bytes) -> bytes:
         if key in self._writes:
@@ -72,8 +77,24 @@ class BlockExecution:
     witness: ExecutionWitness
     # EIP-7685 requests the execution produced; empty before Prague.
     requests: Tuple[bytes, ...]
-    # Why the block failed on the full-state host, or None if it imported.
+    # Why the block is invalid on the full-state host, or None if it is valid.
     error: Optional[Exception]
+    # The executed block and the database entries its execution wrote.
+    block: Optional[BlockAPI] = None
+    writes: Optional[Dict[bytes, bytes]] = None
+
+    def persist(self, chain: ChainAPI) -> None:
+        """
+        Add the executed block to ``chain`` without running it again: its
+        state entries, then the block itself (what ``Chain.import_block`` does
+        after execution).
+        """
+        if self.error is not None:
+            raise ValueError(f"cannot persist an invalid block: {self.error}")
+        with chain.chaindb.db.atomic_batch() as batch:
+            for key, value in self.writes.items():
+                batch[key] = value
+        chain.chaindb.persist_block(self.block)
 
 
 def execute_with_witness(chain: ChainAPI, block: BlockAPI) -> BlockExecution:
@@ -86,9 +107,7 @@ def execute_with_witness(chain: ChainAPI, block: BlockAPI) -> BlockExecution:
     parent = chain.get_block_header_by_hash(block.header.parent_hash)
     recording = RecordingDB(chain.chaindb.db)
     chaindb = ChainDB(AtomicDB(recording))
-    base_header = chain.create_header_from_parent(parent).copy(
-        gas_used=block.header.gas_used
-    )
+    base_header = chain.create_header_from_parent(parent).copy(gas_used=block.header.gas_used)
     vm_class = chain.get_vm_class(base_header)
     vm = vm_class(
         header=base_header,
@@ -96,13 +115,14 @@ def execute_with_witness(chain: ChainAPI, block: BlockAPI) -> BlockExecution:
         chain_context=ChainContext(chain.chain_id),
         consensus_context=chain.consensus_context,
     )
-    error = None
+    error = executed = None
     try:
-        vm.import_block(block)
+        executed = vm.import_block(block).block
+        validate_imported_block_unchanged(executed, block)
     except Exception as failure:  # an invalid block fails in many ways
         error = failure
     witness = witness_from_reads(recording.reads, ancestors(chain, parent))
-    return BlockExecution(witness, vm.block_requests, error)
+    return BlockExecution(witness, vm.block_requests, error, executed, recording.writes)
 
 
 def ancestors(chain: ChainAPI, parent: BlockHeaderAPI) -> Iterator[BlockHeaderAPI]:

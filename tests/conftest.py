@@ -30,7 +30,9 @@ def valid_inputs(relative: str) -> Iterator[Tuple[str, int, StatelessInput]]:
         for number, block_fixture in enumerate(case["blocks"], start=1):
             if "expectException" in block_fixture:
                 continue
-            block = rlp.decode(bytes.fromhex(block_fixture["rlp"][2:]), sedes=vm_class.get_block_class())
+            block = rlp.decode(
+                bytes.fromhex(block_fixture["rlp"][2:]), sedes=vm_class.get_block_class()
+            )
             stateless_input, _ = witness_block(chain, chain_config, block)
             yield name, number, stateless_input
             chain.import_block(block)
@@ -55,6 +57,8 @@ def soundness_inputs() -> List[Tuple[str, int, StatelessInput]]:
     for relative in SOUNDNESS_FIXTURES:
         for name, number, stateless_input in valid_inputs(relative):
             if len(stateless_input.new_payload_request.execution_payload.transactions) > 0:
-                inputs.append((f"{Path(relative).stem}:{name[-40:]}#{number}", number, stateless_input))
+                inputs.append(
+                    (f"{Path(relative).stem}:{name[-40:]}#{number}", number, stateless_input)
+                )
     assert len(inputs) >= 6
     return inputs

@@ -4,7 +4,6 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import rlp
@@ -17,7 +16,9 @@ from conftest import FIXTURES
 
 NR = [sys.executable, "-m", "nr.cli"]
 SIMPLE_TX = FIXTURES / "BlockchainTests/ValidBlocks/bcValidBlockTest/SimpleTx.json"
-WRONG_STATE_ROOT = FIXTURES / "BlockchainTests/InvalidBlocks/bcInvalidHeaderTest/wrongStateRoot.json"
+WRONG_STATE_ROOT = (
+    FIXTURES / "BlockchainTests/InvalidBlocks/bcInvalidHeaderTest/wrongStateRoot.json"
+)
 SYSTEM_CONTRACT_ERRORS = (
     FIXTURES / "blockchain_tests/prague/eip7251_consolidations/test_system_contract_errors.json"
 )
@@ -51,13 +52,21 @@ def test_malformed_fixture_is_reported_by_path_and_case(tmp_path):
     broken = dict(case[name])
     broken["genesisRLP"] = "0x00"
     (tmp_path / "broken.json").write_text(json.dumps({"broken_case": broken}))
-    (tmp_path / "missing.json").write_text(json.dumps({"no_pre": {"blocks": [], "network": "Prague"}}))
+    (tmp_path / "missing.json").write_text(
+        json.dumps({"no_pre": {"blocks": [], "network": "Prague"}})
+    )
     (tmp_path / "garbled.json").write_text("{ not json")
     completed = nr("conformance", str(tmp_path), "-j", "1")
     assert completed.returncode == 1
     assert f"{tmp_path / 'broken.json'}::broken_case: malformed fixture" in completed.stdout
-    assert f"{tmp_path / 'missing.json'}::no_pre: malformed fixture: missing pre, genesisRLP" in completed.stdout
-    assert f"{tmp_path / 'garbled.json'}::<file>: malformed fixture: not valid JSON" in completed.stdout
+    assert (
+        f"{tmp_path / 'missing.json'}::no_pre: malformed fixture: missing pre, genesisRLP"
+        in completed.stdout
+    )
+    assert (
+        f"{tmp_path / 'garbled.json'}::<file>: malformed fixture: not valid JSON"
+        in completed.stdout
+    )
     assert completed.stdout.splitlines()[-1] == "0 passed, 3 failed, 0 skipped"
 
 
@@ -103,7 +112,8 @@ def test_failing_system_contract_call_invalidates_the_block():
     block invalid. Stock py-evm Prague imports these blocks; our fork refuses.
     """
     failing = [
-        case for case in json.loads(SYSTEM_CONTRACT_ERRORS.read_text()).values()
+        case
+        for case in json.loads(SYSTEM_CONTRACT_ERRORS.read_text()).values()
         if "expectException" in case["blocks"][0]
     ]
     assert len(failing) >= 2
@@ -116,7 +126,9 @@ def test_failing_system_contract_call_invalidates_the_block():
         assert run_case(case) == ("passed", "")
     stock_accepts = 0
     for case in failing:
-        block = rlp.decode(bytes.fromhex(case["blocks"][0]["rlp"][2:]), sedes=PragueVM.get_block_class())
+        block = rlp.decode(
+            bytes.fromhex(case["blocks"][0]["rlp"][2:]), sedes=PragueVM.get_block_class()
+        )
         try:
             chain_from_fixture(case, PragueVM, 1).import_block(block)
             stock_accepts += 1

@@ -39,7 +39,9 @@ def test_valid_blocks_validate(soundness_inputs):
     for label, _, stateless_input in soundness_inputs:
         result = verify_stateless_new_payload(stateless_input)
         assert result.successful_validation, (label, stateless_validation_error(stateless_input))
-        assert result.new_payload_request_root == stateless_input.new_payload_request.hash_tree_root()
+        assert (
+            result.new_payload_request_root == stateless_input.new_payload_request.hash_tree_root()
+        )
         assert result.chain_config == stateless_input.chain_config
 
 
@@ -261,12 +263,19 @@ def test_rejects_wrong_execution_requests():
     inputs = valid_inputs(
         "blockchain_tests/prague/eip7685_general_purpose_el_requests/test_valid_multi_type_requests.json"
     )
-    with_requests = [s for _, _, s in inputs if s.new_payload_request.execution_requests != type(s.new_payload_request.execution_requests)()]
+    with_requests = [
+        s
+        for _, _, s in inputs
+        if s.new_payload_request.execution_requests
+        != type(s.new_payload_request.execution_requests)()
+    ]
     assert with_requests
     for original in with_requests:
         mutated = original.copy()
         requests = mutated.new_payload_request.execution_requests
-        requests.deposits = bytes(requests.deposits)[:-1] if len(requests.deposits) else b"\x01" * 192
+        requests.deposits = (
+            bytes(requests.deposits)[:-1] if len(requests.deposits) else b"\x01" * 192
+        )
         assert "block_hash" in rejected(mutated)
         assert "execution_requests" in rejected(reseal(mutated))
 

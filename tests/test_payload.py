@@ -5,6 +5,7 @@ import json
 import pytest
 import rlp
 
+from precompile.conformance import chain_from_fixture
 from precompile.forks import FORK_RULES, fork_id_of_network
 from precompile.payload import (
     InvalidPayload,
@@ -18,7 +19,6 @@ from precompile.requests import (
     get_execution_requests_list,
 )
 from precompile.witness import execute_with_witness
-from precompile.conformance import chain_from_fixture
 
 from conftest import FIXTURES
 
@@ -39,7 +39,9 @@ def fixture_blocks(relative):
         for block_fixture in case["blocks"]:
             if "expectException" in block_fixture:
                 continue
-            block = rlp.decode(bytes.fromhex(block_fixture["rlp"][2:]), sedes=vm_class.get_block_class())
+            block = rlp.decode(
+                bytes.fromhex(block_fixture["rlp"][2:]), sedes=vm_class.get_block_class()
+            )
             execution = execute_with_witness(chain, block)
             assert execution.error is None
             yield vm_class, block, execution.requests
@@ -88,7 +90,9 @@ def test_requests_list_round_trip_and_hash():
     execution_requests = execution_requests_from_list(el_requests)
     assert get_execution_requests_list(execution_requests) == [el_requests[0], el_requests[2]]
     # EIP-7685: empty request lists are left out of the hash.
-    assert compute_requests_hash(el_requests) == compute_requests_hash([el_requests[0], el_requests[2]])
+    assert compute_requests_hash(el_requests) == compute_requests_hash(
+        [el_requests[0], el_requests[2]]
+    )
     assert compute_requests_hash([]) != compute_requests_hash([el_requests[0]])
 
 

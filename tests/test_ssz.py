@@ -1,6 +1,7 @@
 """Property tests of the SSZ layer: round trips, and random bytes never escape the decoder."""
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from precompile.encoding import DecodingError, decode, encode
 from precompile.ssz import (

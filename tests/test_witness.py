@@ -8,10 +8,10 @@ from eth.vm.forks.prague.blocks import PragueBlockHeader
 from eth_hash.auto import keccak
 from eth_keys import keys
 
-from precompile.constants import FORK_PRAGUE
 from precompile.conformance import signer_public_key, write_accounts
+from precompile.constants import FORK_PRAGUE
 from precompile.forks import Prague
-from precompile.guest import verify_stateless_new_payload, stateless_validation_error
+from precompile.guest import stateless_validation_error, verify_stateless_new_payload
 from precompile.payload import block_to_new_payload_request
 from precompile.ssz import ChainConfig, StatelessInput
 from precompile.system_contracts import prague_system_contracts
@@ -19,24 +19,52 @@ from precompile.witness import RecordingDB, execute_with_witness
 
 CHAIN_ID = 1337
 # Account 0 of the standard test mnemonic.
-SENDER_KEY = keys.PrivateKey(bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"))
+SENDER_KEY = keys.PrivateKey(
+    bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+)
 SENDER = SENDER_KEY.public_key.to_canonical_address()
 CONTRACT = b"\x0c" * 20
 # SSTORE(1, 0): clears slot 1 and nothing else.
 CLEAR_SLOT_1 = bytes.fromhex("6000600155" + "00")
 
 
+def account(balance=0, nonce=0, code=b"", storage=None):
+    """An account in the blockchain-test fixture form ``write_accounts`` reads."""
+    storage = {hex(slot): hex(value) for slot, value in (storage or {}).items()}
+    return {
+        "balance": hex(balance),
+        "nonce": hex(nonce),
+        "code": "0x" + code.hex(),
+        "storage": storage,
+    }
+
+
+def sender_and_contract(storage):
+    """The funded sender and the slot-clearing contract holding ``storage``."""
+    return {
+        "0x" + SENDER.hex(): account(balance=10**18),
+        "0x" + CONTRACT.hex(): account(nonce=1, code=CLEAR_SLOT_1, storage=storage),
+    }
+
+
 def chain_with(accounts):
     db = AtomicDB()
     system_contracts = {
-        "0x" + address.hex(): {"balance": "0x0", "nonce": "0x1", "code": "0x" + code.hex(), "storage": {}}
+        "0x" + address.hex(): account(nonce=1, code=code)
         for address, code in prague_system_contracts().items()
     }
     state_root = write_accounts(db, {**system_contracts, **accounts})
     genesis = PragueBlockHeader(
-        difficulty=0, block_number=0, gas_limit=30_000_000, timestamp=1,
-        state_root=state_root, base_fee_per_gas=7, withdrawals_root=BLANK_ROOT_HASH,
-        blob_gas_used=0, excess_blob_gas=0, parent_beacon_block_root=bytes(32),
+        difficulty=0,
+        block_number=0,
+        gas_limit=30_000_000,
+        timestamp=1,
+        state_root=state_root,
+        base_fee_per_gas=7,
+        withdrawals_root=BLANK_ROOT_HASH,
+        blob_gas_used=0,
+        excess_blob_gas=0,
+        parent_beacon_block_root=bytes(32),
         requests_hash=EMPTY_SHA256,
     )
     chain_class = Chain.configure(vm_configuration=((0, Prague),), chain_id=CHAIN_ID)
@@ -51,7 +79,8 @@ def mine(chain, *transactions):
     parent = chain.get_canonical_head()
     vm = chain.get_vm(chain.create_header_from_parent(parent))
     template = vm.get_block_class()(
-        header=vm.get_header().copy(timestamp=parent.timestamp + 12), transactions=list(transactions)
+        header=vm.get_header().copy(timestamp=parent.timestamp + 12),
+        transactions=list(transactions),
     )
     block = vm.import_block(template).block
     chain.chaindb.persist_block(block)
@@ -78,15 +107,9 @@ def stateless_input_for(chain_before, block):
 
 
 def test_deleting_a_slot_records_the_sibling_the_collapse_needs():
-    accounts = {
-        "0x" + SENDER.hex(): {"balance": hex(10**18), "nonce": "0x0", "code": "0x", "storage": {}},
-        "0x" + CONTRACT.hex(): {
-            "balance": "0x0", "nonce": "0x1", "code": "0x" + CLEAR_SLOT_1.hex(),
-            # keccak(1) and keccak(2) differ in their first nibble: the storage
-            # root is a branch over two leaves, and clearing slot 1 collapses it.
-            "storage": {"0x01": "0x01", "0x02": "0x02"},
-        },
-    }
+    # keccak(1) and keccak(2) differ in their first nibble: the storage root is
+    # a branch over two leaves, and clearing slot 1 collapses it.
+    accounts = sender_and_contract({1: 1, 2: 2})
     block_chain = chain_with(accounts)
     block = mine(block_chain, call(block_chain, CONTRACT, 0))
     witness_chain = chain_with(accounts)
@@ -94,7 +117,8 @@ def test_deleting_a_slot_records_the_sibling_the_collapse_needs():
     assert verify_stateless_new_payload(stateless_input).successful_validation
 
     slot_2_leaves = [
-        index for index, node in enumerate(stateless_input.witness.state)
+        index
+        for index, node in enumerate(stateless_input.witness.state)
         if _is_leaf_with_value(bytes(node), rlp.encode(2))
     ]
     assert len(slot_2_leaves) == 1, "the untouched sibling leaf must be in the witness"
@@ -107,11 +131,9 @@ def test_deleting_a_slot_records_the_sibling_the_collapse_needs():
 
 def test_absent_account_is_proven_absent():
     """Calling an address that does not exist needs the trie path showing it is not there."""
-    accounts = {"0x" + SENDER.hex(): {"balance": hex(10**18), "nonce": "0x0", "code": "0x", "storage": {}}}
+    accounts = {"0x" + SENDER.hex(): account(balance=10**18)}
     for filler in range(1, 40):
-        accounts["0x" + bytes([filler]).rjust(20, b"\xaa").hex()] = {
-            "balance": "0x1", "nonce": "0x0", "code": "0x", "storage": {}
-        }
+        accounts["0x" + bytes([filler]).rjust(20, b"\xaa").hex()] = account(balance=1)
     nobody = b"\x42" * 20
     block = mine(chain_with(accounts), call(chain_with(accounts), nobody, 0))
     stateless_input = stateless_input_for(chain_with(accounts), block)
@@ -125,12 +147,7 @@ def test_absent_account_is_proven_absent():
 
 
 def test_witness_holds_only_keccak_addressed_pre_state():
-    accounts = {
-        "0x" + SENDER.hex(): {"balance": hex(10**18), "nonce": "0x0", "code": "0x", "storage": {}},
-        "0x" + CONTRACT.hex(): {
-            "balance": "0x0", "nonce": "0x1", "code": "0x" + CLEAR_SLOT_1.hex(), "storage": {"0x01": "0x01"},
-        },
-    }
+    accounts = sender_and_contract({1: 1})
     chain = chain_with(accounts)
     parent = chain.get_canonical_head()
     block = mine(chain_with(accounts), call(chain_with(accounts), CONTRACT, 0))
@@ -159,3 +176,29 @@ def test_recording_db_keeps_writes_out_of_the_pre_state():
 def _is_leaf_with_value(node, value):
     items = rlp.decode(node)
     return len(items) == 2 and items[0][0] >> 4 in (2, 3) and items[1] == value
+
+
+def test_persisting_the_host_execution_matches_a_full_import():
+    builder = chain_with(sender_and_contract({1: 1}))
+    block = mine(builder, call(builder, CONTRACT, 0))
+    chain = chain_with(sender_and_contract({1: 1}))
+    execution = execute_with_witness(chain, block)
+    assert execution.error is None
+    execution.persist(chain)
+    assert chain.get_canonical_head() == block.header
+    assert chain.get_vm().state.get_storage(CONTRACT, 1) == 0
+    assert chain.get_vm().state.state_root == builder.get_vm().state.state_root
+
+
+def test_host_reports_a_header_that_execution_does_not_reproduce():
+    builder = chain_with(sender_and_contract({1: 1}))
+    block = mine(builder, call(builder, CONTRACT, 0))
+    forged = block.copy(header=block.header.copy(state_root=keccak(b"forged")))
+    execution = execute_with_witness(chain_with(sender_and_contract({1: 1})), forged)
+    assert execution.error is not None
+    try:
+        execution.persist(chain_with(sender_and_contract({1: 1})))
+    except ValueError as error:
+        assert "invalid block" in str(error)
+    else:
+        raise AssertionError("an invalid block was persisted")
