@@ -20,13 +20,13 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import rlp
 from eth.abc import BlockAPI, ChainAPI
 from eth.chains.base import Chain
-from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 from eth.exceptions import HeaderNotFound
 from eth_keys import keys
 
 from .encoding import decode, encode
 from .forks import FORK_RULES, UnknownFork, fork_id_of_network
+from .genesis import accounts_from_fixture, write_accounts
 from .guest import stateless_validation_error
 from .payload import block_to_new_payload_request
 from .ssz import ChainConfig, StatelessInput
@@ -187,27 +187,13 @@ def chain_from_fixture(case: Dict[str, Any], vm_class: type, chain_id: int) -> C
     """A full-state chain at the fixture's genesis."""
     genesis = rlp.decode(bytes.fromhex(case["genesisRLP"][2:]), sedes=vm_class.get_block_class())
     db = AtomicDB()
-    state_root = write_accounts(db, case["pre"])
+    state_root = write_accounts(db, accounts_from_fixture(case["pre"]))
     if state_root != genesis.header.state_root:
         raise MalformedFixture("pre-state does not hash to the genesis state root")
     chain_class = Chain.configure(
         __name__="FixtureChain", vm_configuration=((0, vm_class),), chain_id=chain_id
     )
     return chain_class.from_genesis_header(db, genesis.header)
-
-
-def write_accounts(db: AtomicDB, accounts: Dict[str, Dict[str, Any]]) -> bytes:
-    """Write fixture accounts into ``db``; return the state root."""
-    account_db = AccountDB(db)
-    for address_hex, account in accounts.items():
-        address = bytes.fromhex(address_hex[2:])
-        account_db.set_balance(address, int(account["balance"], 16))
-        account_db.set_nonce(address, int(account["nonce"], 16))
-        account_db.set_code(address, bytes.fromhex(account["code"][2:]))
-        for slot, value in account.get("storage", {}).items():
-            account_db.set_storage(address, int(slot, 16), int(value, 16))
-    account_db.persist()
-    return account_db.state_root
 
 
 def compare_post_state(chain: ChainAPI, case: Dict[str, Any]) -> Tuple[str, str]:
@@ -217,7 +203,7 @@ def compare_post_state(chain: ChainAPI, case: Dict[str, Any]) -> Tuple[str, str]
     if "postStateHash" in case:
         expected_root = bytes.fromhex(case["postStateHash"][2:])
     elif "postState" in case:
-        expected_root = write_accounts(AtomicDB(), case["postState"])
+        expected_root = write_accounts(AtomicDB(), accounts_from_fixture(case["postState"]))
     else:
         return "passed", ""
     if head.state_root != expected_root:

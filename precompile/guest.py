@@ -43,23 +43,30 @@ class MissingWitnessHeader(InvalidBlock):
 
 def verify_stateless_new_payload(stateless_input: StatelessInput) -> StatelessValidationResult:
     """The guest program: validate statelessly and report, never raise."""
-    error = stateless_validation_error(stateless_input)
-    if error is not None:
-        logger.debug("stateless validation failed: %s", error)
-    return StatelessValidationResult(
-        new_payload_request_root=stateless_input.new_payload_request.hash_tree_root(),
-        successful_validation=error is None,
-        chain_config=stateless_input.chain_config,
-    )
+    return stateless_validation(stateless_input)[0]
 
 
 def stateless_validation_error(stateless_input: StatelessInput) -> Optional[str]:
     """Why ``stateless_input`` does not validate, or None if it does."""
+    return stateless_validation(stateless_input)[1]
+
+
+def stateless_validation(
+    stateless_input: StatelessInput,
+) -> Tuple[StatelessValidationResult, Optional[str]]:
+    """The guest's result, and why validation failed (None if it did not)."""
     try:
         validate_stateless_new_payload(stateless_input)
-    except Exception as error:  # every failure, whatever raised it, is a rejection
-        return f"{type(error).__name__}: {error}"
-    return None
+        error = None
+    except Exception as failure:  # every failure, whatever raised it, is a rejection
+        error = f"{type(failure).__name__}: {failure}"
+        logger.debug("stateless validation failed: %s", error)
+    result = StatelessValidationResult(
+        new_payload_request_root=stateless_input.new_payload_request.hash_tree_root(),
+        successful_validation=error is None,
+        chain_config=stateless_input.chain_config,
+    )
+    return result, error
 
 
 def validate_stateless_new_payload(stateless_input: StatelessInput) -> None:

@@ -1,16 +1,15 @@
 """Witness host: records what execution and the post-state root need, nothing from outside."""
 
 import rlp
-from eth.chains.base import Chain
-from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA256
 from eth.db.atomic import AtomicDB
-from eth.vm.forks.prague.blocks import PragueBlockHeader
 from eth_hash.auto import keccak
 from eth_keys import keys
 
-from precompile.conformance import signer_public_key, write_accounts
+from l1.builder import build_block
+from precompile.conformance import signer_public_key
 from precompile.constants import FORK_PRAGUE
 from precompile.forks import Prague
+from precompile.genesis import GenesisAccount, new_chain
 from precompile.guest import stateless_validation_error, verify_stateless_new_payload
 from precompile.payload import block_to_new_payload_request
 from precompile.ssz import ChainConfig, StatelessInput
@@ -28,69 +27,26 @@ CONTRACT = b"\x0c" * 20
 CLEAR_SLOT_1 = bytes.fromhex("6000600155" + "00")
 
 
-def account(balance=0, nonce=0, code=b"", storage=None):
-    """An account in the blockchain-test fixture form ``write_accounts`` reads."""
-    storage = {hex(slot): hex(value) for slot, value in (storage or {}).items()}
-    return {
-        "balance": hex(balance),
-        "nonce": hex(nonce),
-        "code": "0x" + code.hex(),
-        "storage": storage,
-    }
-
-
 def sender_and_contract(storage):
     """The funded sender and the slot-clearing contract holding ``storage``."""
     return {
-        "0x" + SENDER.hex(): account(balance=10**18),
-        "0x" + CONTRACT.hex(): account(nonce=1, code=CLEAR_SLOT_1, storage=storage),
+        SENDER: GenesisAccount(balance=10**18),
+        CONTRACT: GenesisAccount(nonce=1, code=CLEAR_SLOT_1, storage=storage),
     }
 
 
 def chain_with(accounts):
-    db = AtomicDB()
-    system_contracts = {
-        "0x" + address.hex(): account(nonce=1, code=code)
-        for address, code in prague_system_contracts().items()
-    }
-    state_root = write_accounts(db, {**system_contracts, **accounts})
-    genesis = PragueBlockHeader(
-        difficulty=0,
-        block_number=0,
-        gas_limit=30_000_000,
-        timestamp=1,
-        state_root=state_root,
-        base_fee_per_gas=7,
-        withdrawals_root=BLANK_ROOT_HASH,
-        blob_gas_used=0,
-        excess_blob_gas=0,
-        parent_beacon_block_root=bytes(32),
-        requests_hash=EMPTY_SHA256,
-    )
-    chain_class = Chain.configure(vm_configuration=((0, Prague),), chain_id=CHAIN_ID)
-    return chain_class.from_genesis_header(db, genesis)
+    return new_chain(Prague, CHAIN_ID, accounts)
 
 
 def mine(chain, *transactions):
-    """
-    Build the next block the way import runs it (system calls and requests
-    included, which py-evm's mining path skips) and persist it.
-    """
-    parent = chain.get_canonical_head()
-    vm = chain.get_vm(chain.create_header_from_parent(parent))
-    template = vm.get_block_class()(
-        header=vm.get_header().copy(timestamp=parent.timestamp + 12),
-        transactions=list(transactions),
-    )
-    block = vm.import_block(template).block
-    chain.chaindb.persist_block(block)
-    return block
+    return build_block(chain, transactions)
 
 
 def call(chain, to, nonce, data=b""):
     vm = chain.get_vm()
     unsigned = vm.create_unsigned_transaction(
-        nonce=nonce, gas_price=10, gas=100_000, to=to, value=0, data=data
+        nonce=nonce, gas_price=10**10, gas=100_000, to=to, value=0, data=data
     )
     return unsigned.as_signed_transaction(SENDER_KEY, chain_id=CHAIN_ID)
 
@@ -131,9 +87,9 @@ def test_deleting_a_slot_records_the_sibling_the_collapse_needs():
 
 def test_absent_account_is_proven_absent():
     """Calling an address that does not exist needs the trie path showing it is not there."""
-    accounts = {"0x" + SENDER.hex(): account(balance=10**18)}
+    accounts = {SENDER: GenesisAccount(balance=10**18)}
     for filler in range(1, 40):
-        accounts["0x" + bytes([filler]).rjust(20, b"\xaa").hex()] = account(balance=1)
+        accounts[bytes([filler]).rjust(20, b"\xaa")] = GenesisAccount(balance=1)
     nobody = b"\x42" * 20
     block = mine(chain_with(accounts), call(chain_with(accounts), nobody, 0))
     stateless_input = stateless_input_for(chain_with(accounts), block)

@@ -1,0 +1,40 @@
+"""
+Block building: the next block of a chain from a list of transactions.
+
+py-evm's mining path skips the Prague system calls and requests, so a block
+built that way does not import. This builds the block by running it the way
+import does (the header fields a proposer chooses, everything else computed)
+and persists the result.
+"""
+
+from typing import Optional, Sequence
+
+from eth.abc import BlockAPI, ChainAPI, SignedTransactionAPI
+
+# Seconds between blocks when the caller does not choose a timestamp.
+DEFAULT_BLOCK_TIME = 12
+
+
+def build_block(
+    chain: ChainAPI,
+    transactions: Sequence[SignedTransactionAPI],
+    timestamp: Optional[int] = None,
+    coinbase: bytes = b"\x00" * 20,
+    prev_randao: bytes = b"\x00" * 32,
+    parent_beacon_block_root: bytes = b"\x00" * 32,
+    extra_data: bytes = b"",
+) -> BlockAPI:
+    """Execute ``transactions`` on the head of ``chain``, persist and return the block."""
+    parent = chain.get_canonical_head()
+    vm = chain.get_vm(chain.create_header_from_parent(parent))
+    header = vm.get_header().copy(
+        timestamp=parent.timestamp + DEFAULT_BLOCK_TIME if timestamp is None else timestamp,
+        coinbase=coinbase,
+        mix_hash=prev_randao,
+        parent_beacon_block_root=parent_beacon_block_root,
+        extra_data=extra_data,
+    )
+    template = vm.get_block_class()(header=header, transactions=list(transactions))
+    block = vm.import_block(template).block
+    chain.chaindb.persist_block(block)
+    return block

@@ -1,0 +1,28 @@
+"""NativeRollups state: Prague's, plus the block's EXECUTE gas budget."""
+
+from eth.vm.forks.prague.state import PragueState
+
+from precompile.execute import ExecuteParameters, ExecuteRefused
+
+from .computation import NativeRollupsComputation
+
+
+class NativeRollupsState(PragueState):
+    computation_class = NativeRollupsComputation
+    execute_parameters = ExecuteParameters()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A state lives for one block, so this sums the block's EXECUTE calls.
+        # It is not journaled: a reverted call still cost its verification.
+        self.execute_gas_in_block = 0
+
+    def reserve_execute_gas(self, l2_gas_limit: int) -> None:
+        """Count an EXECUTE call's L2 gas limit against the block's cap."""
+        cap = self.execute_parameters.cumulative_gas_limit
+        if self.execute_gas_in_block + l2_gas_limit > cap:
+            raise ExecuteRefused(
+                f"block's EXECUTE gas would reach {self.execute_gas_in_block + l2_gas_limit}, "
+                f"over EXECUTE_CUMULATIVE_GAS_LIMIT {cap}"
+            )
+        self.execute_gas_in_block += l2_gas_limit

@@ -1,0 +1,80 @@
+"""
+The EXECUTE precompile: verify an L2 state transition from inside the L1 EVM.
+
+Input is ``schema_id || SSZ(StatelessInput)``; on success the output is
+``SSZ(StatelessValidationResult)``. Everything else fails closed: the call
+fails and consumes all gas given to it. The gas rule and the per-block cap
+are the native-rollups re-execution variant's; their values are parameters a
+chain can set (``ExecuteParameters``), defaulting to the constants below.
+"""
+
+from dataclasses import dataclass
+
+from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
+
+from .constants import FORK_PRAGUE
+from .encoding import DecodingError, decode
+from .guest import stateless_validation
+from .ssz import StatelessInput
+
+EXECUTE_PRECOMPILE_ADDRESS = bytes.fromhex("0000000000000000000000000000000000000101")
+# Flat cost of every call: decoding, hashing and setting up the guest.
+EXECUTE_BASE_GAS = 100_000
+# Each input byte costs what a non-zero calldata byte costs (EIP-2028).
+EXECUTE_GAS_PER_INPUT_BYTE = 16
+# The most L2 gas (sum of payload gas limits) one L1 block may ask its
+# validators to re-execute: one mainnet-sized L2 block.
+EXECUTE_CUMULATIVE_GAS_LIMIT = 30_000_000
+
+
+@dataclass(frozen=True)
+class ExecuteParameters:
+    """A chain's EXECUTE constants."""
+
+    base_gas: int = EXECUTE_BASE_GAS
+    gas_per_input_byte: int = EXECUTE_GAS_PER_INPUT_BYTE
+    cumulative_gas_limit: int = EXECUTE_CUMULATIVE_GAS_LIMIT
+
+
+class ExecuteRefused(Exception):
+    """The input is refused; the message says why. The call fails closed."""
+
+
+def execute_gas(input_length: int, l2_gas_limit: int, parameters: ExecuteParameters) -> int:
+    """``EXECUTE_BASE_GAS + gas_limit + 16 * len(input)``."""
+    return parameters.base_gas + l2_gas_limit + parameters.gas_per_input_byte * input_length
+
+
+def decode_execute_input(data: bytes) -> StatelessInput:
+    try:
+        return decode(data, StatelessInput)
+    except DecodingError as error:
+        raise ExecuteRefused(str(error)) from error
+
+
+def validate_l2_payload(stateless_input: StatelessInput) -> None:
+    """
+    L2 rules are L1 rules (Prague), less what only a beacon chain can give an
+    EL block: blob transactions, withdrawals and execution requests.
+    """
+    if int(stateless_input.chain_config.fork) != FORK_PRAGUE:
+        raise ExecuteRefused(f"L2 fork {int(stateless_input.chain_config.fork)} is not Prague")
+    request = stateless_input.new_payload_request
+    payload = request.execution_payload
+    if len(payload.withdrawals) > 0:
+        raise ExecuteRefused("L2 payloads carry no withdrawals")
+    if len(request.versioned_hashes) > 0 or any(
+        len(tx) > 0 and tx[0] == BLOB_TX_TYPE for tx in payload.transactions
+    ):
+        raise ExecuteRefused("L2 payloads carry no blob transactions")
+    requests = request.execution_requests
+    if len(requests.deposits) or len(requests.withdrawals) or len(requests.consolidations):
+        raise ExecuteRefused("L2 payloads carry no execution requests")
+
+
+def verify_l2_block(stateless_input: StatelessInput) -> bytes:
+    """Run the guest; the encoded result if the block is valid, else ``ExecuteRefused``."""
+    result, error = stateless_validation(stateless_input)
+    if error is not None:
+        raise ExecuteRefused(f"L2 block is invalid: {error}")
+    return result.encode_bytes()
