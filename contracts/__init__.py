@@ -1,1 +1,63 @@
-"""Vyper sources of the L1 rollup contracts and L2 predeploys, compiled by the package."""
+"""
+Vyper sources of the L1 rollup contracts and L2 predeploys, compiled by the
+package on first use. The sources are the truth: no bytecode is kept by hand.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Sequence
+
+import vyper
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_hash.auto import keccak
+
+SOURCES = Path(__file__).parent
+
+
+class UnknownContract(ValueError):
+    """No Vyper source of that name in ``contracts/``."""
+
+
+@dataclass(frozen=True)
+class CompiledContract:
+    name: str
+    abi: List[Dict[str, Any]]
+    bytecode: bytes
+
+    def function(self, name: str) -> Dict[str, Any]:
+        for entry in self.abi:
+            if entry.get("type") == "function" and entry["name"] == name:
+                return entry
+        raise KeyError(f"{self.name} has no function {name!r}")
+
+    def encode_call(self, name: str, *args: Any) -> bytes:
+        """Calldata for ``name(*args)``: selector || ABI-encoded arguments."""
+        types = [argument["type"] for argument in self.function(name)["inputs"]]
+        selector = keccak(f"{name}({','.join(types)})".encode())[:4]
+        return selector + abi_encode(types, list(args))
+
+    def decode_result(self, name: str, data: bytes) -> Sequence[Any]:
+        types = [output["type"] for output in self.function(name)["outputs"]]
+        return abi_decode(types, data)
+
+    def deployment(self, *constructor_args: Any) -> bytes:
+        """Init code: bytecode followed by the ABI-encoded constructor arguments."""
+        constructor = [entry for entry in self.abi if entry.get("type") == "constructor"]
+        types = [argument["type"] for argument in constructor[0]["inputs"]] if constructor else []
+        return self.bytecode + (abi_encode(types, list(constructor_args)) if types else b"")
+
+
+def available() -> List[str]:
+    return sorted(path.stem for path in SOURCES.glob("*.vy"))
+
+
+@lru_cache(maxsize=None)
+def compile_contract(name: str) -> CompiledContract:
+    """Compile ``contracts/<name>.vy`` with the installed Vyper."""
+    source = SOURCES / f"{name}.vy"
+    if not source.is_file():
+        raise UnknownContract(f"no contract {name!r}; available: {', '.join(available())}")
+    output = vyper.compile_code(source.read_text(), output_formats=["abi", "bytecode"])
+    return CompiledContract(name, output["abi"], bytes.fromhex(output["bytecode"][2:]))

@@ -23,8 +23,12 @@ def build_block(
     prev_randao: bytes = b"\x00" * 32,
     parent_beacon_block_root: bytes = b"\x00" * 32,
     extra_data: bytes = b"",
+    gas_limit: Optional[int] = None,
 ) -> BlockAPI:
-    """Execute ``transactions`` on the head of ``chain``, persist and return the block."""
+    """
+    Execute ``transactions`` on the head of ``chain``, persist and return the
+    block. The gas limit stays the parent's unless given, as on a devnet.
+    """
     parent = chain.get_canonical_head()
     vm = chain.get_vm(chain.create_header_from_parent(parent))
     header = vm.get_header().copy(
@@ -33,6 +37,7 @@ def build_block(
         mix_hash=prev_randao,
         parent_beacon_block_root=parent_beacon_block_root,
         extra_data=extra_data,
+        gas_limit=parent.gas_limit if gas_limit is None else gas_limit,
     )
     template = vm.get_block_class()(header=header, transactions=list(transactions))
     block = vm.import_block(template).block

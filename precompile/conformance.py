@@ -22,7 +22,6 @@ from eth.abc import BlockAPI, ChainAPI
 from eth.chains.base import Chain
 from eth.db.atomic import AtomicDB
 from eth.exceptions import HeaderNotFound
-from eth_keys import keys
 
 from .encoding import decode, encode
 from .forks import FORK_RULES, UnknownFork, fork_id_of_network
@@ -30,11 +29,10 @@ from .genesis import accounts_from_fixture, write_accounts
 from .guest import stateless_validation_error
 from .payload import block_to_new_payload_request
 from .ssz import ChainConfig, StatelessInput
-from .witness import BlockExecution, execute_with_witness
+from .witness import BlockExecution, prove_block
 
 # Blockchain tests without a ``config`` predate chain ids in fixtures: mainnet.
 DEFAULT_FIXTURE_CHAIN_ID = 1
-UNRECOVERABLE_PUBLIC_KEY = b"\x00" * 64
 
 
 class MalformedFixture(ValueError):
@@ -157,30 +155,16 @@ def witness_block(
     """
     try:
         chain.get_block_header_by_hash(block.header.parent_hash)
-        execution = execute_with_witness(chain, block)
     except HeaderNotFound:
         head = chain.get_canonical_head().hash
-        execution = execute_with_witness(
-            chain, block.copy(header=block.header.copy(parent_hash=head))
+        stateless_input, execution = prove_block(
+            chain, block.copy(header=block.header.copy(parent_hash=head)), chain_config
         )
-    stateless_input = StatelessInput(
-        new_payload_request=block_to_new_payload_request(block, execution.requests),
-        witness=execution.witness,
-        chain_config=chain_config,
-        public_keys=[signer_public_key(tx) for tx in block.transactions],
-    )
-    return stateless_input, execution
-
-
-def signer_public_key(transaction: Any) -> bytes:
-    """The public key that signed ``transaction``, as a prover supplies it."""
-    try:
-        signature = keys.Signature(vrs=(transaction.y_parity, transaction.r, transaction.s))
-        return signature.recover_public_key_from_msg(
-            transaction.get_message_for_signing()
-        ).to_bytes()
-    except Exception:  # an invalid signature has no key; the guest must reject
-        return UNRECOVERABLE_PUBLIC_KEY
+        stateless_input.new_payload_request = block_to_new_payload_request(
+            block, execution.requests
+        )
+        return stateless_input, execution
+    return prove_block(chain, block, chain_config)
 
 
 def chain_from_fixture(case: Dict[str, Any], vm_class: type, chain_id: int) -> ChainAPI:

@@ -22,9 +22,15 @@ from eth.db.chain import ChainDB
 from eth.rlp.accounts import Account
 from eth.vm.chain_context import ChainContext
 from eth_hash.auto import keccak
+from eth_keys import keys
 
 from .constants import MAX_WITNESS_HEADERS
-from .ssz import ExecutionWitness
+from .payload import block_to_new_payload_request
+from .ssz import ChainConfig, ExecutionWitness, StatelessInput
+
+# What a prover supplies for a transaction whose signature has no key, so
+# that the guest, which checks keys against signatures, rejects the block.
+UNRECOVERABLE_PUBLIC_KEY = b"\x00" * 64
 
 
 class RecordingDB(BaseDB):
@@ -123,6 +129,30 @@ def execute_with_witness(chain: ChainAPI, block: BlockAPI) -> BlockExecution:
         error = failure
     witness = witness_from_reads(recording.reads, ancestors(chain, parent))
     return BlockExecution(witness, vm.block_requests, error, executed, recording.writes)
+
+
+def prove_block(
+    chain: ChainAPI, block: BlockAPI, chain_config: ChainConfig
+) -> Tuple[StatelessInput, "BlockExecution"]:
+    """The ``StatelessInput`` for ``block`` on its parent in ``chain``, and the host's run."""
+    execution = execute_with_witness(chain, block)
+    stateless_input = StatelessInput(
+        new_payload_request=block_to_new_payload_request(block, execution.requests),
+        witness=execution.witness,
+        chain_config=chain_config,
+        public_keys=[signer_public_key(tx) for tx in block.transactions],
+    )
+    return stateless_input, execution
+
+
+def signer_public_key(transaction) -> bytes:
+    """The public key that signed ``transaction``, as a prover supplies it."""
+    try:
+        signature = keys.Signature(vrs=(transaction.y_parity, transaction.r, transaction.s))
+        message = transaction.get_message_for_signing()
+        return signature.recover_public_key_from_msg(message).to_bytes()
+    except Exception:  # an invalid signature has no key
+        return UNRECOVERABLE_PUBLIC_KEY
 
 
 def ancestors(chain: ChainAPI, parent: BlockHeaderAPI) -> Iterator[BlockHeaderAPI]:

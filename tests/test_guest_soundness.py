@@ -8,7 +8,7 @@ check that names the mutated field is the one exercised.
 import pytest
 import rlp
 from eth_hash.auto import keccak
-from eth_keys import keys
+from mutations import public_key_of, reseal, with_changed_signature
 
 from precompile.encoding import DecodingError, decode, encode
 from precompile.forks import fork_rules
@@ -17,14 +17,6 @@ from precompile.payload import new_payload_request_to_block
 from precompile.ssz import StatelessInput
 
 from conftest import valid_inputs
-
-
-def reseal(stateless_input: StatelessInput) -> StatelessInput:
-    """Recompute ``block_hash`` so the payload is self-consistent again."""
-    request = stateless_input.new_payload_request
-    block = new_payload_request_to_block(request, fork_rules(stateless_input.chain_config))
-    request.execution_payload.block_hash = block.header.hash
-    return stateless_input
 
 
 def rejected(stateless_input: StatelessInput) -> str:
@@ -88,33 +80,16 @@ def test_rejects_one_changed_transaction_byte(soundness_inputs, position):
         rejected(resealed)
 
 
-def _with_changed_signature(encoded: bytes) -> bytes:
-    """The same transaction with the signature's r changed; r is second to last in every type."""
-    typed = encoded[0] < 0x7F
-    fields = rlp.decode(encoded[1:] if typed else encoded)
-    r = int.from_bytes(fields[-2], "big")
-    fields[-2] = (r ^ 1).to_bytes(32, "big").lstrip(b"\x00")
-    return (encoded[:1] if typed else b"") + rlp.encode(fields)
-
-
-def _public_key_of(stateless_input: StatelessInput, index: int) -> bytes:
-    vm_class = fork_rules(stateless_input.chain_config)
-    block = new_payload_request_to_block(stateless_input.new_payload_request, vm_class)
-    transaction = block.transactions[index]
-    signature = keys.Signature(vrs=(transaction.y_parity, transaction.r, transaction.s))
-    return signature.recover_public_key_from_msg(transaction.get_message_for_signing()).to_bytes()
-
-
 def test_rejects_changed_signature(soundness_inputs):
     """Even resealed and with the public key that the new signature recovers to."""
     for _, _, original in soundness_inputs:
         mutated = original.copy()
         transactions = mutated.new_payload_request.execution_payload.transactions
-        transactions[0] = _with_changed_signature(bytes(transactions[0]))
+        transactions[0] = with_changed_signature(bytes(transactions[0]))
         assert "block_hash" in rejected(mutated)
         reseal(mutated)
         try:
-            mutated.public_keys[0] = _public_key_of(mutated, 0)
+            mutated.public_keys[0] = public_key_of(mutated, 0)
         except Exception:  # r is no longer on the curve: the signature has no key
             pass
         rejected(mutated)

@@ -6,15 +6,13 @@ from eth_hash.auto import keccak
 from eth_keys import keys
 
 from l1.builder import build_block
-from precompile.conformance import signer_public_key
 from precompile.constants import FORK_PRAGUE
 from precompile.forks import Prague
 from precompile.genesis import GenesisAccount, new_chain
 from precompile.guest import stateless_validation_error, verify_stateless_new_payload
-from precompile.payload import block_to_new_payload_request
-from precompile.ssz import ChainConfig, StatelessInput
+from precompile.ssz import ChainConfig
 from precompile.system_contracts import prague_system_contracts
-from precompile.witness import RecordingDB, execute_with_witness
+from precompile.witness import RecordingDB, execute_with_witness, prove_block
 
 CHAIN_ID = 1337
 # Account 0 of the standard test mnemonic.
@@ -52,14 +50,11 @@ def call(chain, to, nonce, data=b""):
 
 
 def stateless_input_for(chain_before, block):
-    execution = execute_with_witness(chain_before, block)
-    assert execution.error is None
-    return StatelessInput(
-        new_payload_request=block_to_new_payload_request(block, execution.requests),
-        witness=execution.witness,
-        chain_config=ChainConfig(chain_id=CHAIN_ID, fork=FORK_PRAGUE),
-        public_keys=[signer_public_key(tx) for tx in block.transactions],
+    stateless_input, execution = prove_block(
+        chain_before, block, ChainConfig(chain_id=CHAIN_ID, fork=FORK_PRAGUE)
     )
+    assert execution.error is None
+    return stateless_input
 
 
 def test_deleting_a_slot_records_the_sibling_the_collapse_needs():

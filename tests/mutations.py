@@ -1,0 +1,120 @@
+"""Single mutations of a valid StatelessInput, shared by the guest and EXECUTE soundness tests."""
+
+from typing import Callable, Dict
+
+import rlp
+from eth_hash.auto import keccak
+from eth_keys import keys
+
+from precompile.encoding import encode
+from precompile.forks import fork_rules
+from precompile.payload import new_payload_request_to_block
+from precompile.ssz import StatelessInput
+
+
+def reseal(stateless_input: StatelessInput) -> StatelessInput:
+    """Recompute ``block_hash`` so the payload is self-consistent again."""
+    request = stateless_input.new_payload_request
+    block = new_payload_request_to_block(request, fork_rules(stateless_input.chain_config))
+    request.execution_payload.block_hash = block.header.hash
+    return stateless_input
+
+
+def with_changed_signature(encoded: bytes) -> bytes:
+    """The same transaction with the signature's r changed; r is second to last in every type."""
+    typed = encoded[0] < 0x7F
+    fields = rlp.decode(encoded[1:] if typed else encoded)
+    r = int.from_bytes(fields[-2], "big")
+    fields[-2] = (r ^ 1).to_bytes(32, "big").lstrip(b"\x00")
+    return (encoded[:1] if typed else b"") + rlp.encode(fields)
+
+
+def public_key_of(stateless_input: StatelessInput, index: int) -> bytes:
+    vm_class = fork_rules(stateless_input.chain_config)
+    block = new_payload_request_to_block(stateless_input.new_payload_request, vm_class)
+    transaction = block.transactions[index]
+    signature = keys.Signature(vrs=(transaction.y_parity, transaction.r, transaction.s))
+    message = transaction.get_message_for_signing()
+    return signature.recover_public_key_from_msg(message).to_bytes()
+
+
+def _post_state_root(s: StatelessInput) -> None:
+    s.new_payload_request.execution_payload.state_root = keccak(b"not the post-state")
+    reseal(s)
+
+
+def _receipts_root(s: StatelessInput) -> None:
+    s.new_payload_request.execution_payload.receipts_root = keccak(b"not the receipts")
+    reseal(s)
+
+
+def _gas_used(s: StatelessInput) -> None:
+    payload = s.new_payload_request.execution_payload
+    payload.gas_used = int(payload.gas_used) - 1
+    reseal(s)
+
+
+def _transaction_byte(s: StatelessInput) -> None:
+    transactions = s.new_payload_request.execution_payload.transactions
+    encoded = bytearray(transactions[0])
+    encoded[len(encoded) // 2] ^= 0x01
+    transactions[0] = bytes(encoded)
+
+
+def _signature(s: StatelessInput) -> None:
+    transactions = s.new_payload_request.execution_payload.transactions
+    transactions[0] = with_changed_signature(bytes(transactions[0]))
+    reseal(s)
+    try:
+        s.public_keys[0] = public_key_of(s, 0)
+    except Exception:  # r is no longer on the curve: the signature has no key
+        pass
+
+
+def _public_key(s: StatelessInput) -> None:
+    key = bytearray(s.public_keys[0])
+    key[-1] ^= 0x01
+    s.public_keys[0] = bytes(key)
+
+
+def _removed_witness_node(s: StatelessInput) -> None:
+    nodes = list(s.witness.state)
+    del nodes[len(nodes) // 2]
+    s.witness.state = nodes
+
+
+def _wrong_parent_header(s: StatelessInput) -> None:
+    last = len(s.witness.headers) - 1
+    fields = rlp.decode(bytes(s.witness.headers[last]))
+    fields[3] = keccak(b"another pre-state")  # state_root
+    s.witness.headers[last] = rlp.encode(fields)
+
+
+def _wrong_chain_id(s: StatelessInput) -> None:
+    s.chain_config.chain_id = int(s.chain_config.chain_id) + 1
+
+
+STRUCTURAL_MUTATIONS: Dict[str, Callable[[StatelessInput], None]] = {
+    "post_state_root": _post_state_root,
+    "receipts_root": _receipts_root,
+    "gas_used": _gas_used,
+    "transaction_byte": _transaction_byte,
+    "signature": _signature,
+    "public_key": _public_key,
+    "removed_witness_node": _removed_witness_node,
+    "wrong_parent_header": _wrong_parent_header,
+    "wrong_chain_id": _wrong_chain_id,
+}
+
+
+def mutated_encodings(valid: StatelessInput) -> Dict[str, bytes]:
+    """Every single mutation of ``valid``, encoded as EXECUTE input."""
+    encodings = {}
+    for name, mutate in STRUCTURAL_MUTATIONS.items():
+        mutated = valid.copy()
+        mutate(mutated)
+        encodings[name] = encode(mutated)
+    encoded = encode(valid)
+    encodings["truncated_buffer"] = encoded[: len(encoded) - 7]
+    encodings["wrong_schema_id"] = b"\x00\x02" + encoded[2:]
+    return encodings
