@@ -14,6 +14,7 @@ from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
 
 from .constants import FORK_PRAGUE
 from .encoding import DecodingError, decode
+from .engines import REFERENCE_ENGINE
 from .guest import stateless_validation
 from .ssz import StatelessInput
 
@@ -34,6 +35,8 @@ class ExecuteParameters:
     base_gas: int = EXECUTE_BASE_GAS
     gas_per_input_byte: int = EXECUTE_GAS_PER_INPUT_BYTE
     cumulative_gas_limit: int = EXECUTE_CUMULATIVE_GAS_LIMIT
+    # The execution engine this chain's nodes verify L2 blocks with.
+    engine: str = REFERENCE_ENGINE
 
 
 class ExecuteRefused(Exception):
@@ -72,9 +75,9 @@ def validate_l2_payload(stateless_input: StatelessInput) -> None:
         raise ExecuteRefused("L2 payloads carry no execution requests")
 
 
-def verify_l2_block(stateless_input: StatelessInput) -> bytes:
+def verify_l2_block(stateless_input: StatelessInput, engine: str = REFERENCE_ENGINE) -> bytes:
     """Run the guest; the encoded result if the block is valid, else ``ExecuteRefused``."""
-    result, error = stateless_validation(stateless_input)
-    if error is not None:
-        raise ExecuteRefused(f"L2 block is invalid: {error}")
-    return result.encode_bytes()
+    report = stateless_validation(stateless_input, engine)
+    if report.error is not None:
+        raise ExecuteRefused(f"L2 block is invalid: {report.error}")
+    return report.result.encode_bytes()

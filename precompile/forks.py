@@ -11,6 +11,7 @@ from eth.abc import BlockAPI, VirtualMachineAPI
 from eth.constants import SYSTEM_ADDRESS, SYSTEM_MESSAGE_GAS
 from eth.vm.forks import CancunVM, PragueVM
 from eth.vm.forks.cancun.blocks import CancunBackwardsHeader, CancunBlockHeader
+from eth.vm.forks.cancun.headers import calc_excess_blob_gas_cancun
 from eth.vm.forks.prague.blocks import PragueBackwardsHeader, PragueBlockHeader
 from eth.vm.forks.prague.constants import (
     CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS,
@@ -18,6 +19,7 @@ from eth.vm.forks.prague.constants import (
     WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
     WITHDRAWAL_REQUEST_TYPE,
 )
+from eth.vm.forks.prague.headers import calc_excess_blob_gas_prague
 from eth_utils import ValidationError
 
 from .constants import FORK_CANCUN, FORK_NAMES, FORK_PRAGUE
@@ -36,6 +38,8 @@ class Cancun(CancunVM):
     header_sedes = CancunBackwardsHeader
     # EIP-7685 requests of the last imported block; none exist before Prague.
     block_requests: tuple = ()
+    # EIP-4844: a header's excess blob gas, from its parent's.
+    excess_blob_gas = staticmethod(calc_excess_blob_gas_cancun)
 
 
 class Prague(PragueVM):
@@ -48,6 +52,8 @@ class Prague(PragueVM):
     header_class = PragueBlockHeader
     header_sedes = PragueBackwardsHeader
     block_requests: tuple = ()
+    # EIP-7691 raised the blob target, and with it the excess computation.
+    excess_blob_gas = staticmethod(calc_excess_blob_gas_prague)
 
     def block_postprocessing(self, block):
         """Keep the block's requests, which py-evm drops when it copies the block."""

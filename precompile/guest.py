@@ -10,21 +10,15 @@ failure raises ``InvalidBlock`` naming the field. The entry point
 """
 
 import logging
-from typing import List as PyList
-from typing import Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Dict, Optional, Sequence, Tuple
 
 import rlp
-from eth.abc import BlockAPI, BlockHeaderAPI
-from eth.consensus.context import ConsensusContext
-from eth.constants import GENESIS_PARENT_HASH
-from eth.db.atomic import AtomicDB
-from eth.db.backends.memory import MemoryDB
-from eth.db.chain import ChainDB
-from eth.exceptions import HeaderNotFound
-from eth.vm.chain_context import ChainContext
+from eth.abc import BlockHeaderAPI
 from eth_hash.auto import keccak
 from eth_keys import keys
 
+from .engines import REFERENCE_ENGINE, EngineDeclined, ExecutionOutcome, get_engine
 from .forks import fork_rules
 from .payload import blob_versioned_hashes, new_payload_request_to_block
 from .requests import get_execution_requests_list
@@ -37,45 +31,74 @@ class InvalidBlock(Exception):
     """The payload is not a valid state transition given the witness."""
 
 
-class MissingWitnessHeader(InvalidBlock):
-    """Execution needed an ancestor header the witness does not carry."""
+@dataclass(frozen=True)
+class ValidationReport:
+    result: StatelessValidationResult
+    # Why validation failed, or None.
+    error: Optional[str]
+    # The engine whose execution decided, and why the asked-for one declined.
+    engine: str
+    declined: Optional[str] = None
 
 
-def verify_stateless_new_payload(stateless_input: StatelessInput) -> StatelessValidationResult:
+def verify_stateless_new_payload(
+    stateless_input: StatelessInput, engine: str = REFERENCE_ENGINE
+) -> StatelessValidationResult:
     """The guest program: validate statelessly and report, never raise."""
-    return stateless_validation(stateless_input)[0]
+    return stateless_validation(stateless_input, engine).result
 
 
-def stateless_validation_error(stateless_input: StatelessInput) -> Optional[str]:
+def stateless_validation_error(
+    stateless_input: StatelessInput, engine: str = REFERENCE_ENGINE
+) -> Optional[str]:
     """Why ``stateless_input`` does not validate, or None if it does."""
-    return stateless_validation(stateless_input)[1]
+    return stateless_validation(stateless_input, engine).error
 
 
 def stateless_validation(
-    stateless_input: StatelessInput,
-) -> Tuple[StatelessValidationResult, Optional[str]]:
-    """The guest's result, and why validation failed (None if it did not)."""
+    stateless_input: StatelessInput, engine: str = REFERENCE_ENGINE
+) -> ValidationReport:
+    """
+    Validate with ``engine``; if it declines the block, validate with the
+    reference engine and say why in the report.
+    """
+    declined = None
     try:
-        validate_stateless_new_payload(stateless_input)
-        error = None
-    except Exception as failure:  # every failure, whatever raised it, is a rejection
-        error = f"{type(failure).__name__}: {failure}"
+        error = _validation_error(stateless_input, engine)
+    except EngineDeclined as declining:
+        declined = str(declining)
+        engine = REFERENCE_ENGINE
+        error = _validation_error(stateless_input, engine)
+    if error is not None:
         logger.debug("stateless validation failed: %s", error)
     result = StatelessValidationResult(
         new_payload_request_root=stateless_input.new_payload_request.hash_tree_root(),
         successful_validation=error is None,
         chain_config=stateless_input.chain_config,
     )
-    return result, error
+    return ValidationReport(result, error, engine, declined)
 
 
-def validate_stateless_new_payload(stateless_input: StatelessInput) -> None:
+def _validation_error(stateless_input: StatelessInput, engine: str) -> Optional[str]:
+    try:
+        validate_stateless_new_payload(stateless_input, engine)
+    except EngineDeclined:
+        raise
+    except Exception as failure:  # every other failure, whatever raised it, is a rejection
+        return f"{type(failure).__name__}: {failure}"
+    return None
+
+
+def validate_stateless_new_payload(
+    stateless_input: StatelessInput, engine: str = REFERENCE_ENGINE
+) -> None:
     """Raise ``InvalidBlock`` (or another error) unless the payload is valid."""
     request = stateless_input.new_payload_request
     payload = request.execution_payload
     chain_config = stateless_input.chain_config
     witness = stateless_input.witness
     vm_class = fork_rules(chain_config)
+    executor = get_engine(engine)
 
     block = new_payload_request_to_block(request, vm_class)
     if block.header.hash != payload.block_hash:
@@ -87,26 +110,42 @@ def validate_stateless_new_payload(stateless_input: StatelessInput) -> None:
     parent = headers[-1]
     if parent.hash != payload.parent_hash:
         raise InvalidBlock("witness headers do not end at the payload's parent")
+    validate_header_against_parent(vm_class, block.header, parent)
 
     validate_public_keys(block.transactions, stateless_input.public_keys)
     validate_transaction_chain_ids(block.transactions, int(chain_config.chain_id))
 
-    executed, requests = execute_stateless(
-        vm_class, block, headers, witness, int(chain_config.chain_id)
+    outcome: ExecutionOutcome = executor.execute(
+        vm_class, block, headers, witness_entries(witness), int(chain_config.chain_id)
     )
-    if executed.gas_used != payload.gas_used:
-        raise InvalidBlock(f"gas_used {payload.gas_used}, execution used {executed.gas_used}")
-    if executed.receipt_root != payload.receipts_root:
+    if outcome.gas_used != payload.gas_used:
+        raise InvalidBlock(f"gas_used {payload.gas_used}, execution used {outcome.gas_used}")
+    if outcome.receipts_root != payload.receipts_root:
         raise InvalidBlock("receipts_root does not match execution")
-    if executed.bloom != block.header.bloom:
+    if outcome.logs_bloom != block.header.bloom:
         raise InvalidBlock("logs_bloom does not match execution")
-    if executed.state_root != payload.state_root:
+    if outcome.state_root != payload.state_root:
         raise InvalidBlock("state_root does not match the post-state")
-    expected_requests = get_execution_requests_list(request.execution_requests)
-    if [r for r in requests if len(r) > 1] != expected_requests:
+    if outcome.blob_gas_used != payload.blob_gas_used:
+        raise InvalidBlock("blob_gas_used does not match execution")
+    if list(outcome.requests) != get_execution_requests_list(request.execution_requests):
         raise InvalidBlock("execution_requests do not match execution")
-    if executed.hash != block.header.hash:
-        raise InvalidBlock("executed header differs from the payload's header")
+
+
+def validate_header_against_parent(
+    vm_class: type, header: BlockHeaderAPI, parent: BlockHeaderAPI
+) -> None:
+    """The fork's header rules: number, timestamp, gas limit, base fee, blob gas, post-merge."""
+    vm_class.validate_header(header, parent)
+    if header.excess_blob_gas != vm_class.excess_blob_gas(parent):
+        raise InvalidBlock("excess_blob_gas does not follow from the parent")
+
+
+def witness_entries(witness: ExecutionWitness) -> Dict[bytes, bytes]:
+    """Trie nodes and bytecodes keyed by their keccak: the only pre-state there is."""
+    entries = {keccak(bytes(node)): bytes(node) for node in witness.state}
+    entries.update((keccak(bytes(code)), bytes(code)) for code in witness.codes)
+    return entries
 
 
 def validate_witness_headers(
@@ -153,50 +192,3 @@ def validate_transaction_chain_ids(transactions: Sequence, chain_id: int) -> Non
             raise InvalidBlock(
                 f"transaction {index} is for chain {transaction.chain_id}, not {chain_id}"
             )
-
-
-class WitnessChainDB(ChainDB):
-    """
-    A chain database over the witness alone. Asking for an ancestor header the
-    witness lacks is an error, never an empty answer, so BLOCKHASH cannot be
-    made to return zero by leaving headers out.
-    """
-
-    def __init__(self, db: AtomicDB, headers: Sequence[BlockHeaderAPI]) -> None:
-        super().__init__(db)
-        self._headers = {header.hash: header for header in headers}
-
-    def get_block_header_by_hash(self, block_hash: bytes) -> BlockHeaderAPI:
-        try:
-            return self._headers[block_hash]
-        except KeyError:
-            if block_hash == GENESIS_PARENT_HASH:
-                raise HeaderNotFound("the genesis block has no parent") from None
-            raise MissingWitnessHeader(f"header {block_hash.hex()} is not in the witness") from None
-
-
-def execute_stateless(
-    vm_class: type,
-    block: BlockAPI,
-    headers: Sequence[BlockHeaderAPI],
-    witness: ExecutionWitness,
-    chain_id: int,
-) -> Tuple[BlockHeaderAPI, PyList[bytes]]:
-    """
-    Execute ``block`` on the pre-state the witness proves (trie nodes and code
-    keyed by their keccak) and return the resulting header and requests.
-    """
-    entries = {keccak(bytes(item)): bytes(item) for item in witness.state}
-    entries.update((keccak(bytes(code)), bytes(code)) for code in witness.codes)
-    db = AtomicDB(MemoryDB(entries))
-    chaindb = WitnessChainDB(db, headers)
-    parent = headers[-1]
-    base_header = vm_class.create_header_from_parent(parent).copy(gas_used=block.header.gas_used)
-    vm = vm_class(
-        header=base_header,
-        chaindb=chaindb,
-        chain_context=ChainContext(chain_id),
-        consensus_context=ConsensusContext(db),
-    )
-    executed = vm.import_block(block).block
-    return executed.header, list(vm.block_requests)

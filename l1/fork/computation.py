@@ -38,7 +38,7 @@ def execute(computation: ComputationAPI) -> ComputationAPI:
         gas_limit = int(stateless_input.new_payload_request.execution_payload.gas_limit)
         computation.consume_gas(gas_limit, reason="EXECUTE L2 gas limit")
         computation.state.reserve_execute_gas(gas_limit)
-        computation.output = verify_l2_block(stateless_input)
+        computation.output = verify_l2_block(stateless_input, parameters.engine)
     except ExecuteRefused as refusal:
         raise ExecuteFailed(f"EXECUTE: {refusal}") from refusal
     return computation

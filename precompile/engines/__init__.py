@@ -1,0 +1,72 @@
+"""
+Execution engines: one small interface, several implementations.
+
+The stateless guest hands an engine a block, its verified ancestor headers
+and the witness entries (trie nodes and code keyed by keccak); the engine
+executes the block on that pre-state alone and reports what the header must
+commit to. An engine that cannot run a block raises ``EngineDeclined`` and
+the caller falls back to the reference engine; it never guesses.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Dict, Mapping, Sequence, Tuple
+
+from eth.abc import BlockAPI, BlockHeaderAPI
+
+REFERENCE_ENGINE = "pyevm"
+
+
+class EngineDeclined(Exception):
+    """The engine cannot run this block; the reason says what it lacks."""
+
+
+class UnknownEngine(ValueError):
+    """No engine of that name."""
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    """What executing a block produced, field by field as the header commits to it."""
+
+    gas_used: int
+    receipts_root: bytes
+    logs_bloom: int
+    state_root: bytes
+    blob_gas_used: int
+    # EIP-7685 requests, non-empty ones only, each ``type || data``.
+    requests: Tuple[bytes, ...]
+
+
+class Engine(ABC):
+    name: str
+
+    @abstractmethod
+    def execute(
+        self,
+        vm_class: type,
+        block: BlockAPI,
+        headers: Sequence[BlockHeaderAPI],
+        witness_entries: Mapping[bytes, bytes],
+        chain_id: int,
+    ) -> ExecutionOutcome:
+        """
+        Execute ``block`` on the pre-state rooted at ``headers[-1].state_root``
+        using only ``witness_entries``. Raise on an invalid block or missing
+        witness data; raise ``EngineDeclined`` for what this engine cannot run.
+        """
+
+
+def engines() -> Dict[str, Engine]:
+    """Every engine, by name. Imported here so each engine's dependencies load on use."""
+    from .pyevm import PyEvmEngine
+
+    return {engine.name: engine for engine in (PyEvmEngine(),)}
+
+
+def get_engine(name: str) -> Engine:
+    available = engines()
+    try:
+        return available[name]
+    except KeyError:
+        raise UnknownEngine(f"engine {name!r} is not one of {', '.join(available)}") from None
