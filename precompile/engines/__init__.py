@@ -59,9 +59,10 @@ class Engine(ABC):
 
 def engines() -> Dict[str, Engine]:
     """Every engine, by name. Imported here so each engine's dependencies load on use."""
+    from .eels import EelsEngine
     from .pyevm import PyEvmEngine
 
-    return {engine.name: engine for engine in (PyEvmEngine(),)}
+    return {engine.name: engine for engine in (PyEvmEngine(), EelsEngine())}
 
 
 def get_engine(name: str) -> Engine:

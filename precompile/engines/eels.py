@@ -1,0 +1,228 @@
+"""
+The spec engine: ethereum-execution (EELS), the executable specification,
+as an oracle the other engines must agree with.
+
+EELS keeps state in dict-backed tries. Here those dicts read through to the
+witness on first use (``WitnessAccounts``, ``WitnessStorageTries``,
+``WitnessSlots``) and remember deletions, so EELS runs unchanged on exactly
+the pre-state the witness proves; its changes are then written into the
+witness trie for the post-state root.
+"""
+
+import importlib
+from typing import Dict, Mapping, Optional, Sequence, Set
+
+from eth.abc import BlockAPI, BlockHeaderAPI
+from eth.constants import BLANK_ROOT_HASH
+from eth_hash.auto import keccak
+from ethereum_rlp import rlp as eels_rlp
+from ethereum_types.bytes import Bytes20, Bytes32
+from ethereum_types.numeric import U64, U256, Uint
+
+from ..witness_state import WitnessTries
+from . import Engine, EngineDeclined, ExecutionOutcome
+
+# The EELS fork module for each py-evm fork name this project runs.
+EELS_FORKS = {"cancun": "ethereum.forks.cancun", "prague": "ethereum.forks.prague"}
+
+
+class Deletable(dict):
+    """A dict that resolves missing keys from the witness and remembers deletions."""
+
+    def __init__(self, resolve, *args, deleted: Optional[Set] = None) -> None:
+        super().__init__(*args)
+        self._resolve = resolve
+        self.deleted: Set = set() if deleted is None else deleted
+
+    def _load(self, key):
+        if dict.__contains__(self, key) or key in self.deleted:
+            return
+        value = self._resolve(key)
+        if value is not None:
+            dict.__setitem__(self, key, value)
+
+    def get(self, key, default=None):
+        self._load(key)
+        return dict.get(self, key, default)
+
+    def __getitem__(self, key):
+        self._load(key)
+        return dict.__getitem__(self, key)
+
+    def __contains__(self, key) -> bool:
+        self._load(key)
+        return dict.__contains__(self, key)
+
+    def __setitem__(self, key, value) -> None:
+        self.deleted.discard(key)
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key) -> None:
+        self._load(key)
+        dict.__delitem__(self, key)
+        self.deleted.add(key)
+
+    def __copy__(self):
+        return type(self)(self._resolve, self, deleted=set(self.deleted))
+
+    def pop(self, *args):
+        raise NotImplementedError("EELS state never pops")
+
+
+class SnapshotList(list):
+    """
+    EELS snapshots storage tries as a plain dict comprehension; re-wrap it so
+    a snapshot (and a rollback to it) still reads through to the witness.
+    """
+
+    def __init__(self, state) -> None:
+        super().__init__()
+        self._state = state
+
+    def append(self, snapshot) -> None:
+        main_trie, storage_tries = snapshot
+        current = self._state._storage_tries
+        rewrapped = Deletable(current._resolve, storage_tries, deleted=set(current.deleted))
+        super().append((main_trie, rewrapped))
+
+
+class EelsEngine(Engine):
+    name = "eels"
+
+    def execute(
+        self,
+        vm_class: type,
+        block: BlockAPI,
+        headers: Sequence[BlockHeaderAPI],
+        witness_entries: Mapping[bytes, bytes],
+        chain_id: int,
+    ) -> ExecutionOutcome:
+        try:
+            spec = EelsFork(EELS_FORKS[vm_class.fork])
+        except KeyError:
+            raise EngineDeclined(f"eels: no EELS module for fork {vm_class.fork!r}") from None
+        tries = WitnessTries(witness_entries, headers[-1].state_root)
+        state = spec.witness_state(tries)
+        header = block.header
+        block_env = spec.vm.BlockEnvironment(
+            chain_id=U64(chain_id),
+            state=state,
+            block_gas_limit=Uint(header.gas_limit),
+            block_hashes=[Bytes32(h.hash) for h in headers],
+            coinbase=Bytes20(header.coinbase),
+            number=Uint(header.block_number),
+            base_fee_per_gas=Uint(header.base_fee_per_gas),
+            time=U256(header.timestamp),
+            prev_randao=Bytes32(header.mix_hash),
+            excess_blob_gas=U64(header.excess_blob_gas),
+            parent_beacon_block_root=Bytes32(header.parent_beacon_block_root),
+        )
+        output = spec.fork.apply_body(
+            block_env=block_env,
+            transactions=tuple(spec.transaction(tx.encode()) for tx in block.transactions),
+            withdrawals=tuple(spec.withdrawal(w) for w in block.withdrawals),
+        )
+        requests = getattr(output, "requests", ())
+        return ExecutionOutcome(
+            gas_used=int(output.block_gas_used),
+            receipts_root=bytes(spec.trie.root(output.receipts_trie)),
+            logs_bloom=int.from_bytes(spec.bloom.logs_bloom(output.block_logs), "big"),
+            state_root=spec.post_state_root(state, tries),
+            blob_gas_used=int(output.blob_gas_used),
+            requests=tuple(bytes(r) for r in requests if len(r) > 1),
+        )
+
+
+class EelsFork:
+    """One EELS fork's modules, and the conversions into and out of its types."""
+
+    def __init__(self, module: str) -> None:
+        self.fork = importlib.import_module(f"{module}.fork")
+        self.vm = importlib.import_module(f"{module}.vm")
+        self.state_module = importlib.import_module(f"{module}.state")
+        self.trie = importlib.import_module(f"{module}.trie")
+        self.bloom = importlib.import_module(f"{module}.bloom")
+        self.blocks = importlib.import_module(f"{module}.blocks")
+        self.transactions = importlib.import_module(f"{module}.transactions")
+        self.Account = importlib.import_module(f"{module}.fork_types").Account
+        # address -> storage root in the pre-state, for accounts read from the witness.
+        self.pre_storage_roots: Dict[bytes, bytes] = {}
+
+    def transaction(self, encoded: bytes):
+        """EELS takes legacy transactions decoded and typed ones as bytes."""
+        if encoded[0] >= 0xC0:
+            return eels_rlp.decode_to(self.transactions.LegacyTransaction, encoded)
+        return encoded
+
+    def withdrawal(self, withdrawal):
+        return self.blocks.Withdrawal(
+            index=U64(withdrawal.index),
+            validator_index=U64(withdrawal.validator_index),
+            address=Bytes20(withdrawal.address),
+            amount=U256(withdrawal.amount),
+        )
+
+    def witness_state(self, tries: WitnessTries):
+        state = self.state_module.State()
+        state._main_trie = self.trie.Trie(
+            secured=True, default=None, _data=Deletable(lambda a: self._account(tries, a))
+        )
+        state._storage_tries = Deletable(lambda a: self._storage_trie(tries, a))
+        state._snapshots = SnapshotList(state)
+        return state
+
+    def _account(self, tries: WitnessTries, address: bytes):
+        account = tries.account(bytes(address))
+        if account is None:
+            return None
+        code = tries.code(account.code_hash)
+        if code is None:
+            raise EngineDeclined(
+                f"eels: the witness lacks the code of 0x{bytes(address).hex()}, "
+                "which EELS loads with the account"
+            )
+        self.pre_storage_roots[bytes(address)] = account.storage_root
+        return self.Account(nonce=Uint(account.nonce), balance=U256(account.balance), code=code)
+
+    def _storage_trie(self, tries: WitnessTries, address: bytes):
+        account = tries.account(bytes(address))
+        if account is None or account.storage_root == BLANK_ROOT_HASH:
+            return None
+        root = account.storage_root
+        slots = Deletable(lambda key: self._slot(tries, root, key))
+        return self.trie.Trie(secured=True, default=U256(0), _data=slots)
+
+    @staticmethod
+    def _slot(tries: WitnessTries, storage_root: bytes, key: bytes):
+        value = tries.storage(storage_root, int.from_bytes(key, "big"))
+        return U256(value) if value else None
+
+    def post_state_root(self, state, tries: WitnessTries) -> bytes:
+        """Write every account EELS read or changed into the witness trie."""
+        accounts = dict.items(state._main_trie._data)
+        deleted = state._main_trie._data.deleted
+        storage_tries = state._storage_tries
+        updates = {bytes(address): None for address in deleted}
+        for address, account in accounts:
+            address = bytes(address)
+            updates[address] = (
+                int(account.nonce),
+                int(account.balance),
+                self._storage_root(address, storage_tries, tries),
+                keccak(bytes(account.code)),
+            )
+        return tries.state_root_after(updates)
+
+    def _storage_root(self, address: bytes, storage_tries, tries: WitnessTries) -> bytes:
+        pre_root = self.pre_storage_roots.get(address, BLANK_ROOT_HASH)
+        if dict.__contains__(storage_tries, address):
+            trie = dict.__getitem__(storage_tries, address)
+            slots = trie._data
+            writes = {int.from_bytes(k, "big"): int(v) for k, v in dict.items(slots)}
+            if isinstance(slots, Deletable):
+                deletes = [int.from_bytes(k, "big") for k in slots.deleted]
+                return tries.storage_root_after(pre_root, writes, deletes)
+            return tries.storage_root_after(BLANK_ROOT_HASH, writes, ())
+        if address in storage_tries.deleted:
+            return BLANK_ROOT_HASH
+        return pre_root
