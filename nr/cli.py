@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-ENGINES = ("pyevm",)
+# Engine names, as precompile.engines registers them; "all" runs each and compares.
+ENGINES = ("pyevm", "eels")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -38,7 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
         "directory", type=Path, metavar="DIR", help="fixture file or directory"
     )
     conformance.add_argument(
-        "--engine", choices=ENGINES, default="pyevm", help="execution engine (default: pyevm)"
+        "--engine",
+        choices=(*ENGINES, "all"),
+        default="pyevm",
+        help="execution engine; 'all' runs every engine and fails on any disagreement "
+        "(default: pyevm)",
     )
     conformance.add_argument(
         "--jobs", "-j", type=int, default=0, help="worker processes (default: one per core)"
@@ -59,13 +64,26 @@ def run_conformance_command(args: argparse.Namespace) -> int:
     if args.jobs < 0:
         print(f"nr conformance: --jobs must be 0 or more, got {args.jobs}", file=sys.stderr)
         return 2
+    engines = ENGINES if args.engine == "all" else (args.engine,)
     started = time.monotonic()
-    summary = run_conformance(args.directory, jobs=args.jobs, progress=sys.stderr.isatty())
+    summary = run_conformance(
+        args.directory, jobs=args.jobs, progress=sys.stderr.isatty(), engines=engines
+    )
     for result in summary.results:
         if result.outcome != "passed" or args.verbose:
             reason = f": {result.reason}" if result.reason else ""
             print(f"{result.outcome.upper()} {result.path}::{result.name}{reason}")
-    print(f"engine {args.engine}, {time.monotonic() - started:.1f}s")
+    declines = summary.declines()
+    for engine in engines:
+        by_reason = declines.get(engine, {})
+        count = sum(len(cases) for cases in by_reason.values())
+        print(f"engine {engine}: {count} cases declined (ran on pyevm instead)")
+        for reason, cases in sorted(by_reason.items()):
+            print(f"  {len(cases)} x {reason}")
+            if args.verbose:
+                for case in cases:
+                    print(f"      {case}")
+    print(f"{time.monotonic() - started:.1f}s")
     print(summary.line)
     return 1 if summary.count("failed") else 0
 

@@ -14,8 +14,9 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import rlp
 from eth.abc import BlockAPI, ChainAPI
@@ -24,9 +25,10 @@ from eth.db.atomic import AtomicDB
 from eth.exceptions import HeaderNotFound
 
 from .encoding import decode, encode
+from .engines import REFERENCE_ENGINE
 from .forks import FORK_RULES, UnknownFork, fork_id_of_network
 from .genesis import accounts_from_fixture, write_accounts
-from .guest import stateless_validation_error
+from .guest import stateless_validation
 from .payload import block_to_new_payload_request
 from .ssz import ChainConfig, StatelessInput
 from .witness import BlockExecution, prove_block
@@ -45,6 +47,8 @@ class CaseResult:
     name: str
     outcome: str  # "passed", "failed" or "skipped"
     reason: str = ""
+    # engine -> why it declined a block of this case (the reference engine ran instead)
+    declined: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -53,6 +57,16 @@ class Summary:
 
     def count(self, outcome: str) -> int:
         return sum(1 for result in self.results if result.outcome == outcome)
+
+    def declines(self) -> Dict[str, Dict[str, List[str]]]:
+        """engine -> decline reason -> the cases it declined for that reason."""
+        by_engine: Dict[str, Dict[str, List[str]]] = {}
+        for result in self.results:
+            for engine, reason in result.declined.items():
+                by_engine.setdefault(engine, {}).setdefault(reason, []).append(
+                    f"{result.path}::{result.name}"
+                )
+        return by_engine
 
     @property
     def line(self) -> str:
@@ -91,30 +105,51 @@ def load_cases(path: Path) -> Iterator[Tuple[str, Optional[Dict[str, Any]], str]
             yield name, case, ""
 
 
-def run_case(case: Dict[str, Any]) -> Tuple[str, str]:
-    """Run one case; return ``(outcome, reason)``."""
+def run_case(case: Dict[str, Any], engines: Sequence[str] = (REFERENCE_ENGINE,)) -> CaseResult:
+    """Run one case under each of ``engines``; path and name are the caller's to fill."""
     try:
         fork = fork_id_of_network(case["network"])
     except UnknownFork as error:
-        return "skipped", str(error)
+        return CaseResult("", "", "skipped", str(error))
     vm_class = FORK_RULES[fork]
     chain_id = int(case.get("config", {}).get("chainid", hex(DEFAULT_FIXTURE_CHAIN_ID)), 16)
     chain = chain_from_fixture(case, vm_class, chain_id)
     chain_config = ChainConfig(chain_id=chain_id, fork=fork)
+    declined: Dict[str, str] = {}
 
     for number, block_fixture in enumerate(case["blocks"], start=1):
-        expect_invalid = "expectException" in block_fixture
-        accepted, reason, execution = check_block(chain, vm_class, chain_config, block_fixture)
-        if expect_invalid and accepted:
-            return "failed", (
-                f"block {number}: accepted, but fixture expects {block_fixture['expectException']}"
-            )
-        if not expect_invalid and not accepted:
-            return "failed", f"block {number}: rejected valid block: {reason}"
-        if accepted:
-            execution.persist(chain)
+        verdict = check_block(chain, vm_class, chain_config, block_fixture, engines)
+        for engine, reason in verdict.declined.items():
+            declined.setdefault(engine, reason)
+        problem = block_problem(verdict, block_fixture.get("expectException"))
+        if problem:
+            return CaseResult("", "", "failed", f"block {number}: {problem}", declined)
+        if verdict.accepted:
+            verdict.execution.persist(chain)
 
-    return compare_post_state(chain, case)
+    outcome, reason = compare_post_state(chain, case)
+    return CaseResult("", "", outcome, reason, declined)
+
+
+def block_problem(verdict: "BlockVerdict", expected_exception: Optional[str]) -> str:
+    """What is wrong with the verdict on a block, given the fixture's expectation; "" if nothing."""
+    if verdict.disagreement:
+        return verdict.disagreement
+    if expected_exception is not None and verdict.accepted:
+        return f"accepted, but fixture expects {expected_exception}"
+    if expected_exception is None and not verdict.accepted:
+        return f"rejected valid block: {verdict.reason}"
+    return ""
+
+
+@dataclass
+class BlockVerdict:
+    accepted: bool
+    reason: str = ""
+    execution: Optional[BlockExecution] = None
+    # Set when engines reached different verdicts: a bug in one of them.
+    disagreement: str = ""
+    declined: Dict[str, str] = field(default_factory=dict)
 
 
 def check_block(
@@ -122,27 +157,37 @@ def check_block(
     vm_class: type,
     chain_config: ChainConfig,
     block_fixture: Dict[str, Any],
-) -> Tuple[bool, str, Optional[BlockExecution]]:
-    """Witness one fixture block and ask the guest; ``(accepted, reason, host execution)``."""
+    engines: Sequence[str] = (REFERENCE_ENGINE,),
+) -> BlockVerdict:
+    """Witness one fixture block and ask the guest under each engine."""
     try:
         block = rlp.decode(
             bytes.fromhex(block_fixture["rlp"][2:]), sedes=vm_class.get_block_class()
         )
     except Exception as error:  # undecodable block RLP is an invalid block
-        return False, f"block RLP does not decode: {error}", None
+        return BlockVerdict(False, f"block RLP does not decode: {error}")
     try:
         stateless_input, execution = witness_block(chain, chain_config, block)
     except Exception as error:  # e.g. extra_data longer than the payload allows
-        return False, f"no StatelessInput form: {error}", None
+        return BlockVerdict(False, f"no StatelessInput form: {error}")
     decoded = decode(encode(stateless_input), StatelessInput)
-    error = stateless_validation_error(decoded)
-    if error is None and execution.error is not None:
-        return (
-            False,
-            (f"UNSOUND: guest accepted a block the full-state import rejected: {execution.error}"),
-            execution,
+    reports = {engine: stateless_validation(decoded, engine) for engine in engines}
+    declined = {e: r.declined for e, r in reports.items() if r.declined is not None}
+    verdicts = {engine: report.error is None for engine, report in reports.items()}
+    if len(set(verdicts.values())) > 1:
+        described = ", ".join(
+            f"{engine} {'accepted' if ok else 'rejected (' + str(reports[engine].error) + ')'}"
+            for engine, ok in verdicts.items()
         )
-    return error is None, error or "", execution
+        return BlockVerdict(False, "", execution, f"engines disagree: {described}", declined)
+    accepted = next(iter(verdicts.values()))
+    reason = next((r.error for r in reports.values() if r.error), "") or ""
+    if accepted and execution.error is not None:
+        reason = (
+            f"UNSOUND: guest accepted a block the full-state import rejected: {execution.error}"
+        )
+        return BlockVerdict(False, reason, execution, declined=declined)
+    return BlockVerdict(accepted, reason, execution, declined=declined)
 
 
 def witness_block(
@@ -195,34 +240,40 @@ def compare_post_state(chain: ChainAPI, case: Dict[str, Any]) -> Tuple[str, str]
     return "passed", ""
 
 
-def run_file(path: str) -> List[CaseResult]:
+def run_file(path: str, engines: Sequence[str] = (REFERENCE_ENGINE,)) -> List[CaseResult]:
     """All cases of one file, each caught on its own so one cannot stop the rest."""
     results = []
     for name, case, problem in load_cases(Path(path)):
         if case is None:
-            results.append(CaseResult(path, name, "failed", f"malformed fixture: {problem}"))
-            continue
-        try:
-            outcome, reason = run_case(case)
-        except MalformedFixture as error:
-            outcome, reason = "failed", f"malformed fixture: {error}"
-        except Exception as error:  # report, never abort the run
-            outcome, reason = (
-                "failed",
-                f"malformed fixture or runner error: {type(error).__name__}: {error}",
-            )
-        results.append(CaseResult(path, name, outcome, reason))
+            result = CaseResult("", "", "failed", f"malformed fixture: {problem}")
+        else:
+            try:
+                result = run_case(case, engines)
+            except MalformedFixture as error:
+                result = CaseResult("", "", "failed", f"malformed fixture: {error}")
+            except Exception as error:  # report, never abort the run
+                problem = f"malformed fixture or runner error: {type(error).__name__}: {error}"
+                result = CaseResult("", "", "failed", problem)
+        result.path, result.name = path, name
+        results.append(result)
     return results
 
 
-def run_conformance(root: Path, jobs: int = 0, progress: bool = True) -> Summary:
-    """Run every fixture under ``root`` across ``jobs`` processes (0: one per core)."""
+def run_conformance(
+    root: Path,
+    jobs: int = 0,
+    progress: bool = True,
+    engines: Sequence[str] = (REFERENCE_ENGINE,),
+) -> Summary:
+    """Run every fixture under ``root`` with ``engines`` on ``jobs`` processes (0: per core)."""
     files = [str(path) for path in find_fixture_files(root)]
     summary = Summary()
     jobs = jobs or os.cpu_count() or 1
     started = time.monotonic()
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for done, results in enumerate(pool.map(run_file, files, chunksize=1), start=1):
+        for done, results in enumerate(
+            pool.map(partial(run_file, engines=tuple(engines)), files, chunksize=1), start=1
+        ):
             summary.results.extend(results)
             if progress:
                 elapsed = time.monotonic() - started

@@ -96,8 +96,8 @@ def test_a_wrong_post_state_fails_the_case():
     (case,) = json.loads(SIMPLE_TX.read_text()).values()
     address = next(iter(case["postState"]))
     case["postState"][address]["balance"] = hex(int(case["postState"][address]["balance"], 16) + 1)
-    outcome, reason = run_case(case)
-    assert outcome == "failed" and "post-state root" in reason
+    result = run_case(case)
+    assert result.outcome == "failed" and "post-state root" in result.reason
 
 
 def test_missing_directory_is_a_clear_error():
@@ -123,7 +123,7 @@ def test_failing_system_contract_call_invalidates_the_block():
         block = rlp.decode(bytes.fromhex(block_fixture["rlp"][2:]), sedes=Prague.get_block_class())
         with pytest.raises(Exception, match="system contract"):
             chain_from_fixture(case, Prague, 1).import_block(block)
-        assert run_case(case) == ("passed", "")
+        assert run_case(case).outcome == "passed"
     stock_accepts = 0
     for case in failing:
         block = rlp.decode(

@@ -18,6 +18,7 @@ from eth_hash.auto import keccak
 from ethereum_rlp import rlp as eels_rlp
 from ethereum_types.bytes import Bytes20, Bytes32
 from ethereum_types.numeric import U64, U256, Uint
+from trie.exceptions import MissingTrieNode
 
 from ..witness_state import WitnessTries
 from . import Engine, EngineDeclined, ExecutionOutcome
@@ -67,6 +68,30 @@ class Deletable(dict):
 
     def pop(self, *args):
         raise NotImplementedError("EELS state never pops")
+
+
+class WitnessSlots(Deletable):
+    """
+    One account's storage slots. EELS drops a storage trie whose dict compares
+    equal to ``{}``; with slots loaded lazily that only means nothing is loaded,
+    so emptiness is decided by the post-storage root instead.
+    """
+
+    def __init__(self, resolve, *args, deleted=None, root_after=None) -> None:
+        super().__init__(resolve, *args, deleted=deleted)
+        self._root_after = root_after
+
+    def __copy__(self):
+        return type(self)(
+            self._resolve, self, deleted=set(self.deleted), root_after=self._root_after
+        )
+
+    def __eq__(self, other) -> bool:
+        if not dict.__eq__(self, other):
+            return False
+        return not other and self._root_after(self) == BLANK_ROOT_HASH
+
+    __hash__ = None
 
 
 class SnapshotList(list):
@@ -189,7 +214,10 @@ class EelsFork:
         if account is None or account.storage_root == BLANK_ROOT_HASH:
             return None
         root = account.storage_root
-        slots = Deletable(lambda key: self._slot(tries, root, key))
+        slots = WitnessSlots(
+            lambda key: self._slot(tries, root, key),
+            root_after=lambda data: self._slots_root(tries, root, data),
+        )
         return self.trie.Trie(secured=True, default=U256(0), _data=slots)
 
     @staticmethod
@@ -216,13 +244,22 @@ class EelsFork:
     def _storage_root(self, address: bytes, storage_tries, tries: WitnessTries) -> bytes:
         pre_root = self.pre_storage_roots.get(address, BLANK_ROOT_HASH)
         if dict.__contains__(storage_tries, address):
-            trie = dict.__getitem__(storage_tries, address)
-            slots = trie._data
-            writes = {int.from_bytes(k, "big"): int(v) for k, v in dict.items(slots)}
-            if isinstance(slots, Deletable):
-                deletes = [int.from_bytes(k, "big") for k in slots.deleted]
-                return tries.storage_root_after(pre_root, writes, deletes)
-            return tries.storage_root_after(BLANK_ROOT_HASH, writes, ())
+            slots = dict.__getitem__(storage_tries, address)._data
+            if isinstance(slots, WitnessSlots):
+                return self._slots_root(tries, pre_root, slots)
+            return self._slots_root(tries, BLANK_ROOT_HASH, slots)
         if address in storage_tries.deleted:
             return BLANK_ROOT_HASH
         return pre_root
+
+    @staticmethod
+    def _slots_root(tries: WitnessTries, root: bytes, slots: dict) -> bytes:
+        """The storage root after ``slots``' writes and deletions, from ``root``."""
+        writes = {int.from_bytes(k, "big"): int(v) for k, v in dict.items(slots)}
+        deletes = [int.from_bytes(k, "big") for k in getattr(slots, "deleted", ())]
+        try:
+            return tries.storage_root_after(root, writes, deletes)
+        except MissingTrieNode as missing:
+            raise EngineDeclined(
+                f"eels: rebuilding a storage trie needs a node the witness lacks ({missing})"
+            ) from missing
