@@ -60,8 +60,10 @@ def stateless_validation(
 ) -> ValidationReport:
     """
     Validate with ``engine``; if it declines the block, validate with the
-    reference engine and say why in the report.
+    reference engine and say why in the report. An unknown engine name is the
+    caller's error (``UnknownEngine``), not the block's.
     """
+    get_engine(engine)
     declined = None
     try:
         error = _validation_error(stateless_input, engine)
