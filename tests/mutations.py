@@ -38,6 +38,13 @@ def public_key_of(stateless_input: StatelessInput, index: int) -> bytes:
     return signature.recover_public_key_from_msg(message).to_bytes()
 
 
+def signs_chain_id(stateless_input: StatelessInput) -> bool:
+    """Whether every transaction commits to a chain id (pre-EIP-155 ones do not)."""
+    vm_class = fork_rules(stateless_input.chain_config)
+    block = new_payload_request_to_block(stateless_input.new_payload_request, vm_class)
+    return all(getattr(tx, "chain_id", None) is not None for tx in block.transactions)
+
+
 def _post_state_root(s: StatelessInput) -> None:
     s.new_payload_request.execution_payload.state_root = keccak(b"not the post-state")
     reseal(s)

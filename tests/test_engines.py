@@ -1,9 +1,6 @@
 """Engines agree on valid blocks, reject every mutation, read only the witness, decline openly."""
 
 import pytest
-from mutations import STRUCTURAL_MUTATIONS
-from test_execute import L2_KEY, Sender
-from test_guest_soundness import _signs_chain_id
 
 from l1.builder import build_block
 from precompile.constants import FORK_PRAGUE
@@ -18,6 +15,9 @@ from precompile.guest import (
 from precompile.payload import new_payload_request_to_block
 from precompile.ssz import ChainConfig
 from precompile.witness import prove_block
+
+from chains import KEY_1, Sender
+from mutations import STRUCTURAL_MUTATIONS, signs_chain_id
 
 ENGINES = sorted(engines())
 
@@ -57,7 +57,7 @@ def test_valid_blocks_validate_without_declining(soundness_inputs, engine):
 @pytest.mark.parametrize("mutation", sorted(STRUCTURAL_MUTATIONS))
 def test_every_mutation_is_rejected_by_every_engine(soundness_inputs, engine, mutation):
     for label, _, original in soundness_inputs:
-        if mutation == "wrong_chain_id" and not _signs_chain_id(original):
+        if mutation == "wrong_chain_id" and not signs_chain_id(original):
             continue
         mutated = original.copy()
         STRUCTURAL_MUTATIONS[mutation](mutated)
@@ -85,7 +85,7 @@ def test_eels_declines_an_account_whose_code_the_witness_lacks():
     leaves the code out, EELS loads code with every account, so it declines
     and the reference engine decides.
     """
-    alice = L2_KEY.public_key.to_canonical_address()
+    alice = KEY_1.public_key.to_canonical_address()
     reader, stranger = b"\x0a" * 20, b"\x0b" * 20
     balance_of_stranger = bytes.fromhex("73" + stranger.hex() + "31" + "600055" + "00")
     chain = new_chain(
@@ -97,7 +97,7 @@ def test_eels_declines_an_account_whose_code_the_witness_lacks():
             stranger: GenesisAccount(balance=5, nonce=1, code=b"\x00"),
         },
     )
-    block = build_block(chain, [Sender(chain, L2_KEY, 901).transaction(reader, gas=100_000)])
+    block = build_block(chain, [Sender(chain, KEY_1, 901).transaction(reader, gas=100_000)])
     stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=901, fork=FORK_PRAGUE))
     report = stateless_validation(stateless_input, "eels")
     assert report.result.successful_validation

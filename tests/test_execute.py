@@ -6,8 +6,6 @@ directly, on valid and mutated L2 blocks, with its gas rule and block cap.
 import pytest
 from eth._utils.address import generate_contract_address
 from eth.vm.spoof import SpoofTransaction
-from eth_keys import keys
-from mutations import mutated_encodings
 
 from contracts import compile_contract
 from l1.builder import build_block
@@ -20,45 +18,15 @@ from precompile.genesis import GenesisAccount, new_chain
 from precompile.ssz import ChainConfig, Withdrawal
 from precompile.witness import prove_block
 
+from chains import KEY_0, KEY_1, Sender, receipts_of, succeeded
+from mutations import mutated_encodings
+
 L1_CHAIN_ID = 31337
 L2_CHAIN_ID = 901
 L2_GAS_LIMIT = 2_000_000
-L1_GAS_LIMIT = 30_000_000
-GAS_PRICE = 2 * 10**9
-# Accounts 0 and 1 of the standard test mnemonic.
-L1_KEY = keys.PrivateKey(
-    bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
-)
-L2_KEY = keys.PrivateKey(
-    bytes.fromhex("59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
-)
 BOB = b"\xb0" * 20
 # Init code that stores 42 in slot 0 of the new contract and deploys no code.
 STORE_42 = bytes.fromhex("602a60005500")
-
-
-class Sender:
-    """Signs transactions from one key with consecutive nonces."""
-
-    def __init__(self, chain, key, chain_id):
-        self.chain, self.key, self.chain_id, self.nonce = chain, key, chain_id, 0
-
-    def transaction(self, to, data=b"", value=0, gas=L1_GAS_LIMIT // 2):
-        vm = self.chain.get_vm()
-        unsigned = vm.create_unsigned_transaction(
-            nonce=self.nonce, gas_price=GAS_PRICE, gas=gas, to=to, value=value, data=data
-        )
-        self.nonce += 1
-        return unsigned.as_signed_transaction(self.key, chain_id=self.chain_id)
-
-
-def receipts_of(chain, block):
-    return block.get_receipts(chain.chaindb)
-
-
-def succeeded(receipt):
-    """EIP-658: a receipt's status byte is 1 for success."""
-    return receipt.state_root == b"\x01"
 
 
 def l2_block_input():
@@ -66,10 +34,10 @@ def l2_block_input():
     l2 = new_chain(
         Prague,
         L2_CHAIN_ID,
-        {L2_KEY.public_key.to_canonical_address(): GenesisAccount(10**21)},
+        {KEY_1.public_key.to_canonical_address(): GenesisAccount(10**21)},
         gas_limit=L2_GAS_LIMIT,
     )
-    sender = Sender(l2, L2_KEY, L2_CHAIN_ID)
+    sender = Sender(l2, KEY_1, L2_CHAIN_ID)
     block = build_block(
         l2,
         [
@@ -89,10 +57,10 @@ class L1:
 
     def __init__(self, parameters=ExecuteParameters()):
         self.vm_class = NativeRollupsVM.with_parameters(parameters)
-        self.account = L1_KEY.public_key.to_canonical_address()
+        self.account = KEY_0.public_key.to_canonical_address()
         self.chain = new_chain(self.vm_class, L1_CHAIN_ID, {self.account: GenesisAccount(10**24)})
         self.genesis = self.chain.get_canonical_head()
-        self.sender = Sender(self.chain, L1_KEY, L1_CHAIN_ID)
+        self.sender = Sender(self.chain, KEY_0, L1_CHAIN_ID)
         self.probe = compile_contract("ExecuteProbe")
         block = self.mine(self.sender.transaction(b"", self.probe.deployment(), gas=3_000_000))
         (receipt,) = receipts_of(self.chain, block)
@@ -123,7 +91,9 @@ class L1:
     def probe_execute(self, data):
         """One block with one probe call; the receipt."""
         block = self.mine(
-            self.sender.transaction(self.probe_address, self.probe.encode_call("execute", data))
+            self.sender.transaction(
+                self.probe_address, self.probe.encode_call("execute", data), gas=3 * L2_GAS_LIMIT
+            )
         )
         (receipt,) = receipts_of(self.chain, block)
         return receipt

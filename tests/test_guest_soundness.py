@@ -8,15 +8,13 @@ check that names the mutated field is the one exercised.
 import pytest
 import rlp
 from eth_hash.auto import keccak
-from mutations import public_key_of, reseal, with_changed_signature
 
 from precompile.encoding import DecodingError, decode, encode
-from precompile.forks import fork_rules
 from precompile.guest import stateless_validation_error, verify_stateless_new_payload
-from precompile.payload import new_payload_request_to_block
 from precompile.ssz import StatelessInput
 
 from conftest import valid_inputs
+from mutations import public_key_of, reseal, signs_chain_id, with_changed_signature
 
 
 def rejected(stateless_input: StatelessInput) -> str:
@@ -194,14 +192,8 @@ def test_rejects_omitted_blockhash_ancestor():
         assert "MissingWitnessHeader" in rejected(mutated)
 
 
-def _signs_chain_id(stateless_input: StatelessInput) -> bool:
-    vm_class = fork_rules(stateless_input.chain_config)
-    block = new_payload_request_to_block(stateless_input.new_payload_request, vm_class)
-    return all(getattr(tx, "chain_id", None) is not None for tx in block.transactions)
-
-
 def test_rejects_wrong_chain_id(soundness_inputs):
-    replay_protected = [s for _, _, s in soundness_inputs if _signs_chain_id(s)]
+    replay_protected = [s for _, _, s in soundness_inputs if signs_chain_id(s)]
     assert len(replay_protected) >= 4
     for original in replay_protected:
         mutated = original.copy()

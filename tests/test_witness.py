@@ -3,7 +3,6 @@
 import rlp
 from eth.db.atomic import AtomicDB
 from eth_hash.auto import keccak
-from eth_keys import keys
 
 from l1.builder import build_block
 from precompile.constants import FORK_PRAGUE
@@ -14,12 +13,10 @@ from precompile.ssz import ChainConfig
 from precompile.system_contracts import prague_system_contracts
 from precompile.witness import RecordingDB, execute_with_witness, prove_block
 
+from chains import KEY_0, Sender
+
 CHAIN_ID = 1337
-# Account 0 of the standard test mnemonic.
-SENDER_KEY = keys.PrivateKey(
-    bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
-)
-SENDER = SENDER_KEY.public_key.to_canonical_address()
+SENDER = KEY_0.public_key.to_canonical_address()
 CONTRACT = b"\x0c" * 20
 # SSTORE(1, 0): clears slot 1 and nothing else.
 CLEAR_SLOT_1 = bytes.fromhex("6000600155" + "00")
@@ -42,11 +39,9 @@ def mine(chain, *transactions):
 
 
 def call(chain, to, nonce, data=b""):
-    vm = chain.get_vm()
-    unsigned = vm.create_unsigned_transaction(
-        nonce=nonce, gas_price=10**10, gas=100_000, to=to, value=0, data=data
-    )
-    return unsigned.as_signed_transaction(SENDER_KEY, chain_id=CHAIN_ID)
+    sender = Sender(chain, KEY_0, CHAIN_ID)
+    sender.nonce = nonce
+    return sender.transaction(to, data, gas=100_000)
 
 
 def stateless_input_for(chain_before, block):

@@ -1,0 +1,37 @@
+"""Test chain helpers: the standard test keys, a nonce-tracking sender, receipts."""
+
+from eth_keys import keys
+
+# Accounts 0 and 1 of the standard test mnemonic (test test ... junk), as anvil funds them.
+KEY_0 = keys.PrivateKey(
+    bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+)
+KEY_1 = keys.PrivateKey(
+    bytes.fromhex("59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
+)
+GAS_PRICE = 2 * 10**9
+
+
+class Sender:
+    """Signs legacy EIP-155 transactions from one key with consecutive nonces."""
+
+    def __init__(self, chain, key, chain_id):
+        self.chain, self.key, self.chain_id, self.nonce = chain, key, chain_id, 0
+        self.address = key.public_key.to_canonical_address()
+
+    def transaction(self, to, data=b"", value=0, gas=1_000_000):
+        vm = self.chain.get_vm()
+        unsigned = vm.create_unsigned_transaction(
+            nonce=self.nonce, gas_price=GAS_PRICE, gas=gas, to=to, value=value, data=data
+        )
+        self.nonce += 1
+        return unsigned.as_signed_transaction(self.key, chain_id=self.chain_id)
+
+
+def receipts_of(chain, block):
+    return block.get_receipts(chain.chaindb)
+
+
+def succeeded(receipt):
+    """EIP-658: a receipt's status byte is 1 for success."""
+    return receipt.state_root == b"\x01"
