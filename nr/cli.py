@@ -52,7 +52,60 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose", "-v", action="store_true", help="list every case, not only failures"
     )
     conformance.set_defaults(run=run_conformance_command)
+
+    bench = commands.add_parser("bench", help="benchmarks")
+    benches = bench.add_subparsers(title="benchmarks", metavar="BENCHMARK")
+    execute = benches.add_parser(
+        "execute",
+        help="stateless verification throughput (Mgas/s) per engine",
+        description=(
+            "Build a compute-heavy and a storage-heavy L2 block of about --gas gas, then verify "
+            "each end to end from its encoded StatelessInput with every engine. The raw pyrevm "
+            "interpreter running the same call is measured in the same run as the baseline."
+        ),
+    )
+    execute.add_argument(
+        "--gas", type=positive_int, default=30_000_000, help="gas per block (default: 30000000)"
+    )
+    execute.add_argument(
+        "--engine",
+        choices=(*ENGINES, "all"),
+        default="all",
+        help="engine to measure (default: all)",
+    )
+    execute.add_argument(
+        "--profile",
+        choices=ENGINES,
+        action="append",
+        default=[],
+        help="also print where that engine spends its time (repeatable)",
+    )
+    execute.set_defaults(run=run_bench_execute_command)
+    bench.set_defaults(run=lambda args: bench.print_help() or 2)
     return parser
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def run_bench_execute_command(args: argparse.Namespace) -> int:
+    from precompile.bench import format_results, run_bench
+
+    engines = ENGINES if args.engine == "all" else (args.engine,)
+    results = run_bench(args.gas, engines, profile=args.profile, log=log_to_stderr)
+    print(format_results(results))
+    return 0
+
+
+def log_to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def run_conformance_command(args: argparse.Namespace) -> int:
