@@ -172,7 +172,7 @@ def check_block(
         return BlockVerdict(False, f"no StatelessInput form: {error}")
     decoded = decode(encode(stateless_input), StatelessInput)
     reports = {engine: stateless_validation(decoded, engine) for engine in engines}
-    declined = {e: r.declined for e, r in reports.items() if r.declined is not None}
+    declined = {e: r.declined_reason for e, r in reports.items() if r.declined is not None}
     verdicts = {engine: report.error is None for engine, report in reports.items()}
     if len(set(verdicts.values())) > 1:
         described = ", ".join(

@@ -39,6 +39,8 @@ class ValidationReport:
     # The engine whose execution decided, and why the asked-for one declined.
     engine: str
     declined: Optional[str] = None
+    # The decline's reason alone, the same words for the same lack.
+    declined_reason: Optional[str] = None
 
 
 def verify_stateless_new_payload(
@@ -64,11 +66,11 @@ def stateless_validation(
     caller's error (``UnknownEngine``), not the block's.
     """
     get_engine(engine)
-    declined = None
+    declined = declined_reason = None
     try:
         error = _validation_error(stateless_input, engine)
     except EngineDeclined as declining:
-        declined = str(declining)
+        declined, declined_reason = str(declining), declining.reason
         engine = REFERENCE_ENGINE
         error = _validation_error(stateless_input, engine)
     if error is not None:
@@ -78,7 +80,7 @@ def stateless_validation(
         successful_validation=error is None,
         chain_config=stateless_input.chain_config,
     )
-    return ValidationReport(result, error, engine, declined)
+    return ValidationReport(result, error, engine, declined, declined_reason)
 
 
 def _validation_error(stateless_input: StatelessInput, engine: str) -> Optional[str]:

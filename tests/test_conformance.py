@@ -10,6 +10,7 @@ import rlp
 from eth.vm.forks import PragueVM
 
 from precompile.conformance import chain_from_fixture, run_case, run_conformance
+from precompile.engines import engines
 from precompile.forks import Prague
 
 from conftest import FIXTURES
@@ -138,8 +139,12 @@ def test_failing_system_contract_call_invalidates_the_block():
 
 
 @pytest.mark.conformance
-def test_every_fixture_case_passes():
-    summary = run_conformance(FIXTURES, progress=False)
+def test_every_fixture_case_passes_and_every_engine_agrees():
+    summary = run_conformance(FIXTURES, progress=False, engines=sorted(engines()))
     failures = [f"{r.path}::{r.name}: {r.reason}" for r in summary.results if r.outcome != "passed"]
     assert failures == []
     assert summary.line == f"{FIXTURE_CASES} passed, 0 failed, 0 skipped"
+    # The reference engine never declines; another engine's declines each name a reason.
+    declines = summary.declines()
+    assert "pyevm" not in declines
+    assert all(reason.startswith("eels: ") for reason in declines.get("eels", {}))

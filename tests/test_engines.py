@@ -102,7 +102,8 @@ def test_eels_declines_an_account_whose_code_the_witness_lacks():
     report = stateless_validation(stateless_input, "eels")
     assert report.result.successful_validation
     assert report.engine == "pyevm"
-    assert "lacks the code of 0x" + stranger.hex() in report.declined
+    assert report.declined_reason.startswith("eels: the witness lacks the code")
+    assert "0x" + stranger.hex() in report.declined
 
 
 def test_unknown_engine_is_the_callers_error(soundness_inputs):

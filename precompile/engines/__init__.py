@@ -18,7 +18,16 @@ REFERENCE_ENGINE = "pyevm"
 
 
 class EngineDeclined(Exception):
-    """The engine cannot run this block; the reason says what it lacks."""
+    """
+    The engine cannot run this block. ``reason`` names what it lacks, the same
+    words for the same lack, so declines can be counted by reason; ``detail``
+    says where (an address, a node).
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason} ({detail})" if detail else reason)
+        self.reason = reason
+        self.detail = detail
 
 
 class UnknownEngine(ValueError):

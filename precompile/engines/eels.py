@@ -125,7 +125,7 @@ class EelsEngine(Engine):
         try:
             spec = EelsFork(EELS_FORKS[vm_class.fork])
         except KeyError:
-            raise EngineDeclined(f"eels: no EELS module for fork {vm_class.fork!r}") from None
+            raise EngineDeclined("eels: no EELS module for this fork", vm_class.fork) from None
         tries = WitnessTries(witness_entries, headers[-1].state_root)
         state = spec.witness_state(tries)
         header = block.header
@@ -203,8 +203,9 @@ class EelsFork:
         code = tries.code(account.code_hash)
         if code is None:
             raise EngineDeclined(
-                f"eels: the witness lacks the code of 0x{bytes(address).hex()}, "
-                "which EELS loads with the account"
+                "eels: the witness lacks the code of an account EELS loads (py-evm read only "
+                "its balance or nonce)",
+                f"0x{bytes(address).hex()}",
             )
         self.pre_storage_roots[bytes(address)] = account.storage_root
         return self.Account(nonce=Uint(account.nonce), balance=U256(account.balance), code=code)
@@ -261,5 +262,6 @@ class EelsFork:
             return tries.storage_root_after(root, writes, deletes)
         except MissingTrieNode as missing:
             raise EngineDeclined(
-                f"eels: rebuilding a storage trie needs a node the witness lacks ({missing})"
+                "eels: rebuilding a storage trie mid-block needs a node the witness lacks",
+                str(missing),
             ) from missing
