@@ -47,6 +47,8 @@ class Workload:
     gas_used: int
     function: str
     arguments: tuple
+    # The same transaction on py-evm with full state, no witness: the reference's own speed.
+    raw_pyevm: "Measurement" = None
 
 
 @dataclass
@@ -88,6 +90,10 @@ class WorkloadChain:
 
     def gas_of(self, function: str, *arguments) -> int:
         """Gas one call would use at the head, without persisting it."""
+        return self.run_at_head(function, *arguments)[0]
+
+    def run_at_head(self, function: str, *arguments) -> tuple:
+        """(gas used, seconds) of one call on full state at the head, not persisted."""
         head = self.chain.get_canonical_head()
         header = self.chain.create_header_from_parent(head).copy(gas_limit=head.gas_limit)
         vm = self.chain.get_vm(header)
@@ -100,8 +106,9 @@ class WorkloadChain:
             data=self.contract.encode_call(function, *arguments),
         )
         transaction = unsigned.as_signed_transaction(BENCH_KEY, chain_id=BENCH_CHAIN_ID)
+        started = time.perf_counter()
         receipt, _ = vm.apply_transaction(header, transaction)
-        return receipt.gas_used
+        return receipt.gas_used, time.perf_counter() - started
 
     def units_for(
         self, function: str, target_gas: int, make_arguments: Callable[[int], tuple]
@@ -114,6 +121,7 @@ class WorkloadChain:
         return max(1, int((target_gas - gas_small) / per_unit) + small)
 
     def witnessed(self, label: str, function: str, arguments: tuple) -> Workload:
+        raw_gas, raw_seconds = self.run_at_head(function, *arguments)
         data = self.contract.encode_call(function, *arguments)
         block = build_block(self.chain, [self._transaction(self.address, data, self.gas_limit)])
         stateless_input, execution = prove_block(
@@ -124,7 +132,10 @@ class WorkloadChain:
         (receipt,) = block.get_receipts(self.chain.chaindb)
         if receipt.state_root != b"\x01":
             raise RuntimeError(f"{label} workload failed; try a larger --gas")
-        return Workload(label, encode(stateless_input), block.header.gas_used, function, arguments)
+        raw = Measurement(label, "raw py-evm", raw_gas, raw_seconds)
+        return Workload(
+            label, encode(stateless_input), block.header.gas_used, function, arguments, raw
+        )
 
 
 def build_workloads(target_gas: int) -> List[Workload]:
@@ -184,7 +195,8 @@ def run_bench(
     results: Dict[str, List[Measurement]] = {}
     for workload in workloads:
         raw = measure_raw_pyrevm(workload, int(target_gas / GAS_HEADROOM))
-        results[workload.label] = [raw] + [measure_engine(workload, e) for e in engines]
+        engine_runs = [measure_engine(workload, e) for e in engines]
+        results[workload.label] = [raw, workload.raw_pyevm, *engine_runs]
         for engine in profile:
             log(f"profile: {engine} on the {workload.label} block")
             log(profile_engine(workload, engine))
