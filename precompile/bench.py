@@ -79,7 +79,8 @@ class WorkloadChain:
         self.nonce = 0
         self.gas_limit = gas_limit
         self.address = generate_contract_address(self.sender, 0)
-        build_block(self.chain, [self._transaction(b"", self.contract.deployment(), 1_000_000)])
+        deployment = self._transaction(b"", self.contract.deployment(), min(gas_limit, 1_000_000))
+        build_block(self.chain, [deployment])
 
     def _transaction(self, to: bytes, data: bytes, gas: int):
         unsigned = self.chain.get_vm().create_unsigned_transaction(
