@@ -115,7 +115,7 @@ class WorkloadChain:
         self, function: str, target_gas: int, make_arguments: Callable[[int], tuple]
     ) -> int:
         """How many loop iterations of ``function`` spend about ``target_gas``."""
-        small, large = 10, 20
+        small, large = 2, 6
         gas_small = self.gas_of(function, *make_arguments(small))
         gas_large = self.gas_of(function, *make_arguments(large))
         per_unit = (gas_large - gas_small) / (large - small)
