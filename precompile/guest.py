@@ -16,12 +16,12 @@ from typing import Dict, Optional, Sequence, Tuple
 import rlp
 from eth.abc import BlockHeaderAPI
 from eth_hash.auto import keccak
-from eth_keys import keys
 
 from .engines import REFERENCE_ENGINE, EngineDeclined, ExecutionOutcome, get_engine
 from .forks import fork_rules
 from .payload import blob_versioned_hashes, new_payload_request_to_block
 from .requests import get_execution_requests_list
+from .signatures import recover_public_key
 from .ssz import ExecutionWitness, StatelessInput, StatelessValidationResult
 
 logger = logging.getLogger(__name__)
@@ -178,9 +178,7 @@ def validate_public_keys(transactions: Sequence, public_keys: Sequence) -> None:
     if len(public_keys) != len(transactions):
         raise InvalidBlock(f"{len(public_keys)} public keys for {len(transactions)} transactions")
     for index, (transaction, public_key) in enumerate(zip(transactions, public_keys)):
-        signature = keys.Signature(vrs=(transaction.y_parity, transaction.r, transaction.s))
-        recovered = signature.recover_public_key_from_msg(transaction.get_message_for_signing())
-        if recovered.to_bytes() != bytes(public_key):
+        if recover_public_key(transaction) != bytes(public_key):
             raise InvalidBlock(f"public key {index} does not match its transaction's signature")
 
 

@@ -22,10 +22,10 @@ from eth.db.chain import ChainDB
 from eth.rlp.accounts import Account
 from eth.vm.chain_context import ChainContext
 from eth_hash.auto import keccak
-from eth_keys import keys
 
 from .constants import MAX_WITNESS_HEADERS
 from .payload import block_to_new_payload_request
+from .signatures import recover_public_key
 from .ssz import ChainConfig, ExecutionWitness, StatelessInput
 
 # What a prover supplies for a transaction whose signature has no key, so
@@ -148,9 +148,7 @@ def prove_block(
 def signer_public_key(transaction) -> bytes:
     """The public key that signed ``transaction``, as a prover supplies it."""
     try:
-        signature = keys.Signature(vrs=(transaction.y_parity, transaction.r, transaction.s))
-        message = transaction.get_message_for_signing()
-        return signature.recover_public_key_from_msg(message).to_bytes()
+        return recover_public_key(transaction)
     except Exception:  # an invalid signature has no key
         return UNRECOVERABLE_PUBLIC_KEY
 

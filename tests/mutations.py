@@ -4,11 +4,11 @@ from typing import Callable, Dict
 
 import rlp
 from eth_hash.auto import keccak
-from eth_keys import keys
 
 from precompile.encoding import encode
 from precompile.forks import fork_rules
 from precompile.payload import new_payload_request_to_block
+from precompile.signatures import recover_public_key
 from precompile.ssz import StatelessInput
 
 
@@ -32,10 +32,7 @@ def with_changed_signature(encoded: bytes) -> bytes:
 def public_key_of(stateless_input: StatelessInput, index: int) -> bytes:
     vm_class = fork_rules(stateless_input.chain_config)
     block = new_payload_request_to_block(stateless_input.new_payload_request, vm_class)
-    transaction = block.transactions[index]
-    signature = keys.Signature(vrs=(transaction.y_parity, transaction.r, transaction.s))
-    message = transaction.get_message_for_signing()
-    return signature.recover_public_key_from_msg(message).to_bytes()
+    return recover_public_key(block.transactions[index])
 
 
 def signs_chain_id(stateless_input: StatelessInput) -> bool:
