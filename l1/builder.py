@@ -24,13 +24,19 @@ def build_block(
     parent_beacon_block_root: bytes = b"\x00" * 32,
     extra_data: bytes = b"",
     gas_limit: Optional[int] = None,
+    parent_state_root: Optional[bytes] = None,
 ) -> BlockAPI:
     """
     Execute ``transactions`` on the head of ``chain``, persist and return the
     block. The gas limit stays the parent's unless given, as on a devnet.
+    ``parent_state_root`` starts from another state than the parent header's
+    (a devnet's edited state).
     """
     parent = chain.get_canonical_head()
-    vm = chain.get_vm(chain.create_header_from_parent(parent))
+    base = chain.create_header_from_parent(parent)
+    if parent_state_root is not None:
+        base = base.copy(state_root=parent_state_root)
+    vm = chain.get_vm(base)
     header = vm.get_header().copy(
         timestamp=parent.timestamp + DEFAULT_BLOCK_TIME if timestamp is None else timestamp,
         coinbase=coinbase,

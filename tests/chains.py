@@ -2,6 +2,13 @@
 
 from eth_keys import keys
 
+from l1.builder import build_block
+from precompile.constants import FORK_PRAGUE
+from precompile.forks import Prague
+from precompile.genesis import GenesisAccount, new_chain
+from precompile.ssz import ChainConfig
+from precompile.witness import prove_block
+
 # Accounts 0 and 1 of the standard test mnemonic (test test ... junk), as anvil funds them.
 KEY_0 = keys.PrivateKey(
     bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
@@ -35,3 +42,33 @@ def receipts_of(chain, block):
 def succeeded(receipt):
     """EIP-658: a receipt's status byte is 1 for success."""
     return receipt.state_root == b"\x01"
+
+
+L2_CHAIN_ID = 901
+L2_GAS_LIMIT = 2_000_000
+BOB = b"\xb0" * 20
+# Init code that stores 42 in slot 0 of the new contract and deploys no code.
+STORE_42 = bytes.fromhex("602a60005500")
+
+
+def l2_block_input():
+    """A valid L2 block (a transfer and a contract creation) and its StatelessInput."""
+    l2 = new_chain(
+        Prague,
+        L2_CHAIN_ID,
+        {KEY_1.public_key.to_canonical_address(): GenesisAccount(10**21)},
+        gas_limit=L2_GAS_LIMIT,
+    )
+    sender = Sender(l2, KEY_1, L2_CHAIN_ID)
+    block = build_block(
+        l2,
+        [
+            sender.transaction(BOB, value=10**18, gas=21_000),
+            sender.transaction(b"", STORE_42, gas=100_000),
+        ],
+    )
+    stateless_input, execution = prove_block(
+        l2, block, ChainConfig(chain_id=L2_CHAIN_ID, fork=FORK_PRAGUE)
+    )
+    assert execution.error is None
+    return stateless_input

@@ -10,46 +10,25 @@ from eth.vm.spoof import SpoofTransaction
 from contracts import compile_contract
 from l1.builder import build_block
 from l1.fork import NativeRollupsVM
-from precompile.constants import FORK_CANCUN, FORK_PRAGUE
+from precompile.constants import FORK_CANCUN
 from precompile.encoding import encode
 from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS, ExecuteParameters, execute_gas
-from precompile.forks import Prague
 from precompile.genesis import GenesisAccount, new_chain
-from precompile.ssz import ChainConfig, Withdrawal
-from precompile.witness import prove_block
+from precompile.ssz import Withdrawal
 
-from chains import KEY_0, KEY_1, Sender, receipts_of, succeeded
+from chains import (
+    BOB,
+    KEY_0,
+    L2_CHAIN_ID,
+    L2_GAS_LIMIT,
+    Sender,
+    l2_block_input,
+    receipts_of,
+    succeeded,
+)
 from mutations import mutated_encodings
 
 L1_CHAIN_ID = 31337
-L2_CHAIN_ID = 901
-L2_GAS_LIMIT = 2_000_000
-BOB = b"\xb0" * 20
-# Init code that stores 42 in slot 0 of the new contract and deploys no code.
-STORE_42 = bytes.fromhex("602a60005500")
-
-
-def l2_block_input():
-    """A valid L2 block (a transfer and a contract creation) and its StatelessInput."""
-    l2 = new_chain(
-        Prague,
-        L2_CHAIN_ID,
-        {KEY_1.public_key.to_canonical_address(): GenesisAccount(10**21)},
-        gas_limit=L2_GAS_LIMIT,
-    )
-    sender = Sender(l2, KEY_1, L2_CHAIN_ID)
-    block = build_block(
-        l2,
-        [
-            sender.transaction(BOB, value=10**18, gas=21_000),
-            sender.transaction(b"", STORE_42, gas=100_000),
-        ],
-    )
-    stateless_input, execution = prove_block(
-        l2, block, ChainConfig(chain_id=L2_CHAIN_ID, fork=FORK_PRAGUE)
-    )
-    assert execution.error is None
-    return stateless_input
 
 
 class L1:

@@ -1,0 +1,146 @@
+"""JSON shapes of blocks, transactions and receipts, as geth and anvil return them."""
+
+from typing import Any, Dict, List, Optional
+
+from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
+from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
+from eth_utils import to_checksum_address
+
+LEGACY_TRANSACTION_TYPE = 0
+
+
+def quantity(value: int) -> str:
+    return hex(value)
+
+
+def data(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+def address(value: bytes) -> Optional[str]:
+    return to_checksum_address(value) if value else None
+
+
+def format_block(block: BlockAPI, full: bool) -> Dict[str, Any]:
+    header = block.header
+    transactions = [
+        format_transaction(tx, block, index) if full else data(tx.hash)
+        for index, tx in enumerate(block.transactions)
+    ]
+    return {
+        "number": quantity(header.block_number),
+        "hash": data(header.hash),
+        "parentHash": data(header.parent_hash),
+        "sha3Uncles": data(header.uncles_hash),
+        "miner": address(header.coinbase),
+        "stateRoot": data(header.state_root),
+        "transactionsRoot": data(header.transaction_root),
+        "receiptsRoot": data(header.receipt_root),
+        "logsBloom": data(header.bloom.to_bytes(256, "big")),
+        "difficulty": quantity(header.difficulty),
+        "gasLimit": quantity(header.gas_limit),
+        "gasUsed": quantity(header.gas_used),
+        "timestamp": quantity(header.timestamp),
+        "extraData": data(header.extra_data),
+        "mixHash": data(header.mix_hash),
+        "nonce": data(header.nonce),
+        "baseFeePerGas": quantity(header.base_fee_per_gas),
+        "withdrawalsRoot": data(header.withdrawals_root),
+        "blobGasUsed": quantity(header.blob_gas_used),
+        "excessBlobGas": quantity(header.excess_blob_gas),
+        "parentBeaconBlockRoot": data(header.parent_beacon_block_root),
+        "requestsHash": data(header.requests_hash),
+        "size": quantity(len(block.encode()) if hasattr(block, "encode") else 0),
+        "transactions": transactions,
+        "uncles": [],
+        "withdrawals": [],
+    }
+
+
+def transaction_type(transaction: SignedTransactionAPI) -> int:
+    return LEGACY_TRANSACTION_TYPE if transaction.type_id is None else transaction.type_id
+
+
+def format_transaction(
+    transaction: SignedTransactionAPI, block: Optional[BlockAPI], index: Optional[int]
+) -> Dict[str, Any]:
+    kind = transaction_type(transaction)
+    formatted = {
+        "hash": data(transaction.hash),
+        "type": quantity(kind),
+        "from": address(transaction.sender),
+        "to": address(transaction.to),
+        "nonce": quantity(transaction.nonce),
+        "gas": quantity(transaction.gas),
+        "value": quantity(transaction.value),
+        "input": data(transaction.data),
+        "r": quantity(transaction.r),
+        "s": quantity(transaction.s),
+        "v": quantity(transaction.y_parity if kind else transaction.v),
+        "blockHash": data(block.hash) if block else None,
+        "blockNumber": quantity(block.number) if block else None,
+        "transactionIndex": quantity(index) if index is not None else None,
+    }
+    if transaction.chain_id is not None:
+        formatted["chainId"] = quantity(transaction.chain_id)
+    if kind == LEGACY_TRANSACTION_TYPE:
+        formatted["gasPrice"] = quantity(transaction.gas_price)
+    else:
+        formatted["yParity"] = quantity(transaction.y_parity)
+        formatted["accessList"] = [
+            {"address": address(a), "storageKeys": [data(k.to_bytes(32, "big")) for k in keys]}
+            for a, keys in transaction.access_list
+        ]
+        formatted["maxFeePerGas"] = quantity(transaction.max_fee_per_gas)
+        formatted["maxPriorityFeePerGas"] = quantity(transaction.max_priority_fee_per_gas)
+        base_fee = block.header.base_fee_per_gas if block else 0
+        formatted["gasPrice"] = quantity(effective_gas_price(transaction, base_fee))
+    if kind == BLOB_TX_TYPE:
+        formatted["blobVersionedHashes"] = [data(h) for h in transaction.blob_versioned_hashes]
+    return formatted
+
+
+def effective_gas_price(transaction: SignedTransactionAPI, base_fee: int) -> int:
+    """EIP-1559: base fee plus the tip the sender allows, capped by its max fee."""
+    tip = min(transaction.max_priority_fee_per_gas, transaction.max_fee_per_gas - base_fee)
+    return base_fee + tip
+
+
+def format_receipt(
+    devnet, block: BlockAPI, index: int, receipt: ReceiptAPI, receipts: List[ReceiptAPI]
+) -> Dict[str, Any]:
+    transaction = block.transactions[index]
+    previous = receipts[index - 1].gas_used if index else 0
+    logs_before = sum(len(r.logs) for r in receipts[:index])
+    created = devnet.created_address(transaction)
+    return {
+        "transactionHash": data(transaction.hash),
+        "transactionIndex": quantity(index),
+        "blockHash": data(block.hash),
+        "blockNumber": quantity(block.number),
+        "from": address(transaction.sender),
+        "to": address(transaction.to),
+        "cumulativeGasUsed": quantity(receipt.gas_used),
+        "gasUsed": quantity(receipt.gas_used - previous),
+        "effectiveGasPrice": quantity(
+            effective_gas_price(transaction, block.header.base_fee_per_gas)
+        ),
+        "contractAddress": address(created) if created else None,
+        "logs": [
+            {
+                "address": address(log.address),
+                "topics": [data(topic.to_bytes(32, "big")) for topic in log.topics],
+                "data": data(log.data),
+                "blockNumber": quantity(block.number),
+                "blockHash": data(block.hash),
+                "transactionHash": data(transaction.hash),
+                "transactionIndex": quantity(index),
+                "logIndex": quantity(logs_before + position),
+                "removed": False,
+            }
+            for position, log in enumerate(receipt.logs)
+        ],
+        "logsBloom": data(receipt.bloom.to_bytes(256, "big")),
+        "status": quantity(1 if receipt.state_root == b"\x01" else 0),
+        "type": quantity(transaction_type(transaction)),
+    }

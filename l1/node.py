@@ -1,0 +1,265 @@
+"""
+The devnet node: one NativeRollups chain, its mempool and block production,
+and the test controls anvil offers (snapshots, time travel, state edits).
+
+All access goes through one lock, so the JSON-RPC server may call it from any
+thread; blocks are built with ``l1.builder`` so they import on any node.
+"""
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from eth._utils.address import generate_contract_address
+from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
+from eth.constants import GENESIS_PARENT_HASH
+from eth.vm.spoof import SpoofTransaction
+from eth_utils import ValidationError
+
+from precompile.execute import ExecuteParameters
+from precompile.genesis import DEFAULT_BASE_FEE_PER_GAS, GenesisAccount, new_chain
+
+from .accounts import (
+    DEFAULT_ACCOUNTS,
+    DEFAULT_BALANCE_ETHER,
+    DEFAULT_MNEMONIC,
+    WEI_PER_ETHER,
+    derive_accounts,
+)
+from .builder import build_block
+from .fork import NativeRollupsVM
+
+DEFAULT_CHAIN_ID = 31337
+DEFAULT_GAS_LIMIT = 30_000_000
+
+
+class TransactionRejected(ValueError):
+    """A transaction the node will not accept, with the reason a client sees."""
+
+
+@dataclass(frozen=True)
+class DevnetConfig:
+    chain_id: int = DEFAULT_CHAIN_ID
+    accounts: int = DEFAULT_ACCOUNTS
+    balance_ether: int = DEFAULT_BALANCE_ETHER
+    mnemonic: str = DEFAULT_MNEMONIC
+    gas_limit: int = DEFAULT_GAS_LIMIT
+    base_fee_per_gas: int = DEFAULT_BASE_FEE_PER_GAS
+    # Seconds between blocks; None mines a block for every transaction (automine).
+    block_time: Optional[float] = None
+    execute: ExecuteParameters = field(default_factory=ExecuteParameters)
+
+
+@dataclass(frozen=True)
+class TransactionLocation:
+    block_number: int
+    index: int
+
+
+class Devnet:
+    """An in-process L1 devnet; ``l1.rpc`` serves it over JSON-RPC."""
+
+    def __init__(self, config: DevnetConfig = DevnetConfig()) -> None:
+        self.config = config
+        self.lock = threading.RLock()
+        self.accounts = derive_accounts(config.mnemonic, config.accounts)
+        self.vm_class = NativeRollupsVM.with_parameters(config.execute)
+        balance = config.balance_ether * WEI_PER_ETHER
+        self.chain = new_chain(
+            self.vm_class,
+            config.chain_id,
+            {account.address: GenesisAccount(balance=balance) for account in self.accounts},
+            gas_limit=config.gas_limit,
+            timestamp=int(time.time()),
+            base_fee_per_gas=config.base_fee_per_gas,
+        )
+        self.pending: List[SignedTransactionAPI] = []
+        self.automine = config.block_time is None
+        self.time_offset = 0
+        self.next_timestamp: Optional[int] = None
+        self.locations: Dict[bytes, TransactionLocation] = {}
+        self.snapshots: List[Tuple[int, bytes, int, bytes]] = []
+        self.head_state_root = self.head().state_root
+
+    def __enter__(self) -> "Devnet":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.pending = []
+
+    def web3(self):
+        """A web3.py client for this devnet, in-process."""
+        from .provider import web3_for
+
+        return web3_for(self)
+
+    # -- reading --
+
+    @property
+    def chain_id(self) -> int:
+        return self.config.chain_id
+
+    def head(self):
+        return self.chain.get_canonical_head()
+
+    def block(self, number: int) -> BlockAPI:
+        return self.chain.get_canonical_block_by_number(number)
+
+    def state_at(self, number: Optional[int] = None):
+        """The state after block ``number`` (the head, with any edits, by default)."""
+        return self.chain.get_vm(self._header_at(number)).state
+
+    def _header_at(self, number: Optional[int]):
+        if number is None or number == self.head().block_number:
+            return self.head().copy(state_root=self.head_state_root)
+        return self.block(number).header
+
+    def receipt(self, transaction_hash: bytes) -> Optional[Tuple[BlockAPI, int, ReceiptAPI]]:
+        location = self.locations.get(transaction_hash)
+        if location is None:
+            return None
+        block = self.block(location.block_number)
+        receipts = block.get_receipts(self.chain.chaindb)
+        return block, location.index, receipts[location.index]
+
+    # -- transactions --
+
+    def send_transaction(self, transaction: SignedTransactionAPI) -> bytes:
+        """Validate against the pending state, then queue or mine it; the hash."""
+        with self.lock:
+            self._validate(transaction)
+            self.pending.append(transaction)
+            if self.automine:
+                self.mine()
+            return transaction.hash
+
+    def _validate(self, transaction: SignedTransactionAPI) -> None:
+        if transaction.chain_id is not None and transaction.chain_id != self.chain_id:
+            raise TransactionRejected(
+                f"invalid chain id {transaction.chain_id}, this chain is {self.chain_id}"
+            )
+        if transaction.hash in self.locations or any(
+            queued.hash == transaction.hash for queued in self.pending
+        ):
+            raise TransactionRejected("transaction already imported")
+        state = self.state_at()
+        expected_nonce = state.get_nonce(transaction.sender) + sum(
+            1 for queued in self.pending if queued.sender == transaction.sender
+        )
+        if transaction.nonce < expected_nonce:
+            raise TransactionRejected(
+                f"nonce too low: next nonce {expected_nonce}, tx nonce {transaction.nonce}"
+            )
+        if transaction.nonce > expected_nonce and self.automine:
+            raise TransactionRejected(
+                f"nonce too high: next nonce {expected_nonce}, tx nonce {transaction.nonce}"
+            )
+        cost = transaction.gas * transaction.max_fee_per_gas + transaction.value
+        if state.get_balance(transaction.sender) < cost:
+            raise TransactionRejected("insufficient funds for gas * price + value")
+        if transaction.gas > self.config.gas_limit:
+            raise TransactionRejected("intrinsic gas too high: exceeds block gas limit")
+        try:
+            transaction.validate()
+        except ValidationError as error:
+            raise TransactionRejected(str(error)) from error
+
+    # -- blocks --
+
+    def mine(self, blocks: int = 1, timestamp: Optional[int] = None) -> List[BlockAPI]:
+        """Mine ``blocks`` blocks, the first holding the pending transactions."""
+        with self.lock:
+            mined = []
+            for _ in range(blocks):
+                transactions, self.pending = self.pending, []
+                block = build_block(
+                    self.chain,
+                    transactions,
+                    timestamp=self._timestamp(timestamp),
+                    gas_limit=self.config.gas_limit,
+                    parent_state_root=self.head_state_root,
+                )
+                self.head_state_root = block.header.state_root
+                for index, transaction in enumerate(block.transactions):
+                    self.locations[transaction.hash] = TransactionLocation(block.number, index)
+                mined.append(block)
+                timestamp = None
+            return mined
+
+    def _timestamp(self, requested: Optional[int]) -> int:
+        parent = self.head().timestamp
+        if requested is None and self.next_timestamp is not None:
+            requested, self.next_timestamp = self.next_timestamp, None
+        if requested is None:
+            requested = int(time.time()) + self.time_offset
+        return max(requested, parent + 1)
+
+    # -- calls --
+
+    def call(self, transaction: SpoofTransaction, number: Optional[int] = None):
+        """Execute without persisting, at zero cost: the computation."""
+        with self.chain.get_vm(self._header_at(number)).in_costless_state() as state:
+            return state.costless_execute_transaction(transaction)
+
+    def estimate_gas(self, transaction: SpoofTransaction) -> int:
+        return self.chain.estimate_gas(transaction, self._header_at(None))
+
+    # -- test controls --
+
+    def snapshot(self) -> int:
+        """evm_snapshot: an id to return to this head and these pending transactions."""
+        with self.lock:
+            head = self.head()
+            self.snapshots.append(
+                (head.block_number, head.hash, self.time_offset, self.head_state_root)
+            )
+            return len(self.snapshots) - 1
+
+    def revert(self, snapshot_id: int) -> bool:
+        """evm_revert (anvil semantics): back to the snapshot; it and later ones are gone."""
+        with self.lock:
+            if not 0 <= snapshot_id < len(self.snapshots):
+                return False
+            number, block_hash, self.time_offset, self.head_state_root = self.snapshots[snapshot_id]
+            del self.snapshots[snapshot_id:]
+            self._rewind(number, block_hash)
+            return True
+
+    def _rewind(self, number: int, block_hash: bytes) -> None:
+        header = self.chain.get_block_header_by_hash(block_hash)
+        chaindb = self.chain.chaindb
+        chaindb._set_as_canonical_chain_head(chaindb.db, header, GENESIS_PARENT_HASH)
+        self.pending = []
+        self.locations = {
+            tx_hash: location
+            for tx_hash, location in self.locations.items()
+            if location.block_number <= number
+        }
+
+    def set_account(self, address: bytes, **fields) -> None:
+        """anvil_setBalance/setNonce/setCode/setStorageAt: edit the head state in place."""
+        with self.lock:
+            state = self.state_at()
+            if "balance" in fields:
+                state.set_balance(address, fields["balance"])
+            if "nonce" in fields:
+                state.set_nonce(address, fields["nonce"])
+            if "code" in fields:
+                state.set_code(address, fields["code"])
+            for slot, value in fields.get("storage", {}).items():
+                state.set_storage(address, slot, value)
+            state.persist()
+            self._replace_head_state(state.state_root)
+
+    def _replace_head_state(self, state_root: bytes) -> None:
+        """
+        State edits take effect at once, as on anvil: reads at the head and the
+        next block start from the edited state, which no header commits to.
+        """
+        self.head_state_root = state_root
+
+    def created_address(self, transaction: SignedTransactionAPI) -> Optional[bytes]:
+        if transaction.to:
+            return None
+        return generate_contract_address(transaction.sender, transaction.nonce)

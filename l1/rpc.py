@@ -1,0 +1,376 @@
+"""
+JSON-RPC over a ``Devnet``: the method table, parameter parsing and the
+error codes clients parse (EIP-1474; code 3 with revert data, as geth and
+anvil answer a reverting ``eth_call``).
+"""
+
+import json
+from typing import Any, Callable, Dict, List, Optional, Union
+
+from eth.vm.spoof import SpoofTransaction
+from eth_keys import keys
+from eth_utils import ValidationError
+
+from .accounts import InvalidMnemonic
+from .formatting import (
+    format_block,
+    format_receipt,
+    format_transaction,
+    quantity,
+)
+from .node import Devnet, TransactionRejected
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+TRANSACTION_REJECTED = -32003
+EXECUTION_REVERTED = 3
+CLIENT_VERSION = "native-rollups/v0.1.0"
+# Gas for an eth_call or eth_estimateGas that names none: the block gas limit.
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+
+
+class RpcError(Exception):
+    def __init__(self, code: int, message: str, data: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.data = code, message, data
+
+    def as_json(self) -> Dict[str, Any]:
+        error: Dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            error["data"] = self.data
+        return error
+
+
+def invalid_params(message: str) -> RpcError:
+    return RpcError(INVALID_PARAMS, f"invalid params: {message}")
+
+
+def parse_quantity(value: Any, name: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.startswith("0x") and len(value) > 2:
+        try:
+            return int(value, 16)
+        except ValueError:
+            pass
+    raise invalid_params(f"{name} must be a hex quantity, got {value!r}")
+
+
+def parse_data(value: Any, name: str) -> bytes:
+    if isinstance(value, str) and value.startswith("0x") and len(value) % 2 == 0:
+        try:
+            return bytes.fromhex(value[2:])
+        except ValueError:
+            pass
+    raise invalid_params(f"{name} must be 0x-prefixed hex bytes, got {value!r}")
+
+
+def parse_address(value: Any, name: str = "address") -> bytes:
+    address = parse_data(value, name)
+    if len(address) != 20:
+        raise invalid_params(f"{name} must be 20 bytes, got {len(address)}")
+    return address
+
+
+class Dispatcher:
+    """Answers JSON-RPC requests (single or batch) for one devnet."""
+
+    def __init__(self, devnet: Devnet) -> None:
+        self.devnet = devnet
+        self.methods: Dict[str, Callable[..., Any]] = {}
+        for name in dir(self):
+            if name.startswith("rpc_"):
+                self.methods[name[4:]] = getattr(self, name)
+        for alias, target in ALIASES.items():
+            self.methods[alias] = self.methods[target]
+
+    # -- the envelope --
+
+    def handle_bytes(self, body: bytes) -> Optional[bytes]:
+        """Raw request bytes in, raw response bytes out (None for notifications only)."""
+        if len(body) > MAX_REQUEST_BYTES:
+            return self._encode(self._error(None, RpcError(INVALID_REQUEST, "request too large")))
+        try:
+            request = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            return self._encode(self._error(None, RpcError(PARSE_ERROR, f"parse error: {error}")))
+        response = self.handle(request)
+        return None if response is None else self._encode(response)
+
+    def handle(self, request: Union[Dict, List]) -> Optional[Union[Dict, List]]:
+        if isinstance(request, list):
+            if not request:
+                return self._error(None, RpcError(INVALID_REQUEST, "empty batch"))
+            responses = [self.handle_one(item) for item in request]
+            return [response for response in responses if response is not None] or None
+        return self.handle_one(request)
+
+    def handle_one(self, request: Any) -> Optional[Dict[str, Any]]:
+        if not isinstance(request, dict) or not isinstance(request.get("method"), str):
+            return self._error(None, RpcError(INVALID_REQUEST, "invalid request"))
+        request_id = request.get("id")
+        params = request.get("params", [])
+        if not isinstance(params, list):
+            return self._error(request_id, invalid_params("params must be an array"))
+        method = self.methods.get(request["method"])
+        if method is None:
+            error = RpcError(METHOD_NOT_FOUND, f"the method {request['method']} does not exist")
+            return self._error(request_id, error)
+        try:
+            result = method(*params)
+        except RpcError as error:
+            return self._error(request_id, error)
+        except TypeError as error:
+            return self._error(request_id, invalid_params(str(error)))
+        except (TransactionRejected, ValidationError, InvalidMnemonic) as error:
+            return self._error(request_id, RpcError(TRANSACTION_REJECTED, str(error)))
+        if "id" not in request:
+            return None
+        return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+    @staticmethod
+    def _error(request_id: Any, error: RpcError) -> Dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": request_id, "error": error.as_json()}
+
+    @staticmethod
+    def _encode(response: Any) -> bytes:
+        return json.dumps(response).encode()
+
+    # -- helpers --
+
+    def _block_number(self, tag: Any = "latest") -> int:
+        head = self.devnet.head().block_number
+        if tag in ("latest", "pending", "safe", "finalized", None):
+            return head
+        if tag == "earliest":
+            return 0
+        if isinstance(tag, dict):
+            tag = tag.get("blockNumber", "latest")
+        number = parse_quantity(tag, "block")
+        if number > head:
+            raise invalid_params(f"block {number} is beyond the head {head}")
+        return number
+
+    def _spoof(self, call: Dict[str, Any]) -> SpoofTransaction:
+        if not isinstance(call, dict):
+            raise invalid_params("call object expected")
+        vm = self.devnet.chain.get_vm()
+        sender = parse_address(call["from"], "from") if call.get("from") else bytes(20)
+        unsigned = vm.create_unsigned_transaction(
+            nonce=self.devnet.state_at().get_nonce(sender),
+            gas_price=parse_quantity(call.get("gasPrice", "0x0"), "gasPrice"),
+            gas=parse_quantity(call.get("gas", hex(self.devnet.config.gas_limit)), "gas"),
+            to=parse_address(call["to"], "to") if call.get("to") else b"",
+            value=parse_quantity(call.get("value", "0x0"), "value"),
+            data=parse_data(call.get("data", call.get("input", "0x")), "data"),
+        )
+        return SpoofTransaction(unsigned, from_=sender)
+
+    # -- web3 / net --
+
+    def rpc_web3_clientVersion(self) -> str:
+        return CLIENT_VERSION
+
+    def rpc_net_version(self) -> str:
+        return str(self.devnet.chain_id)
+
+    def rpc_net_listening(self) -> bool:
+        return True
+
+    # -- eth: chain and state --
+
+    def rpc_eth_chainId(self) -> str:
+        return quantity(self.devnet.chain_id)
+
+    def rpc_eth_blockNumber(self) -> str:
+        return quantity(self.devnet.head().block_number)
+
+    def rpc_eth_accounts(self) -> List[str]:
+        return [account.checksum_address for account in self.devnet.accounts]
+
+    def rpc_eth_gasPrice(self) -> str:
+        return quantity(self._next_base_fee() + 10**9)
+
+    def rpc_eth_maxPriorityFeePerGas(self) -> str:
+        return quantity(10**9)
+
+    def _next_base_fee(self) -> int:
+        return self.devnet.chain.create_header_from_parent(self.devnet.head()).base_fee_per_gas
+
+    def rpc_eth_getBalance(self, address, block="latest") -> str:
+        state = self.devnet.state_at(self._block_number(block))
+        return quantity(state.get_balance(parse_address(address)))
+
+    def rpc_eth_getTransactionCount(self, address, block="latest") -> str:
+        state = self.devnet.state_at(self._block_number(block))
+        return quantity(state.get_nonce(parse_address(address)))
+
+    def rpc_eth_getCode(self, address, block="latest") -> str:
+        state = self.devnet.state_at(self._block_number(block))
+        return "0x" + state.get_code(parse_address(address)).hex()
+
+    def rpc_eth_getStorageAt(self, address, slot, block="latest") -> str:
+        state = self.devnet.state_at(self._block_number(block))
+        value = state.get_storage(parse_address(address), parse_quantity(slot, "slot"))
+        return "0x" + value.to_bytes(32, "big").hex()
+
+    # -- eth: calls --
+
+    def rpc_eth_call(self, call, block="latest") -> str:
+        computation = self.devnet.call(self._spoof(call), self._block_number(block))
+        if computation.is_error:
+            raise self._execution_error(computation)
+        return "0x" + computation.output.hex()
+
+    def rpc_eth_estimateGas(self, call, block="latest") -> str:
+        transaction = self._spoof(call)
+        computation = self.devnet.call(transaction, self._block_number(block))
+        if computation.is_error:
+            raise self._execution_error(computation)
+        return quantity(self.devnet.estimate_gas(transaction))
+
+    @staticmethod
+    def _execution_error(computation) -> RpcError:
+        output = computation.output
+        if computation.is_error and output:
+            return RpcError(EXECUTION_REVERTED, "execution reverted", "0x" + output.hex())
+        return RpcError(EXECUTION_REVERTED, f"execution reverted: {computation.error}")
+
+    # -- eth: transactions --
+
+    def rpc_eth_sendRawTransaction(self, raw) -> str:
+        encoded = parse_data(raw, "transaction")
+        try:
+            transaction = self.devnet.chain.get_vm().get_transaction_builder().decode(encoded)
+            transaction.sender  # recovers the signer: an invalid signature fails here
+        except Exception as error:  # undecodable bytes or an unrecoverable signature
+            raise invalid_params(f"invalid transaction: {error}") from error
+        return "0x" + self.devnet.send_transaction(transaction).hex()
+
+    def rpc_eth_sendTransaction(self, call) -> str:
+        if not isinstance(call, dict) or "from" not in call:
+            raise invalid_params("transaction object with 'from' expected")
+        sender = parse_address(call["from"], "from")
+        key = next((a.private_key for a in self.devnet.accounts if a.address == sender), None)
+        if key is None:
+            raise RpcError(TRANSACTION_REJECTED, f"no key for sender 0x{sender.hex()}")
+        state = self.devnet.state_at()
+        pending = sum(1 for t in self.devnet.pending if t.sender == sender)
+        nonce = parse_quantity(call.get("nonce", hex(state.get_nonce(sender) + pending)), "nonce")
+        to = parse_address(call["to"], "to") if call.get("to") else b""
+        data = parse_data(call.get("data", call.get("input", "0x")), "data")
+        value = parse_quantity(call.get("value", "0x0"), "value")
+        gas = call.get("gas")
+        if gas is None:
+            gas = self.devnet.estimate_gas(self._spoof({**call, "nonce": hex(nonce)}))
+        else:
+            gas = parse_quantity(gas, "gas")
+        vm = self.devnet.chain.get_vm()
+        max_fee = parse_quantity(
+            call.get("maxFeePerGas", call.get("gasPrice", hex(2 * self._next_base_fee() + 10**9))),
+            "maxFeePerGas",
+        )
+        priority = parse_quantity(call.get("maxPriorityFeePerGas", hex(min(10**9, max_fee))), "fee")
+        unsigned = vm.get_transaction_builder().new_unsigned_dynamic_fee_transaction(
+            chain_id=self.devnet.chain_id,
+            nonce=nonce,
+            max_priority_fee_per_gas=priority,
+            max_fee_per_gas=max_fee,
+            gas=gas,
+            to=to,
+            value=value,
+            data=data,
+            access_list=(),
+        )
+        signed = unsigned.as_signed_transaction(keys.PrivateKey(key))
+        return "0x" + self.devnet.send_transaction(signed).hex()
+
+    def rpc_eth_getTransactionByHash(self, transaction_hash) -> Optional[Dict[str, Any]]:
+        found = self.devnet.receipt(parse_data(transaction_hash, "hash"))
+        if found is None:
+            return None
+        block, index, _ = found
+        return format_transaction(block.transactions[index], block, index)
+
+    def rpc_eth_getTransactionReceipt(self, transaction_hash) -> Optional[Dict[str, Any]]:
+        found = self.devnet.receipt(parse_data(transaction_hash, "hash"))
+        if found is None:
+            return None
+        block, index, receipt = found
+        receipts = block.get_receipts(self.devnet.chain.chaindb)
+        return format_receipt(self.devnet, block, index, receipt, receipts)
+
+    # -- eth: blocks --
+
+    def rpc_eth_getBlockByNumber(self, tag, full=False) -> Optional[Dict[str, Any]]:
+        return format_block(self.devnet.block(self._block_number(tag)), bool(full))
+
+    def rpc_eth_getBlockByHash(self, block_hash, full=False) -> Optional[Dict[str, Any]]:
+        try:
+            block = self.devnet.chain.get_block_by_hash(parse_data(block_hash, "hash"))
+        except Exception:  # unknown hash
+            return None
+        return format_block(block, bool(full))
+
+    # -- test controls (anvil / ganache / hardhat) --
+
+    def rpc_evm_mine(self, timestamp=None) -> str:
+        when = None if timestamp is None else parse_quantity(timestamp, "timestamp")
+        self.devnet.mine(timestamp=when)
+        return "0x0"
+
+    def rpc_anvil_mine(self, blocks="0x1", interval=None) -> None:
+        self.devnet.mine(blocks=parse_quantity(blocks, "blocks"))
+
+    def rpc_evm_snapshot(self) -> str:
+        return quantity(self.devnet.snapshot())
+
+    def rpc_evm_revert(self, snapshot_id) -> bool:
+        return self.devnet.revert(parse_quantity(snapshot_id, "snapshot id"))
+
+    def rpc_evm_increaseTime(self, seconds) -> str:
+        self.devnet.time_offset += parse_quantity(seconds, "seconds")
+        return quantity(self.devnet.time_offset)
+
+    def rpc_evm_setNextBlockTimestamp(self, timestamp) -> None:
+        when = parse_quantity(timestamp, "timestamp")
+        if when <= self.devnet.head().timestamp:
+            raise invalid_params(f"timestamp {when} is not after the head's")
+        self.devnet.next_timestamp = when
+
+    def rpc_evm_setAutomine(self, enabled) -> None:
+        if not isinstance(enabled, bool):
+            raise invalid_params("expected a boolean")
+        self.devnet.automine = enabled
+
+    def rpc_anvil_setBalance(self, address, balance) -> None:
+        self.devnet.set_account(parse_address(address), balance=parse_quantity(balance, "balance"))
+
+    def rpc_anvil_setNonce(self, address, nonce) -> None:
+        self.devnet.set_account(parse_address(address), nonce=parse_quantity(nonce, "nonce"))
+
+    def rpc_anvil_setCode(self, address, code) -> None:
+        self.devnet.set_account(parse_address(address), code=parse_data(code, "code"))
+
+    def rpc_anvil_setStorageAt(self, address, slot, value) -> bool:
+        storage = {parse_quantity(slot, "slot"): int.from_bytes(parse_data(value, "value"), "big")}
+        self.devnet.set_account(parse_address(address), storage=storage)
+        return True
+
+
+# Names other tools use for the same methods (anvil accepts these).
+ALIASES = {
+    "hardhat_mine": "anvil_mine",
+    "hardhat_setBalance": "anvil_setBalance",
+    "hardhat_setNonce": "anvil_setNonce",
+    "hardhat_setCode": "anvil_setCode",
+    "hardhat_setStorageAt": "anvil_setStorageAt",
+    "anvil_snapshot": "evm_snapshot",
+    "anvil_revert": "evm_revert",
+    "anvil_increaseTime": "evm_increaseTime",
+    "anvil_setNextBlockTimestamp": "evm_setNextBlockTimestamp",
+    "anvil_setAutomine": "evm_setAutomine",
+}

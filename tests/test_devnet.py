@@ -1,0 +1,258 @@
+"""The in-process devnet via web3.py: anvil's accounts, transactions, calls, controls, errors."""
+
+import json
+
+import pytest
+from eth_account import Account
+from web3.exceptions import ContractLogicError
+
+from contracts import compile_contract
+from l1.accounts import InvalidMnemonic, derive_accounts
+from l1.node import Devnet, DevnetConfig
+from l1.rpc import Dispatcher
+from precompile.encoding import encode
+from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS
+from precompile.ssz import StatelessValidationResult
+
+from chains import l2_block_input
+from mutations import mutated_encodings
+
+# anvil's first accounts for the standard test mnemonic.
+ANVIL_ADDRESSES = [
+    "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+    "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+]
+# anvil's address for the first contract deployed by account 0.
+FIRST_DEPLOYMENT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+
+
+@pytest.fixture
+def devnet():
+    with Devnet() as node:
+        yield node
+
+
+@pytest.fixture
+def w3(devnet):
+    return devnet.web3()
+
+
+def deploy_workload(w3):
+    compiled = compile_contract("Workload")
+    factory = w3.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
+    receipt = w3.eth.wait_for_transaction_receipt(
+        factory.constructor().transact({"from": w3.eth.accounts[0]})
+    )
+    return w3.eth.contract(address=receipt.contractAddress, abi=compiled.abi), receipt
+
+
+def rpc(devnet, method, *params):
+    return Dispatcher(devnet).handle(
+        {"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
+    )
+
+
+def test_accounts_are_anvils(w3):
+    assert w3.eth.chain_id == 31337
+    assert w3.eth.accounts[:3] == ANVIL_ADDRESSES
+    assert len(w3.eth.accounts) == 10
+    assert all(w3.eth.get_balance(a) == 10_000 * 10**18 for a in w3.eth.accounts)
+
+
+def test_other_mnemonics_and_bad_ones():
+    other = derive_accounts("abandon " * 11 + "about", 2)
+    assert [a.checksum_address for a in other] != ANVIL_ADDRESSES[:2]
+    with pytest.raises(InvalidMnemonic):
+        Devnet(DevnetConfig(mnemonic="not a mnemonic at all"))
+
+
+def test_transfer_mines_a_block_and_moves_value(w3):
+    sender, recipient = w3.eth.accounts[:2]
+    before = w3.eth.get_balance(sender)
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction({"from": sender, "to": recipient, "value": 10**18})
+    )
+    assert receipt.status == 1 and receipt.gasUsed == 21_000 and receipt.blockNumber == 1
+    fee = receipt.gasUsed * receipt.effectiveGasPrice
+    assert w3.eth.get_balance(sender) == before - 10**18 - fee
+    assert w3.eth.get_balance(recipient) == 10_001 * 10**18
+    block = w3.eth.get_block(1, full_transactions=True)
+    assert block.transactions[0]["hash"] == receipt.transactionHash
+    assert w3.eth.get_block(block.hash).number == 1
+
+
+def test_deploy_call_estimate_and_logs_free_state(w3):
+    workload, receipt = deploy_workload(w3)
+    assert receipt.contractAddress == FIRST_DEPLOYMENT
+    estimate = workload.functions.fill(0, 3).estimate_gas({"from": w3.eth.accounts[0]})
+    receipt = w3.eth.wait_for_transaction_receipt(
+        workload.functions.fill(0, 3).transact({"from": w3.eth.accounts[0]})
+    )
+    assert receipt.gasUsed <= estimate
+    assert [workload.functions.slots(i).call() for i in range(4)] == [1, 2, 3, 0]
+    assert workload.functions.compute(3).call() == workload.functions.compute(3).call()
+
+
+def test_signed_raw_transaction_of_every_common_type(devnet, w3):
+    key = devnet.accounts[3].private_key
+    account = Account.from_key(key)
+    recipient = w3.eth.accounts[4]
+    transactions = [
+        {
+            "to": recipient,
+            "value": 1,
+            "gas": 21_000,
+            "gasPrice": 3 * 10**9,
+            "nonce": 0,
+            "chainId": 31337,
+        },
+        {
+            "to": recipient,
+            "value": 1,
+            "gas": 30_000,
+            "gasPrice": 3 * 10**9,
+            "nonce": 1,
+            "chainId": 31337,
+            "accessList": [],
+            "type": 1,
+        },
+        {
+            "to": recipient,
+            "value": 1,
+            "gas": 21_000,
+            "maxFeePerGas": 3 * 10**9,
+            "maxPriorityFeePerGas": 10**9,
+            "nonce": 2,
+            "chainId": 31337,
+            "type": 2,
+        },
+    ]
+    for fields in transactions:
+        signed = account.sign_transaction(fields)
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        assert w3.eth.get_transaction(tx_hash)["from"] == account.address
+        assert w3.eth.get_transaction_receipt(tx_hash).status == 1
+    assert w3.eth.get_transaction_count(account.address) == 3
+
+
+def test_bad_transactions_get_errors_and_the_node_keeps_serving(devnet, w3):
+    account = Account.from_key(devnet.accounts[5].private_key)
+    base = {
+        "to": w3.eth.accounts[0],
+        "value": 1,
+        "gas": 21_000,
+        "gasPrice": 3 * 10**9,
+        "chainId": 31337,
+    }
+    cases = {
+        "nonce too high": account.sign_transaction({**base, "nonce": 7}).raw_transaction,
+        "invalid chain id": account.sign_transaction(
+            {**base, "nonce": 0, "chainId": 1}
+        ).raw_transaction,
+        "insufficient funds": account.sign_transaction(
+            {**base, "nonce": 0, "value": 10**30}
+        ).raw_transaction,
+    }
+    for reason, raw in cases.items():
+        response = rpc(devnet, "eth_sendRawTransaction", "0x" + bytes(raw).hex())
+        assert response["error"]["code"] == -32003, reason
+        assert reason in response["error"]["message"]
+    garbage = rpc(devnet, "eth_sendRawTransaction", "0x02deadbeef")
+    assert garbage["error"]["code"] == -32602
+    ok = account.sign_transaction({**base, "nonce": 0}).raw_transaction
+    assert w3.eth.get_transaction_receipt(w3.eth.send_raw_transaction(ok)).status == 1
+    replay = rpc(devnet, "eth_sendRawTransaction", "0x" + bytes(ok).hex())
+    assert "nonce too low" in replay["error"]["message"] or "already" in replay["error"]["message"]
+
+
+def test_reverting_call_is_error_3(w3):
+    workload, _ = deploy_workload(w3)
+    with pytest.raises(ContractLogicError):
+        workload.functions.compute(10**8).call()  # beyond the loop bound: reverts
+    with pytest.raises(ContractLogicError):
+        workload.functions.compute(10**8).estimate_gas()
+
+
+def test_protocol_errors(devnet):
+    dispatcher = Dispatcher(devnet)
+    parse = json.loads(dispatcher.handle_bytes(b"{not json"))
+    assert parse["error"]["code"] == -32700
+    assert dispatcher.handle({"jsonrpc": "2.0", "id": 1})["error"]["code"] == -32600
+    assert rpc(devnet, "eth_noSuchMethod")["error"]["code"] == -32601
+    assert rpc(devnet, "eth_getBalance", "0x12")["error"]["code"] == -32602
+    assert rpc(devnet, "eth_getBalance")["error"]["code"] == -32602
+    assert rpc(devnet, "eth_getBlockByNumber", "0x99")["error"]["code"] == -32602
+    batch = dispatcher.handle(
+        [
+            {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+            {"jsonrpc": "2.0", "id": 2, "method": "nope", "params": []},
+        ]
+    )
+    assert batch[0]["result"] == "0x7a69" and batch[1]["error"]["code"] == -32601
+    too_big = json.loads(dispatcher.handle_bytes(b" " * (33 * 1024 * 1024)))
+    assert too_big["error"]["code"] == -32600
+    assert rpc(devnet, "eth_blockNumber")["result"] == "0x0"
+
+
+def test_snapshot_revert_deletes_it_and_later_ones(devnet, w3):
+    sender, recipient = w3.eth.accounts[:2]
+    first = w3.provider.make_request("evm_snapshot", [])["result"]
+    w3.eth.send_transaction({"from": sender, "to": recipient, "value": 5})
+    second = w3.provider.make_request("evm_snapshot", [])["result"]
+    w3.eth.send_transaction({"from": sender, "to": recipient, "value": 5})
+    assert w3.eth.block_number == 2
+    assert w3.provider.make_request("evm_revert", [first])["result"] is True
+    assert w3.eth.block_number == 0
+    assert w3.eth.get_balance(recipient) == 10_000 * 10**18
+    assert w3.provider.make_request("evm_revert", [second])["result"] is False
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction({"from": sender, "to": recipient, "value": 7})
+    )
+    assert receipt.blockNumber == 1 and w3.eth.get_balance(recipient) == 10_000 * 10**18 + 7
+
+
+def test_time_travel(w3):
+    start = w3.eth.get_block("latest").timestamp
+    w3.provider.make_request("evm_increaseTime", [hex(3600)])
+    w3.provider.make_request("evm_mine", [])
+    assert w3.eth.get_block("latest").timestamp >= start + 3600
+    target = w3.eth.get_block("latest").timestamp + 1000
+    w3.provider.make_request("evm_setNextBlockTimestamp", [hex(target)])
+    w3.provider.make_request("anvil_mine", ["0x2"])
+    assert w3.eth.get_block(w3.eth.block_number - 1).timestamp == target
+    past = w3.provider.make_request("evm_setNextBlockTimestamp", [hex(1)])
+    assert past["error"]["code"] == -32602
+
+
+def test_state_edits_take_effect_at_once(w3):
+    target = "0x" + "ab" * 20
+    for method, params in [
+        ("anvil_setBalance", [target, hex(12345)]),
+        ("hardhat_setNonce", [target, hex(9)]),
+        ("anvil_setCode", [target, "0x6001600055"]),
+        ("anvil_setStorageAt", [target, "0x2", "0x" + "00" * 31 + "07"]),
+    ]:
+        assert "error" not in w3.provider.make_request(method, params)
+    address = w3.to_checksum_address(target)
+    assert w3.eth.get_balance(address) == 12345
+    assert w3.eth.get_transaction_count(address) == 9
+    assert w3.eth.get_code(address) == bytes.fromhex("6001600055")
+    assert int.from_bytes(w3.eth.get_storage_at(address, 2), "big") == 7
+    # The next block builds on the edited state.
+    w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": address, "gas": 100_000})
+    assert int.from_bytes(w3.eth.get_storage_at(address, 0), "big") == 1
+    assert w3.eth.get_balance(address) == 12345
+
+
+def test_execute_precompile_answers_eth_call(devnet, w3):
+    """The devnet runs the NativeRollups fork: EXECUTE is one eth_call away."""
+    valid = l2_block_input()
+    call = {"to": "0x" + EXECUTE_PRECOMPILE_ADDRESS.hex(), "data": "0x" + encode(valid).hex()}
+    result = rpc(devnet, "eth_call", call)["result"]
+    decoded = StatelessValidationResult.decode_bytes(bytes.fromhex(result[2:]))
+    assert decoded.successful_validation
+    assert decoded.new_payload_request_root == valid.new_payload_request.hash_tree_root()
+    for name, data in mutated_encodings(valid).items():
+        failed = rpc(devnet, "eth_call", {**call, "data": "0x" + data.hex()})
+        assert failed["error"]["code"] == 3, name
