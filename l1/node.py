@@ -9,7 +9,7 @@ thread; blocks are built with ``l1.builder`` so they import on any node.
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from eth._utils.address import generate_contract_address
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
@@ -81,6 +81,8 @@ class Devnet:
         self.locations: Dict[bytes, TransactionLocation] = {}
         self.snapshots: List[Tuple[int, bytes, int, bytes]] = []
         self.head_state_root = self.head().state_root
+        # Called with each new block (the server's subscriptions listen here).
+        self.block_listeners: List[Callable[[BlockAPI], None]] = []
 
     def __enter__(self) -> "Devnet":
         return self
@@ -185,6 +187,8 @@ class Devnet:
                     self.locations[transaction.hash] = TransactionLocation(block.number, index)
                 mined.append(block)
                 timestamp = None
+                for listener in self.block_listeners:
+                    listener(block)
             return mined
 
     def _timestamp(self, requested: Optional[int]) -> int:

@@ -53,6 +53,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     conformance.set_defaults(run=run_conformance_command)
 
+    devnet = commands.add_parser(
+        "devnet",
+        help="L1 devnet: anvil-compatible JSON-RPC running the NativeRollups fork",
+        description=(
+            "An L1 devnet running the NativeRollups fork (Prague + EXECUTE), serving JSON-RPC "
+            "over HTTP and WebSocket on one port. Flags follow anvil's names."
+        ),
+    )
+    devnet.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    devnet.add_argument("--port", "-p", type=port_number, default=8545, help="port (default 8545)")
+    devnet.add_argument("--chain-id", type=positive_int, default=31337, help="chain id")
+    devnet.add_argument(
+        "--accounts", "-a", type=positive_int, default=10, help="prefunded accounts to derive"
+    )
+    devnet.add_argument(
+        "--balance", type=positive_int, default=10_000, help="ether per prefunded account"
+    )
+    devnet.add_argument(
+        "--mnemonic", "-m", default=None, help="BIP-39 mnemonic (default: the standard test one)"
+    )
+    devnet.add_argument(
+        "--block-time",
+        "-b",
+        type=positive_float,
+        default=None,
+        help="mine every N seconds (default: a block per transaction)",
+    )
+    devnet.add_argument(
+        "--gas-limit", type=positive_int, default=30_000_000, help="block gas limit"
+    )
+    devnet.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="pyevm",
+        help="engine EXECUTE verifies L2 blocks with (default: pyevm)",
+    )
+    devnet.add_argument("--silent", action="store_true", help="print nothing at start")
+    devnet.set_defaults(run=run_devnet_command)
+
     bench = commands.add_parser("bench", help="benchmarks")
     benches = bench.add_subparsers(title="benchmarks", metavar="BENCHMARK")
     execute = benches.add_parser(
@@ -83,6 +122,90 @@ def build_parser() -> argparse.ArgumentParser:
     execute.set_defaults(run=run_bench_execute_command)
     bench.set_defaults(run=lambda args: bench.print_help() or 2)
     return parser
+
+
+def port_number(text: str) -> int:
+    port = positive_int(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"port must be at most 65535, got {port}")
+    return port
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def run_devnet_command(args: argparse.Namespace) -> int:
+    from l1.accounts import DEFAULT_MNEMONIC, DERIVATION_PATH, InvalidMnemonic
+    from l1.node import Devnet, DevnetConfig
+    from l1.server import serve_forever
+    from precompile.execute import ExecuteParameters
+
+    config = DevnetConfig(
+        chain_id=args.chain_id,
+        accounts=args.accounts,
+        balance_ether=args.balance,
+        mnemonic=args.mnemonic or DEFAULT_MNEMONIC,
+        gas_limit=args.gas_limit,
+        block_time=args.block_time,
+        execute=ExecuteParameters(engine=args.engine),
+    )
+    try:
+        devnet = Devnet(config)
+    except InvalidMnemonic as error:
+        print(f"nr devnet: {error}", file=sys.stderr)
+        return 2
+    if not args.silent:
+        print(devnet_banner(devnet, DERIVATION_PATH, args), flush=True)
+    try:
+        serve_forever(devnet, args.host, args.port)
+    except OSError as error:
+        print(f"nr devnet: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def devnet_banner(devnet, derivation_path: str, args: argparse.Namespace) -> str:
+    """What anvil prints at start: accounts, keys, wallet, chain, endpoint."""
+    lines = ["", "Available Accounts", "=================="]
+    for index, account in enumerate(devnet.accounts):
+        lines.append(f"({index}) {account.checksum_address} ({args.balance:.18f} ETH)")
+    lines += ["", "Private Keys", "=================="]
+    for index, account in enumerate(devnet.accounts):
+        lines.append(f"({index}) 0x{account.private_key.hex()}")
+    lines += [
+        "",
+        "Wallet",
+        "==================",
+        f"Mnemonic:          {devnet.config.mnemonic}",
+        f"Derivation path:   {derivation_path.split('{')[0]}",
+        "",
+        "Chain ID",
+        "==================",
+        "",
+        str(devnet.chain_id),
+        "",
+        "Fork",
+        "==================",
+        "",
+        f"NativeRollups (Prague + EXECUTE at 0x...0101, engine {args.engine})",
+        "",
+        "Gas Limit",
+        "==================",
+        "",
+        str(devnet.config.gas_limit),
+        "",
+        f"Listening on {args.host}:{args.port}",
+    ]
+    return "\n".join(lines)
 
 
 def positive_int(text: str) -> int:

@@ -1,0 +1,174 @@
+"""
+``nr devnet``'s transport: JSON-RPC over HTTP POST and WebSocket on one port,
+as anvil serves it, plus ``eth_subscribe`` notifications (newHeads, logs) and
+interval mining.
+"""
+
+import asyncio
+import json
+import threading
+from typing import Any, Dict, List, Optional
+
+from aiohttp import WSMsgType, web
+
+from .formatting import format_block, format_receipt
+from .node import Devnet
+from .rpc import INVALID_PARAMS, MAX_REQUEST_BYTES, Dispatcher, RpcError
+
+
+class Subscriptions:
+    """WebSocket subscriptions of one connection: id -> (kind, filter)."""
+
+    def __init__(self) -> None:
+        self.by_id: Dict[str, tuple] = {}
+        self.counter = 0
+
+    def add(self, kind: str, criteria: Dict[str, Any]) -> str:
+        self.counter += 1
+        subscription_id = hex(self.counter)
+        self.by_id[subscription_id] = (kind, criteria)
+        return subscription_id
+
+
+def log_matches(log: Dict[str, Any], criteria: Dict[str, Any]) -> bool:
+    addresses = criteria.get("address")
+    if addresses:
+        wanted = {a.lower() for a in (addresses if isinstance(addresses, list) else [addresses])}
+        if log["address"].lower() not in wanted:
+            return False
+    for position, topic in enumerate(criteria.get("topics") or []):
+        if topic is None:
+            continue
+        options = topic if isinstance(topic, list) else [topic]
+        if position >= len(log["topics"]) or log["topics"][position] not in options:
+            return False
+    return True
+
+
+class DevnetServer:
+    def __init__(self, devnet: Devnet, host: str, port: int) -> None:
+        self.devnet, self.host, self.port = devnet, host, port
+        self.dispatcher = Dispatcher(devnet)
+        self.sockets: List[tuple] = []
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        devnet.block_listeners.append(self._on_block)
+
+    async def handle_http(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self.handle_websocket(request)
+        if request.method != "POST":
+            return web.Response(text="JSON-RPC: POST a request\n")
+        body = await request.read()
+        response = await self._dispatch(body)
+        return web.Response(body=response or b"", content_type="application/json")
+
+    async def _dispatch(self, body: bytes) -> Optional[bytes]:
+        return await asyncio.get_running_loop().run_in_executor(
+            None, self.dispatcher.handle_bytes, body
+        )
+
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(max_msg_size=MAX_REQUEST_BYTES)
+        await socket.prepare(request)
+        subscriptions = Subscriptions()
+        entry = (socket, subscriptions)
+        self.sockets.append(entry)
+        try:
+            async for message in socket:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                answer = self._subscription_request(message.data, subscriptions)
+                if answer is None:
+                    answer = await self._dispatch(message.data.encode())
+                if answer:
+                    await socket.send_str(answer.decode() if isinstance(answer, bytes) else answer)
+        finally:
+            self.sockets.remove(entry)
+        return socket
+
+    def _subscription_request(self, text: str, subscriptions: Subscriptions) -> Optional[str]:
+        try:
+            request = json.loads(text)
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(request, dict):
+            return None
+        method, params = request.get("method"), request.get("params") or []
+        if method == "eth_subscribe":
+            kind = params[0] if params else None
+            if kind not in ("newHeads", "logs"):
+                error = RpcError(
+                    INVALID_PARAMS, f"invalid params: unsupported subscription {kind!r}"
+                )
+                return json.dumps(
+                    {"jsonrpc": "2.0", "id": request.get("id"), "error": error.as_json()}
+                )
+            criteria = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
+            result = subscriptions.add(kind, criteria)
+        elif method == "eth_unsubscribe":
+            result = subscriptions.by_id.pop(params[0] if params else None, None) is not None
+        else:
+            return None
+        return json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": result})
+
+    def _on_block(self, block) -> None:
+        """Called on the mining thread; notifications go out on the server's loop."""
+        if self.loop is None or not self.sockets:
+            return
+        head = format_block(block, False)
+        chaindb = self.devnet.chain.chaindb
+        receipts = block.get_receipts(chaindb)
+        logs = [
+            log
+            for index, receipt in enumerate(receipts)
+            for log in format_receipt(self.devnet, block, index, receipt, receipts)["logs"]
+        ]
+        asyncio.run_coroutine_threadsafe(self._notify(head, logs), self.loop)
+
+    async def _notify(self, head: Dict[str, Any], logs: List[Dict[str, Any]]) -> None:
+        for socket, subscriptions in list(self.sockets):
+            for subscription_id, (kind, criteria) in list(subscriptions.by_id.items()):
+                results = (
+                    [head]
+                    if kind == "newHeads"
+                    else [log for log in logs if log_matches(log, criteria)]
+                )
+                for result in results:
+                    message = {
+                        "jsonrpc": "2.0",
+                        "method": "eth_subscription",
+                        "params": {"subscription": subscription_id, "result": result},
+                    }
+                    await socket.send_str(json.dumps(message))
+
+    async def _interval_mining(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(seconds)
+            await loop.run_in_executor(None, self.devnet.mine)
+
+    async def start(self) -> web.AppRunner:
+        self.loop = asyncio.get_running_loop()
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        app.router.add_route("*", "/", self.handle_http)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, self.host, self.port).start()
+        if self.devnet.config.block_time:
+            asyncio.create_task(self._interval_mining(self.devnet.config.block_time))
+        return runner
+
+
+def serve_forever(devnet: Devnet, host: str, port: int, ready: Optional[threading.Event] = None):
+    """Run the server until interrupted."""
+
+    async def main() -> None:
+        runner = await DevnetServer(devnet, host, port).start()
+        if ready is not None:
+            ready.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(main())

@@ -1,0 +1,144 @@
+"""``nr devnet`` over real sockets: HTTP and WebSocket on one port, subscriptions, the CLI."""
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import websockets
+from web3 import Web3
+
+from l1.node import Devnet
+from l1.server import serve_forever
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    port = free_port()
+    ready = threading.Event()
+    thread = threading.Thread(
+        target=serve_forever, args=(Devnet(), "127.0.0.1", port, ready), daemon=True
+    )
+    thread.start()
+    assert ready.wait(30)
+    return port
+
+
+def test_http_json_rpc_with_web3(endpoint):
+    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{endpoint}"))
+    assert w3.is_connected() and w3.eth.chain_id == 31337
+    sender, recipient = w3.eth.accounts[:2]
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction({"from": sender, "to": recipient, "value": 3})
+    )
+    assert receipt.status == 1
+
+
+def test_malformed_requests_get_errors_and_the_node_keeps_serving(endpoint):
+    import urllib.request
+
+    def post(body: bytes):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{endpoint}", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request) as response:
+            return json.loads(response.read())
+
+    assert post(b"{oops")["error"]["code"] == -32700
+    assert post(b'{"jsonrpc":"2.0","id":1,"method":"nope"}')["error"]["code"] == -32601
+    assert (
+        post(b'{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":[1]}')["error"]["code"]
+        == -32602
+    )
+    assert (
+        post(b'{"jsonrpc":"2.0","id":7,"method":"eth_chainId","params":[]}')["result"] == "0x7a69"
+    )
+
+
+def test_websocket_calls_and_new_heads_subscription(endpoint):
+    async def scenario():
+        async with websockets.connect(f"ws://127.0.0.1:{endpoint}") as ws:
+            await ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}))
+            assert json.loads(await ws.recv())["result"] == "0x7a69"
+            await ws.send(
+                json.dumps(
+                    {"jsonrpc": "2.0", "id": 2, "method": "eth_subscribe", "params": ["newHeads"]}
+                )
+            )
+            subscription = json.loads(await ws.recv())["result"]
+            w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{endpoint}"))
+            number = w3.eth.block_number
+            w3.provider.make_request("evm_mine", [])
+            note = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert note["method"] == "eth_subscription"
+            assert note["params"]["subscription"] == subscription
+            assert int(note["params"]["result"]["number"], 16) == number + 1
+            bad = {"jsonrpc": "2.0", "id": 3, "method": "eth_subscribe", "params": ["nonsense"]}
+            await ws.send(json.dumps(bad))
+            assert json.loads(await ws.recv())["error"]["code"] == -32602
+
+    asyncio.run(scenario())
+
+
+def nr(*args, timeout=60):
+    return subprocess.run(
+        [sys.executable, "-m", "nr.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_cli_prints_what_anvil_prints_and_serves():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nr.cli", "devnet", "--port", str(port), "--accounts", "3"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = process.stdout.readline()
+            lines.append(line)
+            if line.startswith("Listening on"):
+                break
+        output = "".join(lines)
+        assert (
+            "(0) 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 (10000.000000000000000000 ETH)"
+            in output
+        )
+        assert "(0) 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80" in output
+        assert "(3)" not in output and f"Listening on 127.0.0.1:{port}" in output
+        for _ in range(50):
+            try:
+                w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
+                if w3.is_connected():
+                    break
+            except Exception:
+                pass
+            time.sleep(0.2)
+        assert len(w3.eth.accounts) == 3
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_cli_rejects_bad_flags_clearly():
+    bad_mnemonic = nr("devnet", "--mnemonic", "definitely not words", "--port", str(free_port()))
+    assert bad_mnemonic.returncode == 2 and "invalid mnemonic" in bad_mnemonic.stderr
+    bad_port = nr("devnet", "--port", "70000")
+    assert bad_port.returncode == 2 and "port must be at most 65535" in bad_port.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = nr("devnet", "--silent", "--port", str(taken.getsockname()[1]))
+    assert busy.returncode == 1 and "cannot listen on" in busy.stderr
