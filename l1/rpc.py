@@ -11,7 +11,10 @@ from eth.vm.spoof import SpoofTransaction
 from eth_keys import keys
 from eth_utils import ValidationError
 
+from precompile.witness import execute_with_witness
+
 from .accounts import InvalidMnemonic
+from .filters import log_matches
 from .formatting import (
     format_block,
     format_receipt,
@@ -86,6 +89,8 @@ class Dispatcher:
                 self.methods[name[4:]] = getattr(self, name)
         for alias, target in ALIASES.items():
             self.methods[alias] = self.methods[target]
+        self.filters: Dict[str, tuple] = {}
+        self.filter_counter = 0
 
     # -- the envelope --
 
@@ -314,6 +319,94 @@ class Dispatcher:
         except Exception:  # unknown hash
             return None
         return format_block(block, bool(full))
+
+    # -- eth: logs and filters --
+
+    def rpc_eth_getLogs(self, criteria) -> List[Dict[str, Any]]:
+        if not isinstance(criteria, dict):
+            raise invalid_params("filter object expected")
+        if criteria.get("blockHash"):
+            block = self.devnet.chain.get_block_by_hash(
+                parse_data(criteria["blockHash"], "blockHash")
+            )
+            numbers = [block.number]
+        else:
+            first = self._block_number(criteria.get("fromBlock", "latest"))
+            last = self._block_number(criteria.get("toBlock", "latest"))
+            numbers = range(first, last + 1)
+        return [log for number in numbers for log in self._block_logs(number, criteria)]
+
+    def _block_logs(self, number: int, criteria: Dict[str, Any]) -> List[Dict[str, Any]]:
+        block = self.devnet.block(number)
+        receipts = block.get_receipts(self.devnet.chain.chaindb)
+        return [
+            log
+            for index, receipt in enumerate(receipts)
+            for log in format_receipt(self.devnet, block, index, receipt, receipts)["logs"]
+            if log_matches(log, criteria)
+        ]
+
+    def rpc_eth_newFilter(self, criteria) -> str:
+        if not isinstance(criteria, dict):
+            raise invalid_params("filter object expected")
+        return self._install_filter("logs", criteria)
+
+    def rpc_eth_newBlockFilter(self) -> str:
+        return self._install_filter("blocks", {})
+
+    def _install_filter(self, kind: str, criteria: Dict[str, Any]) -> str:
+        self.filter_counter += 1
+        filter_id = hex(self.filter_counter)
+        self.filters[filter_id] = (kind, criteria, self.devnet.head().block_number)
+        return filter_id
+
+    def rpc_eth_getFilterChanges(self, filter_id) -> List[Any]:
+        if filter_id not in self.filters:
+            raise RpcError(INVALID_PARAMS, "filter not found")
+        kind, criteria, seen = self.filters[filter_id]
+        head = self.devnet.head().block_number
+        self.filters[filter_id] = (kind, criteria, head)
+        if kind == "blocks":
+            return ["0x" + self.devnet.block(n).hash.hex() for n in range(seen + 1, head + 1)]
+        return [log for n in range(seen + 1, head + 1) for log in self._block_logs(n, criteria)]
+
+    def rpc_eth_getFilterLogs(self, filter_id) -> List[Any]:
+        if filter_id not in self.filters or self.filters[filter_id][0] != "logs":
+            raise RpcError(INVALID_PARAMS, "filter not found")
+        return self.rpc_eth_getLogs(self.filters[filter_id][1])
+
+    def rpc_eth_uninstallFilter(self, filter_id) -> bool:
+        return self.filters.pop(filter_id, None) is not None
+
+    def rpc_eth_feeHistory(self, count, newest, percentiles=None) -> Dict[str, Any]:
+        last = self._block_number(newest)
+        first = max(0, last - parse_quantity(count, "blockCount") + 1)
+        blocks = [self.devnet.block(n) for n in range(first, last + 1)]
+        base_fees = [b.header.base_fee_per_gas for b in blocks] + [self._next_base_fee()]
+        return {
+            "oldestBlock": quantity(first),
+            "baseFeePerGas": [quantity(fee) for fee in base_fees],
+            "gasUsedRatio": [b.header.gas_used / b.header.gas_limit for b in blocks],
+            "baseFeePerBlobGas": ["0x1"] * len(base_fees),
+            "blobGasUsedRatio": [0.0] * len(blocks),
+            "reward": [[quantity(10**9)] * len(percentiles or []) for _ in blocks],
+        }
+
+    # -- debug --
+
+    def rpc_debug_executionWitness(self, tag) -> Dict[str, Any]:
+        """The witness of block ``tag`` in geth's and reth's JSON shape."""
+        number = self._block_number(tag)
+        if number == 0:
+            raise invalid_params("the genesis block has no witness")
+        execution = execute_with_witness(self.devnet.chain, self.devnet.block(number))
+        witness = execution.witness
+        return {
+            "state": ["0x" + bytes(node).hex() for node in witness.state],
+            "codes": ["0x" + bytes(code).hex() for code in witness.codes],
+            "keys": [],
+            "headers": ["0x" + bytes(header).hex() for header in witness.headers],
+        }
 
     # -- test controls (anvil / ganache / hardhat) --
 

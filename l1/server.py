@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional
 
 from aiohttp import WSMsgType, web
 
+from .filters import log_matches
 from .formatting import format_block, format_receipt
 from .node import Devnet
 from .rpc import INVALID_PARAMS, MAX_REQUEST_BYTES, Dispatcher, RpcError
@@ -28,21 +29,6 @@ class Subscriptions:
         subscription_id = hex(self.counter)
         self.by_id[subscription_id] = (kind, criteria)
         return subscription_id
-
-
-def log_matches(log: Dict[str, Any], criteria: Dict[str, Any]) -> bool:
-    addresses = criteria.get("address")
-    if addresses:
-        wanted = {a.lower() for a in (addresses if isinstance(addresses, list) else [addresses])}
-        if log["address"].lower() not in wanted:
-            return False
-    for position, topic in enumerate(criteria.get("topics") or []):
-        if topic is None:
-            continue
-        options = topic if isinstance(topic, list) else [topic]
-        if position >= len(log["topics"]) or log["topics"][position] not in options:
-            return False
-    return True
 
 
 class DevnetServer:

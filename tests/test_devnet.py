@@ -256,3 +256,56 @@ def test_execute_precompile_answers_eth_call(devnet, w3):
     for name, data in mutated_encodings(valid).items():
         failed = rpc(devnet, "eth_call", {**call, "data": "0x" + data.hex()})
         assert failed["error"]["code"] == 3, name
+
+
+def test_logs_filters_and_subscribable_events(devnet, w3):
+    probe = compile_contract("ExecuteProbe")
+    factory = w3.eth.contract(abi=probe.abi, bytecode=probe.bytecode)
+    receipt = w3.eth.wait_for_transaction_receipt(
+        factory.constructor().transact({"from": w3.eth.accounts[0]})
+    )
+    contract = w3.eth.contract(address=receipt.contractAddress, abi=probe.abi)
+    log_filter = w3.eth.filter({"address": contract.address})
+    block_filter = w3.eth.filter("latest")
+    for data in (b"\x00", b"\x00\x01\x02"):
+        contract.functions.execute(data).transact({"from": w3.eth.accounts[0], "gas": 1_000_000})
+    logs = w3.eth.get_logs({"fromBlock": 0, "toBlock": "latest", "address": contract.address})
+    assert len(logs) == 2 and all(log["address"] == contract.address for log in logs)
+    assert [log["logIndex"] for log in logs] == [0, 0]
+    events = contract.events.Executed().process_receipt(
+        w3.eth.get_transaction_receipt(logs[0]["transactionHash"])
+    )
+    assert events[0]["args"]["success"] is False
+    assert len(log_filter.get_new_entries()) == 2 and log_filter.get_new_entries() == []
+    assert len(block_filter.get_new_entries()) == 2
+    other = w3.eth.get_logs({"fromBlock": 0, "address": "0x" + "00" * 20})
+    assert other == []
+    history = w3.eth.fee_history(2, "latest", [50])
+    assert len(history["baseFeePerGas"]) == 3 and len(history["reward"]) == 2
+
+
+def test_debug_execution_witness_proves_a_devnet_block(devnet, w3):
+    from precompile.constants import FORK_PRAGUE
+    from precompile.guest import verify_stateless_new_payload
+    from precompile.payload import block_to_new_payload_request
+    from precompile.ssz import ChainConfig, ExecutionWitness, StatelessInput
+    from precompile.witness import signer_public_key
+
+    w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": w3.eth.accounts[1], "value": 9})
+    witness = w3.provider.make_request("debug_executionWitness", ["0x1"])["result"]
+    assert set(witness) == {"state", "codes", "keys", "headers"}
+    block = devnet.block(1)
+    execution_witness = ExecutionWitness(
+        state=[bytes.fromhex(n[2:]) for n in witness["state"]],
+        codes=[bytes.fromhex(c[2:]) for c in witness["codes"]],
+        headers=[bytes.fromhex(h[2:]) for h in witness["headers"]],
+    )
+    stateless_input = StatelessInput(
+        new_payload_request=block_to_new_payload_request(block, ()),
+        witness=execution_witness,
+        chain_config=ChainConfig(chain_id=31337, fork=FORK_PRAGUE),
+        public_keys=[signer_public_key(tx) for tx in block.transactions],
+    )
+    assert verify_stateless_new_payload(stateless_input).successful_validation
+    genesis = w3.provider.make_request("debug_executionWitness", ["0x0"])
+    assert genesis["error"]["code"] == -32602
