@@ -6,6 +6,10 @@ All access goes through one lock, so the JSON-RPC server may call it from any
 thread; blocks are built with ``l1.builder`` so they import on any node.
 """
 
+import gzip
+import json
+import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,6 +18,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from eth._utils.address import generate_contract_address
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from eth.constants import GENESIS_PARENT_HASH
+from eth.db.atomic import AtomicDB
 from eth.vm.spoof import SpoofTransaction
 from eth_utils import ValidationError
 
@@ -32,6 +37,14 @@ from .fork import NativeRollupsVM
 
 DEFAULT_CHAIN_ID = 31337
 DEFAULT_GAS_LIMIT = 30_000_000
+
+
+# Names the dump layout, so a future change is refused rather than misread.
+STATE_FORMAT = "native-rollups-devnet-state/1"
+
+
+class InvalidState(ValueError):
+    """A state dump that cannot be loaded; the devnet keeps its chain."""
 
 
 class TransactionRejected(ValueError):
@@ -262,6 +275,71 @@ class Devnet:
         next block start from the edited state, which no header commits to.
         """
         self.head_state_root = state_root
+
+    # -- persistence --
+
+    def dump_state(self) -> bytes:
+        """
+        The whole chain (every block, every state the head reaches) as
+        compressed JSON: the raw database, so a load restores it exactly.
+        """
+        with self.lock:
+            entries = self.chain.chaindb.db.wrapped_db.kv_store
+            document = {
+                "format": STATE_FORMAT,
+                "chainId": self.chain_id,
+                "head": self.head().hash.hex(),
+                "headStateRoot": self.head_state_root.hex(),
+                "locations": {
+                    tx.hex(): [loc.block_number, loc.index] for tx, loc in self.locations.items()
+                },
+                "db": {key.hex(): value.hex() for key, value in entries.items()},
+            }
+            return gzip.compress(json.dumps(document).encode())
+
+    def load_state(self, dumped: bytes) -> None:
+        """Replace the chain with a dump; the old chain stays if the dump is bad."""
+        try:
+            document = json.loads(gzip.decompress(dumped))
+            if document.get("format") != STATE_FORMAT:
+                raise InvalidState(f"not a {STATE_FORMAT} state dump")
+            if document["chainId"] != self.chain_id:
+                raise InvalidState(
+                    f"state is for chain {document['chainId']}, this devnet is {self.chain_id}"
+                )
+            db = AtomicDB()
+            for key, value in document["db"].items():
+                db[bytes.fromhex(key)] = bytes.fromhex(value)
+            chain = type(self.chain)(db)
+            head = chain.get_block_header_by_hash(bytes.fromhex(document["head"]))
+            locations = {
+                bytes.fromhex(tx): TransactionLocation(*where)
+                for tx, where in document["locations"].items()
+            }
+            head_state_root = bytes.fromhex(document["headStateRoot"])
+        except InvalidState:
+            raise
+        except Exception as error:  # truncated gzip, bad JSON, missing keys, bad hex
+            raise InvalidState(f"unreadable state dump: {type(error).__name__}: {error}") from error
+        with self.lock:
+            chain.chaindb._set_as_canonical_chain_head(chain.chaindb.db, head, GENESIS_PARENT_HASH)
+            self.chain, self.locations, self.head_state_root = chain, locations, head_state_root
+            self.pending, self.snapshots = [], []
+
+    def save_state(self, path: str) -> None:
+        """Write the dump so that a crash at any moment leaves the previous file whole."""
+        dumped = self.dump_state()
+        directory = os.path.dirname(os.path.abspath(path))
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".state-")
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(dumped)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
 
     def created_address(self, transaction: SignedTransactionAPI) -> Optional[bytes]:
         if transaction.to:

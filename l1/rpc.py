@@ -21,7 +21,7 @@ from .formatting import (
     format_transaction,
     quantity,
 )
-from .node import Devnet, TransactionRejected
+from .node import Devnet, InvalidState, TransactionRejected
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -438,6 +438,33 @@ class Dispatcher:
         if not isinstance(enabled, bool):
             raise invalid_params("expected a boolean")
         self.devnet.automine = enabled
+
+    def rpc_anvil_dumpState(self) -> str:
+        return "0x" + self.devnet.dump_state().hex()
+
+    def rpc_anvil_loadState(self, dumped) -> bool:
+        try:
+            self.devnet.load_state(parse_data(dumped, "state"))
+        except InvalidState as error:
+            raise invalid_params(str(error)) from error
+        return True
+
+    def rpc_anvil_nodeInfo(self) -> Dict[str, Any]:
+        head = self.devnet.head()
+        return {
+            "currentBlockNumber": quantity(head.block_number),
+            "currentBlockTimestamp": head.timestamp,
+            "currentBlockHash": "0x" + head.hash.hex(),
+            "hardFork": "prague",
+            "network": "native-rollups",
+            "environment": {
+                "baseFee": str(self._next_base_fee()),
+                "chainId": self.devnet.chain_id,
+                "gasLimit": str(self.devnet.config.gas_limit),
+                "gasPrice": str(self._next_base_fee() + 10**9),
+            },
+            "forkConfig": {},
+        }
 
     def rpc_anvil_setBalance(self, address, balance) -> None:
         self.devnet.set_account(parse_address(address), balance=parse_quantity(balance, "balance"))

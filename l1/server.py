@@ -6,6 +6,7 @@ interval mining.
 
 import asyncio
 import json
+import signal
 import threading
 from typing import Any, Dict, List, Optional
 
@@ -15,6 +16,9 @@ from .filters import log_matches
 from .formatting import format_block, format_receipt
 from .node import Devnet
 from .rpc import INVALID_PARAMS, MAX_REQUEST_BYTES, Dispatcher, RpcError
+
+# anvil saves --state only on exit unless told; saving also periodically loses less.
+DEFAULT_STATE_INTERVAL = 30.0
 
 
 class Subscriptions:
@@ -145,16 +149,44 @@ class DevnetServer:
         return runner
 
 
-def serve_forever(devnet: Devnet, host: str, port: int, ready: Optional[threading.Event] = None):
-    """Run the server until interrupted."""
+def serve_forever(
+    devnet: Devnet,
+    host: str,
+    port: int,
+    ready: Optional[threading.Event] = None,
+    state_path: Optional[str] = None,
+    state_interval: float = DEFAULT_STATE_INTERVAL,
+):
+    """
+    Run the server until SIGINT or SIGTERM. With ``state_path``, save the
+    chain there every ``state_interval`` seconds and on the way out.
+    """
 
     async def main() -> None:
         runner = await DevnetServer(devnet, host, port).start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signal_number, stop.set)
+            except (RuntimeError, ValueError):  # not the main thread: the caller stops us
+                pass
+        if state_path:
+            asyncio.create_task(_save_periodically(devnet, state_path, state_interval))
         if ready is not None:
             ready.set()
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
+            if state_path:
+                await loop.run_in_executor(None, devnet.save_state, state_path)
 
     asyncio.run(main())
+
+
+async def _save_periodically(devnet: Devnet, path: str, seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(seconds)
+        await loop.run_in_executor(None, devnet.save_state, path)

@@ -1,6 +1,7 @@
 """``nr``: the native-rollups command line."""
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -89,6 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="pyevm",
         help="engine EXECUTE verifies L2 blocks with (default: pyevm)",
     )
+    devnet.add_argument(
+        "--state",
+        metavar="PATH",
+        default=None,
+        help="load the chain from PATH at start (if it exists); save it there on exit and "
+        "every --state-interval seconds, atomically",
+    )
+    devnet.add_argument(
+        "--state-interval",
+        type=positive_float,
+        default=30.0,
+        help="seconds between state saves (default 30)",
+    )
     devnet.add_argument("--silent", action="store_true", help="print nothing at start")
     devnet.set_defaults(run=run_devnet_command)
 
@@ -143,7 +157,7 @@ def positive_float(text: str) -> float:
 
 def run_devnet_command(args: argparse.Namespace) -> int:
     from l1.accounts import DEFAULT_MNEMONIC, DERIVATION_PATH, InvalidMnemonic
-    from l1.node import Devnet, DevnetConfig
+    from l1.node import Devnet, DevnetConfig, InvalidState
     from l1.server import serve_forever
     from precompile.execute import ExecuteParameters
 
@@ -158,13 +172,22 @@ def run_devnet_command(args: argparse.Namespace) -> int:
     )
     try:
         devnet = Devnet(config)
-    except InvalidMnemonic as error:
+        if args.state and os.path.exists(args.state):
+            with open(args.state, "rb") as file:
+                devnet.load_state(file.read())
+    except (InvalidMnemonic, InvalidState) as error:
         print(f"nr devnet: {error}", file=sys.stderr)
         return 2
     if not args.silent:
         print(devnet_banner(devnet, DERIVATION_PATH, args), flush=True)
     try:
-        serve_forever(devnet, args.host, args.port)
+        serve_forever(
+            devnet,
+            args.host,
+            args.port,
+            state_path=args.state,
+            state_interval=args.state_interval,
+        )
     except OSError as error:
         print(f"nr devnet: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 1

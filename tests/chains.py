@@ -1,5 +1,10 @@
 """Test chain helpers: the standard test keys, a nonce-tracking sender, receipts."""
 
+import socket
+import subprocess
+import sys
+import time
+
 from eth_keys import keys
 
 from l1.builder import build_block
@@ -72,3 +77,31 @@ def l2_block_input():
     )
     assert execution.error is None
     return stateless_input
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on, for a test server."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def nr_devnet_command(port: int, *flags: str) -> list:
+    return [sys.executable, "-m", "nr.cli", "devnet", "--port", str(port), *flags]
+
+
+def start_devnet_process(port: int, *flags: str, **popen):
+    """``nr devnet`` in a subprocess, once it answers: (process, web3)."""
+    from web3 import Web3
+
+    process = subprocess.Popen(nr_devnet_command(port, *flags), **popen)
+    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
+    for _ in range(150):
+        try:
+            if w3.is_connected():
+                return process, w3
+        except Exception:  # not listening yet
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError("nr devnet did not start")

@@ -6,7 +6,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 import websockets
@@ -15,11 +14,7 @@ from web3 import Web3
 from l1.node import Devnet
 from l1.server import serve_forever
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from chains import free_port, start_devnet_process
 
 
 @pytest.fixture(scope="module")
@@ -98,38 +93,15 @@ def nr(*args, timeout=60):
 
 def test_cli_prints_what_anvil_prints_and_serves():
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nr.cli", "devnet", "--port", str(port), "--accounts", "3"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    process, w3 = start_devnet_process(port, "--accounts", "3", stdout=subprocess.PIPE, text=True)
     try:
-        lines = []
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            line = process.stdout.readline()
-            lines.append(line)
-            if line.startswith("Listening on"):
-                break
-        output = "".join(lines)
-        assert (
-            "(0) 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 (10000.000000000000000000 ETH)"
-            in output
-        )
-        assert "(0) 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80" in output
-        assert "(3)" not in output and f"Listening on 127.0.0.1:{port}" in output
-        for _ in range(50):
-            try:
-                w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
-                if w3.is_connected():
-                    break
-            except Exception:
-                pass
-            time.sleep(0.2)
         assert len(w3.eth.accounts) == 3
     finally:
         process.terminate()
-        process.wait(10)
+        output, _ = process.communicate(timeout=30)
+    assert "(0) 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 (10000.000000000000000000 ETH)" in output
+    assert "(0) 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80" in output
+    assert "(3)" not in output and f"Listening on 127.0.0.1:{port}" in output
 
 
 def test_cli_rejects_bad_flags_clearly():
