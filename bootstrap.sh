@@ -6,3 +6,10 @@ cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# The real clients and reference nodes the compatibility tests run against
+# (anvil, cast, ethers, ganache), pinned by peers/package-lock.json.
+if ! command -v npm >/dev/null 2>&1; then
+    echo "bootstrap: npm is required for the compatibility tests' peers" >&2
+    exit 1
+fi
+npm install --prefix peers --no-audit --no-fund --loglevel=error

@@ -7,6 +7,10 @@
 
 MAX_ITERATIONS: constant(uint256) = 10000000
 
+event Filled:
+    first: indexed(uint256)
+    count: uint256
+
 slots: public(HashMap[uint256, uint256])
 last_result: public(uint256)
 
@@ -26,3 +30,4 @@ def fill(first: uint256, count: uint256):
     """@notice Write `count` fresh slots: state growth, trie work for the post-root."""
     for i: uint256 in range(count, bound=MAX_ITERATIONS):
         self.slots[first + i] = first + i + 1
+    log Filled(first=first, count=count)

@@ -136,6 +136,7 @@ def format_receipt(
                 "transactionHash": data(transaction.hash),
                 "transactionIndex": quantity(index),
                 "logIndex": quantity(logs_before + position),
+                "blockTimestamp": quantity(block.header.timestamp),
                 "removed": False,
             }
             for position, log in enumerate(receipt.logs)
@@ -143,4 +144,5 @@ def format_receipt(
         "logsBloom": data(receipt.bloom.to_bytes(256, "big")),
         "status": quantity(1 if receipt.state_root == b"\x01" else 0),
         "type": quantity(transaction_type(transaction)),
+        "blockTimestamp": quantity(block.header.timestamp),
     }

@@ -18,7 +18,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 from eth._utils.address import generate_contract_address
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from eth.constants import GENESIS_PARENT_HASH
+from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth.db.atomic import AtomicDB
+from eth.estimators.gas import binary_gas_search_exact
 from eth.vm.spoof import SpoofTransaction
 from eth_utils import ValidationError
 
@@ -86,6 +88,8 @@ class Devnet:
             gas_limit=config.gas_limit,
             timestamp=int(time.time()),
             base_fee_per_gas=config.base_fee_per_gas,
+            # As on anvil, the first block pays the configured base fee.
+            gas_used=config.gas_limit // ELASTICITY_MULTIPLIER,
         )
         self.pending: List[SignedTransactionAPI] = []
         self.automine = config.block_time is None
@@ -212,6 +216,18 @@ class Devnet:
             requested = int(time.time()) + self.time_offset
         return max(requested, parent + 1)
 
+    def increase_time(self, seconds: int) -> int:
+        """
+        evm_increaseTime: the clock jumps ``seconds`` ahead. Blocks here keep
+        strictly increasing timestamps (anvil lets them repeat), so the next
+        block is also held to at least the head's time plus ``seconds``.
+        """
+        with self.lock:
+            self.time_offset += seconds
+            floor = self.head().timestamp + seconds
+            self.next_timestamp = max(self.next_timestamp or 0, floor)
+            return self.time_offset
+
     # -- calls --
 
     def call(self, transaction: SpoofTransaction, number: Optional[int] = None):
@@ -220,7 +236,9 @@ class Devnet:
             return state.costless_execute_transaction(transaction)
 
     def estimate_gas(self, transaction: SpoofTransaction) -> int:
-        return self.chain.estimate_gas(transaction, self._header_at(None))
+        """The least gas the transaction succeeds with (exact, as anvil's search)."""
+        with self.chain.get_vm(self._header_at(None)).in_costless_state() as state:
+            return binary_gas_search_exact(state, transaction)
 
     # -- test controls --
 

@@ -424,9 +424,9 @@ class Dispatcher:
     def rpc_evm_revert(self, snapshot_id) -> bool:
         return self.devnet.revert(parse_quantity(snapshot_id, "snapshot id"))
 
-    def rpc_evm_increaseTime(self, seconds) -> str:
-        self.devnet.time_offset += parse_quantity(seconds, "seconds")
-        return quantity(self.devnet.time_offset)
+    def rpc_evm_increaseTime(self, seconds) -> int:
+        """The total offset, as a JSON number (anvil and ganache answer so)."""
+        return self.devnet.increase_time(parse_quantity(seconds, "seconds"))
 
     def rpc_evm_setNextBlockTimestamp(self, timestamp) -> None:
         when = parse_quantity(timestamp, "timestamp")

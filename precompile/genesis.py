@@ -64,10 +64,12 @@ def new_chain(
     gas_limit: int = DEFAULT_GAS_LIMIT,
     timestamp: int = 0,
     base_fee_per_gas: int = DEFAULT_BASE_FEE_PER_GAS,
+    gas_used: int = 0,
 ) -> ChainAPI:
     """
     A chain of one fork from genesis: ``accounts`` plus the Prague system
-    contracts, with an empty post-merge genesis header.
+    contracts, with an empty post-merge genesis header. A genesis ``gas_used``
+    at the target (half the limit) keeps block 1 at ``base_fee_per_gas``.
     """
     db = AtomicDB()
     state_root = write_accounts(db, {**system_contract_accounts(), **accounts})
@@ -75,6 +77,7 @@ def new_chain(
         difficulty=0,
         block_number=0,
         gas_limit=gas_limit,
+        gas_used=gas_used,
         timestamp=timestamp,
         state_root=state_root,
         base_fee_per_gas=base_fee_per_gas,
