@@ -92,16 +92,21 @@ def nr_devnet_command(port: int, *flags: str) -> list:
 
 def start_devnet_process(port: int, *flags: str, **popen):
     """``nr devnet`` in a subprocess, once it answers: (process, web3)."""
+    process = subprocess.Popen(nr_devnet_command(port, *flags), **popen)
+    return process, wait_until_serving(process, port, "nr devnet")
+
+
+def wait_until_serving(process, port: int, name: str):
+    """A web3 client for the node ``process`` runs on ``port``, once it answers."""
     from web3 import Web3
 
-    process = subprocess.Popen(nr_devnet_command(port, *flags), **popen)
     w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
-    for _ in range(150):
+    for _ in range(300):
         try:
             if w3.is_connected():
-                return process, w3
+                return w3
         except Exception:  # not listening yet
             pass
-        time.sleep(0.2)
+        time.sleep(0.1)
     process.kill()
-    raise AssertionError("nr devnet did not start")
+    raise AssertionError(f"{name} did not start")

@@ -2,10 +2,9 @@
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
-from web3 import Web3
+from chains import wait_until_serving
 
 PEERS_BIN = Path(__file__).resolve().parent.parent / "peers" / "node_modules" / ".bin"
 
@@ -32,13 +31,4 @@ def start_anvil(port: int):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
-    for _ in range(150):
-        try:
-            if w3.is_connected():
-                return process, w3
-        except Exception:  # not listening yet
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise AssertionError("anvil did not start")
+    return process, wait_until_serving(process, port, "anvil")
