@@ -18,9 +18,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 from eth._utils.address import generate_contract_address
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from eth.constants import GENESIS_PARENT_HASH
-from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth.db.atomic import AtomicDB
 from eth.estimators.gas import binary_gas_search_exact
+from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth.vm.spoof import SpoofTransaction
 from eth_utils import ValidationError
 

@@ -7,6 +7,7 @@ anvil answer a reverting ``eth_call``).
 import json
 from typing import Any, Callable, Dict, List, Optional, Union
 
+from eth.exceptions import Revert
 from eth.vm.spoof import SpoofTransaction
 from eth_keys import keys
 from eth_utils import ValidationError
@@ -239,10 +240,14 @@ class Dispatcher:
 
     @staticmethod
     def _execution_error(computation) -> RpcError:
-        output = computation.output
-        if computation.is_error and output:
-            return RpcError(EXECUTION_REVERTED, "execution reverted", "0x" + output.hex())
-        return RpcError(EXECUTION_REVERTED, f"execution reverted: {computation.error}")
+        """Code 3 as geth and anvil answer: revert data when there is some."""
+        if isinstance(computation.error, Revert):
+            return RpcError(
+                EXECUTION_REVERTED, "execution reverted", "0x" + computation.output.hex()
+            )
+        return RpcError(
+            EXECUTION_REVERTED, f"execution reverted: {type(computation.error).__name__}"
+        )
 
     # -- eth: transactions --
 
