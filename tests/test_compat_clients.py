@@ -87,7 +87,8 @@ const { ethers } = require(ethersPath);
 (async () => {
   // ethers caches identical requests for 250 ms; a nonce read right after a mined
   // transaction must not come from that cache.
-  const provider = new ethers.JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+  const options = { staticNetwork: true, cacheTimeout: -1 };
+  const provider = new ethers.JsonRpcProvider(url, undefined, options);
   const wallet = new ethers.Wallet(key, provider);
   const network = await provider.getNetwork();
   const before = await provider.getBalance(recipient);
