@@ -309,3 +309,25 @@ def test_debug_execution_witness_proves_a_devnet_block(devnet, w3):
     assert verify_stateless_new_payload(stateless_input).successful_validation
     genesis = w3.provider.make_request("debug_executionWitness", ["0x0"])
     assert genesis["error"]["code"] == -32602
+
+
+def test_set_code_transaction_delegates_an_account(devnet, w3):
+    """EIP-7702: a type-4 transaction with a signed authorization installs a delegation."""
+    account = Account.from_key(devnet.accounts[6].private_key)
+    delegate = "0x" + "42" * 20
+    authorization = account.sign_authorization({"chainId": 31337, "address": delegate, "nonce": 1})
+    signed = account.sign_transaction(
+        {
+            "chainId": 31337,
+            "nonce": 0,
+            "to": account.address,
+            "gas": 100_000,
+            "maxFeePerGas": 3 * 10**9,
+            "maxPriorityFeePerGas": 10**9,
+            "authorizationList": [authorization],
+        }
+    )
+    receipt = w3.eth.get_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
+    assert receipt.status == 1 and receipt.type == 4
+    assert w3.eth.get_code(account.address) == bytes.fromhex("ef0100" + "42" * 20)
+    assert w3.eth.get_transaction_count(account.address) == 2
