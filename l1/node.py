@@ -22,6 +22,8 @@ from eth.db.atomic import AtomicDB
 from eth.estimators.gas import binary_gas_search_exact
 from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth.vm.spoof import SpoofTransaction
+from eth_hash.auto import keccak
+from eth_keys import keys
 from eth_utils import ValidationError
 
 from precompile.execute import ExecuteParameters
@@ -39,6 +41,15 @@ from .fork import NativeRollupsVM
 
 DEFAULT_CHAIN_ID = 31337
 DEFAULT_GAS_LIMIT = 30_000_000
+
+
+# Signs transactions sent from impersonated addresses; its own address never sends.
+IMPERSONATION_KEY = keys.PrivateKey(keccak(b"native-rollups devnet impersonation"))
+
+
+def set_sender(transaction: SignedTransactionAPI, sender: bytes) -> None:
+    """Fix the sender py-evm would otherwise recover from the signature (a cached property)."""
+    transaction.__dict__["sender"] = sender
 
 
 # Names the dump layout, so a future change is refused rather than misread.
@@ -98,6 +109,10 @@ class Devnet:
         self.locations: Dict[bytes, TransactionLocation] = {}
         self.snapshots: List[Tuple[int, bytes, int, bytes]] = []
         self.head_state_root = self.head().state_root
+        # anvil_impersonateAccount: addresses that may send without a key, and
+        # the real sender of each transaction sent that way.
+        self.impersonated: set = set()
+        self.impersonated_senders: Dict[bytes, bytes] = {}
         # Called with each new block (the server's subscriptions listen here).
         self.block_listeners: List[Callable[[BlockAPI], None]] = []
 
@@ -123,7 +138,15 @@ class Devnet:
         return self.chain.get_canonical_head()
 
     def block(self, number: int) -> BlockAPI:
-        return self.chain.get_canonical_block_by_number(number)
+        return self.with_senders(self.chain.get_canonical_block_by_number(number))
+
+    def with_senders(self, block: BlockAPI) -> BlockAPI:
+        """Give impersonated transactions back the sender their signature does not name."""
+        for transaction in block.transactions:
+            sender = self.impersonated_senders.get(transaction.hash)
+            if sender is not None:
+                set_sender(transaction, sender)
+        return block
 
     def state_at(self, number: Optional[int] = None):
         """The state after block ``number`` (the head, with any edits, by default)."""
@@ -183,6 +206,21 @@ class Devnet:
             transaction.validate()
         except ValidationError as error:
             raise TransactionRejected(str(error)) from error
+
+    def sign_impersonated(self, unsigned, sender: bytes) -> SignedTransactionAPI:
+        """
+        A transaction from an impersonated address: signed by a throwaway key
+        (so it encodes like any other) and told its sender, as anvil does.
+        Such blocks do not replay on another node; that is what impersonation is.
+        """
+        if sender not in self.impersonated:
+            raise TransactionRejected(
+                f"no key for sender 0x{sender.hex()} and it is not impersonated"
+            )
+        signed = unsigned.as_signed_transaction(IMPERSONATION_KEY)
+        set_sender(signed, sender)
+        self.impersonated_senders[signed.hash] = sender
+        return signed
 
     # -- blocks --
 
@@ -311,6 +349,9 @@ class Devnet:
                 "locations": {
                     tx.hex(): [loc.block_number, loc.index] for tx, loc in self.locations.items()
                 },
+                "impersonatedSenders": {
+                    tx.hex(): sender.hex() for tx, sender in self.impersonated_senders.items()
+                },
                 "db": {key.hex(): value.hex() for key, value in entries.items()},
             }
             return gzip.compress(json.dumps(document).encode())
@@ -335,6 +376,10 @@ class Devnet:
                 for tx, where in document["locations"].items()
             }
             head_state_root = bytes.fromhex(document["headStateRoot"])
+            senders = {
+                bytes.fromhex(tx): bytes.fromhex(sender)
+                for tx, sender in document["impersonatedSenders"].items()
+            }
         except InvalidState:
             raise
         except Exception as error:  # truncated gzip, bad JSON, missing keys, bad hex
@@ -342,6 +387,7 @@ class Devnet:
         with self.lock:
             chain.chaindb._set_as_canonical_chain_head(chain.chaindb.db, head, GENESIS_PARENT_HASH)
             self.chain, self.locations, self.head_state_root = chain, locations, head_state_root
+            self.impersonated_senders = senders
             self.pending, self.snapshots = [], []
 
     def save_state(self, path: str) -> None:

@@ -265,8 +265,6 @@ class Dispatcher:
             raise invalid_params("transaction object with 'from' expected")
         sender = parse_address(call["from"], "from")
         key = next((a.private_key for a in self.devnet.accounts if a.address == sender), None)
-        if key is None:
-            raise RpcError(TRANSACTION_REJECTED, f"no key for sender 0x{sender.hex()}")
         state = self.devnet.state_at()
         pending = sum(1 for t in self.devnet.pending if t.sender == sender)
         nonce = parse_quantity(call.get("nonce", hex(state.get_nonce(sender) + pending)), "nonce")
@@ -295,8 +293,17 @@ class Dispatcher:
             data=data,
             access_list=(),
         )
-        signed = unsigned.as_signed_transaction(keys.PrivateKey(key))
+        if key is None:
+            signed = self.devnet.sign_impersonated(unsigned, sender)
+        else:
+            signed = unsigned.as_signed_transaction(keys.PrivateKey(key))
         return "0x" + self.devnet.send_transaction(signed).hex()
+
+    def rpc_anvil_impersonateAccount(self, address) -> None:
+        self.devnet.impersonated.add(parse_address(address))
+
+    def rpc_anvil_stopImpersonatingAccount(self, address) -> None:
+        self.devnet.impersonated.discard(parse_address(address))
 
     def rpc_eth_getTransactionByHash(self, transaction_hash) -> Optional[Dict[str, Any]]:
         found = self.devnet.receipt(parse_data(transaction_hash, "hash"))
@@ -323,6 +330,7 @@ class Dispatcher:
             block = self.devnet.chain.get_block_by_hash(parse_data(block_hash, "hash"))
         except Exception:  # unknown hash
             return None
+        self.devnet.with_senders(block)
         return format_block(block, bool(full))
 
     # -- eth: logs and filters --
@@ -493,6 +501,8 @@ ALIASES = {
     "hardhat_setNonce": "anvil_setNonce",
     "hardhat_setCode": "anvil_setCode",
     "hardhat_setStorageAt": "anvil_setStorageAt",
+    "hardhat_impersonateAccount": "anvil_impersonateAccount",
+    "hardhat_stopImpersonatingAccount": "anvil_stopImpersonatingAccount",
     "anvil_snapshot": "evm_snapshot",
     "anvil_revert": "evm_revert",
     "anvil_increaseTime": "evm_increaseTime",

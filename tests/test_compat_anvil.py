@@ -129,6 +129,17 @@ def scenario(w3) -> List[Dict[str, Any]]:
     note("balances", [w3.eth.get_balance(a.address) for a in (alice, bob, carol)])
     note("nonces", [w3.eth.get_transaction_count(a.address) for a in (alice, bob, carol)])
 
+    whale = w3.to_checksum_address("0x" + "77" * 20)
+    w3.provider.make_request("anvil_setBalance", [whale, hex(10**20)])
+    w3.provider.make_request("anvil_impersonateAccount", [whale])
+    impersonated = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction(
+            {"from": whale, "to": bob.address, "value": 5, "gas": 21_000, **FEES}
+        )
+    )
+    note("impersonated transfer", impersonated)
+    w3.provider.make_request("anvil_stopImpersonatingAccount", [whale])
+    note("whale after", [w3.eth.get_balance(whale), w3.eth.get_transaction_count(whale)])
     note("head block before snapshot", w3.eth.get_block("latest"))
     # After evm_revert anvil keeps the base fee of the discarded blocks; here
     # the next block follows EIP-1559 from the restored head, so blocks after

@@ -331,3 +331,27 @@ def test_set_code_transaction_delegates_an_account(devnet, w3):
     assert receipt.status == 1 and receipt.type == 4
     assert w3.eth.get_code(account.address) == bytes.fromhex("ef0100" + "42" * 20)
     assert w3.eth.get_transaction_count(account.address) == 2
+
+
+def test_impersonated_account_sends_without_its_key(devnet, w3):
+    whale = w3.to_checksum_address("0x" + "77" * 20)
+    recipient = w3.eth.accounts[1]
+    w3.provider.make_request("anvil_setBalance", [whale, hex(10**20)])
+    refused = w3.provider.make_request(
+        "eth_sendTransaction", [{"from": whale, "to": recipient, "value": "0x1"}]
+    )
+    assert "not impersonated" in refused["error"]["message"]
+    assert "error" not in w3.provider.make_request("anvil_impersonateAccount", [whale])
+    tx_hash = w3.eth.send_transaction({"from": whale, "to": recipient, "value": 5})
+    assert w3.eth.get_transaction(tx_hash)["from"] == whale
+    assert w3.eth.get_transaction_receipt(tx_hash)["from"] == whale
+    assert w3.eth.get_balance(recipient) == 10_000 * 10**18 + 5
+    assert w3.eth.get_transaction_count(whale) == 1
+    restored = Devnet()
+    restored.load_state(devnet.dump_state())
+    assert restored.web3().eth.get_transaction(tx_hash)["from"] == whale
+    w3.provider.make_request("hardhat_stopImpersonatingAccount", [whale])
+    again = w3.provider.make_request(
+        "eth_sendTransaction", [{"from": whale, "to": recipient, "value": "0x1"}]
+    )
+    assert "not impersonated" in again["error"]["message"]
