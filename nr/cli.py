@@ -134,6 +134,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print where that engine spends its time (repeatable)",
     )
     execute.set_defaults(run=run_bench_execute_command)
+    rpc = benches.add_parser(
+        "rpc",
+        help="sequential transfers with automine: nr devnet vs anvil vs ganache",
+        description=(
+            "Send signed transfers one at a time, each waited for by its receipt, to nr devnet, "
+            "anvil and ganache (the npm peers bootstrap.sh installs), in one run; prints tx/s and "
+            "the ratios between nodes."
+        ),
+    )
+    rpc.add_argument(
+        "--transactions", "-n", type=positive_int, default=200, help="transfers per node"
+    )
+    rpc.add_argument(
+        "--node",
+        action="append",
+        choices=("nr devnet", "anvil", "ganache"),
+        default=None,
+        help="node to measure (repeatable; default: all three)",
+    )
+    rpc.set_defaults(run=run_bench_rpc_command)
     bench.set_defaults(run=lambda args: bench.print_help() or 2)
     return parser
 
@@ -247,6 +267,19 @@ def run_bench_execute_command(args: argparse.Namespace) -> int:
     engines = ENGINES if args.engine == "all" else (args.engine,)
     results = run_bench(args.gas, engines, profile=args.profile, log=log_to_stderr)
     print(format_results(results))
+    return 0
+
+
+def run_bench_rpc_command(args: argparse.Namespace) -> int:
+    from l1.bench import format_rpc_results, run_rpc_bench
+    from l1.peers import NODES, PeerMissing
+
+    try:
+        results = run_rpc_bench(args.transactions, args.node or list(NODES), log=log_to_stderr)
+    except PeerMissing as missing:
+        print(f"nr bench rpc: {missing}", file=sys.stderr)
+        return 2
+    print(format_rpc_results(results))
     return 0
 
 

@@ -1,13 +1,9 @@
 """Test chain helpers: the standard test keys, a nonce-tracking sender, receipts."""
 
-import socket
-import subprocess
-import sys
-import time
-
 from eth_keys import keys
 
 from l1.builder import build_block
+from l1.peers import free_port, node_command, start_node  # noqa: F401 (tests import free_port here)
 from precompile.constants import FORK_PRAGUE
 from precompile.forks import Prague
 from precompile.genesis import GenesisAccount, new_chain
@@ -79,34 +75,10 @@ def l2_block_input():
     return stateless_input
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on, for a test server."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def nr_devnet_command(port: int, *flags: str) -> list:
-    return [sys.executable, "-m", "nr.cli", "devnet", "--port", str(port), *flags]
+    return [*node_command("nr devnet", port), *flags]
 
 
 def start_devnet_process(port: int, *flags: str, **popen):
     """``nr devnet`` in a subprocess, once it answers: (process, web3)."""
-    process = subprocess.Popen(nr_devnet_command(port, *flags), **popen)
-    return process, wait_until_serving(process, port, "nr devnet")
-
-
-def wait_until_serving(process, port: int, name: str):
-    """A web3 client for the node ``process`` runs on ``port``, once it answers."""
-    from web3 import Web3
-
-    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
-    for _ in range(300):
-        try:
-            if w3.is_connected():
-                return w3
-        except Exception:  # not listening yet
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"{name} did not start")
+    return start_node("nr devnet", port, *flags, **popen)

@@ -1,20 +1,20 @@
 """The npm-installed peers (anvil, cast, ethers, ganache) that compatibility tests run against."""
 
 import shutil
-import subprocess
-from pathlib import Path
 
-from chains import wait_until_serving
-
-PEERS_BIN = Path(__file__).resolve().parent.parent / "peers" / "node_modules" / ".bin"
+from l1.peers import PEERS_BIN, PeerMissing, peer_executable, start_node
 
 
 def peer(tool: str) -> str:
     """The installed peer's executable; a missing peer fails the test, it never skips it."""
-    path = PEERS_BIN / tool
-    if not path.exists():
-        raise AssertionError(f"{tool} is missing: run ./bootstrap.sh (npm install --prefix peers)")
-    return str(path)
+    try:
+        return peer_executable(tool)
+    except PeerMissing as missing:
+        raise AssertionError(str(missing)) from None
+
+
+def ethers_module() -> str:
+    return str(PEERS_BIN.parent / "ethers")
 
 
 def node_executable() -> str:
@@ -26,9 +26,5 @@ def node_executable() -> str:
 
 def start_anvil(port: int):
     """Real anvil on ``port`` with the devnet's rules (Prague): (process, web3)."""
-    process = subprocess.Popen(
-        [peer("anvil"), "--port", str(port), "--hardfork", "prague", "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return process, wait_until_serving(process, port, "anvil")
+    peer("anvil")
+    return start_node("anvil", port, "--hardfork", "prague")

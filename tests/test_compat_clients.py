@@ -8,7 +8,7 @@ import pytest
 from contracts import compile_contract
 
 from chains import free_port, start_devnet_process
-from peers import node_executable, peer
+from peers import ethers_module, node_executable, peer
 
 KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 BOB = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -111,7 +111,7 @@ const { ethers } = require(ethersPath);
 
 def test_ethers_session(rpc_url):
     workload = compile_contract("Workload")
-    ethers = str(peer("anvil")).replace(".bin/anvil", "ethers")
+    ethers = ethers_module()
     completed = subprocess.run(
         [
             node_executable(),
