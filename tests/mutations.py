@@ -81,6 +81,16 @@ def _public_key(s: StatelessInput) -> None:
     s.public_keys[0] = bytes(key)
 
 
+def without_each_node(stateless_input: StatelessInput):
+    """``(index, copy without witness node index)`` for every node of the witness."""
+    for index in range(len(stateless_input.witness.state)):
+        mutated = stateless_input.copy()
+        nodes = list(mutated.witness.state)
+        del nodes[index]
+        mutated.witness.state = nodes
+        yield index, mutated
+
+
 def _removed_witness_node(s: StatelessInput) -> None:
     nodes = list(s.witness.state)
     del nodes[len(nodes) // 2]

@@ -14,7 +14,13 @@ from precompile.guest import stateless_validation_error, verify_stateless_new_pa
 from precompile.ssz import StatelessInput
 
 from conftest import valid_inputs
-from mutations import public_key_of, reseal, signs_chain_id, with_changed_signature
+from mutations import (
+    public_key_of,
+    reseal,
+    signs_chain_id,
+    with_changed_signature,
+    without_each_node,
+)
 
 
 def rejected(stateless_input: StatelessInput) -> str:
@@ -115,11 +121,7 @@ def test_rejects_missing_or_extra_public_key(soundness_inputs):
 def test_rejects_each_removed_witness_node(soundness_inputs):
     """Every node the host recorded is one the guest needs."""
     for label, _, original in soundness_inputs[:4]:
-        for index in range(len(original.witness.state)):
-            mutated = original.copy()
-            nodes = list(mutated.witness.state)
-            del nodes[index]
-            mutated.witness.state = nodes
+        for index, mutated in without_each_node(original):
             result = verify_stateless_new_payload(mutated)
             assert not result.successful_validation, (label, index)
 

@@ -14,6 +14,7 @@ from precompile.system_contracts import prague_system_contracts
 from precompile.witness import RecordingDB, execute_with_witness, prove_block
 
 from chains import KEY_0, Sender
+from mutations import without_each_node
 
 CHAIN_ID = 1337
 SENDER = KEY_0.public_key.to_canonical_address()
@@ -84,12 +85,8 @@ def test_absent_account_is_proven_absent():
     block = mine(chain_with(accounts), call(chain_with(accounts), nobody, 0))
     stateless_input = stateless_input_for(chain_with(accounts), block)
     assert verify_stateless_new_payload(stateless_input).successful_validation
-    for index in range(len(stateless_input.witness.state)):
-        mutated = stateless_input.copy()
-        nodes = list(mutated.witness.state)
-        del nodes[index]
-        mutated.witness.state = nodes
-        assert not verify_stateless_new_payload(mutated).successful_validation
+    for index, mutated in without_each_node(stateless_input):
+        assert not verify_stateless_new_payload(mutated).successful_validation, index
 
 
 def test_witness_holds_only_keccak_addressed_pre_state():
