@@ -186,16 +186,21 @@ class Devnet:
         ):
             raise TransactionRejected("transaction already imported")
         state = self.state_at()
-        expected_nonce = state.get_nonce(transaction.sender) + sum(
-            1 for queued in self.pending if queued.sender == transaction.sender
-        )
-        if transaction.nonce < expected_nonce:
+        account_nonce = state.get_nonce(transaction.sender)
+        if transaction.nonce < account_nonce:
             raise TransactionRejected(
-                f"nonce too low: next nonce {expected_nonce}, tx nonce {transaction.nonce}"
+                f"nonce too low: next nonce {account_nonce}, tx nonce {transaction.nonce}"
             )
-        if transaction.nonce > expected_nonce and self.automine:
+        if any(
+            queued.sender == transaction.sender and queued.nonce == transaction.nonce
+            for queued in self.pending
+        ):
             raise TransactionRejected(
-                f"nonce too high: next nonce {expected_nonce}, tx nonce {transaction.nonce}"
+                f"a pending transaction already has nonce {transaction.nonce}"
+            )
+        if transaction.nonce > account_nonce and self.automine:
+            raise TransactionRejected(
+                f"nonce too high: next nonce {account_nonce}, tx nonce {transaction.nonce}"
             )
         cost = transaction.gas * transaction.max_fee_per_gas + transaction.value
         if state.get_balance(transaction.sender) < cost:
@@ -229,7 +234,9 @@ class Devnet:
         with self.lock:
             mined = []
             for _ in range(blocks):
-                transactions, self.pending = self.pending, []
+                transactions = self._ready_transactions()
+                ready = {t.hash for t in transactions}
+                self.pending = [t for t in self.pending if t.hash not in ready]
                 block = build_block(
                     self.chain,
                     transactions,
@@ -245,6 +252,27 @@ class Devnet:
                 for listener in self.block_listeners:
                     listener(block)
             return mined
+
+    def _ready_transactions(self) -> List[SignedTransactionAPI]:
+        """
+        Pending transactions whose nonces follow on from their sender's, in
+        arrival order; the rest (behind a nonce gap) stay pending.
+        """
+        state = self.state_at()
+        next_nonce: Dict[bytes, int] = {}
+        ready, waiting = [], list(self.pending)
+        progressed = True
+        while progressed:
+            progressed = False
+            for transaction in list(waiting):
+                sender = transaction.sender
+                expected = next_nonce.get(sender, state.get_nonce(sender))
+                if transaction.nonce == expected:
+                    ready.append(transaction)
+                    waiting.remove(transaction)
+                    next_nonce[sender] = expected + 1
+                    progressed = True
+        return ready
 
     def _timestamp(self, requested: Optional[int]) -> int:
         parent = self.head().timestamp

@@ -355,3 +355,18 @@ def test_impersonated_account_sends_without_its_key(devnet, w3):
         "eth_sendTransaction", [{"from": whale, "to": recipient, "value": "0x1"}]
     )
     assert "not impersonated" in again["error"]["message"]
+
+
+def test_transactions_behind_a_nonce_gap_wait_for_it(devnet, w3):
+    """With automine off, a future nonce stays pending until the gap is filled."""
+    account = Account.from_key(devnet.accounts[7].private_key)
+    fields = {"to": w3.eth.accounts[0], "value": 1, "gas": 21_000, "gasPrice": 3 * 10**9}
+    w3.provider.make_request("evm_setAutomine", [False])
+    later = account.sign_transaction({**fields, "nonce": 1, "chainId": 31337})
+    w3.eth.send_raw_transaction(later.raw_transaction)
+    w3.provider.make_request("evm_mine", [])
+    assert w3.eth.get_transaction_count(account.address) == 0 and len(devnet.pending) == 1
+    first = account.sign_transaction({**fields, "nonce": 0, "chainId": 31337})
+    w3.eth.send_raw_transaction(first.raw_transaction)
+    w3.provider.make_request("evm_mine", [])
+    assert w3.eth.get_transaction_count(account.address) == 2 and devnet.pending == []

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 import websockets
@@ -114,3 +115,24 @@ def test_cli_rejects_bad_flags_clearly():
         taken.listen()
         busy = nr("devnet", "--silent", "--port", str(taken.getsockname()[1]))
     assert busy.returncode == 1 and "cannot listen on" in busy.stderr
+
+
+def test_block_time_mines_on_an_interval_and_queues_transactions():
+    from l1.node import DevnetConfig
+
+    devnet = Devnet(DevnetConfig(block_time=0.3))
+    port = free_port()
+    ready = threading.Event()
+    threading.Thread(
+        target=serve_forever, args=(devnet, "127.0.0.1", port, ready), daemon=True
+    ).start()
+    assert ready.wait(30)
+    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
+    tx_hash = w3.eth.send_transaction(
+        {"from": w3.eth.accounts[0], "to": w3.eth.accounts[1], "value": 1}
+    )
+    assert devnet.locations.get(bytes(tx_hash)) is None  # queued, not mined at once
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=10)
+    assert receipt.status == 1
+    time.sleep(1.0)
+    assert w3.eth.block_number >= 3
