@@ -32,7 +32,7 @@ INTERNAL_ERROR = -32603
 TRANSACTION_REJECTED = -32003
 EXECUTION_REVERTED = 3
 CLIENT_VERSION = "native-rollups/v0.1.0"
-# Gas for an eth_call or eth_estimateGas that names none: the block gas limit.
+# Larger request bodies are refused before parsing (anvil's own limit is similar).
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 
 
@@ -133,6 +133,9 @@ class Dispatcher:
             return self._error(request_id, invalid_params(str(error)))
         except (TransactionRejected, ValidationError, InvalidMnemonic) as error:
             return self._error(request_id, RpcError(TRANSACTION_REJECTED, str(error)))
+        except Exception as error:  # a bug must cost one request, never the node
+            message = f"internal error: {type(error).__name__}: {error}"
+            return self._error(request_id, RpcError(INTERNAL_ERROR, message))
         if "id" not in request:
             return None
         return {"jsonrpc": "2.0", "id": request_id, "result": result}

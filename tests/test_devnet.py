@@ -370,3 +370,18 @@ def test_transactions_behind_a_nonce_gap_wait_for_it(devnet, w3):
     w3.eth.send_raw_transaction(first.raw_transaction)
     w3.provider.make_request("evm_mine", [])
     assert w3.eth.get_transaction_count(account.address) == 2 and devnet.pending == []
+
+
+def test_an_unexpected_failure_is_an_internal_error_not_a_dead_node(devnet, monkeypatch):
+    dispatcher = Dispatcher(devnet)
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    dispatcher.methods["eth_blockNumber"] = broken
+    response = dispatcher.handle({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"})
+    assert response["error"]["code"] == -32603 and "boom" in response["error"]["message"]
+    assert (
+        dispatcher.handle({"jsonrpc": "2.0", "id": 2, "method": "eth_chainId"})["result"]
+        == "0x7a69"
+    )
