@@ -104,6 +104,8 @@ class Devnet:
         )
         self.pending: List[SignedTransactionAPI] = []
         self.automine = config.block_time is None
+        # Seconds between interval-mined blocks; None or 0 mines no empty blocks on a timer.
+        self.block_time: Optional[float] = config.block_time
         self.time_offset = 0
         self.next_timestamp: Optional[int] = None
         self.locations: Dict[bytes, TransactionLocation] = {}
@@ -115,6 +117,21 @@ class Devnet:
         self.impersonated_senders: Dict[bytes, bytes] = {}
         # Called with each new block (the server's subscriptions listen here).
         self.block_listeners: List[Callable[[BlockAPI], None]] = []
+
+    def set_interval_mining(self, seconds: float) -> None:
+        """evm_setIntervalMining: a block every ``seconds``; 0 turns the timer off."""
+        with self.lock:
+            self.block_time = seconds or None
+            self.automine = self.block_time is None
+
+    def reset(self) -> None:
+        """anvil_reset: back to a fresh genesis with the same configuration."""
+        fresh = Devnet(self.config)
+        with self.lock:
+            self.chain, self.head_state_root = fresh.chain, fresh.head_state_root
+            self.pending, self.locations, self.snapshots = [], {}, []
+            self.time_offset, self.next_timestamp = 0, None
+            self.impersonated, self.impersonated_senders = set(), {}
 
     def __enter__(self) -> "Devnet":
         return self

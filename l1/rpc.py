@@ -482,6 +482,17 @@ class Dispatcher:
             "forkConfig": {},
         }
 
+    def rpc_evm_setIntervalMining(self, seconds) -> None:
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise invalid_params(f"interval must be a non-negative number, got {seconds!r}")
+        self.devnet.set_interval_mining(float(seconds))
+
+    def rpc_anvil_reset(self, options=None) -> None:
+        if options:
+            raise invalid_params("forking is not supported; anvil_reset takes no options here")
+        self.devnet.reset()
+        self.filters.clear()
+
     def rpc_anvil_setBalance(self, address, balance) -> None:
         self.devnet.set_account(parse_address(address), balance=parse_quantity(balance, "balance"))
 
@@ -511,4 +522,6 @@ ALIASES = {
     "anvil_increaseTime": "evm_increaseTime",
     "anvil_setNextBlockTimestamp": "evm_setNextBlockTimestamp",
     "anvil_setAutomine": "evm_setAutomine",
+    "anvil_setIntervalMining": "evm_setIntervalMining",
+    "hardhat_reset": "anvil_reset",
 }

@@ -19,6 +19,8 @@ from .rpc import INVALID_PARAMS, MAX_REQUEST_BYTES, Dispatcher, RpcError
 
 # anvil saves --state only on exit unless told; saving also periodically loses less.
 DEFAULT_STATE_INTERVAL = 30.0
+# How often an idle interval miner looks whether evm_setIntervalMining turned it on.
+IDLE_POLL_SECONDS = 0.2
 
 
 class Subscriptions:
@@ -131,11 +133,14 @@ class DevnetServer:
                     }
                     await socket.send_str(json.dumps(message))
 
-    async def _interval_mining(self, seconds: float) -> None:
+    async def _interval_mining(self) -> None:
+        """Mine every ``devnet.block_time`` seconds, following changes to it."""
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(seconds)
-            await loop.run_in_executor(None, self.devnet.mine)
+            seconds = self.devnet.block_time
+            await asyncio.sleep(seconds or IDLE_POLL_SECONDS)
+            if seconds and self.devnet.block_time:
+                await loop.run_in_executor(None, self.devnet.mine)
 
     async def start(self) -> web.AppRunner:
         self.loop = asyncio.get_running_loop()
@@ -144,8 +149,7 @@ class DevnetServer:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, self.host, self.port).start()
-        if self.devnet.config.block_time:
-            asyncio.create_task(self._interval_mining(self.devnet.config.block_time))
+        asyncio.create_task(self._interval_mining())
         return runner
 
 

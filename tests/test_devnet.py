@@ -385,3 +385,15 @@ def test_an_unexpected_failure_is_an_internal_error_not_a_dead_node(devnet, monk
         dispatcher.handle({"jsonrpc": "2.0", "id": 2, "method": "eth_chainId"})["result"]
         == "0x7a69"
     )
+
+
+def test_reset_returns_to_a_fresh_genesis(devnet, w3):
+    w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": w3.eth.accounts[1], "value": 1})
+    w3.provider.make_request("anvil_impersonateAccount", ["0x" + "77" * 20])
+    assert w3.eth.block_number == 1
+    assert "error" not in w3.provider.make_request("anvil_reset", [])
+    assert w3.eth.block_number == 0
+    assert w3.eth.get_balance(w3.eth.accounts[1]) == 10_000 * 10**18
+    assert devnet.impersonated == set()
+    forked = w3.provider.make_request("anvil_reset", [{"forking": {"jsonRpcUrl": "http://x"}}])
+    assert forked["error"]["code"] == -32602

@@ -136,3 +136,25 @@ def test_block_time_mines_on_an_interval_and_queues_transactions():
     assert receipt.status == 1
     time.sleep(1.0)
     assert w3.eth.block_number >= 3
+
+
+def test_interval_mining_can_be_switched_on_and_off():
+    devnet = Devnet()
+    port = free_port()
+    ready = threading.Event()
+    threading.Thread(
+        target=serve_forever, args=(devnet, "127.0.0.1", port, ready), daemon=True
+    ).start()
+    assert ready.wait(30)
+    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
+    time.sleep(0.6)
+    assert w3.eth.block_number == 0  # automine: no empty blocks on a timer
+    assert "error" not in w3.provider.make_request("evm_setIntervalMining", [0.2])
+    time.sleep(1.2)
+    assert w3.eth.block_number >= 3
+    w3.provider.make_request("evm_setIntervalMining", [0])
+    time.sleep(0.5)
+    stopped_at = w3.eth.block_number
+    time.sleep(0.8)
+    assert w3.eth.block_number == stopped_at
+    assert w3.provider.make_request("evm_setIntervalMining", ["x"])["error"]["code"] == -32602
