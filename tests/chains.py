@@ -82,3 +82,20 @@ def nr_devnet_command(port: int, *flags: str) -> list:
 def start_devnet_process(port: int, *flags: str, **popen):
     """``nr devnet`` in a subprocess, once it answers: (process, web3)."""
     return start_node("nr devnet", port, *flags, **popen)
+
+
+def serve_in_thread(devnet):
+    """Serve ``devnet`` over HTTP and WebSocket from a daemon thread: (port, web3)."""
+    import threading
+
+    from web3 import Web3
+
+    from l1.server import serve_forever
+
+    port = free_port()
+    ready = threading.Event()
+    threading.Thread(
+        target=serve_forever, args=(devnet, "127.0.0.1", port, ready), daemon=True
+    ).start()
+    assert ready.wait(30), "the devnet server did not start"
+    return port, Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))

@@ -1,6 +1,5 @@
 """Load: 8 concurrent clients send 2000 transactions over HTTP; none is lost."""
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -8,9 +7,8 @@ from eth_account import Account
 from web3 import Web3
 
 from l1.node import Devnet
-from l1.server import serve_forever
 
-from chains import free_port
+from chains import serve_in_thread
 
 CLIENTS = 8
 PER_CLIENT = 250
@@ -20,12 +18,7 @@ SINK = "0x000000000000000000000000000000000000dEaD"
 @pytest.fixture(scope="module")
 def node():
     devnet = Devnet()
-    port = free_port()
-    ready = threading.Event()
-    threading.Thread(
-        target=serve_forever, args=(devnet, "127.0.0.1", port, ready), daemon=True
-    ).start()
-    assert ready.wait(30)
+    port, _ = serve_in_thread(devnet)
     return devnet, f"http://127.0.0.1:{port}"
 
 

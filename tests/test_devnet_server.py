@@ -5,7 +5,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -13,20 +12,13 @@ import websockets
 from web3 import Web3
 
 from l1.node import Devnet
-from l1.server import serve_forever
 
-from chains import free_port, start_devnet_process
+from chains import free_port, serve_in_thread, start_devnet_process
 
 
 @pytest.fixture(scope="module")
 def endpoint():
-    port = free_port()
-    ready = threading.Event()
-    thread = threading.Thread(
-        target=serve_forever, args=(Devnet(), "127.0.0.1", port, ready), daemon=True
-    )
-    thread.start()
-    assert ready.wait(30)
+    port, _ = serve_in_thread(Devnet())
     return port
 
 
@@ -121,13 +113,7 @@ def test_block_time_mines_on_an_interval_and_queues_transactions():
     from l1.node import DevnetConfig
 
     devnet = Devnet(DevnetConfig(block_time=0.3))
-    port = free_port()
-    ready = threading.Event()
-    threading.Thread(
-        target=serve_forever, args=(devnet, "127.0.0.1", port, ready), daemon=True
-    ).start()
-    assert ready.wait(30)
-    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
+    _, w3 = serve_in_thread(devnet)
     tx_hash = w3.eth.send_transaction(
         {"from": w3.eth.accounts[0], "to": w3.eth.accounts[1], "value": 1}
     )
@@ -139,14 +125,7 @@ def test_block_time_mines_on_an_interval_and_queues_transactions():
 
 
 def test_interval_mining_can_be_switched_on_and_off():
-    devnet = Devnet()
-    port = free_port()
-    ready = threading.Event()
-    threading.Thread(
-        target=serve_forever, args=(devnet, "127.0.0.1", port, ready), daemon=True
-    ).start()
-    assert ready.wait(30)
-    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
+    _, w3 = serve_in_thread(Devnet())
     time.sleep(0.6)
     assert w3.eth.block_number == 0  # automine: no empty blocks on a timer
     assert "error" not in w3.provider.make_request("evm_setIntervalMining", [0.2])
