@@ -108,13 +108,9 @@ def load_cases(path: Path) -> Iterator[Tuple[str, Optional[Dict[str, Any]], str]
 def run_case(case: Dict[str, Any], engines: Sequence[str] = (REFERENCE_ENGINE,)) -> CaseResult:
     """Run one case under each of ``engines``; path and name are the caller's to fill."""
     try:
-        fork = fork_id_of_network(case["network"])
+        chain, vm_class, chain_config = fixture_chain(case)
     except UnknownFork as error:
         return CaseResult("", "", "skipped", str(error))
-    vm_class = FORK_RULES[fork]
-    chain_id = int(case.get("config", {}).get("chainid", hex(DEFAULT_FIXTURE_CHAIN_ID)), 16)
-    chain = chain_from_fixture(case, vm_class, chain_id)
-    chain_config = ChainConfig(chain_id=chain_id, fork=fork)
     declined: Dict[str, str] = {}
 
     for number, block_fixture in enumerate(case["blocks"], start=1):
@@ -161,9 +157,7 @@ def check_block(
 ) -> BlockVerdict:
     """Witness one fixture block and ask the guest under each engine."""
     try:
-        block = rlp.decode(
-            bytes.fromhex(block_fixture["rlp"][2:]), sedes=vm_class.get_block_class()
-        )
+        block = decode_fixture_block(block_fixture["rlp"], vm_class)
     except Exception as error:  # undecodable block RLP is an invalid block
         return BlockVerdict(False, f"block RLP does not decode: {error}")
     try:
@@ -212,9 +206,26 @@ def witness_block(
     return prove_block(chain, block, chain_config)
 
 
+def fixture_chain(case: Dict[str, Any]) -> Tuple[ChainAPI, type, ChainConfig]:
+    """
+    The case's full-state chain at genesis, its fork rules and its
+    ``ChainConfig``; ``UnknownFork`` for a network without rules here.
+    """
+    fork = fork_id_of_network(case["network"])
+    vm_class = FORK_RULES[fork]
+    chain_id = int(case.get("config", {}).get("chainid", hex(DEFAULT_FIXTURE_CHAIN_ID)), 16)
+    chain = chain_from_fixture(case, vm_class, chain_id)
+    return chain, vm_class, ChainConfig(chain_id=chain_id, fork=fork)
+
+
+def decode_fixture_block(encoded: str, vm_class: type) -> BlockAPI:
+    """A fixture's ``0x``-prefixed block RLP as a block of ``vm_class``'s fork."""
+    return rlp.decode(bytes.fromhex(encoded[2:]), sedes=vm_class.get_block_class())
+
+
 def chain_from_fixture(case: Dict[str, Any], vm_class: type, chain_id: int) -> ChainAPI:
     """A full-state chain at the fixture's genesis."""
-    genesis = rlp.decode(bytes.fromhex(case["genesisRLP"][2:]), sedes=vm_class.get_block_class())
+    genesis = decode_fixture_block(case["genesisRLP"], vm_class)
     db = AtomicDB()
     state_root = write_accounts(db, accounts_from_fixture(case["pre"]))
     if state_root != genesis.header.state_root:

@@ -5,11 +5,9 @@ from pathlib import Path
 from typing import Iterator, List, Tuple
 
 import pytest
-import rlp
 
-from precompile.conformance import chain_from_fixture, witness_block
-from precompile.forks import FORK_RULES, fork_id_of_network
-from precompile.ssz import ChainConfig, StatelessInput
+from precompile.conformance import decode_fixture_block, fixture_chain, witness_block
+from precompile.ssz import StatelessInput
 
 FIXTURES = Path(__file__).parent / "fixtures" / "blockchain"
 
@@ -22,17 +20,11 @@ def valid_inputs(relative: str) -> Iterator[Tuple[str, int, StatelessInput]]:
     """``(case, block number, StatelessInput)`` for every valid block of a fixture file."""
     content = json.loads(fixture_path(relative).read_text())
     for name, case in sorted(content.items()):
-        fork = fork_id_of_network(case["network"])
-        vm_class = FORK_RULES[fork]
-        chain_id = int(case.get("config", {}).get("chainid", "0x1"), 16)
-        chain = chain_from_fixture(case, vm_class, chain_id)
-        chain_config = ChainConfig(chain_id=chain_id, fork=fork)
+        chain, vm_class, chain_config = fixture_chain(case)
         for number, block_fixture in enumerate(case["blocks"], start=1):
             if "expectException" in block_fixture:
                 continue
-            block = rlp.decode(
-                bytes.fromhex(block_fixture["rlp"][2:]), sedes=vm_class.get_block_class()
-            )
+            block = decode_fixture_block(block_fixture["rlp"], vm_class)
             stateless_input, _ = witness_block(chain, chain_config, block)
             yield name, number, stateless_input
             chain.import_block(block)

@@ -6,10 +6,14 @@ import subprocess
 import sys
 
 import pytest
-import rlp
 from eth.vm.forks import PragueVM
 
-from precompile.conformance import chain_from_fixture, run_case, run_conformance
+from precompile.conformance import (
+    chain_from_fixture,
+    decode_fixture_block,
+    run_case,
+    run_conformance,
+)
 from precompile.engines import engines
 from precompile.forks import Prague
 
@@ -121,15 +125,13 @@ def test_failing_system_contract_call_invalidates_the_block():
     for case in failing:
         (block_fixture,) = case["blocks"]
         assert block_fixture["expectException"] == "BlockException.SYSTEM_CONTRACT_CALL_FAILED"
-        block = rlp.decode(bytes.fromhex(block_fixture["rlp"][2:]), sedes=Prague.get_block_class())
+        block = decode_fixture_block(block_fixture["rlp"], Prague)
         with pytest.raises(Exception, match="system contract"):
             chain_from_fixture(case, Prague, 1).import_block(block)
         assert run_case(case).outcome == "passed"
     stock_accepts = 0
     for case in failing:
-        block = rlp.decode(
-            bytes.fromhex(case["blocks"][0]["rlp"][2:]), sedes=PragueVM.get_block_class()
-        )
+        block = decode_fixture_block(case["blocks"][0]["rlp"], PragueVM)
         try:
             chain_from_fixture(case, PragueVM, 1).import_block(block)
             stock_accepts += 1

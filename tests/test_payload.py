@@ -5,8 +5,7 @@ import json
 import pytest
 import rlp
 
-from precompile.conformance import chain_from_fixture
-from precompile.forks import FORK_RULES, fork_id_of_network
+from precompile.conformance import decode_fixture_block, fixture_chain
 from precompile.payload import (
     InvalidPayload,
     block_to_new_payload_request,
@@ -34,14 +33,11 @@ CONVERSION_FIXTURES = [
 def fixture_blocks(relative):
     """(vm_class, block, requests) for each valid block, requests from full-state execution."""
     for case in json.loads((FIXTURES / relative).read_text()).values():
-        vm_class = FORK_RULES[fork_id_of_network(case["network"])]
-        chain = chain_from_fixture(case, vm_class, 1)
+        chain, vm_class, _ = fixture_chain(case)
         for block_fixture in case["blocks"]:
             if "expectException" in block_fixture:
                 continue
-            block = rlp.decode(
-                bytes.fromhex(block_fixture["rlp"][2:]), sedes=vm_class.get_block_class()
-            )
+            block = decode_fixture_block(block_fixture["rlp"], vm_class)
             execution = execute_with_witness(chain, block)
             assert execution.error is None
             yield vm_class, block, execution.requests
