@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import List, Optional
 
 # Engine names, as precompile.engines registers them; "all" runs each and compares.
-ENGINES = ("pyevm", "eels")
+ENGINES = ("pyevm", "revm", "eels")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -24,6 +24,7 @@ from l1.builder import build_block
 
 from .constants import FORK_PRAGUE
 from .encoding import decode, encode
+from .engines import get_engine
 from .forks import Prague
 from .genesis import GenesisAccount, new_chain
 from .guest import stateless_validation
@@ -193,6 +194,8 @@ def run_bench(
     started = time.perf_counter()
     workloads = build_workloads(target_gas)
     log(f"built and witnessed in {time.perf_counter() - started:.1f}s")
+    for engine in engines:
+        get_engine(engine).warm_up()
     results: Dict[str, List[Measurement]] = {}
     for workload in workloads:
         raw = measure_raw_pyrevm(workload, int(target_gas / GAS_HEADROOM))

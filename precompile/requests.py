@@ -7,8 +7,8 @@ is consensus-specs Electra's function of the same name.
 """
 
 from hashlib import sha256
+from typing import Iterable, Sequence
 from typing import List as PyList
-from typing import Sequence
 
 from .constants import (
     CONSOLIDATION_REQUEST_TYPE,
@@ -67,3 +67,24 @@ def execution_requests_from_list(requests: Sequence[bytes]) -> ExecutionRequests
         return ExecutionRequests(**fields)
     except Exception as error:  # the SSZ library's bound check
         raise InvalidRequests(f"requests exceed their SSZ bounds: {error}") from error
+
+
+# Where each field of an EIP-6110 deposit request sits in the deposit
+# contract's DepositEvent data (ABI-encoded dynamic bytes).
+DEPOSIT_EVENT_FIELDS = (
+    slice(192, 240),  # pubkey
+    slice(288, 320),  # withdrawal_credentials
+    slice(352, 360),  # amount
+    slice(416, 512),  # signature
+    slice(544, 552),  # index
+)
+
+
+def deposit_request_data(logs: Iterable, deposit_contract: bytes, event_topic: bytes) -> bytes:
+    """EIP-6110: the deposit requests a block's logs carry, concatenated."""
+    data = b""
+    for log in logs:
+        is_deposit = log.topics and log.topics[0].to_bytes(32, "big") == event_topic
+        if log.address == deposit_contract and is_deposit:
+            data += b"".join(log.data[field] for field in DEPOSIT_EVENT_FIELDS)
+    return data

@@ -5,8 +5,11 @@ from eth_keys import keys
 from l1.builder import build_block
 from l1.peers import free_port, node_command, start_node  # noqa: F401 (tests import free_port here)
 from precompile.constants import FORK_PRAGUE
-from precompile.forks import Prague
+from precompile.engines import engines
+from precompile.forks import Prague, fork_rules
 from precompile.genesis import GenesisAccount, new_chain
+from precompile.guest import validate_witness_headers, witness_entries
+from precompile.payload import new_payload_request_to_block
 from precompile.ssz import ChainConfig
 from precompile.witness import prove_block
 
@@ -34,6 +37,20 @@ class Sender:
         )
         self.nonce += 1
         return unsigned.as_signed_transaction(self.key, chain_id=self.chain_id)
+
+
+def engine_outcome(engine, stateless_input):
+    """What ``engine`` computes for the block in ``stateless_input``, over its witness."""
+    vm_class = fork_rules(stateless_input.chain_config)
+    block = new_payload_request_to_block(stateless_input.new_payload_request, vm_class)
+    headers = validate_witness_headers(stateless_input.witness, vm_class)
+    return engines()[engine].execute(
+        vm_class,
+        block,
+        headers,
+        witness_entries(stateless_input.witness),
+        int(stateless_input.chain_config.chain_id),
+    )
 
 
 def receipts_of(chain, block):

@@ -149,4 +149,5 @@ def test_every_fixture_case_passes_and_every_engine_agrees():
     # The reference engine never declines; another engine's declines each name a reason.
     declines = summary.declines()
     assert "pyevm" not in declines
-    assert all(reason.startswith("eels: ") for reason in declines.get("eels", {}))
+    for engine, by_reason in declines.items():
+        assert all(reason.startswith(f"{engine}: ") for reason in by_reason), engine

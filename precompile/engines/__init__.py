@@ -65,13 +65,17 @@ class Engine(ABC):
         witness data; raise ``EngineDeclined`` for what this engine cannot run.
         """
 
+    def warm_up(self) -> None:
+        """Start whatever the engine keeps running between blocks (before timing it)."""
+
 
 def engines() -> Dict[str, Engine]:
     """Every engine, by name. Imported here so each engine's dependencies load on use."""
     from .eels import EelsEngine
     from .pyevm import PyEvmEngine
+    from .revm import RevmEngine
 
-    return {engine.name: engine for engine in (PyEvmEngine(), EelsEngine())}
+    return {engine.name: engine for engine in (PyEvmEngine(), RevmEngine(), EelsEngine())}
 
 
 def get_engine(name: str) -> Engine:

@@ -1,0 +1,249 @@
+"""
+Pre-state reads for revm, served from a witness and recorded.
+
+pyrevm 0.3.7 offers one way to hand revm a database that is consulted on
+every read: a JSON-RPC endpoint it forks from. This module is that endpoint.
+It answers ``eth_getBalance``, ``eth_getTransactionCount``, ``eth_getCode``,
+``eth_getStorageAt`` and ``eth_getBlockByNumber`` from a witness alone, so
+every account, slot, code and block hash revm reads passes through here,
+including reads in frames that later revert (revm's journal forgets those).
+A read the witness does not cover is answered as empty and recorded; the
+engine asks for that record after the block and declines if it is not empty.
+
+revm blocks the calling thread (and holds the GIL) while it waits on an
+answer, so the server runs in a process of its own. Each block opens a
+session; the session id is the URL path revm is given.
+"""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.client import HTTPConnection
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from eth.constants import BLANK_ROOT_HASH
+from trie.exceptions import MissingTrieNode
+
+from ..witness_state import WitnessTries
+
+# Addresses revm 0.3.7's Prague precompile set lacks (the EIP-2537 BLS12-381
+# precompiles); a call to one reaches the database, and is refused there.
+MISSING_PRECOMPILES = frozenset(i.to_bytes(20, "big") for i in range(0x0B, 0x12))
+ZERO_WORD = "0x" + "00" * 32
+
+
+def quantity(value: int) -> str:
+    return hex(value)
+
+
+class Session:
+    """One block's witness, what the block has deleted so far, and what was read outside it."""
+
+    def __init__(self, tries: WitnessTries, block_hashes: Mapping[int, bytes]) -> None:
+        self.tries = tries
+        self.block_hashes = dict(block_hashes)
+        # Accounts deleted or recreated in this block: their pre-state is gone.
+        self.wiped: set = set()
+        self.uncovered: List[str] = []
+
+    def _account(self, address: bytes):
+        if address in MISSING_PRECOMPILES:
+            self.uncovered.append(f"revm has no precompile at 0x{address.hex()}")
+            return None
+        if address in self.wiped:
+            return None
+        try:
+            return self.tries.account(address)
+        except MissingTrieNode:
+            self.uncovered.append(f"account 0x{address.hex()}")
+            return None
+
+    def balance(self, address: bytes) -> str:
+        account = self._account(address)
+        return quantity(account.balance if account else 0)
+
+    def nonce(self, address: bytes) -> str:
+        account = self._account(address)
+        return quantity(account.nonce if account else 0)
+
+    def code(self, address: bytes) -> str:
+        account = self._account(address)
+        if account is None:
+            return "0x"
+        code = self.tries.code(account.code_hash)
+        if code is None:
+            self.uncovered.append(f"code of 0x{address.hex()}")
+            return "0x"
+        return "0x" + code.hex()
+
+    def storage(self, address: bytes, slot: int) -> str:
+        account = self._account(address)
+        if account is None or account.storage_root == BLANK_ROOT_HASH:
+            return ZERO_WORD
+        try:
+            value = self.tries.storage(account.storage_root, slot)
+        except MissingTrieNode:
+            self.uncovered.append(f"slot {slot} of 0x{address.hex()}")
+            return ZERO_WORD
+        return "0x" + value.to_bytes(32, "big").hex()
+
+    def block(self, number: int) -> Optional[Dict[str, Any]]:
+        block_hash = self.block_hashes.get(number)
+        if block_hash is None:
+            self.uncovered.append(f"hash of block {number}")
+            block_hash = b"\x00" * 32
+        return block_object(number, block_hash)
+
+
+def block_object(number: int, block_hash: bytes) -> Dict[str, Any]:
+    """A block as an RPC client parses it; revm reads only the hash."""
+    word = ZERO_WORD
+    return {
+        "number": quantity(number), "hash": "0x" + block_hash.hex(), "parentHash": word,
+        "sha3Uncles": word, "miner": "0x" + "00" * 20, "stateRoot": word,
+        "transactionsRoot": word, "receiptsRoot": word, "logsBloom": "0x" + "00" * 256,
+        "difficulty": "0x0", "gasLimit": "0x0", "gasUsed": "0x0", "timestamp": "0x0",
+        "extraData": "0x", "mixHash": word, "nonce": "0x0000000000000000",
+        "transactions": [], "uncles": [], "size": "0x0",
+    }
+
+
+class WitnessService:
+    """The sessions and the methods over them, apart from HTTP."""
+
+    def __init__(self) -> None:
+        self.sessions: Dict[str, Session] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def call(self, path: str, method: str, params: List[Any]) -> Any:
+        if method == "witness_open":
+            state_root, entries, block_hashes = params
+            tries = WitnessTries(
+                {bytes.fromhex(k): bytes.fromhex(v) for k, v in entries.items()},
+                bytes.fromhex(state_root),
+            )
+            hashes = {int(n): bytes.fromhex(h) for n, h in block_hashes.items()}
+            with self._lock:
+                session_id = str(next(self._ids))
+                self.sessions[session_id] = Session(tries, hashes)
+            return session_id
+        if method == "witness_wipe":
+            self.sessions[params[0]].wiped.add(bytes.fromhex(params[1]))
+            return True
+        if method == "witness_close":
+            return self.sessions.pop(params[0]).uncovered
+        session = self.sessions[path.strip("/")]
+        if method == "eth_getBlockByNumber":
+            return session.block(int(params[0], 16))
+        address = bytes.fromhex(params[0][2:])
+        if method == "eth_getBalance":
+            return session.balance(address)
+        if method == "eth_getTransactionCount":
+            return session.nonce(address)
+        if method == "eth_getCode":
+            return session.code(address)
+        if method == "eth_getStorageAt":
+            return session.storage(address, int(params[1], 16))
+        raise KeyError(method)
+
+
+def handler_for(service: WitnessService) -> type:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            requests = body if isinstance(body, list) else [body]
+            answers = [self.answer(request) for request in requests]
+            data = json.dumps(answers if isinstance(body, list) else answers[0]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def answer(self, request: Dict[str, Any]) -> Dict[str, Any]:
+            reply: Dict[str, Any] = {"jsonrpc": "2.0", "id": request.get("id")}
+            try:
+                reply["result"] = service.call(
+                    self.path, request["method"], request.get("params") or []
+                )
+            except Exception as failure:  # any failure is this request's, not the server's
+                reply["error"] = {"code": -32603, "message": f"{type(failure).__name__}: {failure}"}
+            return reply
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+def serve() -> None:
+    """Serve on a free local port; print the port, then serve until stdin closes."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(WitnessService()))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(server.server_address[1], flush=True)
+    # The parent holds our stdin; when it exits, so do we.
+    sys.stdin.read()
+
+
+class WitnessServer:
+    """The engine's handle on a server process, started on first use."""
+
+    def __init__(self) -> None:
+        self._process: Optional[subprocess.Popen] = None
+        self._connection: Optional[HTTPConnection] = None
+        self._owner = 0
+        self.port = 0
+
+    def start(self) -> None:
+        # A forked worker inherits the handle but must not share the connection.
+        running = self._process is not None and self._process.poll() is None
+        if running and self._owner == os.getpid():
+            return
+        self._owner = os.getpid()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "precompile.engines.witness_server"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        )
+        self.port = int(self._process.stdout.readline())
+        self._connection = HTTPConnection("127.0.0.1", self.port)
+
+    def _call(self, method: str, params: Sequence[Any]) -> Any:
+        self.start()
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})
+        self._connection.request("POST", "/", body, {"Content-Type": "application/json"})
+        reply = json.loads(self._connection.getresponse().read())
+        if "error" in reply:
+            raise RuntimeError(f"witness server: {reply['error']['message']}")
+        return reply["result"]
+
+    def open(
+        self, state_root: bytes, entries: Mapping[bytes, bytes], block_hashes: Mapping[int, bytes]
+    ) -> str:
+        """A new session over this witness; returns its id."""
+        return self._call("witness_open", [
+            state_root.hex(),
+            {key.hex(): value.hex() for key, value in entries.items()},
+            {str(number): block_hash.hex() for number, block_hash in block_hashes.items()},
+        ])
+
+    def url(self, session: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{session}"
+
+    def wipe(self, session: str, address: bytes) -> None:
+        self._call("witness_wipe", [session, address.hex()])
+
+    def close(self, session: str) -> List[str]:
+        """End the session; returns the reads its witness did not cover."""
+        return self._call("witness_close", [session])
+
+
+if __name__ == "__main__":
+    serve()

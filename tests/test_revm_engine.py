@@ -1,0 +1,106 @@
+"""
+The revm engine: where pyrevm 0.3.7 leaves gaps, it either fills them as the
+EVM does (and agrees with py-evm) or declines; every read it makes is
+checked against the witness, also in frames that revert.
+"""
+
+from typing import Dict
+
+from l1.builder import build_block
+from precompile.constants import FORK_PRAGUE
+from precompile.forks import Prague
+from precompile.genesis import GenesisAccount, new_chain
+from precompile.guest import stateless_validation
+from precompile.ssz import ChainConfig
+from precompile.witness import prove_block
+
+from chains import GAS_PRICE, KEY_1, STORE_42, Sender, engine_outcome
+from mutations import without_each_node
+
+CHAIN_ID = 901
+ALICE = KEY_1.public_key.to_canonical_address()
+CONTRACT, CALLEE = b"\xc0" * 20, b"\xc1" * 20
+GAS = 200_000
+
+
+def proven(contracts: Dict[bytes, GenesisAccount], calls, alice_balance: int = 10**21):
+    """A Prague block of ``calls`` (to, data) from Alice over ``contracts``, with its witness."""
+    chain = new_chain(Prague, CHAIN_ID, {ALICE: GenesisAccount(balance=alice_balance), **contracts})
+    sender = Sender(chain, KEY_1, CHAIN_ID)
+    block = build_block(chain, [sender.transaction(to, data=data, gas=GAS) for to, data in calls])
+    stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=CHAIN_ID, fork=FORK_PRAGUE))
+    return stateless_input
+
+
+def contract(code_hex: str, storage=None) -> GenesisAccount:
+    return GenesisAccount(nonce=1, code=bytes.fromhex(code_hex), storage=storage or {})
+
+
+def assert_revm_runs_and_agrees(stateless_input) -> None:
+    report = stateless_validation(stateless_input, "revm")
+    assert report.error is None
+    assert (report.engine, report.declined) == ("revm", None)
+    assert engine_outcome("revm", stateless_input) == engine_outcome("pyevm", stateless_input)
+
+
+def test_gas_price_and_the_senders_balance_read_as_the_evm_has_them():
+    # slot 0 = GASPRICE, slot 1 = BALANCE(ORIGIN): the fee is taken before execution.
+    probe = contract("3a600055" "3231600155" "00")
+    stateless_input = proven({CONTRACT: probe}, [(CONTRACT, b"")])
+    assert_revm_runs_and_agrees(stateless_input)
+
+
+def test_a_slot_written_earlier_in_the_block_has_that_value_as_its_original():
+    """
+    The first transaction sets slots 0 and 1; the second clears slot 1, whose
+    SSTORE cost and refund depend on the original value the first one left.
+    """
+    # calldata non-empty: slot0 = 90, slot1 = 0xffff; empty: slot1 = 0
+    code = "3615601157" "605a600055" "61ffff600155" "00" "5b" "6000600155" "00"
+    stateless_input = proven({CONTRACT: contract(code)}, [(CONTRACT, b"\x01"), (CONTRACT, b"")])
+    assert_revm_runs_and_agrees(stateless_input)
+
+
+def test_blockhash_is_served_from_the_witness_headers():
+    # slot 0 = BLOCKHASH(NUMBER - 1)
+    stateless_input = proven({CONTRACT: contract("600143034060005500")}, [(CONTRACT, b"")])
+    assert_revm_runs_and_agrees(stateless_input)
+
+
+def test_a_read_in_a_reverted_frame_is_checked_against_the_witness():
+    """
+    The callee reads slot 7 and reverts, so revm's journal forgets the read;
+    the witness server still sees it. Without any node of the witness, revm
+    never accepts, and for a node only that read needs, revm itself says so.
+    """
+    callee = contract("6007545060006000fd", storage={7: 5, 8: 6})
+    caller = contract("6000600060006000600073" + CALLEE.hex() + "5af15000")
+    stateless_input = proven({CONTRACT: caller, CALLEE: callee}, [(CONTRACT, b"")])
+    assert_revm_runs_and_agrees(stateless_input)
+    revm_noticed = 0
+    for index, mutated in without_each_node(stateless_input):
+        report = stateless_validation(mutated, "revm")
+        assert not report.result.successful_validation, index
+        revm_noticed += report.declined_reason == "revm: read what the witness does not cover"
+    assert revm_noticed >= 1
+
+
+def test_initcode_that_could_observe_the_gas_price_is_declined():
+    plain = proven({}, [(b"", STORE_42)])
+    assert_revm_runs_and_agrees(plain)
+    # GASPRICE -> slot 0 in the constructor: pyrevm would run it at price 0.
+    observing = proven({}, [(b"", bytes.fromhex("3a60005500"))])
+    report = stateless_validation(observing, "revm")
+    assert report.error is None and report.engine == "pyevm"
+    assert report.declined_reason.startswith("revm: pyrevm 0.3.7 deploys at gas price 0")
+
+
+def test_a_sender_too_poor_for_the_second_fee_check_is_declined():
+    fee = GAS * GAS_PRICE
+    too_poor = fee * 3 // 2
+    stateless_input = proven({CONTRACT: contract("00")}, [(CONTRACT, b"")], alice_balance=too_poor)
+    report = stateless_validation(stateless_input, "revm")
+    assert report.error is None and report.engine == "pyevm"
+    assert report.declined_reason == (
+        "revm: the sender cannot pay the fee twice, as pyrevm 0.3.7 checks it"
+    )
