@@ -104,3 +104,18 @@ def test_a_sender_too_poor_for_the_second_fee_check_is_declined():
     assert report.declined_reason == (
         "revm: the sender cannot pay the fee twice, as pyrevm 0.3.7 checks it"
     )
+
+
+def test_code_that_may_read_the_base_fee_is_declined_wherever_revm_meets_it():
+    """pyrevm 0.3.7 zeroes BASEFEE; code reaching revm from the witness server is checked too."""
+    # slot 0 = BASEFEE, in the called contract and in a contract it calls
+    reads_base_fee = contract("4860005500")
+    direct = proven({CONTRACT: reads_base_fee}, [(CONTRACT, b"")])
+    caller = contract("6000600060006000600073" + CALLEE.hex() + "5af15000")
+    nested = proven({CONTRACT: caller, CALLEE: reads_base_fee}, [(CONTRACT, b"")])
+    for stateless_input in (direct, nested):
+        report = stateless_validation(stateless_input, "revm")
+        assert report.error is None and report.engine == "pyevm"
+        assert report.declined_reason == (
+            "revm: code may read BASEFEE, which pyrevm 0.3.7 zeroes, or create code that may"
+        )

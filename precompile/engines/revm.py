@@ -48,18 +48,25 @@ from trie.exceptions import MissingTrieNode
 from ..requests import deposit_request_data
 from ..witness_state import WitnessTries
 from . import Engine, EngineDeclined, ExecutionOutcome
-from .witness_server import MISSING_PRECOMPILES, WitnessServer
+from .bytecode import (
+    CALL,
+    CALLCODE,
+    CREATE,
+    CREATE2,
+    DELEGATECALL,
+    GASPRICE,
+    STATICCALL,
+    instructions,
+    is_delegation,
+)
+from .witness_server import MISSING_PRECOMPILES, WitnessServer, unservable_code
 
 # pyrevm spec ids for the forks this engine runs.
 SPEC_IDS = {"cancun": "CANCUN", "prague": "PRAGUE"}
-PUSH1, PUSH32 = 0x60, 0x7F
+GAS_TX = 21_000
 # pyrevm 0.3.7 deploys at gas price 0. Initcode with none of these runs alone
 # and cannot observe the price; any other creation is declined.
-GASPRICE, CREATE, CALL, CALLCODE, DELEGATECALL, CREATE2, STATICCALL = (
-    0x3A, 0xF0, 0xF1, 0xF2, 0xF4, 0xF5, 0xFA
-)
 PRICE_REVEALING_IN_INITCODE = {GASPRICE, CREATE, CALL, CALLCODE, DELEGATECALL, CREATE2, STATICCALL}
-GAS_TX = 21_000
 
 # One witness server per process, started on first use.
 WITNESS_SERVER = WitnessServer()
@@ -127,14 +134,16 @@ def log_entry(log) -> Tuple[bytes, List[int], bytes]:
     return bytes.fromhex(log.address[2:]), topics, bytes(log.data[1])
 
 
-def instructions(code: bytes) -> Set[int]:
-    """The opcodes ``code`` holds, push data skipped."""
-    found, index = set(), 0
-    while index < len(code):
-        opcode = code[index]
-        found.add(opcode)
-        index += 1 + (opcode - PUSH1 + 1 if PUSH1 <= opcode <= PUSH32 else 0)
-    return found
+def calldata_tokens(data: bytes) -> int:
+    """EIP-7623's token count: a zero byte is one token, any other byte four."""
+    zeros = data.count(0)
+    return zeros + (len(data) - zeros) * 4
+
+
+def decline_unservable(code: bytes, address: bytes) -> None:
+    reason = unservable_code(code)
+    if reason:
+        raise EngineDeclined(f"revm: {reason}", address.hex())
 
 
 def insert_committed(evm, insert, *arguments) -> None:
@@ -189,6 +198,7 @@ class RevmState:
         for address, account in self.accounts.items():
             if account is None or address in MISSING_PRECOMPILES:
                 continue
+            decline_unservable(account.code, address)
             name = "0x" + address.hex()
             info = AccountInfo(balance=account.balance, nonce=account.nonce, code=account.code)
             insert_committed(evm, evm.insert_account_info, name, info)
@@ -205,6 +215,8 @@ class RevmState:
             created = "Created" in after.status
             if created and after.code is None:
                 raise EngineDeclined("revm: the journal does not show created code", address.hex())
+            if created:
+                decline_unservable(after.code, address)
             is_empty = after.nonce == 0 and after.balance == 0 and after.code_hash == EMPTY_SHA3
             if before is None:
                 if is_empty and not any(after.storage.values()):
@@ -292,9 +304,10 @@ class RevmEngine(Engine):
             run = BlockRun(spec_id, vm_class.fork, block, chain_id, RevmState(tries, session))
             outcome = run.outcome()
         finally:
-            uncovered = WITNESS_SERVER.close(session)
-        if uncovered:
-            raise EngineDeclined("revm: read what the witness does not cover", uncovered[0])
+            declines = WITNESS_SERVER.close(session)
+        if declines:
+            reason, detail = declines[0]
+            raise EngineDeclined(f"revm: {reason}", detail)
         return outcome
 
 
@@ -384,8 +397,11 @@ class BlockRun:
             if checked:
                 raise InvalidTransaction(f"system contract {address.hex()} has no code")
             return b""
+        # revm charges every message a transaction's intrinsic gas; a system
+        # call pays none, so it is added on top of the system call's gas.
+        intrinsic = GAS_TX + STANDARD_TOKEN_COST * calldata_tokens(data)
         success, _, output, _, touched = self.run(
-            SYSTEM_ADDRESS, address, data, 0, SYSTEM_MESSAGE_GAS, 0,
+            SYSTEM_ADDRESS, address, data, 0, SYSTEM_MESSAGE_GAS + intrinsic, 0,
             block_gas=2 * SYSTEM_MESSAGE_GAS,
         )
         if checked and not success:
@@ -401,6 +417,8 @@ class BlockRun:
         balance = account.balance if account else 0
         if transaction.nonce != nonce:
             raise InvalidTransaction(f"nonce {transaction.nonce}, account has {nonce}")
+        if account is not None and is_delegation(account.code):
+            raise EngineDeclined("revm: pyrevm 0.3.7 has no EIP-7702 delegations", sender.hex())
         if account is not None and account.code:
             raise InvalidTransaction("sender has code (EIP-3607)")
         if transaction.gas > self.header.gas_limit - self.gas_used:
@@ -452,9 +470,7 @@ class BlockRun:
     def calldata_floor(self, transaction) -> int:
         if self.fork != "prague":
             return 0
-        zeros = transaction.data.count(0)
-        tokens = zeros + (len(transaction.data) - zeros) * STANDARD_TOKEN_COST
-        return GAS_TX + TOTAL_COST_FLOOR_PER_TOKEN * tokens
+        return GAS_TX + TOTAL_COST_FLOOR_PER_TOKEN * calldata_tokens(transaction.data)
 
     def requests(self) -> Tuple[bytes, ...]:
         logs = (log for receipt in self.receipts for log in receipt.logs)

@@ -7,8 +7,9 @@ It answers ``eth_getBalance``, ``eth_getTransactionCount``, ``eth_getCode``,
 ``eth_getStorageAt`` and ``eth_getBlockByNumber`` from a witness alone, so
 every account, slot, code and block hash revm reads passes through here,
 including reads in frames that later revert (revm's journal forgets those).
-A read the witness does not cover is answered as empty and recorded; the
-engine asks for that record after the block and declines if it is not empty.
+A read the witness does not cover is answered as empty and recorded, as is
+code revm cannot run faithfully; the engine asks for that record after the
+block and declines if it is not empty.
 
 revm blocks the calling thread (and holds the GIL) while it waits on an
 answer, so the server runs in a process of its own. Each block opens a
@@ -29,11 +30,26 @@ from eth.constants import BLANK_ROOT_HASH
 from trie.exceptions import MissingTrieNode
 
 from ..witness_state import WitnessTries
+from .bytecode import BASEFEE, CREATE, CREATE2, instructions, is_delegation
 
 # Addresses revm 0.3.7's Prague precompile set lacks (the EIP-2537 BLS12-381
 # precompiles); a call to one reaches the database, and is refused there.
 MISSING_PRECOMPILES = frozenset(i.to_bytes(20, "big") for i in range(0x0B, 0x12))
 ZERO_WORD = "0x" + "00" * 32
+# pyrevm 0.3.7 zeroes the base fee for every message, so BASEFEE reads 0; and
+# initcode run by CREATE/CREATE2 comes from memory, where it cannot be read first.
+UNSERVABLE_INSTRUCTIONS = {BASEFEE, CREATE, CREATE2}
+# What makes the engine decline, and the one wording for each.
+UNCOVERED = "read what the witness does not cover"
+
+
+def unservable_code(code: bytes) -> Optional[str]:
+    """Why revm (through pyrevm 0.3.7) cannot run ``code`` faithfully, if it cannot."""
+    if is_delegation(code):
+        return "pyrevm 0.3.7 has no EIP-7702 delegations"
+    if instructions(code) & UNSERVABLE_INSTRUCTIONS:
+        return "code may read BASEFEE, which pyrevm 0.3.7 zeroes, or create code that may"
+    return None
 
 
 def quantity(value: int) -> str:
@@ -48,18 +64,22 @@ class Session:
         self.block_hashes = dict(block_hashes)
         # Accounts deleted or recreated in this block: their pre-state is gone.
         self.wiped: set = set()
-        self.uncovered: List[str] = []
+        # (reason, detail) for each read revm could not be given faithfully
+        self.declines: List[List[str]] = []
+
+    def _decline(self, reason: str, detail: str) -> None:
+        self.declines.append([reason, detail])
 
     def _account(self, address: bytes):
         if address in MISSING_PRECOMPILES:
-            self.uncovered.append(f"revm has no precompile at 0x{address.hex()}")
+            self._decline("pyrevm 0.3.7 has no BLS12-381 precompiles", f"0x{address.hex()}")
             return None
         if address in self.wiped:
             return None
         try:
             return self.tries.account(address)
         except MissingTrieNode:
-            self.uncovered.append(f"account 0x{address.hex()}")
+            self._decline(UNCOVERED, f"account 0x{address.hex()}")
             return None
 
     def balance(self, address: bytes) -> str:
@@ -76,8 +96,11 @@ class Session:
             return "0x"
         code = self.tries.code(account.code_hash)
         if code is None:
-            self.uncovered.append(f"code of 0x{address.hex()}")
+            self._decline(UNCOVERED, f"code of 0x{address.hex()}")
             return "0x"
+        reason = unservable_code(code)
+        if reason:
+            self._decline(reason, f"0x{address.hex()}")
         return "0x" + code.hex()
 
     def storage(self, address: bytes, slot: int) -> str:
@@ -87,14 +110,14 @@ class Session:
         try:
             value = self.tries.storage(account.storage_root, slot)
         except MissingTrieNode:
-            self.uncovered.append(f"slot {slot} of 0x{address.hex()}")
+            self._decline(UNCOVERED, f"slot {slot} of 0x{address.hex()}")
             return ZERO_WORD
         return "0x" + value.to_bytes(32, "big").hex()
 
     def block(self, number: int) -> Optional[Dict[str, Any]]:
         block_hash = self.block_hashes.get(number)
         if block_hash is None:
-            self.uncovered.append(f"hash of block {number}")
+            self._decline(UNCOVERED, f"hash of block {number}")
             block_hash = b"\x00" * 32
         return block_object(number, block_hash)
 
@@ -136,7 +159,7 @@ class WitnessService:
             self.sessions[params[0]].wiped.add(bytes.fromhex(params[1]))
             return True
         if method == "witness_close":
-            return self.sessions.pop(params[0]).uncovered
+            return self.sessions.pop(params[0]).declines
         session = self.sessions[path.strip("/")]
         if method == "eth_getBlockByNumber":
             return session.block(int(params[0], 16))
@@ -240,8 +263,8 @@ class WitnessServer:
     def wipe(self, session: str, address: bytes) -> None:
         self._call("witness_wipe", [session, address.hex()])
 
-    def close(self, session: str) -> List[str]:
-        """End the session; returns the reads its witness did not cover."""
+    def close(self, session: str) -> List[List[str]]:
+        """End the session; returns (reason, detail) for each read revm could not be served."""
         return self._call("witness_close", [session])
 
 
