@@ -58,11 +58,12 @@ def stateless_validation_error(
 
 
 def stateless_validation(
-    stateless_input: StatelessInput, engine: str = REFERENCE_ENGINE
+    stateless_input: StatelessInput, engine: str = REFERENCE_ENGINE, fallback: bool = True
 ) -> ValidationReport:
     """
     Validate with ``engine``; if it declines the block, validate with the
-    reference engine and say why in the report. An unknown engine name is the
+    reference engine and say why in the report (or, without ``fallback``,
+    let ``EngineDeclined`` reach the caller). An unknown engine name is the
     caller's error (``UnknownEngine``), not the block's.
     """
     get_engine(engine)
@@ -70,6 +71,8 @@ def stateless_validation(
     try:
         error = _validation_error(stateless_input, engine)
     except EngineDeclined as declining:
+        if not fallback:
+            raise
         declined, declined_reason = str(declining), declining.reason
         engine = REFERENCE_ENGINE
         error = _validation_error(stateless_input, engine)

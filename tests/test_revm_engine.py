@@ -6,8 +6,11 @@ checked against the witness, also in frames that revert.
 
 from typing import Dict
 
+import pytest
+
 from l1.builder import build_block
 from precompile.constants import FORK_PRAGUE
+from precompile.engines import EngineDeclined
 from precompile.forks import Prague
 from precompile.genesis import GenesisAccount, new_chain
 from precompile.guest import stateless_validation
@@ -93,6 +96,8 @@ def test_initcode_that_could_observe_the_gas_price_is_declined():
     report = stateless_validation(observing, "revm")
     assert report.error is None and report.engine == "pyevm"
     assert report.declined_reason.startswith("revm: pyrevm 0.3.7 deploys at gas price 0")
+    with pytest.raises(EngineDeclined):
+        stateless_validation(observing, "revm", fallback=False)
 
 
 def test_a_sender_too_poor_for_the_second_fee_check_is_declined():
