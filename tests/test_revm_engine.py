@@ -18,7 +18,7 @@ from precompile.ssz import ChainConfig
 from precompile.witness import prove_block
 
 from chains import GAS_PRICE, KEY_1, STORE_42, Sender, engine_outcome
-from mutations import without_each_node
+from mutations import STRUCTURAL_MUTATIONS, without_each_node
 
 CHAIN_ID = 901
 ALICE = KEY_1.public_key.to_canonical_address()
@@ -40,10 +40,16 @@ def contract(code_hex: str, storage=None) -> GenesisAccount:
 
 
 def assert_revm_runs_and_agrees(stateless_input) -> None:
+    """revm validates the block itself, as py-evm does, and itself rejects a wrong post-state."""
     report = stateless_validation(stateless_input, "revm")
     assert report.error is None
     assert (report.engine, report.declined) == ("revm", None)
     assert engine_outcome("revm", stateless_input) == engine_outcome("pyevm", stateless_input)
+    mutated = stateless_input.copy()
+    STRUCTURAL_MUTATIONS["post_state_root"](mutated)
+    rejected = stateless_validation(mutated, "revm")
+    assert (rejected.engine, rejected.declined) == ("revm", None)
+    assert not rejected.result.successful_validation
 
 
 def test_gas_price_and_the_senders_balance_read_as_the_evm_has_them():

@@ -10,7 +10,7 @@ the caller falls back to the reference engine; it never guesses.
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Dict, Mapping, Sequence, Tuple
+from typing import Dict, Iterable, Mapping, Sequence, Tuple
 
 from eth.abc import BlockAPI, BlockHeaderAPI
 
@@ -45,6 +45,11 @@ class ExecutionOutcome:
     blob_gas_used: int
     # EIP-7685 requests, non-empty ones only, each ``type || data``.
     requests: Tuple[bytes, ...]
+
+
+def non_empty_requests(requests: Iterable[bytes]) -> Tuple[bytes, ...]:
+    """EIP-7685: the requests a header commits to, leaving out types with no data."""
+    return tuple(bytes(request) for request in requests if len(request) > 1)
 
 
 class Engine(ABC):

@@ -21,7 +21,7 @@ from ethereum_types.numeric import U64, U256, Uint
 from trie.exceptions import MissingTrieNode
 
 from ..witness_state import WitnessTries
-from . import Engine, EngineDeclined, ExecutionOutcome
+from . import Engine, EngineDeclined, ExecutionOutcome, non_empty_requests
 
 # The EELS fork module for each py-evm fork name this project runs.
 EELS_FORKS = {"cancun": "ethereum.forks.cancun", "prague": "ethereum.forks.prague"}
@@ -154,7 +154,7 @@ class EelsEngine(Engine):
             logs_bloom=int.from_bytes(spec.bloom.logs_bloom(output.block_logs), "big"),
             state_root=spec.post_state_root(state, tries),
             blob_gas_used=int(output.blob_gas_used),
-            requests=tuple(bytes(r) for r in requests if len(r) > 1),
+            requests=non_empty_requests(requests),
         )
 
 

@@ -11,7 +11,7 @@ from eth.db.chain import ChainDB
 from eth.exceptions import HeaderNotFound
 from eth.vm.chain_context import ChainContext
 
-from . import Engine, ExecutionOutcome
+from . import Engine, ExecutionOutcome, non_empty_requests
 
 
 class MissingWitnessHeader(Exception):
@@ -67,5 +67,5 @@ class PyEvmEngine(Engine):
             logs_bloom=executed.bloom,
             state_root=executed.state_root,
             blob_gas_used=executed.blob_gas_used,
-            requests=tuple(r for r in vm.block_requests if len(r) > 1),
+            requests=non_empty_requests(vm.block_requests),
         )

@@ -22,6 +22,8 @@ runs, so BALANCE sees it gone, and revm checks the balance against it again).
 
 import re
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
 from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from eth.abc import BlockAPI, BlockHeaderAPI
@@ -41,13 +43,12 @@ from eth.vm.forks.prague.constants import (
     WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
     WITHDRAWAL_REQUEST_TYPE,
 )
-from eth_bloom import BloomFilter
 from eth_hash.auto import keccak
 from trie.exceptions import MissingTrieNode
 
 from ..requests import deposit_request_data
 from ..witness_state import WitnessTries
-from . import Engine, EngineDeclined, ExecutionOutcome
+from . import Engine, EngineDeclined, ExecutionOutcome, non_empty_requests
 from .bytecode import (
     CALL,
     CALLCODE,
@@ -64,6 +65,8 @@ from .witness_server import MISSING_PRECOMPILES, WitnessServer, unservable_code
 # pyrevm spec ids for the forks this engine runs.
 SPEC_IDS = {"cancun": "CANCUN", "prague": "PRAGUE"}
 GAS_TX = 21_000
+# EIP-7623: a zero calldata byte is one token, any other byte this many.
+TOKENS_PER_NONZERO_BYTE = 4
 # pyrevm 0.3.7 deploys at gas price 0. Initcode with none of these runs alone
 # and cannot observe the price; any other creation is declined.
 PRICE_REVEALING_IN_INITCODE = {GASPRICE, CREATE, CALL, CALLCODE, DELEGATECALL, CREATE2, STATICCALL}
@@ -135,9 +138,9 @@ def log_entry(log) -> Tuple[bytes, List[int], bytes]:
 
 
 def calldata_tokens(data: bytes) -> int:
-    """EIP-7623's token count: a zero byte is one token, any other byte four."""
+    """EIP-7623's token count of ``data``."""
     zeros = data.count(0)
-    return zeros + (len(data) - zeros) * 4
+    return zeros + (len(data) - zeros) * TOKENS_PER_NONZERO_BYTE
 
 
 def decline_unservable(code: bytes, address: bytes) -> None:
@@ -332,19 +335,14 @@ class BlockRun:
         requests: Tuple[bytes, ...] = ()
         if self.fork == "prague":
             requests = self.requests()
-        bloom = BloomFilter()
-        for receipt in self.receipts:
-            for log in receipt.logs:
-                bloom.add(log.address)
-                for topic in log.topics:
-                    bloom.add(topic.to_bytes(32, "big"))
         return ExecutionOutcome(
             gas_used=self.gas_used,
             receipts_root=make_trie_root_and_nodes(self.receipts)[0],
-            logs_bloom=int(bloom),
+            # Each receipt already carries the bloom of its logs.
+            logs_bloom=reduce(or_, (receipt.bloom for receipt in self.receipts), 0),
             state_root=self.state.post_state_root(),
             blob_gas_used=0,
-            requests=tuple(r for r in requests if len(r) > 1),
+            requests=non_empty_requests(requests),
         )
 
     def evm(self, gas_limit: int):

@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import threading
+from functools import lru_cache
 from http.client import HTTPConnection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -43,8 +44,12 @@ UNSERVABLE_INSTRUCTIONS = {BASEFEE, CREATE, CREATE2}
 UNCOVERED = "read what the witness does not cover"
 
 
+@lru_cache(maxsize=4096)
 def unservable_code(code: bytes) -> Optional[str]:
-    """Why revm (through pyrevm 0.3.7) cannot run ``code`` faithfully, if it cannot."""
+    """
+    Why revm (through pyrevm 0.3.7) cannot run ``code`` faithfully, if it
+    cannot. Cached: the same code is met by every message that loads it.
+    """
     if is_delegation(code):
         return "pyrevm 0.3.7 has no EIP-7702 delegations"
     if instructions(code) & UNSERVABLE_INSTRUCTIONS:
