@@ -16,15 +16,16 @@ answer, so the server runs in a process of its own. Each block opens a
 session; the session id is the URL path revm is given.
 """
 
+import asyncio
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
 from functools import lru_cache
 from http.client import HTTPConnection
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from eth.constants import BLANK_ROOT_HASH
@@ -180,45 +181,73 @@ class WitnessService:
         raise KeyError(method)
 
 
-def handler_for(service: WitnessService) -> type:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class Connection(asyncio.Protocol):
+    """
+    One client connection: keep-alive HTTP/1.1, POSTed JSON-RPC in, one
+    answer per request out. Parsed by hand and served on one event loop:
+    pyrevm opens a new connection for every read it makes, so the cost per
+    connection and per request is the engine's cost per slot.
+    """
 
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            requests = body if isinstance(body, list) else [body]
-            answers = [self.answer(request) for request in requests]
-            data = json.dumps(answers if isinstance(body, list) else answers[0]).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def __init__(self, service: WitnessService) -> None:
+        self.service = service
+        self.buffer = b""
 
-        def answer(self, request: Dict[str, Any]) -> Dict[str, Any]:
-            reply: Dict[str, Any] = {"jsonrpc": "2.0", "id": request.get("id")}
-            try:
-                reply["result"] = service.call(
-                    self.path, request["method"], request.get("params") or []
-                )
-            except Exception as failure:  # any failure is this request's, not the server's
-                reply["error"] = {"code": -32603, "message": f"{type(failure).__name__}: {failure}"}
-            return reply
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-        def log_message(self, *args: Any) -> None:
-            pass
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self.buffer[:head_end].decode("latin-1").split("\r\n")
+            length = 0
+            for line in head[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            body_end = head_end + 4 + length
+            if len(self.buffer) < body_end:
+                return
+            body, self.buffer = self.buffer[head_end + 4 : body_end], self.buffer[body_end:]
+            self.reply(head[0].split(" ")[1], json.loads(body))
 
-    return Handler
+    def reply(self, path: str, body: Any) -> None:
+        if isinstance(body, list):
+            answer: Any = [self.answer(path, request) for request in body]
+        else:
+            answer = self.answer(path, body)
+        data = json.dumps(answer).encode()
+        self.transport.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(data), data)
+        )
+
+    def answer(self, path: str, request: Dict[str, Any]) -> Dict[str, Any]:
+        reply: Dict[str, Any] = {"jsonrpc": "2.0", "id": request.get("id")}
+        try:
+            params = request.get("params") or []
+            reply["result"] = self.service.call(path, request["method"], params)
+        except Exception as failure:  # any failure is this request's, not the server's
+            reply["error"] = {"code": -32603, "message": f"{type(failure).__name__}: {failure}"}
+        return reply
+
+
+async def serve_until_stdin_closes() -> None:
+    loop = asyncio.get_running_loop()
+    service = WitnessService()
+    server = await loop.create_server(lambda: Connection(service), "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    # The parent holds our stdin; when it exits, so do we.
+    await loop.run_in_executor(None, sys.stdin.read)
 
 
 def serve() -> None:
     """Serve on a free local port; print the port, then serve until stdin closes."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(WitnessService()))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(server.server_address[1], flush=True)
-    # The parent holds our stdin; when it exits, so do we.
-    sys.stdin.read()
+    asyncio.run(serve_until_stdin_closes())
 
 
 class WitnessServer:
@@ -242,6 +271,8 @@ class WitnessServer:
         )
         self.port = int(self._process.stdout.readline())
         self._connection = HTTPConnection("127.0.0.1", self.port)
+        self._connection.connect()
+        self._connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _call(self, method: str, params: Sequence[Any]) -> Any:
         self.start()
