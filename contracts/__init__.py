@@ -12,6 +12,7 @@ import vyper
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_hash.auto import keccak
+from vyper.compiler.input_bundle import FilesystemInputBundle
 
 SOURCES = Path(__file__).parent
 
@@ -25,6 +26,8 @@ class CompiledContract:
     name: str
     abi: List[Dict[str, Any]]
     bytecode: bytes
+    # The code a deployment leaves at its address; predeploys go into a genesis as this.
+    runtime: bytes
 
     def function(self, name: str) -> Dict[str, Any]:
         for entry in self.abi:
@@ -34,7 +37,7 @@ class CompiledContract:
 
     def encode_call(self, name: str, *args: Any) -> bytes:
         """Calldata for ``name(*args)``: selector || ABI-encoded arguments."""
-        types = [argument["type"] for argument in self.function(name)["inputs"]]
+        types = [abi_type(argument) for argument in self.function(name)["inputs"]]
         selector = keccak(f"{name}({','.join(types)})".encode())[:4]
         return selector + abi_encode(types, list(args))
 
@@ -49,8 +52,18 @@ class CompiledContract:
         return self.bytecode + (abi_encode(types, list(constructor_args)) if types else b"")
 
 
+def abi_type(argument: Dict[str, Any]) -> str:
+    """The canonical type of an ABI argument; structs become tuples of their components."""
+    kind = argument["type"]
+    if not kind.startswith("tuple"):
+        return kind
+    components = ",".join(abi_type(component) for component in argument["components"])
+    return f"({components}){kind[len('tuple'):]}"
+
+
 def available() -> List[str]:
-    return sorted(path.stem for path in SOURCES.glob("*.vy"))
+    """Deployable contracts; lower-case sources are modules other contracts import."""
+    return sorted(path.stem for path in SOURCES.glob("*.vy") if path.stem[0].isupper())
 
 
 @lru_cache(maxsize=None)
@@ -59,5 +72,16 @@ def compile_contract(name: str) -> CompiledContract:
     source = SOURCES / f"{name}.vy"
     if not source.is_file():
         raise UnknownContract(f"no contract {name!r}; available: {', '.join(available())}")
-    output = vyper.compile_code(source.read_text(), output_formats=["abi", "bytecode"])
-    return CompiledContract(name, output["abi"], bytes.fromhex(output["bytecode"][2:]))
+    output = vyper.compile_code(
+        source.read_text(),
+        contract_path=source.name,
+        # Contracts import shared modules (e.g. merkle_patricia) from this directory.
+        input_bundle=FilesystemInputBundle([SOURCES]),
+        output_formats=["abi", "bytecode", "bytecode_runtime"],
+    )
+    return CompiledContract(
+        name,
+        output["abi"],
+        bytes.fromhex(output["bytecode"][2:]),
+        bytes.fromhex(output["bytecode_runtime"][2:]),
+    )

@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 from eth._utils.address import generate_contract_address
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
@@ -75,6 +75,11 @@ class DevnetConfig:
     # Seconds between blocks; None mines a block for every transaction (automine).
     block_time: Optional[float] = None
     execute: ExecuteParameters = field(default_factory=ExecuteParameters)
+    # The chain's rules; None is the NativeRollups fork with ``execute``. An
+    # L2 node runs plain Prague, as its blocks must pass EXECUTE's guest.
+    vm_class: Optional[type] = None
+    # Genesis accounts besides the funded test accounts (an L2's predeploys).
+    predeploys: Mapping[bytes, GenesisAccount] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,12 +95,15 @@ class Devnet:
         self.config = config
         self.lock = threading.RLock()
         self.accounts = derive_accounts(config.mnemonic, config.accounts)
-        self.vm_class = NativeRollupsVM.with_parameters(config.execute)
+        self.vm_class = config.vm_class or NativeRollupsVM.with_parameters(config.execute)
         balance = config.balance_ether * WEI_PER_ETHER
         self.chain = new_chain(
             self.vm_class,
             config.chain_id,
-            {account.address: GenesisAccount(balance=balance) for account in self.accounts},
+            {
+                **{account.address: GenesisAccount(balance=balance) for account in self.accounts},
+                **config.predeploys,
+            },
             gas_limit=config.gas_limit,
             timestamp=int(time.time()),
             base_fee_per_gas=config.base_fee_per_gas,
@@ -117,6 +125,9 @@ class Devnet:
         self.impersonated_senders: Dict[bytes, bytes] = {}
         # Called with each new block (the server's subscriptions listen here).
         self.block_listeners: List[Callable[[BlockAPI], None]] = []
+        # The parent_beacon_block_root of the blocks mined from now on. On an
+        # L2 it is the L1 message-queue hash the chain has taken in (its anchor).
+        self.parent_beacon_block_root = bytes(32)
 
     def set_interval_mining(self, seconds: float) -> None:
         """evm_setIntervalMining: a block every ``seconds``; 0 turns the timer off."""
@@ -260,6 +271,7 @@ class Devnet:
                     timestamp=self._timestamp(timestamp),
                     gas_limit=self.config.gas_limit,
                     parent_state_root=self.head_state_root,
+                    parent_beacon_block_root=self.parent_beacon_block_root,
                 )
                 self.head_state_root = block.header.state_root
                 for index, transaction in enumerate(block.transactions):

@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, List, Optional, Union
 
 from eth.exceptions import Revert
 from eth.vm.spoof import SpoofTransaction
+from eth_abi import decode as abi_decode
 from eth_keys import keys
 from eth_utils import ValidationError
 
@@ -34,6 +35,21 @@ EXECUTION_REVERTED = 3
 CLIENT_VERSION = "native-rollups/v0.1.0"
 # Larger request bodies are refused before parsing (anvil's own limit is similar).
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
+
+
+# The selector of Solidity's and Vyper's ``Error(string)`` revert.
+ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
+
+
+def revert_reason(output: bytes) -> Optional[str]:
+    """The reason of an ``Error(string)`` revert, if ``output`` is one."""
+    if not output.startswith(ERROR_STRING_SELECTOR):
+        return None
+    try:
+        (reason,) = abi_decode(["string"], output[len(ERROR_STRING_SELECTOR):])
+    except Exception:  # malformed revert data is still revert data, without a reason
+        return None
+    return reason
 
 
 class RpcError(Exception):
@@ -163,13 +179,14 @@ class Dispatcher:
             raise invalid_params(f"block {number} is beyond the head {head}")
         return number
 
-    def _spoof(self, call: Dict[str, Any]) -> SpoofTransaction:
+    def _spoof(self, call: Dict[str, Any], number: Optional[int] = None) -> SpoofTransaction:
+        """The call as a transaction from its sender, at the sender's nonce in block ``number``."""
         if not isinstance(call, dict):
             raise invalid_params("call object expected")
         vm = self.devnet.chain.get_vm()
         sender = parse_address(call["from"], "from") if call.get("from") else bytes(20)
         unsigned = vm.create_unsigned_transaction(
-            nonce=self.devnet.state_at().get_nonce(sender),
+            nonce=self.devnet.state_at(number).get_nonce(sender),
             gas_price=parse_quantity(call.get("gasPrice", "0x0"), "gasPrice"),
             gas=parse_quantity(call.get("gas", hex(self.devnet.config.gas_limit)), "gas"),
             to=parse_address(call["to"], "to") if call.get("to") else b"",
@@ -229,25 +246,30 @@ class Dispatcher:
     # -- eth: calls --
 
     def rpc_eth_call(self, call, block="latest") -> str:
-        computation = self.devnet.call(self._spoof(call), self._block_number(block))
+        number = self._block_number(block)
+        computation = self.devnet.call(self._spoof(call, number), number)
         if computation.is_error:
             raise self._execution_error(computation)
         return "0x" + computation.output.hex()
 
     def rpc_eth_estimateGas(self, call, block="latest") -> str:
-        transaction = self._spoof(call)
-        computation = self.devnet.call(transaction, self._block_number(block))
+        number = self._block_number(block)
+        transaction = self._spoof(call, number)
+        computation = self.devnet.call(transaction, number)
         if computation.is_error:
             raise self._execution_error(computation)
         return quantity(self.devnet.estimate_gas(transaction))
 
     @staticmethod
     def _execution_error(computation) -> RpcError:
-        """Code 3 as geth and anvil answer: revert data when there is some."""
+        """
+        Code 3 as geth and anvil answer: revert data when there is some, and
+        an ``Error(string)`` reason in the message, as clients show it.
+        """
         if isinstance(computation.error, Revert):
-            return RpcError(
-                EXECUTION_REVERTED, "execution reverted", "0x" + computation.output.hex()
-            )
+            reason = revert_reason(computation.output)
+            message = f"execution reverted: {reason}" if reason else "execution reverted"
+            return RpcError(EXECUTION_REVERTED, message, "0x" + computation.output.hex())
         return RpcError(
             EXECUTION_REVERTED, f"execution reverted: {type(computation.error).__name__}"
         )

@@ -397,3 +397,15 @@ def test_reset_returns_to_a_fresh_genesis(devnet, w3):
     assert devnet.impersonated == set()
     forked = w3.provider.make_request("anvil_reset", [{"forking": {"jsonRpcUrl": "http://x"}}])
     assert forked["error"]["code"] == -32602
+
+
+def test_call_at_a_past_block_uses_the_senders_nonce_there(w3):
+    """A revert reason is replayed at the block before the failed transaction: by then the
+    sender has sent more, so the call must take its nonce from that block, not the head."""
+    workload, receipt = deploy_workload(w3)
+    sender = w3.eth.accounts[0]
+    workload.functions.fill(0, 3).transact({"from": sender})
+    past = receipt.blockNumber
+    assert w3.eth.get_transaction_count(sender) == 2
+    assert workload.functions.slots(1).call({"from": sender}, block_identifier=past) == 0
+    assert workload.functions.slots(1).call({"from": sender}) == 2

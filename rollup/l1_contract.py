@@ -1,0 +1,63 @@
+"""
+The L1 side of a rollup as web3.py sees it: the ``NativeRollup`` contract,
+transactions to it, and the revert reason when one fails.
+"""
+
+from typing import Any, Dict, Optional
+
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+
+from contracts import compile_contract
+
+
+class RollupError(Exception):
+    """An L1 or L2 operation the rollup refused, with the contract's reason."""
+
+
+class NativeRollupContract:
+    def __init__(self, l1: Web3, address: str) -> None:
+        self.l1 = l1
+        self.address = Web3.to_checksum_address(address)
+        self.contract = l1.eth.contract(self.address, abi=compile_contract("NativeRollup").abi)
+
+    @classmethod
+    def deploy(cls, l1: Web3, deployer: str, *constructor_args: Any) -> "NativeRollupContract":
+        compiled = compile_contract("NativeRollup")
+        factory = l1.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
+        transaction_hash = factory.constructor(*constructor_args).transact({"from": deployer})
+        receipt = l1.eth.wait_for_transaction_receipt(transaction_hash)
+        if receipt.status != 1:
+            raise RollupError("deploying NativeRollup failed")
+        return cls(l1, receipt.contractAddress)
+
+    def view(self, name: str, *args: Any) -> Any:
+        return getattr(self.contract.functions, name)(*args).call()
+
+    def transact(
+        self, name: str, *args: Any, sender: str, value: int = 0, gas: Optional[int] = None
+    ) -> Dict[str, Any]:
+        """Send ``name(*args)``; the receipt, or ``RollupError`` naming why it reverted."""
+        function = getattr(self.contract.functions, name)(*args)
+        parameters: Dict[str, Any] = {"from": sender, "value": value}
+        if gas is not None:
+            parameters["gas"] = gas
+        try:
+            transaction_hash = function.transact(parameters)
+        except ContractLogicError as reverted:  # gas estimation ran it and it reverted
+            raise RollupError(f"{name}: {reverted.message}") from reverted
+        receipt = self.l1.eth.wait_for_transaction_receipt(transaction_hash)
+        if receipt.status != 1:
+            raise RollupError(f"{name}: {self._revert_reason(function, parameters, receipt)}")
+        return receipt
+
+    def _revert_reason(self, function, parameters: Dict[str, Any], receipt) -> str:
+        """Replay the failed call on the state it ran on, for its reason."""
+        try:
+            function.call(parameters, block_identifier=receipt.blockNumber - 1)
+        except ContractLogicError as reverted:
+            return reverted.message
+        return "reverted (the replay did not; the state moved between)"
+
+    def events(self, name: str, from_block: int = 0) -> list:
+        return getattr(self.contract.events, name)().get_logs(from_block=from_block)

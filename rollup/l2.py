@@ -1,0 +1,40 @@
+"""
+The L2 node: a devnet running plain Prague under the L2's own chain id, with
+the rollup's predeploys in its genesis and the same funded test accounts as
+the L1 devnet (so the printed keys work on every chain).
+"""
+
+from typing import Dict
+
+from contracts import compile_contract
+from l1.node import Devnet, DevnetConfig
+from precompile.forks import Prague
+from precompile.genesis import GenesisAccount
+
+from .stages import StageConfig
+
+# Predeploy addresses (OP Stack style, so they are easy to spot).
+L2_BRIDGE = bytes.fromhex("4200000000000000000000000000000000000010")
+L2_MESSAGE_PASSER = bytes.fromhex("4200000000000000000000000000000000000016")
+# What the bridge holds at genesis to pay deposits out: L1 holds the matching
+# deposits, so L2 ether in circulation never exceeds what L1 locked.
+BRIDGE_PREMINT = 10**9 * 10**18
+
+
+def predeploys() -> Dict[bytes, GenesisAccount]:
+    return {
+        L2_BRIDGE: GenesisAccount(balance=BRIDGE_PREMINT, code=compile_contract("L2Bridge").runtime),
+        L2_MESSAGE_PASSER: GenesisAccount(code=compile_contract("L2MessagePasser").runtime),
+    }
+
+
+def l2_node(config: StageConfig) -> Devnet:
+    """A fresh L2 chain for ``config``: automine, so every transaction gets a block to settle."""
+    return Devnet(
+        DevnetConfig(
+            chain_id=config.l2_chain_id,
+            gas_limit=config.l2_gas_limit,
+            vm_class=Prague,
+            predeploys=predeploys(),
+        )
+    )

@@ -1,0 +1,173 @@
+"""
+A demo rollup as one object: its L1 contract, its L2 node and its sequencer,
+with the user's operations (deposit, withdraw, claim, force_include). The CLI
+and the tests both go through here.
+"""
+
+from dataclasses import dataclass
+from typing import List, Optional, Tuple, Union
+
+import rlp
+from eth.rlp.accounts import Account
+from eth_hash.auto import keccak
+from eth_utils import to_checksum_address
+from trie import HexaryTrie
+from web3 import Web3
+
+from contracts import compile_contract
+from l1.accounts import DevAccount, derive_accounts
+from l1.node import Devnet
+
+from .l1_contract import NativeRollupContract, RollupError
+from .l2 import L2_MESSAGE_PASSER, l2_node
+from .sequencer import Sequencer
+from .stages import StageConfig, load_preset
+
+# Of the standard test accounts (the same keys on L1 and every L2): the
+# sequencer signs L2 relays and L1 settlements, the operator holds the
+# rollup's admin key. Accounts 0-7 stay free for users.
+SEQUENCER_ACCOUNT = 8
+OPERATOR_ACCOUNT = 9
+# Storage slot of L2MessagePasser.sent_messages (its first variable).
+SENT_MESSAGES_SLOT = 0
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """An L2 -> L1 withdrawal as the message passer recorded it."""
+
+    chain_id: int
+    nonce: int
+    sender: str
+    recipient: str
+    amount: int
+    l2_block: int
+
+    @property
+    def message_hash(self) -> bytes:
+        from eth_abi import encode as abi_encode
+
+        return keccak(abi_encode(
+            ["uint256", "uint256", "address", "address", "uint256"],
+            [self.chain_id, self.nonce, self.sender, self.recipient, self.amount],
+        ))
+
+    def claim_arguments(self) -> tuple:
+        return (self.chain_id, self.nonce, self.sender, self.recipient, self.amount)
+
+
+def sent_message_slot(message_hash: bytes) -> bytes:
+    """Where Vyper keeps ``sent_messages[message_hash]``: keccak(slot || key)."""
+    return keccak(SENT_MESSAGES_SLOT.to_bytes(32, "big") + message_hash)
+
+
+def proof_nodes(trie: HexaryTrie, key: bytes) -> List[bytes]:
+    """The encoded nodes on the path to ``key``, root first; embedded nodes stay in their parent."""
+    encoded = [rlp.encode(node) for node in trie.get_proof(key)]
+    return [node for index, node in enumerate(encoded) if index == 0 or len(node) >= 32]
+
+
+class Rollup:
+    def __init__(
+        self, l1: Web3, contract: NativeRollupContract, l2: Devnet, config: StageConfig,
+        sequencer: Sequencer,
+    ) -> None:
+        self.l1, self.contract, self.l2, self.config = l1, contract, l2, config
+        self.sequencer = sequencer
+        self.l2_web3 = l2.web3()
+
+    @classmethod
+    def deploy(
+        cls,
+        l1: Web3,
+        stage: Union[int, str, StageConfig] = 1,
+        operator: Optional[DevAccount] = None,
+        sequencer: Optional[DevAccount] = None,
+    ) -> "Rollup":
+        """A new L2 chain for the stage's preset, and its ``NativeRollup`` on ``l1``."""
+        config = stage if isinstance(stage, StageConfig) else load_preset(stage)
+        accounts = derive_accounts()
+        operator = operator or accounts[OPERATOR_ACCOUNT]
+        sequencer = sequencer or accounts[SEQUENCER_ACCOUNT]
+        l2 = l2_node(config)
+        genesis = l2.head()
+        contract = NativeRollupContract.deploy(
+            l1,
+            operator.checksum_address,
+            config.l2_chain_id,
+            genesis.hash,
+            genesis.state_root,
+            operator.checksum_address,
+            sequencer.checksum_address,
+            config.contract_parameters(),
+        )
+        return cls(l1, contract, l2, config, Sequencer(contract, l2, sequencer))
+
+    @property
+    def address(self) -> str:
+        return self.contract.address
+
+    # -- L1 -> L2 --
+
+    def deposit(self, sender: str, amount: int, recipient: Optional[str] = None) -> int:
+        """Lock ``amount`` wei from ``sender`` on L1 for ``recipient`` on L2; the message index."""
+        self.contract.transact("deposit", recipient or sender, sender=sender, value=amount)
+        return self.contract.view("message_count")
+
+    def force_include(self, sender: str, signed_l2_transaction: bytes) -> int:
+        """Queue a signed L2 transaction on L1, past the sequencer; the message index."""
+        self.contract.transact("force_include", signed_l2_transaction, sender=sender)
+        return self.contract.view("message_count")
+
+    # -- L2 -> L1 --
+
+    def withdraw(self, sender: str, amount: int, recipient: Optional[str] = None) -> Withdrawal:
+        """Start a withdrawal on L2 (from an account the L2 node holds the key of)."""
+        passer = self.l2_web3.eth.contract(
+            to_checksum_address(L2_MESSAGE_PASSER), abi=compile_contract("L2MessagePasser").abi
+        )
+        nonce = passer.functions.message_nonce().call()
+        recipient = recipient or sender
+        transaction_hash = passer.functions.initiate_withdrawal(recipient).transact(
+            {"from": sender, "value": amount}
+        )
+        receipt = self.l2_web3.eth.get_transaction_receipt(transaction_hash)
+        if receipt.status != 1:
+            raise RollupError("initiate_withdrawal failed on L2")
+        return Withdrawal(
+            self.config.l2_chain_id, nonce, to_checksum_address(sender),
+            to_checksum_address(recipient), amount, receipt.blockNumber,
+        )
+
+    def withdrawal_proof(self, withdrawal: Withdrawal, l2_block: int) -> Tuple[list, list]:
+        """Account and storage proofs of the withdrawal in the state after ``l2_block``."""
+        db = self.l2.chain.chaindb.db
+        state_root = self.l2.block(l2_block).header.state_root
+        state = HexaryTrie(db, state_root)
+        account_proof = proof_nodes(state, keccak(L2_MESSAGE_PASSER))
+        passer = rlp.decode(state[keccak(L2_MESSAGE_PASSER)], sedes=Account)
+        storage = HexaryTrie(db, passer.storage_root)
+        slot_key = keccak(sent_message_slot(withdrawal.message_hash))
+        return account_proof, proof_nodes(storage, slot_key)
+
+    def claim(self, withdrawal: Withdrawal, sender: Optional[str] = None, l2_block=None):
+        """Claim on L1, proving the withdrawal against the latest settled L2 state root."""
+        settled = self.contract.view("head_number")
+        if settled < withdrawal.l2_block:
+            raise RollupError(
+                f"claim: L2 block {withdrawal.l2_block} is not settled yet (L1 has {settled})"
+            )
+        l2_block = settled if l2_block is None else l2_block
+        account_proof, storage_proof = self.withdrawal_proof(withdrawal, l2_block)
+        return self.contract.transact(
+            "claim_withdrawal", *withdrawal.claim_arguments(), l2_block, account_proof,
+            storage_proof, sender=sender or withdrawal.recipient,
+        )
+
+    # -- reading --
+
+    def l2_balance(self, address: str) -> int:
+        return self.l2_web3.eth.get_balance(to_checksum_address(address))
+
+    def settled_head(self) -> int:
+        return self.contract.view("head_number")

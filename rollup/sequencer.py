@@ -1,0 +1,162 @@
+"""
+The sequencer: takes L1 messages into L2 blocks, and settles L2 blocks on L1.
+
+Taking in: the next L2 block anchors the L1 queue (its
+parent_beacon_block_root is the queue hash up to the last message taken in),
+and holds the bridge's ``relay`` of those messages plus every forced
+transaction among them. Settling: each L2 block not yet on L1 is witnessed,
+encoded as a ``StatelessInput`` and sent to ``NativeRollup.advance``, which
+asks EXECUTE.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+from eth.vm.forks.prague.transactions import PragueTransactionBuilder
+from eth_keys import keys
+
+from contracts import compile_contract
+from l1.accounts import DevAccount
+from l1.node import Devnet
+from precompile.constants import FORK_PRAGUE
+from precompile.encoding import encode
+from precompile.execute import EXECUTE_BASE_GAS, EXECUTE_GAS_PER_INPUT_BYTE
+from precompile.ssz import ChainConfig
+from precompile.witness import prove_block
+
+from .l1_contract import NativeRollupContract
+from .l2 import L2_BRIDGE
+
+# advance() besides EXECUTE: calldata (16 gas a byte), copying the input to
+# memory, the queue checks and the writes (measured: about 2.4M for a 6 KB input).
+ADVANCE_OVERHEAD_GAS = 3_000_000
+RELAY_GAS_PER_MESSAGE = 60_000
+RELAY_BASE_GAS = 100_000
+
+
+@dataclass
+class QueuedMessage:
+    kind: int
+    index: int
+    sender: str
+    recipient: str
+    amount: int
+    data_hash: bytes
+    queue_hash: bytes
+    transaction: Optional[bytes] = None
+
+    def as_struct(self) -> tuple:
+        return (self.kind, self.index, self.sender, self.recipient, self.amount, self.data_hash)
+
+
+@dataclass
+class Sequencer:
+    rollup: NativeRollupContract
+    l2: Devnet
+    key: DevAccount
+    # A censoring sequencer (for drills) stops taking in the queue at the
+    # first forced transaction; wherever inclusion is forced, L1 refuses its
+    # blocks once that transaction is overdue.
+    ignores_forced: bool = False
+    messages_taken_in: int = 0
+
+    @property
+    def address(self) -> str:
+        return self.key.checksum_address
+
+    def queued_messages(self) -> List[QueuedMessage]:
+        """L1 messages this sequencer has not taken in yet, in queue order."""
+        count = self.rollup.view("message_count")
+        if count == self.messages_taken_in:
+            return []
+        forced = {
+            event.args.index: bytes(event.args.transaction)
+            for event in self.rollup.events("ForcedTransactionQueued")
+            if event.args.index > self.messages_taken_in
+        }
+        messages = [
+            QueuedMessage(
+                event.args.kind, event.args.index, event.args.sender, event.args.recipient,
+                event.args.amount, bytes(event.args.data_hash), bytes(event.args.queue_hash),
+                forced.get(event.args.index),
+            )
+            for event in self.rollup.events("MessageQueued")
+            if event.args.index > self.messages_taken_in
+        ]
+        return sorted(messages, key=lambda message: message.index)
+
+    def take_in_messages(self) -> Optional[int]:
+        """Mine an L2 block taking in the queued L1 messages; its number, or None if none."""
+        messages = self.queued_messages()
+        if self.ignores_forced:
+            first_forced = next((m for m in messages if m.transaction is not None), None)
+            if first_forced is not None:
+                messages = [m for m in messages if m.index < first_forced.index]
+        if not messages:
+            return None
+        l2 = self.l2
+        with l2.lock:
+            timestamp = max(int(time.time()) + l2.time_offset, l2.head().timestamp + 1)
+            relay = self._relay_transaction(messages, timestamp)
+            automine, l2.automine = l2.automine, False
+            try:
+                l2.send_transaction(relay)
+                for message in messages:
+                    if message.transaction is not None:
+                        l2.send_transaction(l2.vm_class.get_transaction_builder().decode(
+                            message.transaction
+                        ))
+                l2.parent_beacon_block_root = messages[-1].queue_hash
+                block = l2.mine(timestamp=timestamp)[0]
+            finally:
+                l2.automine = automine
+        self.messages_taken_in = messages[-1].index
+        return block.number
+
+    def _relay_transaction(self, messages: List[QueuedMessage], timestamp: int):
+        bridge = compile_contract("L2Bridge")
+        data = bridge.encode_call("relay", [m.as_struct() for m in messages], timestamp)
+        state = self.l2.state_at()
+        builder: PragueTransactionBuilder = self.l2.vm_class.get_transaction_builder()
+        unsigned = builder.new_unsigned_dynamic_fee_transaction(
+            chain_id=self.l2.chain_id,
+            nonce=state.get_nonce(self.key.address),
+            max_priority_fee_per_gas=0,
+            max_fee_per_gas=2 * self.l2.head().base_fee_per_gas + 1,
+            gas=RELAY_BASE_GAS + RELAY_GAS_PER_MESSAGE * len(messages),
+            to=L2_BRIDGE,
+            value=0,
+            data=data,
+            access_list=(),
+        )
+        return unsigned.as_signed_transaction(keys.PrivateKey(self.key.private_key))
+
+    def stateless_input(self, number: int) -> bytes:
+        """The encoded EXECUTE input for L2 block ``number``."""
+        block = self.l2.block(number)
+        chain_config = ChainConfig(chain_id=self.l2.chain_id, fork=FORK_PRAGUE)
+        stateless_input, _ = prove_block(self.l2.chain, block, chain_config)
+        return encode(stateless_input)
+
+    def submit(self, number: int, encoded_input: Optional[bytes] = None, sender: str = None):
+        """Send L2 block ``number`` (or ``encoded_input``) to ``advance``; the L1 receipt."""
+        data = encoded_input if encoded_input is not None else self.stateless_input(number)
+        execute = EXECUTE_BASE_GAS + self.l2.config.gas_limit + EXECUTE_GAS_PER_INPUT_BYTE * len(data)
+        # A call passes on at most 63/64 of what is left (EIP-150).
+        gas = execute * 64 // 63 + EXECUTE_GAS_PER_INPUT_BYTE * len(data) + ADVANCE_OVERHEAD_GAS
+        return self.rollup.transact("advance", data, sender=sender or self.address, gas=gas)
+
+    def settle(self) -> List[int]:
+        """Submit every L2 block L1 has not settled yet; their numbers."""
+        settled = []
+        for number in range(self.rollup.view("head_number") + 1, self.l2.head().block_number + 1):
+            self.submit(number)
+            settled.append(number)
+        return settled
+
+    def step(self) -> List[int]:
+        """One round: take in L1 messages, then settle what is new."""
+        self.take_in_messages()
+        return self.settle()
+
