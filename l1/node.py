@@ -356,6 +356,22 @@ class Devnet:
             self._rewind(number, block_hash)
             return True
 
+    def rewind(self, number: int) -> List[SignedTransactionAPI]:
+        """
+        Make block ``number`` the head again (a reorg on a devnet); the
+        transactions of the dropped blocks, in order, for the caller to resend.
+        """
+        with self.lock:
+            dropped = [
+                transaction
+                for later in range(number + 1, self.head().block_number + 1)
+                for transaction in self.block(later).transactions
+            ]
+            header = self.block(number).header
+            self._rewind(number, header.hash)
+            self.head_state_root = header.state_root
+            return dropped
+
     def _rewind(self, number: int, block_hash: bytes) -> None:
         header = self.chain.get_block_header_by_hash(block_hash)
         chaindb = self.chain.chaindb

@@ -23,7 +23,9 @@ BRIDGE_PREMINT = 10**9 * 10**18
 
 def predeploys() -> Dict[bytes, GenesisAccount]:
     return {
-        L2_BRIDGE: GenesisAccount(balance=BRIDGE_PREMINT, code=compile_contract("L2Bridge").runtime),
+        L2_BRIDGE: GenesisAccount(
+            balance=BRIDGE_PREMINT, code=compile_contract("L2Bridge").runtime
+        ),
         L2_MESSAGE_PASSER: GenesisAccount(code=compile_contract("L2MessagePasser").runtime),
     }
 

@@ -142,9 +142,10 @@ class Sequencer:
     def submit(self, number: int, encoded_input: Optional[bytes] = None, sender: str = None):
         """Send L2 block ``number`` (or ``encoded_input``) to ``advance``; the L1 receipt."""
         data = encoded_input if encoded_input is not None else self.stateless_input(number)
-        execute = EXECUTE_BASE_GAS + self.l2.config.gas_limit + EXECUTE_GAS_PER_INPUT_BYTE * len(data)
+        input_gas = EXECUTE_GAS_PER_INPUT_BYTE * len(data)
+        execute = EXECUTE_BASE_GAS + self.l2.config.gas_limit + input_gas
         # A call passes on at most 63/64 of what is left (EIP-150).
-        gas = execute * 64 // 63 + EXECUTE_GAS_PER_INPUT_BYTE * len(data) + ADVANCE_OVERHEAD_GAS
+        gas = execute * 64 // 63 + input_gas + ADVANCE_OVERHEAD_GAS
         return self.rollup.transact("advance", data, sender=sender or self.address, gas=gas)
 
     def settle(self) -> List[int]:
@@ -154,6 +155,26 @@ class Sequencer:
             self.submit(number)
             settled.append(number)
         return settled
+
+    def rebuild_from_settled_head(self) -> list:
+        """
+        After L1 refused this sequencer's blocks: drop the L2 blocks L1 has not
+        settled, go back to the anchor L1 holds, and put the dropped user
+        transactions back in the mempool (this sequencer's own relays are
+        rebuilt, not resent). The resent transactions.
+        """
+        settled = self.rollup.view("head_number")
+        self.messages_taken_in = self.rollup.view("messages_anchored")
+        dropped = self.l2.rewind(settled)
+        self.l2.parent_beacon_block_root = self.rollup.view("queue_hash", self.messages_taken_in)
+        resent = [t for t in dropped if t.sender != self.key.address]
+        automine, self.l2.automine = self.l2.automine, False
+        try:
+            for transaction in resent:
+                self.l2.send_transaction(transaction)
+        finally:
+            self.l2.automine = automine
+        return resent
 
     def step(self) -> List[int]:
         """One round: take in L1 messages, then settle what is new."""
