@@ -153,6 +153,18 @@ class DevnetServer:
         return runner
 
 
+def stop_on_signals() -> asyncio.Event:
+    """An event SIGINT or SIGTERM sets (in the main thread; elsewhere the caller stops us)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signal_number, stop.set)
+        except (RuntimeError, ValueError):  # not the main thread
+            pass
+    return stop
+
+
 def serve_forever(
     devnet: Devnet,
     host: str,
@@ -168,13 +180,8 @@ def serve_forever(
 
     async def main() -> None:
         runner = await DevnetServer(devnet, host, port).start()
-        stop = asyncio.Event()
+        stop = stop_on_signals()
         loop = asyncio.get_running_loop()
-        for signal_number in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(signal_number, stop.set)
-            except (RuntimeError, ValueError):  # not the main thread: the caller stops us
-                pass
         if state_path:
             asyncio.create_task(_save_periodically(devnet, state_path, state_interval))
         if ready is not None:

@@ -106,6 +106,47 @@ def build_parser() -> argparse.ArgumentParser:
     devnet.add_argument("--silent", action="store_true", help="print nothing at start")
     devnet.set_defaults(run=run_devnet_command)
 
+    up = commands.add_parser(
+        "up",
+        help="L1 devnet + one demo rollup per stage, served and settling",
+        description=(
+            "Start the L1 devnet and one demo rollup per trust stage (presets 0, 1, 2), each "
+            "with its own L2 JSON-RPC endpoint and a sequencer that takes in L1 messages and "
+            "settles every L2 block on L1 through EXECUTE. Prints every endpoint, chain id and "
+            "contract address. Ctrl-C stops everything."
+        ),
+    )
+    up.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    up.add_argument(
+        "--port", "-p", type=port_number, default=8545,
+        help="L1 port (default 8545); the rollups take the ports after it",
+    )
+    up.add_argument(
+        "--stages", type=stage_list, default=(0, 1, 2),
+        help="comma-separated stages to run, or preset files (default 0,1,2)",
+    )
+    add_rollup_options(up)
+    up.set_defaults(run=run_up_command)
+
+    deploy = commands.add_parser(
+        "deploy",
+        help="deploy a demo rollup of a stage to a running L1 and run its L2 node",
+        description=(
+            "Deploy NativeRollup for a stage preset to the L1 at --l1 (an nr devnet: it needs "
+            "EXECUTE), then serve the rollup's L2 node on --port and run its sequencer."
+        ),
+    )
+    deploy.add_argument(
+        "--stage", required=True, help="0, 1 or 2, or the path of a preset JSON file"
+    )
+    deploy.add_argument("--l1", default="http://127.0.0.1:8545", help="L1 JSON-RPC URL")
+    deploy.add_argument("--host", default="127.0.0.1", help="address the L2 node listens on")
+    deploy.add_argument(
+        "--port", "-p", type=port_number, default=8546, help="L2 port (default 8546)"
+    )
+    add_rollup_options(deploy)
+    deploy.set_defaults(run=run_deploy_command)
+
     bench = commands.add_parser("bench", help="benchmarks")
     benches = bench.add_subparsers(title="benchmarks", metavar="BENCHMARK")
     execute = benches.add_parser(
@@ -210,6 +251,94 @@ def run_devnet_command(args: argparse.Namespace) -> int:
         )
     except OSError as error:
         print(f"nr devnet: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def add_rollup_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--settle-interval", type=positive_float, default=2.0,
+        help="seconds between sequencer rounds (default 2)",
+    )
+    parser.add_argument(
+        "--print-presets", action="store_true", help="print the stage presets in use"
+    )
+
+
+def stage_list(text: str) -> tuple:
+    """``0,1,2`` or preset paths, each checked now so a bad one fails before anything starts."""
+    from rollup.stages import InvalidPreset, load_preset
+
+    try:
+        return tuple(load_preset(item.strip()) for item in text.split(",") if item.strip())
+    except InvalidPreset as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def run_up_command(args: argparse.Namespace) -> int:
+    from l1.accounts import DERIVATION_PATH
+    from l1.node import Devnet, DevnetConfig
+    from rollup.rollup import Rollup
+    from rollup.service import Endpoint, rollup_banner
+    from rollup.stages import load_preset
+
+    presets = [p if not isinstance(p, int) else load_preset(p) for p in args.stages]
+    started = time.monotonic()
+    l1 = Devnet(DevnetConfig())
+    l1_web3 = l1.web3()
+    rollups = [Rollup.deploy(l1_web3, preset) for preset in presets]
+    ports = [args.port + 1 + index for index in range(len(rollups))]
+    l1_url = f"http://{args.host}:{args.port}"
+    args.balance, args.engine = l1.config.balance_ether, l1.config.execute.engine
+    print(devnet_banner(l1, DERIVATION_PATH, args), flush=True)
+    print(rollup_banner(rollups, args.host, ports, l1_url), flush=True)
+    if args.print_presets:
+        for rollup in rollups:
+            print(rollup.config.to_json())
+    print(f"\nReady in {time.monotonic() - started:.1f}s", flush=True)
+    endpoints = [Endpoint(l1, args.port)] + [
+        Endpoint(rollup.l2, port) for rollup, port in zip(rollups, ports)
+    ]
+    return serve_until_stopped("up", endpoints, rollups, args)
+
+
+def run_deploy_command(args: argparse.Namespace) -> int:
+    from web3 import Web3
+
+    from rollup.l1_contract import RollupError
+    from rollup.rollup import Rollup
+    from rollup.service import Endpoint, rollup_banner
+    from rollup.stages import InvalidPreset, load_preset
+
+    try:
+        preset = load_preset(args.stage)
+    except InvalidPreset as error:
+        print(f"nr deploy: {error}", file=sys.stderr)
+        return 2
+    l1_web3 = Web3(Web3.HTTPProvider(args.l1))
+    if not l1_web3.is_connected():
+        print(f"nr deploy: no L1 answers at {args.l1}", file=sys.stderr)
+        return 1
+    try:
+        rollup = Rollup.deploy(l1_web3, preset)
+    except RollupError as error:
+        print(f"nr deploy: {error}", file=sys.stderr)
+        return 1
+    print(rollup_banner([rollup], args.host, [args.port], args.l1), flush=True)
+    if args.print_presets:
+        print(rollup.config.to_json())
+    return serve_until_stopped("deploy", [Endpoint(rollup.l2, args.port)], [rollup], args)
+
+
+def serve_until_stopped(command: str, endpoints, rollups, args: argparse.Namespace) -> int:
+    from rollup.service import serve
+
+    try:
+        serve(endpoints, rollups, args.host, args.settle_interval)
+    except OSError as error:
+        print(f"nr {command}: cannot listen: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass

@@ -1,0 +1,104 @@
+"""
+Running rollups: each L2 node served over JSON-RPC (HTTP and WebSocket, the
+devnet server), and each sequencer stepping on a timer: take in L1
+messages, settle new L2 blocks. ``nr up`` also serves the L1 devnet itself.
+"""
+
+import asyncio
+import threading
+from dataclasses import dataclass
+from typing import List, Optional
+
+from eth_utils import to_checksum_address
+
+from l1.node import Devnet
+from l1.server import DevnetServer, stop_on_signals
+
+from .l1_contract import RollupError
+from .l2 import L2_BRIDGE, L2_MESSAGE_PASSER
+from .rollup import Rollup
+
+DEFAULT_SETTLE_INTERVAL = 2.0
+
+
+@dataclass
+class Endpoint:
+    devnet: Devnet
+    port: int
+
+
+async def run_sequencer(rollup: Rollup, interval: float, log=print) -> None:
+    """Step the sequencer every ``interval`` seconds; a refusal rebuilds, nothing stops it."""
+    loop = asyncio.get_running_loop()
+    name = f"stage {rollup.config.stage} (chain {rollup.config.l2_chain_id})"
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            settled = await loop.run_in_executor(None, rollup.sequencer.step)
+        except RollupError as refused:
+            log(f"{name}: L1 refused: {refused}; rebuilding from the settled head")
+            await loop.run_in_executor(None, rollup.sequencer.rebuild_from_settled_head)
+            continue
+        if settled:
+            log(f"{name}: settled L2 block(s) {', '.join(map(str, settled))} on L1")
+
+
+def serve(
+    endpoints: List[Endpoint],
+    rollups: List[Rollup],
+    host: str,
+    settle_interval: float = DEFAULT_SETTLE_INTERVAL,
+    ready: Optional[threading.Event] = None,
+    log=print,
+) -> None:
+    """Serve every endpoint and run every sequencer until SIGINT or SIGTERM."""
+
+    async def main() -> None:
+        runners = [await DevnetServer(e.devnet, host, e.port).start() for e in endpoints]
+        tasks = [
+            asyncio.create_task(run_sequencer(rollup, settle_interval, log)) for rollup in rollups
+        ]
+        stop = stop_on_signals()
+        if ready is not None:
+            ready.set()
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            for runner in runners:
+                await runner.cleanup()
+
+    asyncio.run(main())
+
+
+def rollup_banner(rollups: List[Rollup], host: str, ports: List[int], l1_url: str) -> str:
+    """Every endpoint, chain id and contract address, and one command to try."""
+    lines = ["", "Rollups", "=================="]
+    for rollup, port in zip(rollups, ports):
+        config = rollup.config
+        lines += [
+            f"stage {config.stage}  L2 chain id {config.l2_chain_id}  rpc http://{host}:{port}",
+            f"         NativeRollup (L1)      {rollup.address}",
+            f"         L2Bridge (L2)          {to_checksum_address(L2_BRIDGE)}",
+            f"         L2MessagePasser (L2)   {to_checksum_address(L2_MESSAGE_PASSER)}",
+            f"         finality {config.finality_delay}s, forced inclusion "
+            + (f"after {config.inclusion_delay}s" if config.inclusion_delay else "none")
+            + ", operator may replace root: "
+            + ("yes" if config.operator_can_replace_root else "no"),
+        ]
+    if rollups:
+        key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+        first = f"http://{host}:{ports[0]}"
+        lines += [
+            "",
+            "Try it (account 0 is funded on every chain)",
+            "==================",
+            f"cast send --rpc-url {first} --private-key {key} "
+            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --value 1ether",
+            f"cast send --rpc-url {l1_url} --private-key {key} {rollups[0].address} "
+            "'deposit(address)' 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --value 1ether",
+            f"cast balance --rpc-url {first} 0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        ]
+    return "\n".join(lines)
+
