@@ -264,3 +264,5 @@ def test_presets_are_checked_against_their_stage(tmp_path):
             load_preset(path)
     with pytest.raises(InvalidPreset, match="No such file"):
         load_preset(tmp_path / "missing.json")
+    with pytest.raises(InvalidPreset, match="no stage 3"):
+        load_preset(3)
