@@ -292,16 +292,19 @@ def run_up_command(args: argparse.Namespace) -> int:
     ports = [args.port + 1 + index for index in range(len(rollups))]
     l1_url = f"http://{args.host}:{args.port}"
     args.balance, args.engine = l1.config.balance_ether, l1.config.execute.engine
-    print(devnet_banner(l1, DERIVATION_PATH, args), flush=True)
-    print(rollup_banner(rollups, args.host, ports, l1_url), flush=True)
-    if args.print_presets:
-        for rollup in rollups:
-            print(rollup.config.to_json())
-    print(f"\nReady in {time.monotonic() - started:.1f}s", flush=True)
+
+    def announce() -> None:
+        print(devnet_banner(l1, DERIVATION_PATH, args), flush=True)
+        print(rollup_banner(rollups, args.host, ports, l1_url), flush=True)
+        if args.print_presets:
+            for rollup in rollups:
+                print(rollup.config.to_json())
+        print(f"\nReady in {time.monotonic() - started:.1f}s", flush=True)
+
     endpoints = [Endpoint(l1, args.port)] + [
         Endpoint(rollup.l2, port) for rollup, port in zip(rollups, ports)
     ]
-    return serve_until_stopped("up", endpoints, rollups, args)
+    return serve_until_stopped("up", endpoints, rollups, args, announce)
 
 
 def run_deploy_command(args: argparse.Namespace) -> int:
@@ -326,17 +329,23 @@ def run_deploy_command(args: argparse.Namespace) -> int:
     except RollupError as error:
         print(f"nr deploy: {error}", file=sys.stderr)
         return 1
-    print(rollup_banner([rollup], args.host, [args.port], args.l1), flush=True)
-    if args.print_presets:
-        print(rollup.config.to_json())
-    return serve_until_stopped("deploy", [Endpoint(rollup.l2, args.port)], [rollup], args)
+    def announce() -> None:
+        print(rollup_banner([rollup], args.host, [args.port], args.l1), flush=True)
+        if args.print_presets:
+            print(rollup.config.to_json())
+
+    endpoints = [Endpoint(rollup.l2, args.port)]
+    return serve_until_stopped("deploy", endpoints, [rollup], args, announce)
 
 
-def serve_until_stopped(command: str, endpoints, rollups, args: argparse.Namespace) -> int:
+def serve_until_stopped(
+    command: str, endpoints, rollups, args: argparse.Namespace, announce
+) -> int:
+    """Serve; ``announce`` prints what the user needs once everything listens."""
     from rollup.service import serve
 
     try:
-        serve(endpoints, rollups, args.host, args.settle_interval)
+        serve(endpoints, rollups, args.host, args.settle_interval, on_listening=announce)
     except OSError as error:
         print(f"nr {command}: cannot listen: {error}", file=sys.stderr)
         return 1

@@ -7,7 +7,7 @@ messages, settle new L2 blocks. ``nr up`` also serves the L1 devnet itself.
 import asyncio
 import threading
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from eth_utils import to_checksum_address
 
@@ -50,8 +50,12 @@ def serve(
     settle_interval: float = DEFAULT_SETTLE_INTERVAL,
     ready: Optional[threading.Event] = None,
     log=print,
+    on_listening: Optional[Callable[[], None]] = None,
 ) -> None:
-    """Serve every endpoint and run every sequencer until SIGINT or SIGTERM."""
+    """
+    Serve every endpoint and run every sequencer until SIGINT or SIGTERM;
+    ``on_listening`` runs once every endpoint accepts connections.
+    """
 
     async def main() -> None:
         runners = [await DevnetServer(e.devnet, host, e.port).start() for e in endpoints]
@@ -59,6 +63,8 @@ def serve(
             asyncio.create_task(run_sequencer(rollup, settle_interval, log)) for rollup in rollups
         ]
         stop = stop_on_signals()
+        if on_listening is not None:
+            on_listening()
         if ready is not None:
             ready.set()
         try:
