@@ -12,6 +12,7 @@ import os
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -134,6 +135,16 @@ class Devnet:
         with self.lock:
             self.block_time = seconds or None
             self.automine = self.block_time is None
+
+    @contextmanager
+    def automine_paused(self):
+        """Queue several transactions for one block: automine waits until the block is mined."""
+        with self.lock:
+            automine, self.automine = self.automine, False
+            try:
+                yield
+            finally:
+                self.automine = automine
 
     def reset(self) -> None:
         """anvil_reset: back to a fresh genesis with the same configuration."""

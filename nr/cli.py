@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="L1 port (default 8545); the rollups take the ports after it",
     )
     up.add_argument(
-        "--stages", type=stage_list, default=(0, 1, 2),
+        "--stages", type=stage_list, default="0,1,2",
         help="comma-separated stages to run, or preset files (default 0,1,2)",
     )
     add_rollup_options(up)
@@ -206,14 +206,23 @@ def port_number(text: str) -> int:
     return port
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
+def positive(parse, kind: str):
+    """An argparse type: ``parse`` the text as ``kind``, and refuse zero or less."""
+
+    def parse_positive(text: str):
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+        return value
+
+    return parse_positive
+
+
+positive_float = positive(float, "a number")
+positive_int = positive(lambda text: int(text.replace("_", "")), "an integer")
 
 
 def run_devnet_command(args: argparse.Namespace) -> int:
@@ -282,9 +291,8 @@ def run_up_command(args: argparse.Namespace) -> int:
     from l1.node import Devnet, DevnetConfig
     from rollup.rollup import Rollup
     from rollup.service import Endpoint, rollup_banner
-    from rollup.stages import load_preset
 
-    presets = [p if not isinstance(p, int) else load_preset(p) for p in args.stages]
+    presets = args.stages
     started = time.monotonic()
     l1 = Devnet(DevnetConfig())
     l1_web3 = l1.web3()
@@ -387,16 +395,6 @@ def devnet_banner(devnet, derivation_path: str, args: argparse.Namespace) -> str
         f"Listening on {args.host}:{args.port}",
     ]
     return "\n".join(lines)
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
 
 
 def run_bench_execute_command(args: argparse.Namespace) -> int:

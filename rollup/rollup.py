@@ -9,6 +9,7 @@ from typing import List, Optional, Tuple, Union
 
 import rlp
 from eth.rlp.accounts import Account
+from eth_abi import encode as abi_encode
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 from trie import HexaryTrie
@@ -45,8 +46,6 @@ class Withdrawal:
 
     @property
     def message_hash(self) -> bytes:
-        from eth_abi import encode as abi_encode
-
         return keccak(abi_encode(
             ["uint256", "uint256", "address", "address", "uint256"],
             [self.chain_id, self.nonce, self.sender, self.recipient, self.amount],

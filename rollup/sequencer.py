@@ -96,21 +96,16 @@ class Sequencer:
         if not messages:
             return None
         l2 = self.l2
-        with l2.lock:
+        with l2.automine_paused():
             timestamp = max(int(time.time()) + l2.time_offset, l2.head().timestamp + 1)
-            relay = self._relay_transaction(messages, timestamp)
-            automine, l2.automine = l2.automine, False
-            try:
-                l2.send_transaction(relay)
-                for message in messages:
-                    if message.transaction is not None:
-                        l2.send_transaction(l2.vm_class.get_transaction_builder().decode(
-                            message.transaction
-                        ))
-                l2.parent_beacon_block_root = messages[-1].queue_hash
-                block = l2.mine(timestamp=timestamp)[0]
-            finally:
-                l2.automine = automine
+            l2.send_transaction(self._relay_transaction(messages, timestamp))
+            for message in messages:
+                if message.transaction is not None:
+                    l2.send_transaction(l2.vm_class.get_transaction_builder().decode(
+                        message.transaction
+                    ))
+            l2.parent_beacon_block_root = messages[-1].queue_hash
+            block = l2.mine(timestamp=timestamp)[0]
         self.messages_taken_in = messages[-1].index
         return block.number
 
@@ -168,12 +163,9 @@ class Sequencer:
         dropped = self.l2.rewind(settled)
         self.l2.parent_beacon_block_root = self.rollup.view("queue_hash", self.messages_taken_in)
         resent = [t for t in dropped if t.sender != self.key.address]
-        automine, self.l2.automine = self.l2.automine, False
-        try:
+        with self.l2.automine_paused():
             for transaction in resent:
                 self.l2.send_transaction(transaction)
-        finally:
-            self.l2.automine = automine
         return resent
 
     def step(self) -> List[int]:

@@ -5,12 +5,12 @@ messages, settle new L2 blocks. ``nr up`` also serves the L1 devnet itself.
 """
 
 import asyncio
-import threading
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
 from eth_utils import to_checksum_address
 
+from l1.accounts import derive_accounts
 from l1.node import Devnet
 from l1.server import DevnetServer, stop_on_signals
 
@@ -39,6 +39,9 @@ async def run_sequencer(rollup: Rollup, interval: float, log=print) -> None:
             log(f"{name}: L1 refused: {refused}; rebuilding from the settled head")
             await loop.run_in_executor(None, rollup.sequencer.rebuild_from_settled_head)
             continue
+        except Exception as failure:  # an unreachable L1, a bad transaction: try again next round
+            log(f"{name}: sequencer round failed: {type(failure).__name__}: {failure}")
+            continue
         if settled:
             log(f"{name}: settled L2 block(s) {', '.join(map(str, settled))} on L1")
 
@@ -48,7 +51,6 @@ def serve(
     rollups: List[Rollup],
     host: str,
     settle_interval: float = DEFAULT_SETTLE_INTERVAL,
-    ready: Optional[threading.Event] = None,
     log=print,
     on_listening: Optional[Callable[[], None]] = None,
 ) -> None:
@@ -65,8 +67,6 @@ def serve(
         stop = stop_on_signals()
         if on_listening is not None:
             on_listening()
-        if ready is not None:
-            ready.set()
         try:
             await stop.wait()
         finally:
@@ -94,17 +94,18 @@ def rollup_banner(rollups: List[Rollup], host: str, ports: List[int], l1_url: st
             + ("yes" if config.operator_can_replace_root else "no"),
         ]
     if rollups:
-        key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+        sender, recipient = derive_accounts()[:2]
+        key = "0x" + sender.private_key.hex()
+        to = recipient.checksum_address
         first = f"http://{host}:{ports[0]}"
         lines += [
             "",
             "Try it (account 0 is funded on every chain)",
             "==================",
-            f"cast send --rpc-url {first} --private-key {key} "
-            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --value 1ether",
+            f"cast send --rpc-url {first} --private-key {key} {to} --value 1ether",
             f"cast send --rpc-url {l1_url} --private-key {key} {rollups[0].address} "
-            "'deposit(address)' 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --value 1ether",
-            f"cast balance --rpc-url {first} 0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+            f"'deposit(address)' {to} --value 1ether",
+            f"cast balance --rpc-url {first} {to}",
         ]
     return "\n".join(lines)
 

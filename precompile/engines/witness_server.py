@@ -23,7 +23,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from functools import lru_cache
 from http.client import HTTPConnection
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -147,7 +146,6 @@ class WitnessService:
     def __init__(self) -> None:
         self.sessions: Dict[str, Session] = {}
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
 
     def call(self, path: str, method: str, params: List[Any]) -> Any:
         if method == "witness_open":
@@ -157,9 +155,8 @@ class WitnessService:
                 bytes.fromhex(state_root),
             )
             hashes = {int(n): bytes.fromhex(h) for n, h in block_hashes.items()}
-            with self._lock:
-                session_id = str(next(self._ids))
-                self.sessions[session_id] = Session(tries, hashes)
+            session_id = str(next(self._ids))
+            self.sessions[session_id] = Session(tries, hashes)
             return session_id
         if method == "witness_wipe":
             self.sessions[params[0]].wiped.add(bytes.fromhex(params[1]))
