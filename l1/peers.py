@@ -4,6 +4,7 @@ that ``bootstrap.sh`` installs into ``peers/``; where they are, how to start
 them on a port, and waiting until they answer.
 """
 
+import random
 import socket
 import subprocess
 import sys
@@ -35,6 +36,29 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# Below Linux's ephemeral range: no client connection takes one between the check and the bind.
+CONSECUTIVE_PORTS_RANGE = (20000, 32000)
+
+
+def free_consecutive_ports(count: int) -> int:
+    """The first of ``count`` consecutive TCP ports nothing listens on (``nr up`` takes a run)."""
+    for _ in range(100):
+        base = random.randrange(*CONSECUTIVE_PORTS_RANGE)
+        probes = []
+        try:
+            for port in range(base, base + count):
+                probe = socket.socket()
+                probes.append(probe)
+                probe.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+    raise RuntimeError(f"no {count} consecutive free ports in {CONSECUTIVE_PORTS_RANGE}")
 
 
 def node_command(name: str, port: int) -> list:

@@ -8,8 +8,8 @@ import time
 from web3 import Web3
 
 from contracts import compile_contract
+from l1.peers import free_consecutive_ports
 
-from chains import free_port
 from peers import peer
 
 SETTLE_TIMEOUT = 60
@@ -25,7 +25,7 @@ def read_until_ready(process) -> list:
 
 
 def test_up_prints_what_a_user_needs_and_settles_their_l2_transaction():
-    port = free_port()
+    port = free_consecutive_ports(4)  # L1, then one L2 per stage
     process = subprocess.Popen(
         [sys.executable, "-m", "nr.cli", "up", "--port", str(port), "--settle-interval", "0.5"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
