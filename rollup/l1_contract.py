@@ -1,6 +1,6 @@
 """
-The L1 side of a rollup as web3.py sees it: the ``NativeRollup`` contract,
-transactions to it, and the revert reason when one fails.
+The L1 side of a rollup as web3.py sees it: its contracts (``NativeRollup``,
+``Governance``), transactions to them, and the revert reason when one fails.
 """
 
 from typing import Any, Dict, Optional
@@ -15,21 +15,27 @@ class RollupError(Exception):
     """An L1 or L2 operation the rollup refused, with the contract's reason."""
 
 
-class NativeRollupContract:
-    def __init__(self, l1: Web3, address: str) -> None:
-        self.l1 = l1
+class L1Contract:
+    """One of the package's contracts (``contracts/<name>.vy``) at ``address`` on L1."""
+
+    def __init__(self, l1: Web3, name: str, address: str) -> None:
+        self.l1, self.name = l1, name
         self.address = Web3.to_checksum_address(address)
-        self.contract = l1.eth.contract(self.address, abi=compile_contract("NativeRollup").abi)
+        self.compiled = compile_contract(name)
+        self.contract = l1.eth.contract(self.address, abi=self.compiled.abi)
 
     @classmethod
-    def deploy(cls, l1: Web3, deployer: str, *constructor_args: Any) -> "NativeRollupContract":
-        compiled = compile_contract("NativeRollup")
+    def deploy(cls, l1: Web3, name: str, deployer: str, *constructor_args: Any) -> "L1Contract":
+        compiled = compile_contract(name)
         factory = l1.eth.contract(abi=compiled.abi, bytecode=compiled.bytecode)
-        transaction_hash = factory.constructor(*constructor_args).transact({"from": deployer})
+        try:
+            transaction_hash = factory.constructor(*constructor_args).transact({"from": deployer})
+        except ContractLogicError as reverted:
+            raise RollupError(f"deploying {name}: {reverted.message}") from reverted
         receipt = l1.eth.wait_for_transaction_receipt(transaction_hash)
         if receipt.status != 1:
-            raise RollupError("deploying NativeRollup failed")
-        return cls(l1, receipt.contractAddress)
+            raise RollupError(f"deploying {name} failed")
+        return cls(l1, name, receipt.contractAddress)
 
     def view(self, name: str, *args: Any) -> Any:
         return getattr(self.contract.functions, name)(*args).call()
@@ -59,5 +65,7 @@ class NativeRollupContract:
             return reverted.message
         return "reverted (the replay did not; the state moved between)"
 
-    def events(self, name: str, from_block: int = 0) -> list:
-        return getattr(self.contract.events, name)().get_logs(from_block=from_block)
+    def events(self, name: str, from_block: int = 0, to_block="latest") -> list:
+        return getattr(self.contract.events, name)().get_logs(
+            from_block=from_block, to_block=to_block
+        )

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import List, Optional, Tuple, Union
 
 import rlp
-from eth.rlp.accounts import Account
+from eth.rlp.accounts import Account as StateAccount
 from eth_abi import encode as abi_encode
+from eth_account import Account
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 from trie import HexaryTrie
@@ -19,7 +20,8 @@ from contracts import compile_contract
 from l1.accounts import DevAccount, derive_accounts
 from l1.node import Devnet
 
-from .l1_contract import NativeRollupContract, RollupError
+from .governance import Governance, ScheduledAction
+from .l1_contract import L1Contract, RollupError
 from .l2 import L2_MESSAGE_PASSER, l2_node
 from .sequencer import Sequencer
 from .stages import StageConfig, load_preset
@@ -31,6 +33,8 @@ SEQUENCER_ACCOUNT = 8
 OPERATOR_ACCOUNT = 9
 # Storage slot of L2MessagePasser.sent_messages (its first variable).
 SENT_MESSAGES_SLOT = 0
+# initiate_withdrawal writes two fresh slots and logs: about 70k gas; room to spare.
+WITHDRAWAL_GAS = 150_000
 
 
 @dataclass(frozen=True)
@@ -68,11 +72,11 @@ def proof_nodes(trie: HexaryTrie, key: bytes) -> List[bytes]:
 
 class Rollup:
     def __init__(
-        self, l1: Web3, contract: NativeRollupContract, l2: Devnet, config: StageConfig,
-        sequencer: Sequencer,
+        self, l1: Web3, contract: L1Contract, governance: Governance, l2: Devnet,
+        config: StageConfig, sequencer: Sequencer, operator: DevAccount,
     ) -> None:
         self.l1, self.contract, self.l2, self.config = l1, contract, l2, config
-        self.sequencer = sequencer
+        self.governance, self.sequencer, self.operator = governance, sequencer, operator
         self.l2_web3 = l2.web3()
 
     @classmethod
@@ -83,24 +87,37 @@ class Rollup:
         operator: Optional[DevAccount] = None,
         sequencer: Optional[DevAccount] = None,
     ) -> "Rollup":
-        """A new L2 chain for the stage's preset, and its ``NativeRollup`` on ``l1``."""
+        """
+        A new L2 chain for the stage's preset, its ``NativeRollup`` on ``l1``
+        and the ``Governance`` that is its admin (owned by the operator).
+        """
         config = stage if isinstance(stage, StageConfig) else load_preset(stage)
         accounts = derive_accounts()
         operator = operator or accounts[OPERATOR_ACCOUNT]
         sequencer = sequencer or accounts[SEQUENCER_ACCOUNT]
+        owner = operator.checksum_address
         l2 = l2_node(config)
         genesis = l2.head()
-        contract = NativeRollupContract.deploy(
+        governance = L1Contract.deploy(
+            l1, "Governance", owner, *config.governance_arguments(owner)
+        )
+        contract = L1Contract.deploy(
             l1,
-            operator.checksum_address,
+            "NativeRollup",
+            owner,
             config.l2_chain_id,
             genesis.hash,
             genesis.state_root,
-            operator.checksum_address,
+            governance.address,
+            owner,
             sequencer.checksum_address,
             config.contract_parameters(),
         )
-        return cls(l1, contract, l2, config, Sequencer(contract, l2, sequencer))
+        governance.transact("bind", contract.address, sender=owner)
+        return cls(
+            l1, contract, Governance(governance), l2, config,
+            Sequencer(contract, l2, sequencer), operator,
+        )
 
     @property
     def address(self) -> str:
@@ -120,23 +137,52 @@ class Rollup:
 
     # -- L2 -> L1 --
 
-    def withdraw(self, sender: str, amount: int, recipient: Optional[str] = None) -> Withdrawal:
-        """Start a withdrawal on L2 (from an account the L2 node holds the key of)."""
-        passer = self.l2_web3.eth.contract(
+    @property
+    def message_passer(self):
+        return self.l2_web3.eth.contract(
             to_checksum_address(L2_MESSAGE_PASSER), abi=compile_contract("L2MessagePasser").abi
         )
-        nonce = passer.functions.message_nonce().call()
-        recipient = recipient or sender
-        transaction_hash = passer.functions.initiate_withdrawal(recipient).transact(
-            {"from": sender, "value": amount}
-        )
+
+    def withdraw(self, sender: str, amount: int, recipient: Optional[str] = None) -> Withdrawal:
+        """Start a withdrawal on L2 (from an account the L2 node holds the key of)."""
+        transaction_hash = self.message_passer.functions.initiate_withdrawal(
+            recipient or sender
+        ).transact({"from": sender, "value": amount})
+        return self.withdrawal_in(transaction_hash)
+
+    def withdrawal_in(self, transaction_hash: bytes) -> Withdrawal:
+        """The withdrawal an L2 transaction started, from its receipt."""
         receipt = self.l2_web3.eth.get_transaction_receipt(transaction_hash)
         if receipt.status != 1:
             raise RollupError("initiate_withdrawal failed on L2")
+        events = self.message_passer.events.WithdrawalInitiated().process_receipt(receipt)
+        if not events:
+            raise RollupError(f"L2 transaction 0x{bytes(transaction_hash).hex()} withdrew nothing")
+        event = events[0].args
         return Withdrawal(
-            self.config.l2_chain_id, nonce, to_checksum_address(sender),
-            to_checksum_address(recipient), amount, receipt.blockNumber,
+            self.config.l2_chain_id, event.nonce, event.sender, event.recipient, event.amount,
+            receipt.blockNumber,
         )
+
+    def sign_withdrawal(
+        self, account: DevAccount, amount: int, recipient: Optional[str] = None
+    ) -> bytes:
+        """
+        A signed L2 transaction withdrawing ``amount`` to ``recipient`` on L1:
+        what a user hands to ``force_include`` when the sequencer ignores them.
+        """
+        transaction = self.message_passer.functions.initiate_withdrawal(
+            recipient or account.checksum_address
+        ).build_transaction({
+            "from": account.checksum_address,
+            "value": amount,
+            "gas": WITHDRAWAL_GAS,
+            "nonce": self.l2_web3.eth.get_transaction_count(account.checksum_address),
+            "maxFeePerGas": 2 * self.l2.head().base_fee_per_gas + 1,
+            "maxPriorityFeePerGas": 0,
+            "chainId": self.config.l2_chain_id,
+        })
+        return bytes(Account.sign_transaction(transaction, account.private_key).raw_transaction)
 
     def withdrawal_proof(self, withdrawal: Withdrawal, l2_block: int) -> Tuple[list, list]:
         """Account and storage proofs of the withdrawal in the state after ``l2_block``."""
@@ -144,7 +190,7 @@ class Rollup:
         state_root = self.l2.block(l2_block).header.state_root
         state = HexaryTrie(db, state_root)
         account_proof = proof_nodes(state, keccak(L2_MESSAGE_PASSER))
-        passer = rlp.decode(state[keccak(L2_MESSAGE_PASSER)], sedes=Account)
+        passer = rlp.decode(state[keccak(L2_MESSAGE_PASSER)], sedes=StateAccount)
         storage = HexaryTrie(db, passer.storage_root)
         slot_key = keccak(sent_message_slot(withdrawal.message_hash))
         return account_proof, proof_nodes(storage, slot_key)
@@ -162,6 +208,19 @@ class Rollup:
             "claim_withdrawal", *withdrawal.claim_arguments(), l2_block, account_proof,
             storage_proof, sender=sender or withdrawal.recipient,
         )
+
+    # -- governance --
+
+    def propose_upgrade(self, successor: str) -> ScheduledAction:
+        """
+        The operator hands the rollup (and its escrow) to ``successor``: at
+        once where the upgrade delay is 0 (Stage 0), else after it.
+        """
+        data = self.contract.compiled.encode_call("upgrade_to", successor)
+        action = self.governance.schedule(self.address, data, self.operator.checksum_address)
+        if self.config.upgrade_delay == 0:
+            self.governance.execute(action.id, self.operator.checksum_address)
+        return action
 
     # -- reading --
 

@@ -17,6 +17,7 @@ from l1.server import DevnetServer, stop_on_signals
 from .l1_contract import RollupError
 from .l2 import L2_BRIDGE, L2_MESSAGE_PASSER
 from .rollup import Rollup
+from .stages import DAY, StageConfig
 
 DEFAULT_SETTLE_INTERVAL = 2.0
 
@@ -86,12 +87,14 @@ def rollup_banner(rollups: List[Rollup], host: str, ports: List[int], l1_url: st
         lines += [
             f"stage {config.stage}  L2 chain id {config.l2_chain_id}  rpc http://{host}:{port}",
             f"         NativeRollup (L1)      {rollup.address}",
+            f"         Governance (L1)        {rollup.governance.address}",
             f"         L2Bridge (L2)          {to_checksum_address(L2_BRIDGE)}",
             f"         L2MessagePasser (L2)   {to_checksum_address(L2_MESSAGE_PASSER)}",
             f"         finality {config.finality_delay}s, forced inclusion "
             + (f"after {config.inclusion_delay}s" if config.inclusion_delay else "none")
             + ", operator may replace root: "
             + ("yes" if config.operator_can_replace_root else "no"),
+            f"         upgrades: {upgrade_rule(config)}; {council_rule(config)}",
         ]
     if rollups:
         sender, recipient = derive_accounts()[:2]
@@ -109,3 +112,19 @@ def rollup_banner(rollups: List[Rollup], host: str, ports: List[int], l1_url: st
         ]
     return "\n".join(lines)
 
+
+
+def upgrade_rule(config: StageConfig) -> str:
+    if config.upgrade_delay == 0:
+        return "at once by the operator"
+    return (
+        f"after {config.upgrade_delay / DAY:.1f} days"
+        f" (exit window {config.exit_window / DAY:.1f} days)"
+    )
+
+
+def council_rule(config: StageConfig) -> str:
+    if not config.security_council:
+        return "no Security Council"
+    members = f"council {config.council_threshold} of {len(config.security_council)}"
+    return members + (" only on a proven bug" if config.council_needs_bug_proof else " at once")

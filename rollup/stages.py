@@ -9,10 +9,17 @@ framework, so a file that calls itself Stage 1 cannot keep a Stage 0 power.
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Union
+from typing import Tuple, Union
+
+from eth_utils import is_checksum_address
 
 PRESETS = Path(__file__).parent / "presets"
 STAGES = (0, 1, 2)
+DAY = 86400
+# L2BEAT: users have this long to exit before an unwanted upgrade takes effect.
+MIN_EXIT_WINDOW = {1: 7 * DAY, 2: 30 * DAY}
+# L2BEAT: a Security Council has at least 8 members and a threshold above 75%.
+MIN_COUNCIL_MEMBERS = 8
 
 
 class InvalidPreset(ValueError):
@@ -32,6 +39,27 @@ class StageConfig:
     proposer_timeout: int
     # The operator key may set the L2 state root without EXECUTE.
     operator_can_replace_root: bool
+    # Seconds the owner's (operator's) upgrades wait in the governance timelock.
+    upgrade_delay: int
+    # Security Council member addresses (none: no council) and how many must sign.
+    security_council: Tuple[str, ...]
+    council_threshold: int
+    # The council may act only once the rollup holds a proof of a bug (Stage 2).
+    council_needs_bug_proof: bool
+
+    @property
+    def exit_window(self) -> int:
+        """
+        Seconds a user has to leave after an upgrade is announced, without the
+        operators' help: the upgrade delay less the time to force a withdrawal
+        into a settled block (the inclusion delay, or the proposer timeout if
+        the sequencer goes silent) and its finality delay. None where
+        inclusion is not forced.
+        """
+        if self.inclusion_delay <= 0:
+            return 0
+        forcing = max(self.inclusion_delay, self.proposer_timeout)
+        return max(0, self.upgrade_delay - forcing - self.finality_delay)
 
     def contract_parameters(self) -> tuple:
         """The ``Parameters`` struct of ``NativeRollup.vy``, in field order."""
@@ -41,6 +69,14 @@ class StageConfig:
             self.inclusion_delay,
             self.proposer_timeout,
             self.operator_can_replace_root,
+        )
+
+    def governance_arguments(self, owner: str) -> tuple:
+        """The constructor arguments of ``Governance.vy``; members go in ascending order."""
+        council = sorted(self.security_council, key=lambda member: int(member, 16))
+        return (
+            owner, self.upgrade_delay, council, self.council_threshold,
+            self.council_needs_bug_proof,
         )
 
     def to_json(self) -> str:
@@ -59,8 +95,43 @@ def stage_requirements(config: StageConfig) -> list:
             problems.append(f"stage {config.stage}: forced inclusion needs an inclusion_delay")
     if config.stage == 2 and config.proposer_timeout <= 0:
         problems.append("stage 2: anyone may propose when the sequencer is silent")
+    minimum = MIN_EXIT_WINDOW.get(config.stage)
+    if minimum is not None and config.exit_window < minimum:
+        problems.append(
+            f"stage {config.stage}: the exit window (upgrade_delay less forced inclusion and"
+            f" finality: {config.exit_window} s) must be at least {minimum // DAY} days"
+        )
+    problems.extend(council_requirements(config))
     if config.l2_gas_limit <= 0 or config.l2_chain_id <= 0:
         problems.append("l2_chain_id and l2_gas_limit must be positive")
+    return problems
+
+
+def council_requirements(config: StageConfig) -> list:
+    members = config.security_council
+    problems = []
+    if not all(is_checksum_address(member) for member in members):
+        problems.append("security_council: members must be checksummed addresses")
+    if len({member.lower() for member in members}) != len(members):
+        problems.append("security_council: a member is listed twice")
+    threshold_ok = 0 < config.council_threshold <= len(members) if members else (
+        config.council_threshold == 0
+    )
+    if not threshold_ok:
+        problems.append(f"council_threshold must be 1..{len(members)} with a council, 0 without")
+    if config.stage >= 1 and members:
+        if len(members) < MIN_COUNCIL_MEMBERS:
+            problems.append(
+                f"stage {config.stage}: a Security Council has at least"
+                f" {MIN_COUNCIL_MEMBERS} members, not {len(members)}"
+            )
+        if 4 * config.council_threshold <= 3 * len(members):
+            problems.append(
+                f"stage {config.stage}: the council threshold must be above 75%"
+                f" ({config.council_threshold} of {len(members)} is not)"
+            )
+    if config.stage == 2 and members and not config.council_needs_bug_proof:
+        problems.append("stage 2: the Security Council acts only on a proven bug")
     return problems
 
 
@@ -80,10 +151,12 @@ def load_preset(name: Union[int, str, Path]) -> StageConfig:
         raise InvalidPreset(
             f"{path}: unknown fields {sorted(unknown)}, missing fields {sorted(missing)}"
         )
+    types = {field.name: field.type for field in fields(StageConfig)}
     for key, value in document.items():
-        expected = bool if key == "operator_can_replace_root" else int
+        expected = types[key] if types[key] in (bool, int) else list
         if type(value) is not expected:
             raise InvalidPreset(f"{path}: {key} must be {expected.__name__}, not {value!r}")
+    document["security_council"] = tuple(document["security_council"])
     config = StageConfig(**document)
     problems = stage_requirements(config)
     if problems:

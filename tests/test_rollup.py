@@ -10,41 +10,17 @@ import json
 import pytest
 from eth_account import Account
 from eth_hash.auto import keccak
+from rollups import ACCOUNTS, ALICE, BOB, CAROL, ETHER, HOUR, deploy, wait, with_state_root
 
-from l1.accounts import derive_accounts
 from l1.node import Devnet
-from precompile.encoding import decode, encode
-from precompile.ssz import StatelessInput
 from rollup.l1_contract import RollupError
-from rollup.rollup import Rollup
 from rollup.stages import InvalidPreset, load_preset
-
-ACCOUNTS = derive_accounts()
-ALICE, BOB, CAROL = (account.checksum_address for account in ACCOUNTS[:3])
-ETHER = 10**18
-HOUR = 3600
 
 
 @pytest.fixture
 def l1():
     with Devnet() as node:
         yield node
-
-
-def deploy(l1, stage, **changes):
-    config = load_preset(stage)
-    return Rollup.deploy(l1.web3(), dataclasses.replace(config, **changes))
-
-
-def wait(l1, seconds):
-    l1.increase_time(seconds)
-    l1.mine()
-
-
-def with_state_root(encoded: bytes, state_root: bytes) -> bytes:
-    stateless_input = decode(encoded, StatelessInput)
-    stateless_input.new_payload_request.execution_payload.state_root = state_root
-    return encode(stateless_input)
 
 
 @pytest.mark.parametrize("stage", [0, 1, 2])

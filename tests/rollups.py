@@ -1,0 +1,38 @@
+"""Helpers for the rollup tests: a demo rollup on an in-process L1, time travel, forged inputs."""
+
+import dataclasses
+
+from l1.accounts import derive_accounts
+from precompile.encoding import decode, encode
+from precompile.ssz import StatelessInput
+from rollup.rollup import Rollup
+from rollup.stages import load_preset
+
+ACCOUNTS = derive_accounts()
+ALICE, BOB, CAROL = (account.checksum_address for account in ACCOUNTS[:3])
+ETHER = 10**18
+HOUR = 3600
+DAY = 24 * HOUR
+
+
+def deploy(l1, stage, **changes) -> Rollup:
+    config = load_preset(stage)
+    return Rollup.deploy(l1.web3(), dataclasses.replace(config, **changes))
+
+
+def wait(l1, seconds):
+    l1.increase_time(seconds)
+    l1.mine()
+
+
+def with_payload_fields(encoded: bytes, **fields) -> bytes:
+    """The encoded input with execution payload fields replaced."""
+    stateless_input = decode(encoded, StatelessInput)
+    payload = stateless_input.new_payload_request.execution_payload
+    for name, value in fields.items():
+        setattr(payload, name, value)
+    return encode(stateless_input)
+
+
+def with_state_root(encoded: bytes, state_root: bytes) -> bytes:
+    return with_payload_fields(encoded, state_root=state_root)
