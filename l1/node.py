@@ -81,6 +81,9 @@ class DevnetConfig:
     vm_class: Optional[type] = None
     # Genesis accounts besides the funded test accounts (an L2's predeploys).
     predeploys: Mapping[bytes, GenesisAccount] = field(default_factory=dict)
+    # anvil's methods that edit state or history outside of transactions. A
+    # rollup's L2 node turns them off: its blocks must stay provable on L1.
+    state_edits: bool = True
 
 
 @dataclass(frozen=True)

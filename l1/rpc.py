@@ -31,6 +31,8 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 TRANSACTION_REJECTED = -32003
+# In the server-defined range: a method this node serves but was told not to.
+STATE_EDITS_DISABLED = -32001
 EXECUTION_REVERTED = 3
 CLIENT_VERSION = "native-rollups/v0.1.0"
 # Larger request bodies are refused before parsing (anvil's own limit is similar).
@@ -95,6 +97,17 @@ def parse_address(value: Any, name: str = "address") -> bytes:
     return address
 
 
+def state_edits_disabled(name: str) -> Callable[..., Any]:
+    def refuse(*params: Any) -> None:
+        raise RpcError(
+            STATE_EDITS_DISABLED,
+            f"{name} is disabled on this node: it edits state outside of transactions, and"
+            " this chain's blocks must stay provable (a rollup's L2)",
+        )
+
+    return refuse
+
+
 class Dispatcher:
     """Answers JSON-RPC requests (single or batch) for one devnet."""
 
@@ -104,6 +117,9 @@ class Dispatcher:
         for name in dir(self):
             if name.startswith("rpc_"):
                 self.methods[name[4:]] = getattr(self, name)
+        if not devnet.config.state_edits:
+            for name in STATE_EDITING_METHODS:
+                self.methods[name] = state_edits_disabled(name)
         for alias, target in ALIASES.items():
             self.methods[alias] = self.methods[target]
         self.filters: Dict[str, tuple] = {}
@@ -529,6 +545,18 @@ class Dispatcher:
         self.devnet.set_account(parse_address(address), storage=storage)
         return True
 
+
+# Methods that change state or history other than by a signed transaction.
+STATE_EDITING_METHODS = (
+    "anvil_setBalance",
+    "anvil_setNonce",
+    "anvil_setCode",
+    "anvil_setStorageAt",
+    "anvil_impersonateAccount",
+    "anvil_loadState",
+    "anvil_reset",
+    "evm_revert",
+)
 
 # Names other tools use for the same methods (anvil accepts these).
 ALIASES = {

@@ -323,6 +323,7 @@ def run_deploy_command(args: argparse.Namespace) -> int:
     from rollup.service import Endpoint, rollup_banner
     from rollup.stages import InvalidPreset, load_preset
 
+    started = time.monotonic()
     try:
         preset = load_preset(args.stage)
     except InvalidPreset as error:
@@ -337,10 +338,12 @@ def run_deploy_command(args: argparse.Namespace) -> int:
     except RollupError as error:
         print(f"nr deploy: {error}", file=sys.stderr)
         return 1
+
     def announce() -> None:
         print(rollup_banner([rollup], args.host, [args.port], args.l1), flush=True)
         if args.print_presets:
             print(rollup.config.to_json())
+        print(f"\nReady in {time.monotonic() - started:.1f}s", flush=True)
 
     endpoints = [Endpoint(rollup.l2, args.port)]
     return serve_until_stopped("deploy", endpoints, [rollup], args, announce)

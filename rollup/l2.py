@@ -1,7 +1,8 @@
 """
 The L2 node: a devnet running plain Prague under the L2's own chain id, with
 the rollup's predeploys in its genesis and the same funded test accounts as
-the L1 devnet (so the printed keys work on every chain).
+the L1 devnet (so the printed keys work on every chain). anvil's state edits
+are off: a block built on an edited state could never settle on L1.
 """
 
 from typing import Dict
@@ -38,5 +39,6 @@ def l2_node(config: StageConfig) -> Devnet:
             gas_limit=config.l2_gas_limit,
             vm_class=Prague,
             predeploys=predeploys(),
+            state_edits=False,
         )
     )

@@ -36,3 +36,13 @@ def with_payload_fields(encoded: bytes, **fields) -> bytes:
 
 def with_state_root(encoded: bytes, state_root: bytes) -> bytes:
     return with_payload_fields(encoded, state_root=state_root)
+
+
+def read_until_ready(process) -> list:
+    """The output lines of ``nr up`` or ``nr deploy`` up to its "Ready in" line."""
+    lines = []
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("Ready in"):
+            return lines
+    raise AssertionError("the command exited before it was ready:\n" + "\n".join(lines))

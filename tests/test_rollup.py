@@ -242,3 +242,26 @@ def test_presets_are_checked_against_their_stage(tmp_path):
         load_preset(tmp_path / "missing.json")
     with pytest.raises(InvalidPreset, match="no stage 3"):
         load_preset(3)
+
+
+def test_l2_node_refuses_state_edits_that_would_make_blocks_unprovable(l1):
+    rollup = deploy(l1, 1)
+    balance = rollup.l2_balance(ALICE)
+    edits = {
+        "anvil_setBalance": [ALICE, "0x1"],
+        "hardhat_setBalance": [ALICE, "0x1"],
+        "anvil_setStorageAt": [ALICE, "0x0", "0x" + "11" * 32],
+        "anvil_impersonateAccount": [BOB],
+        "evm_revert": ["0x1"],
+        "anvil_reset": [],
+    }
+    for method, params in edits.items():
+        response = rollup.l2_web3.provider.make_request(method, params)
+        assert response["error"]["code"] == -32001, method
+        assert f"{method.replace('hardhat', 'anvil')} is disabled" in response["error"]["message"]
+    assert rollup.l2_balance(ALICE) == balance
+    # Reading and ordinary transactions still work, and the L1 devnet keeps its test methods.
+    assert "result" in rollup.l2_web3.provider.make_request("evm_snapshot", [])
+    assert "result" in l1.web3().provider.make_request("anvil_setBalance", [CAROL, "0x1"])
+    rollup.l2_web3.eth.send_transaction({"from": ALICE, "to": BOB, "value": 1})
+    assert rollup.sequencer.settle() == [1]

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+from rollups import read_until_ready
 from web3 import Web3
 
 from contracts import compile_contract
@@ -13,15 +14,6 @@ from l1.peers import free_consecutive_ports
 from peers import peer
 
 SETTLE_TIMEOUT = 60
-
-
-def read_until_ready(process) -> list:
-    lines = []
-    for line in process.stdout:
-        lines.append(line.rstrip("\n"))
-        if line.startswith("Ready in"):
-            return lines
-    raise AssertionError("nr up exited before it was ready:\n" + "\n".join(lines))
 
 
 def test_up_prints_what_a_user_needs_and_settles_their_l2_transaction():

@@ -1,0 +1,66 @@
+"""`nr deploy` against an `nr devnet` process: a rollup that settles on it, and clear refusals."""
+
+import subprocess
+import sys
+import time
+
+from rollups import ALICE, BOB, read_until_ready
+from web3 import Web3
+
+from contracts import compile_contract
+
+from chains import free_port, start_devnet_process
+
+SETTLE_TIMEOUT = 60
+
+
+def nr_deploy(*arguments: str, **popen):
+    return subprocess.Popen(
+        [sys.executable, "-m", "nr.cli", "deploy", *arguments],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen,
+    )
+
+
+def test_deploy_settles_l2_blocks_on_a_running_devnet():
+    l1_port, l2_port = free_port(), free_port()
+    devnet, l1 = start_devnet_process(l1_port)
+    deploy = None
+    try:
+        deploy = nr_deploy(
+            "--stage", "2", "--l1", f"http://127.0.0.1:{l1_port}", "--port", str(l2_port),
+            "--settle-interval", "0.5",
+        )
+        lines = read_until_ready(deploy)
+        assert any(f"stage 2  L2 chain id 902  rpc http://127.0.0.1:{l2_port}" in line
+                   for line in lines)
+        rollup_address = next(line.split()[-1] for line in lines if "NativeRollup (L1)" in line)
+        governance = next(line.split()[-1] for line in lines if "Governance (L1)" in line)
+        rollup = l1.eth.contract(rollup_address, abi=compile_contract("NativeRollup").abi)
+        assert rollup.functions.l2_chain_id().call() == 902
+        assert rollup.functions.admin().call() == governance
+
+        l2 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{l2_port}"))
+        assert l2.eth.chain_id == 902
+        l2.eth.send_transaction({"from": ALICE, "to": BOB, "value": 10**18})
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while rollup.functions.head_number().call() < 1:
+            assert time.monotonic() < deadline, "the L2 block was not settled on L1"
+            time.sleep(0.5)
+        assert rollup.functions.state_root_at(1).call() == l2.eth.get_block(1).stateRoot
+    finally:
+        for process in (deploy, devnet):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
+
+
+def test_deploy_refuses_a_bad_stage_or_an_absent_l1():
+    unknown = nr_deploy("--stage", "3")
+    output, _ = unknown.communicate(timeout=60)
+    assert unknown.returncode == 2
+    assert "no stage 3" in output
+
+    absent = nr_deploy("--stage", "1", "--l1", f"http://127.0.0.1:{free_port()}")
+    output, _ = absent.communicate(timeout=60)
+    assert absent.returncode == 1
+    assert "no L1 answers at" in output
