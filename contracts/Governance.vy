@@ -5,8 +5,8 @@
         The owner's changes wait out `upgrade_delay` in a public timelock, so
         users who dislike one can leave first (the exit window). A Security
         Council acts at once with `council_threshold` member signatures;
-        where `council_needs_bug_proof` is set (Stage 2), only after the
-        rollup holds an on-chain proof of a bug.
+        where `council_needs_bug_proof` is set (Stage 2), only after its
+        `bug_record` holds an on-chain proof of a bug in EXECUTE.
 """
 
 MAX_COUNCIL: constant(uint256) = 32
@@ -14,7 +14,7 @@ MAX_CALL_BYTES: constant(uint256) = 1024
 SIGNATURE_BYTES: constant(uint256) = 65
 
 
-interface BugRecord:
+interface BugRecordView:
     def bug_proven() -> bool: view
 
 
@@ -50,8 +50,8 @@ upgrade_delay: public(uint256)
 council: public(DynArray[address, MAX_COUNCIL])
 council_threshold: public(uint256)
 council_needs_bug_proof: public(bool)
-# The rollup this governs; where its bug record is read.
-rollup: public(address)
+# Where an on-chain bug proof is recorded (a BugRecord for the rollup's chain).
+bug_record: public(address)
 
 action_count: public(uint256)
 actions: public(HashMap[uint256, Action])
@@ -66,6 +66,7 @@ def __init__(
     council: DynArray[address, MAX_COUNCIL],
     council_threshold: uint256,
     council_needs_bug_proof: bool,
+    bug_record: address,
 ):
     assert council_threshold <= len(council), "governance: threshold above the council size"
     assert len(council) == 0 or council_threshold > 0, "governance: a council needs a threshold"
@@ -79,14 +80,7 @@ def __init__(
     self.council = council
     self.council_threshold = council_threshold
     self.council_needs_bug_proof = council_needs_bug_proof
-
-
-@external
-def bind(rollup: address):
-    """@notice Once, by the owner: name the rollup whose admin this is."""
-    assert msg.sender == self.owner, "bind: only the owner"
-    assert self.rollup == empty(address), "bind: already bound"
-    self.rollup = rollup
+    self.bug_record = bug_record
 
 
 # -- the owner's timelocked changes --
@@ -161,7 +155,7 @@ def council_execute(
     threshold: uint256 = self.council_threshold
     assert threshold > 0, "council: this rollup has no Security Council"
     if self.council_needs_bug_proof:
-        assert staticcall BugRecord(self.rollup).bug_proven(), (
+        assert staticcall BugRecordView(self.bug_record).bug_proven(), (
             "council: the Security Council acts only on a proven bug"
         )
     assert len(signatures) >= threshold, "council: not enough member signatures"

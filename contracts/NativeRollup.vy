@@ -9,39 +9,22 @@
         admin (a Governance contract: who may upgrade it, and how fast).
 """
 
+import execute_input
+import forced_transaction
 import merkle_patricia
 
-EXECUTE: constant(address) = 0x0000000000000000000000000000000000000101
 # The L2 predeploy that records L2 -> L1 messages; its first storage variable
 # is `sent_messages: HashMap[bytes32, bool]`.
 L2_MESSAGE_PASSER: constant(address) = 0x4200000000000000000000000000000000000016
 SENT_MESSAGES_SLOT: constant(uint256) = 0
 
-# schema id (2 bytes) || SSZ(StatelessInput).
-MAX_INPUT_BYTES: constant(uint256) = 262144
-SCHEMA_ID_BYTES: constant(uint256) = 2
-# SSZ(StatelessValidationResult): root (32) || success (1) || chain id (8) || fork (1).
-RESULT_BYTES: constant(uint256) = 42
-# Byte offsets of SSZ fields inside their containers (fixed parts; integers little-endian).
-INPUT_CHAIN_ID: constant(uint256) = 8
-REQUEST_PARENT_BEACON_ROOT: constant(uint256) = 8
-PAYLOAD_PARENT_HASH: constant(uint256) = 0
-PAYLOAD_STATE_ROOT: constant(uint256) = 52
-PAYLOAD_PREV_RANDAO: constant(uint256) = 372
-PAYLOAD_BLOCK_NUMBER: constant(uint256) = 404
-PAYLOAD_GAS_USED: constant(uint256) = 420
-PAYLOAD_TIMESTAMP: constant(uint256) = 428
-PAYLOAD_BLOCK_HASH: constant(uint256) = 472
-PAYLOAD_TRANSACTIONS: constant(uint256) = 504
-PAYLOAD_WITHDRAWALS: constant(uint256) = 508
-INPUT_WITNESS_OFFSET: constant(uint256) = 4
-# A bug proof compares two inputs word by word up to their witness.
-MAX_COMPARED_WORDS: constant(uint256) = MAX_INPUT_BYTES // 32
-
 # L1 -> L2 message kinds.
 DEPOSIT: constant(uint8) = 0
 FORCED_TRANSACTION: constant(uint8) = 1
 MAX_FORCED_TRANSACTION_BYTES: constant(uint256) = 4096
+# The most forced transactions one block must take in (each uses at most
+# forced_transaction.MAX_FORCED_TRANSACTION_GAS), so the overdue ones always fit.
+MAX_FORCED_PER_BLOCK: constant(uint256) = 4
 # The most queued messages one L2 block can take in; bounds the loops below.
 MAX_MESSAGES_PER_BLOCK: constant(uint256) = 64
 MAX_SCANNED_TRANSACTIONS: constant(uint256) = 256
@@ -84,6 +67,11 @@ event ForcedTransactionQueued:
     index: indexed(uint256)
     transaction: Bytes[MAX_FORCED_TRANSACTION_BYTES]
 
+event ForcedTransactionSkipped:
+    index: indexed(uint256)
+    sender_nonce: uint256
+    sender_balance: uint256
+
 event WithdrawalClaimed:
     message_hash: indexed(bytes32)
     recipient: indexed(address)
@@ -101,12 +89,6 @@ event ParametersChanged:
 event Upgraded:
     successor: indexed(address)
     escrow: uint256
-
-event BugProven:
-    prover: indexed(address)
-    parent_hash: bytes32
-    first_state_root: bytes32
-    second_state_root: bytes32
 
 
 l2_chain_id: public(uint64)
@@ -132,6 +114,10 @@ message_kind: public(HashMap[uint256, uint8])
 message_data_hash: public(HashMap[uint256, bytes32])
 # How many of the first n messages are forced transactions.
 forced_through: public(HashMap[uint256, uint256])
+# Per forced transaction's queue index: what its validity on L2 depends on,
+# and whether it was shown invalid (then blocks need not include it).
+forced: public(HashMap[uint256, forced_transaction.ForcedTransaction])
+skipped: public(HashMap[uint256, bool])
 # queue hash -> its message count + 1 (0: not a queue hash)
 anchor_position: HashMap[bytes32, uint256]
 messages_anchored: public(uint256)
@@ -140,8 +126,6 @@ claimed: public(HashMap[bytes32, bool])
 
 # Set by an upgrade: the contract that took over the escrow; this one is retired.
 successor: public(address)
-# Set once EXECUTE accepted two conflicting results for one L2 block.
-bug_proven: public(bool)
 
 
 @deploy
@@ -169,7 +153,7 @@ def __init__(
 # -- settlement --
 
 @external
-def advance(stateless_input: Bytes[MAX_INPUT_BYTES]):
+def advance(stateless_input: Bytes[execute_input.MAX_INPUT_BYTES]):
     """
     @notice Settle the next L2 block: EXECUTE must accept `stateless_input`,
             which must build on the settled head, be for this chain, and
@@ -178,17 +162,17 @@ def advance(stateless_input: Bytes[MAX_INPUT_BYTES]):
     """
     self._check_live()
     self._check_proposer()
-    base: uint256 = SCHEMA_ID_BYTES
-    assert len(stateless_input) > base + INPUT_CHAIN_ID + 8, "advance: input too short"
-    assert self._le(slice(stateless_input, base + INPUT_CHAIN_ID, 8)) == convert(
+    base: uint256 = execute_input.SCHEMA_ID_BYTES
+    chain_id_at: uint256 = base + execute_input.INPUT_CHAIN_ID
+    assert len(stateless_input) > chain_id_at + 8, "advance: input too short"
+    assert execute_input.le(slice(stateless_input, chain_id_at, 8)) == convert(
         self.l2_chain_id, uint256
     ), "advance: input is for another chain"
-    request: uint256 = base + self._le(slice(stateless_input, base, 4))
-    payload: uint256 = request + self._le(slice(stateless_input, request, 4))
-    assert extract32(stateless_input, payload + PAYLOAD_PARENT_HASH) == self.head_hash, (
-        "advance: block does not build on the settled head"
-    )
-    anchor: bytes32 = extract32(stateless_input, request + REQUEST_PARENT_BEACON_ROOT)
+    request: uint256 = base + execute_input.le(slice(stateless_input, base, 4))
+    payload: uint256 = request + execute_input.le(slice(stateless_input, request, 4))
+    parent_hash: bytes32 = extract32(stateless_input, payload + execute_input.PAYLOAD_PARENT_HASH)
+    assert parent_hash == self.head_hash, "advance: block does not build on the settled head"
+    anchor: bytes32 = extract32(stateless_input, request + execute_input.REQUEST_PARENT_BEACON_ROOT)
     anchored: uint256 = self.anchor_position[anchor]
     assert anchored > 0, "advance: anchor is not an L1 queue hash"
     anchored -= 1
@@ -199,38 +183,48 @@ def advance(stateless_input: Bytes[MAX_INPUT_BYTES]):
     assert anchored >= self._overdue(), "advance: block leaves overdue L1 messages out"
 
     success: bool = False
-    response: Bytes[RESULT_BYTES] = b""
+    response: Bytes[execute_input.RESULT_BYTES] = b""
     success, response = raw_call(
-        EXECUTE, stateless_input, max_outsize=RESULT_BYTES, is_static_call=True,
-        revert_on_failure=False,
+        execute_input.EXECUTE, stateless_input, max_outsize=execute_input.RESULT_BYTES,
+        is_static_call=True, revert_on_failure=False,
     )
-    assert self._accepted(success, response), "advance: EXECUTE refused the block"
-    number: uint256 = self._le(slice(stateless_input, payload + PAYLOAD_BLOCK_NUMBER, 8))
-    block_hash: bytes32 = extract32(stateless_input, payload + PAYLOAD_BLOCK_HASH)
-    state_root: bytes32 = extract32(stateless_input, payload + PAYLOAD_STATE_ROOT)
+    assert execute_input.accepted(success, response, self.l2_chain_id), (
+        "advance: EXECUTE refused the block"
+    )
+    number: uint256 = execute_input.le(
+        slice(stateless_input, payload + execute_input.PAYLOAD_BLOCK_NUMBER, 8)
+    )
+    block_hash: bytes32 = extract32(stateless_input, payload + execute_input.PAYLOAD_BLOCK_HASH)
+    state_root: bytes32 = extract32(stateless_input, payload + execute_input.PAYLOAD_STATE_ROOT)
 
     # Last, and only when the block takes in forced transactions: hashing a
     # transaction slices the input into a buffer as large as the input, and
     # memory past it costs quadratically, so nothing else may live beyond it.
     if self.forced_through[anchored] > self.forced_through[self.messages_anchored]:
-        start: uint256 = payload + self._le(
-            slice(stateless_input, payload + PAYLOAD_TRANSACTIONS, 4)
+        start: uint256 = payload + execute_input.le(
+            slice(stateless_input, payload + execute_input.PAYLOAD_TRANSACTIONS, 4)
         )
-        end: uint256 = payload + self._le(slice(stateless_input, payload + PAYLOAD_WITHDRAWALS, 4))
+        end: uint256 = payload + execute_input.le(
+            slice(stateless_input, payload + execute_input.PAYLOAD_WITHDRAWALS, 4)
+        )
         count: uint256 = 0
         if end > start:
-            count = self._le(slice(stateless_input, start, 4)) // 4
+            count = execute_input.le(slice(stateless_input, start, 4)) // 4
         included: DynArray[bytes32, MAX_SCANNED_TRANSACTIONS] = []
         for i: uint256 in range(MAX_SCANNED_TRANSACTIONS):
             if i == count:
                 break
-            first: uint256 = start + self._le(slice(stateless_input, start + 4 * i, 4))
+            first: uint256 = start + execute_input.le(slice(stateless_input, start + 4 * i, 4))
             last: uint256 = end
             if i + 1 < count:
-                last = start + self._le(slice(stateless_input, start + 4 * (i + 1), 4))
+                last = start + execute_input.le(slice(stateless_input, start + 4 * (i + 1), 4))
             if last - first <= MAX_FORCED_TRANSACTION_BYTES:
                 included.append(keccak256(slice(stateless_input, first, last - first)))
-        self._check_forced_transactions(included, anchored)
+        base_fee_at: uint256 = payload + execute_input.PAYLOAD_BASE_FEE
+        base_fee: uint256 = execute_input.le(slice(stateless_input, base_fee_at, 8))
+        if convert(extract32(stateless_input, base_fee_at), uint256) % 2**192 != 0:
+            base_fee = max_value(uint256)  # past 2**64: above any fee cap
+        self._check_forced_transactions(included, anchored, base_fee)
 
     self._settle(number, block_hash, state_root, anchored, False)
 
@@ -265,21 +259,6 @@ def _settle(
 
 @view
 @internal
-def _accepted(success: bool, response: Bytes[RESULT_BYTES]) -> bool:
-    """
-    @notice Whether EXECUTE's answer accepts the input as a valid block of this
-            chain. (Callers make the call: passing the input here would copy it.)
-    """
-    if not success or len(response) != RESULT_BYTES:
-        return False
-    # The chain id check repeats the input's: a result only counts for the chain it names.
-    return convert(slice(response, 32, 1), uint256) == 1 and self._le(
-        slice(response, 33, 8)
-    ) == convert(self.l2_chain_id, uint256)
-
-
-@view
-@internal
 def _check_live():
     assert self.successor == empty(address), "rollup: upgraded; the successor holds the escrow"
 
@@ -304,11 +283,20 @@ def _overdue() -> uint256:
     position: uint256 = self.messages_anchored
     if delay == 0:
         return position
+    # One block need not take in more than MAX_FORCED_PER_BLOCK forced
+    # transactions, nor two from one sender (the second may be valid only
+    # after the first, which a proof against the parent state cannot show).
+    senders: DynArray[address, MAX_FORCED_PER_BLOCK] = []
     for i: uint256 in range(MAX_MESSAGES_PER_BLOCK):
         if position == self.message_count:
             break
         if self.queued_at[position + 1] + delay > block.timestamp:
             break
+        if self.message_kind[position + 1] == FORCED_TRANSACTION:
+            sender: address = self.forced[position + 1].sender
+            if len(senders) == MAX_FORCED_PER_BLOCK or sender in senders:
+                break
+            senders.append(sender)
         position += 1
     return position
 
@@ -316,32 +304,23 @@ def _overdue() -> uint256:
 @view
 @internal
 def _check_forced_transactions(
-    included: DynArray[bytes32, MAX_SCANNED_TRANSACTIONS], anchored: uint256
+    included: DynArray[bytes32, MAX_SCANNED_TRANSACTIONS], anchored: uint256, base_fee: uint256
 ):
-    """@notice Each forced transaction the block anchors must be among its transactions."""
+    """
+    @notice Each forced transaction the block anchors must be among its
+            transactions, unless shown invalid: skipped with a proof, or its
+            fee cap is below the block's base fee.
+    """
     for i: uint256 in range(MAX_MESSAGES_PER_BLOCK):
         index: uint256 = self.messages_anchored + 1 + i
         if index > anchored:
             break
         if self.message_kind[index] == FORCED_TRANSACTION:
-            assert self.message_data_hash[index] in included, (
-                "advance: block anchors a forced transaction it does not include"
-            )
-
-
-@pure
-@internal
-def _le(data: Bytes[8]) -> uint256:
-    """
-    @notice A little-endian integer (SSZ's). Callers pass the few bytes
-            sliced out: passing the whole input would copy it per call.
-    """
-    value: uint256 = 0
-    for i: uint256 in range(8):
-        if i == len(data):
-            break
-        value |= convert(slice(data, i, 1), uint256) << (8 * i)
-    return value
+            assert (
+                self.message_data_hash[index] in included
+                or self.skipped[index]
+                or self.forced[index].max_fee < base_fee
+            ), "advance: block anchors a forced transaction it does not include"
 
 
 # -- L1 -> L2 messages --
@@ -363,9 +342,42 @@ def force_include(transaction: Bytes[MAX_FORCED_TRANSACTION_BYTES]):
             sequencer's blocks are refused once it is overdue and not included.
     """
     self._check_live()
-    assert len(transaction) > 0, "force_include: empty transaction"
+    decoded: forced_transaction.ForcedTransaction = forced_transaction.decode(
+        transaction, convert(self.l2_chain_id, uint256)
+    )
     self._enqueue(FORCED_TRANSACTION, msg.sender, 0, keccak256(transaction))
+    self.forced[self.message_count] = decoded
     log ForcedTransactionQueued(index=self.message_count, transaction=transaction)
+
+
+@external
+def skip_forced(index: uint256, account_proof: DynArray[Bytes[MAX_NODE_BYTES], MAX_PROOF_NODES]):
+    """
+    @notice Show that the forced transaction at queue position `index` is
+            invalid on the settled L2 state (its sender's nonce differs, or
+            its balance cannot pay the most the transaction can cost), so the
+            block that takes it in need not include it. Anyone may call this.
+    """
+    self._check_live()
+    assert index > self.messages_anchored and index <= self.message_count, (
+        "skip_forced: no queued message awaits a block at that index"
+    )
+    assert self.message_kind[index] == FORCED_TRANSACTION, "skip_forced: not a forced transaction"
+    assert not self.skipped[index], "skip_forced: already skipped"
+    transaction: forced_transaction.ForcedTransaction = self.forced[index]
+    account: Bytes[MAX_NODE_BYTES] = merkle_patricia.lookup(
+        self.state_root_at[self.head_number],
+        keccak256(slice(convert(transaction.sender, bytes32), 12, 20)),
+        account_proof,
+    )
+    nonce: uint256 = 0
+    balance: uint256 = 0
+    nonce, balance = merkle_patricia.account_nonce_and_balance(account)
+    assert nonce != transaction.nonce or balance < transaction.max_cost, (
+        "skip_forced: the transaction is valid on the settled L2 state"
+    )
+    self.skipped[index] = True
+    log ForcedTransactionSkipped(index=index, sender_nonce=nonce, sender_balance=balance)
 
 
 @internal
@@ -417,7 +429,9 @@ def claim_withdrawal(
             storage proofs against a settled L2 state root past the finality delay.
     """
     self._check_live()
-    assert chain_id == convert(self.l2_chain_id, uint256), "withdrawal: message is for another chain"
+    assert chain_id == convert(self.l2_chain_id, uint256), (
+        "withdrawal: message is for another chain"
+    )
     settled: uint256 = self.settled_at[l2_block_number]
     assert settled > 0 and l2_block_number <= self.head_number, "withdrawal: L2 block not settled"
     assert block.timestamp >= settled + self.parameters.finality_delay, (
@@ -471,61 +485,3 @@ def upgrade_to(successor: address):
     escrow: uint256 = self.balance
     raw_call(successor, b"", value=escrow)
     log Upgraded(successor=successor, escrow=escrow)
-
-
-# -- bug proofs --
-
-@external
-def prove_bug(first: Bytes[MAX_INPUT_BYTES], second: Bytes[MAX_INPUT_BYTES]):
-    """
-    @notice Show on chain that EXECUTE is broken: it accepts two inputs that are
-            the same L2 block (equal in everything but what executing it
-            outputs) with different post-state roots. Execution is
-            deterministic, so one of the two results is wrong. Where
-            governance limits the Security Council to proven bugs, this is
-            what lets it act.
-    """
-    base: uint256 = SCHEMA_ID_BYTES
-    assert len(first) > base + INPUT_CHAIN_ID + 8 and len(second) > base + INPUT_CHAIN_ID + 8, (
-        "prove_bug: input too short"
-    )
-    request: uint256 = base + self._le(slice(first, base, 4))
-    witness: uint256 = base + self._le(slice(first, base + INPUT_WITNESS_OFFSET, 4))
-    payload: uint256 = request + self._le(slice(first, request, 4))
-    assert witness <= len(first) and witness <= len(second), "prove_bug: bad witness offset"
-    # Up to the witness, the inputs may differ only in the outputs of execution.
-    spans: DynArray[uint256[2], 4] = [
-        [0, payload + PAYLOAD_STATE_ROOT],
-        [payload + PAYLOAD_PREV_RANDAO, payload + PAYLOAD_GAS_USED],
-        [payload + PAYLOAD_TIMESTAMP, payload + PAYLOAD_BLOCK_HASH],
-        [payload + PAYLOAD_BLOCK_HASH + 32, witness],
-    ]
-    for span: uint256[2] in spans:
-        position: uint256 = span[0]
-        for i: uint256 in range(MAX_COMPARED_WORDS):
-            if position >= span[1]:
-                break
-            # Past the span's end (its last partial word), the bytes are not compared.
-            ignored: uint256 = 8 * (32 - min(32, span[1] - position))
-            assert convert(extract32(first, position), uint256) >> ignored == convert(
-                extract32(second, position), uint256
-            ) >> ignored, "prove_bug: the inputs are not the same L2 block"
-            position += 32
-    first_root: bytes32 = extract32(first, payload + PAYLOAD_STATE_ROOT)
-    second_root: bytes32 = extract32(second, payload + PAYLOAD_STATE_ROOT)
-    assert first_root != second_root, "prove_bug: both inputs claim the same post-state"
-    success: bool = False
-    response: Bytes[RESULT_BYTES] = b""
-    success, response = raw_call(
-        EXECUTE, first, max_outsize=RESULT_BYTES, is_static_call=True, revert_on_failure=False
-    )
-    assert self._accepted(success, response), "prove_bug: EXECUTE refuses the first input"
-    success, response = raw_call(
-        EXECUTE, second, max_outsize=RESULT_BYTES, is_static_call=True, revert_on_failure=False
-    )
-    assert self._accepted(success, response), "prove_bug: EXECUTE refuses the second input"
-    self.bug_proven = True
-    log BugProven(
-        prover=msg.sender, parent_hash=extract32(first, payload + PAYLOAD_PARENT_HASH),
-        first_state_root=first_root, second_state_root=second_root,
-    )

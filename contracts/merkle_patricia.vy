@@ -15,39 +15,7 @@ MAX_PROOF_NODES: constant(uint256) = 16
 KEY_NIBBLES: constant(uint256) = 64
 BRANCH_ITEMS: constant(uint256) = 17
 
-
-@internal
-@pure
-def _item(data: Bytes[MAX_NODE_BYTES], position: uint256) -> (uint256, uint256, bool):
-    """
-    @notice The RLP item starting at `position`: where its payload starts, the
-            payload length, and whether it is a list.
-    """
-    prefix: uint256 = convert(slice(data, position, 1), uint256)
-    if prefix < 128:
-        return position, 1, False
-    if prefix < 184:
-        return position + 1, prefix - 128, False
-    if prefix < 192:
-        size_bytes: uint256 = prefix - 183
-        return position + 1 + size_bytes, self._big_endian(data, position + 1, size_bytes), False
-    if prefix < 248:
-        return position + 1, prefix - 192, True
-    list_size_bytes: uint256 = prefix - 247
-    start: uint256 = position + 1 + list_size_bytes
-    return start, self._big_endian(data, position + 1, list_size_bytes), True
-
-
-@internal
-@pure
-def _big_endian(data: Bytes[MAX_NODE_BYTES], position: uint256, size: uint256) -> uint256:
-    assert size <= 4, "rlp: length of length too large"
-    value: uint256 = 0
-    for i: uint256 in range(4):
-        if i == size:
-            break
-        value = (value << 8) | convert(slice(data, position + i, 1), uint256)
-    return value
+import rlp
 
 
 @internal
@@ -60,7 +28,7 @@ def _items(data: Bytes[MAX_NODE_BYTES]) -> (DynArray[uint256, BRANCH_ITEMS], uin
     start: uint256 = 0
     size: uint256 = 0
     is_list: bool = False
-    start, size, is_list = self._item(data, 0)
+    start, size, is_list = rlp.item(data, 0)
     assert is_list and start + size == len(data), "proof: a node is not an RLP list"
     positions: DynArray[uint256, BRANCH_ITEMS] = []
     position: uint256 = start
@@ -71,7 +39,7 @@ def _items(data: Bytes[MAX_NODE_BYTES]) -> (DynArray[uint256, BRANCH_ITEMS], uin
         item_start: uint256 = 0
         item_size: uint256 = 0
         item_is_list: bool = False
-        item_start, item_size, item_is_list = self._item(data, position)
+        item_start, item_size, item_is_list = rlp.item(data, position)
         position = item_start + item_size
     assert position == start + size, "proof: a node has too many items"
     return positions, len(positions)
@@ -98,7 +66,7 @@ def _payload(data: Bytes[MAX_NODE_BYTES], position: uint256) -> Bytes[MAX_NODE_B
     start: uint256 = 0
     size: uint256 = 0
     is_list: bool = False
-    start, size, is_list = self._item(data, position)
+    start, size, is_list = rlp.item(data, position)
     return slice(data, start, size)
 
 
@@ -109,7 +77,7 @@ def _encoded(data: Bytes[MAX_NODE_BYTES], position: uint256) -> Bytes[MAX_NODE_B
     start: uint256 = 0
     size: uint256 = 0
     is_list: bool = False
-    start, size, is_list = self._item(data, position)
+    start, size, is_list = rlp.item(data, position)
     return slice(data, position, start + size - position)
 
 
@@ -119,7 +87,7 @@ def _is_list(data: Bytes[MAX_NODE_BYTES], position: uint256) -> bool:
     start: uint256 = 0
     size: uint256 = 0
     is_list: bool = False
-    start, size, is_list = self._item(data, position)
+    start, size, is_list = rlp.item(data, position)
     return is_list
 
 
@@ -132,6 +100,20 @@ def verify(
     @notice The value stored under `key` (already hashed, as the state and
             storage tries key) in the trie with `root`, as `proof` proves it.
             Reverts unless the proof shows the key present.
+    """
+    value: Bytes[MAX_NODE_BYTES] = self.lookup(root, key, proof)
+    assert len(value) > 0, "proof: the key is absent"
+    return value
+
+
+@internal
+@pure
+def lookup(
+    root: bytes32, key: bytes32, proof: DynArray[Bytes[MAX_NODE_BYTES], MAX_PROOF_NODES]
+) -> Bytes[MAX_NODE_BYTES]:
+    """
+    @notice Like `verify`, but a proof that `key` is absent returns empty bytes
+            (a trie stores no empty values). A proof that is wrong still reverts.
     """
     expected: bytes32 = root
     node: Bytes[MAX_NODE_BYTES] = b""
@@ -152,9 +134,7 @@ def verify(
         child: uint256 = 0
         if count == BRANCH_ITEMS:
             if depth == KEY_NIBBLES:
-                value: Bytes[MAX_NODE_BYTES] = self._payload(node, positions[16])
-                assert len(value) > 0, "proof: the key is absent"
-                return value
+                return self._payload(node, positions[16])
             child = positions[self._nibble(key, depth)]
             depth += 1
         else:
@@ -162,23 +142,24 @@ def verify(
             path_start: uint256 = 0
             path_size: uint256 = 0
             path_is_list: bool = False
-            path_start, path_size, path_is_list = self._item(node, positions[0])
+            path_start, path_size, path_is_list = rlp.item(node, positions[0])
             assert path_size > 0 and not path_is_list, "proof: a node has no path"
             flag: uint256 = self._path_nibble(node, path_start, 0)
             assert flag < 4, "proof: a path has an unknown flag"
             # Odd paths keep their first nibble beside the flag; even ones pad it.
             first: uint256 = 2 - flag % 2
             nibbles: uint256 = path_size * 2 - first
-            assert depth + nibbles <= KEY_NIBBLES, "proof: the key is absent"
+            if depth + nibbles > KEY_NIBBLES:
+                return b""
             for i: uint256 in range(KEY_NIBBLES):
                 if i == nibbles:
                     break
-                assert self._path_nibble(node, path_start, first + i) == self._nibble(
-                    key, depth + i
-                ), "proof: the key is absent"
+                if self._path_nibble(node, path_start, first + i) != self._nibble(key, depth + i):
+                    return b""
             depth += nibbles
             if flag >= 2:
-                assert depth == KEY_NIBBLES, "proof: the key is absent"
+                if depth != KEY_NIBBLES:
+                    return b""
                 return self._payload(node, positions[1])
             child = positions[1]
         if self._is_list(node, child):
@@ -186,7 +167,9 @@ def verify(
             embedded = True
         else:
             reference: Bytes[MAX_NODE_BYTES] = self._payload(node, child)
-            assert len(reference) == 32, "proof: the key is absent"
+            if len(reference) == 0:
+                return b""
+            assert len(reference) == 32, "proof: a child reference is not a hash"
             expected = extract32(reference, 0)
     raise "proof: too deep"
 
@@ -202,3 +185,18 @@ def account_storage_root(data: Bytes[MAX_NODE_BYTES]) -> bytes32:
     storage_root: Bytes[MAX_NODE_BYTES] = self._payload(data, positions[2])
     assert len(storage_root) == 32, "proof: not an account"
     return extract32(storage_root, 0)
+
+
+@internal
+@pure
+def account_nonce_and_balance(data: Bytes[MAX_NODE_BYTES]) -> (uint256, uint256):
+    """@notice Nonce and balance of an RLP account; an absent account (empty bytes) has 0, 0."""
+    if len(data) == 0:
+        return 0, 0
+    positions: DynArray[uint256, BRANCH_ITEMS] = []
+    count: uint256 = 0
+    positions, count = self._items(data)
+    assert count == 4, "proof: not an account"
+    nonce: Bytes[MAX_NODE_BYTES] = self._payload(data, positions[0])
+    balance: Bytes[MAX_NODE_BYTES] = self._payload(data, positions[1])
+    return rlp.big_endian(nonce, 0, len(nonce)), rlp.big_endian(balance, 0, len(balance))

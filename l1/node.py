@@ -190,6 +190,10 @@ class Devnet:
                 set_sender(transaction, sender)
         return block
 
+    def next_base_fee(self) -> int:
+        """The base fee of the block mined next."""
+        return self.chain.create_header_from_parent(self.head()).base_fee_per_gas
+
     def state_at(self, number: Optional[int] = None):
         """The state after block ``number`` (the head, with any edits, by default)."""
         return self.chain.get_vm(self._header_at(number)).state

@@ -240,7 +240,7 @@ class Dispatcher:
         return quantity(10**9)
 
     def _next_base_fee(self) -> int:
-        return self.devnet.chain.create_header_from_parent(self.devnet.head()).base_fee_per_gas
+        return self.devnet.next_base_fee()
 
     def rpc_eth_getBalance(self, address, block="latest") -> str:
         state = self.devnet.state_at(self._block_number(block))

@@ -5,7 +5,7 @@ and the tests both go through here.
 """
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import rlp
 from eth.rlp.accounts import Account as StateAccount
@@ -22,7 +22,7 @@ from l1.node import Devnet
 
 from .governance import Governance, ScheduledAction
 from .l1_contract import L1Contract, RollupError
-from .l2 import L2_MESSAGE_PASSER, l2_node
+from .l2 import L2_MESSAGE_PASSER, l2_node, proof_nodes
 from .sequencer import Sequencer
 from .stages import StageConfig, load_preset
 
@@ -64,19 +64,14 @@ def sent_message_slot(message_hash: bytes) -> bytes:
     return keccak(SENT_MESSAGES_SLOT.to_bytes(32, "big") + message_hash)
 
 
-def proof_nodes(trie: HexaryTrie, key: bytes) -> List[bytes]:
-    """The encoded nodes on the path to ``key``, root first; embedded nodes stay in their parent."""
-    encoded = [rlp.encode(node) for node in trie.get_proof(key)]
-    return [node for index, node in enumerate(encoded) if index == 0 or len(node) >= 32]
-
-
 class Rollup:
     def __init__(
         self, l1: Web3, contract: L1Contract, governance: Governance, l2: Devnet,
-        config: StageConfig, sequencer: Sequencer, operator: DevAccount,
+        config: StageConfig, sequencer: Sequencer, operator: DevAccount, bug_record: L1Contract,
     ) -> None:
         self.l1, self.contract, self.l2, self.config = l1, contract, l2, config
         self.governance, self.sequencer, self.operator = governance, sequencer, operator
+        self.bug_record = bug_record
         self.l2_web3 = l2.web3()
 
     @classmethod
@@ -88,8 +83,9 @@ class Rollup:
         sequencer: Optional[DevAccount] = None,
     ) -> "Rollup":
         """
-        A new L2 chain for the stage's preset, its ``NativeRollup`` on ``l1``
-        and the ``Governance`` that is its admin (owned by the operator).
+        A new L2 chain for the stage's preset, its ``NativeRollup`` on ``l1``,
+        the ``Governance`` that is its admin (owned by the operator) and the
+        ``BugRecord`` where a bug in EXECUTE for this chain can be proven.
         """
         config = stage if isinstance(stage, StageConfig) else load_preset(stage)
         accounts = derive_accounts()
@@ -98,8 +94,9 @@ class Rollup:
         owner = operator.checksum_address
         l2 = l2_node(config)
         genesis = l2.head()
+        bug_record = L1Contract.deploy(l1, "BugRecord", owner, config.l2_chain_id)
         governance = L1Contract.deploy(
-            l1, "Governance", owner, *config.governance_arguments(owner)
+            l1, "Governance", owner, *config.governance_arguments(owner, bug_record.address)
         )
         contract = L1Contract.deploy(
             l1,
@@ -113,10 +110,9 @@ class Rollup:
             sequencer.checksum_address,
             config.contract_parameters(),
         )
-        governance.transact("bind", contract.address, sender=owner)
         return cls(
             l1, contract, Governance(governance), l2, config,
-            Sequencer(contract, l2, sequencer), operator,
+            Sequencer(contract, l2, sequencer), operator, bug_record,
         )
 
     @property

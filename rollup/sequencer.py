@@ -26,13 +26,16 @@ from precompile.ssz import ChainConfig
 from precompile.witness import prove_block
 
 from .l1_contract import L1Contract
-from .l2 import L2_BRIDGE
+from .l2 import L2_BRIDGE, account_proof
 
 # advance() besides EXECUTE: the transaction, its calldata, the input's memory
 # (about 0.16M), the queue checks and the writes: measured 0.35M for a 4 KB
 # input; a block taking in forced transactions adds a second input-sized buffer.
 ADVANCE_OVERHEAD_GAS = 1_500_000
 RELAY_GAS_PER_MESSAGE = 60_000
+# NativeRollup.vy's limits on what one L2 block takes in.
+MAX_MESSAGES_PER_BLOCK = 64
+MAX_FORCED_PER_BLOCK = 4
 RELAY_BASE_GAS = 100_000
 
 
@@ -106,26 +109,54 @@ class Sequencer:
 
     def take_in_messages(self) -> Optional[int]:
         """Mine an L2 block taking in the queued L1 messages; its number, or None if none."""
-        messages = self.queued_messages()
+        messages = one_block_of(self.queued_messages())
         if self.ignores_forced:
             first_forced = next((m for m in messages if m.transaction is not None), None)
             if first_forced is not None:
                 messages = [m for m in messages if m.index < first_forced.index]
         if not messages:
             return None
+        forced = self._includable(messages)
         l2 = self.l2
         with l2.automine_paused():
             timestamp = max(int(time.time()) + l2.time_offset, l2.head().timestamp + 1)
             l2.send_transaction(self._relay_transaction(messages, timestamp))
-            for message in messages:
-                if message.transaction is not None:
-                    l2.send_transaction(l2.vm_class.get_transaction_builder().decode(
-                        message.transaction
-                    ))
+            for transaction in forced:
+                l2.send_transaction(transaction)
             l2.parent_beacon_block_root = messages[-1].queue_hash
             block = l2.mine(timestamp=timestamp)[0]
         self.messages_taken_in = messages[-1].index
         return block.number
+
+    def _includable(self, messages: List[QueuedMessage]) -> list:
+        """
+        The forced transactions among ``messages`` that are valid on the L2
+        head; each invalid one is skipped on L1 with a proof against the
+        settled state (so the head is settled first), or left out where its fee
+        cap is below the block's base fee, which L1 reads from the block.
+        """
+        builder = self.l2.vm_class.get_transaction_builder()
+        state = self.l2.state_at()
+        base_fee = self.l2.next_base_fee()
+        includable, invalid = [], []
+        for message in messages:
+            if message.transaction is None:
+                continue
+            transaction = builder.decode(message.transaction)
+            sender = transaction.sender
+            if transaction.max_fee_per_gas < base_fee:
+                continue
+            cost = transaction.gas * transaction.max_fee_per_gas + transaction.value
+            if state.get_nonce(sender) != transaction.nonce or state.get_balance(sender) < cost:
+                invalid.append((message, sender))
+            else:
+                includable.append(transaction)
+        if invalid:
+            self.settle()
+            for message, sender in invalid:
+                proof = account_proof(self.l2, sender)
+                self.rollup.transact("skip_forced", message.index, proof, sender=self.address)
+        return includable
 
     def _relay_transaction(self, messages: List[QueuedMessage], timestamp: int):
         bridge = compile_contract("L2Bridge")
@@ -191,3 +222,22 @@ class Sequencer:
         self.take_in_messages()
         return self.settle()
 
+
+
+def one_block_of(messages: List[QueuedMessage]) -> List[QueuedMessage]:
+    """
+    The queued messages one L2 block takes in: as NativeRollup requires, at
+    most MAX_FORCED_PER_BLOCK forced transactions and none twice from one
+    sender (the second may be valid only after the first).
+    """
+    builder = PragueTransactionBuilder
+    senders: list = []
+    taken = []
+    for message in messages[:MAX_MESSAGES_PER_BLOCK]:
+        if message.transaction is not None:
+            sender = builder.decode(message.transaction).sender
+            if len(senders) == MAX_FORCED_PER_BLOCK or sender in senders:
+                break
+            senders.append(sender)
+        taken.append(message)
+    return taken

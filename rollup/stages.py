@@ -71,12 +71,12 @@ class StageConfig:
             self.operator_can_replace_root,
         )
 
-    def governance_arguments(self, owner: str) -> tuple:
+    def governance_arguments(self, owner: str, bug_record: str) -> tuple:
         """The constructor arguments of ``Governance.vy``; members go in ascending order."""
         council = sorted(self.security_council, key=lambda member: int(member, 16))
         return (
             owner, self.upgrade_delay, council, self.council_threshold,
-            self.council_needs_bug_proof,
+            self.council_needs_bug_proof, bug_record,
         )
 
     def to_json(self) -> str:

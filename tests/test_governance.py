@@ -18,6 +18,8 @@ from rollup.l1_contract import RollupError
 from rollup.stages import InvalidPreset, load_preset
 
 ATTACKER = ACCOUNTS[7].checksum_address
+# prove_bug runs EXECUTE twice, each charging the L2 gas limit (10M).
+GAS = 25_000_000
 
 
 @pytest.fixture
@@ -197,10 +199,10 @@ def test_stage2_council_acts_only_on_a_proven_bug(l1, monkeypatch):
 
     def prove(first, second, reason=None):
         if reason is None:
-            return rollup.contract.transact("prove_bug", first, second, sender=BOB, gas=25_000_000)
+            return rollup.bug_record.transact("prove_bug", first, second, sender=BOB, gas=GAS)
         with pytest.raises(RollupError, match=reason):
-            rollup.contract.transact("prove_bug", first, second, sender=BOB, gas=25_000_000)
-        assert not rollup.contract.view("bug_proven")
+            rollup.bug_record.transact("prove_bug", first, second, sender=BOB, gas=GAS)
+        assert not rollup.bug_record.view("bug_proven")
 
     # While EXECUTE is sound, no pair of inputs proves a bug.
     prove(honest, conflicting, "EXECUTE refuses the second input")
@@ -211,7 +213,7 @@ def test_stage2_council_acts_only_on_a_proven_bug(l1, monkeypatch):
     monkeypatch.setattr("l1.fork.computation.verify_l2_block", accepts_everything)
     prove(honest, later, "not the same L2 block")
     prove(honest, conflicting)
-    assert rollup.contract.view("bug_proven")
+    assert rollup.bug_record.view("bug_proven")
     rollup.governance.council_execute(rollup.address, data, signatures, sender=BOB)
     assert rollup.contract.view("sequencer") == ALICE
 

@@ -265,3 +265,86 @@ def test_l2_node_refuses_state_edits_that_would_make_blocks_unprovable(l1):
     assert "result" in l1.web3().provider.make_request("anvil_setBalance", [CAROL, "0x1"])
     rollup.l2_web3.eth.send_transaction({"from": ALICE, "to": BOB, "value": 1})
     assert rollup.sequencer.settle() == [1]
+
+
+def signed(key, chain_id, **changes):
+    transaction = {
+        "type": 2, "chainId": chain_id, "nonce": 0, "to": ALICE, "value": ETHER, "gas": 21000,
+        "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 0, **changes,
+    }
+    return bytes(Account.sign_transaction(transaction, key).raw_transaction)
+
+
+def test_force_include_refuses_transactions_that_can_never_be_valid(l1):
+    rollup = deploy(l1, 1)
+    chain_id, key = rollup.config.l2_chain_id, ACCOUNTS[2].private_key
+    legacy = bytes(Account.sign_transaction(
+        {"chainId": chain_id, "nonce": 0, "to": ALICE, "value": 1, "gas": 21000,
+         "gasPrice": 10**10}, key).raw_transaction)
+    valid = signed(key, chain_id)
+    r, s = int.from_bytes(valid[-65:-33], "big"), int.from_bytes(valid[-32:], "big")
+    order = 115792089237316195423570985008687907852837564279074904382605163141518161494337
+    high_s = valid[:-32] + (order - s).to_bytes(32, "big")
+    assert r and valid[-33] == 0xA0
+    cases = {
+        "only EIP-1559": legacy,
+        "another chain": signed(key, chain_id + 1),
+        "no contract creation": signed(key, chain_id, to=b"", gas=100_000),
+        "gas limit below 21000 \\+ 40 per data byte": signed(key, chain_id, data=b"\x01" * 10),
+        "gas limit above 1000000": signed(key, chain_id, gas=1_000_001),
+        "empty access list": signed(key, chain_id, gas=30_000, accessList=[
+            {"address": ALICE, "storageKeys": []}]),
+        "s high": high_s,
+        "not one RLP list": valid + b"\x00",
+        "empty transaction": b"",
+    }
+    for reason, transaction in cases.items():
+        with pytest.raises(RollupError, match=reason):
+            rollup.force_include(CAROL, transaction)
+    assert rollup.contract.view("message_count") == 0
+    rollup.force_include(CAROL, valid)
+    forced = rollup.contract.view("forced", 1)
+    assert forced[0] == ACCOUNTS[2].checksum_address and forced[1] == 0
+
+
+def test_invalid_forced_transactions_are_skipped_instead_of_stalling(l1):
+    rollup = deploy(l1, 1)
+    chain_id = rollup.config.l2_chain_id
+    wrong_nonce = signed(ACCOUNTS[2].private_key, chain_id, nonce=5)
+    unfunded = signed(Account.create().key, chain_id)
+    first, twin = (signed(ACCOUNTS[3].private_key, chain_id, value=v) for v in (1, 2))
+    for transaction in (wrong_nonce, unfunded, first, twin):
+        rollup.force_include(CAROL, transaction)
+    rollup.deposit(ALICE, ETHER, BOB)
+    wait(l1, rollup.config.inclusion_delay + 1)
+
+    rollup.sequencer.step()  # skips two, includes the first of account 3's pair
+    assert [rollup.contract.view("skipped", i) for i in (1, 2, 3)] == [True, True, False]
+    assert rollup.contract.view("messages_anchored") == 3
+    assert rollup.l2.receipt(keccak(first)) is not None
+    rollup.sequencer.step()  # the twin shares a nonce with `first`: now provably invalid
+    assert rollup.contract.view("skipped", 4)
+    assert rollup.contract.view("messages_anchored") == 5
+    for transaction in (wrong_nonce, unfunded, twin):
+        assert rollup.l2.receipt(keccak(transaction)) is None
+    assert rollup.settled_head() == rollup.l2.head().block_number
+
+
+def test_skip_forced_needs_a_true_proof_of_invalidity(l1):
+    rollup = deploy(l1, 1)
+    from rollup.l2 import account_proof
+
+    carol = ACCOUNTS[2]
+    rollup.force_include(CAROL, signed(carol.private_key, rollup.config.l2_chain_id))
+    rollup.deposit(ALICE, ETHER, BOB)
+
+    def skip(index, proof, reason):
+        with pytest.raises(RollupError, match=reason):
+            rollup.contract.transact("skip_forced", index, proof, sender=BOB)
+
+    skip(1, account_proof(rollup.l2, carol.address), "valid on the settled L2 state")
+    skip(1, account_proof(rollup.l2, ACCOUNTS[0].address), "does not hash to its reference")
+    skip(2, account_proof(rollup.l2, carol.address), "not a forced transaction")
+    rollup.sequencer.step()
+    skip(1, account_proof(rollup.l2, carol.address), "no queued message awaits")
+    assert not rollup.contract.view("skipped", 1)
