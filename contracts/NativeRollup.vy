@@ -21,7 +21,7 @@ SENT_MESSAGES_SLOT: constant(uint256) = 0
 # L1 -> L2 message kinds.
 DEPOSIT: constant(uint8) = 0
 FORCED_TRANSACTION: constant(uint8) = 1
-MAX_FORCED_TRANSACTION_BYTES: constant(uint256) = 4096
+MAX_FORCED_TRANSACTION_BYTES: constant(uint256) = forced_transaction.MAX_TRANSACTION_BYTES
 # The most forced transactions one block must take in (each uses at most
 # forced_transaction.MAX_FORCED_TRANSACTION_GAS), so the overdue ones always fit.
 MAX_FORCED_PER_BLOCK: constant(uint256) = 4

@@ -11,6 +11,8 @@
 
 import rlp
 
+# Long enough for a transfer, a withdrawal or a modest call; bounds the L1 copy.
+MAX_TRANSACTION_BYTES: constant(uint256) = rlp.MAX_RLP_BYTES
 EIP1559_TRANSACTION_TYPE: constant(uint256) = 2
 FIELDS: constant(uint256) = 12
 # Field order of an EIP-1559 transaction.
@@ -102,7 +104,7 @@ def _list_header(size: uint256) -> Bytes[3]:
 
 @internal
 @pure
-def decode(transaction: Bytes[rlp.MAX_RLP_BYTES], chain_id: uint256) -> ForcedTransaction:
+def decode(transaction: Bytes[MAX_TRANSACTION_BYTES], chain_id: uint256) -> ForcedTransaction:
     """@notice The state-dependent fields of a signed transaction that passes every other check."""
     assert len(transaction) > 1, "force_include: empty transaction"
     assert convert(slice(transaction, 0, 1), uint256) == EIP1559_TRANSACTION_TYPE, (

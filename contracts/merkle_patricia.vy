@@ -176,12 +176,20 @@ def lookup(
 
 @internal
 @pure
-def account_storage_root(data: Bytes[MAX_NODE_BYTES]) -> bytes32:
-    """@notice The storage root of an RLP account [nonce, balance, storage_root, code_hash]."""
+def _account_fields(data: Bytes[MAX_NODE_BYTES]) -> DynArray[uint256, BRANCH_ITEMS]:
+    """@notice Where the fields of an RLP account [nonce, balance, storage_root, code_hash] start."""
     positions: DynArray[uint256, BRANCH_ITEMS] = []
     count: uint256 = 0
     positions, count = self._items(data)
     assert count == 4, "proof: not an account"
+    return positions
+
+
+@internal
+@pure
+def account_storage_root(data: Bytes[MAX_NODE_BYTES]) -> bytes32:
+    """@notice The storage root of an RLP account."""
+    positions: DynArray[uint256, BRANCH_ITEMS] = self._account_fields(data)
     storage_root: Bytes[MAX_NODE_BYTES] = self._payload(data, positions[2])
     assert len(storage_root) == 32, "proof: not an account"
     return extract32(storage_root, 0)
@@ -193,10 +201,7 @@ def account_nonce_and_balance(data: Bytes[MAX_NODE_BYTES]) -> (uint256, uint256)
     """@notice Nonce and balance of an RLP account; an absent account (empty bytes) has 0, 0."""
     if len(data) == 0:
         return 0, 0
-    positions: DynArray[uint256, BRANCH_ITEMS] = []
-    count: uint256 = 0
-    positions, count = self._items(data)
-    assert count == 4, "proof: not an account"
+    positions: DynArray[uint256, BRANCH_ITEMS] = self._account_fields(data)
     nonce: Bytes[MAX_NODE_BYTES] = self._payload(data, positions[0])
     balance: Bytes[MAX_NODE_BYTES] = self._payload(data, positions[1])
     return rlp.big_endian(nonce, 0, len(nonce)), rlp.big_endian(balance, 0, len(balance))

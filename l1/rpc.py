@@ -234,13 +234,10 @@ class Dispatcher:
         return [account.checksum_address for account in self.devnet.accounts]
 
     def rpc_eth_gasPrice(self) -> str:
-        return quantity(self._next_base_fee() + 10**9)
+        return quantity(self.devnet.next_base_fee() + 10**9)
 
     def rpc_eth_maxPriorityFeePerGas(self) -> str:
         return quantity(10**9)
-
-    def _next_base_fee(self) -> int:
-        return self.devnet.next_base_fee()
 
     def rpc_eth_getBalance(self, address, block="latest") -> str:
         state = self.devnet.state_at(self._block_number(block))
@@ -318,9 +315,9 @@ class Dispatcher:
         else:
             gas = parse_quantity(gas, "gas")
         vm = self.devnet.chain.get_vm()
+        default_fee = hex(2 * self.devnet.next_base_fee() + 10**9)
         max_fee = parse_quantity(
-            call.get("maxFeePerGas", call.get("gasPrice", hex(2 * self._next_base_fee() + 10**9))),
-            "maxFeePerGas",
+            call.get("maxFeePerGas", call.get("gasPrice", default_fee)), "maxFeePerGas"
         )
         priority = parse_quantity(call.get("maxPriorityFeePerGas", hex(min(10**9, max_fee))), "fee")
         unsigned = vm.get_transaction_builder().new_unsigned_dynamic_fee_transaction(
@@ -436,7 +433,7 @@ class Dispatcher:
         last = self._block_number(newest)
         first = max(0, last - parse_quantity(count, "blockCount") + 1)
         blocks = [self.devnet.block(n) for n in range(first, last + 1)]
-        base_fees = [b.header.base_fee_per_gas for b in blocks] + [self._next_base_fee()]
+        base_fees = [b.header.base_fee_per_gas for b in blocks] + [self.devnet.next_base_fee()]
         return {
             "oldestBlock": quantity(first),
             "baseFeePerGas": [quantity(fee) for fee in base_fees],
@@ -512,10 +509,10 @@ class Dispatcher:
             "hardFork": "prague",
             "network": "native-rollups",
             "environment": {
-                "baseFee": str(self._next_base_fee()),
+                "baseFee": str(self.devnet.next_base_fee()),
                 "chainId": self.devnet.chain_id,
                 "gasLimit": str(self.devnet.config.gas_limit),
-                "gasPrice": str(self._next_base_fee() + 10**9),
+                "gasPrice": str(self.devnet.next_base_fee() + 10**9),
             },
             "forkConfig": {},
         }

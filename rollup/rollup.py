@@ -5,6 +5,7 @@ and the tests both go through here.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Optional, Tuple, Union
 
 import rlp
@@ -133,7 +134,7 @@ class Rollup:
 
     # -- L2 -> L1 --
 
-    @property
+    @cached_property
     def message_passer(self):
         return self.l2_web3.eth.contract(
             to_checksum_address(L2_MESSAGE_PASSER), abi=compile_contract("L2MessagePasser").abi

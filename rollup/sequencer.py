@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from eth.abc import SignedTransactionAPI
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
 from eth_keys import keys
 
@@ -48,7 +49,8 @@ class QueuedMessage:
     amount: int
     data_hash: bytes
     queue_hash: bytes
-    transaction: Optional[bytes] = None
+    # A forced transaction, decoded once when read from L1.
+    transaction: Optional[SignedTransactionAPI] = None
 
     def as_struct(self) -> tuple:
         return (self.kind, self.index, self.sender, self.recipient, self.amount, self.data_hash)
@@ -87,11 +89,12 @@ class Sequencer:
         """Read the queue's logs from where the last read stopped (not from L1 genesis)."""
         latest = self.rollup.l1.eth.block_number
         first, self._next_l1_block = self._next_l1_block, latest + 1
+        builder = self.l2.vm_class.get_transaction_builder()
         forced = {
-            event.args.index: bytes(event.args.transaction)
+            event.args.index: builder.decode(bytes(event.args.transaction))
             for event in self.rollup.events("ForcedTransactionQueued", first, latest)
         }
-        known = {message.index for message in self._seen_messages}
+        # The cursor reads each L1 block once, so every message here is new.
         self._seen_messages += [
             QueuedMessage(
                 event.args.kind, event.args.index, event.args.sender, event.args.recipient,
@@ -99,9 +102,7 @@ class Sequencer:
                 forced.get(event.args.index),
             )
             for event in self.rollup.events("MessageQueued", first, latest)
-            if event.args.index not in known
         ]
-        self._seen_messages.sort(key=lambda message: message.index)
         # L1 never asks for messages before its anchor again: forget them.
         anchored = self.rollup.view("messages_anchored")
         self._seen_messages = [m for m in self._seen_messages if m.index > anchored]
@@ -135,14 +136,13 @@ class Sequencer:
         settled state (so the head is settled first), or left out where its fee
         cap is below the block's base fee, which L1 reads from the block.
         """
-        builder = self.l2.vm_class.get_transaction_builder()
         state = self.l2.state_at()
         base_fee = self.l2.next_base_fee()
         includable, invalid = [], []
         for message in messages:
-            if message.transaction is None:
+            transaction = message.transaction
+            if transaction is None:
                 continue
-            transaction = builder.decode(message.transaction)
             sender = transaction.sender
             if transaction.max_fee_per_gas < base_fee:
                 continue
@@ -230,12 +230,11 @@ def one_block_of(messages: List[QueuedMessage]) -> List[QueuedMessage]:
     most MAX_FORCED_PER_BLOCK forced transactions and none twice from one
     sender (the second may be valid only after the first).
     """
-    builder = PragueTransactionBuilder
     senders: list = []
     taken = []
     for message in messages[:MAX_MESSAGES_PER_BLOCK]:
         if message.transaction is not None:
-            sender = builder.decode(message.transaction).sender
+            sender = message.transaction.sender
             if len(senders) == MAX_FORCED_PER_BLOCK or sender in senders:
                 break
             senders.append(sender)
