@@ -132,8 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
         "deploy",
         help="deploy a demo rollup of a stage to a running L1 and run its L2 node",
         description=(
-            "Deploy NativeRollup for a stage preset to the L1 at --l1 (an nr devnet: it needs "
-            "EXECUTE), then serve the rollup's L2 node on --port and run its sequencer."
+            "Deploy a stage preset's contracts (NativeRollup, Governance, BugRecord) to the L1 "
+            "at --l1 (an nr devnet: it needs EXECUTE), then serve the rollup's L2 node on "
+            "--port and run its sequencer."
         ),
     )
     deploy.add_argument(

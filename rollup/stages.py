@@ -148,9 +148,9 @@ def load_preset(name: Union[int, str, Path]) -> StageConfig:
     unknown = set(document) - names
     missing = names - set(document)
     if unknown or missing:
-        raise InvalidPreset(
-            f"{path}: unknown fields {sorted(unknown)}, missing fields {sorted(missing)}"
-        )
+        parts = [f"{label} fields {sorted(names)}" for label, names in
+                 (("unknown", unknown), ("missing", missing)) if names]
+        raise InvalidPreset(f"{path}: " + ", ".join(parts))
     types = {field.name: field.type for field in fields(StageConfig)}
     for key, value in document.items():
         expected = types[key] if types[key] in (bool, int) else list
