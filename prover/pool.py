@@ -1,0 +1,229 @@
+"""
+A node's proof pool: the ``execution_proof`` gossip rules of EIP-8025,
+applied in the spec's order, and the proofs that passed them.
+
+Each submitted ``SignedExecutionProof`` is ACCEPTed (kept and passed on),
+IGNOREd (dropped, the sender not at fault; proofs for a payload this node has
+not seen are held and judged once it has) or REJECTed (the sender is at
+fault). The pool also remembers the EXECUTE inputs it has seen, so provers
+can ask what to prove, and answers EXECUTE in proofs mode: how many distinct
+proof types vouch for an input.
+"""
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
+
+from precompile.ssz import StatelessInput
+
+from .constants import (
+    DEFAULT_PROOF_TYPES,
+    MAX_EXECUTION_PROOFS_PER_PAYLOAD,
+    MAX_PROOF_SIZE,
+    MAX_QUEUED_PROOFS,
+    MAX_TRACKED_PAYLOADS,
+    PROOF_TYPES,
+)
+from .containers import ExecutionProof, PublicInput, SignedExecutionProof, public_input_of
+from .proof_types import verify_execution_proof
+from .registry import ProverSet
+from .signing import compute_signing_root, verify
+
+ACCEPT, IGNORE, REJECT = "accept", "ignore", "reject"
+
+
+@dataclass(frozen=True)
+class GossipResult:
+    verdict: str
+    reason: str = ""
+    # An IGNOREd proof the pool holds until its payload is seen.
+    queued: bool = False
+
+
+@dataclass
+class Payload:
+    """One payload the pool knows: its EXECUTE input (if seen) and valid proofs by type."""
+
+    public_input: PublicInput
+    data: Optional[bytes] = None
+    proofs: Dict[int, SignedExecutionProof] = field(default_factory=dict)
+
+
+class TooFewProofs(Exception):
+    """EXECUTE in proofs mode: the pool does not hold enough proofs for this input yet."""
+
+
+def payload_key(public_input: PublicInput) -> bytes:
+    return bytes(public_input.hash_tree_root())
+
+
+def proof_signing_root(proof: ExecutionProof, provers: ProverSet) -> bytes:
+    return compute_signing_root(proof, provers.domain)
+
+
+class ProofPool:
+    def __init__(
+        self, provers: ProverSet, accepted_types: Sequence[str] = DEFAULT_PROOF_TYPES
+    ) -> None:
+        self.provers = provers
+        self.accepted_types = tuple(accepted_types)
+        self.lock = threading.RLock()
+        self.payloads: "OrderedDict[bytes, Payload]" = OrderedDict()
+        # (payload, proof type, validator) of every proof whose signature held.
+        self.first_seen: Set[Tuple[bytes, int, int]] = set()
+        # Proofs waiting for their payload to be seen, oldest first.
+        self.queued: List[SignedExecutionProof] = []
+        # Called with each accepted proof, and with each newly seen EXECUTE input.
+        self.proof_listeners: List[Callable[[SignedExecutionProof], None]] = []
+        self.request_listeners: List[Callable[[Payload], None]] = []
+
+    # -- payloads --
+
+    def see(self, stateless_input: StatelessInput, data: bytes) -> PublicInput:
+        """
+        Note an EXECUTE input this node met (in a transaction, a call or a
+        block): its payload counts as seen for gossip, provers may ask for it,
+        and proofs held for it are judged now. Its public input.
+        """
+        public_input = public_input_of(
+            stateless_input.new_payload_request.hash_tree_root(), stateless_input.chain_config
+        )
+        key = payload_key(public_input)
+        with self.lock:
+            payload = self.payloads.get(key)
+            new = payload is None or payload.data is None
+            if payload is None:
+                payload = self._track(key, Payload(public_input))
+            payload.data = bytes(data)
+            self.payloads.move_to_end(key)
+            held = [p for p in self.queued if payload_key(p.message.public_input) == key]
+            self.queued = [p for p in self.queued if p not in held]
+        for proof in held:
+            self.submit(proof)
+        if new:
+            for listener in list(self.request_listeners):
+                listener(payload)
+        return public_input
+
+    def _track(self, key: bytes, payload: Payload) -> Payload:
+        self.payloads[key] = payload
+        while len(self.payloads) > MAX_TRACKED_PAYLOADS:
+            forgotten, _ = self.payloads.popitem(last=False)
+            self.first_seen = {entry for entry in self.first_seen if entry[0] != forgotten}
+        return payload
+
+    def proof_types_for(self, public_input: PublicInput) -> Tuple[str, ...]:
+        """The proof types with a valid proof for this public input."""
+        with self.lock:
+            payload = self.payloads.get(payload_key(public_input))
+            return tuple(PROOF_TYPES[t] for t in sorted(payload.proofs)) if payload else ()
+
+    def check(self, stateless_input: StatelessInput, data: bytes, threshold: int) -> PublicInput:
+        """
+        EXECUTE in proofs mode: the input's public input if ``threshold``
+        distinct proof types vouch for it, else ``TooFewProofs``.
+        """
+        public_input = self.see(stateless_input, data)
+        have = self.proof_types_for(public_input)
+        if len(have) < threshold:
+            raise TooFewProofs(
+                f"{len(have)} of the {threshold} proofs of distinct types needed"
+                f" ({', '.join(have) or 'none yet'}) for payload"
+                f" 0x{bytes(public_input.new_payload_request_root).hex()}"
+            )
+        return public_input
+
+    def requests(self) -> List[Payload]:
+        """Seen inputs, newest last: what provers are asked to prove."""
+        with self.lock:
+            return [payload for payload in self.payloads.values() if payload.data is not None]
+
+    def proofs(self, public_input: PublicInput) -> List[SignedExecutionProof]:
+        with self.lock:
+            payload = self.payloads.get(payload_key(public_input))
+            return [payload.proofs[t] for t in sorted(payload.proofs)] if payload else []
+
+    # -- gossip --
+
+    def submit_bytes(self, data: bytes) -> GossipResult:
+        """A gossiped message as SSZ bytes; undecodable or oversized bytes are REJECTed."""
+        try:
+            signed = SignedExecutionProof.decode_bytes(bytes(data))
+        except Exception as error:  # the SSZ library raises many kinds of error
+            oversized = oversized_proof_data(bytes(data))
+            if oversized is not None:
+                return GossipResult(REJECT, _too_large(oversized))
+            return GossipResult(REJECT, f"not a SignedExecutionProof: {error}")
+        return self.submit(signed)
+
+    def submit(self, signed: SignedExecutionProof) -> GossipResult:
+        """EIP-8025 ``execution_proof`` validation, rule by rule in the spec's order."""
+        proof = signed.message
+        key = payload_key(proof.public_input)
+        proof_type, validator = int(proof.proof_type), int(signed.validator_index)
+        with self.lock:
+            payload = self.payloads.get(key)
+            if payload is None or payload.data is None:
+                return self._hold(signed)
+            if proof_type in payload.proofs:
+                return GossipResult(IGNORE, "a valid proof of this type is already held")
+            if (key, proof_type, validator) in self.first_seen:
+                return GossipResult(IGNORE, "not the first proof of this type from this prover")
+        public_key = self.provers.active_key(validator)
+        if public_key is None:
+            return GossipResult(REJECT, f"prover {validator} is not an active registered prover")
+        if not verify(public_key, proof_signing_root(proof, self.provers), bytes(signed.signature)):
+            return GossipResult(REJECT, "signature does not verify with the prover's key")
+        with self.lock:
+            # Counted only once the signature holds, so forged messages cannot use up a slot.
+            self.first_seen.add((key, proof_type, validator))
+        if len(proof.proof_data) == 0:
+            return GossipResult(REJECT, "proof_data is empty")
+        if len(proof.proof_data) > MAX_PROOF_SIZE:
+            return GossipResult(REJECT, _too_large(len(proof.proof_data)))
+        valid, why = verify_execution_proof(proof, self.provers, self.accepted_types)
+        if not valid:
+            return GossipResult(REJECT, why)
+        with self.lock:
+            # Verification ran unlocked; another proof of this type may have won meanwhile.
+            if proof_type in payload.proofs:
+                return GossipResult(IGNORE, "a valid proof of this type is already held")
+            if len(payload.proofs) >= MAX_EXECUTION_PROOFS_PER_PAYLOAD:
+                return GossipResult(IGNORE, "MAX_EXECUTION_PROOFS_PER_PAYLOAD proofs already held")
+            payload.proofs[proof_type] = signed
+        for listener in list(self.proof_listeners):
+            listener(signed)
+        return GossipResult(ACCEPT)
+
+    def _hold(self, signed: SignedExecutionProof) -> GossipResult:
+        self.queued.append(signed)
+        del self.queued[:-MAX_QUEUED_PROOFS]
+        return GossipResult(IGNORE, "payload not seen yet; held until it is", queued=True)
+
+
+def _too_large(size: int) -> str:
+    return f"proof_data is {size} bytes, larger than MAX_PROOF_SIZE {MAX_PROOF_SIZE}"
+
+
+# SignedExecutionProof's fixed part: message offset (4) + validator_index (8) + signature (96).
+# ExecutionProof's fixed part: proof_data offset (4) + proof_type (1) + public_input (64).
+_SIGNED_FIXED, _MESSAGE_FIXED = 4 + 8 + 96, 4 + 1 + 64
+
+
+def oversized_proof_data(data: bytes) -> Optional[int]:
+    """
+    The length of ``proof_data`` in a message the strict decoder refused, if
+    the message is otherwise well laid out and that length is over
+    ``MAX_PROOF_SIZE``: so an oversized proof is named as such.
+    """
+    if len(data) < _SIGNED_FIXED + _MESSAGE_FIXED:
+        return None
+    message_offset = int.from_bytes(data[:4], "little")
+    if message_offset != _SIGNED_FIXED:
+        return None
+    message = data[message_offset:]
+    if int.from_bytes(message[:4], "little") != _MESSAGE_FIXED:
+        return None
+    size = len(message) - _MESSAGE_FIXED
+    return size if size > MAX_PROOF_SIZE else None

@@ -1,0 +1,49 @@
+"""
+The prover registry of an L1: which BLS keys may publish execution proofs,
+and the signing domain they publish under (EIP-8025 keeps a prover
+whitelist in the beacon state; a devnet keeps it in its configuration).
+"""
+
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from .containers import Domain, Prover, ProverRegistry
+from .signing import demo_prover_key, proof_domain
+
+# Demo provers on a devnet: one per default proof type.
+DEFAULT_PROVERS = 5
+
+
+@dataclass
+class ProverSet:
+    l1_chain_id: int
+    registry: ProverRegistry
+    domain: Domain = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.domain = proof_domain(self.l1_chain_id, self.registry)
+
+    @classmethod
+    def demo(
+        cls, l1_chain_id: int, count: int = DEFAULT_PROVERS, inactive: Iterable[int] = ()
+    ) -> "ProverSet":
+        """The devnet's provers: ``demo_prover_key(i)`` for i < count, all active unless listed."""
+        inactive = set(inactive)
+        return cls(
+            l1_chain_id,
+            ProverRegistry(
+                Prover(pubkey=demo_prover_key(index).public_key, active=index not in inactive)
+                for index in range(count)
+            ),
+        )
+
+    def prover(self, index: int) -> Optional[Prover]:
+        return self.registry[index] if 0 <= index < len(self.registry) else None
+
+    def active_key(self, index: int) -> Optional[bytes]:
+        """The public key of prover ``index`` if it is registered and active, else None."""
+        prover = self.prover(index)
+        return bytes(prover.pubkey) if prover is not None and prover.active else None
+
+    def __len__(self) -> int:
+        return len(self.registry)
