@@ -1,10 +1,15 @@
-"""JSON shapes of blocks, transactions and receipts, as geth and anvil return them."""
+"""
+JSON shapes of blocks, transactions and receipts, as geth and anvil return
+them; and of execution proofs and proof requests, this node's own methods.
+"""
 
 from typing import Any, Dict, List, Optional
 
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
 from eth_utils import to_checksum_address
+
+from prover.constants import PROOF_TYPES
 
 LEGACY_TRANSACTION_TYPE = 0
 
@@ -145,4 +150,28 @@ def format_receipt(
         "status": quantity(1 if receipt.state_root == b"\x01" else 0),
         "type": quantity(transaction_type(transaction)),
         "blockTimestamp": quantity(block.header.timestamp),
+    }
+
+
+def format_proof_request(payload) -> Dict[str, Any]:
+    """An EXECUTE input the node has seen (``prover.pool.Payload``), as provers read it."""
+    public_input = payload.public_input
+    return {
+        "newPayloadRequestRoot": data(public_input.new_payload_request_root),
+        "chainConfigRoot": data(public_input.chain_config_root),
+        "proofTypes": [PROOF_TYPES[proof_type] for proof_type in sorted(payload.proofs)],
+        "input": data(payload.data),
+    }
+
+
+def format_signed_proof(signed) -> Dict[str, Any]:
+    """A ``SignedExecutionProof``: its SSZ bytes, and the fields a reader filters on."""
+    proof = signed.message
+    return {
+        "newPayloadRequestRoot": data(proof.public_input.new_payload_request_root),
+        "chainConfigRoot": data(proof.public_input.chain_config_root),
+        "proofType": PROOF_TYPES.get(int(proof.proof_type), int(proof.proof_type)),
+        "validatorIndex": quantity(int(signed.validator_index)),
+        "proofSize": quantity(len(proof.proof_data)),
+        "signedProof": data(signed.encode_bytes()),
     }

@@ -29,6 +29,9 @@ from eth_utils import ValidationError
 
 from precompile.execute import ExecuteParameters
 from precompile.genesis import DEFAULT_BASE_FEE_PER_GAS, GenesisAccount, new_chain
+from prover.constants import DEFAULT_PROOF_TYPES
+from prover.pool import ACCEPT, GossipResult, ProofPool
+from prover.registry import DEFAULT_PROVERS, ProverSet
 
 from .accounts import (
     DEFAULT_ACCOUNTS,
@@ -38,7 +41,7 @@ from .accounts import (
     derive_accounts,
 )
 from .builder import build_block
-from .fork import NativeRollupsVM
+from .fork import AwaitingProofs, NativeRollupsVM
 
 DEFAULT_CHAIN_ID = 31337
 DEFAULT_GAS_LIMIT = 30_000_000
@@ -84,6 +87,11 @@ class DevnetConfig:
     # anvil's methods that edit state or history outside of transactions. A
     # rollup's L2 node turns them off: its blocks must stay provable on L1.
     state_edits: bool = True
+    # The prover registry (demo keys 0..provers-1, all active) and the proof
+    # types this node's pool accepts; proofs mode counts them (config.execute).
+    provers: int = DEFAULT_PROVERS
+    inactive_provers: Tuple[int, ...] = ()
+    proof_types: Tuple[str, ...] = DEFAULT_PROOF_TYPES
 
 
 @dataclass(frozen=True)
@@ -99,7 +107,11 @@ class Devnet:
         self.config = config
         self.lock = threading.RLock()
         self.accounts = derive_accounts(config.mnemonic, config.accounts)
-        self.vm_class = config.vm_class or NativeRollupsVM.with_parameters(config.execute)
+        self.provers = ProverSet.demo(config.chain_id, config.provers, config.inactive_provers)
+        self.proof_pool = ProofPool(self.provers, config.proof_types)
+        self.vm_class = config.vm_class or NativeRollupsVM.with_parameters(
+            config.execute, self.proof_pool
+        )
         balance = config.balance_ether * WEI_PER_ETHER
         self.chain = new_chain(
             self.vm_class,
@@ -115,6 +127,8 @@ class Devnet:
             gas_used=config.gas_limit // ELASTICITY_MULTIPLIER,
         )
         self.pending: List[SignedTransactionAPI] = []
+        # Pending transactions whose EXECUTE calls wait for proofs: hash -> why.
+        self.awaiting_proofs: Dict[bytes, str] = {}
         self.automine = config.block_time is None
         # Seconds between interval-mined blocks; None or 0 mines no empty blocks on a timer.
         self.block_time: Optional[float] = config.block_time
@@ -154,7 +168,8 @@ class Devnet:
         fresh = Devnet(self.config)
         with self.lock:
             self.chain, self.head_state_root = fresh.chain, fresh.head_state_root
-            self.pending, self.locations, self.snapshots = [], {}, []
+            self._clear_pending()
+            self.locations, self.snapshots = {}, []
             self.time_offset, self.next_timestamp = 0, None
             self.impersonated, self.impersonated_senders = set(), {}
 
@@ -162,7 +177,10 @@ class Devnet:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self.pending = []
+        self._clear_pending()
+
+    def _clear_pending(self) -> None:
+        self.pending, self.awaiting_proofs = [], {}
 
     def web3(self):
         """A web3.py client for this devnet, in-process."""
@@ -233,6 +251,8 @@ class Devnet:
             raise TransactionRejected("transaction already imported")
         state = self.state_at()
         account_nonce = state.get_nonce(transaction.sender)
+        # Transactions queued ahead of this one (waiting for proofs, or for a block).
+        queued_ahead = sum(queued.sender == transaction.sender for queued in self.pending)
         if transaction.nonce < account_nonce:
             raise TransactionRejected(
                 f"nonce too low: next nonce {account_nonce}, tx nonce {transaction.nonce}"
@@ -244,9 +264,10 @@ class Devnet:
             raise TransactionRejected(
                 f"a pending transaction already has nonce {transaction.nonce}"
             )
-        if transaction.nonce > account_nonce and self.automine:
+        if transaction.nonce > account_nonce + queued_ahead and self.automine:
             raise TransactionRejected(
-                f"nonce too high: next nonce {account_nonce}, tx nonce {transaction.nonce}"
+                f"nonce too high: next nonce {account_nonce + queued_ahead},"
+                f" tx nonce {transaction.nonce}"
             )
         cost = transaction.gas * transaction.max_fee_per_gas + transaction.value
         if state.get_balance(transaction.sender) < cost:
@@ -280,25 +301,61 @@ class Devnet:
         with self.lock:
             mined = []
             for _ in range(blocks):
-                transactions = self._ready_transactions()
-                ready = {t.hash for t in transactions}
-                self.pending = [t for t in self.pending if t.hash not in ready]
-                block = build_block(
-                    self.chain,
-                    transactions,
-                    timestamp=self._timestamp(timestamp),
-                    gas_limit=self.config.gas_limit,
-                    parent_state_root=self.head_state_root,
-                    parent_beacon_block_root=self.parent_beacon_block_root,
-                )
+                block = self._build_next(self._timestamp(timestamp))
+                included = {t.hash for t in block.transactions}
+                self.pending = [t for t in self.pending if t.hash not in included]
                 self.head_state_root = block.header.state_root
                 for index, transaction in enumerate(block.transactions):
                     self.locations[transaction.hash] = TransactionLocation(block.number, index)
+                    self.awaiting_proofs.pop(transaction.hash, None)
                 mined.append(block)
                 timestamp = None
                 for listener in self.block_listeners:
                     listener(block)
+            # Proofs held until their payload was seen (by the block just built) count now.
+            if self.proof_pool.judge_held() and self.automine and self.awaiting_proofs:
+                mined += self.mine()
             return mined
+
+    def _build_next(self, timestamp: int) -> BlockAPI:
+        """
+        The next block, with every ready transaction except those whose
+        EXECUTE calls wait for proofs (and their sender's later ones): they
+        stay pending for a later block.
+        """
+        transactions = self._ready_transactions()
+        while True:
+            try:
+                return build_block(
+                    self.chain,
+                    transactions,
+                    timestamp=timestamp,
+                    gas_limit=self.config.gas_limit,
+                    parent_state_root=self.head_state_root,
+                    parent_beacon_block_root=self.parent_beacon_block_root,
+                )
+            except AwaitingProofs as waiting:
+                held = waiting.transaction
+                self.awaiting_proofs[held.hash] = waiting.reason
+                transactions = [
+                    t
+                    for t in transactions
+                    if not (t.sender == held.sender and t.nonce >= held.nonce)
+                ]
+
+    # -- execution proofs --
+
+    def submit_proof(self, data: bytes) -> GossipResult:
+        """
+        A ``SignedExecutionProof`` from the ``execution_proof`` topic, judged
+        by the gossip rules; an accepted one may let waiting transactions in.
+        """
+        result = self.proof_pool.submit_bytes(data)
+        if result.verdict == ACCEPT:
+            with self.lock:
+                if self.automine and self.awaiting_proofs:
+                    self.mine()
+        return result
 
     def _ready_transactions(self) -> List[SignedTransactionAPI]:
         """
@@ -394,7 +451,7 @@ class Devnet:
         header = self.chain.get_block_header_by_hash(block_hash)
         chaindb = self.chain.chaindb
         chaindb._set_as_canonical_chain_head(chaindb.db, header, GENESIS_PARENT_HASH)
-        self.pending = []
+        self._clear_pending()
         self.locations = {
             tx_hash: location
             for tx_hash, location in self.locations.items()
@@ -479,7 +536,8 @@ class Devnet:
             chain.chaindb._set_as_canonical_chain_head(chain.chaindb.db, head, GENESIS_PARENT_HASH)
             self.chain, self.locations, self.head_state_root = chain, locations, head_state_root
             self.impersonated_senders = senders
-            self.pending, self.snapshots = [], []
+            self._clear_pending()
+            self.snapshots = []
 
     def save_state(self, path: str) -> None:
         """Write the dump so that a crash at any moment leaves the previous file whole."""

@@ -19,7 +19,9 @@ from .accounts import InvalidMnemonic
 from .filters import log_matches
 from .formatting import (
     format_block,
+    format_proof_request,
     format_receipt,
+    format_signed_proof,
     format_transaction,
     quantity,
 )
@@ -458,6 +460,54 @@ class Dispatcher:
             "keys": [],
             "headers": ["0x" + bytes(header).hex() for header in witness.headers],
         }
+
+    # -- execution proofs: the execution_proof topic and EXECUTE's proof pool --
+
+    def rpc_nr_submitExecutionProof(self, signed_proof) -> Dict[str, Any]:
+        """
+        Publish a SSZ ``SignedExecutionProof`` on this node's ``execution_proof``
+        topic: the gossip verdict (accept, ignore, reject) and why.
+        """
+        result = self.devnet.submit_proof(parse_data(signed_proof, "signed proof"))
+        return {"verdict": result.verdict, "reason": result.reason, "queued": result.queued}
+
+    def rpc_nr_getProofRequests(self) -> List[Dict[str, Any]]:
+        """The EXECUTE inputs this node has seen, with the proof types it already holds."""
+        return [format_proof_request(payload) for payload in self.devnet.proof_pool.requests()]
+
+    def rpc_nr_getExecutionProofs(self, new_payload_request_root) -> List[Dict[str, Any]]:
+        """The valid proofs held for a payload, one per proof type."""
+        root = parse_data(new_payload_request_root, "newPayloadRequestRoot")
+        pool = self.devnet.proof_pool
+        return [
+            format_signed_proof(signed)
+            for payload in pool.requests()
+            if bytes(payload.public_input.new_payload_request_root) == root
+            for signed in pool.proofs(payload.public_input)
+        ]
+
+    def rpc_nr_proverRegistry(self) -> Dict[str, Any]:
+        """Who may publish proofs, what they sign under, and what EXECUTE asks of them."""
+        devnet = self.devnet
+        execute = devnet.config.execute
+        return {
+            "l1ChainId": quantity(devnet.chain_id),
+            "domain": "0x" + bytes(devnet.provers.domain).hex(),
+            "provers": [
+                {"index": index, "pubkey": "0x" + bytes(p.pubkey).hex(), "active": bool(p.active)}
+                for index, p in enumerate(devnet.provers.registry)
+            ],
+            "proofTypes": list(devnet.proof_pool.accepted_types),
+            "executeMode": execute.mode,
+            "threshold": execute.proof_threshold,
+        }
+
+    def rpc_nr_awaitingProofs(self) -> List[Dict[str, str]]:
+        """Pending transactions whose EXECUTE calls wait for proofs, and what they lack."""
+        return [
+            {"hash": "0x" + tx_hash.hex(), "reason": reason}
+            for tx_hash, reason in self.devnet.awaiting_proofs.items()
+        ]
 
     # -- test controls (anvil / ganache / hardhat) --
 

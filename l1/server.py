@@ -1,7 +1,9 @@
 """
 ``nr devnet``'s transport: JSON-RPC over HTTP POST and WebSocket on one port,
-as anvil serves it, plus ``eth_subscribe`` notifications (newHeads, logs) and
-interval mining.
+as anvil serves it, plus ``eth_subscribe`` notifications and interval mining.
+Besides anvil's newHeads and logs, a connection may subscribe to
+``executionProofs`` (the ``execution_proof`` topic: each proof the pool
+accepts) and ``proofRequests`` (each EXECUTE input the node meets).
 """
 
 import asyncio
@@ -13,7 +15,7 @@ from typing import Any, Dict, List, Optional
 from aiohttp import WSMsgType, web
 
 from .filters import log_matches
-from .formatting import format_block, format_receipt
+from .formatting import format_block, format_proof_request, format_receipt, format_signed_proof
 from .node import Devnet
 from .rpc import INVALID_PARAMS, MAX_REQUEST_BYTES, Dispatcher, RpcError
 
@@ -21,6 +23,7 @@ from .rpc import INVALID_PARAMS, MAX_REQUEST_BYTES, Dispatcher, RpcError
 DEFAULT_STATE_INTERVAL = 30.0
 # How often an idle interval miner looks whether evm_setIntervalMining turned it on.
 IDLE_POLL_SECONDS = 0.2
+SUBSCRIPTION_KINDS = ("newHeads", "logs", "executionProofs", "proofRequests")
 
 
 class Subscriptions:
@@ -44,6 +47,8 @@ class DevnetServer:
         self.sockets: List[tuple] = []
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         devnet.block_listeners.append(self._on_block)
+        devnet.proof_pool.proof_listeners.append(self._on_proof)
+        devnet.proof_pool.request_listeners.append(self._on_proof_request)
 
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
@@ -88,7 +93,7 @@ class DevnetServer:
         method, params = request.get("method"), request.get("params") or []
         if method == "eth_subscribe":
             kind = params[0] if params else None
-            if kind not in ("newHeads", "logs"):
+            if kind not in SUBSCRIPTION_KINDS:
                 error = RpcError(
                     INVALID_PARAMS, f"invalid params: unsupported subscription {kind!r}"
                 )
@@ -107,7 +112,6 @@ class DevnetServer:
         """Called on the mining thread; notifications go out on the server's loop."""
         if self.loop is None or not self.sockets:
             return
-        head = format_block(block, False)
         chaindb = self.devnet.chain.chaindb
         receipts = block.get_receipts(chaindb)
         logs = [
@@ -115,17 +119,30 @@ class DevnetServer:
             for index, receipt in enumerate(receipts)
             for log in format_receipt(self.devnet, block, index, receipt, receipts)["logs"]
         ]
-        asyncio.run_coroutine_threadsafe(self._notify(head, logs), self.loop)
+        self._publish("newHeads", [format_block(block, False)])
+        self._publish("logs", logs)
 
-    async def _notify(self, head: Dict[str, Any], logs: List[Dict[str, Any]]) -> None:
+    def _on_proof(self, signed) -> None:
+        self._publish("executionProofs", [format_signed_proof(signed)])
+
+    def _on_proof_request(self, payload) -> None:
+        self._publish("proofRequests", [format_proof_request(payload)])
+
+    def _publish(self, kind: str, results: List[Dict[str, Any]]) -> None:
+        """From any thread: send ``results`` to the subscribers of ``kind``."""
+        if self.loop is not None and self.sockets and results:
+            asyncio.run_coroutine_threadsafe(self._notify(kind, results), self.loop)
+
+    async def _notify(self, kind: str, results: List[Dict[str, Any]]) -> None:
         for socket, subscriptions in list(self.sockets):
-            for subscription_id, (kind, criteria) in list(subscriptions.by_id.items()):
-                results = (
-                    [head]
-                    if kind == "newHeads"
-                    else [log for log in logs if log_matches(log, criteria)]
-                )
-                for result in results:
+            for subscription_id, (subscribed, criteria) in list(subscriptions.by_id.items()):
+                if subscribed != kind:
+                    continue
+                if kind == "logs":
+                    matching = [log for log in results if log_matches(log, criteria)]
+                else:
+                    matching = results
+                for result in matching:
                     message = {
                         "jsonrpc": "2.0",
                         "method": "eth_subscription",

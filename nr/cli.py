@@ -91,6 +91,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="engine EXECUTE verifies L2 blocks with (default: pyevm)",
     )
     devnet.add_argument(
+        "--execute-mode",
+        choices=("reexecute", "proofs"),
+        default="reexecute",
+        help="how EXECUTE verifies: re-run the L2 block (default), or accept it once k of n "
+        "execution proofs of distinct types are in this node's proof pool",
+    )
+    devnet.add_argument(
+        "--threshold",
+        type=threshold_fraction,
+        default=(3, 5),
+        metavar="K/N",
+        help="proofs mode: K distinct proof types out of the N accepted (default 3/5)",
+    )
+    devnet.add_argument(
+        "--proof-types",
+        default="all",
+        help="comma-separated proof types the pool accepts (default: all five: reexec-pyevm, "
+        "reexec-revm, attested-pyevm, attested-revm, attested-eels)",
+    )
+    devnet.add_argument(
+        "--provers",
+        type=positive_int,
+        default=5,
+        help="registered provers (demo BLS keys 0..N-1) that may publish proofs (default 5)",
+    )
+    devnet.add_argument(
         "--state",
         metavar="PATH",
         default=None,
@@ -147,6 +173,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_rollup_options(deploy)
     deploy.set_defaults(run=run_deploy_command)
+
+    prover = commands.add_parser(
+        "prover",
+        help="run the shared prover against an L1: prove EXECUTE inputs, publish the proofs",
+        description=(
+            "Follow an L1 node (nr devnet) over WebSocket, prove every EXECUTE input it has met "
+            "with each chosen proof type, sign the proofs with this prover's registered BLS key "
+            "and publish them on the node's execution_proof topic. reexec-* proofs carry the "
+            "input and are checked by re-running it; attested-* proofs are signatures of a "
+            "registered prover (trust in the signer set), not zero-knowledge proofs."
+        ),
+    )
+    prover.add_argument("--l1", default="http://127.0.0.1:8545", help="L1 JSON-RPC URL")
+    prover.add_argument(
+        "--proof-types",
+        default="all",
+        help="comma-separated proof types to produce (default: all five)",
+    )
+    prover.add_argument(
+        "--prover-index",
+        type=int,
+        default=0,
+        help="registry index whose demo BLS key signs this prover's proofs (default 0)",
+    )
+    prover.add_argument(
+        "--workers", type=positive_int, default=None,
+        help="local worker processes (default: one per core)",
+    )
+    prover.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        default=None,
+        help="run proving jobs on a Ray cluster at ADDRESS instead ('local' starts one here)",
+    )
+    prover.set_defaults(run=run_prover_command)
 
     bench = commands.add_parser("bench", help="benchmarks")
     benches = bench.add_subparsers(title="benchmarks", metavar="BENCHMARK")
@@ -226,27 +287,67 @@ positive_float = positive(float, "a number")
 positive_int = positive(lambda text: int(text.replace("_", "")), "an integer")
 
 
+def threshold_fraction(text: str) -> tuple:
+    """``K/N``: K of N, 1 <= K <= N."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N, e.g. 3/5") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"{text!r}: need 1 <= K <= N")
+    return k, n
+
+
+def execute_settings(args: argparse.Namespace) -> dict:
+    """
+    DevnetConfig fields for --engine, --execute-mode, --threshold, --proof-types
+    and --provers; ``ValueError`` naming the flag when they do not fit together.
+    """
+    from precompile.execute import ExecuteParameters
+    from prover.constants import MAX_EXECUTION_PROOFS_PER_PAYLOAD
+    from prover.proof_types import proof_type_names
+
+    proof_types = proof_type_names(args.proof_types)
+    k, n = args.threshold
+    if n != len(proof_types):
+        raise ValueError(
+            f"--threshold {k}/{n}: N must be the number of accepted proof types"
+            f" ({len(proof_types)}: {', '.join(proof_types)})"
+        )
+    if k > MAX_EXECUTION_PROOFS_PER_PAYLOAD:
+        raise ValueError(
+            f"--threshold {k}/{n}: a pool keeps at most MAX_EXECUTION_PROOFS_PER_PAYLOAD"
+            f" ({MAX_EXECUTION_PROOFS_PER_PAYLOAD}) proofs per payload"
+        )
+    return {
+        "execute": ExecuteParameters(
+            engine=args.engine, mode=args.execute_mode, proof_threshold=k
+        ),
+        "proof_types": proof_types,
+        "provers": args.provers,
+    }
+
+
 def run_devnet_command(args: argparse.Namespace) -> int:
     from l1.accounts import DEFAULT_MNEMONIC, DERIVATION_PATH, InvalidMnemonic
     from l1.node import Devnet, DevnetConfig, InvalidState
     from l1.server import serve_forever
-    from precompile.execute import ExecuteParameters
 
-    config = DevnetConfig(
-        chain_id=args.chain_id,
-        accounts=args.accounts,
-        balance_ether=args.balance,
-        mnemonic=args.mnemonic or DEFAULT_MNEMONIC,
-        gas_limit=args.gas_limit,
-        block_time=args.block_time,
-        execute=ExecuteParameters(engine=args.engine),
-    )
     try:
+        config = DevnetConfig(
+            chain_id=args.chain_id,
+            accounts=args.accounts,
+            balance_ether=args.balance,
+            mnemonic=args.mnemonic or DEFAULT_MNEMONIC,
+            gas_limit=args.gas_limit,
+            block_time=args.block_time,
+            **execute_settings(args),
+        )
         devnet = Devnet(config)
         if args.state and os.path.exists(args.state):
             with open(args.state, "rb") as file:
                 devnet.load_state(file.read())
-    except (InvalidMnemonic, InvalidState) as error:
+    except (InvalidMnemonic, InvalidState, ValueError) as error:
         print(f"nr devnet: {error}", file=sys.stderr)
         return 2
     if not args.silent:
@@ -391,6 +492,7 @@ def devnet_banner(devnet, derivation_path: str, args: argparse.Namespace) -> str
         "",
         f"NativeRollups (Prague + EXECUTE at 0x...0101, engine {args.engine})",
         "",
+        *proofs_banner(devnet),
         "Gas Limit",
         "==================",
         "",
@@ -399,6 +501,55 @@ def devnet_banner(devnet, derivation_path: str, args: argparse.Namespace) -> str
         f"Listening on {args.host}:{args.port}",
     ]
     return "\n".join(lines)
+
+
+def proofs_banner(devnet) -> List[str]:
+    """How EXECUTE verifies, and (in proofs mode) what it counts and who may publish."""
+    execute = devnet.config.execute
+    if execute.mode != "proofs":
+        return ["EXECUTE mode: reexecute (every node runs the L2 block)", ""]
+    lines = [
+        "Execution proofs",
+        "==================",
+        "",
+        f"EXECUTE mode: proofs, {execute.proof_threshold} of"
+        f" {len(devnet.proof_pool.accepted_types)} distinct proof types"
+        f" ({', '.join(devnet.proof_pool.accepted_types)})",
+        "reexec-* proofs are re-run; attested-* are BLS signatures of registered provers"
+        " (trust in the signer set), not zero-knowledge proofs",
+        "Registered provers:",
+    ]
+    for index, prover in enumerate(devnet.provers.registry):
+        lines.append(f"({index}) 0x{bytes(prover.pubkey).hex()}")
+    return lines + [""]
+
+
+def run_prover_command(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from prover.proof_types import UnknownProofType, proof_type_names
+    from prover.service import ProverError, ProverService
+    from prover.workers import workers_for
+
+    try:
+        proof_types = proof_type_names(args.proof_types)
+        workers = workers_for(args.ray, args.workers)
+    except (UnknownProofType, RuntimeError) as error:
+        print(f"nr prover: {error}", file=sys.stderr)
+        return 2
+    service = ProverService(
+        args.l1, proof_types, workers, args.prover_index, log=lambda line: print(line, flush=True)
+    )
+    try:
+        asyncio.run(service.run())
+    except ProverError as error:
+        print(f"nr prover: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        workers.close()
+    return 0
 
 
 def run_bench_execute_command(args: argparse.Namespace) -> int:

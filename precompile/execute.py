@@ -26,6 +26,15 @@ EXECUTE_GAS_PER_INPUT_BYTE = 16
 # The most L2 gas (sum of payload gas limits) one L1 block may ask its
 # validators to re-execute: one mainnet-sized L2 block.
 EXECUTE_CUMULATIVE_GAS_LIMIT = 30_000_000
+# In proofs mode a call pays this flat verification cost instead of the L2 gas
+# limit: checking proofs a node already holds costs the same for any L2 block
+# (the order of a SNARK verification on L1).
+EXECUTE_PROOF_VERIFICATION_GAS = 200_000
+
+# How a node verifies EXECUTE calls: run the guest inline, or count the
+# execution proofs in its pool (k of n distinct proof types).
+REEXECUTE_MODE, PROOFS_MODE = "reexecute", "proofs"
+EXECUTE_MODES = (REEXECUTE_MODE, PROOFS_MODE)
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,10 @@ class ExecuteParameters:
     cumulative_gas_limit: int = EXECUTE_CUMULATIVE_GAS_LIMIT
     # The execution engine this chain's nodes verify L2 blocks with.
     engine: str = REFERENCE_ENGINE
+    mode: str = REEXECUTE_MODE
+    # Proofs mode: distinct proof types an input needs, and the flat charge per call.
+    proof_threshold: int = 3
+    proof_verification_gas: int = EXECUTE_PROOF_VERIFICATION_GAS
 
 
 class ExecuteRefused(Exception):

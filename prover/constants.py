@@ -33,5 +33,6 @@ DEFAULT_THRESHOLD = 3
 MAX_PROVERS = 256
 # Proofs held back because their payload has not been seen, at most this many.
 MAX_QUEUED_PROOFS = 1024
-# Payloads whose proofs and inputs the pool remembers, oldest forgotten first.
-MAX_TRACKED_PAYLOADS = 4096
+# Payloads whose proofs and inputs the pool remembers, oldest forgotten first
+# (an input is up to a few MB, so this bounds the pool's memory too).
+MAX_TRACKED_PAYLOADS = 256

@@ -72,8 +72,10 @@ class ProofPool:
         self.payloads: "OrderedDict[bytes, Payload]" = OrderedDict()
         # (payload, proof type, validator) of every proof whose signature held.
         self.first_seen: Set[Tuple[bytes, int, int]] = set()
-        # Proofs waiting for their payload to be seen, oldest first.
+        # Proofs waiting for their payload to be seen, oldest first; and those
+        # whose payload has since been seen, to be judged by ``judge_held``.
         self.queued: List[SignedExecutionProof] = []
+        self.ready: List[SignedExecutionProof] = []
         # Called with each accepted proof, and with each newly seen EXECUTE input.
         self.proof_listeners: List[Callable[[SignedExecutionProof], None]] = []
         self.request_listeners: List[Callable[[Payload], None]] = []
@@ -84,7 +86,8 @@ class ProofPool:
         """
         Note an EXECUTE input this node met (in a transaction, a call or a
         block): its payload counts as seen for gossip, provers may ask for it,
-        and proofs held for it are judged now. Its public input.
+        and proofs held for it become ready for ``judge_held`` (not judged
+        here: this runs inside EXECUTE). Its public input.
         """
         public_input = public_input_of(
             stateless_input.new_payload_request.hash_tree_root(), stateless_input.chain_config
@@ -99,8 +102,7 @@ class ProofPool:
             self.payloads.move_to_end(key)
             held = [p for p in self.queued if payload_key(p.message.public_input) == key]
             self.queued = [p for p in self.queued if p not in held]
-        for proof in held:
-            self.submit(proof)
+            self.ready.extend(held)
         if new:
             for listener in list(self.request_listeners):
                 listener(payload)
@@ -195,6 +197,12 @@ class ProofPool:
         for listener in list(self.proof_listeners):
             listener(signed)
         return GossipResult(ACCEPT)
+
+    def judge_held(self) -> int:
+        """Run the gossip rules on held proofs whose payload is now seen; how many were accepted."""
+        with self.lock:
+            ready, self.ready = self.ready, []
+        return sum(self.submit(proof).verdict == ACCEPT for proof in ready)
 
     def _hold(self, signed: SignedExecutionProof) -> GossipResult:
         self.queued.append(signed)

@@ -7,6 +7,8 @@ the Prague class (with this project's Prague fixes), so the fork is its diff.
 
 from typing import Type
 
+from eth.abc import BlockHeaderAPI, SignedTransactionAPI
+
 from precompile.execute import ExecuteParameters
 from precompile.forks import Prague
 
@@ -14,17 +16,47 @@ from .computation import NativeRollupsComputation, execute
 from .state import NativeRollupsState
 
 
+class AwaitingProofs(Exception):
+    """
+    A transaction's EXECUTE call found too few proofs in proofs mode. The
+    block cannot hold it yet: a builder leaves it pending and retries when
+    proofs arrive; an importing node cannot validate the block until then.
+    """
+
+    def __init__(self, transaction: SignedTransactionAPI, reason: str) -> None:
+        super().__init__(f"transaction 0x{transaction.hash.hex()} awaits proofs: {reason}")
+        self.transaction, self.reason = transaction, reason
+
+
 class NativeRollupsVM(Prague):
     fork = "native-rollups"
     _state_class = NativeRollupsState
 
     @classmethod
-    def with_parameters(cls, parameters: ExecuteParameters) -> Type["NativeRollupsVM"]:
-        """This fork with a chain's own EXECUTE constants."""
+    def with_parameters(
+        cls, parameters: ExecuteParameters, proof_pool=None
+    ) -> Type["NativeRollupsVM"]:
+        """This fork with a chain's own EXECUTE constants and a node's proof pool."""
         state_class = type(
-            "NativeRollupsState", (NativeRollupsState,), {"execute_parameters": parameters}
+            "NativeRollupsState",
+            (NativeRollupsState,),
+            {"execute_parameters": parameters, "proof_pool": proof_pool},
         )
         return type("NativeRollupsVM", (cls,), {"_state_class": state_class})
 
+    def apply_transaction(self, header: BlockHeaderAPI, transaction: SignedTransactionAPI):
+        """A transaction of a block (calls and estimates do not come through here)."""
+        awaiting_before = len(self.state.awaiting_proofs)
+        receipt, computation = super().apply_transaction(header, transaction)
+        if len(self.state.awaiting_proofs) > awaiting_before:
+            raise AwaitingProofs(transaction, self.state.awaiting_proofs[-1])
+        return receipt, computation
 
-__all__ = ["NativeRollupsComputation", "NativeRollupsState", "NativeRollupsVM", "execute"]
+
+__all__ = [
+    "AwaitingProofs",
+    "NativeRollupsComputation",
+    "NativeRollupsState",
+    "NativeRollupsVM",
+    "execute",
+]

@@ -1,4 +1,6 @@
-"""NativeRollups state: Prague's, plus the block's EXECUTE gas budget."""
+"""NativeRollups state: Prague's, plus the block's EXECUTE gas budget and proof pool."""
+
+from typing import List
 
 from eth.vm.forks.prague.state import PragueState
 
@@ -10,12 +12,17 @@ from .computation import NativeRollupsComputation
 class NativeRollupsState(PragueState):
     computation_class = NativeRollupsComputation
     execute_parameters = ExecuteParameters()
+    # A node's ``prover.pool.ProofPool``: the proofs that proofs mode counts, and
+    # the EXECUTE inputs met, which provers following the node ask for.
+    proof_pool = None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # A state lives for one block, so this sums the block's EXECUTE calls.
         # It is not journaled: a reverted call still cost its verification.
         self.execute_gas_in_block = 0
+        # Why EXECUTE calls failed for want of proofs (not journaled either).
+        self.awaiting_proofs: List[str] = []
 
     def reserve_execute_gas(self, l2_gas_limit: int) -> None:
         """Count an EXECUTE call's L2 gas limit against the block's cap."""
@@ -26,3 +33,6 @@ class NativeRollupsState(PragueState):
                 f"over EXECUTE_CUMULATIVE_GAS_LIMIT {cap}"
             )
         self.execute_gas_in_block += l2_gas_limit
+
+    def note_awaiting_proofs(self, reason: str) -> None:
+        self.awaiting_proofs.append(reason)

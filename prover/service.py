@@ -1,0 +1,202 @@
+"""
+``nr prover``: a shared prover following an L1 node.
+
+It subscribes to the node's new heads and proof requests over WebSocket,
+asks which EXECUTE inputs the node has met, proves each with its proof types
+in a worker pool (or on Ray), signs every proof with its registered BLS key
+and publishes it on the node's ``execution_proof`` topic
+(``nr_submitExecutionProof``), reporting the node's gossip verdict.
+"""
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional, Sequence, Set, Tuple
+
+import aiohttp
+
+from .containers import ExecutionProof, Prover, ProverRegistry, SignedExecutionProof
+from .pool import proof_signing_root
+from .registry import ProverSet
+from .signing import SecretKey, demo_prover_key
+
+# A head or request notification may miss a request; a prover also looks this often.
+POLL_SECONDS = 1.0
+
+
+class ProverError(Exception):
+    """The prover cannot work against this node (unreachable, not registered)."""
+
+
+@dataclass(frozen=True)
+class Published:
+    root: str
+    proof_type: str
+    verdict: str
+    reason: str
+    prove_seconds: float
+
+
+def websocket_url(url: str) -> str:
+    if url.startswith("http://"):
+        return "ws://" + url[len("http://"):]
+    if url.startswith("https://"):
+        return "wss://" + url[len("https://"):]
+    return url
+
+
+class RpcSocket:
+    """JSON-RPC calls and subscriptions over one WebSocket."""
+
+    def __init__(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        self.socket = socket
+        self.counter = 0
+        self.answers: Dict[int, asyncio.Future] = {}
+        self.notifications: asyncio.Queue = asyncio.Queue()
+
+    async def call(self, method: str, *params: Any) -> Any:
+        self.counter += 1
+        answer = asyncio.get_running_loop().create_future()
+        self.answers[self.counter] = answer
+        await self.socket.send_str(
+            json.dumps({"jsonrpc": "2.0", "id": self.counter, "method": method, "params": params})
+        )
+        response = await answer
+        if "error" in response:
+            raise ProverError(f"{method}: {response['error'].get('message')}")
+        return response["result"]
+
+    async def read(self) -> None:
+        """Route answers to their calls and notifications to the queue, until the socket closes."""
+        async for message in self.socket:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                continue
+            body = json.loads(message.data)
+            if body.get("method") == "eth_subscription":
+                await self.notifications.put(body["params"])
+            elif body.get("id") in self.answers:
+                self.answers.pop(body["id"]).set_result(body)
+        await self.notifications.put(None)
+
+
+class ProverService:
+    def __init__(
+        self,
+        l1_url: str,
+        proof_types: Sequence[str],
+        workers,
+        prover_index: int = 0,
+        key: Optional[SecretKey] = None,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.l1_url, self.proof_types, self.workers = l1_url, tuple(proof_types), workers
+        self.prover_index = prover_index
+        self.key = key or demo_prover_key(prover_index)
+        self.log = log
+        # (payload root, proof type) already proven or refused by this prover.
+        self.done: Set[Tuple[str, str]] = set()
+        self.published: list = []
+
+    async def run(self, stop: Optional[asyncio.Event] = None) -> None:
+        stop = stop or asyncio.Event()
+        async with aiohttp.ClientSession() as session:
+            try:
+                socket = await session.ws_connect(
+                    websocket_url(self.l1_url), max_msg_size=64 * 2**20
+                )
+            except aiohttp.ClientError as error:
+                raise ProverError(f"cannot reach the L1 at {self.l1_url}: {error}") from error
+            rpc = RpcSocket(socket)
+            reader = asyncio.create_task(rpc.read())
+            try:
+                provers = await self._registry(rpc)
+                await rpc.call("eth_subscribe", "newHeads")
+                await rpc.call("eth_subscribe", "proofRequests")
+                self.log(
+                    f"prover {self.prover_index} following {self.l1_url}: proof types"
+                    f" {', '.join(self.proof_types)} on {self.workers.describe()}"
+                )
+                await self._serve(rpc, provers, stop)
+            finally:
+                reader.cancel()
+                await socket.close()
+
+    async def _registry(self, rpc: RpcSocket) -> ProverSet:
+        registry = await rpc.call("nr_proverRegistry")
+        provers = ProverSet(
+            int(registry["l1ChainId"], 16),
+            ProverRegistry(
+                Prover(pubkey=bytes.fromhex(p["pubkey"][2:]), active=p["active"])
+                for p in registry["provers"]
+            ),
+        )
+        entry = provers.prover(self.prover_index)
+        if entry is None or bytes(entry.pubkey) != self.key.public_key:
+            raise ProverError(
+                f"this key is not registered as prover {self.prover_index} on the L1"
+            )
+        return provers
+
+    async def _serve(self, rpc: RpcSocket, provers: ProverSet, stop: asyncio.Event) -> None:
+        jobs: Set[asyncio.Task] = set()
+        while not stop.is_set():
+            requests = await rpc.call("nr_getProofRequests")
+            # Forget payloads the node no longer asks about.
+            asked = {request["newPayloadRequestRoot"] for request in requests}
+            self.done = {entry for entry in self.done if entry[0] in asked}
+            for request in requests:
+                for proof_type in self._wanted(request):
+                    job = asyncio.create_task(self._prove(rpc, provers, request, proof_type))
+                    jobs.add(job)
+                    job.add_done_callback(jobs.discard)
+            try:
+                notification = await asyncio.wait_for(rpc.notifications.get(), POLL_SECONDS)
+            except asyncio.TimeoutError:
+                continue
+            if notification is None:
+                raise ProverError(f"the L1 at {self.l1_url} closed the connection")
+        for job in jobs:
+            job.cancel()
+
+    def _wanted(self, request: Dict[str, Any]):
+        root = request["newPayloadRequestRoot"]
+        for proof_type in self.proof_types:
+            if proof_type in request["proofTypes"] or (root, proof_type) in self.done:
+                continue
+            self.done.add((root, proof_type))
+            yield proof_type
+
+    async def _prove(
+        self, rpc: RpcSocket, provers: ProverSet, request: Dict[str, Any], proof_type: str
+    ) -> None:
+        root = request["newPayloadRequestRoot"]
+        started = time.monotonic()
+        job = self.workers.submit(
+            proof_type,
+            bytes.fromhex(request["input"][2:]),
+            provers.l1_chain_id,
+            provers.registry.encode_bytes(),
+            self.prover_index,
+            self.key.to_bytes(),
+        )
+        try:
+            proof = ExecutionProof.decode_bytes(await asyncio.wrap_future(job))
+        except Exception as refused:  # ProofRefused, or the worker failed
+            self.log(f"{proof_type} {root[:18]}: no proof ({refused})")
+            return
+        seconds = time.monotonic() - started
+        signed = SignedExecutionProof(
+            message=proof,
+            validator_index=self.prover_index,
+            signature=self.key.sign(proof_signing_root(proof, provers)),
+        )
+        verdict = await rpc.call("nr_submitExecutionProof", "0x" + signed.encode_bytes().hex())
+        self.published.append(
+            Published(root, proof_type, verdict["verdict"], verdict["reason"], seconds)
+        )
+        reason = f" ({verdict['reason']})" if verdict["reason"] else ""
+        self.log(
+            f"{proof_type} {root[:18]}: proved in {seconds:.2f}s,"
+            f" {len(proof.proof_data)} bytes -> {verdict['verdict']}{reason}"
+        )
