@@ -196,7 +196,8 @@ def serve_forever(
     """
 
     async def main() -> None:
-        runner = await DevnetServer(devnet, host, port).start()
+        server = DevnetServer(devnet, host, port)
+        runner = await server.start()
         stop = stop_on_signals()
         loop = asyncio.get_running_loop()
         if state_path:
@@ -206,6 +207,9 @@ def serve_forever(
         try:
             await stop.wait()
         finally:
+            # Open WebSockets (provers, subscribers) would hold the shutdown for a minute.
+            for socket, _ in list(server.sockets):
+                await socket.close()
             await runner.cleanup()
             if state_path:
                 await loop.run_in_executor(None, devnet.save_state, state_path)

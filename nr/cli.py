@@ -527,6 +527,7 @@ def proofs_banner(devnet) -> List[str]:
 def run_prover_command(args: argparse.Namespace) -> int:
     import asyncio
 
+    from l1.server import stop_on_signals
     from prover.proof_types import UnknownProofType, proof_type_names
     from prover.service import ProverError, ProverService
     from prover.workers import workers_for
@@ -540,8 +541,12 @@ def run_prover_command(args: argparse.Namespace) -> int:
     service = ProverService(
         args.l1, proof_types, workers, args.prover_index, log=lambda line: print(line, flush=True)
     )
+
+    async def run_until_stopped() -> None:
+        await service.run(stop_on_signals())
+
     try:
-        asyncio.run(service.run())
+        asyncio.run(run_until_stopped())
     except ProverError as error:
         print(f"nr prover: {error}", file=sys.stderr)
         return 1

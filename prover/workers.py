@@ -4,6 +4,7 @@ one machine. A job is a plain function of bytes, so both run the same code
 and give the same proofs.
 """
 
+import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Optional
@@ -36,7 +37,11 @@ class LocalWorkers:
 
     def __init__(self, workers: Optional[int] = None) -> None:
         self.workers = workers or os.cpu_count() or 1
-        self.executor = ProcessPoolExecutor(max_workers=self.workers)
+        # Spawned, not forked: a forked worker would inherit the service's open
+        # sockets and keep its connections alive after it exits.
+        self.executor = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+        )
 
     def submit(self, *job_args) -> Future:
         return self.executor.submit(prove_job, *job_args)

@@ -69,7 +69,7 @@ BOB = b"\xb0" * 20
 STORE_42 = bytes.fromhex("602a60005500")
 
 
-def l2_block_input():
+def l2_block_input(transfer: int = 10**18):
     """A valid L2 block (a transfer and a contract creation) and its StatelessInput."""
     l2 = new_chain(
         Prague,
@@ -81,7 +81,7 @@ def l2_block_input():
     block = build_block(
         l2,
         [
-            sender.transaction(BOB, value=10**18, gas=21_000),
+            sender.transaction(BOB, value=transfer, gas=21_000),
             sender.transaction(b"", STORE_42, gas=100_000),
         ],
     )

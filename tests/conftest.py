@@ -7,6 +7,7 @@ from typing import Iterator, List, Tuple
 import pytest
 
 from precompile.conformance import decode_fixture_block, fixture_chain, witness_block
+from precompile.encoding import encode
 from precompile.ssz import StatelessInput
 
 FIXTURES = Path(__file__).parent / "fixtures" / "blockchain"
@@ -54,3 +55,17 @@ def soundness_inputs() -> List[Tuple[str, int, StatelessInput]]:
                 )
     assert len(inputs) >= 6
     return inputs
+
+
+@pytest.fixture(scope="module")
+def valid_input() -> StatelessInput:
+    """A valid L2 block's StatelessInput (``chains.l2_block_input``)."""
+    from chains import l2_block_input
+
+    return l2_block_input()
+
+
+@pytest.fixture(scope="module")
+def encoded_input(valid_input) -> bytes:
+    """``valid_input`` as EXECUTE takes it: schema id and SSZ."""
+    return encode(valid_input)

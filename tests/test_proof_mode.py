@@ -1,0 +1,230 @@
+"""
+EXECUTE in proofs mode on the devnet: an L2 block is accepted once k of n
+proofs of distinct types are in the node's pool, never on fewer, never on
+proofs of another block, chain or L1; transactions wait for proofs in the
+pool instead of being dropped; a prover outage of n - k still finalises.
+"""
+
+import pytest
+from eth_utils import to_checksum_address
+from web3.exceptions import ContractLogicError, Web3RPCError
+
+from l1.builder import build_block
+from l1.fork import AwaitingProofs, NativeRollupsVM
+from l1.node import Devnet, DevnetConfig
+from precompile.encoding import decode, encode
+from precompile.execute import (
+    EXECUTE_BASE_GAS,
+    EXECUTE_GAS_PER_INPUT_BYTE,
+    EXECUTE_PRECOMPILE_ADDRESS,
+    EXECUTE_PROOF_VERIFICATION_GAS,
+    PROOFS_MODE,
+    ExecuteParameters,
+)
+from precompile.genesis import GenesisAccount, new_chain
+from precompile.ssz import StatelessInput, StatelessValidationResult
+from prover.constants import DEFAULT_PROOF_TYPES, PROOF_TYPE_IDS
+from prover.containers import ExecutionProof, public_input_of
+from prover.pool import ACCEPT, REJECT, ProofPool
+from prover.proof_types import ProofRefused
+from prover.registry import ProverSet
+
+from chains import KEY_0, Sender, l2_block_input, receipts_of, succeeded
+from mutations import mutated_encodings
+from proving import L1_CHAIN_ID, PROVERS, sign, signed_proofs
+
+PROOFS = ExecuteParameters(mode=PROOFS_MODE, proof_threshold=3)
+EXECUTE = to_checksum_address(EXECUTE_PRECOMPILE_ADDRESS)
+
+
+@pytest.fixture(scope="module")
+def all_proofs(encoded_input):
+    """The five default proof types' proofs of ``encoded_input``, SSZ-encoded, by type."""
+    return dict(
+        zip(
+            DEFAULT_PROOF_TYPES,
+            (s.encode_bytes() for s in signed_proofs(encoded_input, DEFAULT_PROOF_TYPES)),
+        )
+    )
+
+
+@pytest.fixture
+def devnet():
+    with Devnet(DevnetConfig(execute=PROOFS)) as devnet:
+        yield devnet
+
+
+def send_execute(devnet, encoded):
+    """A transaction straight to EXECUTE; its hash (it may wait for proofs)."""
+    web3 = devnet.web3()
+    return web3.eth.send_transaction(
+        {"from": web3.eth.accounts[0], "to": EXECUTE, "data": encoded, "gas": 2_000_000}
+    )
+
+
+def receipt(devnet, tx_hash):
+    found = devnet.receipt(bytes(tx_hash))
+    return None if found is None else found[2]
+
+
+def publish(devnet, all_proofs, proof_types):
+    return [devnet.submit_proof(all_proofs[name]).verdict for name in proof_types]
+
+
+def intrinsic_gas(encoded: bytes) -> int:
+    return 21_000 + sum(16 if byte else 4 for byte in encoded)
+
+
+def test_accepted_after_three_of_five_proofs_not_two(
+    devnet, encoded_input, all_proofs, valid_input
+):
+    tx_hash = send_execute(devnet, encoded_input)
+    assert receipt(devnet, tx_hash) is None
+    (waiting,) = devnet.awaiting_proofs.values()
+    assert "0 of the 3 proofs" in waiting
+    assert publish(devnet, all_proofs, ["reexec-pyevm", "attested-eels"]) == [ACCEPT, ACCEPT]
+    devnet.mine(2)
+    assert receipt(devnet, tx_hash) is None, "two proofs must not be enough"
+    with pytest.raises((ContractLogicError, Web3RPCError)):
+        devnet.web3().eth.call({"to": EXECUTE, "data": encoded_input, "gas": 2_000_000})
+    assert publish(devnet, all_proofs, ["attested-revm"]) == [ACCEPT]
+    included = receipt(devnet, tx_hash)
+    assert included is not None and succeeded(included)
+    assert devnet.awaiting_proofs == {}
+    # A flat verification cost, not the L2 gas limit.
+    charge = EXECUTE_BASE_GAS + EXECUTE_GAS_PER_INPUT_BYTE * len(encoded_input)
+    assert (
+        included.gas_used == intrinsic_gas(encoded_input) + charge + EXECUTE_PROOF_VERIFICATION_GAS
+    )
+    output = devnet.web3().eth.call({"to": EXECUTE, "data": encoded_input, "gas": 2_000_000})
+    result = StatelessValidationResult.decode_bytes(bytes(output))
+    assert result.successful_validation
+    assert result.new_payload_request_root == valid_input.new_payload_request.hash_tree_root()
+
+
+def test_proofs_of_another_block_do_not_count(devnet, all_proofs):
+    other = encode(l2_block_input(transfer=7))
+    publish(devnet, all_proofs, DEFAULT_PROOF_TYPES[:3])
+    tx_hash = send_execute(devnet, other)
+    devnet.mine()
+    assert receipt(devnet, tx_hash) is None
+    assert "0 of the 3" in devnet.awaiting_proofs[bytes(tx_hash)]
+
+
+def test_proofs_for_another_l2_chain_do_not_count(devnet, valid_input, all_proofs):
+    publish(devnet, all_proofs, DEFAULT_PROOF_TYPES[:3])
+    other_chain = valid_input.copy()
+    other_chain.chain_config.chain_id = 902  # the same payload, claimed for another rollup
+    tx_hash = send_execute(devnet, encode(other_chain))
+    devnet.mine()
+    assert receipt(devnet, tx_hash) is None
+    with pytest.raises(ProofRefused):
+        signed_proofs(encode(other_chain), ["reexec-pyevm"])
+
+
+def test_proofs_signed_for_another_l1_are_rejected(devnet, encoded_input):
+    send_execute(devnet, encoded_input)
+    elsewhere = signed_proofs(encoded_input, DEFAULT_PROOF_TYPES[:3], ProverSet.demo(1))
+    verdicts = [devnet.submit_proof(signed.encode_bytes()) for signed in elsewhere]
+    assert [v.verdict for v in verdicts] == [REJECT] * 3
+    assert all("signature" in v.reason for v in verdicts)
+    assert len(devnet.awaiting_proofs) == 1
+
+
+def test_an_invalid_block_cannot_gather_proofs(devnet, valid_input, all_proofs):
+    invalid = mutated_encodings(valid_input)["post_state_root"]
+    tx_hash = send_execute(devnet, invalid)
+    # Honest proofs of the valid block are for another payload, and a re-execution
+    # proof carrying the invalid input is rejected at gossip.
+    publish(devnet, all_proofs, DEFAULT_PROOF_TYPES)
+    claimed = decode(invalid, StatelessInput)
+    forged = ExecutionProof(
+        proof_data=invalid,
+        proof_type=PROOF_TYPE_IDS["reexec-pyevm"],
+        public_input=public_input_of(
+            claimed.new_payload_request.hash_tree_root(), claimed.chain_config
+        ),
+    )
+    verdict = devnet.submit_proof(sign(forged, 0).encode_bytes())
+    assert verdict.verdict == REJECT and "does not verify" in verdict.reason
+    devnet.mine()
+    assert receipt(devnet, tx_hash) is None
+
+
+def test_a_waiting_transaction_keeps_its_place_and_others_go_by(devnet, encoded_input, all_proofs):
+    web3 = devnet.web3()
+    sender = web3.eth.accounts[0]
+    waiting = send_execute(devnet, encoded_input)
+    # The same sender's next transaction queues behind it (not "nonce too high")...
+    behind = web3.eth.send_transaction({"from": sender, "to": sender, "value": 1})
+    # ...while other senders' transactions are mined meanwhile.
+    other = web3.eth.send_transaction(
+        {"from": web3.eth.accounts[1], "to": web3.eth.accounts[2], "value": 1}
+    )
+    assert receipt(devnet, other) is not None
+    assert receipt(devnet, waiting) is None and receipt(devnet, behind) is None
+    publish(devnet, all_proofs, DEFAULT_PROOF_TYPES[2:])
+    first, second = receipt(devnet, waiting), receipt(devnet, behind)
+    assert first is not None and second is not None
+    assert devnet.receipt(bytes(waiting))[0].number <= devnet.receipt(bytes(behind))[0].number
+
+
+def test_two_provers_offline_still_finalises(devnet, encoded_input, all_proofs):
+    tx_hash = send_execute(devnet, encoded_input)
+    # reexec-revm and attested-eels provers are down.
+    publish(devnet, all_proofs, ["reexec-pyevm", "attested-pyevm", "attested-revm"])
+    assert succeeded(receipt(devnet, tx_hash))
+
+
+def test_three_provers_offline_stalls_safely_and_resumes(
+    devnet, encoded_input, valid_input, all_proofs
+):
+    tx_hash = send_execute(devnet, encoded_input)
+    invalid_hash = send_execute(devnet, mutated_encodings(valid_input)["gas_used"])
+    publish(devnet, all_proofs, ["attested-pyevm", "reexec-revm"])
+    head = devnet.head().block_number
+    devnet.mine(3)
+    assert devnet.head().block_number == head + 3
+    assert receipt(devnet, tx_hash) is None and receipt(devnet, invalid_hash) is None
+    # A third prover comes back: the valid block goes in, the invalid one still waits.
+    publish(devnet, all_proofs, ["attested-eels"])
+    assert succeeded(receipt(devnet, tx_hash))
+    assert receipt(devnet, invalid_hash) is None
+
+
+def test_proofs_published_before_the_payload_is_seen_count_once_it_is(
+    devnet, encoded_input, all_proofs
+):
+    verdicts = [devnet.submit_proof(all_proofs[name]) for name in DEFAULT_PROOF_TYPES[:3]]
+    assert all(v.queued for v in verdicts)
+    tx_hash = send_execute(devnet, encoded_input)
+    assert succeeded(receipt(devnet, tx_hash))
+
+
+def proof_mode_chain(pool):
+    vm_class = NativeRollupsVM.with_parameters(PROOFS, pool)
+    account = KEY_0.public_key.to_canonical_address()
+    return new_chain(vm_class, L1_CHAIN_ID, {account: GenesisAccount(10**24)})
+
+
+def test_a_block_imports_on_a_second_node_once_it_holds_the_proofs(encoded_input, all_proofs):
+    builder_pool = ProofPool(PROVERS)
+    builder = proof_mode_chain(builder_pool)
+    sender = Sender(builder, KEY_0, L1_CHAIN_ID)
+    transaction = sender.transaction(EXECUTE_PRECOMPILE_ADDRESS, encoded_input, gas=2_000_000)
+    with pytest.raises(AwaitingProofs):
+        build_block(builder, [transaction])
+    for name in DEFAULT_PROOF_TYPES[:3]:
+        assert builder_pool.submit_bytes(all_proofs[name]).verdict == ACCEPT
+    block = build_block(builder, [transaction])
+    (included,) = receipts_of(builder, block)
+    assert succeeded(included)
+
+    follower_pool = ProofPool(PROVERS)
+    follower = proof_mode_chain(follower_pool)
+    with pytest.raises(AwaitingProofs):
+        follower.import_block(block)
+    for name in DEFAULT_PROOF_TYPES[1:4]:
+        follower_pool.submit_bytes(all_proofs[name])
+    follower_pool.judge_held()
+    assert follower.import_block(block).imported_block.hash == block.hash
