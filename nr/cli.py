@@ -237,6 +237,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print where that engine spends its time (repeatable)",
     )
     execute.set_defaults(run=run_bench_execute_command)
+    prove = benches.add_parser(
+        "prove",
+        help="prove and verify time per proof type against L2 gas, proof size, provers needed",
+        description=(
+            "Prove compute-heavy L2 blocks of each --gas size with every proof type and verify "
+            "the proofs again, printing prove and verify time, proof size and how many parallel "
+            "provers a 1-2 s (no ePBS) or 6-9 s (ePBS) proving window needs; plus BLS sign, "
+            "verify and batched-verify cost."
+        ),
+    )
+    prove.add_argument(
+        "--gas",
+        type=gas_points,
+        default=(1_000_000, 10_000_000, 30_000_000),
+        help="comma-separated L2 block sizes in Mgas (default 1,10,30)",
+    )
+    prove.add_argument(
+        "--proof-types", default="all", help="comma-separated proof types (default: all five)"
+    )
+    prove.set_defaults(run=run_bench_prove_command)
     rpc = benches.add_parser(
         "rpc",
         help="sequential transfers with automine: nr devnet vs anvil vs ganache",
@@ -554,6 +574,30 @@ def run_prover_command(args: argparse.Namespace) -> int:
         pass
     finally:
         workers.close()
+    return 0
+
+
+def gas_points(text: str) -> tuple:
+    try:
+        points = tuple(int(float(part) * 1_000_000) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of Mgas, e.g. 1,10,30") from None
+    if not points or min(points) < 100_000:
+        raise argparse.ArgumentTypeError(f"{text!r}: each block needs at least 0.1 Mgas")
+    return points
+
+
+def run_bench_prove_command(args: argparse.Namespace) -> int:
+    from prover.bench import format_results, run_bench
+    from prover.proof_types import UnknownProofType, proof_type_names
+
+    try:
+        proof_types = proof_type_names(args.proof_types)
+    except UnknownProofType as error:
+        print(f"nr bench prove: {error}", file=sys.stderr)
+        return 2
+    measurements, signatures = run_bench(args.gas, proof_types, log=log_to_stderr)
+    print(format_results(measurements, signatures))
     return 0
 
 

@@ -23,3 +23,19 @@ def test_workload_blocks_fill_their_gas_and_every_engine_verifies_them():
         assert not stateless_validation(mutated).result.successful_validation
     table = format_results({w.label: [w.raw_pyevm, w.raw_pyevm] for w in workloads})
     assert "compute-heavy" in table and "1.00000x" in table
+
+
+def test_prove_bench_measures_every_proof_type_and_checks_its_proofs():
+    from prover.bench import curve_blocks, format_results, measure_signatures, run_bench
+    from prover.constants import DEFAULT_PROOF_TYPES
+
+    measurements, signatures = run_bench((200_000,), DEFAULT_PROOF_TYPES, log=lambda line: None)
+    assert [m.proof_type for m in measurements] == list(DEFAULT_PROOF_TYPES)
+    ((gas_used, encoded),) = curve_blocks((200_000,), log=lambda line: None)
+    for m in measurements:
+        assert m.refused is None and m.verify_seconds > 0 and m.gas_used == gas_used
+        assert m.proof_size == (len(encoded) if m.proof_type.startswith("reexec") else 104)
+    assert measurements[0].provers_for(measurements[0].prove_seconds / 2.5) == 3
+    assert signatures.verify_ms > 0 and measure_signatures(rounds=5).sign_ms > 0
+    table = format_results(measurements, signatures)
+    assert "attested verify: worst" in table and "reexec-revm" in table
