@@ -159,6 +159,12 @@ class DevnetServer:
             if seconds and self.devnet.block_time:
                 await loop.run_in_executor(None, self.devnet.mine)
 
+    async def stop(self, runner: web.AppRunner) -> None:
+        # Open WebSockets (provers, subscribers) would hold the shutdown for a minute.
+        for socket, _ in list(self.sockets):
+            await socket.close()
+        await runner.cleanup()
+
     async def start(self) -> web.AppRunner:
         self.loop = asyncio.get_running_loop()
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
@@ -207,10 +213,7 @@ def serve_forever(
         try:
             await stop.wait()
         finally:
-            # Open WebSockets (provers, subscribers) would hold the shutdown for a minute.
-            for socket, _ in list(server.sockets):
-                await socket.close()
-            await runner.cleanup()
+            await server.stop(runner)
             if state_path:
                 await loop.run_in_executor(None, devnet.save_state, state_path)
 

@@ -84,38 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     devnet.add_argument(
         "--gas-limit", type=positive_int, default=30_000_000, help="block gas limit"
     )
-    devnet.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default="pyevm",
-        help="engine EXECUTE verifies L2 blocks with (default: pyevm)",
-    )
-    devnet.add_argument(
-        "--execute-mode",
-        choices=("reexecute", "proofs"),
-        default="reexecute",
-        help="how EXECUTE verifies: re-run the L2 block (default), or accept it once k of n "
-        "execution proofs of distinct types are in this node's proof pool",
-    )
-    devnet.add_argument(
-        "--threshold",
-        type=threshold_fraction,
-        default=(3, 5),
-        metavar="K/N",
-        help="proofs mode: K distinct proof types out of the N accepted (default 3/5)",
-    )
-    devnet.add_argument(
-        "--proof-types",
-        default="all",
-        help="comma-separated proof types the pool accepts (default: all five: reexec-pyevm, "
-        "reexec-revm, attested-pyevm, attested-revm, attested-eels)",
-    )
-    devnet.add_argument(
-        "--provers",
-        type=positive_int,
-        default=5,
-        help="registered provers (demo BLS keys 0..N-1) that may publish proofs (default 5)",
-    )
+    add_execute_options(devnet)
     devnet.add_argument(
         "--state",
         metavar="PATH",
@@ -150,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--stages", type=stage_list, default="0,1,2",
         help="comma-separated stages to run, or preset files (default 0,1,2)",
+    )
+    add_execute_options(up)
+    up.add_argument(
+        "--prover-workers", type=positive_int, default=2,
+        help="worker processes of the shared prover nr up runs (default 2)",
     )
     add_rollup_options(up)
     up.set_defaults(run=run_up_command)
@@ -388,6 +362,42 @@ def run_devnet_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_execute_options(parser: argparse.ArgumentParser) -> None:
+    """How the L1 verifies EXECUTE: engine, mode, and in proofs mode what it counts."""
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="pyevm",
+        help="engine EXECUTE verifies L2 blocks with (default: pyevm)",
+    )
+    parser.add_argument(
+        "--execute-mode",
+        choices=("reexecute", "proofs"),
+        default="reexecute",
+        help="how EXECUTE verifies: re-run the L2 block (default), or accept it once k of n "
+        "execution proofs of distinct types are in this node's proof pool",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=threshold_fraction,
+        default=(3, 5),
+        metavar="K/N",
+        help="proofs mode: K distinct proof types out of the N accepted (default 3/5)",
+    )
+    parser.add_argument(
+        "--proof-types",
+        default="all",
+        help="comma-separated proof types the pool accepts (default: all five: reexec-pyevm, "
+        "reexec-revm, attested-pyevm, attested-revm, attested-eels)",
+    )
+    parser.add_argument(
+        "--provers",
+        type=positive_int,
+        default=5,
+        help="registered provers (demo BLS keys 0..N-1) that may publish proofs (default 5)",
+    )
+
+
 def add_rollup_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--settle-interval", type=positive_float, default=2.0,
@@ -411,17 +421,23 @@ def stage_list(text: str) -> tuple:
 def run_up_command(args: argparse.Namespace) -> int:
     from l1.accounts import DERIVATION_PATH
     from l1.node import Devnet, DevnetConfig
+    from prover.service import ProverError, ProverService
+    from prover.workers import LocalWorkers
     from rollup.rollup import Rollup
     from rollup.service import Endpoint, rollup_banner
 
     presets = args.stages
     started = time.monotonic()
-    l1 = Devnet(DevnetConfig())
+    try:
+        l1 = Devnet(DevnetConfig(**execute_settings(args)))
+    except ValueError as error:
+        print(f"nr up: {error}", file=sys.stderr)
+        return 2
     l1_web3 = l1.web3()
     rollups = [Rollup.deploy(l1_web3, preset) for preset in presets]
     ports = [args.port + 1 + index for index in range(len(rollups))]
     l1_url = f"http://{args.host}:{args.port}"
-    args.balance, args.engine = l1.config.balance_ether, l1.config.execute.engine
+    args.balance = l1.config.balance_ether
 
     def announce() -> None:
         print(devnet_banner(l1, DERIVATION_PATH, args), flush=True)
@@ -434,7 +450,24 @@ def run_up_command(args: argparse.Namespace) -> int:
     endpoints = [Endpoint(l1, args.port)] + [
         Endpoint(rollup.l2, port) for rollup, port in zip(rollups, ports)
     ]
-    return serve_until_stopped("up", endpoints, rollups, args, announce)
+    workers = LocalWorkers(args.prover_workers)
+    prover = ProverService(
+        f"http://127.0.0.1:{args.port}",
+        l1.proof_pool.accepted_types,
+        workers,
+        log=lambda line: None if line.endswith("-> accept") else print(line, flush=True),
+    )
+
+    async def run_prover() -> None:
+        try:
+            await prover.run()
+        except ProverError as error:
+            print(f"nr up: shared prover stopped: {error}", flush=True)
+
+    try:
+        return serve_until_stopped("up", endpoints, rollups, args, announce, [run_prover])
+    finally:
+        workers.close()
 
 
 def run_deploy_command(args: argparse.Namespace) -> int:
@@ -472,13 +505,20 @@ def run_deploy_command(args: argparse.Namespace) -> int:
 
 
 def serve_until_stopped(
-    command: str, endpoints, rollups, args: argparse.Namespace, announce
+    command: str, endpoints, rollups, args: argparse.Namespace, announce, background=()
 ) -> int:
     """Serve; ``announce`` prints what the user needs once everything listens."""
     from rollup.service import serve
 
     try:
-        serve(endpoints, rollups, args.host, args.settle_interval, on_listening=announce)
+        serve(
+            endpoints,
+            rollups,
+            args.host,
+            args.settle_interval,
+            on_listening=announce,
+            background=background,
+        )
     except OSError as error:
         print(f"nr {command}: cannot listen: {error}", file=sys.stderr)
         return 1

@@ -6,7 +6,7 @@ messages, settle new L2 blocks. ``nr up`` also serves the L1 devnet itself.
 
 import asyncio
 from dataclasses import dataclass
-from typing import Callable, List, Optional
+from typing import Awaitable, Callable, List, Optional, Sequence
 
 from eth_utils import to_checksum_address
 
@@ -54,17 +54,21 @@ def serve(
     settle_interval: float = DEFAULT_SETTLE_INTERVAL,
     log=print,
     on_listening: Optional[Callable[[], None]] = None,
+    background: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> None:
     """
     Serve every endpoint and run every sequencer until SIGINT or SIGTERM;
-    ``on_listening`` runs once every endpoint accepts connections.
+    ``on_listening`` runs once every endpoint accepts connections, and each of
+    ``background`` (a shared prover) is started then.
     """
 
     async def main() -> None:
-        runners = [await DevnetServer(e.devnet, host, e.port).start() for e in endpoints]
+        servers = [DevnetServer(e.devnet, host, e.port) for e in endpoints]
+        runners = [await server.start() for server in servers]
         tasks = [
             asyncio.create_task(run_sequencer(rollup, settle_interval, log)) for rollup in rollups
         ]
+        tasks += [asyncio.create_task(job()) for job in background]
         stop = stop_on_signals()
         if on_listening is not None:
             on_listening()
@@ -73,8 +77,8 @@ def serve(
         finally:
             for task in tasks:
                 task.cancel()
-            for runner in runners:
-                await runner.cleanup()
+            for server, runner in zip(servers, runners):
+                await server.stop(runner)
 
     asyncio.run(main())
 

@@ -47,3 +47,34 @@ def test_up_prints_what_a_user_needs_and_settles_their_l2_transaction():
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_up_in_proofs_mode_settles_through_its_shared_prover():
+    port = free_consecutive_ports(2)
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "nr.cli", "up", "--port", str(port), "--stages", "0",
+            "--execute-mode", "proofs", "--settle-interval", "0.5",
+        ],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        lines = read_until_ready(process)
+        assert any("EXECUTE mode: proofs, 3 of 5" in line for line in lines)
+        (rollup_address,) = [line.split()[-1] for line in lines if "NativeRollup (L1)" in line]
+        l2 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port + 1}"))
+        l2.eth.send_transaction(
+            {"from": l2.eth.accounts[0], "to": l2.eth.accounts[1], "value": 10**18}
+        )
+        l1 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
+        rollup = l1.eth.contract(rollup_address, abi=compile_contract("NativeRollup").abi)
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while rollup.functions.head_number().call() < 1:
+            assert time.monotonic() < deadline, "the L2 block was not settled on L1"
+            time.sleep(0.5)
+        # Settled on proofs: the pool holds at least three proof types for that block.
+        requests = l1.provider.make_request("nr_getProofRequests", [])["result"]
+        assert any(len(request["proofTypes"]) >= 3 for request in requests)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
