@@ -261,3 +261,28 @@ def test_signed_proofs_round_trip_through_ssz(encoded_input):
     for signed in signed_proofs(encoded_input, ("attested-revm",)):
         assert SignedExecutionProof.decode_bytes(signed.encode_bytes()) == signed
         assert ExecutionProof.decode_bytes(signed.message.encode_bytes()) == signed.message
+
+
+def test_gossip_ignores_a_proof_whose_type_was_filled_while_it_was_verified(
+    pool, proofs, monkeypatch
+):
+    import prover.pool as pool_module
+
+    name = "reexec-revm"
+    real_verify = pool_module.verify_execution_proof
+    rival = sign(proofs[name], 4)
+    rival_results, overtaken = [], []
+
+    def verify_while_a_rival_lands(proof, provers, accepted):
+        # The first verification is overtaken: another prover's proof of the same
+        # type is judged and accepted before this one finishes.
+        if not overtaken:
+            overtaken.append(proof)
+            rival_results.append(pool.submit(rival))
+        return real_verify(proof, provers, accepted)
+
+    monkeypatch.setattr(pool_module, "verify_execution_proof", verify_while_a_rival_lands)
+    late = pool.submit(sign(proofs[name], prover_index(name)))
+    assert rival_results[0].verdict == ACCEPT
+    assert late.verdict == IGNORE and "already held" in late.reason
+    assert pool.proofs(proofs[name].public_input) == [rival]
