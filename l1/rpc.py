@@ -26,6 +26,7 @@ from .formatting import (
     quantity,
 )
 from .node import Devnet, InvalidState, TransactionRejected
+from .tracing import TracingOptionError, trace_transaction
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -460,6 +461,20 @@ class Dispatcher:
             "keys": [],
             "headers": ["0x" + bytes(header).hex() for header in witness.headers],
         }
+
+    def rpc_debug_traceTransaction(self, transaction_hash, options=None) -> Dict[str, Any]:
+        """geth's default struct-logger trace of a mined transaction (anvil's shape)."""
+        tx_hash = parse_data(transaction_hash, "transaction hash")
+        if options is not None and not isinstance(options, dict):
+            raise invalid_params(f"tracer options must be an object, got {options!r}")
+        found = self.devnet.receipt(tx_hash)
+        if found is None:
+            raise invalid_params(f"transaction 0x{tx_hash.hex()} is not in a block")
+        block, index, _ = found
+        try:
+            return trace_transaction(self.devnet.chain, block, index, options)
+        except TracingOptionError as error:
+            raise invalid_params(str(error)) from error
 
     # -- execution proofs: the execution_proof topic and EXECUTE's proof pool --
 

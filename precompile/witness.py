@@ -103,6 +103,22 @@ class BlockExecution:
         chain.chaindb.persist_block(self.block)
 
 
+def replay_vm(chain: ChainAPI, block: BlockAPI, db: BaseDB, vm_class: Optional[type] = None):
+    """
+    A VM of ``chain`` (or ``vm_class``) set to run ``block`` on its parent
+    over ``db`` (a view of the chain's database that keeps writes to itself).
+    """
+    parent = chain.get_block_header_by_hash(block.header.parent_hash)
+    base_header = chain.create_header_from_parent(parent).copy(gas_used=block.header.gas_used)
+    vm_class = vm_class or chain.get_vm_class(base_header)
+    return vm_class(
+        header=base_header,
+        chaindb=ChainDB(AtomicDB(db)),
+        chain_context=ChainContext(chain.chain_id),
+        consensus_context=chain.consensus_context,
+    )
+
+
 def execute_with_witness(chain: ChainAPI, block: BlockAPI) -> BlockExecution:
     """
     Run ``block`` on top of its parent in ``chain`` and record its witness.
@@ -112,15 +128,7 @@ def execute_with_witness(chain: ChainAPI, block: BlockAPI) -> BlockExecution:
     """
     parent = chain.get_block_header_by_hash(block.header.parent_hash)
     recording = RecordingDB(chain.chaindb.db)
-    chaindb = ChainDB(AtomicDB(recording))
-    base_header = chain.create_header_from_parent(parent).copy(gas_used=block.header.gas_used)
-    vm_class = chain.get_vm_class(base_header)
-    vm = vm_class(
-        header=base_header,
-        chaindb=chaindb,
-        chain_context=ChainContext(chain.chain_id),
-        consensus_context=chain.consensus_context,
-    )
+    vm = replay_vm(chain, block, recording)
     error = executed = None
     try:
         executed = vm.import_block(block).block

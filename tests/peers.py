@@ -25,6 +25,9 @@ def node_executable() -> str:
 
 
 def start_anvil(port: int):
-    """Real anvil on ``port`` with the devnet's rules (Prague): (process, web3)."""
+    """
+    Real anvil on ``port`` with the devnet's rules (Prague), recording steps for
+    debug_traceTransaction as the devnet always does: (process, web3).
+    """
     peer("anvil")
-    return start_node("anvil", port, "--hardfork", "prague")
+    return start_node("anvil", port, "--hardfork", "prague", "--steps-tracing")

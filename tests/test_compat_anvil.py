@@ -86,6 +86,14 @@ def scenario(w3) -> List[Dict[str, Any]]:
         },
     )
     note("fill receipt", receipt)
+    traced = "0x" + bytes(receipt.transactionHash).hex()
+    note("trace fill", w3.provider.make_request("debug_traceTransaction", [traced])["result"])
+    note(
+        "trace fill with memory",
+        w3.provider.make_request(
+            "debug_traceTransaction", [traced, {"enableMemory": True, "disableStack": True}]
+        )["result"],
+    )
     note("slots", [contract.functions.slots(i).call() for i in range(5)])
     receipt = send_raw(
         bob,
@@ -107,6 +115,12 @@ def scenario(w3) -> List[Dict[str, Any]]:
         carol, 0, {"to": bob.address, "value": 10**15, "gas": 21_000, "gasPrice": 3 * 10**9}
     )
     note("legacy transfer", legacy)
+    note(
+        "trace transfer",
+        w3.provider.make_request(
+            "debug_traceTransaction", ["0x" + bytes(legacy.transactionHash).hex()]
+        )["result"],
+    )
     access_list = send_raw(
         carol,
         1,

@@ -409,3 +409,33 @@ def test_call_at_a_past_block_uses_the_senders_nonce_there(w3):
     assert w3.eth.get_transaction_count(sender) == 2
     assert workload.functions.slots(1).call({"from": sender}, block_identifier=past) == 0
     assert workload.functions.slots(1).call({"from": sender}) == 2
+
+
+def test_trace_transaction_steps_add_up_and_bad_requests_are_named(devnet, w3):
+    workload, _ = deploy_workload(w3)
+    sender = w3.eth.accounts[0]
+    # Two transactions in one block: the trace replays the first before the second.
+    with devnet.automine_paused():
+        workload.functions.fill(0, 1).transact({"from": sender, "gas": 100_000})
+        second = workload.functions.fill(0, 2).transact({"from": sender, "gas": 200_000})
+    devnet.mine()
+    trace = rpc(devnet, "debug_traceTransaction", "0x" + bytes(second).hex())["result"]
+    receipt = w3.eth.get_transaction_receipt(second)
+    assert trace["gas"] == receipt.gasUsed and not trace["failed"]
+    steps = trace["structLogs"]
+    # Each step starts with what the last left; the first SSTORE rewrites the slot the
+    # first transaction wrote (warm, non-zero to the same value: 100 gas), the second is fresh.
+    for step, following in zip(steps, steps[1:]):
+        assert following["gas"] == step["gas"] - step["gasCost"]
+    stores = [step for step in steps if step["op"] == "SSTORE"]
+    assert [step["gasCost"] for step in stores] == [2200, 22100]
+    assert len(stores[1]["storage"]) == 2
+    reverted = workload.functions.compute(10**8).transact({"from": sender, "gas": 100_000})
+    failed = rpc(devnet, "debug_traceTransaction", "0x" + bytes(reverted).hex())["result"]
+    assert failed["failed"] and failed["structLogs"][-1]["op"] == "REVERT"
+    unknown = rpc(devnet, "debug_traceTransaction", "0x" + "ab" * 32)
+    assert unknown["error"]["code"] == -32602 and "not in a block" in unknown["error"]["message"]
+    tracer = rpc(devnet, "debug_traceTransaction", "0x" + bytes(second).hex(), {"tracer": "x"})
+    assert "only the default struct logger" in tracer["error"]["message"]
+    option = rpc(devnet, "debug_traceTransaction", "0x" + bytes(second).hex(), {"bogus": 1})
+    assert "unknown tracer options ['bogus']" in option["error"]["message"]
