@@ -636,8 +636,8 @@ def run_bench_prove_command(args: argparse.Namespace) -> int:
     except UnknownProofType as error:
         print(f"nr bench prove: {error}", file=sys.stderr)
         return 2
-    measurements, signatures = run_bench(args.gas, proof_types, log=log_to_stderr)
-    print(format_results(measurements, signatures))
+    measurements, signatures, hashing = run_bench(args.gas, proof_types, log=log_to_stderr)
+    print(format_results(measurements, signatures, hashing))
     return 0
 
 

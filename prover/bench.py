@@ -13,7 +13,7 @@ import math
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from precompile.bench import WorkloadChain
 from precompile.engines import get_engine
@@ -49,6 +49,14 @@ class ProofMeasurement:
     def provers_for(self, window: float) -> int:
         """Parallel provers so that one block's proof fits ``window`` (perfect splitting)."""
         return max(1, math.ceil(self.prove_seconds / window))
+
+
+@dataclass
+class HashingMeasurement:
+    nodes: int
+    # Seconds per backend that ran ("cpu", "numpy", "cupy"); why the GPU did not, if not.
+    seconds: Dict[str, float]
+    no_gpu: Optional[str] = None
 
 
 @dataclass
@@ -119,6 +127,36 @@ def measure_signatures(rounds: int = 200) -> SignatureMeasurement:
     return SignatureMeasurement(sign_ms, verify_ms, batch_ms)
 
 
+def measure_hashing(encoded_inputs: Sequence[bytes], copies: int = 64) -> HashingMeasurement:
+    """
+    Hash every witness node of ``copies`` x the given blocks (as a prover
+    verifying that many blocks would) with each available backend; the
+    digests must agree.
+    """
+    from precompile.encoding import decode
+    from precompile.ssz import StatelessInput
+
+    from .hashing import NoGpu, keccak_batch
+
+    nodes = [
+        bytes(node)
+        for data in encoded_inputs
+        for node in decode(data, StatelessInput).witness.state
+    ] * copies
+    seconds, digests, no_gpu = {}, {}, None
+    for backend in ("cpu", "numpy", "cupy"):
+        started = time.perf_counter()
+        try:
+            digests[backend] = keccak_batch(nodes, backend)
+        except NoGpu as missing:
+            no_gpu = str(missing)
+            continue
+        seconds[backend] = time.perf_counter() - started
+    if any(result != digests["cpu"] for result in digests.values()):
+        raise RuntimeError("hashing backends disagree")
+    return HashingMeasurement(len(nodes), seconds, no_gpu)
+
+
 def run_bench(
     gas_points: Sequence[int] = DEFAULT_GAS_POINTS,
     proof_types: Sequence[str] = DEFAULT_PROOF_TYPES,
@@ -135,10 +173,24 @@ def run_bench(
             measurement = measure_proof(proof_type, gas_used, data, provers)
             log(f"{proof_type} at {gas_used / 1e6:.1f}M gas: {measurement.prove_seconds:.2f}s")
             measurements.append(measurement)
-    return measurements, measure_signatures()
+    return measurements, measure_signatures(), measure_hashing([data for _, data in blocks])
 
 
-def format_results(measurements: List[ProofMeasurement], signatures: SignatureMeasurement) -> str:
+def format_hashing(hashing: HashingMeasurement) -> str:
+    cpu = hashing.seconds["cpu"]
+    parts = [
+        f"{backend} {seconds * 1e3:.1f} ms ({cpu / seconds:.2f}x cpu)"
+        for backend, seconds in hashing.seconds.items()
+    ]
+    gpu = f"; cupy not run: {hashing.no_gpu}" if hashing.no_gpu else ""
+    return f"witness hashing, {hashing.nodes} nodes: {', '.join(parts)}{gpu}"
+
+
+def format_results(
+    measurements: List[ProofMeasurement],
+    signatures: SignatureMeasurement,
+    hashing: Optional[HashingMeasurement] = None,
+) -> str:
     windows = " ".join(f"{f'@{w:g}s':>5}" for w in WINDOWS_SECONDS)
     rows = [
         f"{'proof type':<15} {'gas':>6} {'prove s':>8} {'Mgas/s':>7} {'verify ms':>10}"
@@ -171,6 +223,7 @@ def format_results(measurements: List[ProofMeasurement], signatures: SignatureMe
         f" batched verify {signatures.batch_verify_ms_each:.2f} ms per signature"
         f" ({SIGNATURES_IN_BATCH} in one aggregate check,"
         f" {signatures.verify_ms / signatures.batch_verify_ms_each:.1f}x one by one)",
+        *([format_hashing(hashing)] if hashing else []),
         "provers @Ns: parallel provers so one block's proof is ready within N s (1-2 s without"
         " ePBS, 6-9 s with it), assuming a proof splits into equal independent parts as zkVM"
         " continuations do; re-execution and attestation do not split, so where one prover"

@@ -29,7 +29,9 @@ def test_prove_bench_measures_every_proof_type_and_checks_its_proofs():
     from prover.bench import curve_blocks, format_results, measure_signatures, run_bench
     from prover.constants import DEFAULT_PROOF_TYPES
 
-    measurements, signatures = run_bench((200_000,), DEFAULT_PROOF_TYPES, log=lambda line: None)
+    measurements, signatures, hashing = run_bench(
+        (200_000,), DEFAULT_PROOF_TYPES, log=lambda line: None
+    )
     assert [m.proof_type for m in measurements] == list(DEFAULT_PROOF_TYPES)
     ((gas_used, encoded),) = curve_blocks((200_000,), log=lambda line: None)
     for m in measurements:
@@ -37,5 +39,7 @@ def test_prove_bench_measures_every_proof_type_and_checks_its_proofs():
         assert m.proof_size == (len(encoded) if m.proof_type.startswith("reexec") else 104)
     assert measurements[0].provers_for(measurements[0].prove_seconds / 2.5) == 3
     assert signatures.verify_ms > 0 and measure_signatures(rounds=5).sign_ms > 0
-    table = format_results(measurements, signatures)
+    assert set(hashing.seconds) >= {"cpu", "numpy"} and hashing.nodes > 0
+    table = format_results(measurements, signatures, hashing)
     assert "attested verify: worst" in table and "reexec-revm" in table
+    assert f"witness hashing, {hashing.nodes} nodes" in table
