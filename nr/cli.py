@@ -103,12 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser(
         "up",
-        help="L1 devnet + one demo rollup per stage, served and settling",
+        help="L1 devnet + shared prover + one demo rollup per stage, served and settling",
         description=(
             "Start the L1 devnet and one demo rollup per trust stage (presets 0, 1, 2), each "
             "with its own L2 JSON-RPC endpoint and a sequencer that takes in L1 messages and "
-            "settles every L2 block on L1 through EXECUTE. Prints every endpoint, chain id and "
-            "contract address. Ctrl-C stops everything."
+            "settles every L2 block on L1 through EXECUTE, and the shared prover, which proves "
+            "every EXECUTE input the L1 meets and publishes the proofs to it (in proofs mode the "
+            "L1 settles on them). Prints every endpoint, chain id and contract address. Ctrl-C "
+            "stops everything."
         ),
     )
     up.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -451,8 +453,9 @@ def run_up_command(args: argparse.Namespace) -> int:
         Endpoint(rollup.l2, port) for rollup, port in zip(rollups, ports)
     ]
     workers = LocalWorkers(args.prover_workers)
+    local_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     prover = ProverService(
-        f"http://127.0.0.1:{args.port}",
+        f"http://{local_host}:{args.port}",
         l1.proof_pool.accepted_types,
         workers,
         log=lambda line: None if line.endswith("-> accept") else print(line, flush=True),
