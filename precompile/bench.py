@@ -6,7 +6,8 @@ compute-heavy and one storage-heavy, both from the Vyper ``Workload``
 contract. Each is witnessed, encoded and then verified end to end from bytes
 (SSZ decode, witness load, execution, checks, post-state root) with every
 engine. The same workload run on the raw pyrevm interpreter, with no witness
-and no checks, is measured in the same run as the ceiling on this machine.
+and no checks, is measured in the same run as the ceiling on this machine,
+and on stock py-evm (full state, no witness) as the reference's baseline.
 """
 
 import cProfile
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
 from eth._utils.address import generate_contract_address
+from eth.vm.chain_context import ChainContext
+from eth.vm.forks import PragueVM
 from eth_keys import keys
 
 from contracts import compile_contract
@@ -48,7 +51,7 @@ class Workload:
     gas_used: int
     function: str
     arguments: tuple
-    # The same transaction on py-evm with full state, no witness: the reference's own speed.
+    # The same transaction on stock py-evm with full state, no witness.
     raw_pyevm: "Measurement" = None
 
 
@@ -95,10 +98,16 @@ class WorkloadChain:
         return self.run_at_head(function, *arguments)[0]
 
     def run_at_head(self, function: str, *arguments) -> tuple:
-        """(gas used, seconds) of one call on full state at the head, not persisted."""
+        """(gas used, seconds) of one call on stock py-evm at the head (full state), not kept."""
         head = self.chain.get_canonical_head()
         header = self.chain.create_header_from_parent(head).copy(gas_limit=head.gas_limit)
-        vm = self.chain.get_vm(header)
+        # Stock py-evm, as released: the baseline the guest's interpreter is compared with.
+        vm = PragueVM(
+            header=header,
+            chaindb=self.chain.chaindb,
+            chain_context=ChainContext(BENCH_CHAIN_ID),
+            consensus_context=self.chain.consensus_context,
+        )
         unsigned = vm.create_unsigned_transaction(
             nonce=self.nonce,
             gas_price=GAS_PRICE,

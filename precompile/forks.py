@@ -11,8 +11,11 @@ from eth.abc import BlockAPI, VirtualMachineAPI
 from eth.constants import SYSTEM_ADDRESS, SYSTEM_MESSAGE_GAS
 from eth.vm.forks import CancunVM, PragueVM
 from eth.vm.forks.cancun.blocks import CancunBackwardsHeader, CancunBlockHeader
+from eth.vm.forks.cancun.computation import CancunComputation as PyEvmCancunComputation
 from eth.vm.forks.cancun.headers import calc_excess_blob_gas_cancun
+from eth.vm.forks.cancun.state import CancunState as PyEvmCancunState
 from eth.vm.forks.prague.blocks import PragueBackwardsHeader, PragueBlockHeader
+from eth.vm.forks.prague.computation import PragueComputation as PyEvmPragueComputation
 from eth.vm.forks.prague.constants import (
     CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS,
     CONSOLIDATION_REQUEST_TYPE,
@@ -20,9 +23,11 @@ from eth.vm.forks.prague.constants import (
     WITHDRAWAL_REQUEST_TYPE,
 )
 from eth.vm.forks.prague.headers import calc_excess_blob_gas_prague
+from eth.vm.forks.prague.state import PragueState as PyEvmPragueState
 from eth_utils import ValidationError
 
 from .constants import FORK_CANCUN, FORK_NAMES, FORK_PRAGUE
+from .interpreter import FasterInterpreter, faster_opcodes
 from .ssz import ChainConfig
 
 
@@ -30,9 +35,26 @@ class UnknownFork(ValueError):
     """A ``ChainConfig.fork`` this project has no rules for."""
 
 
-class Cancun(CancunVM):
-    """Cancun as py-evm implements it."""
+class CancunComputation(FasterInterpreter, PyEvmCancunComputation):
+    opcodes = faster_opcodes(PyEvmCancunComputation.opcodes)
 
+
+class CancunState(PyEvmCancunState):
+    computation_class = CancunComputation
+
+
+class PragueComputation(FasterInterpreter, PyEvmPragueComputation):
+    opcodes = faster_opcodes(PyEvmPragueComputation.opcodes)
+
+
+class PragueState(PyEvmPragueState):
+    computation_class = PragueComputation
+
+
+class Cancun(CancunVM):
+    """Cancun as py-evm implements it (with the faster interpreter loop)."""
+
+    _state_class = CancunState
     header_class = CancunBlockHeader
     # Decodes this fork's headers and those of earlier forks, by field count.
     header_sedes = CancunBackwardsHeader
@@ -49,6 +71,7 @@ class Prague(PragueVM):
     exist, or the block is invalid.
     """
 
+    _state_class = PragueState
     header_class = PragueBlockHeader
     header_sedes = PragueBackwardsHeader
     block_requests: tuple = ()

@@ -3,7 +3,6 @@
 from eth._utils.address import force_bytes_to_address
 from eth.abc import ComputationAPI
 from eth.exceptions import VMError
-from eth.vm.forks.prague.computation import PragueComputation
 from eth_utils.toolz import merge
 
 from precompile.execute import (
@@ -14,6 +13,7 @@ from precompile.execute import (
     validate_l2_payload,
     verify_l2_block,
 )
+from precompile.forks import PragueComputation
 from precompile.ssz import StatelessInput, StatelessValidationResult
 from prover.pool import TooFewProofs
 

@@ -2,9 +2,8 @@
 
 from typing import List
 
-from eth.vm.forks.prague.state import PragueState
-
 from precompile.execute import ExecuteParameters, ExecuteRefused
+from precompile.forks import PragueState
 
 from .computation import NativeRollupsComputation
 
