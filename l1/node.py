@@ -12,6 +12,7 @@ import os
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
@@ -44,6 +45,8 @@ from .builder import build_block
 from .fork import AwaitingProofs, NativeRollupsVM
 
 DEFAULT_CHAIN_ID = 31337
+# Blocks whose receipts are kept decoded (a block hash names its receipts for good).
+RECEIPT_CACHE_BLOCKS = 64
 DEFAULT_GAS_LIMIT = 30_000_000
 
 
@@ -143,6 +146,9 @@ class Devnet:
         self.impersonated_senders: Dict[bytes, bytes] = {}
         # Called with each new block (the server's subscriptions listen here).
         self.block_listeners: List[Callable[[BlockAPI], None]] = []
+        # Recent blocks' receipts by block hash, and the read-only head state.
+        self._receipts: "OrderedDict[bytes, tuple]" = OrderedDict()
+        self._head_state = None
         # The parent_beacon_block_root of the blocks mined from now on. On an
         # L2 it is the L1 message-queue hash the chain has taken in (its anchor).
         self.parent_beacon_block_root = bytes(32)
@@ -226,8 +232,28 @@ class Devnet:
         if location is None:
             return None
         block = self.block(location.block_number)
-        receipts = block.get_receipts(self.chain.chaindb)
-        return block, location.index, receipts[location.index]
+        return block, location.index, self.block_receipts(block)[location.index]
+
+    def block_receipts(self, block: BlockAPI) -> Tuple[ReceiptAPI, ...]:
+        """A block's receipts; recent blocks' are kept, as clients ask for them one by one."""
+        receipts = self._receipts.get(block.hash)
+        if receipts is None:
+            receipts = tuple(block.get_receipts(self.chain.chaindb))
+            self._receipts[block.hash] = receipts
+            while len(self._receipts) > RECEIPT_CACHE_BLOCKS:
+                self._receipts.popitem(last=False)
+        return receipts
+
+    def head_state(self):
+        """
+        The head state for reading only (nonces and balances of incoming
+        transactions): one state object per head, not one per question.
+        """
+        with self.lock:
+            key = (self.chain, self.head().hash, self.head_state_root)
+            if self._head_state is None or self._head_state[0] != key:
+                self._head_state = (key, self.state_at())
+            return self._head_state[1]
 
     # -- transactions --
 
@@ -249,7 +275,7 @@ class Devnet:
             queued.hash == transaction.hash for queued in self.pending
         ):
             raise TransactionRejected("transaction already imported")
-        state = self.state_at()
+        state = self.head_state()
         account_nonce = state.get_nonce(transaction.sender)
         # Transactions queued ahead of this one (waiting for proofs, or for a block).
         queued_ahead = sum(queued.sender == transaction.sender for queued in self.pending)
@@ -362,7 +388,7 @@ class Devnet:
         Pending transactions whose nonces follow on from their sender's, in
         arrival order; the rest (behind a nonce gap) stay pending.
         """
-        state = self.state_at()
+        state = self.head_state()
         next_nonce: Dict[bytes, int] = {}
         ready, waiting = [], list(self.pending)
         progressed = True

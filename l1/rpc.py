@@ -295,7 +295,7 @@ class Dispatcher:
     def rpc_eth_sendRawTransaction(self, raw) -> str:
         encoded = parse_data(raw, "transaction")
         try:
-            transaction = self.devnet.chain.get_vm().get_transaction_builder().decode(encoded)
+            transaction = self.devnet.vm_class.get_transaction_builder().decode(encoded)
             transaction.sender  # recovers the signer: an invalid signature fails here
         except Exception as error:  # undecodable bytes or an unrecoverable signature
             raise invalid_params(f"invalid transaction: {error}") from error
@@ -306,7 +306,7 @@ class Dispatcher:
             raise invalid_params("transaction object with 'from' expected")
         sender = parse_address(call["from"], "from")
         key = next((a.private_key for a in self.devnet.accounts if a.address == sender), None)
-        state = self.devnet.state_at()
+        state = self.devnet.head_state()
         pending = sum(1 for t in self.devnet.pending if t.sender == sender)
         nonce = parse_quantity(call.get("nonce", hex(state.get_nonce(sender) + pending)), "nonce")
         to = parse_address(call["to"], "to") if call.get("to") else b""
@@ -358,7 +358,7 @@ class Dispatcher:
         if found is None:
             return None
         block, index, receipt = found
-        receipts = block.get_receipts(self.devnet.chain.chaindb)
+        receipts = self.devnet.block_receipts(block)
         return format_receipt(self.devnet, block, index, receipt, receipts)
 
     # -- eth: blocks --
@@ -392,7 +392,7 @@ class Dispatcher:
 
     def _block_logs(self, number: int, criteria: Dict[str, Any]) -> List[Dict[str, Any]]:
         block = self.devnet.block(number)
-        receipts = block.get_receipts(self.devnet.chain.chaindb)
+        receipts = self.devnet.block_receipts(block)
         return [
             log
             for index, receipt in enumerate(receipts)

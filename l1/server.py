@@ -112,8 +112,7 @@ class DevnetServer:
         """Called on the mining thread; notifications go out on the server's loop."""
         if self.loop is None or not self.sockets:
             return
-        chaindb = self.devnet.chain.chaindb
-        receipts = block.get_receipts(chaindb)
+        receipts = self.devnet.block_receipts(block)
         logs = [
             log
             for index, receipt in enumerate(receipts)
