@@ -377,11 +377,16 @@ class Devnet:
         by the gossip rules; an accepted one may let waiting transactions in.
         """
         result = self.proof_pool.submit_bytes(data)
-        if result.verdict == ACCEPT:
+        if result.verdict == ACCEPT and self._reaches_threshold(result.public_input):
             with self.lock:
                 if self.automine and self.awaiting_proofs:
                     self.mine()
         return result
+
+    def _reaches_threshold(self, public_input) -> bool:
+        """Whether EXECUTE in proofs mode now accepts this public input (worth a block)."""
+        held = len(self.proof_pool.proof_types_for(public_input))
+        return held >= self.config.execute.proof_threshold
 
     def _ready_transactions(self) -> List[SignedTransactionAPI]:
         """

@@ -39,6 +39,8 @@ class GossipResult:
     reason: str = ""
     # An IGNOREd proof the pool holds until its payload is seen.
     queued: bool = False
+    # The public input an ACCEPTed proof is for.
+    public_input: Optional[PublicInput] = None
 
 
 @dataclass
@@ -196,7 +198,7 @@ class ProofPool:
             payload.proofs[proof_type] = signed
         for listener in list(self.proof_listeners):
             listener(signed)
-        return GossipResult(ACCEPT)
+        return GossipResult(ACCEPT, public_input=proof.public_input)
 
     def judge_held(self) -> int:
         """Run the gossip rules on held proofs whose payload is now seen; how many were accepted."""

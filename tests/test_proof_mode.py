@@ -82,12 +82,16 @@ def test_accepted_after_three_of_five_proofs_not_two(
     assert receipt(devnet, tx_hash) is None
     (waiting,) = devnet.awaiting_proofs.values()
     assert "0 of the 3 proofs" in waiting
+    head = devnet.head().block_number
     assert publish(devnet, all_proofs, ["reexec-pyevm", "attested-eels"]) == [ACCEPT, ACCEPT]
+    # Proofs short of the threshold do not make the node mine (no empty blocks per proof).
+    assert devnet.head().block_number == head
     devnet.mine(2)
     assert receipt(devnet, tx_hash) is None, "two proofs must not be enough"
     with pytest.raises((ContractLogicError, Web3RPCError)):
         devnet.web3().eth.call({"to": EXECUTE, "data": encoded_input, "gas": 2_000_000})
     assert publish(devnet, all_proofs, ["attested-revm"]) == [ACCEPT]
+    assert devnet.head().block_number == head + 3
     included = receipt(devnet, tx_hash)
     assert included is not None and succeeded(included)
     assert devnet.awaiting_proofs == {}
