@@ -156,7 +156,11 @@ class DevnetServer:
             seconds = self.devnet.block_time
             await asyncio.sleep(seconds or IDLE_POLL_SECONDS)
             if seconds and self.devnet.block_time:
-                await loop.run_in_executor(None, self.devnet.mine)
+                try:
+                    mining = loop.run_in_executor(None, self.devnet.mine)
+                except RuntimeError:  # the process is exiting: no executor left to mine on
+                    return
+                await mining
 
     async def stop(self, runner: web.AppRunner) -> None:
         # Open WebSockets (provers, subscribers) would hold the shutdown for a minute.
