@@ -56,6 +56,8 @@ class RpcSocket:
         self.notifications: asyncio.Queue = asyncio.Queue()
 
     async def call(self, method: str, *params: Any) -> Any:
+        if self.socket.closed:
+            raise ProverError("the L1 closed the connection")
         self.counter += 1
         answer = asyncio.get_running_loop().create_future()
         self.answers[self.counter] = answer
@@ -77,6 +79,11 @@ class RpcSocket:
                 await self.notifications.put(body["params"])
             elif body.get("id") in self.answers:
                 self.answers.pop(body["id"]).set_result(body)
+        closed = ProverError("the L1 closed the connection")
+        for answer in self.answers.values():
+            if not answer.done():
+                answer.set_exception(closed)
+        self.answers.clear()
         await self.notifications.put(None)
 
 

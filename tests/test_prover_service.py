@@ -96,6 +96,20 @@ def test_prover_refuses_a_key_the_l1_does_not_register():
         devnet.wait(10)
 
 
+def test_prover_exits_when_the_l1_goes_away():
+    port = free_port()
+    devnet, _ = start_devnet_process(port)
+    prover = nr_prover(port, 0, "attested-pyevm")
+    try:
+        wait_for(lambda: prover.stdout.readline().startswith("prover 0 following"))
+    finally:
+        devnet.kill()
+        devnet.wait(10)
+    output, _ = prover.communicate(timeout=60)
+    assert prover.returncode == 1
+    assert "closed the connection" in output
+
+
 def test_bad_proof_flags_are_named():
     prover = nr("prover", "--proof-types", "reexec-pyevm,zk-magic")
     output, _ = prover.communicate(timeout=60)
