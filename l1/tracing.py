@@ -132,8 +132,8 @@ def trace_transaction(
     """The struct-logger trace of transaction ``index`` of ``block``."""
     logger = StructLogger.from_options(options)
     target = block.transactions[index]
-    base_vm = replay_vm(chain, block, RecordingDB(chain.chaindb.db))
-    state_class = base_vm.get_state_class()
+    vm_class = chain.get_vm_class(block.header)
+    state_class = vm_class.get_state_class()
     computation_class = state_class.computation_class
     traced_computation = type(
         computation_class.__name__,
@@ -145,7 +145,7 @@ def trace_transaction(
     )
     outcome: Dict[str, Any] = {}
 
-    class TracingVM(type(base_vm)):
+    class TracingVM(vm_class):
         _state_class = traced_state
 
         def apply_transaction(self, header, transaction):

@@ -12,7 +12,7 @@ from remerkleable.basic import boolean, uint8, uint64
 from remerkleable.byte_arrays import ByteList, Bytes4, Bytes32, Bytes48, Bytes96
 from remerkleable.complex import Container, List
 
-from precompile.ssz import ChainConfig, Root
+from precompile.ssz import ChainConfig, Root, StatelessValidationResult
 
 from .constants import MAX_PROOF_SIZE, MAX_PROVERS
 
@@ -90,3 +90,8 @@ def public_input_of(new_payload_request_root: bytes, chain_config: ChainConfig) 
         new_payload_request_root=Root(new_payload_request_root),
         chain_config_root=chain_config.hash_tree_root(),
     )
+
+
+def result_public_input(result: StatelessValidationResult) -> PublicInput:
+    """The public input a guest's result vouches for."""
+    return public_input_of(result.new_payload_request_root, result.chain_config)

@@ -12,6 +12,7 @@ the array code on a CPU; ``backend`` forces a choice.
 from functools import lru_cache
 from typing import Dict, List, Sequence
 
+import numpy
 from eth_hash.auto import keccak
 
 RATE_BYTES = 136  # keccak-256: 1600-bit state, 512-bit capacity
@@ -51,8 +52,6 @@ def gpu_available() -> bool:
 
 def array_module(backend: str):
     if backend == "numpy":
-        import numpy
-
         return numpy
     if not gpu_available():
         raise NoGpu("the cupy backend needs cupy and a CUDA device")
@@ -62,9 +61,8 @@ def array_module(backend: str):
 
 
 @lru_cache(maxsize=None)
-def _tables(xp_name: str):
+def _tables(xp):
     """Index and shift tables of one round, on the array module's device."""
-    xp = __import__(xp_name)
     lanes = range(25)
     # rho and pi: lane (x, y) rotates and moves to (y, 2x + 3y).
     destination = [(i // 5) + 5 * ((2 * (i % 5) + 3 * (i // 5)) % 5) for i in lanes]
@@ -110,10 +108,10 @@ def _padded(data: bytes) -> bytes:
 
 def _keccak_arrays(xp, items: Sequence[bytes]) -> List[bytes]:
     """keccak-256 of items that pad to the same number of blocks."""
-    tables = _tables(xp.__name__)
+    tables = _tables(xp)
     padded = b"".join(_padded(item) for item in items)
     blocks = len(padded) // len(items) // RATE_BYTES
-    host = __import__("numpy").frombuffer(padded, dtype="<u8").reshape(len(items), blocks, -1)
+    host = numpy.frombuffer(padded, dtype="<u8").reshape(len(items), blocks, -1)
     lanes = xp.asarray(host)
     state = xp.zeros((len(items), 25), dtype=xp.uint64)
     for block in range(blocks):

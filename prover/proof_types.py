@@ -25,7 +25,13 @@ from precompile.guest import stateless_validation
 from precompile.ssz import StatelessInput, StatelessValidationResult
 
 from .constants import MAX_PROOF_SIZE, PROOF_TYPE_IDS, PROOF_TYPES
-from .containers import Attestation, AttestedExecution, ExecutionProof, public_input_of
+from .containers import (
+    Attestation,
+    AttestedExecution,
+    ExecutionProof,
+    PublicInput,
+    result_public_input,
+)
 from .registry import ProverSet
 from .signing import SecretKey, compute_signing_root, verify
 
@@ -42,7 +48,7 @@ class UnknownProofType(ValueError):
     """No proof type of that name or number."""
 
 
-def run_guest(data: bytes, engine: str) -> Tuple[StatelessInput, StatelessValidationResult]:
+def run_guest(data: bytes, engine: str) -> StatelessValidationResult:
     """Decode and validate with ``engine`` alone; refuse what it cannot show valid."""
     try:
         stateless_input = decode(data, StatelessInput)
@@ -54,13 +60,10 @@ def run_guest(data: bytes, engine: str) -> Tuple[StatelessInput, StatelessValida
         raise ProofDeclined(f"{engine} cannot run this block: {declined}") from declined
     if report.error is not None:
         raise ProofRefused(f"the L2 block is invalid: {report.error}")
-    return stateless_input, report.result
+    return report.result
 
 
 class ProofSystem(ABC):
-    # A real proof of computation? Both shipped families say no.
-    zero_knowledge = False
-
     def __init__(
         self,
         name: str,
@@ -78,7 +81,7 @@ class ProofSystem(ABC):
 
     def execute(self, data: bytes) -> bytes:
         """The guest's public output for an encoded input (refuses an invalid one)."""
-        return encode(run_guest(data, self.engine)[1])
+        return encode(run_guest(data, self.engine))
 
     @abstractmethod
     def prove(self, data: bytes) -> ExecutionProof:
@@ -88,7 +91,7 @@ class ProofSystem(ABC):
     def verify(self, proof: ExecutionProof) -> bool:
         """Whether ``proof`` shows its public input validated."""
 
-    def _proof(self, proof_data: bytes, stateless_input: StatelessInput) -> ExecutionProof:
+    def _proof(self, proof_data: bytes, result: StatelessValidationResult) -> ExecutionProof:
         if len(proof_data) > MAX_PROOF_SIZE:
             raise ProofRefused(
                 f"{self.name} proof would be {len(proof_data)} bytes, over MAX_PROOF_SIZE"
@@ -97,9 +100,7 @@ class ProofSystem(ABC):
         return ExecutionProof(
             proof_data=proof_data,
             proof_type=self.proof_type,
-            public_input=public_input_of(
-                stateless_input.new_payload_request.hash_tree_root(), stateless_input.chain_config
-            ),
+            public_input=result_public_input(result),
         )
 
 
@@ -107,35 +108,32 @@ class ReexecutionProof(ProofSystem):
     """The input is the proof; verifying re-runs the guest."""
 
     def prove(self, data: bytes) -> ExecutionProof:
-        stateless_input, _ = run_guest(data, self.engine)
-        return self._proof(bytes(data), stateless_input)
+        result = run_guest(data, self.engine)
+        return self._proof(bytes(data), result)
 
     def verify(self, proof: ExecutionProof) -> bool:
         try:
-            stateless_input, result = run_guest(bytes(proof.proof_data), self.engine)
+            result = run_guest(bytes(proof.proof_data), self.engine)
         except ProofRefused:
             return False
-        claimed = public_input_of(result.new_payload_request_root, stateless_input.chain_config)
-        return claimed == proof.public_input
+        return result_public_input(result) == proof.public_input
 
 
 class AttestedExecutionProof(ProofSystem):
     """A registered prover's signature that this engine's guest accepted the input."""
 
-    def _signing_root(self, proof: ExecutionProof) -> bytes:
-        claim = AttestedExecution(proof_type=proof.proof_type, public_input=proof.public_input)
+    def _signing_root(self, proof_type: int, public_input: PublicInput) -> bytes:
+        claim = AttestedExecution(proof_type=proof_type, public_input=public_input)
         return compute_signing_root(claim, self.provers.domain)
 
     def prove(self, data: bytes) -> ExecutionProof:
         if self.signer is None:
             raise ProofRefused(f"{self.name} needs a prover key to attest with")
-        stateless_input, _ = run_guest(data, self.engine)
-        unsigned = self._proof(b"", stateless_input)
+        result = run_guest(data, self.engine)
         index, key = self.signer
-        attestation = Attestation(
-            prover_index=index, signature=key.sign(self._signing_root(unsigned))
-        )
-        return self._proof(attestation.encode_bytes(), stateless_input)
+        signing_root = self._signing_root(self.proof_type, result_public_input(result))
+        attestation = Attestation(prover_index=index, signature=key.sign(signing_root))
+        return self._proof(attestation.encode_bytes(), result)
 
     def verify(self, proof: ExecutionProof) -> bool:
         try:
@@ -145,7 +143,8 @@ class AttestedExecutionProof(ProofSystem):
         public_key = self.provers.active_key(int(attestation.prover_index))
         if public_key is None:
             return False
-        return verify(public_key, self._signing_root(proof), bytes(attestation.signature))
+        signing_root = self._signing_root(proof.proof_type, proof.public_input)
+        return verify(public_key, signing_root, bytes(attestation.signature))
 
 
 # name -> (system, engine); each name is in constants.PROOF_TYPES.

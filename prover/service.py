@@ -11,7 +11,6 @@ and publishes it on the node's ``execution_proof`` topic
 import asyncio
 import json
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Sequence, Set, Tuple
 
 import aiohttp
@@ -27,15 +26,6 @@ POLL_SECONDS = 1.0
 
 class ProverError(Exception):
     """The prover cannot work against this node (unreachable, not registered)."""
-
-
-@dataclass(frozen=True)
-class Published:
-    root: str
-    proof_type: str
-    verdict: str
-    reason: str
-    prove_seconds: float
 
 
 def websocket_url(url: str) -> str:
@@ -103,7 +93,6 @@ class ProverService:
         self.log = log
         # (payload root, proof type) already proven or refused by this prover.
         self.done: Set[Tuple[str, str]] = set()
-        self.published: list = []
 
     async def run(self, stop: Optional[asyncio.Event] = None) -> None:
         stop = stop or asyncio.Event()
@@ -199,9 +188,6 @@ class ProverService:
             signature=self.key.sign(proof_signing_root(proof, provers)),
         )
         verdict = await rpc.call("nr_submitExecutionProof", "0x" + signed.encode_bytes().hex())
-        self.published.append(
-            Published(root, proof_type, verdict["verdict"], verdict["reason"], seconds)
-        )
         reason = f" ({verdict['reason']})" if verdict["reason"] else ""
         self.log(
             f"{proof_type} {root[:18]}: proved in {seconds:.2f}s,"

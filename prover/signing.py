@@ -9,7 +9,7 @@ verify here.
 """
 
 import hashlib
-from typing import Iterable, Sequence, Tuple
+from typing import Sequence, Tuple
 
 from blspy import G1Element, G2Element, PopSchemeMPL, PrivateKey
 from remerkleable.complex import Container
@@ -93,7 +93,3 @@ def proof_domain(l1_chain_id: int, registry: ProverRegistry) -> Domain:
         l1_chain_id=l1_chain_id, prover_registry_root=registry.hash_tree_root()
     )
     return compute_domain(DOMAIN_EXECUTION_PROOF, PROOF_FORK_VERSION, binding.hash_tree_root())
-
-
-def public_keys(keys: Iterable[SecretKey]) -> Tuple[bytes, ...]:
-    return tuple(key.public_key for key in keys)

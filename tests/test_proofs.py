@@ -7,7 +7,8 @@ crafted message.
 import pytest
 from py_ecc.bls import G2ProofOfPossession as reference_bls
 
-from precompile.ssz import ChainConfig
+from precompile.encoding import decode
+from precompile.ssz import ChainConfig, StatelessValidationResult
 from prover.constants import (
     DEFAULT_PROOF_TYPES,
     MAX_EXECUTION_PROOFS_PER_PAYLOAD,
@@ -70,8 +71,14 @@ def test_batch_verification_agrees_with_one_by_one():
 
 
 @pytest.mark.parametrize("name", DEFAULT_PROOF_TYPES)
-def test_each_proof_type_proves_and_verifies_a_valid_block(name, proofs, valid_input):
+def test_each_proof_type_proves_and_verifies_a_valid_block(
+    name, proofs, valid_input, encoded_input
+):
     proof = proofs[name]
+    # ere's execute: the guest's public output, without a proof.
+    output = decode(proof_system(name, PROVERS).execute(encoded_input), StatelessValidationResult)
+    assert output.successful_validation
+    assert output.new_payload_request_root == valid_input.new_payload_request.hash_tree_root()
     assert proof_system(name, PROVERS).verify(proof)
     assert bytes(proof.public_input.new_payload_request_root) == bytes(
         valid_input.new_payload_request.hash_tree_root()
@@ -87,6 +94,8 @@ def test_no_proof_type_proves_an_invalid_block(name, valid_input):
     for mutation in ("post_state_root", "transaction_byte", "removed_witness_node"):
         with pytest.raises(ProofRefused):
             prove(name, mutated[mutation])
+        with pytest.raises(ProofRefused):
+            proof_system(name, PROVERS).execute(mutated[mutation])
     with pytest.raises(ProofRefused):
         prove(name, b"\x00\x01 not ssz")
 
