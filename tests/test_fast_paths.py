@@ -1,0 +1,127 @@
+"""The library stand-ins in precompile.fast_paths return what the library's own functions do."""
+
+import pytest
+import rlp
+from eth.vm.forks.prague.blocks import PragueBlock, PragueBlockHeader
+from eth_hash.auto import keccak
+from eth_hash.backends import pycryptodome
+from hypothesis import given
+from hypothesis import strategies as st
+from rlp.sedes.serializable import merge_kwargs_to_args
+from trie.exceptions import InvalidNibbles
+
+from precompile import fast_paths
+from precompile.fast_paths import NIBBLE_HELPERS, ORIGINALS
+
+NIBBLE = st.integers(min_value=0, max_value=15)
+NIBBLES = st.lists(NIBBLE, max_size=70)
+TERMINATED = NIBBLES.map(lambda nibbles: nibbles + [16])
+
+
+def both(name, *args):
+    return NIBBLE_HELPERS[name](*args), ORIGINALS[name](*args)
+
+
+def test_the_stand_ins_are_what_the_libraries_call():
+    import trie.hexary
+    import trie.utils.nodes
+
+    assert trie.hexary.bytes_to_nibbles is fast_paths.bytes_to_nibbles
+    assert trie.utils.nodes.decode_nibbles is fast_paths.decode_nibbles
+    assert rlp.sedes.serializable.BaseSerializable.copy is fast_paths.copy_serializable
+    assert keccak(b"") == pycryptodome.keccak256(b"")
+
+
+@given(st.binary(max_size=80))
+def test_bytes_to_nibbles(value):
+    ours, library = both("bytes_to_nibbles", value)
+    assert ours == library and type(ours) is tuple
+
+
+@given(st.binary(min_size=1, max_size=40), st.sampled_from([0, 1, 2, 3]))
+def test_decode_nibbles(body, flag):
+    # Hex-prefix keys: the flag nibble, then a pad nibble when the key is even.
+    value = bytes([flag << 4 | (body[0] & 0x0F if flag % 2 else 0)]) + body[1:]
+    ours, library = both("decode_nibbles", value)
+    assert ours == library
+
+
+@given(st.one_of(NIBBLES, TERMINATED))
+def test_encode_and_terminator_helpers(nibbles):
+    for name in ("encode_nibbles", "add_nibbles_terminator", "remove_nibbles_terminator"):
+        ours, library = both(name, nibbles)
+        assert ours == library, name
+        ours, library = both(name, tuple(nibbles))
+        assert ours == library, name
+    assert fast_paths.decode_nibbles(fast_paths.encode_nibbles(nibbles)) == tuple(nibbles)
+
+
+@given(NIBBLES.filter(lambda nibbles: len(nibbles) % 2 == 0))
+def test_nibbles_to_bytes(nibbles):
+    ours, library = both("nibbles_to_bytes", nibbles)
+    assert ours == library
+
+
+@pytest.mark.parametrize(
+    "nibbles, message",
+    [
+        ((1, 2, 3), "even in length"),
+        ((1, 16), "invalid value"),
+        ((17,), "invalid value"),
+        ((-1, 2), "invalid value"),
+        ((256, 0), "invalid value"),
+        ((1, 300, 2), "invalid value"),
+    ],
+)
+def test_nibbles_to_bytes_refuses_what_the_library_refuses(nibbles, message):
+    for function in (fast_paths.nibbles_to_bytes, ORIGINALS["nibbles_to_bytes"]):
+        with pytest.raises(InvalidNibbles, match=message):
+            function(nibbles)
+
+
+@given(st.binary(max_size=200))
+def test_keccak_matches_pycryptodome(data):
+    assert keccak(data) == pycryptodome.keccak256(data)
+    assert keccak.new(data).digest() == pycryptodome.keccak256(data)
+
+
+def sample_block():
+    header = PragueBlockHeader(
+        difficulty=0,
+        block_number=7,
+        gas_limit=30_000_000,
+        timestamp=1234,
+        extra_data=b"x",
+        parent_beacon_block_root=b"\x11" * 32,
+        requests_hash=b"\x22" * 32,
+    )
+    return PragueBlock(header=header, transactions=[], uncles=[], withdrawals=[])
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"gas_used": 21000}, {"state_root": b"\x33" * 32, "timestamp": 99}],
+)
+def test_serializable_copy_matches_the_library(overrides):
+    block = sample_block()
+    ours = block.header.copy(**overrides)
+    library = ORIGINALS["copy"](block.header, **overrides)
+    assert rlp.encode(ours) == rlp.encode(library) and ours.hash == library.hash
+    assert type(ours) is type(block.header)
+    copied_block = block.copy(header=ours)
+    assert rlp.encode(copied_block) == rlp.encode(ORIGINALS["copy"](block, header=library))
+
+
+def test_serializable_copy_and_construction_keep_the_library_errors():
+    header = sample_block().header
+    with pytest.raises(TypeError, match="Unknown kwargs"):
+        header.copy(not_a_field=1)
+    names = ("a", "b", "c")
+    assert merge_kwargs_to_args((), {"c": 3, "a": 1, "b": 2}, names) == (1, 2, 3)
+    assert merge_kwargs_to_args((1,), {"b": 2, "c": 3}, names) == (1, 2, 3)
+    with pytest.raises(TypeError, match="Unknown kwargs"):
+        merge_kwargs_to_args((), {"a": 1, "b": 2, "d": 4}, names)
+    with pytest.raises(TypeError, match="Missing kwargs"):
+        merge_kwargs_to_args((), {"a": 1, "b": 2}, names)
+    with pytest.raises(TypeError, match="Duplicate kwargs"):
+        merge_kwargs_to_args((1,), {"a": 1, "b": 2}, names)
