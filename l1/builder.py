@@ -7,15 +7,23 @@ import does (the header fields a proposer chooses, everything else computed)
 and persists the result.
 """
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
-from eth.abc import BlockAPI, ChainAPI, SignedTransactionAPI
+from eth.abc import BlockAPI, ChainAPI, SignedTransactionAPI, StateAPI
 
 # Seconds between blocks when the caller does not choose a timestamp.
 DEFAULT_BLOCK_TIME = 12
 
 
-def build_block(
+def build_block(chain: ChainAPI, transactions: Sequence[SignedTransactionAPI], **header_fields):
+    """
+    Execute ``transactions`` on the head of ``chain``, persist and return the
+    block (``build_block_and_state`` names the header fields it takes).
+    """
+    return build_block_and_state(chain, transactions, **header_fields)[0]
+
+
+def build_block_and_state(
     chain: ChainAPI,
     transactions: Sequence[SignedTransactionAPI],
     timestamp: Optional[int] = None,
@@ -25,10 +33,11 @@ def build_block(
     extra_data: bytes = b"",
     gas_limit: Optional[int] = None,
     parent_state_root: Optional[bytes] = None,
-) -> BlockAPI:
+) -> Tuple[BlockAPI, StateAPI]:
     """
-    Execute ``transactions`` on the head of ``chain``, persist and return the
-    block. The gas limit stays the parent's unless given, as on a devnet.
+    Execute ``transactions`` on the head of ``chain``, persist the block and
+    return it with the state it ended in (readable at the block's state root).
+    The gas limit stays the parent's unless given, as on a devnet.
     ``parent_state_root`` starts from another state than the parent header's
     (a devnet's edited state).
     """
@@ -48,4 +57,4 @@ def build_block(
     template = vm.get_block_class()(header=header, transactions=list(transactions))
     block = vm.import_block(template).block
     chain.chaindb.persist_block(block)
-    return block
+    return block, vm.state

@@ -15,10 +15,10 @@ import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from eth._utils.address import generate_contract_address
-from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
+from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 from eth.constants import GENESIS_PARENT_HASH
 from eth.db.atomic import AtomicDB
 from eth.estimators.gas import binary_gas_search_exact
@@ -41,17 +41,24 @@ from .accounts import (
     WEI_PER_ETHER,
     derive_accounts,
 )
-from .builder import build_block
+from .builder import build_block_and_state
 from .fork import AwaitingProofs, NativeRollupsVM
 
 DEFAULT_CHAIN_ID = 31337
-# Blocks whose receipts are kept decoded (a block hash names its receipts for good).
-RECEIPT_CACHE_BLOCKS = 64
+# Recent blocks kept decoded, with their receipts (a block hash names both for good).
+RECENT_BLOCKS = 64
 DEFAULT_GAS_LIMIT = 30_000_000
 
 
 # Signs transactions sent from impersonated addresses; its own address never sends.
 IMPERSONATION_KEY = keys.PrivateKey(keccak(b"native-rollups devnet impersonation"))
+
+
+def remember(cache: "OrderedDict[bytes, Any]", key: bytes, value: Any) -> None:
+    """Keep ``value`` in ``cache``, forgetting the oldest entries past ``RECENT_BLOCKS``."""
+    cache[key] = value
+    while len(cache) > RECENT_BLOCKS:
+        cache.popitem(last=False)
 
 
 def set_sender(transaction: SignedTransactionAPI, sender: bytes) -> None:
@@ -130,6 +137,9 @@ class Devnet:
             gas_used=config.gas_limit // ELASTICITY_MULTIPLIER,
         )
         self.pending: List[SignedTransactionAPI] = []
+        # Automine deferred (``mining_deferred``) and a block due because of it.
+        self._mining_deferred = False
+        self._block_due = False
         # Pending transactions whose EXECUTE calls wait for proofs: hash -> why.
         self.awaiting_proofs: Dict[bytes, str] = {}
         self.automine = config.block_time is None
@@ -146,7 +156,8 @@ class Devnet:
         self.impersonated_senders: Dict[bytes, bytes] = {}
         # Called with each new block (the server's subscriptions listen here).
         self.block_listeners: List[Callable[[BlockAPI], None]] = []
-        # Recent blocks' receipts by block hash, and the read-only head state.
+        # Recent blocks and their receipts by block hash, and the read-only head state.
+        self._blocks: "OrderedDict[bytes, BlockAPI]" = OrderedDict()
         self._receipts: "OrderedDict[bytes, tuple]" = OrderedDict()
         self._head_state = None
         # The parent_beacon_block_root of the blocks mined from now on. On an
@@ -204,7 +215,12 @@ class Devnet:
         return self.chain.get_canonical_head()
 
     def block(self, number: int) -> BlockAPI:
-        return self.with_senders(self.chain.get_canonical_block_by_number(number))
+        block_hash = self.chain.chaindb.get_canonical_block_hash(number)
+        block = self._blocks.get(block_hash)
+        if block is None:
+            block = self.chain.get_block_by_hash(block_hash)
+            remember(self._blocks, block_hash, block)
+        return self.with_senders(block)
 
     def with_senders(self, block: BlockAPI) -> BlockAPI:
         """Give impersonated transactions back the sender their signature does not name."""
@@ -239,9 +255,7 @@ class Devnet:
         receipts = self._receipts.get(block.hash)
         if receipts is None:
             receipts = tuple(block.get_receipts(self.chain.chaindb))
-            self._receipts[block.hash] = receipts
-            while len(self._receipts) > RECEIPT_CACHE_BLOCKS:
-                self._receipts.popitem(last=False)
+            remember(self._receipts, block.hash, receipts)
         return receipts
 
     def head_state(self):
@@ -250,21 +264,51 @@ class Devnet:
         transactions): one state object per head, not one per question.
         """
         with self.lock:
-            key = (self.chain, self.head().hash, self.head_state_root)
+            key = self._head_state_key(self.head().hash)
             if self._head_state is None or self._head_state[0] != key:
                 self._head_state = (key, self.state_at())
             return self._head_state[1]
+
+    def _head_state_key(self, head_hash: bytes) -> tuple:
+        return (self.chain, head_hash, self.head_state_root)
 
     # -- transactions --
 
     def send_transaction(self, transaction: SignedTransactionAPI) -> bytes:
         """Validate against the pending state, then queue or mine it; the hash."""
         with self.lock:
+            # One block per transaction, as automine promises, even when deferred.
+            self.mine_due()
             self._validate(transaction)
             self.pending.append(transaction)
             if self.automine:
-                self.mine()
+                if self._mining_deferred:
+                    self._block_due = True
+                else:
+                    self.mine()
             return transaction.hash
+
+    @contextmanager
+    def mining_deferred(self):
+        """
+        Within, automine notes that a block is due instead of mining it, and
+        ``mine_due`` mines it. A server answers a transaction in between (it
+        is accepted, which is when anvil answers too) while it holds the lock,
+        so no later request sees the node before that block is in.
+        """
+        with self.lock:
+            self._mining_deferred = True
+            try:
+                yield
+            finally:
+                self._mining_deferred = False
+
+    def mine_due(self) -> None:
+        """Mine the block a deferred automine left due, if any."""
+        with self.lock:
+            if self._block_due:
+                self._block_due = False
+                self.mine()
 
     def _validate(self, transaction: SignedTransactionAPI) -> None:
         if transaction.chain_id is not None and transaction.chain_id != self.chain_id:
@@ -325,12 +369,15 @@ class Devnet:
     def mine(self, blocks: int = 1, timestamp: Optional[int] = None) -> List[BlockAPI]:
         """Mine ``blocks`` blocks, the first holding the pending transactions."""
         with self.lock:
+            self._block_due = False
             mined = []
             for _ in range(blocks):
-                block = self._build_next(self._timestamp(timestamp))
+                block, state = self._build_next(self._timestamp(timestamp))
                 included = {t.hash for t in block.transactions}
                 self.pending = [t for t in self.pending if t.hash not in included]
                 self.head_state_root = block.header.state_root
+                remember(self._blocks, block.hash, block)
+                self._head_state = (self._head_state_key(block.hash), state)
                 for index, transaction in enumerate(block.transactions):
                     self.locations[transaction.hash] = TransactionLocation(block.number, index)
                     self.awaiting_proofs.pop(transaction.hash, None)
@@ -343,16 +390,16 @@ class Devnet:
                 mined += self.mine()
             return mined
 
-    def _build_next(self, timestamp: int) -> BlockAPI:
+    def _build_next(self, timestamp: int) -> Tuple[BlockAPI, StateAPI]:
         """
-        The next block, with every ready transaction except those whose
+        The next block and its state, with every ready transaction except those whose
         EXECUTE calls wait for proofs (and their sender's later ones): they
         stay pending for a later block.
         """
         transactions = self._ready_transactions()
         while True:
             try:
-                return build_block(
+                return build_block_and_state(
                     self.chain,
                     transactions,
                     timestamp=timestamp,

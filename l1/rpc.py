@@ -5,6 +5,7 @@ anvil answer a reverting ``eth_call``).
 """
 
 import json
+import sys
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from eth.exceptions import Revert
@@ -130,16 +131,32 @@ class Dispatcher:
 
     # -- the envelope --
 
-    def handle_bytes(self, body: bytes) -> Optional[bytes]:
-        """Raw request bytes in, raw response bytes out (None for notifications only)."""
+    def handle_bytes(
+        self, body: bytes, answer: Optional[Callable[[Optional[bytes]], None]] = None
+    ) -> Optional[bytes]:
+        """
+        Raw request bytes in, raw response bytes out (None for notifications
+        only). With ``answer``, a single request's response goes to it as soon
+        as it is ready, before the block its transaction made due is mined;
+        the node's lock keeps later requests waiting for that block.
+        """
         if len(body) > MAX_REQUEST_BYTES:
             return self._encode(self._error(None, RpcError(INVALID_REQUEST, "request too large")))
         try:
             request = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             return self._encode(self._error(None, RpcError(PARSE_ERROR, f"parse error: {error}")))
-        response = self.handle(request)
-        return None if response is None else self._encode(response)
+        if answer is None or not isinstance(request, dict):
+            return self._encode_response(self.handle(request))
+        with self.devnet.lock:
+            with self.devnet.mining_deferred():
+                response = self._encode_response(self.handle_one(request))
+            answer(response)
+            try:
+                self.devnet.mine_due()
+            except Exception as error:  # the sender has its hash; the transaction stays pending
+                print(f"nr devnet: mining failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return response
 
     def handle(self, request: Union[Dict, List]) -> Optional[Union[Dict, List]]:
         if isinstance(request, list):
@@ -161,7 +178,11 @@ class Dispatcher:
             error = RpcError(METHOD_NOT_FOUND, f"the method {request['method']} does not exist")
             return self._error(request_id, error)
         try:
-            result = method(*params)
+            if request["method"] in UNLOCKED_METHODS:
+                result = method(*params)
+            else:
+                with self.devnet.lock:
+                    result = method(*params)
         except RpcError as error:
             return self._error(request_id, error)
         except TypeError as error:
@@ -182,6 +203,9 @@ class Dispatcher:
     @staticmethod
     def _encode(response: Any) -> bytes:
         return json.dumps(response).encode()
+
+    def _encode_response(self, response: Any) -> Optional[bytes]:
+        return None if response is None else self._encode(response)
 
     # -- helpers --
 
@@ -619,6 +643,11 @@ STATE_EDITING_METHODS = (
     "anvil_reset",
     "evm_revert",
 )
+
+# Methods answered without the node's lock (each request otherwise holds it
+# throughout, so it sees one state): a proof is verified outside it, which
+# for a re-execution proof takes as long as the block.
+UNLOCKED_METHODS = ("nr_submitExecutionProof",)
 
 # Names other tools use for the same methods (anvil accepts these).
 ALIASES = {

@@ -9,6 +9,7 @@ accepts) and ``proofRequests`` (each EXECUTE input the node meets).
 import asyncio
 import json
 import signal
+import sys
 import threading
 from typing import Any, Dict, List, Optional
 
@@ -21,6 +22,10 @@ from .rpc import INVALID_PARAMS, MAX_REQUEST_BYTES, Dispatcher, RpcError
 
 # anvil saves --state only on exit unless told; saving also periodically loses less.
 DEFAULT_STATE_INTERVAL = 30.0
+# Seconds a thread holding the GIL runs before one waiting for it gets a turn
+# (CPython's default is 5 ms). The event loop waits on a miner that way: an
+# answered transaction would reach its client only when its block is done.
+GIL_SWITCH_INTERVAL = 0.0005
 # How often an idle interval miner looks whether evm_setIntervalMining turned it on.
 IDLE_POLL_SECONDS = 0.2
 SUBSCRIPTION_KINDS = ("newHeads", "logs", "executionProofs", "proofRequests")
@@ -60,9 +65,33 @@ class DevnetServer:
         return web.Response(body=response or b"", content_type="application/json")
 
     async def _dispatch(self, body: bytes) -> Optional[bytes]:
-        return await asyncio.get_running_loop().run_in_executor(
-            None, self.dispatcher.handle_bytes, body
-        )
+        """
+        The response to ``body``, as soon as the dispatcher has it: a
+        transaction is answered once accepted, while its block is mined.
+        """
+        loop = asyncio.get_running_loop()
+        answered = loop.create_future()
+
+        def deliver(response: Optional[bytes]) -> None:
+            if not answered.done():
+                answered.set_result(response)
+
+        def finished(work: asyncio.Future) -> None:
+            if answered.done():
+                return
+            if work.cancelled():
+                answered.cancel()
+            elif work.exception() is not None:
+                answered.set_exception(work.exception())
+            else:
+                answered.set_result(work.result())
+
+        def answer(response: Optional[bytes]) -> None:
+            loop.call_soon_threadsafe(deliver, response)
+
+        work = loop.run_in_executor(None, self.dispatcher.handle_bytes, body, answer)
+        work.add_done_callback(finished)
+        return await answered
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse(max_msg_size=MAX_REQUEST_BYTES)
@@ -205,6 +234,7 @@ def serve_forever(
     """
 
     async def main() -> None:
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL))
         server = DevnetServer(devnet, host, port)
         runner = await server.start()
         stop = stop_on_signals()

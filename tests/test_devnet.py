@@ -439,3 +439,97 @@ def test_trace_transaction_steps_add_up_and_bad_requests_are_named(devnet, w3):
     assert "only the default struct logger" in tracer["error"]["message"]
     option = rpc(devnet, "debug_traceTransaction", "0x" + bytes(second).hex(), {"bogus": 1})
     assert "unknown tracer options ['bogus']" in option["error"]["message"]
+
+
+def signed_transfer(nonce, value=1):
+    account = Account.from_key(derive_accounts(count=1)[0].private_key)
+    return account.sign_transaction(
+        {
+            "chainId": 31337,
+            "nonce": nonce,
+            "to": ANVIL_ADDRESSES[1],
+            "value": value,
+            "gas": 21_000,
+            "maxFeePerGas": 10**10,
+            "maxPriorityFeePerGas": 10**9,
+        }
+    )
+
+
+def request_bytes(method, *params, request_id=1):
+    return json.dumps(
+        {"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params)}
+    ).encode()
+
+
+def test_a_transaction_is_answered_before_its_block_and_later_requests_wait_for_it(devnet):
+    import threading
+
+    dispatcher = Dispatcher(devnet)
+    signed = signed_transfer(0)
+    tx_hash = "0x" + signed.hash.hex().removeprefix("0x")
+    seen = {}
+
+    def answer(response):
+        seen["answer"] = json.loads(response)["result"]
+        seen["mined when answered"] = signed.hash in devnet.locations
+        # A client's next request, arriving while the block is being mined.
+        reader = threading.Thread(
+            target=lambda: seen.setdefault(
+                "receipt",
+                json.loads(
+                    dispatcher.handle_bytes(request_bytes("eth_getTransactionReceipt", tx_hash))
+                )["result"],
+            )
+        )
+        reader.start()
+        seen["reader"] = reader
+
+    final = dispatcher.handle_bytes(
+        request_bytes("eth_sendRawTransaction", "0x" + signed.raw_transaction.hex()), answer
+    )
+    seen["reader"].join(30)
+    assert seen["answer"] == tx_hash == json.loads(final)["result"]
+    assert seen["mined when answered"] is False
+    assert seen["receipt"] is not None and seen["receipt"]["blockNumber"] == "0x1"
+
+
+def test_a_batch_is_answered_whole_with_one_block_per_transaction(devnet):
+    dispatcher = Dispatcher(devnet)
+    answers = []
+    batch = json.dumps(
+        [
+            {
+                "jsonrpc": "2.0",
+                "id": n,
+                "method": "eth_sendRawTransaction",
+                "params": ["0x" + signed_transfer(n).raw_transaction.hex()],
+            }
+            for n in range(2)
+        ]
+        + [{"jsonrpc": "2.0", "id": 9, "method": "eth_blockNumber", "params": []}]
+    ).encode()
+    responses = json.loads(dispatcher.handle_bytes(batch, answers.append))
+    assert answers == [] and [r["id"] for r in responses] == [0, 1, 9]
+    assert responses[2]["result"] == "0x2" and devnet.head().block_number == 2
+
+
+def test_a_block_that_fails_after_the_answer_keeps_its_transaction(devnet, monkeypatch, capsys):
+    dispatcher = Dispatcher(devnet)
+    signed = signed_transfer(0)
+
+    def broken(timestamp):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(devnet, "_build_next", broken)
+    answers = []
+    dispatcher.handle_bytes(
+        request_bytes("eth_sendRawTransaction", "0x" + signed.raw_transaction.hex()),
+        answers.append,
+    )
+    assert json.loads(answers[0])["result"].endswith(signed.hash.hex().removeprefix("0x"))
+    assert "mining failed: RuntimeError: disk on fire" in capsys.readouterr().err
+    assert [t.hash for t in devnet.pending] == [signed.hash]
+    monkeypatch.undo()
+    devnet.mine()
+    assert devnet.receipt(signed.hash) is not None and devnet.pending == []
