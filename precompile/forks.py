@@ -29,6 +29,7 @@ from eth_utils import ValidationError
 from .constants import FORK_CANCUN, FORK_NAMES, FORK_PRAGUE
 from .interpreter import FasterInterpreter, faster_opcodes
 from .ssz import ChainConfig
+from .warm_accounts import WarmAccountDB
 
 
 class UnknownFork(ValueError):
@@ -40,6 +41,7 @@ class CancunComputation(FasterInterpreter, PyEvmCancunComputation):
 
 
 class CancunState(PyEvmCancunState):
+    account_db_class = WarmAccountDB
     computation_class = CancunComputation
 
 
@@ -48,6 +50,7 @@ class PragueComputation(FasterInterpreter, PyEvmPragueComputation):
 
 
 class PragueState(PyEvmPragueState):
+    account_db_class = WarmAccountDB
     computation_class = PragueComputation
 
 
