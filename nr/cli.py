@@ -238,12 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="sequential transfers with automine: nr devnet vs anvil vs ganache",
         description=(
             "Send signed transfers one at a time, each waited for by its receipt, to nr devnet, "
-            "anvil and ganache (the npm peers bootstrap.sh installs), in one run; prints tx/s and "
-            "the ratios between nodes."
+            "anvil and ganache (the npm peers bootstrap.sh installs), running side by side and "
+            "taking turns; prints tx/s, the spread over rounds and the ratios between nodes."
         ),
     )
     rpc.add_argument(
         "--transactions", "-n", type=positive_int, default=200, help="transfers per node"
+    )
+    rpc.add_argument(
+        "--rounds",
+        type=positive_int,
+        default=5,
+        help="turns the nodes take, each sending its share of the transfers (default: 5)",
     )
     rpc.add_argument(
         "--node",
@@ -658,7 +664,9 @@ def run_bench_rpc_command(args: argparse.Namespace) -> int:
     from l1.peers import NODES, PeerMissing
 
     try:
-        results = run_rpc_bench(args.transactions, args.node or list(NODES), log=log_to_stderr)
+        results = run_rpc_bench(
+            args.transactions, args.node or list(NODES), args.rounds, log=log_to_stderr
+        )
     except PeerMissing as missing:
         print(f"nr bench rpc: {missing}", file=sys.stderr)
         return 2

@@ -1,5 +1,5 @@
 """
-Faster equivalents of three library hot paths that every block pays for.
+Faster equivalents of library hot paths that every block pays for.
 
 Building or importing a block with py-evm spends about a third of its time
 in helpers below the EVM: hashing, trie key handling and RLP object copies.
@@ -10,12 +10,16 @@ compare them on generated input) and only removes overhead:
   installed; safe-pysha3's C keccak costs a sixth as much per call, and the
   trie hashes every node it writes.
 - py-trie's nibble helpers build tuples through generators, one resumption
-  per nibble; here ``bytes.hex`` and ``bytes.translate`` do it in C.
-- pyrlp's ``Serializable.copy`` deep-copies every unchanged field and
-  checks its keyword arguments by counting duplicates; field values are
+  per nibble; here ``bytes.hex`` and ``bytes.translate`` do it in C. Its node
+  check (run on every node it writes) answers valid nodes without a call per
+  child, and hands invalid ones to the library for its error; its node
+  tuple/list conversions are comprehensions instead of generators.
+- pyrlp's ``Serializable.copy`` deep-copies every unchanged field, and
+  building or decoding one checks its arguments by counting duplicates
+  (decoding converts positions to names and back); field values are
   immutable (bytes, ints, tuples of immutable objects), so sharing them is
   the same object graph as far as anyone can observe, and a complete set of
-  keyword arguments cannot have duplicates or unknowns.
+  arguments, all by name or all by position, cannot have duplicates or unknowns.
 
 ``install`` applies them once; ``ORIGINALS`` keeps what they replace.
 """
@@ -25,13 +29,22 @@ import os
 from typing import Any, Callable, Dict, Sequence, Tuple
 
 import rlp.sedes.serializable as rlp_serializable
+import trie.hexary as trie_hexary
 import trie.utils.nibbles as trie_nibbles
+import trie.validation as trie_validation
 from eth_hash.auto import keccak
-from trie.constants import HP_FLAG_0, HP_FLAG_2, NIBBLE_TERMINATOR
+from trie.constants import BLANK_NODE, HP_FLAG_0, HP_FLAG_2, NIBBLE_TERMINATOR
 from trie.exceptions import InvalidNibbles
 
-# The py-trie modules that import the nibble helpers by name.
-TRIE_MODULES = ("trie.utils.nibbles", "trie.utils.nodes", "trie.hexary", "trie.fog", "trie.iter")
+# The py-trie modules that define or import the helpers replaced here.
+TRIE_MODULES = (
+    "trie.utils.nibbles",
+    "trie.utils.nodes",
+    "trie.validation",
+    "trie.hexary",
+    "trie.fog",
+    "trie.iter",
+)
 
 HEX_DIGITS = b"0123456789abcdef"
 HEX_TO_NIBBLE = bytes.maketrans(HEX_DIGITS, bytes(range(16)))
@@ -96,7 +109,48 @@ def decode_nibbles(value: bytes) -> Tuple[int, ...]:
     return raw
 
 
-NIBBLE_HELPERS: Dict[str, Callable] = {
+# -- trie nodes --
+
+
+def is_valid_node(node: Any) -> bool:
+    """Whether py-trie's ``validate_is_node`` accepts ``node``, without raising."""
+    try:
+        if node == BLANK_NODE:
+            return True
+        if len(node) == 2:
+            key, value = node
+            if isinstance(value, list):
+                return isinstance(key, bytes) and is_valid_node(value)
+            return isinstance(key, bytes) and isinstance(value, bytes)
+        if len(node) != 17 or not isinstance(node[16], bytes):
+            return False
+        for index in range(16):
+            child = node[index]
+            if isinstance(child, bytes):
+                if child and len(child) != 32:
+                    return False
+            elif not (isinstance(child, list) and is_valid_node(child)):
+                return False
+        return True
+    except (TypeError, ValueError):  # not a node at all: the library names what is wrong
+        return False
+
+
+def validate_is_node(node: Any) -> None:
+    if not is_valid_node(node):
+        ORIGINALS["validate_is_node"](node)  # raises the library's error
+
+
+def tuplify(node: Sequence) -> tuple:
+    return tuple([tuplify(child) if isinstance(child, list) else child for child in node])
+
+
+def listify(node: Sequence) -> list:
+    return [listify(child) if isinstance(child, tuple) else child for child in node]
+
+
+# Stand-ins for py-trie's helpers, by name (each module that imported one gets it).
+TRIE_HELPERS: Dict[str, Callable] = {
     function.__name__: function
     for function in (
         bytes_to_nibbles,
@@ -105,6 +159,9 @@ NIBBLE_HELPERS: Dict[str, Callable] = {
         remove_nibbles_terminator,
         encode_nibbles,
         decode_nibbles,
+        validate_is_node,
+        tuplify,
+        listify,
     )
 }
 
@@ -119,6 +176,12 @@ def merge_kwargs_to_args(args, kwargs, arg_names, allow_missing=False):
         except KeyError:  # an unknown name in place of a known one: the library says which
             pass
     return ORIGINALS["merge_kwargs_to_args"](args, kwargs, arg_names, allow_missing)
+
+
+def merge_args_to_kwargs(args, kwargs, arg_names, allow_missing=False):
+    if not kwargs and len(args) == len(arg_names):
+        return dict(zip(arg_names, args))
+    return ORIGINALS["merge_args_to_kwargs"](args, kwargs, arg_names, allow_missing)
 
 
 def copy_serializable(self, *args, **kwargs):
@@ -146,9 +209,16 @@ def pysha3_keccak256() -> Any:
         return None
 
 
+# Where py-trie defines the helpers not in its nibbles module.
+TRIE_DEFINITIONS = {
+    "validate_is_node": trie_validation,
+    "tuplify": trie_hexary,
+    "listify": trie_hexary,
+}
 ORIGINALS: Dict[str, Callable] = {
-    **{name: getattr(trie_nibbles, name) for name in NIBBLE_HELPERS},
+    **{name: getattr(TRIE_DEFINITIONS.get(name, trie_nibbles), name) for name in TRIE_HELPERS},
     "merge_kwargs_to_args": rlp_serializable.merge_kwargs_to_args,
+    "merge_args_to_kwargs": rlp_serializable.merge_args_to_kwargs,
     "copy": rlp_serializable.BaseSerializable.copy,
 }
 
@@ -156,10 +226,11 @@ ORIGINALS: Dict[str, Callable] = {
 def install() -> None:
     for module_name in TRIE_MODULES:
         module = importlib.import_module(module_name)
-        for name, function in NIBBLE_HELPERS.items():
+        for name, function in TRIE_HELPERS.items():
             if hasattr(module, name):
                 setattr(module, name, function)
     rlp_serializable.merge_kwargs_to_args = merge_kwargs_to_args
+    rlp_serializable.merge_args_to_kwargs = merge_args_to_kwargs
     rlp_serializable.BaseSerializable.copy = copy_serializable
     backend = pysha3_keccak256()
     if backend is not None:

@@ -43,3 +43,38 @@ def test_prove_bench_measures_every_proof_type_and_checks_its_proofs():
     table = format_results(measurements, signatures, hashing)
     assert "attested verify: worst" in table and "reexec-revm" in table
     assert f"witness hashing, {hashing.nodes} nodes" in table
+
+
+def test_rpc_bench_rounds_split_the_transfers_and_every_transfer_lands(monkeypatch):
+    import l1.bench as rpc_bench
+
+    assert rpc_bench.round_sizes(300, 5) == [60] * 5
+    assert rpc_bench.round_sizes(7, 3) == [3, 2, 2] and rpc_bench.round_sizes(2, 5) == [1, 1]
+    real_transfers, after_each_turn = rpc_bench.sequential_transfers, []
+
+    def transfers_then_read_the_chain(w3, count):
+        seconds = real_transfers(w3, count)
+        sender = w3.eth.accounts[0]
+        after_each_turn.append((w3.eth.get_transaction_count(sender), w3.eth.block_number))
+        return seconds
+
+    monkeypatch.setattr(rpc_bench, "sequential_transfers", transfers_then_read_the_chain)
+    (result,) = rpc_bench.run_rpc_bench(9, ["nr devnet"], rounds=4, log=lambda line: None)
+    assert result.transactions == 9 and len(result.round_rates) == 4
+    warm_up = rpc_bench.WARM_UP_TRANSFERS
+    # One block per transfer, every transfer mined: warm-up, then rounds of 3, 2, 2, 2.
+    assert [nonce for nonce, _ in after_each_turn] == [
+        warm_up,
+        warm_up + 3,
+        warm_up + 5,
+        warm_up + 7,
+        warm_up + 9,
+    ]
+    assert all(nonce == block for nonce, block in after_each_turn)
+    table = rpc_bench.format_rpc_results(
+        [
+            rpc_bench.RpcMeasurement("a", 10, 1.0, [8.0, 12.0]),
+            rpc_bench.RpcMeasurement("b", 10, 2.0, [5.0]),
+        ]
+    )
+    assert "2.00x b" in table and "0.50x a" in table and "8-12" in table
