@@ -1,18 +1,19 @@
 """
-Accounts a block's state starts with already read: the ones the previous
-state of the same database knew when it made the root this one starts from.
+Accounts and storage a block's state starts with already read: what the
+previous state of the same database knew at the root this one starts from.
 
-py-evm builds a fresh ``AccountDB`` for every block and walks the account
-trie again for each account the block touches (the sender, the fee recipient,
-the four system contracts of every Prague block). A state root names its
-accounts for good, so what one state knew at the root it made holds for the
-next state opened at that root: the values it read there, overlaid with the
-ones it wrote. ``WarmAccountDB`` hands them over, per database, for exactly
-that root; any other root (a past block, a different database) starts cold.
+py-evm builds a fresh ``AccountDB`` for every block and walks the tries again
+for each account and slot the block touches (the sender, the fee recipient,
+the four system contracts of every Prague block and their queue and ring
+buffer slots). A state root names its accounts for good, and a storage root
+its slots, so what one state knew at the roots it made holds for the next
+state opened there: the values it read, overlaid with the ones it wrote.
+``WarmAccountDB`` hands them over, per database, for exactly those roots; any
+other root (a past block, a different database) starts cold.
 
-Only the account trie's read cache is primed: storage, code and journaling
-work as py-evm's. A database a witness is recorded through is a new one, so
-its reads all reach the database and the witness stays complete.
+Only py-evm's read caches in front of the tries are primed; journaling and
+trie writes work as py-evm's. A database a witness is recorded through is a
+new one, so its reads all reach the database and the witness stays complete.
 """
 
 import weakref
@@ -23,12 +24,15 @@ from eth.constants import BLANK_ROOT_HASH
 from eth.db.account import AccountDB
 from eth.db.cache import CacheDB
 from eth.db.journal import JournalDB
+from eth.db.storage import AccountStorageDB
 
 
 class KnownAccounts(NamedTuple):
     state_root: bytes
     # Address -> RLP account, as the account trie at ``state_root`` holds it.
     accounts: Dict[bytes, bytes]
+    # (address, storage root) -> slot key -> RLP value, as that storage trie holds them.
+    storage: Dict[Tuple[bytes, bytes], Dict[bytes, bytes]]
 
 
 # Per database (by id, with a weak reference to tell a reused id apart): the
@@ -63,6 +67,15 @@ class PrimedCacheDB(CacheDB):
         return dict(self._cached_values.items())
 
 
+class WarmAccountStorageDB(AccountStorageDB):
+    def __init__(self, db: AtomicDatabaseAPI, storage_root: bytes, address: bytes) -> None:
+        super().__init__(db, storage_root, address)
+        # The same layers py-evm builds, with a cache that can be primed.
+        self._storage_cache = PrimedCacheDB(self._storage_lookup)
+        self._locked_changes = JournalDB(self._storage_cache)
+        self._journal_storage = JournalDB(self._locked_changes)
+
+
 class WarmAccountDB(AccountDB):
     def __init__(self, db: AtomicDatabaseAPI, state_root: bytes = BLANK_ROOT_HASH) -> None:
         super().__init__(db, state_root)
@@ -72,8 +85,19 @@ class WarmAccountDB(AccountDB):
         self._journaltrie = JournalDB(self._trie_cache)
         self._changed_accounts: Optional[Tuple[set, Dict[bytes, bytes]]] = None
         known = known_accounts(db)
+        self._known_storage = {}
         if known is not None and known.state_root == state_root:
             self._trie_cache.prime(known.accounts)
+            self._known_storage = known.storage
+
+    def _get_address_store(self, address: bytes) -> AccountStorageDB:
+        store = self._account_stores.get(address)
+        if store is None:
+            storage_root = self._get_storage_root(address)
+            store = WarmAccountStorageDB(self._raw_store_db, storage_root, address)
+            store._storage_cache.prime(self._known_storage.get((address, storage_root), {}))
+            self._account_stores[address] = store
+        return store
 
     def _apply_account_diff_without_proof(self, diff, trie) -> None:
         self._changed_accounts = (set(diff.deleted_keys()), dict(diff.pending_items()))
@@ -88,6 +112,12 @@ class WarmAccountDB(AccountDB):
             for address in deleted:
                 accounts.pop(address, None)
             accounts.update(written)
-        remember_accounts(self._database, KnownAccounts(state_root, accounts))
         self._trie_cache.prime(accounts)
+        # Each storage cache holds what its trie now holds (py-evm writes through it).
+        storage = {
+            (address, self._get_storage_root(address)): store._storage_cache.entries()
+            for address, store in self._account_stores.items()
+        }
+        self._known_storage = storage
+        remember_accounts(self._database, KnownAccounts(state_root, accounts, storage))
         return state_root

@@ -21,10 +21,19 @@ def account_view(account_db, addresses):
     }
 
 
+SLOTS = [0, 1, 2, 7, 2**255]
+
+
+def storage_view(account_db, addresses):
+    return {(a, slot): account_db.get_storage(a, slot) for a in addresses for slot in SLOTS}
+
+
 def funded_state(db):
     accounts = WarmAccountDB(db)
     for index, address in enumerate(ADDRESSES):
         accounts.set_balance(address, 1000 + index)
+        accounts.set_storage(address, 1, index + 1)
+        accounts.set_storage(address, 2**255, 5)
     accounts.set_code(ADDRESSES[0], b"\x60\x00")
     accounts.persist()
     return accounts.state_root
@@ -35,14 +44,22 @@ def test_writes_and_deletions_carry_over_to_the_next_state():
     root = funded_state(db)
     accounts = WarmAccountDB(db, root)
     assert accounts._trie_cache.entries(), "the state should start primed"
+    assert accounts.get_storage(ADDRESSES[0], 1) == 1
+    assert accounts._get_address_store(ADDRESSES[0])._storage_cache.entries()
     accounts.set_balance(ADDRESSES[1], 7)
     accounts.increment_nonce(ADDRESSES[2])
     accounts.delete_account(ADDRESSES[3])
+    accounts.set_storage(ADDRESSES[0], 1, 0)
+    accounts.set_storage(ADDRESSES[1], 7, 70)
+    accounts.set_storage(ADDRESSES[4], 2**255, 6)
     accounts.persist()
     new_root = accounts.state_root
     assert known_accounts(db).state_root == new_root
     warm, cold = WarmAccountDB(db, new_root), AccountDB(db, new_root)
     assert account_view(warm, ADDRESSES) == account_view(cold, ADDRESSES)
+    assert storage_view(warm, ADDRESSES) == storage_view(cold, ADDRESSES)
+    assert warm.get_storage(ADDRESSES[0], 1) == 0 and warm.get_storage(ADDRESSES[1], 7) == 70
+    assert warm.get_storage(ADDRESSES[3], 1) == 0 and warm.get_storage(ADDRESSES[4], 2**255) == 6
     assert warm.get_balance(ADDRESSES[1]) == 7 and warm.get_nonce(ADDRESSES[2]) == 1
     assert not warm.account_exists(ADDRESSES[3])
 
@@ -53,9 +70,13 @@ def test_another_root_or_database_starts_cold_and_reads_its_own_accounts():
     accounts = WarmAccountDB(db, first_root)
     accounts.set_balance(ADDRESSES[0], 1)
     accounts.persist()
+    accounts.set_storage(ADDRESSES[0], 1, 99)
+    accounts.persist()
     past = WarmAccountDB(db, first_root)
     assert past._trie_cache.entries() == {}
     assert account_view(past, ADDRESSES) == account_view(AccountDB(db, first_root), ADDRESSES)
+    assert storage_view(past, ADDRESSES) == storage_view(AccountDB(db, first_root), ADDRESSES)
+    assert past.get_storage(ADDRESSES[0], 1) == 1
     assert past.get_balance(ADDRESSES[0]) == 1000
     # Same contents, another database object (as a witness is recorded through): cold.
     other = AtomicDB(db.wrapped_db)
@@ -77,6 +98,13 @@ def test_devnet_states_read_what_cold_states_read_block_after_block():
         assert account_view(warm, addresses) == account_view(
             AccountDB(db, head.state_root), addresses
         )
+        # The system contracts' slots the blocks wrote and read: primed, and as the trie has them.
+        assert known.storage and all(entries for entries in known.storage.values())
+        for (address, _), entries in known.storage.items():
+            slots = [int.from_bytes(key, "big") for key in entries]
+            assert {s: warm.get_storage(address, s) for s in slots} == {
+                s: AccountDB(db, head.state_root).get_storage(address, s) for s in slots
+            }
         parent = devnet.block(head.block_number - 1).header
         assert account_view(WarmAccountDB(db, parent.state_root), addresses) == account_view(
             AccountDB(db, parent.state_root), addresses
