@@ -90,6 +90,14 @@ class WarmAccountDB(AccountDB):
             self._trie_cache.prime(known.accounts)
             self._known_storage = known.storage
 
+    def storage_untouched(self, address: bytes) -> bool:
+        """Whether this state has not read or written ``address``'s storage yet."""
+        return address not in self._account_stores
+
+    def storage_root_of(self, address: bytes) -> bytes:
+        """The storage root ``address``'s account holds (before this state's storage changes)."""
+        return self._get_storage_root(address)
+
     def _get_address_store(self, address: bytes) -> AccountStorageDB:
         store = self._account_stores.get(address)
         if store is None:
