@@ -146,7 +146,11 @@ class Dispatcher:
             request = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             return self._encode(self._error(None, RpcError(PARSE_ERROR, f"parse error: {error}")))
-        if answer is None or not isinstance(request, dict):
+        if (
+            answer is None
+            or not isinstance(request, dict)
+            or request.get("method") in UNLOCKED_METHODS
+        ):
             return self._encode_response(self.handle(request))
         with self.devnet.lock:
             with self.devnet.mining_deferred():
@@ -645,9 +649,18 @@ STATE_EDITING_METHODS = (
 )
 
 # Methods answered without the node's lock (each request otherwise holds it
-# throughout, so it sees one state): a proof is verified outside it, which
+# throughout, so it sees one state): those that read no chain state (web3.py
+# asks the chain id right after sending a transaction; it need not wait for
+# the block), and proof submission, whose verification runs outside it and
 # for a re-execution proof takes as long as the block.
-UNLOCKED_METHODS = ("nr_submitExecutionProof",)
+UNLOCKED_METHODS = (
+    "eth_chainId",
+    "net_version",
+    "net_listening",
+    "web3_clientVersion",
+    "eth_accounts",
+    "nr_submitExecutionProof",
+)
 
 # Names other tools use for the same methods (anvil accepts these).
 ALIASES = {

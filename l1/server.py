@@ -27,6 +27,9 @@ DEFAULT_STATE_INTERVAL = 30.0
 # (CPython's default is 5 ms). The event loop waits on a miner that way: an
 # answered transaction would reach its client only when its block is done.
 GIL_SWITCH_INTERVAL = 0.0005
+# Longest a miner waits for the event loop to take an early answer (a busy loop
+# only delays the block this long).
+ANSWER_HANDOFF_SECONDS = 0.05
 # How often an idle interval miner looks whether evm_setIntervalMining turned it on.
 IDLE_POLL_SECONDS = 0.2
 SUBSCRIPTION_KINDS = ("newHeads", "logs", "executionProofs", "proofRequests")
@@ -73,9 +76,11 @@ class DevnetServer:
         loop = asyncio.get_running_loop()
         answered = loop.create_future()
 
-        def deliver(response: Optional[bytes]) -> None:
+        def deliver(response: Optional[bytes], taken: Optional[threading.Event] = None) -> None:
             if not answered.done():
                 answered.set_result(response)
+            if taken is not None:
+                taken.set()
 
         def finished(work: asyncio.Future) -> None:
             if answered.done():
@@ -88,7 +93,11 @@ class DevnetServer:
                 answered.set_result(work.result())
 
         def answer(response: Optional[bytes]) -> None:
-            loop.call_soon_threadsafe(deliver, response)
+            # The miner waits (without the GIL) until the loop holds the answer, so
+            # the loop sends it now rather than after a GIL switch interval of mining.
+            taken = threading.Event()
+            loop.call_soon_threadsafe(deliver, response, taken)
+            taken.wait(ANSWER_HANDOFF_SECONDS)
 
         work = loop.run_in_executor(None, self.dispatcher.handle_bytes, body, answer)
         work.add_done_callback(finished)

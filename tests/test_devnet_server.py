@@ -137,3 +137,24 @@ def test_interval_mining_can_be_switched_on_and_off():
     time.sleep(0.8)
     assert w3.eth.block_number == stopped_at
     assert w3.provider.make_request("evm_setIntervalMining", ["x"])["error"]["code"] == -32602
+
+
+def test_a_transaction_is_answered_over_http_before_its_slow_block_and_its_receipt_waits():
+    devnet = Devnet()
+    port, w3 = serve_in_thread(devnet)
+    build_next = devnet._build_next
+
+    def slow_block(timestamp):
+        time.sleep(1.0)
+        return build_next(timestamp)
+
+    devnet._build_next = slow_block
+    started = time.perf_counter()
+    tx_hash = w3.eth.send_transaction(
+        {"from": w3.eth.accounts[0], "to": w3.eth.accounts[1], "value": 5}
+    )
+    answered = time.perf_counter() - started
+    receipt = w3.eth.get_transaction_receipt(tx_hash)  # no polling: it must be there when answered
+    received = time.perf_counter() - started
+    assert answered < 0.5 <= 1.0 <= received
+    assert receipt["status"] == 1 and receipt["blockNumber"] == 1
