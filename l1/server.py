@@ -76,11 +76,10 @@ class DevnetServer:
         loop = asyncio.get_running_loop()
         answered = loop.create_future()
 
-        def deliver(response: Optional[bytes], taken: Optional[threading.Event] = None) -> None:
+        def deliver(response: Optional[bytes], taken: threading.Event) -> None:
             if not answered.done():
                 answered.set_result(response)
-            if taken is not None:
-                taken.set()
+            taken.set()
 
         def finished(work: asyncio.Future) -> None:
             if answered.done():
