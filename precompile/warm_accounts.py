@@ -28,6 +28,8 @@ from eth.db.storage import AccountStorageDB
 
 
 class KnownAccounts(NamedTuple):
+    """What a state knew when it made ``state_root``: its accounts and their slots."""
+
     state_root: bytes
     # Address -> RLP account, as the account trie at ``state_root`` holds it.
     accounts: Dict[bytes, bytes]
@@ -36,7 +38,7 @@ class KnownAccounts(NamedTuple):
 
 
 # Per database (by id, with a weak reference to tell a reused id apart): the
-# accounts known at the root the database's last state made.
+# accounts and slots known at the roots the database's last state made.
 KNOWN: Dict[int, Tuple[weakref.ref, KnownAccounts]] = {}
 
 
