@@ -307,8 +307,7 @@ class Devnet:
         """Mine the block a deferred automine left due, if any."""
         with self.lock:
             if self._block_due:
-                self._block_due = False
-                self.mine()
+                self.mine()  # which clears it
 
     def _validate(self, transaction: SignedTransactionAPI) -> None:
         if transaction.chain_id is not None and transaction.chain_id != self.chain_id:

@@ -35,6 +35,7 @@ import trie.validation as trie_validation
 from eth_hash.auto import keccak
 from trie.constants import BLANK_NODE, HP_FLAG_0, HP_FLAG_2, NIBBLE_TERMINATOR
 from trie.exceptions import InvalidNibbles
+from trie.utils.nibbles import is_nibbles_terminated
 
 # The py-trie modules that define or import the helpers replaced here.
 TRIE_MODULES = (
@@ -72,10 +73,6 @@ def nibbles_to_bytes(nibbles: Sequence[int]) -> bytes:
     if len(raw) % 2:
         raise InvalidNibbles("Nibbles must be even in length")
     return bytes.fromhex(raw.translate(NIBBLE_TO_HEX).decode())
-
-
-def is_nibbles_terminated(nibbles: Sequence[int]) -> bool:
-    return bool(nibbles) and nibbles[-1] == NIBBLE_TERMINATOR
 
 
 def add_nibbles_terminator(nibbles: Sequence[int]) -> Tuple[int, ...]:
@@ -196,7 +193,7 @@ def copy_serializable(self, *args, **kwargs):
 # -- keccak --
 
 
-def pysha3_keccak256() -> Any:
+def pysha3_backend() -> Any:
     """
     safe-pysha3's backend for eth-hash, or None where it is not installed or
     the user chose a backend (eth-hash's ``ETH_HASH_BACKEND``).
@@ -232,7 +229,7 @@ def install() -> None:
     rlp_serializable.merge_kwargs_to_args = merge_kwargs_to_args
     rlp_serializable.merge_args_to_kwargs = merge_args_to_kwargs
     rlp_serializable.BaseSerializable.copy = copy_serializable
-    backend = pysha3_keccak256()
+    backend = pysha3_backend()
     if backend is not None:
         keccak.hasher = backend.keccak256
         keccak.preimage = backend.preimage
