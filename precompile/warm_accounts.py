@@ -8,6 +8,8 @@ the four system contracts of every Prague block and their queue and ring
 buffer slots). A state root names its accounts for good, and a storage root
 its slots, so what one state knew at the roots it made holds for the next
 state opened there: the values it read, overlaid with the ones it wrote.
+Only what one state touched is handed on (a block's senders and system
+contracts), so the hand-over stays the size of a block, not of the history.
 ``WarmAccountDB`` hands them over, per database, for exactly those roots; any
 other root (a past block, a different database) starts cold.
 
@@ -19,7 +21,7 @@ new one, so its reads all reach the database and the witness stays complete.
 import weakref
 from typing import Dict, NamedTuple, Optional, Tuple
 
-from eth.abc import AtomicDatabaseAPI
+from eth.abc import AtomicDatabaseAPI, DatabaseAPI
 from eth.constants import BLANK_ROOT_HASH
 from eth.db.account import AccountDB
 from eth.db.cache import CacheDB
@@ -58,15 +60,51 @@ def remember_accounts(db: AtomicDatabaseAPI, known: KnownAccounts) -> None:
     KNOWN[key] = (reference, known)
 
 
+# A key the handed-over values do not hold (a held value may be b"": absent).
+NOT_HANDED_OVER = object()
+
+
 class PrimedCacheDB(CacheDB):
-    """py-evm's read cache in front of the account trie, able to start filled."""
+    """
+    py-evm's read cache in front of a trie, able to start with the values a
+    previous state handed over: a read the cache misses takes the handed-over
+    value before reaching the trie. Only what this state reads or writes ends up
+    in the cache, so what it hands on is what one block touched, not everything
+    every block before it did.
+    """
+
+    def __init__(self, db: DatabaseAPI, cache_size: int = 2048) -> None:
+        self._handed_over: Dict[bytes, bytes] = {}
+        super().__init__(db, cache_size)
 
     def prime(self, entries: Dict[bytes, bytes]) -> None:
-        for key, value in entries.items():
-            self._cached_values[key] = value
+        self._handed_over = dict(entries)
+
+    def handed_over(self) -> Dict[bytes, bytes]:
+        return dict(self._handed_over)
 
     def entries(self) -> Dict[bytes, bytes]:
+        """What this state read or wrote (since the last ``reset_cache``)."""
         return dict(self._cached_values.items())
+
+    def reset_cache(self) -> None:
+        super().reset_cache()
+        self._handed_over = {}
+
+    def __getitem__(self, key: bytes) -> bytes:
+        cached = self._cached_values
+        if key not in cached:
+            value = self._handed_over.get(key, NOT_HANDED_OVER)
+            cached[key] = self._db[key] if value is NOT_HANDED_OVER else value
+        return cached[key]
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self._handed_over.pop(key, None)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: bytes) -> None:
+        self._handed_over.pop(key, None)
+        super().__delitem__(key)
 
 
 class WarmAccountStorageDB(AccountStorageDB):

@@ -4,7 +4,7 @@ from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 
 from l1.node import Devnet
-from precompile.warm_accounts import WarmAccountDB, known_accounts
+from precompile.warm_accounts import PrimedCacheDB, WarmAccountDB, known_accounts
 
 ADDRESSES = [bytes([n]) * 20 for n in range(1, 6)]
 
@@ -43,7 +43,7 @@ def test_writes_and_deletions_carry_over_to_the_next_state():
     db = AtomicDB()
     root = funded_state(db)
     accounts = WarmAccountDB(db, root)
-    assert accounts._trie_cache.entries(), "the state should start primed"
+    assert accounts._trie_cache.handed_over(), "the state should start primed"
     assert accounts.get_storage(ADDRESSES[0], 1) == 1
     assert accounts._get_address_store(ADDRESSES[0])._storage_cache.entries()
     accounts.set_balance(ADDRESSES[1], 7)
@@ -64,6 +64,38 @@ def test_writes_and_deletions_carry_over_to_the_next_state():
     assert not warm.account_exists(ADDRESSES[3])
 
 
+def state_root_after_one_write(db):
+    """A funded state, then one persisted state that changes the first address's balance."""
+    accounts = WarmAccountDB(db, funded_state(db))
+    accounts.set_balance(ADDRESSES[0], 1)
+    accounts.persist()
+    return accounts.state_root
+
+
+def test_only_what_the_last_state_touched_is_handed_over():
+    db = AtomicDB()
+    second = WarmAccountDB(db, state_root_after_one_write(db))
+    assert ADDRESSES[0] in second._trie_cache.handed_over()
+    second.set_balance(ADDRESSES[1], 2)
+    second.persist()
+    assert set(known_accounts(db).accounts) == {ADDRESSES[1]}
+    third = WarmAccountDB(db, second.state_root)
+    assert account_view(third, ADDRESSES) == account_view(
+        AccountDB(db, second.state_root), ADDRESSES
+    )
+
+
+def test_states_opened_at_the_same_root_do_not_share_writes():
+    db = AtomicDB()
+    root = state_root_after_one_write(db)
+    handed_over = dict(known_accounts(db).accounts)
+    one, other = WarmAccountDB(db, root), WarmAccountDB(db, root)
+    one._trie_cache[b"key"] = b"written by one"
+    del one._trie_cache[ADDRESSES[0]]
+    assert other._trie_cache.handed_over() == handed_over == known_accounts(db).accounts
+    assert other.get_balance(ADDRESSES[0]) == 1
+
+
 def test_another_root_or_database_starts_cold_and_reads_its_own_accounts():
     db = AtomicDB()
     first_root = funded_state(db)
@@ -73,14 +105,14 @@ def test_another_root_or_database_starts_cold_and_reads_its_own_accounts():
     accounts.set_storage(ADDRESSES[0], 1, 99)
     accounts.persist()
     past = WarmAccountDB(db, first_root)
-    assert past._trie_cache.entries() == {}
+    assert past._trie_cache.handed_over() == {}
     assert account_view(past, ADDRESSES) == account_view(AccountDB(db, first_root), ADDRESSES)
     assert storage_view(past, ADDRESSES) == storage_view(AccountDB(db, first_root), ADDRESSES)
     assert past.get_storage(ADDRESSES[0], 1) == 1
     assert past.get_balance(ADDRESSES[0]) == 1000
     # Same contents, another database object (as a witness is recorded through): cold.
     other = AtomicDB(db.wrapped_db)
-    assert WarmAccountDB(other, accounts.state_root)._trie_cache.entries() == {}
+    assert WarmAccountDB(other, accounts.state_root)._trie_cache.handed_over() == {}
 
 
 def test_devnet_states_read_what_cold_states_read_block_after_block():
@@ -109,3 +141,16 @@ def test_devnet_states_read_what_cold_states_read_block_after_block():
         assert account_view(WarmAccountDB(db, parent.state_root), addresses) == account_view(
             AccountDB(db, parent.state_root), addresses
         )
+
+
+def test_a_written_or_deleted_key_never_reads_its_handed_over_value_again():
+    db = {b"a": b"old a", b"b": b"b", b"c": b"old c"}
+    cache = PrimedCacheDB(db, cache_size=1)
+    cache.prime({b"a": b"handed-over a", b"c": b"handed-over c"})
+    assert cache[b"a"] == b"handed-over a"
+    cache[b"a"] = b"new a"
+    del cache[b"c"]
+    assert cache[b"b"] == b"b"  # evicts everything cached before
+    assert cache[b"a"] == b"new a" and db[b"a"] == b"new a"
+    assert b"c" not in cache and b"c" not in db
+    assert cache.entries() == {b"a": b"new a"}
