@@ -14,6 +14,9 @@ compare them on generated input) and only removes overhead:
   check (run on every node it writes) answers valid nodes without a call per
   child, and hands invalid ones to the library for its error; its node
   tuple/list conversions are comprehensions instead of generators.
+- py-trie decodes every node it reads and encodes and hashes every node it
+  prunes, and each block's tries start with the top nodes the previous
+  block's wrote; recent nodes are remembered both ways, across tries.
 - pyrlp's ``Serializable.copy`` deep-copies every unchanged field, and
   building or decoding one checks its arguments by counting duplicates
   (decoding converts positions to names and back); field values are
@@ -28,9 +31,11 @@ import importlib
 import os
 from typing import Any, Callable, Dict, Sequence, Tuple
 
+import rlp
 import rlp.sedes.serializable as rlp_serializable
 import trie.hexary as trie_hexary
 import trie.utils.nibbles as trie_nibbles
+import trie.utils.nodes as trie_nodes
 import trie.validation as trie_validation
 from eth_hash.auto import keccak
 from trie.constants import BLANK_NODE, HP_FLAG_0, HP_FLAG_2, NIBBLE_TERMINATOR
@@ -146,6 +151,50 @@ def listify(node: Sequence) -> list:
     return [listify(child) if isinstance(child, tuple) else child for child in node]
 
 
+# -- trie node codec --
+
+# Trie nodes seen recently, as nested tuples (py-trie edits the lists it gets in
+# place, so each caller gets its own lists). Blocks in a row walk the same
+# top nodes: each block's trie re-reads and re-hashes, to prune them, the
+# nodes the block before it wrote. Past this many entries a table starts over.
+RECENT_NODES_LIMIT = 8192
+# RLP encoding -> node.
+DECODED_NODES: Dict[bytes, tuple] = {}
+# Node -> (database key, encoding), as ``_create_node_to_db_mapping`` returns
+# them (a node too small to hash is its own key, handed out as a fresh list).
+NODE_DB_MAPPINGS: Dict[tuple, Tuple[Any, Any]] = {}
+
+
+def remember_node(table: Dict, key: Any, value: Any) -> None:
+    if len(table) >= RECENT_NODES_LIMIT:
+        table.clear()
+    table[key] = value
+
+
+def decode_node(encoded_node_or_hash: Any) -> Any:
+    if type(encoded_node_or_hash) is not bytes or encoded_node_or_hash == BLANK_NODE:
+        return ORIGINALS["decode_node"](encoded_node_or_hash)
+    node = DECODED_NODES.get(encoded_node_or_hash)
+    if node is not None:
+        return listify(node)
+    decoded = rlp.decode(encoded_node_or_hash)
+    if isinstance(decoded, list):
+        remember_node(DECODED_NODES, encoded_node_or_hash, tuplify(decoded))
+    return decoded
+
+
+def node_to_db_mapping(trie_self: Any, node: Any) -> Tuple[Any, Any]:
+    """``HexaryTrie._node_to_db_mapping``, remembered across tries."""
+    if not isinstance(node, list):
+        return trie_self._create_node_to_db_mapping(node)
+    shape = tuplify(node)
+    mapping = NODE_DB_MAPPINGS.get(shape)
+    if mapping is None:
+        mapping = trie_self._create_node_to_db_mapping(node)
+        remember_node(NODE_DB_MAPPINGS, shape, mapping)
+    return (listify(shape), None) if mapping[1] is None else mapping
+
+
 # Stand-ins for py-trie's helpers, by name (each module that imported one gets it).
 TRIE_HELPERS: Dict[str, Callable] = {
     function.__name__: function
@@ -159,6 +208,7 @@ TRIE_HELPERS: Dict[str, Callable] = {
         validate_is_node,
         tuplify,
         listify,
+        decode_node,
     )
 }
 
@@ -211,12 +261,14 @@ TRIE_DEFINITIONS = {
     "validate_is_node": trie_validation,
     "tuplify": trie_hexary,
     "listify": trie_hexary,
+    "decode_node": trie_nodes,
 }
 ORIGINALS: Dict[str, Callable] = {
     **{name: getattr(TRIE_DEFINITIONS.get(name, trie_nibbles), name) for name in TRIE_HELPERS},
     "merge_kwargs_to_args": rlp_serializable.merge_kwargs_to_args,
     "merge_args_to_kwargs": rlp_serializable.merge_args_to_kwargs,
     "copy": rlp_serializable.BaseSerializable.copy,
+    "_node_to_db_mapping": trie_hexary.HexaryTrie._node_to_db_mapping,
 }
 
 
@@ -229,6 +281,7 @@ def install() -> None:
     rlp_serializable.merge_kwargs_to_args = merge_kwargs_to_args
     rlp_serializable.merge_args_to_kwargs = merge_args_to_kwargs
     rlp_serializable.BaseSerializable.copy = copy_serializable
+    trie_hexary.HexaryTrie._node_to_db_mapping = node_to_db_mapping
     backend = pysha3_backend()
     if backend is not None:
         keccak.hasher = backend.keccak256

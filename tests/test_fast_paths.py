@@ -1,6 +1,7 @@
 """The library stand-ins in precompile.fast_paths return what the library's own functions do."""
 
 import re
+from contextlib import contextmanager
 
 import pytest
 import rlp
@@ -10,7 +11,9 @@ from eth_hash.backends import pycryptodome
 from hypothesis import given
 from hypothesis import strategies as st
 from rlp.sedes.serializable import merge_args_to_kwargs, merge_kwargs_to_args
-from trie.exceptions import InvalidNibbles
+from trie import HexaryTrie
+from trie.constants import BLANK_NODE
+from trie.exceptions import InvalidNibbles, ValidationError
 
 from precompile import fast_paths
 from precompile.fast_paths import ORIGINALS, TRIE_HELPERS
@@ -30,6 +33,8 @@ def test_the_stand_ins_are_what_the_libraries_call():
 
     assert trie.hexary.bytes_to_nibbles is fast_paths.bytes_to_nibbles
     assert trie.utils.nodes.decode_nibbles is fast_paths.decode_nibbles
+    assert trie.hexary.decode_node is fast_paths.decode_node
+    assert trie.hexary.HexaryTrie._node_to_db_mapping is fast_paths.node_to_db_mapping
     assert rlp.sedes.serializable.BaseSerializable.copy is fast_paths.copy_serializable
     assert keccak(b"") == pycryptodome.keccak256(b"")
 
@@ -181,3 +186,82 @@ def test_invalid_nodes_get_the_library_error(node):
     with pytest.raises(type(library.value), match=re.escape(str(library.value))):
         fast_paths.validate_is_node(node)
     assert not fast_paths.is_valid_node(node)
+
+
+@contextmanager
+def library_node_codec():
+    """py-trie as shipped: its own node decoding and database mapping."""
+    import trie.hexary
+
+    replaced = trie.hexary.decode_node, HexaryTrie._node_to_db_mapping
+    trie.hexary.decode_node = ORIGINALS["decode_node"]
+    HexaryTrie._node_to_db_mapping = ORIGINALS["_node_to_db_mapping"]
+    try:
+        yield
+    finally:
+        trie.hexary.decode_node, HexaryTrie._node_to_db_mapping = replaced
+
+
+# Short keys and values: embedded nodes, extensions and values held in branches.
+TRIE_EDITS = st.lists(
+    st.tuples(st.binary(max_size=3), st.one_of(st.just(b""), st.binary(max_size=40))),
+    max_size=30,
+)
+
+
+def apply_edits(edits, prune):
+    """Each edit through a trie as py-evm drives them (b"" deletes), then a squash."""
+    db = {}
+    trie = HexaryTrie(db, prune=prune)
+    roots, values = [], []
+    for key, value in edits:
+        trie[key] = value
+        roots.append(trie.root_hash)
+    for key, _ in edits:
+        values.append(trie[key])
+    with trie.squash_changes() as memory_trie:
+        for key, value in reversed(edits):
+            memory_trie[key] = value[::-1]
+    roots.append(trie.root_hash)
+    return roots, values, db
+
+
+@given(TRIE_EDITS, st.booleans())
+def test_tries_build_the_same_nodes_as_the_library(edits, prune):
+    with library_node_codec():
+        library = apply_edits(edits, prune)
+    # Twice: the second run finds every node remembered by the first.
+    assert apply_edits(edits, prune) == library
+    assert apply_edits(edits, prune) == library
+
+
+def test_remembered_nodes_are_handed_out_as_fresh_lists():
+    branch = [b""] * 16 + [b"a value long enough to be hashed"]
+    branch[3] = [b"\x20", b"small"]
+    encoded = rlp.encode(branch)
+    for _ in range(2):
+        node = fast_paths.decode_node(encoded)
+        assert node == branch
+        node[3][1] = b"edited"
+        node[16] = b"edited"
+    small = [b"\x20", b"v"]
+    trie = HexaryTrie({})
+    for _ in range(2):
+        key, encoded_small = fast_paths.node_to_db_mapping(trie, small)
+        assert key == small and key is not small and encoded_small is None
+        key.append(b"edited")
+    assert fast_paths.node_to_db_mapping(trie, branch) == (keccak(encoded), encoded)
+
+
+def test_bad_nodes_keep_the_library_errors_and_are_not_remembered():
+    trie = HexaryTrie({})
+    bad_node = [b"k", b"v", b"x"]
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            fast_paths.node_to_db_mapping(trie, bad_node)
+    assert fast_paths.tuplify(bad_node) not in fast_paths.NODE_DB_MAPPINGS
+    for _ in range(2):
+        with pytest.raises(rlp.DecodingError):
+            fast_paths.decode_node(b"\xf8\x01")
+    assert fast_paths.decode_node(b"") == BLANK_NODE
+    assert fast_paths.decode_node(rlp.encode(b"not a list")) == b"not a list"
