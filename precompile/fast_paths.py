@@ -192,6 +192,8 @@ def node_to_db_mapping(trie_self: Any, node: Any) -> Tuple[Any, Any]:
     if mapping is None:
         mapping = trie_self._create_node_to_db_mapping(node)
         remember_node(NODE_DB_MAPPINGS, shape, mapping)
+        if mapping[1] is not None:  # written now, read by the next block's trie
+            remember_node(DECODED_NODES, mapping[1], shape)
     return (listify(shape), None) if mapping[1] is None else mapping
 
 
