@@ -7,12 +7,19 @@ import does (the header fields a proposer chooses, everything else computed)
 and persists the result.
 """
 
-from typing import Optional, Sequence, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
-from eth.abc import BlockAPI, ChainAPI, SignedTransactionAPI, StateAPI
+from eth.abc import BlockAPI, ChainAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
 
 # Seconds between blocks when the caller does not choose a timestamp.
 DEFAULT_BLOCK_TIME = 12
+
+
+class BuiltBlock(NamedTuple):
+    block: BlockAPI
+    # The state the block ended in (readable at its state root).
+    state: StateAPI
+    receipts: Tuple[ReceiptAPI, ...]
 
 
 def build_block(chain: ChainAPI, transactions: Sequence[SignedTransactionAPI], **header_fields):
@@ -20,7 +27,7 @@ def build_block(chain: ChainAPI, transactions: Sequence[SignedTransactionAPI], *
     Execute ``transactions`` on the head of ``chain``, persist and return the
     block (``build_block_and_state`` names the header fields it takes).
     """
-    return build_block_and_state(chain, transactions, **header_fields)[0]
+    return build_block_and_state(chain, transactions, **header_fields).block
 
 
 def build_block_and_state(
@@ -33,10 +40,10 @@ def build_block_and_state(
     extra_data: bytes = b"",
     gas_limit: Optional[int] = None,
     parent_state_root: Optional[bytes] = None,
-) -> Tuple[BlockAPI, StateAPI]:
+) -> BuiltBlock:
     """
     Execute ``transactions`` on the head of ``chain``, persist the block and
-    return it with the state it ended in (readable at the block's state root).
+    return it with the state it ended in and its receipts.
     The gas limit stays the parent's unless given, as on a devnet.
     ``parent_state_root`` starts from another state than the parent header's
     (a devnet's edited state).
@@ -57,4 +64,4 @@ def build_block_and_state(
     template = vm.get_block_class()(header=header, transactions=list(transactions))
     block = vm.import_block(template).block
     chain.chaindb.persist_block(block)
-    return block, vm.state
+    return BuiltBlock(block, vm.state, vm.receipts_of(block))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from eth._utils.address import generate_contract_address
-from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
+from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from eth.constants import GENESIS_PARENT_HASH
 from eth.db.atomic import AtomicDB
 from eth.estimators.gas import binary_gas_search_exact
@@ -41,7 +41,7 @@ from .accounts import (
     WEI_PER_ETHER,
     derive_accounts,
 )
-from .builder import build_block_and_state
+from .builder import BuiltBlock, build_block_and_state
 from .fork import AwaitingProofs, NativeRollupsVM
 
 DEFAULT_CHAIN_ID = 31337
@@ -371,11 +371,12 @@ class Devnet:
             self._block_due = False
             mined = []
             for _ in range(blocks):
-                block, state = self._build_next(self._timestamp(timestamp))
+                block, state, receipts = self._build_next(self._timestamp(timestamp))
                 included = {t.hash for t in block.transactions}
                 self.pending = [t for t in self.pending if t.hash not in included]
                 self.head_state_root = block.header.state_root
                 remember(self._blocks, block.hash, block)
+                remember(self._receipts, block.hash, receipts)
                 self._head_state = (self._head_state_key(block.hash), state)
                 for index, transaction in enumerate(block.transactions):
                     self.locations[transaction.hash] = TransactionLocation(block.number, index)
@@ -389,9 +390,9 @@ class Devnet:
                 mined += self.mine()
             return mined
 
-    def _build_next(self, timestamp: int) -> Tuple[BlockAPI, StateAPI]:
+    def _build_next(self, timestamp: int) -> BuiltBlock:
         """
-        The next block and its state, with every ready transaction except those whose
+        The next block, its state and receipts, with every ready transaction except those whose
         EXECUTE calls wait for proofs (and their sender's later ones): they
         stay pending for a later block.
         """

@@ -5,9 +5,9 @@ Each class subclasses py-evm's fork and changes only where py-evm departs from
 the specification, so the diff over py-evm stays small and each fix is named.
 """
 
-from typing import Type
+from typing import Tuple, Type
 
-from eth.abc import BlockAPI, VirtualMachineAPI
+from eth.abc import BlockAPI, ReceiptAPI, VirtualMachineAPI
 from eth.constants import SYSTEM_ADDRESS, SYSTEM_MESSAGE_GAS
 from eth.vm.forks import CancunVM, PragueVM
 from eth.vm.forks.cancun.blocks import CancunBackwardsHeader, CancunBlockHeader
@@ -19,6 +19,9 @@ from eth.vm.forks.prague.computation import PragueComputation as PyEvmPragueComp
 from eth.vm.forks.prague.constants import (
     CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS,
     CONSOLIDATION_REQUEST_TYPE,
+    DEPOSIT_CONTRACT_ADDRESS,
+    DEPOSIT_EVENT_SIGNATURE_HASH,
+    DEPOSIT_REQUEST_TYPE,
     WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS,
     WITHDRAWAL_REQUEST_TYPE,
 )
@@ -28,6 +31,7 @@ from eth_utils import ValidationError
 
 from .constants import FORK_CANCUN, FORK_NAMES, FORK_PRAGUE
 from .interpreter import FasterInterpreter, faster_opcodes
+from .requests import deposit_request_data
 from .ssz import ChainConfig
 from .system_calls import SYSTEM_CALL_OUTCOMES
 from .warm_accounts import WarmAccountDB
@@ -73,7 +77,30 @@ class PragueState(PyEvmPragueState):
         return self._account_db.storage_root_of(address)
 
 
-class Cancun(CancunVM):
+class KeepsReceipts:
+    """A VM that keeps the receipts of the block it built last, for whoever asks next."""
+
+    # The receipts of the block built last, with the receipt root they make.
+    made_receipts: Tuple[bytes, Tuple[ReceiptAPI, ...]] = (b"", ())
+
+    def set_block_transactions_and_withdrawals(
+        self, base_block, new_header, transactions, receipts, withdrawals=None
+    ):
+        block = super().set_block_transactions_and_withdrawals(
+            base_block, new_header, transactions, receipts, withdrawals
+        )
+        self.made_receipts = (block.header.receipt_root, tuple(receipts))
+        return block
+
+    def receipts_of(self, block: BlockAPI) -> Tuple[ReceiptAPI, ...]:
+        """``block``'s receipts: the ones just made when it is the block built last."""
+        receipt_root, receipts = self.made_receipts
+        if receipt_root == block.header.receipt_root:
+            return receipts
+        return tuple(block.get_receipts(self.chaindb))
+
+
+class Cancun(KeepsReceipts, CancunVM):
     """Cancun as py-evm implements it (with the faster interpreter loop)."""
 
     _state_class = CancunState
@@ -86,7 +113,7 @@ class Cancun(CancunVM):
     excess_blob_gas = staticmethod(calc_excess_blob_gas_cancun)
 
 
-class Prague(PragueVM):
+class Prague(KeepsReceipts, PragueVM):
     """
     Prague, with the EIP-7002 and EIP-7251 rule py-evm lacks: the end-of-block
     call to a request system contract must succeed, and the contract must
@@ -105,6 +132,14 @@ class Prague(PragueVM):
         processed = super().block_postprocessing(block)
         self.block_requests = tuple(block.block_requests)
         return processed
+
+    def process_deposit_request_data(self, block: BlockAPI) -> None:
+        """EIP-6110, from the receipts at hand (py-evm decodes them again from their trie)."""
+        logs = (log for receipt in self.receipts_of(block) for log in receipt.logs)
+        block.block_requests.append(
+            DEPOSIT_REQUEST_TYPE
+            + deposit_request_data(logs, DEPOSIT_CONTRACT_ADDRESS, DEPOSIT_EVENT_SIGNATURE_HASH)
+        )
 
     def process_withdrawal_request_data(self, block: BlockAPI) -> None:
         block.block_requests.append(

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import rlp
 from eth_account import Account
 from web3.exceptions import ContractLogicError
 
@@ -282,6 +283,34 @@ def test_logs_filters_and_subscribable_events(devnet, w3):
     assert other == []
     history = w3.eth.fee_history(2, "latest", [50])
     assert len(history["baseFeePerGas"]) == 3 and len(history["reward"]) == 2
+
+
+def test_receipts_kept_from_building_are_the_ones_the_chain_stores(devnet, w3):
+    probe = compile_contract("ExecuteProbe")
+    factory = w3.eth.contract(abi=probe.abi, bytecode=probe.bytecode)
+    sender = w3.eth.accounts[0]
+    deployed = w3.eth.wait_for_transaction_receipt(factory.constructor().transact({"from": sender}))
+    contract = w3.eth.contract(address=deployed.contractAddress, abi=probe.abi)
+    w3.provider.make_request("evm_setAutomine", [False])
+    hashes = [
+        contract.functions.execute(b"\x00").transact({"from": sender, "gas": 1_000_000}),
+        w3.eth.send_transaction({"from": sender, "to": w3.eth.accounts[1], "value": 1}),
+        w3.eth.send_transaction(
+            {"from": w3.eth.accounts[2], "to": w3.eth.accounts[1], "value": 2, "gasPrice": 10**10}
+        ),
+    ]
+    w3.provider.make_request("evm_mine", [])
+    head = devnet.block(devnet.head().block_number)
+    assert len(head.transactions) == 3
+    for block in (head, devnet.block(head.number - 1)):
+        kept = devnet.block_receipts(block)
+        stored = block.get_receipts(devnet.chain.chaindb)
+        assert [rlp.encode(r) for r in kept] == [rlp.encode(r) for r in stored]
+    receipts = [w3.eth.get_transaction_receipt(tx_hash) for tx_hash in hashes]
+    assert [r.transactionIndex for r in receipts] == [0, 1, 2]
+    assert (
+        len(receipts[0].logs) == 1 and receipts[0].cumulativeGasUsed < receipts[1].cumulativeGasUsed
+    )
 
 
 def test_debug_execution_witness_proves_a_devnet_block(devnet, w3):
