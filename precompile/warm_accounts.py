@@ -13,9 +13,10 @@ contracts), so the hand-over stays the size of a block, not of the history.
 ``WarmAccountDB`` hands them over, per database, for exactly those roots; any
 other root (a past block, a different database) starts cold.
 
-Only py-evm's read caches in front of the tries are primed; journaling and
-trie writes work as py-evm's. A database a witness is recorded through is a
-new one, so its reads all reach the database and the witness stays complete.
+Only py-evm's read caches in front of the tries are primed; journaling works
+as py-evm's, trie writes as ``BatchedAccountDB``'s. A database a witness is
+recorded through is a new one, so its reads all reach the database and the
+witness stays complete.
 """
 
 import weakref
@@ -23,10 +24,11 @@ from typing import Dict, NamedTuple, Optional, Tuple
 
 from eth.abc import AtomicDatabaseAPI, DatabaseAPI
 from eth.constants import BLANK_ROOT_HASH
-from eth.db.account import AccountDB
 from eth.db.cache import CacheDB
 from eth.db.journal import JournalDB
 from eth.db.storage import AccountStorageDB
+
+from .batched_trie import BatchedAccountDB
 
 
 class KnownAccounts(NamedTuple):
@@ -116,7 +118,7 @@ class WarmAccountStorageDB(AccountStorageDB):
         self._journal_storage = JournalDB(self._locked_changes)
 
 
-class WarmAccountDB(AccountDB):
+class WarmAccountDB(BatchedAccountDB):
     def __init__(self, db: AtomicDatabaseAPI, state_root: bytes = BLANK_ROOT_HASH) -> None:
         super().__init__(db, state_root)
         self._database = db
