@@ -47,7 +47,7 @@ Update = Tuple[Tuple[int, ...], bytes, bytes]
 def set_many(trie: HexaryTrie, updates: Mapping[bytes, bytes]) -> None:
     """
     ``trie[key] = value`` for every update, as one pass. A missing node raises
-    py-trie's ``MissingTrieNode`` naming it and the first key that needed it.
+    py-trie's ``MissingTrieNode`` naming it and a key that needed it.
     """
     if not updates:
         return
