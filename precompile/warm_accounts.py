@@ -32,7 +32,7 @@ from .batched_trie import BatchedAccountDB
 
 
 class KnownAccounts(NamedTuple):
-    """What a state knew when it made ``state_root``: its accounts and their slots."""
+    """What a state touched (read or wrote) by the time it made ``state_root``."""
 
     state_root: bytes
     # Address -> RLP account, as the account trie at ``state_root`` holds it.
@@ -154,7 +154,7 @@ class WarmAccountDB(BatchedAccountDB):
         super()._apply_account_diff_without_proof(diff, trie)
 
     def make_state_root(self) -> bytes:
-        accounts = self._trie_cache.entries()  # read at the root this state had
+        accounts = self._trie_cache.entries()  # touched at the root this state had
         self._changed_accounts = None
         state_root = super().make_state_root()
         if self._changed_accounts is not None:
@@ -163,7 +163,8 @@ class WarmAccountDB(BatchedAccountDB):
                 accounts.pop(address, None)
             accounts.update(written)
         self._trie_cache.prime(accounts)
-        # Each storage cache holds what its trie now holds (py-evm writes through it).
+        # Each storage cache holds the slots this state touched, as its trie now holds
+        # them (py-evm writes through it).
         storage = {
             (address, self._get_storage_root(address)): store._storage_cache.entries()
             for address, store in self._account_stores.items()
