@@ -12,4 +12,4 @@ if ! command -v npm >/dev/null 2>&1; then
     echo "bootstrap: npm is required for the compatibility tests' peers" >&2
     exit 1
 fi
-npm install --prefix peers --no-audit --no-fund --loglevel=error
+[ -d peers/node_modules ] || npm ci --prefix peers --no-audit --no-fund --loglevel=error

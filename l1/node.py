@@ -29,11 +29,13 @@ from eth_keys import keys
 from eth_utils import ValidationError
 
 from precompile.execute import ExecuteParameters
+from precompile.forks import FORK_RULES
 from precompile.genesis import DEFAULT_BASE_FEE_PER_GAS, GenesisAccount, new_chain
 from prover.constants import DEFAULT_PROOF_TYPES
 from prover.pool import ACCEPT, GossipResult, ProofPool
 from prover.registry import DEFAULT_PROVERS, ProverSet
 
+from . import accel
 from .accounts import (
     DEFAULT_ACCOUNTS,
     DEFAULT_BALANCE_ETHER,
@@ -102,6 +104,23 @@ class DevnetConfig:
     provers: int = DEFAULT_PROVERS
     inactive_provers: Tuple[int, ...] = ()
     proof_types: Tuple[str, ...] = DEFAULT_PROOF_TYPES
+    # Run on the speed-ups' fork classes (``l1.accel``); None: when they are
+    # switched on in this process (``nr devnet`` does; a plain import does not).
+    accelerated: Optional[bool] = None
+
+
+def chain_rules(config: DevnetConfig, proof_pool: ProofPool) -> type:
+    """
+    The VM class a devnet runs: ``config.vm_class`` or the NativeRollups fork
+    with the node's EXECUTE settings and proof pool, with the speed-ups when
+    ``config.accelerated`` says so (by default, when they are on in this process).
+    """
+    accelerated = accel.enabled() if config.accelerated is None else config.accelerated
+    guest_rules = accel.accelerated_rules() if accelerated else FORK_RULES
+    vm_class = config.vm_class or NativeRollupsVM.with_parameters(
+        config.execute, proof_pool, guest_rules
+    )
+    return accel.accelerate(vm_class) if accelerated else vm_class
 
 
 @dataclass(frozen=True)
@@ -119,9 +138,7 @@ class Devnet:
         self.accounts = derive_accounts(config.mnemonic, config.accounts)
         self.provers = ProverSet.demo(config.chain_id, config.provers, config.inactive_provers)
         self.proof_pool = ProofPool(self.provers, config.proof_types)
-        self.vm_class = config.vm_class or NativeRollupsVM.with_parameters(
-            config.execute, self.proof_pool
-        )
+        self.vm_class = chain_rules(config, self.proof_pool)
         balance = config.balance_ether * WEI_PER_ETHER
         self.chain = new_chain(
             self.vm_class,

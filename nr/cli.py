@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     conformance.add_argument(
         "--verbose", "-v", action="store_true", help="list every case, not only failures"
     )
+    conformance.add_argument(
+        "--accelerate",
+        action="store_true",
+        help="run under the devnet's speed-ups (guest and witness host), to check they change "
+        "no verdict (default: the rules as written, without them)",
+    )
     conformance.set_defaults(run=run_conformance_command)
 
     devnet = commands.add_parser(
@@ -99,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between state saves (default 30)",
     )
     devnet.add_argument("--silent", action="store_true", help="print nothing at start")
+    add_accelerate_option(devnet)
     devnet.set_defaults(run=run_devnet_command)
 
     up = commands.add_parser(
@@ -128,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes of the shared prover nr up runs (default 2)",
     )
     add_rollup_options(up)
+    add_accelerate_option(up)
     up.set_defaults(run=run_up_command)
 
     deploy = commands.add_parser(
@@ -212,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="also print where that engine spends its time (repeatable)",
     )
+    add_accelerate_option(execute)
     execute.set_defaults(run=run_bench_execute_command)
     prove = benches.add_parser(
         "prove",
@@ -232,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument(
         "--proof-types", default="all", help="comma-separated proof types (default: all five)"
     )
+    add_accelerate_option(prove)
     prove.set_defaults(run=run_bench_prove_command)
     rpc = benches.add_parser(
         "rpc",
@@ -258,9 +268,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="node to measure (repeatable; default: all three)",
     )
+    add_accelerate_option(rpc)
     rpc.set_defaults(run=run_bench_rpc_command)
     bench.set_defaults(run=lambda args: bench.print_help() or 2)
     return parser
+
+
+def add_accelerate_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-accelerate",
+        dest="accelerate",
+        action="store_false",
+        help="leave the speed-ups off (faster library stand-ins, interpreter loop, warm state); "
+        "they are on by default here and never change a result",
+    )
+
+
+def switch_on_speed_ups(args: argparse.Namespace) -> None:
+    """The speed-ups this command runs with: on unless --no-accelerate."""
+    if getattr(args, "accelerate", False):
+        from l1 import accel
+
+        accel.enable()
 
 
 def port_number(text: str) -> int:
@@ -335,6 +364,7 @@ def run_devnet_command(args: argparse.Namespace) -> int:
     from l1.node import Devnet, DevnetConfig, InvalidState
     from l1.server import serve_forever
 
+    switch_on_speed_ups(args)
     try:
         config = DevnetConfig(
             chain_id=args.chain_id,
@@ -434,6 +464,7 @@ def run_up_command(args: argparse.Namespace) -> int:
     from rollup.rollup import Rollup
     from rollup.service import Endpoint, rollup_banner
 
+    switch_on_speed_ups(args)
     presets = args.stages
     started = time.monotonic()
     try:
@@ -637,8 +668,10 @@ def gas_points(text: str) -> tuple:
 
 
 def run_bench_prove_command(args: argparse.Namespace) -> int:
-    from prover.bench import format_results, run_bench
+    from nr.bench.prove import format_results, run_bench
     from prover.proof_types import UnknownProofType, proof_type_names
+
+    switch_on_speed_ups(args)
 
     try:
         proof_types = proof_type_names(args.proof_types)
@@ -651,17 +684,21 @@ def run_bench_prove_command(args: argparse.Namespace) -> int:
 
 
 def run_bench_execute_command(args: argparse.Namespace) -> int:
-    from precompile.bench import format_results, run_bench
+    from l1 import accel
+    from nr.bench.execute import format_results, run_bench
+    from precompile.forks import FORK_RULES
 
+    switch_on_speed_ups(args)
+    rules = accel.accelerated_rules() if accel.enabled() else FORK_RULES
     engines = ENGINES if args.engine == "all" else (args.engine,)
-    results = run_bench(args.gas, engines, profile=args.profile, log=log_to_stderr)
+    results = run_bench(args.gas, engines, profile=args.profile, log=log_to_stderr, rules=rules)
     print(format_results(results))
     return 0
 
 
 def run_bench_rpc_command(args: argparse.Namespace) -> int:
-    from l1.bench import format_rpc_results, run_rpc_bench
     from l1.peers import NODES, PeerMissing
+    from nr.bench.rpc import format_rpc_results, run_rpc_bench
 
     try:
         results = run_rpc_bench(
@@ -679,7 +716,8 @@ def log_to_stderr(message: str) -> None:
 
 
 def run_conformance_command(args: argparse.Namespace) -> int:
-    from precompile.conformance import run_conformance
+    from nr.conformance import run_conformance
+    from precompile.guest import INTERNAL_ERROR
 
     if not args.directory.exists():
         print(f"nr conformance: {args.directory}: no such file or directory", file=sys.stderr)
@@ -690,7 +728,11 @@ def run_conformance_command(args: argparse.Namespace) -> int:
     engines = ENGINES if args.engine == "all" else (args.engine,)
     started = time.monotonic()
     summary = run_conformance(
-        args.directory, jobs=args.jobs, progress=sys.stderr.isatty(), engines=engines
+        args.directory,
+        jobs=args.jobs,
+        progress=sys.stderr.isatty(),
+        engines=engines,
+        accelerate=args.accelerate,
     )
     for result in summary.results:
         if result.outcome != "passed" or args.verbose:
@@ -708,7 +750,7 @@ def run_conformance_command(args: argparse.Namespace) -> int:
                     print(f"      {case}")
     print(f"{time.monotonic() - started:.1f}s")
     print(summary.line)
-    return 1 if summary.count("failed") else 0
+    return 1 if summary.count("failed") or summary.count(INTERNAL_ERROR) else 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,1 @@
-"""EXECUTE: SSZ types, witness host and stateless guest, fork rules and fixture conformance."""
-
-from . import fast_paths
-
-fast_paths.install()
+"""EXECUTE's rules: SSZ types, the precompile, the witness host, the guest and its engines."""

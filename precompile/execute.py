@@ -9,14 +9,18 @@ chain can set (``ExecuteParameters``), defaulting to the constants below.
 """
 
 from dataclasses import dataclass
+from typing import Protocol
 
+from eth.abc import ComputationAPI
+from eth.exceptions import VMError
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
 
 from .constants import FORK_PRAGUE
 from .encoding import DecodingError, decode
 from .engines import REFERENCE_ENGINE
-from .guest import stateless_validation
-from .ssz import StatelessInput
+from .forks import FORK_RULES, ForkRules
+from .guest import verify_stateless_new_payload
+from .ssz import Root, StatelessInput, StatelessValidationResult
 
 EXECUTE_PRECOMPILE_ADDRESS = bytes.fromhex("0000000000000000000000000000000000000101")
 # Flat cost of every call: decoding, hashing and setting up the guest.
@@ -56,6 +60,30 @@ class ExecuteRefused(Exception):
     """The input is refused; the message says why. The call fails closed."""
 
 
+class ExecuteFailed(VMError):
+    """
+    EXECUTE refused its input. As a non-revert VMError it makes py-evm fail
+    the call and consume all gas given to it: fail-closed.
+    """
+
+
+class ProofsMissing(Exception):
+    """Proofs mode: fewer distinct proof types than the threshold vouch for the input yet."""
+
+
+class ProofSource(Protocol):
+    """Where a node in proofs mode finds execution proofs (``prover.pool.ProofPool``)."""
+
+    def see(self, stateless_input: StatelessInput, encoded_input: bytes) -> object:
+        """Note an EXECUTE input met, so provers may prove it."""
+
+    def check(self, stateless_input: StatelessInput, encoded_input: bytes, threshold: int):
+        """
+        The public input ``threshold`` distinct proof types vouch for (it has a
+        ``new_payload_request_root``), else ``ProofsMissing``.
+        """
+
+
 def execute_gas(input_length: int, l2_gas_limit: int, parameters: ExecuteParameters) -> int:
     """``EXECUTE_BASE_GAS + gas_limit + 16 * len(input)``."""
     return parameters.base_gas + l2_gas_limit + parameters.gas_per_input_byte * input_length
@@ -88,9 +116,79 @@ def validate_l2_payload(stateless_input: StatelessInput) -> None:
         raise ExecuteRefused("L2 payloads carry no execution requests")
 
 
-def verify_l2_block(stateless_input: StatelessInput, engine: str = REFERENCE_ENGINE) -> bytes:
+def verify_l2_block(
+    stateless_input: StatelessInput,
+    engine: str = REFERENCE_ENGINE,
+    rules: ForkRules = FORK_RULES,
+) -> bytes:
     """Run the guest; the encoded result if the block is valid, else ``ExecuteRefused``."""
-    report = stateless_validation(stateless_input, engine)
+    report = verify_stateless_new_payload(stateless_input, engine, rules=rules)
     if report.error is not None:
-        raise ExecuteRefused(f"L2 block is invalid: {report.error}")
+        raise ExecuteRefused(report.refusal)
     return report.result.encode_bytes()
+
+
+def result_for(stateless_input: StatelessInput, new_payload_request_root: Root) -> bytes:
+    """The encoded successful result proofs vouch for."""
+    result = StatelessValidationResult(
+        new_payload_request_root=new_payload_request_root,
+        successful_validation=True,
+        chain_config=stateless_input.chain_config,
+    )
+    return result.encode_bytes()
+
+
+def execute(computation: ComputationAPI) -> ComputationAPI:
+    """
+    EXECUTE: charge for the input, decode it, then verify the L2 block:
+    re-executing it statelessly (charging its gas limit against the block's
+    cap), or, on a node in proofs mode, finding enough execution proofs for
+    it in the node's proof source (charging a flat verification cost).
+
+    The computation's state supplies ``execute_parameters``, ``proof_source``
+    (or None), ``guest_rules``, ``reserve_execute_gas`` and ``note_awaiting_proofs``.
+    """
+    state = computation.state
+    parameters = state.execute_parameters
+    data = computation.msg.data_as_bytes
+    computation.consume_gas(
+        parameters.base_gas + parameters.gas_per_input_byte * len(data), reason="EXECUTE input"
+    )
+    try:
+        stateless_input = decode_execute_input(data)
+        validate_l2_payload(stateless_input)
+        if parameters.mode != PROOFS_MODE:
+            computation.output = reexecute(computation, stateless_input)
+            if state.proof_source is not None:
+                # Provers following this node prove what it re-executed.
+                state.proof_source.see(stateless_input, data)
+        else:
+            computation.consume_gas(
+                parameters.proof_verification_gas, reason="EXECUTE proof verification"
+            )
+            computation.output = accept_on_proofs(state, stateless_input, data)
+    except ExecuteRefused as refusal:
+        raise ExecuteFailed(f"EXECUTE: {refusal}") from refusal
+    return computation
+
+
+def reexecute(computation: ComputationAPI, stateless_input: StatelessInput) -> bytes:
+    state = computation.state
+    gas_limit = int(stateless_input.new_payload_request.execution_payload.gas_limit)
+    computation.consume_gas(gas_limit, reason="EXECUTE L2 gas limit")
+    state.reserve_execute_gas(gas_limit)
+    return verify_l2_block(stateless_input, state.execute_parameters.engine, state.guest_rules)
+
+
+def accept_on_proofs(state, stateless_input: StatelessInput, data: bytes) -> bytes:
+    """The result the proofs vouch for, or a refusal the state notes as awaiting proofs."""
+    if state.proof_source is None:
+        raise ExecuteRefused("proofs mode, but this node keeps no proof pool")
+    try:
+        public_input = state.proof_source.check(
+            stateless_input, data, state.execute_parameters.proof_threshold
+        )
+    except ProofsMissing as missing:
+        state.note_awaiting_proofs(str(missing))
+        raise ExecuteRefused(str(missing)) from missing
+    return result_for(stateless_input, public_input.new_payload_request_root)

@@ -2,38 +2,85 @@
 Stateless guest: decide whether a ``NewPayloadRequest`` is a valid state
 transition, reading nothing but the ``StatelessInput``.
 
-``validate_stateless_new_payload`` reads as a list of checks in the order a
-verifier holding EIP-8025 and the native-rollups book would make them; each
-failure raises ``InvalidBlock`` naming the field. The entry point
-``verify_stateless_new_payload`` turns any failure into
-``successful_validation = False`` and never raises.
+``verify_stateless_new_payload`` is the one entry point: it never raises for
+the block's sake and returns a ``ValidationReport``. ``validate_stateless_new_payload``
+reads as a list of checks in the order a verifier holding EIP-8025 and the
+native-rollups book would make them; a failed check raises one of
+``INVALID_BLOCK_ERRORS``, which mean "this block is invalid". Anything else
+raised during validation is an internal error (a bug here or in a library):
+the block is still not accepted (fail-closed), but the report says so and the
+error is logged, so a bug never passes for an invalid block.
 """
 
 import logging
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple, Type
 
 import rlp
 from eth.abc import BlockHeaderAPI
+from eth.vm.interrupt import MissingAccountTrieNode, MissingBytecode, MissingStorageTrieNode
 from eth_hash.auto import keccak
+from eth_keys.exceptions import BadSignature
+from eth_utils import ValidationError
+from trie.exceptions import MissingTrieNode
 
-from .engines import REFERENCE_ENGINE, EngineDeclined, ExecutionOutcome, get_engine
-from .forks import fork_rules
-from .payload import blob_versioned_hashes, new_payload_request_to_block
+from .engines import (
+    REFERENCE_ENGINE,
+    EngineDeclined,
+    ExecutionOutcome,
+    InvalidTransaction,
+    get_engine,
+)
+from .engines.pyevm import MissingWitnessHeader
+from .forks import FORK_RULES, ForkRules, UnknownFork, fork_rules
+from .payload import InvalidPayload, blob_versioned_hashes, new_payload_request_to_block
 from .requests import get_execution_requests_list
 from .signatures import recover_public_key
 from .ssz import ExecutionWitness, StatelessInput, StatelessValidationResult
 
 logger = logging.getLogger(__name__)
 
+VALID, INVALID, INTERNAL_ERROR = "valid", "invalid", "internal error"
+
 
 class InvalidBlock(Exception):
     """The payload is not a valid state transition given the witness."""
 
 
+def eels_invalid_block_errors() -> Tuple[Type[Exception], ...]:
+    """EELS's own exceptions for an invalid block or transaction (its engine raises them)."""
+    from ethereum.exceptions import EthereumException
+
+    return (EthereumException,)
+
+
+# What "this block is invalid" is raised as: our checks, py-evm's block and
+# transaction validation (a failed request system call among them), a
+# transaction or header that does not decode or whose signature does not
+# recover, a witness that lacks what execution reads, fork rules that do not
+# exist, and the engines' own invalid-transaction errors.
+INVALID_BLOCK_ERRORS: Tuple[Type[Exception], ...] = (
+    InvalidBlock,
+    InvalidPayload,
+    ValidationError,
+    rlp.DecodingError,
+    rlp.DeserializationError,
+    BadSignature,
+    MissingTrieNode,
+    MissingAccountTrieNode,
+    MissingStorageTrieNode,
+    MissingBytecode,
+    MissingWitnessHeader,
+    UnknownFork,
+    InvalidTransaction,
+) + eels_invalid_block_errors()
+
+
 @dataclass(frozen=True)
 class ValidationReport:
     result: StatelessValidationResult
+    # VALID, INVALID, or INTERNAL_ERROR (not accepted either way).
+    verdict: str
     # Why validation failed, or None.
     error: Optional[str]
     # The engine whose execution decided, and why the asked-for one declined.
@@ -42,69 +89,76 @@ class ValidationReport:
     # The decline's reason alone, the same words for the same lack.
     declined_reason: Optional[str] = None
 
+    @property
+    def refusal(self) -> str:
+        """Why the block was not accepted, in words for the caller's own error."""
+        if self.verdict == INTERNAL_ERROR:
+            return f"L2 block could not be validated (internal error): {self.error}"
+        return f"L2 block is invalid: {self.error}"
+
 
 def verify_stateless_new_payload(
-    stateless_input: StatelessInput, engine: str = REFERENCE_ENGINE
-) -> StatelessValidationResult:
-    """The guest program: validate statelessly and report, never raise."""
-    return stateless_validation(stateless_input, engine).result
-
-
-def stateless_validation_error(
-    stateless_input: StatelessInput, engine: str = REFERENCE_ENGINE
-) -> Optional[str]:
-    """Why ``stateless_input`` does not validate, or None if it does."""
-    return stateless_validation(stateless_input, engine).error
-
-
-def stateless_validation(
-    stateless_input: StatelessInput, engine: str = REFERENCE_ENGINE, fallback: bool = True
+    stateless_input: StatelessInput,
+    engine: str = REFERENCE_ENGINE,
+    *,
+    fallback: bool = True,
+    rules: ForkRules = FORK_RULES,
 ) -> ValidationReport:
     """
-    Validate with ``engine``; if it declines the block, validate with the
-    reference engine and say why in the report (or, without ``fallback``,
-    let ``EngineDeclined`` reach the caller). An unknown engine name is the
-    caller's error (``UnknownEngine``), not the block's.
+    The guest program: validate with ``engine`` under ``rules`` and report,
+    never raising for the block's sake. If the engine declines the block, the
+    reference engine validates it and the report says why (or, without
+    ``fallback``, ``EngineDeclined`` reaches the caller). An unknown engine
+    name is the caller's error (``UnknownEngine``), not the block's.
     """
     get_engine(engine)
     declined = declined_reason = None
     try:
-        error = _validation_error(stateless_input, engine)
+        verdict, error = _judge(stateless_input, engine, rules)
     except EngineDeclined as declining:
         if not fallback:
             raise
         declined, declined_reason = str(declining), declining.reason
         engine = REFERENCE_ENGINE
-        error = _validation_error(stateless_input, engine)
-    if error is not None:
-        logger.debug("stateless validation failed: %s", error)
+        verdict, error = _judge(stateless_input, engine, rules)
     result = StatelessValidationResult(
         new_payload_request_root=stateless_input.new_payload_request.hash_tree_root(),
-        successful_validation=error is None,
+        successful_validation=verdict == VALID,
         chain_config=stateless_input.chain_config,
     )
-    return ValidationReport(result, error, engine, declined, declined_reason)
+    return ValidationReport(result, verdict, error, engine, declined, declined_reason)
 
 
-def _validation_error(stateless_input: StatelessInput, engine: str) -> Optional[str]:
+def _judge(
+    stateless_input: StatelessInput, engine: str, rules: ForkRules
+) -> Tuple[str, Optional[str]]:
+    """The verdict and, unless valid, why."""
     try:
-        validate_stateless_new_payload(stateless_input, engine)
+        validate_stateless_new_payload(stateless_input, engine, rules)
     except EngineDeclined:
         raise
-    except Exception as failure:  # every other failure, whatever raised it, is a rejection
-        return f"{type(failure).__name__}: {failure}"
-    return None
+    except INVALID_BLOCK_ERRORS as invalid:
+        reason = f"{type(invalid).__name__}: {invalid}"
+        logger.debug("stateless validation: invalid block: %s", reason)
+        return INVALID, reason
+    except Exception as failure:  # fail closed, but never as "invalid"
+        reason = f"{type(failure).__name__}: {failure}"
+        logger.error("stateless validation: internal error (%s engine): %s", engine, reason)
+        return INTERNAL_ERROR, reason
+    return VALID, None
 
 
 def validate_stateless_new_payload(
-    stateless_input: StatelessInput, engine: str = REFERENCE_ENGINE
+    stateless_input: StatelessInput,
+    engine: str = REFERENCE_ENGINE,
+    rules: ForkRules = FORK_RULES,
 ) -> None:
-    """Raise ``InvalidBlock`` (or another error) unless the payload is valid."""
+    """Raise one of ``INVALID_BLOCK_ERRORS`` unless the payload is valid."""
     request = stateless_input.new_payload_request
     payload = request.execution_payload
     chain_config = stateless_input.chain_config
     witness = stateless_input.witness
-    vm_class = fork_rules(chain_config)
+    vm_class = fork_rules(chain_config, rules)
     executor = get_engine(engine)
 
     block = new_payload_request_to_block(request, vm_class)

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
+from precompile.execute import ProofsMissing
 from precompile.ssz import StatelessInput
 
 from .constants import (
@@ -50,10 +51,6 @@ class Payload:
     public_input: PublicInput
     data: Optional[bytes] = None
     proofs: Dict[int, SignedExecutionProof] = field(default_factory=dict)
-
-
-class TooFewProofs(Exception):
-    """EXECUTE in proofs mode: the pool does not hold enough proofs for this input yet."""
 
 
 def payload_key(public_input: PublicInput) -> bytes:
@@ -126,12 +123,13 @@ class ProofPool:
     def check(self, stateless_input: StatelessInput, data: bytes, threshold: int) -> PublicInput:
         """
         EXECUTE in proofs mode: the input's public input if ``threshold``
-        distinct proof types vouch for it, else ``TooFewProofs``.
+        distinct proof types vouch for it, else ``ProofsMissing``
+        (the ``precompile.execute.ProofSource`` a node in proofs mode asks).
         """
         public_input = self.see(stateless_input, data)
         have = self.proof_types_for(public_input)
         if len(have) < threshold:
-            raise TooFewProofs(
+            raise ProofsMissing(
                 f"{len(have)} of the {threshold} proofs of distinct types needed"
                 f" ({', '.join(have) or 'none yet'}) for payload"
                 f" 0x{bytes(public_input.new_payload_request_root).hex()}"

@@ -21,7 +21,7 @@ from typing import Dict, Optional, Sequence, Tuple, Type
 
 from precompile.encoding import DecodingError, decode, encode
 from precompile.engines import EngineDeclined
-from precompile.guest import stateless_validation
+from precompile.guest import verify_stateless_new_payload
 from precompile.ssz import StatelessInput, StatelessValidationResult
 
 from .constants import MAX_PROOF_SIZE, PROOF_TYPE_IDS, PROOF_TYPES
@@ -55,11 +55,11 @@ def run_guest(data: bytes, engine: str) -> StatelessValidationResult:
     except DecodingError as error:
         raise ProofRefused(str(error)) from error
     try:
-        report = stateless_validation(stateless_input, engine, fallback=False)
+        report = verify_stateless_new_payload(stateless_input, engine, fallback=False)
     except EngineDeclined as declined:
         raise ProofDeclined(f"{engine} cannot run this block: {declined}") from declined
     if report.error is not None:
-        raise ProofRefused(f"the L2 block is invalid: {report.error}")
+        raise ProofRefused(f"no proof: {report.refusal}")
     return report.result
 
 

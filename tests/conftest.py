@@ -1,16 +1,41 @@
-"""Shared test helpers: fixture locations and valid stateless inputs built from them."""
+"""
+Shared test helpers: fixture locations, valid stateless inputs built from them,
+and the speed-ups the suite's devnets run with (as ``nr devnet`` runs them).
+"""
 
 import json
+import os
 from pathlib import Path
 from typing import Iterator, List, Tuple
 
 import pytest
 
-from precompile.conformance import decode_fixture_block, fixture_chain, witness_block
+from l1 import accel
+from nr.conformance import decode_fixture_block, fixture_chain, witness_block
 from precompile.encoding import encode
 from precompile.ssz import StatelessInput
 
-FIXTURES = Path(__file__).parent / "fixtures" / "blockchain"
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def fixtures_directory() -> Path:
+    """Blockchain-test fixtures: ``NR_FIXTURES``, else ``../shared/fixtures`` beside the repo."""
+    configured = os.environ.get("NR_FIXTURES")
+    return Path(configured) if configured else REPOSITORY.parent / "shared" / "fixtures"
+
+
+FIXTURES = fixtures_directory()
+needs_fixtures = pytest.mark.skipif(
+    not FIXTURES.is_dir(),
+    reason=f"no blockchain-test fixtures at {FIXTURES}: set NR_FIXTURES to a directory of "
+    "BlockchainTests JSON (an unpacked execution-spec-tests release works as is)",
+)
+
+
+def pytest_configure(config) -> None:
+    # The devnets under test run as users get them from ``nr devnet``: accelerated.
+    # Tests of the rules as written pass ``FORK_RULES`` or build unaccelerated chains.
+    accel.enable()
 
 
 def fixture_path(relative: str) -> Path:
@@ -46,6 +71,8 @@ SOUNDNESS_FIXTURES = (
 @pytest.fixture(scope="session")
 def soundness_inputs() -> List[Tuple[str, int, StatelessInput]]:
     """Valid inputs that carry at least one transaction."""
+    if not FIXTURES.is_dir():
+        pytest.skip(needs_fixtures.kwargs["reason"])
     inputs = []
     for relative in SOUNDNESS_FIXTURES:
         for name, number, stateless_input in valid_inputs(relative):

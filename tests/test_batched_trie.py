@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from trie import HexaryTrie
 from trie.exceptions import MissingTrieNode
 
-from precompile.batched_trie import BatchedAccountDB, set_many
+from l1.accel.batched_trie import BatchedAccountDB, set_many
 
 # Short keys of mixed length (embedded nodes, keys ending inside branches,
 # extensions split anywhere) and the 32-byte keys of secure tries.

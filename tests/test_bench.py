@@ -1,9 +1,9 @@
 """The benchmark's workload blocks are real L2 blocks: every engine verifies them."""
 
-from precompile.bench import build_workloads, format_results, measure_engine
+from nr.bench.execute import build_workloads, format_results, measure_engine
 from precompile.encoding import decode
 from precompile.engines import engines
-from precompile.guest import stateless_validation
+from precompile.guest import verify_stateless_new_payload
 from precompile.ssz import StatelessInput
 
 from mutations import STRUCTURAL_MUTATIONS
@@ -20,13 +20,13 @@ def test_workload_blocks_fill_their_gas_and_every_engine_verifies_them():
             assert measurement.declined is None and measurement.seconds > 0
         mutated = decode(workload.encoded_input, StatelessInput)
         STRUCTURAL_MUTATIONS["post_state_root"](mutated)
-        assert not stateless_validation(mutated).result.successful_validation
+        assert not verify_stateless_new_payload(mutated).result.successful_validation
     table = format_results({w.label: [w.raw_pyevm, w.raw_pyevm] for w in workloads})
     assert "compute-heavy" in table and "1.00000x" in table
 
 
 def test_prove_bench_measures_every_proof_type_and_checks_its_proofs():
-    from prover.bench import curve_blocks, format_results, measure_signatures, run_bench
+    from nr.bench.prove import curve_blocks, format_results, measure_signatures, run_bench
     from prover.constants import DEFAULT_PROOF_TYPES
 
     measurements, signatures, hashing = run_bench(
@@ -46,7 +46,7 @@ def test_prove_bench_measures_every_proof_type_and_checks_its_proofs():
 
 
 def test_rpc_bench_rounds_split_the_transfers_and_every_transfer_lands(monkeypatch):
-    import l1.bench as rpc_bench
+    import nr.bench.rpc as rpc_bench
 
     assert rpc_bench.round_sizes(300, 5) == [60] * 5
     assert rpc_bench.round_sizes(7, 3) == [3, 2, 2] and rpc_bench.round_sizes(2, 5) == [1, 1]

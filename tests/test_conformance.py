@@ -8,7 +8,7 @@ import sys
 import pytest
 from eth.vm.forks import PragueVM
 
-from precompile.conformance import (
+from nr.conformance import (
     chain_from_fixture,
     decode_fixture_block,
     run_case,
@@ -16,8 +16,11 @@ from precompile.conformance import (
 )
 from precompile.engines import engines
 from precompile.forks import Prague
+from precompile.guest import INTERNAL_ERROR
 
-from conftest import FIXTURES
+from conftest import FIXTURES, needs_fixtures
+
+pytestmark = needs_fixtures
 
 NR = [sys.executable, "-m", "nr.cli"]
 SIMPLE_TX = FIXTURES / "BlockchainTests/ValidBlocks/bcValidBlockTest/SimpleTx.json"
@@ -39,7 +42,7 @@ def test_valid_and_invalid_fixtures_pass(tmp_path):
     shutil.copy(WRONG_STATE_ROOT, tmp_path)
     completed = nr("conformance", str(tmp_path), "--jobs", "1")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert completed.stdout.splitlines()[-1] == "2 passed, 0 failed, 0 skipped"
+    assert completed.stdout.splitlines()[-1] == "2 passed, 0 failed, 0 internal errors, 0 skipped"
 
 
 def test_non_fixture_files_are_skipped_quietly(tmp_path):
@@ -48,7 +51,7 @@ def test_non_fixture_files_are_skipped_quietly(tmp_path):
     (tmp_path / "notes.json").write_text(json.dumps({"comment": "not a blockchain test"}))
     completed = nr("conformance", str(tmp_path), "-j", "1")
     assert completed.returncode == 0
-    assert completed.stdout.splitlines()[-1] == "1 passed, 0 failed, 0 skipped"
+    assert completed.stdout.splitlines()[-1] == "1 passed, 0 failed, 0 internal errors, 0 skipped"
 
 
 def test_malformed_fixture_is_reported_by_path_and_case(tmp_path):
@@ -72,7 +75,7 @@ def test_malformed_fixture_is_reported_by_path_and_case(tmp_path):
         f"{tmp_path / 'garbled.json'}::<file>: malformed fixture: not valid JSON"
         in completed.stdout
     )
-    assert completed.stdout.splitlines()[-1] == "0 passed, 3 failed, 0 skipped"
+    assert completed.stdout.splitlines()[-1] == "0 passed, 3 failed, 0 internal errors, 0 skipped"
 
 
 def test_unknown_network_is_skipped_with_reason(tmp_path):
@@ -83,7 +86,7 @@ def test_unknown_network_is_skipped_with_reason(tmp_path):
     completed = nr("conformance", str(tmp_path), "-j", "1")
     assert completed.returncode == 0
     assert "SKIPPED" in completed.stdout and "'Frontier' has no fork rules" in completed.stdout
-    assert completed.stdout.splitlines()[-1] == "0 passed, 0 failed, 1 skipped"
+    assert completed.stdout.splitlines()[-1] == "0 passed, 0 failed, 0 internal errors, 1 skipped"
 
 
 def test_a_wrong_expectation_fails_the_run(tmp_path):
@@ -145,9 +148,31 @@ def test_every_fixture_case_passes_and_every_engine_agrees():
     summary = run_conformance(FIXTURES, progress=False, engines=sorted(engines()))
     failures = [f"{r.path}::{r.name}: {r.reason}" for r in summary.results if r.outcome != "passed"]
     assert failures == []
-    assert summary.line == f"{FIXTURE_CASES} passed, 0 failed, 0 skipped"
+    assert summary.line == f"{FIXTURE_CASES} passed, 0 failed, 0 internal errors, 0 skipped"
     # The reference engine never declines; another engine's declines each name a reason.
     declines = summary.declines()
     assert "pyevm" not in declines
     for engine, by_reason in declines.items():
         assert all(reason.startswith(f"{engine}: ") for reason in by_reason), engine
+
+
+@pytest.mark.conformance
+def test_every_fixture_case_passes_under_the_speed_ups():
+    summary = run_conformance(FIXTURES, progress=False, accelerate=True)
+    failures = [f"{r.path}::{r.name}: {r.reason}" for r in summary.results if r.outcome != "passed"]
+    assert failures == []
+    assert summary.count("passed") == FIXTURE_CASES
+
+
+def test_an_internal_error_is_counted_apart_never_as_a_verdict(monkeypatch):
+    """A library renamed under the guest: the valid block is refused, but as an internal error."""
+    from precompile import guest
+
+    def renamed(*args):
+        raise AttributeError("'PragueVM' object has no attribute 'validate_header'")
+
+    monkeypatch.setattr(guest, "validate_header_against_parent", renamed)
+    (case,) = json.loads(SIMPLE_TX.read_text()).values()
+    result = run_case(case)
+    assert result.outcome == INTERNAL_ERROR
+    assert "pyevm internal error: AttributeError" in result.reason

@@ -8,7 +8,7 @@ from precompile.engines import EngineDeclined, UnknownEngine, engines
 from precompile.forks import Prague
 from precompile.genesis import GenesisAccount, new_chain
 from precompile.guest import (
-    stateless_validation,
+    verify_stateless_new_payload,
 )
 from precompile.ssz import ChainConfig
 from precompile.witness import prove_block
@@ -24,7 +24,7 @@ def runs_itself(engine, soundness_inputs):
     return [
         (label, number, stateless_input)
         for label, number, stateless_input in soundness_inputs
-        if stateless_validation(stateless_input, engine).declined is None
+        if verify_stateless_new_payload(stateless_input, engine).declined is None
     ]
 
 
@@ -49,7 +49,7 @@ def test_engines_produce_identical_outcomes(soundness_inputs):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_valid_blocks_validate_and_declines_name_the_engine(soundness_inputs, engine):
     for label, _, stateless_input in soundness_inputs:
-        report = stateless_validation(stateless_input, engine)
+        report = verify_stateless_new_payload(stateless_input, engine)
         assert report.error is None, (label, report.error)
         if report.declined is not None:
             assert report.engine == "pyevm", label
@@ -65,7 +65,7 @@ def test_every_mutation_is_rejected_by_every_engine(soundness_inputs, engine, mu
             continue
         mutated = original.copy()
         STRUCTURAL_MUTATIONS[mutation](mutated)
-        report = stateless_validation(mutated, engine)
+        report = verify_stateless_new_payload(mutated, engine)
         assert not report.result.successful_validation, (label, mutation)
 
 
@@ -73,7 +73,7 @@ def test_every_mutation_is_rejected_by_every_engine(soundness_inputs, engine, mu
 def test_no_engine_reads_outside_the_witness(soundness_inputs, engine):
     for label, _, original in runs_itself(engine, soundness_inputs)[:4]:
         for index, mutated in without_each_node(original):
-            report = stateless_validation(mutated, engine)
+            report = verify_stateless_new_payload(mutated, engine)
             assert not report.result.successful_validation, (label, index)
 
 
@@ -97,7 +97,7 @@ def test_eels_declines_an_account_whose_code_the_witness_lacks():
     )
     block = build_block(chain, [Sender(chain, KEY_1, 901).transaction(reader, gas=100_000)])
     stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=901, fork=FORK_PRAGUE))
-    report = stateless_validation(stateless_input, "eels")
+    report = verify_stateless_new_payload(stateless_input, "eels")
     assert report.result.successful_validation
     assert report.engine == "pyevm"
     assert report.declined_reason.startswith("eels: the witness lacks the code")
@@ -106,4 +106,4 @@ def test_eels_declines_an_account_whose_code_the_witness_lacks():
 
 def test_unknown_engine_is_the_callers_error(soundness_inputs):
     with pytest.raises(UnknownEngine, match="'revm9' is not one of"):
-        stateless_validation(soundness_inputs[0][2], "revm9")
+        verify_stateless_new_payload(soundness_inputs[0][2], "revm9")

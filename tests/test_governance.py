@@ -176,7 +176,7 @@ def test_stage0_has_no_council(l1):
         rollup.governance.council_execute(rollup.address, data, [], sender=BOB)
 
 
-def accepts_everything(stateless_input, engine):
+def accepts_everything(stateless_input, engine, rules):
     """An EXECUTE with a soundness bug: it never checks the block."""
     return StatelessValidationResult(
         new_payload_request_root=stateless_input.new_payload_request.hash_tree_root(),
@@ -210,7 +210,7 @@ def test_stage2_council_acts_only_on_a_proven_bug(l1, monkeypatch):
     prove(honest, honest, "both inputs claim the same post-state")
     prove(honest, later, "not the same L2 block")
 
-    monkeypatch.setattr("l1.fork.computation.verify_l2_block", accepts_everything)
+    monkeypatch.setattr("precompile.execute.verify_l2_block", accepts_everything)
     prove(honest, later, "not the same L2 block")
     prove(honest, conflicting)
     assert rollup.bug_record.view("bug_proven")

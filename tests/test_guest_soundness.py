@@ -10,7 +10,7 @@ import rlp
 from eth_hash.auto import keccak
 
 from precompile.encoding import DecodingError, decode, encode
-from precompile.guest import stateless_validation_error, verify_stateless_new_payload
+from precompile.guest import INVALID, VALID, verify_stateless_new_payload
 from precompile.ssz import StatelessInput
 
 from conftest import valid_inputs
@@ -25,20 +25,22 @@ from mutations import (
 
 def rejected(stateless_input: StatelessInput) -> str:
     """The guest's rejection reason; fails the test if the input validates."""
-    result = verify_stateless_new_payload(stateless_input)
-    assert not result.successful_validation
-    assert result.new_payload_request_root == stateless_input.new_payload_request.hash_tree_root()
-    return stateless_validation_error(stateless_input)
+    report = verify_stateless_new_payload(stateless_input)
+    assert report.verdict == INVALID, report.error
+    assert not report.result.successful_validation
+    root = stateless_input.new_payload_request.hash_tree_root()
+    assert report.result.new_payload_request_root == root
+    return report.error
 
 
 def test_valid_blocks_validate(soundness_inputs):
     for label, _, stateless_input in soundness_inputs:
-        result = verify_stateless_new_payload(stateless_input)
-        assert result.successful_validation, (label, stateless_validation_error(stateless_input))
-        assert (
-            result.new_payload_request_root == stateless_input.new_payload_request.hash_tree_root()
-        )
-        assert result.chain_config == stateless_input.chain_config
+        report = verify_stateless_new_payload(stateless_input)
+        assert report.verdict == VALID, (label, report.error)
+        assert report.result.successful_validation
+        root = stateless_input.new_payload_request.hash_tree_root()
+        assert report.result.new_payload_request_root == root
+        assert report.result.chain_config == stateless_input.chain_config
 
 
 @pytest.mark.parametrize("field", ["state_root", "receipts_root"])
@@ -122,8 +124,8 @@ def test_rejects_each_removed_witness_node(soundness_inputs):
     """Every node the host recorded is one the guest needs."""
     for label, _, original in soundness_inputs[:4]:
         for index, mutated in without_each_node(original):
-            result = verify_stateless_new_payload(mutated)
-            assert not result.successful_validation, (label, index)
+            report = verify_stateless_new_payload(mutated)
+            assert report.verdict == INVALID, (label, index, report.error)
 
 
 def test_rejects_each_removed_code(soundness_inputs):
@@ -133,7 +135,8 @@ def test_rejects_each_removed_code(soundness_inputs):
             codes = list(mutated.witness.codes)
             del codes[index]
             mutated.witness.codes = codes
-            assert not verify_stateless_new_payload(mutated).successful_validation, (label, index)
+            report = verify_stateless_new_payload(mutated)
+            assert report.verdict == INVALID, (label, index, report.error)
 
 
 def test_rejects_changed_witness_node(soundness_inputs):
@@ -150,7 +153,7 @@ def test_extra_unrelated_witness_node_still_validates(soundness_inputs):
         padded = original.copy()
         padded.witness.state.append(rlp.encode([b"\x20unrelated", b"leaf value"]))
         padded.witness.codes.append(b"\x60\x00\x60\x00\xfd")
-        assert verify_stateless_new_payload(padded).successful_validation, label
+        assert verify_stateless_new_payload(padded).result.successful_validation, label
 
 
 def test_rejects_wrong_parent_header(soundness_inputs):
@@ -175,7 +178,7 @@ def test_rejects_header_chain_with_gap():
     long_chains = [s for _, _, s in inputs if len(s.witness.headers) >= 3]
     assert long_chains, "blockhashTests should need several ancestor headers"
     for original in long_chains:
-        assert verify_stateless_new_payload(original).successful_validation
+        assert verify_stateless_new_payload(original).result.successful_validation
         mutated = original.copy()
         headers = list(mutated.witness.headers)
         del headers[len(headers) // 2]
@@ -211,7 +214,7 @@ def test_result_carries_the_chain_config_it_was_validated_under(soundness_inputs
     for _, _, original in soundness_inputs:
         other = original.copy()
         other.chain_config.chain_id = 424242
-        assert verify_stateless_new_payload(other).chain_config.chain_id == 424242
+        assert verify_stateless_new_payload(other).result.chain_config.chain_id == 424242
 
 
 def test_rejects_unknown_fork(soundness_inputs):

@@ -5,7 +5,7 @@ import json
 import pytest
 import rlp
 
-from precompile.conformance import decode_fixture_block, fixture_chain
+from nr.conformance import decode_fixture_block, fixture_chain
 from precompile.payload import (
     InvalidPayload,
     block_to_new_payload_request,
@@ -19,7 +19,7 @@ from precompile.requests import (
 )
 from precompile.witness import execute_with_witness
 
-from conftest import FIXTURES
+from conftest import FIXTURES, needs_fixtures
 
 CONVERSION_FIXTURES = [
     "BlockchainTests/ValidBlocks/bcEIP4844-blobtransactions/blockWithAllTransactionTypes.json",
@@ -44,6 +44,7 @@ def fixture_blocks(relative):
             chain.import_block(block)
 
 
+@needs_fixtures
 @pytest.mark.parametrize("relative", CONVERSION_FIXTURES)
 def test_block_and_payload_convert_both_ways_by_hash(relative):
     converted = 0
@@ -58,6 +59,7 @@ def test_block_and_payload_convert_both_ways_by_hash(relative):
     assert converted > 0
 
 
+@needs_fixtures
 def test_requests_change_the_block_hash():
     for vm_class, block, requests in fixture_blocks(CONVERSION_FIXTURES[2]):
         request = block_to_new_payload_request(block, requests)
@@ -65,6 +67,7 @@ def test_requests_change_the_block_hash():
         assert new_payload_request_to_block(request, vm_class).header.hash != block.hash
 
 
+@needs_fixtures
 def test_cancun_payload_with_requests_is_refused():
     vm_class, block, requests = next(fixture_blocks(CONVERSION_FIXTURES[0]))
     request = block_to_new_payload_request(block, requests)
@@ -73,6 +76,7 @@ def test_cancun_payload_with_requests_is_refused():
         new_payload_request_to_block(request, vm_class)
 
 
+@needs_fixtures
 def test_undecodable_transaction_is_named():
     vm_class, block, requests = next(fixture_blocks(CONVERSION_FIXTURES[0]))
     request = block_to_new_payload_request(block, requests)

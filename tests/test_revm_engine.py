@@ -13,7 +13,7 @@ from precompile.constants import FORK_PRAGUE
 from precompile.engines import EngineDeclined
 from precompile.forks import Prague
 from precompile.genesis import GenesisAccount, new_chain
-from precompile.guest import stateless_validation
+from precompile.guest import verify_stateless_new_payload
 from precompile.ssz import ChainConfig
 from precompile.witness import prove_block
 
@@ -41,13 +41,13 @@ def contract(code_hex: str, storage=None) -> GenesisAccount:
 
 def assert_revm_runs_and_agrees(stateless_input) -> None:
     """revm validates the block itself, as py-evm does, and itself rejects a wrong post-state."""
-    report = stateless_validation(stateless_input, "revm")
+    report = verify_stateless_new_payload(stateless_input, "revm")
     assert report.error is None
     assert (report.engine, report.declined) == ("revm", None)
     assert engine_outcome("revm", stateless_input) == engine_outcome("pyevm", stateless_input)
     mutated = stateless_input.copy()
     STRUCTURAL_MUTATIONS["post_state_root"](mutated)
-    rejected = stateless_validation(mutated, "revm")
+    rejected = verify_stateless_new_payload(mutated, "revm")
     assert (rejected.engine, rejected.declined) == ("revm", None)
     assert not rejected.result.successful_validation
 
@@ -88,7 +88,7 @@ def test_a_read_in_a_reverted_frame_is_checked_against_the_witness():
     assert_revm_runs_and_agrees(stateless_input)
     revm_noticed = 0
     for index, mutated in without_each_node(stateless_input):
-        report = stateless_validation(mutated, "revm")
+        report = verify_stateless_new_payload(mutated, "revm")
         assert not report.result.successful_validation, index
         revm_noticed += report.declined_reason == "revm: read what the witness does not cover"
     assert revm_noticed >= 1
@@ -99,18 +99,18 @@ def test_initcode_that_could_observe_the_gas_price_is_declined():
     assert_revm_runs_and_agrees(plain)
     # GASPRICE -> slot 0 in the constructor: pyrevm would run it at price 0.
     observing = proven({}, [(b"", bytes.fromhex("3a60005500"))])
-    report = stateless_validation(observing, "revm")
+    report = verify_stateless_new_payload(observing, "revm")
     assert report.error is None and report.engine == "pyevm"
     assert report.declined_reason.startswith("revm: pyrevm 0.3.7 deploys at gas price 0")
     with pytest.raises(EngineDeclined):
-        stateless_validation(observing, "revm", fallback=False)
+        verify_stateless_new_payload(observing, "revm", fallback=False)
 
 
 def test_a_sender_too_poor_for_the_second_fee_check_is_declined():
     fee = GAS * GAS_PRICE
     too_poor = fee * 3 // 2
     stateless_input = proven({CONTRACT: contract("00")}, [(CONTRACT, b"")], alice_balance=too_poor)
-    report = stateless_validation(stateless_input, "revm")
+    report = verify_stateless_new_payload(stateless_input, "revm")
     assert report.error is None and report.engine == "pyevm"
     assert report.declined_reason == (
         "revm: the sender cannot pay the fee twice, as pyrevm 0.3.7 checks it"
@@ -125,7 +125,7 @@ def test_code_that_may_read_the_base_fee_is_declined_wherever_revm_meets_it():
     caller = contract("6000600060006000600073" + CALLEE.hex() + "5af15000")
     nested = proven({CONTRACT: caller, CALLEE: reads_base_fee}, [(CONTRACT, b"")])
     for stateless_input in (direct, nested):
-        report = stateless_validation(stateless_input, "revm")
+        report = verify_stateless_new_payload(stateless_input, "revm")
         assert report.error is None and report.engine == "pyevm"
         assert report.declined_reason == (
             "revm: code may read BASEFEE, which pyrevm 0.3.7 zeroes, or create code that may"

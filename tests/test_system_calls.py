@@ -3,14 +3,15 @@
 import pytest
 from eth.vm.forks.prague.constants import WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS
 
-import precompile.forks
+from l1.accel import accelerate
+from l1.accel.system_calls import ENVIRONMENT_OPCODES, SystemCallOutcomes, opcodes
 from l1.builder import build_block
+from l1.node import Devnet, DevnetConfig
 from precompile.constants import FORK_PRAGUE
 from precompile.forks import Prague
 from precompile.genesis import GenesisAccount, new_chain
 from precompile.guest import verify_stateless_new_payload
 from precompile.ssz import ChainConfig
-from precompile.system_calls import ENVIRONMENT_OPCODES, SystemCallOutcomes, opcodes
 from precompile.system_contracts import (
     CONSOLIDATION_REQUEST_CONTRACT_CODE,
     WITHDRAWAL_REQUEST_CONTRACT_CODE,
@@ -40,16 +41,21 @@ class Counted(SystemCallOutcomes):
         return output
 
 
-def chain():
+def chain(vm_class):
     return new_chain(
-        Prague, L2_CHAIN_ID, {KEY_1.public_key.to_canonical_address(): GenesisAccount(10**21)}
+        vm_class, L2_CHAIN_ID, {KEY_1.public_key.to_canonical_address(): GenesisAccount(10**21)}
     )
 
 
-def build(monkeypatch, outcomes, rounds):
+def remember_with(chain, outcomes) -> None:
+    """Make the accelerated VM class of ``chain`` use ``outcomes`` for its system calls."""
+    chain.get_vm_class_for_block_number(0).system_call_outcomes = outcomes
+
+
+def build(outcomes, rounds):
     """Blocks of ``rounds`` (lists of (to, data, value)), with ``outcomes`` deciding reuse."""
-    monkeypatch.setattr(precompile.forks, "SYSTEM_CALL_OUTCOMES", outcomes)
-    built = chain()
+    built = chain(accelerate(Prague))
+    remember_with(built, outcomes)
     sender = Sender(built, KEY_1, L2_CHAIN_ID)
     blocks = []
     for index, transactions in enumerate(rounds):
@@ -63,40 +69,45 @@ def build(monkeypatch, outcomes, rounds):
 TRANSFERS = [[(BOB, b"", 1)], [(BOB, b"", 2)], [], [(BOB, b"", 3)]]
 
 
-def test_remembered_calls_build_the_same_blocks_and_witnesses(monkeypatch):
+def test_each_accelerated_chain_remembers_its_own_calls():
+    first, second = accelerate(Prague), accelerate(Prague)
+    assert first.system_call_outcomes is not second.system_call_outcomes
+    assert not hasattr(Prague, "system_call_outcomes")
+
+
+def test_remembered_calls_build_the_same_blocks_and_witnesses():
     counted = Counted()
-    reference_chain, reference = build(monkeypatch, NeverReused(), TRANSFERS)
-    reused_chain, reused = build(monkeypatch, counted, TRANSFERS)
+    reference_chain, reference = build(NeverReused(), TRANSFERS)
+    reused_chain, reused = build(counted, TRANSFERS)
     assert counted.replayed >= 2 * (len(TRANSFERS) - 1)
     assert [b.header for b in reused] == [b.header for b in reference]
     last = reused[-1]
     # Recording the witness replays the call again: the same trie nodes must be read.
+    replayed_before = counted.replayed
     witness = execute_with_witness(reused_chain, last).witness
-    monkeypatch.setattr(precompile.forks, "SYSTEM_CALL_OUTCOMES", NeverReused())
+    assert counted.replayed > replayed_before
     assert witness == execute_with_witness(reference_chain, reference[-1]).witness
-    monkeypatch.setattr(precompile.forks, "SYSTEM_CALL_OUTCOMES", counted)
     stateless_input, _ = prove_block(reused_chain, last, CHAIN_CONFIG)
     for engine in ("pyevm", "revm", "eels"):  # the last two run the bytecode themselves
-        assert verify_stateless_new_payload(stateless_input, engine=engine).successful_validation
+        report = verify_stateless_new_payload(stateless_input, engine=engine)
+        assert report.result.successful_validation, report.error
 
 
-def test_a_queued_withdrawal_request_is_dequeued_as_the_bytecode_does(monkeypatch):
+def test_a_queued_withdrawal_request_is_dequeued_as_the_bytecode_does():
     rounds = [[], [(WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS, WITHDRAWAL_REQUEST, 1)], [], []]
-    _, reference = build(monkeypatch, NeverReused(), rounds)
+    _, reference = build(NeverReused(), rounds)
     counted = Counted()
-    _, reused = build(monkeypatch, counted, rounds)
+    _, reused = build(counted, rounds)
     assert counted.replayed >= 2
     assert [b.header for b in reused] == [b.header for b in reference]
     # The request made it out (requests hash of block 2 differs from the empty blocks').
     assert len({b.header.requests_hash for b in reference}) == 2
 
 
-def test_code_that_sees_more_than_its_storage_always_runs(monkeypatch):
-    from l1.node import Devnet
-
+def test_code_that_sees_more_than_its_storage_always_runs():
     counted = Counted()
-    monkeypatch.setattr(precompile.forks, "SYSTEM_CALL_OUTCOMES", counted)
-    with Devnet() as devnet:
+    with Devnet(DevnetConfig(accelerated=True)) as devnet:
+        remember_with(devnet.chain, counted)
         # The withdrawal contract replaced by one that returns the block number.
         number_code = bytes.fromhex("435f5260205ff3")  # NUMBER PUSH0 MSTORE PUSH1 32 PUSH0 RETURN
         devnet.set_account(WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS, code=number_code)
@@ -106,14 +117,12 @@ def test_code_that_sees_more_than_its_storage_always_runs(monkeypatch):
     assert counted.replayed == 2  # the consolidation contract's, never the withdrawal's
 
 
-def test_a_remembered_call_repeats_reads_of_slots_it_does_not_write(monkeypatch):
-    from l1.node import Devnet
-
+def test_a_remembered_call_repeats_reads_of_slots_it_does_not_write():
     counted = Counted()
-    monkeypatch.setattr(precompile.forks, "SYSTEM_CALL_OUTCOMES", counted)
     # Returns slot 5 and writes nothing: only the read puts that slot's trie node in a witness.
     read_slot_code = bytes.fromhex("6005545f5260205ff3")  # SLOAD(5), MSTORE, RETURN 32
-    with Devnet() as devnet:
+    with Devnet(DevnetConfig(accelerated=True)) as devnet:
+        remember_with(devnet.chain, counted)
         devnet.set_account(
             WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS, code=read_slot_code, storage={5: 7}
         )
@@ -122,7 +131,7 @@ def test_a_remembered_call_repeats_reads_of_slots_it_does_not_write(monkeypatch)
         replayed_before = counted.replayed
         witness = execute_with_witness(devnet.chain, block).witness
         assert counted.replayed == replayed_before + 2
-        monkeypatch.setattr(precompile.forks, "SYSTEM_CALL_OUTCOMES", NeverReused())
+        remember_with(devnet.chain, NeverReused())
         assert witness == execute_with_witness(devnet.chain, block).witness
 
 

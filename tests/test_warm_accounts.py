@@ -3,8 +3,8 @@
 from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 
+from l1.accel.warm_accounts import PrimedCacheDB, WarmAccountDB, known_accounts
 from l1.node import Devnet
-from precompile.warm_accounts import PrimedCacheDB, WarmAccountDB, known_accounts
 
 ADDRESSES = [bytes([n]) * 20 for n in range(1, 6)]
 

@@ -8,7 +8,7 @@ from l1.builder import build_block
 from precompile.constants import FORK_PRAGUE
 from precompile.forks import Prague
 from precompile.genesis import GenesisAccount, new_chain
-from precompile.guest import stateless_validation_error, verify_stateless_new_payload
+from precompile.guest import verify_stateless_new_payload
 from precompile.ssz import ChainConfig
 from precompile.system_contracts import prague_system_contracts
 from precompile.witness import RecordingDB, execute_with_witness, prove_block
@@ -61,7 +61,7 @@ def test_deleting_a_slot_records_the_sibling_the_collapse_needs():
     block = mine(block_chain, call(block_chain, CONTRACT, 0))
     witness_chain = chain_with(accounts)
     stateless_input = stateless_input_for(witness_chain, block)
-    assert verify_stateless_new_payload(stateless_input).successful_validation
+    assert verify_stateless_new_payload(stateless_input).result.successful_validation
 
     slot_2_leaves = [
         index
@@ -73,7 +73,7 @@ def test_deleting_a_slot_records_the_sibling_the_collapse_needs():
     nodes = list(without.witness.state)
     del nodes[slot_2_leaves[0]]
     without.witness.state = nodes
-    assert "Missing" in stateless_validation_error(without)
+    assert "Missing" in verify_stateless_new_payload(without).error
 
 
 def test_absent_account_is_proven_absent():
@@ -84,9 +84,9 @@ def test_absent_account_is_proven_absent():
     nobody = b"\x42" * 20
     block = mine(chain_with(accounts), call(chain_with(accounts), nobody, 0))
     stateless_input = stateless_input_for(chain_with(accounts), block)
-    assert verify_stateless_new_payload(stateless_input).successful_validation
+    assert verify_stateless_new_payload(stateless_input).result.successful_validation
     for index, mutated in without_each_node(stateless_input):
-        assert not verify_stateless_new_payload(mutated).successful_validation, index
+        assert not verify_stateless_new_payload(mutated).result.successful_validation, index
 
 
 def test_witness_holds_only_keccak_addressed_pre_state():

@@ -5,14 +5,14 @@ Composed the py-evm way, VM -> State -> Computation, each a small subclass of
 the Prague class (with this project's Prague fixes), so the fork is its diff.
 """
 
-from typing import Type
+from typing import Optional, Type
 
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI
 
-from precompile.execute import ExecuteParameters
-from precompile.forks import Prague
+from precompile.execute import ExecuteParameters, ProofSource
+from precompile.forks import FORK_RULES, ForkRules, Prague
 
-from .computation import NativeRollupsComputation, execute
+from .computation import NativeRollupsComputation
 from .state import NativeRollupsState
 
 
@@ -34,14 +34,21 @@ class NativeRollupsVM(Prague):
 
     @classmethod
     def with_parameters(
-        cls, parameters: ExecuteParameters, proof_pool=None
+        cls,
+        parameters: ExecuteParameters,
+        proof_source: Optional[ProofSource] = None,
+        guest_rules: ForkRules = FORK_RULES,
     ) -> Type["NativeRollupsVM"]:
-        """This fork with a chain's own EXECUTE constants and a node's proof pool."""
-        state_class = type(
-            "NativeRollupsState",
-            (NativeRollupsState,),
-            {"execute_parameters": parameters, "proof_pool": proof_pool},
-        )
+        """
+        This fork with a chain's own EXECUTE constants, a node's proof source,
+        and the fork rules EXECUTE's guest runs.
+        """
+        namespace = {
+            "execute_parameters": parameters,
+            "proof_source": proof_source,
+            "guest_rules": guest_rules,
+        }
+        state_class = type("NativeRollupsState", (NativeRollupsState,), namespace)
         return type("NativeRollupsVM", (cls,), {"_state_class": state_class})
 
     def apply_transaction(self, header: BlockHeaderAPI, transaction: SignedTransactionAPI):
@@ -58,5 +65,4 @@ __all__ = [
     "NativeRollupsComputation",
     "NativeRollupsState",
     "NativeRollupsVM",
-    "execute",
 ]

@@ -1,9 +1,11 @@
-"""NativeRollups state: Prague's, plus the block's EXECUTE gas budget and proof pool."""
+"""NativeRollups state: Prague's, plus the block's EXECUTE gas budget and proof source."""
 
-from typing import List
+from typing import List, Optional
 
-from precompile.execute import ExecuteParameters, ExecuteRefused
-from precompile.forks import PragueState
+from eth.vm.forks.prague.state import PragueState
+
+from precompile.execute import ExecuteParameters, ExecuteRefused, ProofSource
+from precompile.forks import FORK_RULES, ForkRules
 
 from .computation import NativeRollupsComputation
 
@@ -11,9 +13,11 @@ from .computation import NativeRollupsComputation
 class NativeRollupsState(PragueState):
     computation_class = NativeRollupsComputation
     execute_parameters = ExecuteParameters()
-    # A node's ``prover.pool.ProofPool``: the proofs that proofs mode counts, and
-    # the EXECUTE inputs met, which provers following the node ask for.
-    proof_pool = None
+    # A node's proof source (``prover.pool.ProofPool``): the proofs that proofs
+    # mode counts, and the EXECUTE inputs met, which provers following the node ask for.
+    proof_source: Optional[ProofSource] = None
+    # The fork rules EXECUTE's guest runs L2 blocks with.
+    guest_rules: ForkRules = FORK_RULES
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -30,6 +30,10 @@ class EngineDeclined(Exception):
         self.detail = detail
 
 
+class InvalidTransaction(Exception):
+    """A transaction the block may not contain, as an engine found it."""
+
+
 class UnknownEngine(ValueError):
     """No engine of that name."""
 

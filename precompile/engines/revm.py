@@ -48,7 +48,7 @@ from trie.exceptions import MissingTrieNode
 
 from ..requests import deposit_request_data
 from ..witness_state import WitnessTries
-from . import Engine, EngineDeclined, ExecutionOutcome, non_empty_requests
+from . import Engine, EngineDeclined, ExecutionOutcome, InvalidTransaction, non_empty_requests
 from .bytecode import (
     CALL,
     CALLCODE,
@@ -73,10 +73,6 @@ PRICE_REVEALING_IN_INITCODE = {GASPRICE, CREATE, CALL, CALLCODE, DELEGATECALL, C
 
 # One witness server per process, started on first use.
 WITNESS_SERVER = WitnessServer()
-
-
-class InvalidTransaction(Exception):
-    """A transaction the block may not contain."""
 
 
 @dataclass

@@ -1,0 +1,143 @@
+"""The speed-ups are opt-in, version-checked, and build what the rules as written build."""
+
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from l1 import accel
+from l1.accel import stand_ins
+from l1.builder import build_block
+from l1.fork import NativeRollupsVM
+from precompile.execute import ExecuteParameters
+from precompile.forks import FORK_RULES, Prague
+from precompile.genesis import GenesisAccount, new_chain
+
+from chains import BOB, KEY_1, L2_CHAIN_ID, Sender
+
+# Run in a fresh interpreter: the project's every module imported between two
+# snapshots of the libraries it can speed up, which must be the same objects.
+IMPORT_EVERYTHING = """
+import importlib, inspect, pkgutil, sys
+from eth_hash.auto import keccak
+keccak(b""); keccak.new(b"")  # eth-hash settles its backend on first use
+
+LIBRARIES = ["trie", "rlp", "eth_hash", "eth"]
+
+def snapshot():
+    seen = {}
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] not in LIBRARIES:
+            continue
+        for attribute, value in list(vars(module).items()):
+            seen[(name, attribute)] = value
+            if inspect.isclass(value) and value.__module__ == name:
+                for member, inner in vars(value).items():
+                    seen[(name, attribute, member)] = inner
+    seen[("keccak", "hasher")] = keccak.hasher
+    seen[("keccak", "preimage")] = keccak.preimage
+    seen[("sys", "recursionlimit")] = sys.getrecursionlimit()
+    return seen
+
+import eth.vm.forks, trie.hexary, trie.fog, trie.iter, rlp.sedes.serializable
+before = snapshot()
+for package in ("precompile", "l1", "prover", "rollup", "contracts", "nr"):
+    root = importlib.import_module(package)
+    for found in pkgutil.walk_packages(root.__path__, package + "."):
+        importlib.import_module(found.name)
+after = snapshot()
+changed = sorted(str(key) for key, value in before.items() if after.get(key) is not value
+                 and after.get(key) != value)
+print("\\n".join(changed) if changed else "unchanged")
+"""
+
+
+def test_importing_the_project_changes_no_library():
+    completed = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERYTHING], capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "unchanged"
+
+
+def test_the_import_check_sees_a_replaced_library_function():
+    """The check above can fail: enabling the speed-ups on import is what it catches."""
+    script = IMPORT_EVERYTHING.replace(
+        "after = snapshot()", "from l1 import accel; accel.enable()\nafter = snapshot()"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert "('trie.hexary', 'decode_node')" in completed.stdout
+    assert "('keccak', 'hasher')" in completed.stdout
+
+
+@pytest.fixture
+def speed_ups_restored():
+    """Whatever a test does to the switch, the suite's speed-ups are on again after it."""
+    yield
+    accel.enable()
+
+
+def test_disable_puts_the_library_functions_back(speed_ups_restored):
+    import trie.hexary
+    from eth_hash.auto import keccak
+
+    accel.enable()
+    assert trie.hexary.decode_node is stand_ins.decode_node
+    accel.disable()
+    assert trie.hexary.decode_node is stand_ins.ORIGINALS["decode_node"]
+    assert trie.hexary.HexaryTrie._node_to_db_mapping is stand_ins.ORIGINALS["_node_to_db_mapping"]
+    assert (keccak.hasher, keccak.preimage) == stand_ins.KECCAK_ORIGINALS
+    assert not accel.enabled("forks") and not accel.enabled("trie")
+
+
+def test_a_library_at_another_version_leaves_its_part_off(
+    monkeypatch, caplog, speed_ups_restored
+):
+    accel.disable()
+    monkeypatch.setitem(accel.VERIFIED_WITH, "rlp", {"rlp": "0.0.1"})
+    with caplog.at_level(logging.WARNING, logger="l1.accel"):
+        parts = accel.enable()
+    assert "rlp" not in parts and {"trie", "eth-hash", "forks"} <= parts
+    import rlp.sedes.serializable
+
+    assert rlp.sedes.serializable.BaseSerializable.copy is stand_ins.ORIGINALS["copy"]
+    (record,) = caplog.records
+    installed = accel.installed_version("rlp")
+    assert f"rlp (rlp {installed}, verified with 0.0.1)" in record.getMessage()
+
+
+def test_a_missing_library_counts_as_another_version(monkeypatch, speed_ups_restored):
+    accel.disable()
+    monkeypatch.setitem(accel.VERIFIED_WITH, "forks", {"no-such-distribution": "1.0"})
+    assert "forks" not in accel.enable()
+    assert accel.mismatches("forks") == {"no-such-distribution": ("not installed", "1.0")}
+
+
+@pytest.mark.parametrize(
+    "rules", [Prague, NativeRollupsVM.with_parameters(ExecuteParameters())], ids=["Prague", "L1"]
+)
+def test_accelerated_rules_build_the_blocks_the_rules_as_written_build(rules):
+    def blocks(vm_class):
+        chain = new_chain(
+            vm_class, L2_CHAIN_ID, {KEY_1.public_key.to_canonical_address(): GenesisAccount(10**21)}
+        )
+        sender = Sender(chain, KEY_1, L2_CHAIN_ID)
+        made = []
+        for index in range(3):
+            transfers = [sender.transaction(BOB, b"", index + 1, gas=50_000)]
+            made.append(build_block(chain, transfers, timestamp=100 + index))
+        return [block.header for block in made]
+
+    accelerated = accel.accelerate(rules)
+    assert accelerated is not rules and issubclass(accelerated, rules)
+    assert blocks(accelerated) == blocks(rules)
+
+
+def test_accelerated_rules_keep_every_fork():
+    rules = accel.accelerated_rules()
+    assert set(rules) == set(FORK_RULES)
+    for fork, vm_class in rules.items():
+        assert issubclass(vm_class, FORK_RULES[fork]) and vm_class is not FORK_RULES[fork]
