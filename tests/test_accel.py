@@ -141,3 +141,16 @@ def test_accelerated_rules_keep_every_fork():
     assert set(rules) == set(FORK_RULES)
     for fork, vm_class in rules.items():
         assert issubclass(vm_class, FORK_RULES[fork]) and vm_class is not FORK_RULES[fork]
+
+
+def test_the_lock_file_pins_the_versions_the_speed_ups_were_verified_with():
+    """Raising a library in constraints.txt means checking the speed-ups again."""
+    from pathlib import Path
+
+    lock = Path(__file__).resolve().parent.parent / "constraints.txt"
+    pinned = dict(
+        line.split("==", 1) for line in lock.read_text().splitlines() if "==" in line
+    )
+    for part, libraries in accel.VERIFIED_WITH.items():
+        for distribution, version in libraries.items():
+            assert pinned.get(distribution) == version, (part, distribution)
