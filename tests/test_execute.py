@@ -187,3 +187,21 @@ def test_garbage_input_fails_the_call_not_the_node(l1):
         receipt, _ = l1.direct_execute(data, gas=500_000)
         assert not succeeded(receipt) and receipt.gas_used == 500_000
     assert l1.chain.get_canonical_head().block_number == 5
+
+
+def test_execute_refuses_on_an_internal_error_and_says_so(l1, valid_input, monkeypatch, caplog):
+    """A bug under the guest fails the call closed, named an internal error, never 'invalid'."""
+    from precompile import execute as execute_module
+    from precompile import guest
+
+    def renamed(*args):
+        raise AttributeError("'PragueVM' object has no attribute 'validate_header'")
+
+    monkeypatch.setattr(guest, "validate_header_against_parent", renamed)
+    data = encode(valid_input)
+    with pytest.raises(execute_module.ExecuteRefused, match=r"internal error\): AttributeError"):
+        execute_module.verify_l2_block(valid_input)
+    assert any(record.levelname == "ERROR" for record in caplog.records)
+    receipt = l1.probe_execute(data)
+    assert succeeded(receipt) and l1.call("last_success") is False
+    assert l1.call("verified_count") == 0
