@@ -1,0 +1,1 @@
+"""The benchmarks behind `nr bench`: execute (engines), prove (proof types), rpc (devnets)."""
