@@ -48,10 +48,14 @@ class InvalidBlock(Exception):
 
 
 def eels_invalid_block_errors() -> Tuple[Type[Exception], ...]:
-    """EELS's own exceptions for an invalid block or transaction (its engine raises them)."""
+    """
+    EELS's own exceptions for an invalid block or transaction, and its RLP
+    decoder's for a transaction that does not decode (its engine raises them).
+    """
     from ethereum.exceptions import EthereumException
+    from ethereum_rlp.exceptions import DecodingError as EelsDecodingError
 
-    return (EthereumException,)
+    return (EthereumException, EelsDecodingError)
 
 
 # What "this block is invalid" is raised as: our checks, py-evm's block and
