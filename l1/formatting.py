@@ -3,8 +3,9 @@ JSON shapes of blocks, transactions and receipts, as geth and anvil return
 them; and of execution proofs and proof requests, this node's own methods.
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
+from eth._utils.address import generate_contract_address
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
 from eth_utils import to_checksum_address
@@ -111,13 +112,20 @@ def effective_gas_price(transaction: SignedTransactionAPI, base_fee: int) -> int
     return base_fee + tip
 
 
+def created_address(transaction: SignedTransactionAPI) -> Optional[bytes]:
+    """The address a contract-creating transaction deploys to; None for any other."""
+    if transaction.to:
+        return None
+    return generate_contract_address(transaction.sender, transaction.nonce)
+
+
 def format_receipt(
-    devnet, block: BlockAPI, index: int, receipt: ReceiptAPI, receipts: List[ReceiptAPI]
+    block: BlockAPI, index: int, receipt: ReceiptAPI, receipts: Sequence[ReceiptAPI]
 ) -> Dict[str, Any]:
     transaction = block.transactions[index]
     previous = receipts[index - 1].gas_used if index else 0
     logs_before = sum(len(r.logs) for r in receipts[:index])
-    created = devnet.created_address(transaction)
+    created = created_address(transaction)
     return {
         "transactionHash": data(transaction.hash),
         "transactionIndex": quantity(index),
@@ -151,6 +159,15 @@ def format_receipt(
         "type": quantity(transaction_type(transaction)),
         "blockTimestamp": quantity(block.header.timestamp),
     }
+
+
+def format_block_logs(block: BlockAPI, receipts: Sequence[ReceiptAPI]) -> List[Dict[str, Any]]:
+    """Every log of ``block``, in order, as receipts show them."""
+    return [
+        log
+        for index, receipt in enumerate(receipts)
+        for log in format_receipt(block, index, receipt, receipts)["logs"]
+    ]
 
 
 def format_proof_request(payload) -> Dict[str, Any]:

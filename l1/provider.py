@@ -1,18 +1,17 @@
-"""A web3.py provider that talks to an in-process ``Devnet`` without sockets."""
+"""A web3.py provider that talks to an in-process devnet without sockets."""
 
 from typing import Any
 
 from web3 import Web3
 from web3.providers.base import JSONBaseProvider
 
-from .node import Devnet
 from .rpc import Dispatcher
 
 
 class DevnetProvider(JSONBaseProvider):
     """Encodes each request to JSON and back, so it sees exactly what a socket would carry."""
 
-    def __init__(self, devnet: Devnet) -> None:
+    def __init__(self, devnet) -> None:
         super().__init__()
         self.dispatcher = Dispatcher(devnet)
 
@@ -24,5 +23,6 @@ class DevnetProvider(JSONBaseProvider):
         return True
 
 
-def web3_for(devnet: Devnet) -> Web3:
+def web3_for(devnet) -> Web3:
+    """A web3.py client for ``devnet`` (an ``l1.node.Devnet``), in-process."""
     return Web3(DevnetProvider(devnet))

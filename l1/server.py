@@ -17,7 +17,12 @@ from typing import Any, Dict, List, Optional
 from aiohttp import WSMsgType, web
 
 from .filters import log_matches
-from .formatting import format_block, format_proof_request, format_receipt, format_signed_proof
+from .formatting import (
+    format_block,
+    format_block_logs,
+    format_proof_request,
+    format_signed_proof,
+)
 from .node import Devnet
 from .rpc import INVALID_PARAMS, MAX_REQUEST_BYTES, Dispatcher, RpcError
 
@@ -150,14 +155,8 @@ class DevnetServer:
         """Called on the mining thread; notifications go out on the server's loop."""
         if self.loop is None or not self.sockets:
             return
-        receipts = self.devnet.block_receipts(block)
-        logs = [
-            log
-            for index, receipt in enumerate(receipts)
-            for log in format_receipt(self.devnet, block, index, receipt, receipts)["logs"]
-        ]
         self._publish("newHeads", [format_block(block, False)])
-        self._publish("logs", logs)
+        self._publish("logs", format_block_logs(block, self.devnet.block_receipts(block)))
 
     def _on_proof(self, signed) -> None:
         self._publish("executionProofs", [format_signed_proof(signed)])

@@ -335,7 +335,7 @@ def test_debug_execution_witness_proves_a_devnet_block(devnet, w3):
         chain_config=ChainConfig(chain_id=31337, fork=FORK_PRAGUE),
         public_keys=[signer_public_key(tx) for tx in block.transactions],
     )
-    assert verify_stateless_new_payload(stateless_input).successful_validation
+    assert verify_stateless_new_payload(stateless_input).result.successful_validation
     genesis = w3.provider.make_request("debug_executionWitness", ["0x0"])
     assert genesis["error"]["code"] == -32602
 
@@ -407,7 +407,7 @@ def test_an_unexpected_failure_is_an_internal_error_not_a_dead_node(devnet, monk
     def broken(*args):
         raise RuntimeError("boom")
 
-    dispatcher.methods["eth_blockNumber"] = broken
+    monkeypatch.setattr(devnet, "head", broken)
     response = dispatcher.handle({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"})
     assert response["error"]["code"] == -32603 and "boom" in response["error"]["message"]
     assert (
@@ -550,7 +550,7 @@ def test_a_block_that_fails_after_the_answer_keeps_its_transaction(devnet, monke
     def broken(timestamp):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(devnet, "_build_next", broken)
+    monkeypatch.setattr(devnet.miner, "build_next", broken)
     answers = []
     dispatcher.handle_bytes(
         request_bytes("eth_sendRawTransaction", "0x" + signed.raw_transaction.hex()),

@@ -142,13 +142,13 @@ def test_interval_mining_can_be_switched_on_and_off():
 def test_a_transaction_is_answered_over_http_before_its_slow_block_and_its_receipt_waits():
     devnet = Devnet()
     port, w3 = serve_in_thread(devnet)
-    build_next = devnet._build_next
+    build_next = devnet.miner.build_next
 
     def slow_block(timestamp):
         time.sleep(1.0)
         return build_next(timestamp)
 
-    devnet._build_next = slow_block
+    devnet.miner.build_next = slow_block
     started = time.perf_counter()
     tx_hash = w3.eth.send_transaction(
         {"from": w3.eth.accounts[0], "to": w3.eth.accounts[1], "value": 5}

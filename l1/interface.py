@@ -1,0 +1,43 @@
+"""
+The terms the devnet node and its JSON-RPC layer share: what a client asks
+for (a transaction request) and how the node refuses (the errors a client is
+answered with). Both import this; neither imports the other for it.
+"""
+
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class TransactionRequest:
+    """
+    A call or a transaction as a client describes it (``eth_call``,
+    ``eth_sendTransaction``); None is a field the client left out, for the
+    node to fill in.
+    """
+
+    sender: Optional[bytes] = None
+    # None creates a contract.
+    to: Optional[bytes] = None
+    gas: Optional[int] = None
+    gas_price: Optional[int] = None
+    max_fee_per_gas: Optional[int] = None
+    max_priority_fee_per_gas: Optional[int] = None
+    value: int = 0
+    data: bytes = b""
+    nonce: Optional[int] = None
+
+
+class TransactionRejected(ValueError):
+    """A transaction the node will not accept, with the reason a client sees."""
+
+
+class InvalidArgument(ValueError):
+    """
+    A request whose parameters are well-formed but that the node cannot carry
+    out as asked (a timestamp before the head, undecodable transaction bytes).
+    """
+
+
+class InvalidState(InvalidArgument):
+    """A state dump that cannot be loaded; the devnet keeps its chain."""

@@ -1,0 +1,280 @@
+"""
+The chain a devnet runs and what is read from it: blocks, receipts and states
+(recent ones kept decoded), where each transaction landed, calls on any
+state, and anvil's edits of the head state.
+"""
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
+from eth.constants import GENESIS_PARENT_HASH
+from eth.estimators.gas import binary_gas_search_exact
+from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
+from eth.vm.spoof import SpoofTransaction
+
+from precompile.forks import FORK_RULES
+from precompile.genesis import GenesisAccount, new_chain
+from precompile.witness import execute_with_witness
+from prover.pool import ProofPool
+
+from .. import accel
+from ..accounts import WEI_PER_ETHER, DevAccount
+from ..builder import BuiltBlock
+from ..fork import NativeRollupsVM
+from ..interface import InvalidArgument
+from ..tracing import trace_transaction
+from .config import DevnetConfig
+
+# Recent blocks kept decoded, with their receipts (a block hash names both for good).
+RECENT_BLOCKS = 64
+
+
+def remember(cache: "OrderedDict[bytes, Any]", key: bytes, value: Any) -> None:
+    """Keep ``value`` in ``cache``, forgetting the oldest entries past ``RECENT_BLOCKS``."""
+    cache[key] = value
+    while len(cache) > RECENT_BLOCKS:
+        cache.popitem(last=False)
+
+
+def set_sender(transaction: SignedTransactionAPI, sender: bytes) -> None:
+    """Fix the sender py-evm would otherwise recover from the signature (a cached property)."""
+    transaction.__dict__["sender"] = sender
+
+
+def chain_rules(config: DevnetConfig, proof_pool: ProofPool) -> type:
+    """
+    The VM class a devnet runs: ``config.vm_class`` or the NativeRollups fork
+    with the node's EXECUTE settings and proof pool, with the speed-ups when
+    ``config.accelerated`` says so (by default, when they are on in this process).
+    """
+    accelerated = accel.enabled() if config.accelerated is None else config.accelerated
+    guest_rules = accel.accelerated_rules() if accelerated else FORK_RULES
+    vm_class = config.vm_class or NativeRollupsVM.with_parameters(
+        config.execute, proof_pool, guest_rules
+    )
+    return accel.accelerate(vm_class) if accelerated else vm_class
+
+
+def genesis_chain(config: DevnetConfig, vm_class: type, accounts: List[DevAccount]):
+    """A new chain at genesis: the funded accounts and the configured predeploys."""
+    balance = config.balance_ether * WEI_PER_ETHER
+    return new_chain(
+        vm_class,
+        config.chain_id,
+        {
+            **{account.address: GenesisAccount(balance=balance) for account in accounts},
+            **config.predeploys,
+        },
+        gas_limit=config.gas_limit,
+        timestamp=int(time.time()),
+        base_fee_per_gas=config.base_fee_per_gas,
+        # As on anvil, the first block pays the configured base fee.
+        gas_used=config.gas_limit // ELASTICITY_MULTIPLIER,
+    )
+
+
+def make_head(chain, header) -> None:
+    """Make ``header`` the canonical head of ``chain``, whatever came after it."""
+    chain.chaindb._set_as_canonical_chain_head(chain.chaindb.db, header, GENESIS_PARENT_HASH)
+
+
+@dataclass(frozen=True)
+class TransactionLocation:
+    block_number: int
+    index: int
+
+
+@dataclass(frozen=True)
+class SavedChain:
+    """A chain with what the devnet knows about it besides its database (a loaded dump)."""
+
+    chain: Any
+    head: Any
+    head_state_root: bytes
+    locations: Dict[bytes, TransactionLocation]
+    senders: Dict[bytes, bytes]
+
+
+class ChainBackend:
+    """One chain and its reads; the caller holds the devnet's lock."""
+
+    def __init__(self, config: DevnetConfig, vm_class: type, accounts: List[DevAccount]) -> None:
+        self.config, self.vm_class, self.accounts = config, vm_class, accounts
+        # Recent blocks and their receipts by block hash, and the read-only head state.
+        self._blocks: "OrderedDict[bytes, BlockAPI]" = OrderedDict()
+        self._receipts: "OrderedDict[bytes, tuple]" = OrderedDict()
+        self._head_state = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to a new genesis: no blocks, no transactions, no edits."""
+        self.chain = genesis_chain(self.config, self.vm_class, self.accounts)
+        # The head's state, which state edits move away from the head header's root.
+        self.head_state_root = self.head().state_root
+        self.locations: Dict[bytes, TransactionLocation] = {}
+        # The real sender of each transaction whose signature does not name it
+        # (sent from an impersonated address).
+        self.senders: Dict[bytes, bytes] = {}
+
+    @property
+    def chain_id(self) -> int:
+        return self.config.chain_id
+
+    # -- blocks and receipts --
+
+    def head(self):
+        return self.chain.get_canonical_head()
+
+    def block_number(self, tag: Union[int, str]) -> int:
+        """
+        The number of the block a client names: a number up to the head, or a
+        tag (this devnet's latest block is also its pending, safe and finalized one).
+        """
+        head = self.head().block_number
+        if tag == "earliest":
+            return 0
+        if isinstance(tag, str):
+            return head
+        if tag > head:
+            raise InvalidArgument(f"block {tag} is beyond the head {head}")
+        return tag
+
+    def block(self, number: int) -> BlockAPI:
+        block_hash = self.chain.chaindb.get_canonical_block_hash(number)
+        block = self._blocks.get(block_hash)
+        if block is None:
+            block = self.chain.get_block_by_hash(block_hash)
+            remember(self._blocks, block_hash, block)
+        return self.with_senders(block)
+
+    def block_by_hash(self, block_hash: bytes) -> Optional[BlockAPI]:
+        """The block with this hash, canonical or not; None if the chain has none."""
+        try:
+            block = self.chain.get_block_by_hash(block_hash)
+        except Exception:  # unknown hash (py-evm raises several kinds)
+            return None
+        return self.with_senders(block)
+
+    def with_senders(self, block: BlockAPI) -> BlockAPI:
+        """Give impersonated transactions back the sender their signature does not name."""
+        for transaction in block.transactions:
+            sender = self.senders.get(transaction.hash)
+            if sender is not None:
+                set_sender(transaction, sender)
+        return block
+
+    def receipt(self, transaction_hash: bytes) -> Optional[Tuple[BlockAPI, int, ReceiptAPI]]:
+        location = self.locations.get(transaction_hash)
+        if location is None:
+            return None
+        block = self.block(location.block_number)
+        return block, location.index, self.block_receipts(block)[location.index]
+
+    def block_receipts(self, block: BlockAPI) -> Tuple[ReceiptAPI, ...]:
+        """A block's receipts; recent blocks' are kept, as clients ask for them one by one."""
+        receipts = self._receipts.get(block.hash)
+        if receipts is None:
+            receipts = tuple(block.get_receipts(self.chain.chaindb))
+            remember(self._receipts, block.hash, receipts)
+        return receipts
+
+    def next_base_fee(self) -> int:
+        """The base fee of the block mined next."""
+        return self.chain.create_header_from_parent(self.head()).base_fee_per_gas
+
+    # -- states --
+
+    def state_at(self, number: Optional[int] = None):
+        """The state after block ``number`` (the head, with any edits, by default)."""
+        return self.chain.get_vm(self.header_at(number)).state
+
+    def header_at(self, number: Optional[int]):
+        if number is None or number == self.head().block_number:
+            return self.head().copy(state_root=self.head_state_root)
+        return self.block(number).header
+
+    def head_state(self):
+        """
+        The head state for reading only (nonces and balances of incoming
+        transactions): one state object per head, not one per question.
+        """
+        key = self._head_state_key(self.head().hash)
+        if self._head_state is None or self._head_state[0] != key:
+            self._head_state = (key, self.state_at())
+        return self._head_state[1]
+
+    def _head_state_key(self, head_hash: bytes) -> tuple:
+        return (self.chain, head_hash, self.head_state_root)
+
+    # -- calls --
+
+    def call(self, transaction: SpoofTransaction, number: Optional[int] = None):
+        """Execute without persisting, at zero cost: the computation."""
+        with self.chain.get_vm(self.header_at(number)).in_costless_state() as state:
+            return state.costless_execute_transaction(transaction)
+
+    def estimate_gas(self, transaction: SpoofTransaction) -> int:
+        """The least gas the transaction succeeds with at the head (exact, as anvil's search)."""
+        with self.chain.get_vm(self.header_at(None)).in_costless_state() as state:
+            return binary_gas_search_exact(state, transaction)
+
+    def execution_witness(self, number: int):
+        """The ``ExecutionWitness`` that proves block ``number`` statelessly."""
+        return execute_with_witness(self.chain, self.block(number)).witness
+
+    def trace(self, transaction_hash: bytes, options: Optional[Dict[str, Any]]):
+        """The struct-logger trace of a mined transaction; None if it is in no block."""
+        found = self.receipt(transaction_hash)
+        if found is None:
+            return None
+        block, index, _ = found
+        return trace_transaction(self.chain, block, index, options)
+
+    # -- changing the head --
+
+    def add_block(self, built: BuiltBlock) -> None:
+        """Take in a block just built on the head: it is the head now."""
+        block, state, receipts = built
+        self.head_state_root = block.header.state_root
+        remember(self._blocks, block.hash, block)
+        remember(self._receipts, block.hash, receipts)
+        self._head_state = (self._head_state_key(block.hash), state)
+        for index, transaction in enumerate(block.transactions):
+            self.locations[transaction.hash] = TransactionLocation(block.number, index)
+
+    def set_head(self, number: int, block_hash: bytes, state_root: bytes) -> None:
+        """Make an earlier block the head again, at ``state_root``; later transactions are gone."""
+        make_head(self.chain, self.chain.get_block_header_by_hash(block_hash))
+        self.head_state_root = state_root
+        self.locations = {
+            tx_hash: location
+            for tx_hash, location in self.locations.items()
+            if location.block_number <= number
+        }
+
+    def restore(self, saved: SavedChain) -> None:
+        """Run on a loaded chain instead of this one."""
+        make_head(saved.chain, saved.head)
+        self.chain, self.locations = saved.chain, saved.locations
+        self.head_state_root, self.senders = saved.head_state_root, saved.senders
+
+    def set_account(self, address: bytes, **fields) -> None:
+        """
+        anvil_setBalance/setNonce/setCode/setStorageAt: edit the head state in
+        place. The edits take effect at once, as on anvil: reads at the head and
+        the next block start from the edited state, which no header commits to.
+        """
+        state = self.state_at()
+        if "balance" in fields:
+            state.set_balance(address, fields["balance"])
+        if "nonce" in fields:
+            state.set_nonce(address, fields["nonce"])
+        if "code" in fields:
+            state.set_code(address, fields["code"])
+        for slot, value in fields.get("storage", {}).items():
+            state.set_storage(address, slot, value)
+        state.persist()
+        self.head_state_root = state.state_root

@@ -1,0 +1,45 @@
+"""The devnet's clock: how far evm_increaseTime moved it, and the timestamp the next block takes."""
+
+import time
+from typing import Optional
+
+from ..interface import InvalidArgument
+
+
+class Clock:
+    def __init__(self) -> None:
+        # Seconds the clock runs ahead of the wall clock (evm_increaseTime).
+        self.offset = 0
+        # The timestamp the next block takes (evm_setNextBlockTimestamp), once.
+        self.next_timestamp: Optional[int] = None
+
+    def reset(self) -> None:
+        self.offset, self.next_timestamp = 0, None
+
+    def block_timestamp(self, parent_timestamp: int, requested: Optional[int] = None) -> int:
+        """
+        The next block's timestamp: ``requested``, else the one set for it,
+        else the clock's time; always after its parent's.
+        """
+        if requested is None and self.next_timestamp is not None:
+            requested, self.next_timestamp = self.next_timestamp, None
+        if requested is None:
+            requested = int(time.time()) + self.offset
+        return max(requested, parent_timestamp + 1)
+
+    def increase(self, seconds: int, head_timestamp: int) -> int:
+        """
+        evm_increaseTime: the clock jumps ``seconds`` ahead; the total offset.
+        Blocks here keep strictly increasing timestamps (anvil lets them
+        repeat), so the next block is also held to at least the head's time
+        plus ``seconds``.
+        """
+        self.offset += seconds
+        self.next_timestamp = max(self.next_timestamp or 0, head_timestamp + seconds)
+        return self.offset
+
+    def set_next_timestamp(self, timestamp: int, head_timestamp: int) -> None:
+        """evm_setNextBlockTimestamp: the next block's timestamp, which must follow the head's."""
+        if timestamp <= head_timestamp:
+            raise InvalidArgument(f"timestamp {timestamp} is not after the head's")
+        self.next_timestamp = timestamp

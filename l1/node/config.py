@@ -1,0 +1,43 @@
+"""What a devnet is configured with: chain id, accounts, gas, mining, EXECUTE and the provers."""
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Tuple
+
+from precompile.execute import ExecuteParameters
+from precompile.genesis import DEFAULT_BASE_FEE_PER_GAS, GenesisAccount
+from prover.constants import DEFAULT_PROOF_TYPES
+from prover.registry import DEFAULT_PROVERS
+
+from ..accounts import DEFAULT_ACCOUNTS, DEFAULT_BALANCE_ETHER, DEFAULT_MNEMONIC
+
+DEFAULT_CHAIN_ID = 31337
+DEFAULT_GAS_LIMIT = 30_000_000
+
+
+@dataclass(frozen=True)
+class DevnetConfig:
+    chain_id: int = DEFAULT_CHAIN_ID
+    accounts: int = DEFAULT_ACCOUNTS
+    balance_ether: int = DEFAULT_BALANCE_ETHER
+    mnemonic: str = DEFAULT_MNEMONIC
+    gas_limit: int = DEFAULT_GAS_LIMIT
+    base_fee_per_gas: int = DEFAULT_BASE_FEE_PER_GAS
+    # Seconds between blocks; None mines a block for every transaction (automine).
+    block_time: Optional[float] = None
+    execute: ExecuteParameters = field(default_factory=ExecuteParameters)
+    # The chain's rules; None is the NativeRollups fork with ``execute``. An
+    # L2 node runs plain Prague, as its blocks must pass EXECUTE's guest.
+    vm_class: Optional[type] = None
+    # Genesis accounts besides the funded test accounts (an L2's predeploys).
+    predeploys: Mapping[bytes, GenesisAccount] = field(default_factory=dict)
+    # anvil's methods that edit state or history outside of transactions. A
+    # rollup's L2 node turns them off: its blocks must stay provable on L1.
+    state_edits: bool = True
+    # The prover registry (demo keys 0..provers-1, all active) and the proof
+    # types this node's pool accepts; proofs mode counts them (config.execute).
+    provers: int = DEFAULT_PROVERS
+    inactive_provers: Tuple[int, ...] = ()
+    proof_types: Tuple[str, ...] = DEFAULT_PROOF_TYPES
+    # Run on the speed-ups' fork classes (``l1.accel``); None: when they are
+    # switched on in this process (``nr devnet`` does; a plain import does not).
+    accelerated: Optional[bool] = None

@@ -1,0 +1,310 @@
+"""
+The devnet node as one object: a thin facade over its chain backend,
+transaction pool, miner, clock, snapshots, impersonation, persistence and
+proof pool, with a web3.py client for it in-process.
+
+Whatever changes the node takes its one lock, so the JSON-RPC server may
+call it from any thread.
+"""
+
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
+
+from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
+
+from prover.pool import GossipResult
+
+from ..accounts import derive_accounts
+from ..interface import InvalidArgument, TransactionRequest
+from ..provider import web3_for
+from .backend import ChainBackend, TransactionLocation, chain_rules
+from .clock import Clock
+from .config import DevnetConfig
+from .impersonation import Impersonation
+from .miner import Miner
+from .persistence import dump_state, read_state, write_atomically
+from .pool import TransactionPool
+from .proofs import completes_payload, new_proof_pool
+from .snapshots import Snapshots
+from .transactions import DEFAULT_PRIORITY_FEE, RequestFiller
+
+
+class Devnet:
+    """An in-process L1 devnet; ``l1.rpc`` serves it over JSON-RPC."""
+
+    def __init__(self, config: DevnetConfig = DevnetConfig()) -> None:
+        self.config = config
+        self.lock = threading.RLock()
+        self.accounts = derive_accounts(config.mnemonic, config.accounts)
+        self.proof_pool = new_proof_pool(config)
+        self.provers = self.proof_pool.provers
+        self.vm_class = chain_rules(config, self.proof_pool)
+        self.backend = ChainBackend(config, self.vm_class, self.accounts)
+        self.pool = TransactionPool(self.backend)
+        self.clock = Clock()
+        self.miner = Miner(self.backend, self.pool, self.clock, self.proof_pool, config.block_time)
+        self.snapshots = Snapshots(self.backend, self.pool, self.clock)
+        self.impersonation = Impersonation(self.backend)
+        self.requests = RequestFiller(self.backend, self.pool, self.accounts, self.impersonation)
+
+    def __enter__(self) -> "Devnet":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        with self.lock:
+            self.pool.clear()
+
+    def web3(self):
+        """A web3.py client for this devnet, in-process."""
+        return web3_for(self)
+
+    # -- what the parts hold --
+
+    @property
+    def chain(self):
+        return self.backend.chain
+
+    @property
+    def chain_id(self) -> int:
+        return self.config.chain_id
+
+    @property
+    def pending(self) -> List[SignedTransactionAPI]:
+        return self.pool.pending
+
+    @property
+    def awaiting_proofs(self) -> Dict[bytes, str]:
+        """Pending transactions whose EXECUTE calls wait for proofs: hash -> why."""
+        return self.pool.awaiting_proofs
+
+    @property
+    def locations(self) -> Dict[bytes, TransactionLocation]:
+        return self.backend.locations
+
+    @property
+    def impersonated(self) -> Set[bytes]:
+        return self.impersonation.addresses
+
+    @property
+    def time_offset(self) -> int:
+        return self.clock.offset
+
+    @property
+    def automine(self) -> bool:
+        return self.miner.automine
+
+    @property
+    def block_time(self) -> Optional[float]:
+        return self.miner.block_time
+
+    @property
+    def block_listeners(self) -> List[Callable[[BlockAPI], None]]:
+        return self.miner.block_listeners
+
+    @property
+    def parent_beacon_block_root(self) -> bytes:
+        """The parent_beacon_block_root of the blocks mined from now on (an L2's anchor)."""
+        return self.miner.parent_beacon_block_root
+
+    @parent_beacon_block_root.setter
+    def parent_beacon_block_root(self, root: bytes) -> None:
+        with self.lock:
+            self.miner.parent_beacon_block_root = root
+
+    # -- reading --
+
+    def head(self):
+        return self.backend.head()
+
+    def block_number(self, tag: Union[int, str]) -> int:
+        """The number of the block a number or a tag names; InvalidArgument beyond the head."""
+        return self.backend.block_number(tag)
+
+    def block(self, number: int) -> BlockAPI:
+        return self.backend.block(number)
+
+    def block_by_hash(self, block_hash: bytes) -> Optional[BlockAPI]:
+        return self.backend.block_by_hash(block_hash)
+
+    def next_base_fee(self) -> int:
+        """The base fee of the block mined next."""
+        return self.backend.next_base_fee()
+
+    def gas_price(self) -> int:
+        """What a transaction pays per gas in the next block with the default tip."""
+        return self.backend.next_base_fee() + DEFAULT_PRIORITY_FEE
+
+    def priority_fee(self) -> int:
+        """The tip a transaction pays when its sender names none."""
+        return DEFAULT_PRIORITY_FEE
+
+    def state_at(self, number: Optional[int] = None):
+        """The state after block ``number`` (the head, with any edits, by default)."""
+        return self.backend.state_at(number)
+
+    def receipt(self, transaction_hash: bytes) -> Optional[Tuple[BlockAPI, int, ReceiptAPI]]:
+        return self.backend.receipt(transaction_hash)
+
+    def block_receipts(self, block: BlockAPI) -> Tuple[ReceiptAPI, ...]:
+        return self.backend.block_receipts(block)
+
+    def call(self, request: TransactionRequest, number: Optional[int] = None):
+        """Execute the request in block ``number``'s state without persisting: the computation."""
+        return self.backend.call(self.requests.call(request, number), number)
+
+    def estimate_gas(self, request: TransactionRequest) -> int:
+        """The least gas the request succeeds with at the head."""
+        return self.backend.estimate_gas(self.requests.call(request))
+
+    def execution_witness(self, number: int):
+        return self.backend.execution_witness(number)
+
+    def trace_transaction(
+        self, transaction_hash: bytes, options: Optional[Dict[str, Any]] = None
+    ) -> Optional[Dict[str, Any]]:
+        return self.backend.trace(transaction_hash, options)
+
+    # -- transactions --
+
+    def send_transaction(self, transaction: SignedTransactionAPI) -> bytes:
+        """Validate against the pending state, then queue or mine it; the hash."""
+        with self.lock:
+            # One block per transaction, as automine promises, even when deferred.
+            self.miner.mine_due()
+            self.pool.add(transaction, gapless=self.miner.automine)
+            self.miner.transaction_added()
+            return transaction.hash
+
+    def send_raw_transaction(self, encoded: bytes) -> bytes:
+        """Decode a signed transaction and send it; InvalidArgument if the bytes are not one."""
+        try:
+            transaction = self.vm_class.get_transaction_builder().decode(encoded)
+            transaction.sender  # recovers the signer: an invalid signature fails here
+        except Exception as error:  # undecodable bytes or an unrecoverable signature
+            raise InvalidArgument(f"invalid transaction: {error}") from error
+        return self.send_transaction(transaction)
+
+    def send_request(self, request: TransactionRequest) -> bytes:
+        """Fill in, sign and send a transaction request (eth_sendTransaction); the hash."""
+        with self.lock:
+            return self.send_transaction(self.requests.sign(request))
+
+    @contextmanager
+    def mining_deferred(self):
+        """Automine notes a block as due instead of mining it, until ``mine_due``."""
+        with self.lock, self.miner.deferred():
+            yield
+
+    def mine_due(self) -> None:
+        """Mine the block a deferred automine left due, if any."""
+        with self.lock:
+            self.miner.mine_due()
+
+    # -- blocks --
+
+    def mine(self, blocks: int = 1, timestamp: Optional[int] = None) -> List[BlockAPI]:
+        """Mine ``blocks`` blocks, the first holding the pending transactions."""
+        with self.lock:
+            return self.miner.mine(blocks, timestamp)
+
+    def set_automine(self, enabled: bool) -> None:
+        with self.lock:
+            self.miner.set_automine(enabled)
+
+    def set_interval_mining(self, seconds: float) -> None:
+        """evm_setIntervalMining: a block every ``seconds``; 0 turns the timer off."""
+        with self.lock:
+            self.miner.set_interval(seconds)
+
+    @contextmanager
+    def automine_paused(self):
+        """Queue several transactions for one block: automine waits until the block is mined."""
+        with self.lock, self.miner.automine_paused():
+            yield
+
+    # -- execution proofs --
+
+    def submit_proof(self, data: bytes) -> GossipResult:
+        """
+        A ``SignedExecutionProof`` from the ``execution_proof`` topic, judged
+        by the gossip rules (outside the lock: a re-execution proof takes as
+        long as its block); an accepted one may let waiting transactions in.
+        """
+        result = self.proof_pool.submit_bytes(data)
+        if completes_payload(self.proof_pool, result, self.config.execute.proof_threshold):
+            with self.lock:
+                self.miner.proofs_arrived()
+        return result
+
+    # -- test controls --
+
+    def increase_time(self, seconds: int) -> int:
+        """evm_increaseTime: the clock jumps ``seconds`` ahead; the total offset."""
+        with self.lock:
+            return self.clock.increase(seconds, self.head().timestamp)
+
+    def set_next_timestamp(self, timestamp: int) -> None:
+        """evm_setNextBlockTimestamp: InvalidArgument unless it follows the head's."""
+        with self.lock:
+            self.clock.set_next_timestamp(timestamp, self.head().timestamp)
+
+    def snapshot(self) -> int:
+        """evm_snapshot: an id to return to this head and these pending transactions."""
+        with self.lock:
+            return self.snapshots.take()
+
+    def revert(self, snapshot_id: int) -> bool:
+        """evm_revert (anvil semantics): back to the snapshot; it and later ones are gone."""
+        with self.lock:
+            return self.snapshots.revert(snapshot_id)
+
+    def rewind(self, number: int) -> List[SignedTransactionAPI]:
+        """
+        Make block ``number`` the head again (a reorg on a devnet); the
+        transactions of the dropped blocks, in order, for the caller to resend.
+        """
+        with self.lock:
+            return self.snapshots.rewind(number)
+
+    def set_account(self, address: bytes, **fields) -> None:
+        """anvil_setBalance/setNonce/setCode/setStorageAt: edit the head state in place."""
+        with self.lock:
+            self.backend.set_account(address, **fields)
+
+    def impersonate(self, address: bytes) -> None:
+        """anvil_impersonateAccount: ``address`` may send without its key."""
+        with self.lock:
+            self.impersonation.start(address)
+
+    def stop_impersonating(self, address: bytes) -> None:
+        with self.lock:
+            self.impersonation.stop(address)
+
+    def reset(self) -> None:
+        """anvil_reset: back to a fresh genesis with the same configuration."""
+        with self.lock:
+            self.backend.reset()
+            self.pool.clear()
+            self.snapshots.clear()
+            self.clock.reset()
+            self.impersonation.clear()
+
+    # -- persistence --
+
+    def dump_state(self) -> bytes:
+        """The whole chain as compressed JSON, for ``load_state``."""
+        with self.lock:
+            return dump_state(self.backend)
+
+    def load_state(self, dumped: bytes) -> None:
+        """Replace the chain with a dump; the old chain stays if the dump is bad."""
+        saved = read_state(dumped, self.chain_id, type(self.chain))
+        with self.lock:
+            self.backend.restore(saved)
+            self.pool.clear()
+            self.snapshots.clear()
+
+    def save_state(self, path: str) -> None:
+        """Write the dump so that a crash at any moment leaves the previous file whole."""
+        write_atomically(path, self.dump_state())

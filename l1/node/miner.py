@@ -1,0 +1,143 @@
+"""
+Block production: when blocks are mined (automine, on an interval, deferred
+past a transaction's answer, or on request) and what goes in them. A
+transaction whose EXECUTE calls wait for proofs is left out of the block,
+with its sender's later ones, until the proofs are in.
+"""
+
+from contextlib import contextmanager
+from typing import Callable, List, Optional
+
+from eth.abc import BlockAPI
+
+from prover.pool import ProofPool
+
+from ..builder import BuiltBlock, build_block_and_state
+from ..fork import AwaitingProofs
+from .backend import ChainBackend
+from .clock import Clock
+from .pool import TransactionPool
+
+
+class Miner:
+    """Mines the pool's ready transactions onto the backend's chain; the caller holds the lock."""
+
+    def __init__(
+        self,
+        backend: ChainBackend,
+        pool: TransactionPool,
+        clock: Clock,
+        proof_pool: ProofPool,
+        block_time: Optional[float],
+    ) -> None:
+        self.backend, self.pool, self.clock, self.proof_pool = backend, pool, clock, proof_pool
+        self.automine = block_time is None
+        # Seconds between interval-mined blocks; None or 0 mines no empty blocks on a timer.
+        self.block_time: Optional[float] = block_time
+        # Automine deferred (``deferred``) and a block due because of it.
+        self._deferred = False
+        self._block_due = False
+        # Called with each new block (the server's subscriptions listen here).
+        self.block_listeners: List[Callable[[BlockAPI], None]] = []
+        # The parent_beacon_block_root of the blocks mined from now on. On an
+        # L2 it is the L1 message-queue hash the chain has taken in (its anchor).
+        self.parent_beacon_block_root = bytes(32)
+
+    # -- modes --
+
+    def set_interval(self, seconds: float) -> None:
+        """evm_setIntervalMining: a block every ``seconds``; 0 turns the timer off (automine)."""
+        self.block_time = seconds or None
+        self.automine = self.block_time is None
+
+    def set_automine(self, enabled: bool) -> None:
+        """evm_setAutomine: mine a block for each transaction, or only when asked."""
+        self.automine = enabled
+
+    @contextmanager
+    def automine_paused(self):
+        """Queue several transactions for one block: automine waits until the block is mined."""
+        automine, self.automine = self.automine, False
+        try:
+            yield
+        finally:
+            self.automine = automine
+
+    @contextmanager
+    def deferred(self):
+        """
+        Within, automine notes that a block is due instead of mining it, and
+        ``mine_due`` mines it. A server answers a transaction in between (it
+        is accepted, which is when anvil answers too) while it holds the lock,
+        so no later request sees the node before that block is in.
+        """
+        self._deferred = True
+        try:
+            yield
+        finally:
+            self._deferred = False
+
+    def transaction_added(self) -> None:
+        """A transaction joined the pool: under automine, its block (now, or due)."""
+        if self.automine:
+            if self._deferred:
+                self._block_due = True
+            else:
+                self.mine()
+
+    def mine_due(self) -> None:
+        """Mine the block a deferred automine left due, if any."""
+        if self._block_due:
+            self.mine()  # which clears it
+
+    def proofs_arrived(self) -> None:
+        """Proofs completed some payload: under automine, a block for what waited for them."""
+        if self.automine and self.pool.awaiting_proofs:
+            self.mine()
+
+    # -- blocks --
+
+    def mine(self, blocks: int = 1, timestamp: Optional[int] = None) -> List[BlockAPI]:
+        """Mine ``blocks`` blocks, the first holding the ready pending transactions."""
+        self._block_due = False
+        mined = []
+        for _ in range(blocks):
+            parent_timestamp = self.backend.head().timestamp
+            built = self.build_next(self.clock.block_timestamp(parent_timestamp, timestamp))
+            block = built.block
+            self.pool.remove(block.transactions)
+            self.backend.add_block(built)
+            mined.append(block)
+            timestamp = None
+            for listener in self.block_listeners:
+                listener(block)
+        # Proofs held until their payload was seen (by the block just built) count now.
+        if self.proof_pool.judge_held() and self.automine and self.pool.awaiting_proofs:
+            mined += self.mine()
+        return mined
+
+    def build_next(self, timestamp: int) -> BuiltBlock:
+        """
+        The next block, its state and receipts: every ready transaction
+        except those whose EXECUTE calls wait for proofs (and their sender's
+        later ones), which stay pending for a later block.
+        """
+        transactions = self.pool.ready()
+        while True:
+            try:
+                return build_block_and_state(
+                    self.backend.chain,
+                    transactions,
+                    timestamp=timestamp,
+                    gas_limit=self.backend.config.gas_limit,
+                    parent_state_root=self.backend.head_state_root,
+                    parent_beacon_block_root=self.parent_beacon_block_root,
+                )
+            except AwaitingProofs as waiting:
+                held = waiting.transaction
+                self.pool.awaiting_proofs[held.hash] = waiting.reason
+                transactions = [
+                    t
+                    for t in transactions
+                    if not (t.sender == held.sender and t.nonce >= held.nonce)
+                ]

@@ -1,0 +1,89 @@
+"""
+A client's transaction request made a transaction: a call as an unsigned
+stand-in from its sender, or a send filled in (nonce after the sender's
+pending ones, default fees, estimated gas) and signed by the sender's key or
+as an impersonated sender.
+"""
+
+from typing import List, Optional
+
+from eth.abc import SignedTransactionAPI
+from eth.vm.spoof import SpoofTransaction
+from eth_keys import keys
+
+from ..accounts import DevAccount
+from ..interface import TransactionRejected, TransactionRequest
+from .backend import ChainBackend
+from .impersonation import Impersonation
+from .pool import TransactionPool
+
+# The tip a transaction pays when its request names none (anvil's default).
+DEFAULT_PRIORITY_FEE = 10**9
+
+
+def default_max_fee(base_fee: int) -> int:
+    """The fee cap a transaction gets when its request names none: room for two base fees."""
+    return 2 * base_fee + DEFAULT_PRIORITY_FEE
+
+
+class RequestFiller:
+    def __init__(
+        self,
+        backend: ChainBackend,
+        pool: TransactionPool,
+        accounts: List[DevAccount],
+        impersonation: Impersonation,
+    ) -> None:
+        self.backend, self.pool, self.impersonation = backend, pool, impersonation
+        self.keys = {account.address: account.private_key for account in accounts}
+
+    def call(self, request: TransactionRequest, number: Optional[int] = None) -> SpoofTransaction:
+        """
+        The request as a transaction from its sender (the zero address if it
+        names none) at the sender's nonce in block ``number``, for a call.
+        """
+        sender = request.sender or bytes(20)
+        unsigned = self.backend.chain.get_vm().create_unsigned_transaction(
+            nonce=self.backend.state_at(number).get_nonce(sender),
+            gas_price=request.gas_price or 0,
+            gas=self.backend.config.gas_limit if request.gas is None else request.gas,
+            to=request.to or b"",
+            value=request.value,
+            data=request.data,
+        )
+        return SpoofTransaction(unsigned, from_=sender)
+
+    def sign(self, request: TransactionRequest) -> SignedTransactionAPI:
+        """
+        An EIP-1559 transaction from the request's sender, with what the
+        request leaves out filled in, signed by the sender's key (a
+        prefunded account) or as an impersonated sender.
+        """
+        sender = request.sender
+        if sender is None:
+            raise TransactionRejected("a transaction to send needs a sender")
+        nonce = self.pool.next_nonce(sender) if request.nonce is None else request.nonce
+        gas = self.backend.estimate_gas(self.call(request)) if request.gas is None else request.gas
+        max_fee = next(
+            (fee for fee in (request.max_fee_per_gas, request.gas_price) if fee is not None),
+            default_max_fee(self.backend.next_base_fee()),
+        )
+        priority = request.max_priority_fee_per_gas
+        if priority is None:
+            priority = min(DEFAULT_PRIORITY_FEE, max_fee)
+        builder = self.backend.chain.get_vm().get_transaction_builder()
+        unsigned = builder.new_unsigned_dynamic_fee_transaction(
+            chain_id=self.backend.chain_id,
+            nonce=nonce,
+            max_priority_fee_per_gas=priority,
+            max_fee_per_gas=max_fee,
+            gas=gas,
+            to=request.to or b"",
+            value=request.value,
+            data=request.data,
+            access_list=(),
+        )
+        key = self.keys.get(sender)
+        if key is None:
+            return self.impersonation.sign(unsigned, sender)
+        return unsigned.as_signed_transaction(keys.PrivateKey(key))

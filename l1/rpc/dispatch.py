@@ -1,0 +1,219 @@
+"""
+The JSON-RPC envelope over a devnet: requests in (single, batch, raw bytes),
+each method's declared parameters checked before it runs, and the error codes
+clients parse (EIP-1474; -32602 names the parameter, -32603 is a bug here).
+"""
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+from eth_utils import ValidationError
+
+from ..accounts import InvalidMnemonic
+from ..filters import InstalledFilters
+from ..interface import InvalidArgument, TransactionRejected
+from .anvil import AnvilNamespace
+from .debug import DebugNamespace
+from .errors import (
+    INTERNAL_ERROR,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    STATE_EDITS_DISABLED,
+    TRANSACTION_REJECTED,
+    RpcError,
+    invalid_params,
+)
+from .eth import EthNamespace
+from .net import NetNamespace
+from .nr import NrNamespace
+from .params import InvalidParams, Param, bind
+
+# Larger request bodies are refused before parsing (anvil's own limit is similar).
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+
+# Methods that change state or history other than by a signed transaction.
+STATE_EDITING_METHODS = (
+    "anvil_setBalance",
+    "anvil_setNonce",
+    "anvil_setCode",
+    "anvil_setStorageAt",
+    "anvil_impersonateAccount",
+    "anvil_loadState",
+    "anvil_reset",
+    "evm_revert",
+)
+
+# Methods answered without the node's lock (each request otherwise holds it
+# throughout, so it sees one state): those that read no chain state (web3.py
+# asks the chain id right after sending a transaction; it need not wait for
+# the block), and proof submission, whose verification runs outside it and
+# for a re-execution proof takes as long as the block.
+UNLOCKED_METHODS = (
+    "eth_chainId",
+    "net_version",
+    "net_listening",
+    "web3_clientVersion",
+    "eth_accounts",
+    "nr_submitExecutionProof",
+)
+
+# Names other tools use for the same methods (anvil accepts these).
+ALIASES = {
+    "hardhat_mine": "anvil_mine",
+    "hardhat_setBalance": "anvil_setBalance",
+    "hardhat_setNonce": "anvil_setNonce",
+    "hardhat_setCode": "anvil_setCode",
+    "hardhat_setStorageAt": "anvil_setStorageAt",
+    "hardhat_impersonateAccount": "anvil_impersonateAccount",
+    "hardhat_stopImpersonatingAccount": "anvil_stopImpersonatingAccount",
+    "anvil_snapshot": "evm_snapshot",
+    "anvil_revert": "evm_revert",
+    "anvil_increaseTime": "evm_increaseTime",
+    "anvil_setNextBlockTimestamp": "evm_setNextBlockTimestamp",
+    "anvil_setAutomine": "evm_setAutomine",
+    "anvil_setIntervalMining": "evm_setIntervalMining",
+    "hardhat_reset": "anvil_reset",
+}
+
+
+@dataclass(frozen=True)
+class Method:
+    """A method served: what runs, and its declared parameters (None: it takes any)."""
+
+    run: Callable[..., Any]
+    params: Optional[Sequence[Param]]
+
+
+def declared_methods(namespace: Any) -> Dict[str, Method]:
+    """The methods a namespace declares (``params.method``), by name."""
+    methods = {}
+    for name in dir(type(namespace)):
+        params = getattr(getattr(type(namespace), name), "rpc_params", None)
+        if params is not None:
+            methods[name] = Method(getattr(namespace, name), params)
+    return methods
+
+
+def state_edits_disabled(name: str) -> Method:
+    """A method this node was told not to serve: refused whatever its parameters."""
+
+    def refuse() -> None:
+        raise RpcError(
+            STATE_EDITS_DISABLED,
+            f"{name} is disabled on this node: it edits state outside of transactions, and"
+            " this chain's blocks must stay provable (a rollup's L2)",
+        )
+
+    return Method(refuse, None)
+
+
+class Dispatcher:
+    """Answers JSON-RPC requests (single or batch) for one devnet."""
+
+    def __init__(self, devnet) -> None:
+        self.devnet = devnet
+        filters = InstalledFilters()
+        namespaces = (
+            EthNamespace(devnet, filters),
+            NetNamespace(devnet),
+            AnvilNamespace(devnet, filters),
+            DebugNamespace(devnet),
+            NrNamespace(devnet),
+        )
+        self.methods: Dict[str, Method] = {}
+        for namespace in namespaces:
+            self.methods.update(declared_methods(namespace))
+        if not devnet.config.state_edits:
+            for name in STATE_EDITING_METHODS:
+                self.methods[name] = state_edits_disabled(name)
+        for alias, target in ALIASES.items():
+            self.methods[alias] = self.methods[target]
+
+    # -- the envelope --
+
+    def handle_bytes(
+        self, body: bytes, answer: Optional[Callable[[Optional[bytes]], None]] = None
+    ) -> Optional[bytes]:
+        """
+        Raw request bytes in, raw response bytes out (None for notifications
+        only). With ``answer``, a single request's response goes to it as soon
+        as it is ready, before the block its transaction made due is mined;
+        the node's lock keeps later requests waiting for that block.
+        """
+        if len(body) > MAX_REQUEST_BYTES:
+            return self._encode(self._error(None, RpcError(INVALID_REQUEST, "request too large")))
+        try:
+            request = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            return self._encode(self._error(None, RpcError(PARSE_ERROR, f"parse error: {error}")))
+        if (
+            answer is None
+            or not isinstance(request, dict)
+            or request.get("method") in UNLOCKED_METHODS
+        ):
+            return self._encode_response(self.handle(request))
+        with self.devnet.lock:
+            with self.devnet.mining_deferred():
+                response = self._encode_response(self.handle_one(request))
+            answer(response)
+            try:
+                self.devnet.mine_due()
+            except Exception as error:  # the sender has its hash; the transaction stays pending
+                print(f"nr devnet: mining failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return response
+
+    def handle(self, request: Union[Dict, List]) -> Optional[Union[Dict, List]]:
+        if isinstance(request, list):
+            if not request:
+                return self._error(None, RpcError(INVALID_REQUEST, "empty batch"))
+            responses = [self.handle_one(item) for item in request]
+            return [response for response in responses if response is not None] or None
+        return self.handle_one(request)
+
+    def handle_one(self, request: Any) -> Optional[Dict[str, Any]]:
+        if not isinstance(request, dict) or not isinstance(request.get("method"), str):
+            return self._error(None, RpcError(INVALID_REQUEST, "invalid request"))
+        request_id = request.get("id")
+        params = request.get("params", [])
+        if not isinstance(params, list):
+            return self._error(request_id, invalid_params("params must be an array"))
+        method = self.methods.get(request["method"])
+        if method is None:
+            error = RpcError(METHOD_NOT_FOUND, f"the method {request['method']} does not exist")
+            return self._error(request_id, error)
+        try:
+            result = self._run(request["method"], method, params)
+        except RpcError as error:
+            return self._error(request_id, error)
+        except (InvalidParams, InvalidArgument) as error:
+            return self._error(request_id, invalid_params(str(error)))
+        except (TransactionRejected, ValidationError, InvalidMnemonic) as error:
+            return self._error(request_id, RpcError(TRANSACTION_REJECTED, str(error)))
+        except Exception as error:  # a bug must cost one request, never the node
+            message = f"internal error: {type(error).__name__}: {error}"
+            return self._error(request_id, RpcError(INTERNAL_ERROR, message))
+        if "id" not in request:
+            return None
+        return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+    def _run(self, name: str, method: Method, params: List[Any]) -> Any:
+        """The method's result, its parameters read first (under the name the client used)."""
+        arguments = bind(name, method.params, params) if method.params is not None else ()
+        if name in UNLOCKED_METHODS:
+            return method.run(*arguments)
+        with self.devnet.lock:
+            return method.run(*arguments)
+
+    @staticmethod
+    def _error(request_id: Any, error: RpcError) -> Dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": request_id, "error": error.as_json()}
+
+    @staticmethod
+    def _encode(response: Any) -> bytes:
+        return json.dumps(response).encode()
+
+    def _encode_response(self, response: Any) -> Optional[bytes]:
+        return None if response is None else self._encode(response)

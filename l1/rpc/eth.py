@@ -1,0 +1,238 @@
+"""
+The ``eth_`` namespace: chain and state reads, calls and gas estimates,
+transactions, blocks, logs and filters, fees; each method reads its declared
+parameters and asks the node.
+"""
+
+from typing import Any, Dict, List, Optional
+
+from eth.exceptions import Revert
+from eth_abi import decode as abi_decode
+
+from ..filters import InstalledFilters, log_matches
+from ..formatting import (
+    format_block,
+    format_block_logs,
+    format_receipt,
+    format_transaction,
+    quantity,
+)
+from ..interface import TransactionRequest
+from .errors import EXECUTION_REVERTED, INVALID_PARAMS, RpcError, invalid_params
+from .params import (
+    ADDRESS,
+    BLOCK,
+    BOOLEAN,
+    BYTES32,
+    CALL,
+    DATA,
+    LOG_FILTER,
+    NUMBERS,
+    QUANTITY,
+    TEXT,
+    TRANSACTION,
+    BlockTag,
+    LogFilter,
+    Param,
+    method,
+)
+
+# The selector of Solidity's and Vyper's ``Error(string)`` revert.
+ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
+
+ADDRESS_PARAM = Param("address", ADDRESS)
+BLOCK_PARAM = Param("block", BLOCK, "latest")
+FULL_PARAM = Param("full", BOOLEAN, False)
+
+
+def revert_reason(output: bytes) -> Optional[str]:
+    """The reason of an ``Error(string)`` revert, if ``output`` is one."""
+    if not output.startswith(ERROR_STRING_SELECTOR):
+        return None
+    try:
+        (reason,) = abi_decode(["string"], output[len(ERROR_STRING_SELECTOR):])
+    except Exception:  # malformed revert data is still revert data, without a reason
+        return None
+    return reason
+
+
+def execution_error(computation) -> RpcError:
+    """
+    Code 3 as geth and anvil answer: revert data when there is some, and
+    an ``Error(string)`` reason in the message, as clients show it.
+    """
+    if isinstance(computation.error, Revert):
+        reason = revert_reason(computation.output)
+        message = f"execution reverted: {reason}" if reason else "execution reverted"
+        return RpcError(EXECUTION_REVERTED, message, "0x" + computation.output.hex())
+    return RpcError(EXECUTION_REVERTED, f"execution reverted: {type(computation.error).__name__}")
+
+
+class EthNamespace:
+    def __init__(self, devnet, filters: InstalledFilters) -> None:
+        self.devnet, self.filters = devnet, filters
+
+    # -- chain and state --
+
+    @method()
+    def eth_chainId(self) -> str:
+        return quantity(self.devnet.chain_id)
+
+    @method()
+    def eth_blockNumber(self) -> str:
+        return quantity(self.devnet.head().block_number)
+
+    @method()
+    def eth_accounts(self) -> List[str]:
+        return [account.checksum_address for account in self.devnet.accounts]
+
+    @method()
+    def eth_gasPrice(self) -> str:
+        return quantity(self.devnet.gas_price())
+
+    @method()
+    def eth_maxPriorityFeePerGas(self) -> str:
+        return quantity(self.devnet.priority_fee())
+
+    def _state(self, block: BlockTag):
+        return self.devnet.state_at(self.devnet.block_number(block))
+
+    @method(ADDRESS_PARAM, BLOCK_PARAM)
+    def eth_getBalance(self, address: bytes, block: BlockTag) -> str:
+        return quantity(self._state(block).get_balance(address))
+
+    @method(ADDRESS_PARAM, BLOCK_PARAM)
+    def eth_getTransactionCount(self, address: bytes, block: BlockTag) -> str:
+        return quantity(self._state(block).get_nonce(address))
+
+    @method(ADDRESS_PARAM, BLOCK_PARAM)
+    def eth_getCode(self, address: bytes, block: BlockTag) -> str:
+        return "0x" + self._state(block).get_code(address).hex()
+
+    @method(ADDRESS_PARAM, Param("slot", QUANTITY), BLOCK_PARAM)
+    def eth_getStorageAt(self, address: bytes, slot: int, block: BlockTag) -> str:
+        return "0x" + self._state(block).get_storage(address, slot).to_bytes(32, "big").hex()
+
+    # -- calls --
+
+    def _call(self, call: TransactionRequest, number: int):
+        computation = self.devnet.call(call, number)
+        if computation.is_error:
+            raise execution_error(computation)
+        return computation
+
+    @method(Param("call", CALL), BLOCK_PARAM)
+    def eth_call(self, call: TransactionRequest, block: BlockTag) -> str:
+        return "0x" + self._call(call, self.devnet.block_number(block)).output.hex()
+
+    @method(Param("call", CALL), BLOCK_PARAM)
+    def eth_estimateGas(self, call: TransactionRequest, block: BlockTag) -> str:
+        self._call(call, self.devnet.block_number(block))
+        return quantity(self.devnet.estimate_gas(call))
+
+    # -- transactions --
+
+    @method(Param("transaction", DATA))
+    def eth_sendRawTransaction(self, encoded: bytes) -> str:
+        return "0x" + self.devnet.send_raw_transaction(encoded).hex()
+
+    @method(Param("transaction", TRANSACTION))
+    def eth_sendTransaction(self, request: TransactionRequest) -> str:
+        return "0x" + self.devnet.send_request(request).hex()
+
+    @method(Param("hash", BYTES32))
+    def eth_getTransactionByHash(self, transaction_hash: bytes) -> Optional[Dict[str, Any]]:
+        found = self.devnet.receipt(transaction_hash)
+        if found is None:
+            return None
+        block, index, _ = found
+        return format_transaction(block.transactions[index], block, index)
+
+    @method(Param("hash", BYTES32))
+    def eth_getTransactionReceipt(self, transaction_hash: bytes) -> Optional[Dict[str, Any]]:
+        found = self.devnet.receipt(transaction_hash)
+        if found is None:
+            return None
+        block, index, receipt = found
+        return format_receipt(block, index, receipt, self.devnet.block_receipts(block))
+
+    # -- blocks --
+
+    @method(Param("block", BLOCK), FULL_PARAM)
+    def eth_getBlockByNumber(self, block: BlockTag, full: bool) -> Optional[Dict[str, Any]]:
+        return format_block(self.devnet.block(self.devnet.block_number(block)), full)
+
+    @method(Param("hash", BYTES32), FULL_PARAM)
+    def eth_getBlockByHash(self, block_hash: bytes, full: bool) -> Optional[Dict[str, Any]]:
+        block = self.devnet.block_by_hash(block_hash)
+        return None if block is None else format_block(block, full)
+
+    @method(
+        Param("blockCount", QUANTITY),
+        Param("newestBlock", BLOCK),
+        Param("rewardPercentiles", NUMBERS, ()),
+    )
+    def eth_feeHistory(self, count: int, newest: BlockTag, percentiles: List[float]) -> Dict:
+        last = self.devnet.block_number(newest)
+        first = max(0, last - count + 1)
+        blocks = [self.devnet.block(n) for n in range(first, last + 1)]
+        base_fees = [b.header.base_fee_per_gas for b in blocks] + [self.devnet.next_base_fee()]
+        return {
+            "oldestBlock": quantity(first),
+            "baseFeePerGas": [quantity(fee) for fee in base_fees],
+            "gasUsedRatio": [b.header.gas_used / b.header.gas_limit for b in blocks],
+            "baseFeePerBlobGas": ["0x1"] * len(base_fees),
+            "blobGasUsedRatio": [0.0] * len(blocks),
+            "reward": [[quantity(self.devnet.priority_fee())] * len(percentiles) for _ in blocks],
+        }
+
+    # -- logs and filters --
+
+    @method(Param("filter", LOG_FILTER))
+    def eth_getLogs(self, log_filter: LogFilter) -> List[Dict[str, Any]]:
+        if log_filter.block_hash is not None:
+            block = self.devnet.block_by_hash(log_filter.block_hash)
+            if block is None:
+                raise invalid_params(f"no block has the hash 0x{log_filter.block_hash.hex()}")
+            numbers = [block.number]
+        else:
+            first = self.devnet.block_number(log_filter.from_block)
+            last = self.devnet.block_number(log_filter.to_block)
+            numbers = range(first, last + 1)
+        criteria = log_filter.criteria
+        return [log for number in numbers for log in self._block_logs(number, criteria)]
+
+    def _block_logs(self, number: int, criteria: Dict[str, Any]) -> List[Dict[str, Any]]:
+        block = self.devnet.block(number)
+        logs = format_block_logs(block, self.devnet.block_receipts(block))
+        return [log for log in logs if log_matches(log, criteria)]
+
+    @method(Param("filter", LOG_FILTER))
+    def eth_newFilter(self, log_filter: LogFilter) -> str:
+        return self.filters.install("logs", log_filter, self.devnet.head().block_number)
+
+    @method()
+    def eth_newBlockFilter(self) -> str:
+        return self.filters.install("blocks", None, self.devnet.head().block_number)
+
+    @method(Param("id", TEXT))
+    def eth_getFilterChanges(self, filter_id: str) -> List[Any]:
+        if self.filters.get(filter_id) is None:
+            raise RpcError(INVALID_PARAMS, "filter not found")
+        head = self.devnet.head().block_number
+        kind, log_filter, seen = self.filters.advance(filter_id, head)
+        if kind == "blocks":
+            return ["0x" + self.devnet.block(n).hash.hex() for n in range(seen + 1, head + 1)]
+        criteria = log_filter.criteria
+        return [log for n in range(seen + 1, head + 1) for log in self._block_logs(n, criteria)]
+
+    @method(Param("id", TEXT))
+    def eth_getFilterLogs(self, filter_id: str) -> List[Any]:
+        installed = self.filters.get(filter_id)
+        if installed is None or installed.kind != "logs":
+            raise RpcError(INVALID_PARAMS, "filter not found")
+        return self.eth_getLogs(installed.log_filter)
+
+    @method(Param("id", TEXT))
+    def eth_uninstallFilter(self, filter_id: str) -> bool:
+        return self.filters.uninstall(filter_id)

@@ -1,0 +1,301 @@
+"""
+The parameters JSON-RPC methods declare: their types (how a JSON value is
+read, and what is expected when it cannot be), and the ``method`` declaration
+that names each parameter with its type and, if optional, its default.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+from ..interface import TransactionRequest
+
+# A block named by number or by tag.
+BlockTag = Union[int, str]
+BLOCK_TAGS = ("latest", "earliest", "pending", "safe", "finalized")
+# How much of a bad value an error message quotes.
+SHOWN_CHARACTERS = 80
+
+
+def shown(value: Any) -> str:
+    """``value`` as an error message quotes it: its repr, cut short."""
+    text = repr(value)
+    if len(text) > SHOWN_CHARACTERS:
+        return text[:SHOWN_CHARACTERS] + "..."
+    return text
+
+
+class WrongType(ValueError):
+    """A value that is not of its parameter's type; ``field`` names the part that is not."""
+
+    def __init__(self, expected: str, got: Any, field: str = "") -> None:
+        super().__init__(f"{field} must be {expected}, got {shown(got)}")
+        self.expected, self.got, self.field = expected, got, field
+
+
+@dataclass(frozen=True)
+class ParamType:
+    """How a parameter is read: ``parse`` returns its value or raises WrongType."""
+
+    expected: str
+    parse: Callable[[Any], Any]
+
+    def __call__(self, value: Any) -> Any:
+        return self.parse(value)
+
+
+def _quantity(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.startswith("0x") and len(value) > 2:
+        try:
+            return int(value, 16)
+        except ValueError:
+            pass
+    raise WrongType(QUANTITY.expected, value)
+
+
+QUANTITY = ParamType("a hex quantity", _quantity)
+
+
+def _data(value: Any) -> bytes:
+    if isinstance(value, str) and value.startswith("0x") and len(value) % 2 == 0:
+        try:
+            return bytes.fromhex(value[2:])
+        except ValueError:
+            pass
+    raise WrongType(DATA.expected, value)
+
+
+DATA = ParamType("0x-prefixed hex bytes", _data)
+
+
+def fixed_bytes(length: int) -> ParamType:
+    """Hex bytes of exactly ``length`` bytes (an address, a hash)."""
+    expected = f"{length} bytes of 0x-prefixed hex"
+
+    def parse(value: Any) -> bytes:
+        try:
+            parsed = _data(value)
+        except WrongType:
+            parsed = None
+        if parsed is None or len(parsed) != length:
+            raise WrongType(expected, value)
+        return parsed
+
+    return ParamType(expected, parse)
+
+
+ADDRESS = fixed_bytes(20)
+BYTES32 = fixed_bytes(32)
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise WrongType(BOOLEAN.expected, value)
+
+
+BOOLEAN = ParamType("true or false", _boolean)
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    raise WrongType(SECONDS.expected, value)
+
+
+SECONDS = ParamType("a non-negative number of seconds", _seconds)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise WrongType(TEXT.expected, value)
+
+
+TEXT = ParamType("a string", _text)
+
+
+def _object(value: Any) -> Dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    raise WrongType(OBJECT.expected, value)
+
+
+OBJECT = ParamType("an object", _object)
+
+
+def _numbers(value: Any) -> List[float]:
+    if isinstance(value, list) and all(
+        isinstance(item, (int, float)) and not isinstance(item, bool) for item in value
+    ):
+        return value
+    raise WrongType(NUMBERS.expected, value)
+
+
+NUMBERS = ParamType("a list of numbers", _numbers)
+
+
+def _block(value: Any) -> BlockTag:
+    """A block number or tag; null is the latest block, EIP-1898's object its blockNumber."""
+    if value is None:
+        return "latest"
+    if isinstance(value, dict):
+        value = value.get("blockNumber", "latest")
+    if value in BLOCK_TAGS:
+        return value
+    try:
+        return _quantity(value)
+    except WrongType:
+        raise WrongType(BLOCK.expected, value) from None
+
+
+BLOCK = ParamType(f"a block number or one of {', '.join(BLOCK_TAGS)}", _block)
+
+
+def object_field(
+    document: Dict[str, Any], name: str, kind: ParamType, *aliases: str, default: Any = None
+) -> Any:
+    """Field ``name`` (or the first alias present) of an object, read as ``kind``."""
+    for key in (name, *aliases):
+        value = document.get(key)
+        if value is not None:
+            try:
+                return kind(value)
+            except WrongType as wrong:
+                raise WrongType(wrong.expected, wrong.got, f".{key}") from None
+    return default
+
+
+def transaction_request(sender_required: bool) -> ParamType:
+    """A call or transaction object (from, to, gas, fees, value, data or input, nonce)."""
+    expected = "a transaction object" + (" with from" if sender_required else "")
+
+    def parse(value: Any) -> TransactionRequest:
+        if not isinstance(value, dict):
+            raise WrongType(expected, value)
+        sender = object_field(value, "from", ADDRESS)
+        if sender is None and sender_required:
+            raise WrongType(ADDRESS.expected, None, ".from")
+        return TransactionRequest(
+            sender=sender,
+            to=object_field(value, "to", ADDRESS),
+            gas=object_field(value, "gas", QUANTITY),
+            gas_price=object_field(value, "gasPrice", QUANTITY),
+            max_fee_per_gas=object_field(value, "maxFeePerGas", QUANTITY),
+            max_priority_fee_per_gas=object_field(value, "maxPriorityFeePerGas", QUANTITY),
+            value=object_field(value, "value", QUANTITY, default=0),
+            data=object_field(value, "data", DATA, "input", default=b""),
+            nonce=object_field(value, "nonce", QUANTITY),
+        )
+
+    return ParamType(expected, parse)
+
+
+CALL = transaction_request(sender_required=False)
+TRANSACTION = transaction_request(sender_required=True)
+
+
+def _one_or_many(kind: ParamType, value: Any, name: str) -> None:
+    for item in value if isinstance(value, list) else [value]:
+        if item is not None:
+            try:
+                kind(item)
+            except WrongType as wrong:
+                raise WrongType(wrong.expected, item, f".{name}") from None
+
+
+class LogFilter(NamedTuple):
+    """The blocks a log filter covers, and what it matches (as ``log_matches`` reads it)."""
+
+    from_block: BlockTag
+    to_block: BlockTag
+    block_hash: Optional[bytes]
+    criteria: Dict[str, Any]
+
+
+def _log_filter(value: Any) -> LogFilter:
+    if not isinstance(value, dict):
+        raise WrongType(LOG_FILTER.expected, value)
+    _one_or_many(ADDRESS, value.get("address"), "address")
+    topics = value.get("topics") or []
+    if not isinstance(topics, list):
+        raise WrongType("a list of topics", topics, ".topics")
+    for topic in topics:
+        _one_or_many(BYTES32, topic, "topics")
+    return LogFilter(
+        from_block=object_field(value, "fromBlock", BLOCK, default="latest"),
+        to_block=object_field(value, "toBlock", BLOCK, default="latest"),
+        block_hash=object_field(value, "blockHash", BYTES32),
+        criteria={"address": value.get("address"), "topics": topics},
+    )
+
+
+LOG_FILTER = ParamType("a filter object", _log_filter)
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a method: its name, type and, unless REQUIRED, its default."""
+
+    name: str
+    kind: ParamType
+    default: Any = REQUIRED
+
+    @property
+    def optional(self) -> bool:
+        return self.default is not REQUIRED
+
+
+def method(*params: Param) -> Callable[[Callable], Callable]:
+    """Declare a JSON-RPC method (named as the function) and its parameters, in order."""
+
+    def declare(function: Callable) -> Callable:
+        function.rpc_params = params
+        return function
+
+    return declare
+
+
+class InvalidParams(ValueError):
+    """Parameters that do not match a method's declaration; the message names what is wrong."""
+
+
+def describe(name: str, params: Sequence[Param]) -> str:
+    """How many parameters ``name`` takes, as an error message says it."""
+    if not params:
+        return f"{name} takes no parameters"
+    names = ", ".join(param.name for param in params)
+    required = sum(not param.optional for param in params)
+    plural = "" if len(params) == 1 else "s"
+    bound = "" if required == len(params) else "at most "
+    return f"{name} takes {bound}{len(params)} parameter{plural} ({names})"
+
+
+def bind(name: str, params: Sequence[Param], values: List[Any]) -> Tuple[Any, ...]:
+    """
+    ``values`` read as method ``name``'s declared parameters, defaults filled
+    in (null in an optional place is its default); InvalidParams if one is
+    missing, of the wrong type or one too many.
+    """
+    if len(values) > len(params):
+        raise InvalidParams(f"{describe(name, params)}, got {len(values)}")
+    bound: List[Any] = []
+    for position, param in enumerate(params):
+        given = position < len(values)
+        value: Optional[Any] = values[position] if given else None
+        if value is None and param.optional:
+            bound.append(param.default)
+            continue
+        if not given:
+            raise InvalidParams(f"{name}: missing {param.name} ({param.kind.expected})")
+        try:
+            bound.append(param.kind(value))
+        except WrongType as wrong:
+            raise InvalidParams(
+                f"{name}: {param.name}{wrong.field} must be {wrong.expected},"
+                f" got {shown(wrong.got)}"
+            ) from None
+    return tuple(bound)
