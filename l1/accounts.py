@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import List
 
 from eth_account import Account
+from eth_account.messages import encode_defunct
 
 DEFAULT_MNEMONIC = "test test test test test test test test test test test junk"
 DEFAULT_ACCOUNTS = 10
@@ -26,6 +27,13 @@ class DevAccount:
     @property
     def checksum_address(self) -> str:
         return Account.from_key(self.private_key).address
+
+    def sign_message(self, message: bytes) -> bytes:
+        """
+        EIP-191 version 0x45 (``eth_sign``, ``personal_sign``): the 65-byte
+        signature r || s || v, v 27 or 28, of the prefixed message's hash.
+        """
+        return bytes(Account.sign_message(encode_defunct(message), self.private_key).signature)
 
 
 class InvalidMnemonic(ValueError):

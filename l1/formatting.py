@@ -1,6 +1,7 @@
 """
-JSON shapes of blocks, transactions and receipts, as geth and anvil return
-them; and of execution proofs and proof requests, this node's own methods.
+JSON shapes of blocks, transactions, receipts and state proofs, as geth and
+anvil return them; and of execution proofs and proof requests, this node's
+own methods.
 """
 
 from typing import Any, Dict, List, Optional, Sequence
@@ -99,10 +100,16 @@ def format_transaction(
         ]
         formatted["maxFeePerGas"] = quantity(transaction.max_fee_per_gas)
         formatted["maxPriorityFeePerGas"] = quantity(transaction.max_priority_fee_per_gas)
-        base_fee = block.header.base_fee_per_gas if block else 0
-        formatted["gasPrice"] = quantity(effective_gas_price(transaction, base_fee))
+        formatted["gasPrice"] = quantity(
+            effective_gas_price(transaction, block.header.base_fee_per_gas)
+            if block
+            # Pending, the price is not known yet: anvil shows what it may reach.
+            else transaction.max_fee_per_gas
+        )
     if kind == BLOB_TX_TYPE:
         formatted["blobVersionedHashes"] = [data(h) for h in transaction.blob_versioned_hashes]
+    if block:
+        formatted["blockTimestamp"] = quantity(block.header.timestamp)
     return formatted
 
 
@@ -168,6 +175,27 @@ def format_block_logs(block: BlockAPI, receipts: Sequence[ReceiptAPI]) -> List[D
         for index, receipt in enumerate(receipts)
         for log in format_receipt(block, index, receipt, receipts)["logs"]
     ]
+
+
+def format_account_proof(proven) -> Dict[str, Any]:
+    """An EIP-1186 proof (``l1.state_proofs.AccountProof``), as ``eth_getProof`` answers."""
+    account = proven.account
+    return {
+        "address": address(proven.address),
+        "accountProof": [data(node) for node in proven.proof],
+        "balance": quantity(account.balance),
+        "codeHash": data(account.code_hash),
+        "nonce": quantity(account.nonce),
+        "storageHash": data(account.storage_root),
+        "storageProof": [
+            {
+                "key": data(slot.slot.to_bytes(32, "big")),
+                "value": quantity(slot.value),
+                "proof": [data(node) for node in slot.proof],
+            }
+            for slot in proven.storage
+        ],
+    }
 
 
 def format_proof_request(payload) -> Dict[str, Any]:

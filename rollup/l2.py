@@ -7,12 +7,9 @@ are off: a block built on an edited state could never settle on L1.
 
 from typing import Dict, List
 
-import rlp
-from eth_hash.auto import keccak
-from trie import HexaryTrie
-
 from contracts import compile_contract
 from l1.node import Devnet, DevnetConfig
+from l1.state_proofs import prove_account
 from precompile.forks import Prague
 from precompile.genesis import GenesisAccount
 
@@ -48,16 +45,6 @@ def l2_node(config: StageConfig) -> Devnet:
     )
 
 
-def proof_nodes(trie: HexaryTrie, key: bytes) -> List[bytes]:
-    """
-    The encoded nodes on the path to ``key`` (or to where it would be), root
-    first; embedded nodes stay inside their parent, as contracts expect.
-    """
-    encoded = [rlp.encode(node) for node in trie.get_proof(key)]
-    return [node for index, node in enumerate(encoded) if index == 0 or len(node) >= 32]
-
-
 def account_proof(l2: Devnet, address: bytes) -> List[bytes]:
     """A proof of ``address``'s account (or its absence) in the L2 head's state."""
-    state = HexaryTrie(l2.chain.chaindb.db, l2.head().state_root)
-    return proof_nodes(state, keccak(address))
+    return list(prove_account(l2.chain.chaindb.db, l2.head().state_root, address, []).proof)

@@ -8,22 +8,20 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Optional, Tuple, Union
 
-import rlp
-from eth.rlp.accounts import Account as StateAccount
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
-from trie import HexaryTrie
 from web3 import Web3
 
 from contracts import compile_contract
 from l1.accounts import DevAccount, derive_accounts
 from l1.node import Devnet
+from l1.state_proofs import prove_account
 
 from .governance import Governance, ScheduledAction
 from .l1_contract import L1Contract, RollupError
-from .l2 import L2_MESSAGE_PASSER, l2_node, proof_nodes
+from .l2 import L2_MESSAGE_PASSER, l2_node
 from .sequencer import Sequencer
 from .stages import StageConfig, load_preset
 
@@ -183,14 +181,10 @@ class Rollup:
 
     def withdrawal_proof(self, withdrawal: Withdrawal, l2_block: int) -> Tuple[list, list]:
         """Account and storage proofs of the withdrawal in the state after ``l2_block``."""
-        db = self.l2.chain.chaindb.db
         state_root = self.l2.block(l2_block).header.state_root
-        state = HexaryTrie(db, state_root)
-        account_proof = proof_nodes(state, keccak(L2_MESSAGE_PASSER))
-        passer = rlp.decode(state[keccak(L2_MESSAGE_PASSER)], sedes=StateAccount)
-        storage = HexaryTrie(db, passer.storage_root)
-        slot_key = keccak(sent_message_slot(withdrawal.message_hash))
-        return account_proof, proof_nodes(storage, slot_key)
+        slot = int.from_bytes(sent_message_slot(withdrawal.message_hash), "big")
+        proven = prove_account(self.l2.chain.chaindb.db, state_root, L2_MESSAGE_PASSER, [slot])
+        return list(proven.proof), list(proven.storage[0].proof)
 
     def claim(self, withdrawal: Withdrawal, sender: Optional[str] = None, l2_block=None):
         """Claim on L1, proving the withdrawal against the latest settled L2 state root."""

@@ -4,13 +4,14 @@ transactions, blocks, logs and filters, fees; each method reads its declared
 parameters and asks the node.
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 from eth.exceptions import Revert
 from eth_abi import decode as abi_decode
 
 from ..filters import InstalledFilters, log_matches
 from ..formatting import (
+    format_account_proof,
     format_block,
     format_block_logs,
     format_receipt,
@@ -18,10 +19,12 @@ from ..formatting import (
     quantity,
 )
 from ..interface import TransactionRequest
+from ..state_proofs import prove_account
 from .errors import EXECUTION_REVERTED, INVALID_PARAMS, RpcError, invalid_params
 from .params import (
     ADDRESS,
     BLOCK,
+    BLOCK_ID,
     BOOLEAN,
     BYTES32,
     CALL,
@@ -29,6 +32,7 @@ from .params import (
     LOG_FILTER,
     NUMBERS,
     QUANTITY,
+    STORAGE_KEYS,
     TEXT,
     TRANSACTION,
     BlockTag,
@@ -113,6 +117,49 @@ class EthNamespace:
     def eth_getStorageAt(self, address: bytes, slot: int, block: BlockTag) -> str:
         return "0x" + self._state(block).get_storage(address, slot).to_bytes(32, "big").hex()
 
+    @method(ADDRESS_PARAM, Param("storageKeys", STORAGE_KEYS), BLOCK_PARAM)
+    def eth_getProof(self, address: bytes, slots: List[int], block: BlockTag) -> Dict[str, Any]:
+        """
+        EIP-1186: the account and the storage slots asked, each with the
+        Merkle-Patricia nodes that prove it (or its absence) against the
+        block's state root (at the head, the state as edited).
+        """
+        state_root = self._state(block).state_root
+        proven = prove_account(self.devnet.chain.chaindb.db, state_root, address, slots)
+        return format_account_proof(proven)
+
+    @method()
+    def eth_syncing(self) -> bool:
+        """A devnet makes its own blocks: it is never catching up."""
+        return False
+
+    @method()
+    def eth_blobBaseFee(self) -> str:
+        """The blob base fee of the next block (EIP-4844, with the fork's update fraction)."""
+        chain = self.devnet.chain
+        next_header = chain.create_header_from_parent(self.devnet.head())
+        return quantity(chain.get_vm(next_header).state.blob_base_fee)
+
+    # -- signing --
+
+    def _signer(self, address: bytes):
+        for account in self.devnet.accounts:
+            if account.address == address:
+                return account
+        raise invalid_params(
+            f"address 0x{address.hex()} is not one of this node's accounts: no key to sign with"
+        )
+
+    @method(ADDRESS_PARAM, Param("message", DATA))
+    def eth_sign(self, address: bytes, message: bytes) -> str:
+        """The EIP-191 (personal message) signature of ``message`` by a devnet account."""
+        return "0x" + self._signer(address).sign_message(message).hex()
+
+    @method(Param("message", DATA), ADDRESS_PARAM)
+    def personal_sign(self, message: bytes, address: bytes) -> str:
+        """``eth_sign`` with its parameters the other way round, as wallets call it."""
+        return self.eth_sign(address, message)
+
     # -- calls --
 
     def _call(self, call: TransactionRequest, number: int):
@@ -166,6 +213,22 @@ class EthNamespace:
     def eth_getBlockByHash(self, block_hash: bytes, full: bool) -> Optional[Dict[str, Any]]:
         block = self.devnet.block_by_hash(block_hash)
         return None if block is None else format_block(block, full)
+
+    @method(Param("block", BLOCK_ID))
+    def eth_getBlockReceipts(self, block_id: Union[BlockTag, bytes]) -> Optional[List[Dict]]:
+        """Every receipt of a block, in order; null for a block this node does not have."""
+        block = self._block_by_id(block_id)
+        if block is None:
+            return None
+        receipts = self.devnet.block_receipts(block)
+        return [format_receipt(block, index, r, receipts) for index, r in enumerate(receipts)]
+
+    def _block_by_id(self, block_id: Union[BlockTag, bytes]):
+        if isinstance(block_id, bytes):
+            return self.devnet.block_by_hash(block_id)
+        if isinstance(block_id, int) and block_id > self.devnet.head().block_number:
+            return None
+        return self.devnet.block(self.devnet.block_number(block_id))
 
     @method(
         Param("blockCount", QUANTITY),

@@ -136,6 +136,39 @@ def _numbers(value: Any) -> List[float]:
 NUMBERS = ParamType("a list of numbers", _numbers)
 
 
+def _storage_key(value: Any) -> int:
+    """A storage slot as geth reads one: 0x-prefixed hex of at most 32 bytes."""
+    is_word = isinstance(value, str) and len(value) <= len("0x") + 2 * 32
+    try:
+        return _quantity(value if is_word else None)
+    except WrongType:
+        raise WrongType(STORAGE_KEY.expected, value) from None
+
+
+STORAGE_KEY = ParamType("0x-prefixed hex of at most 32 bytes", _storage_key)
+
+
+def list_of(kind: ParamType) -> ParamType:
+    """A JSON array of ``kind``; a bad item is named by its index."""
+    expected = f"an array of {kind.expected}"
+
+    def parse(value: Any) -> List[Any]:
+        if not isinstance(value, list):
+            raise WrongType(expected, value)
+        items = []
+        for index, item in enumerate(value):
+            try:
+                items.append(kind(item))
+            except WrongType as wrong:
+                raise WrongType(wrong.expected, item, f"[{index}]") from None
+        return items
+
+    return ParamType(expected, parse)
+
+
+STORAGE_KEYS = list_of(STORAGE_KEY)
+
+
 def _block(value: Any) -> BlockTag:
     """A block number or tag; null is the latest block, EIP-1898's object its blockNumber."""
     if value is None:
@@ -151,6 +184,24 @@ def _block(value: Any) -> BlockTag:
 
 
 BLOCK = ParamType(f"a block number or one of {', '.join(BLOCK_TAGS)}", _block)
+
+
+def _block_id(value: Any) -> Union[BlockTag, bytes]:
+    """A block by number, tag or hash; EIP-1898's object by its blockHash or blockNumber."""
+    if isinstance(value, dict) and "blockHash" in value:
+        value = value["blockHash"]
+    if isinstance(value, str) and len(value) == 66:
+        try:
+            return BYTES32(value)
+        except WrongType:
+            raise WrongType(BLOCK_ID.expected, value) from None
+    try:
+        return _block(value)
+    except WrongType:
+        raise WrongType(BLOCK_ID.expected, value) from None
+
+
+BLOCK_ID = ParamType(f"a block hash, a block number or one of {', '.join(BLOCK_TAGS)}", _block_id)
 
 
 def object_field(
