@@ -42,18 +42,22 @@ def build_block_and_state(
     extra_data: bytes = b"",
     gas_limit: Optional[int] = None,
     parent_state_root: Optional[bytes] = None,
+    base_fee_per_gas: Optional[int] = None,
 ) -> BuiltBlock:
     """
     Execute ``transactions`` on the head of ``chain``, persist the block and
     return it with the state it ended in and its receipts.
     The gas limit stays the parent's unless given, as on a devnet.
     ``parent_state_root`` starts from another state than the parent header's
-    (a devnet's edited state).
+    (a devnet's edited state); ``base_fee_per_gas`` replaces EIP-1559's (a
+    devnet's control, which its chain's rules must then allow).
     """
     parent = chain.get_canonical_head()
     base = chain.create_header_from_parent(parent)
     if parent_state_root is not None:
         base = base.copy(state_root=parent_state_root)
+    if base_fee_per_gas is not None:
+        base = base.copy(base_fee_per_gas=base_fee_per_gas)
     vm = chain.get_vm(base)
     header = vm.get_header().copy(
         timestamp=parent.timestamp + DEFAULT_BLOCK_TIME if timestamp is None else timestamp,

@@ -71,7 +71,9 @@ class DevnetServer:
             return web.Response(text="JSON-RPC: POST a request\n")
         body = await request.read()
         response = await self._dispatch(body)
-        return web.Response(body=response or b"", content_type="application/json")
+        if response is None:  # notifications only: nothing to answer (JSON-RPC 2.0, as anvil)
+            return web.Response(status=204)
+        return web.Response(body=response, content_type="application/json")
 
     async def _dispatch(self, body: bytes) -> Optional[bytes]:
         """

@@ -4,12 +4,20 @@ receipts, signing, sync and blob fee, the transaction pool's contents and
 the controls of the next blocks; each with its bad requests named.
 """
 
+import json
+import urllib.request
+
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from eth_utils import ValidationError
 
-from l1.node import Devnet
+from l1.builder import build_block
+from l1.node import Devnet, DevnetConfig
 from l1.rpc import Dispatcher
+from precompile.forks import Prague
+
+from chains import serve_in_thread
 
 ACCOUNT = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 RECIPIENT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -100,3 +108,155 @@ def test_a_devnet_is_never_syncing_and_blobs_cost_the_minimum(devnet):
     assert rpc(devnet, "eth_blobBaseFee") == "0x1"
     assert_invalid_params(devnet, "eth_syncing", [1], "eth_syncing takes no parameters, got 1")
     assert_invalid_params(devnet, "eth_blobBaseFee", [1], "eth_blobBaseFee takes no parameters")
+
+
+# -- txpool_ --
+
+
+def test_the_pool_splits_pending_from_queued_behind_a_nonce_gap(devnet):
+    rpc(devnet, "evm_setAutomine", False)
+    fees = {"maxFeePerGas": hex(3 * 10**9), "maxPriorityFeePerGas": hex(10**9)}
+    first = transfer(devnet, 1, nonce="0x0", **fees)
+    gapped = transfer(devnet, 2, nonce="0x2", **fees)
+    assert rpc(devnet, "txpool_status") == {"pending": "0x1", "queued": "0x1"}
+    content = rpc(devnet, "txpool_content")
+    pending = content["pending"][ACCOUNT]["0"]
+    assert pending["hash"] == first and pending["blockHash"] is None
+    assert pending["gasPrice"] == pending["maxFeePerGas"] == hex(3 * 10**9)
+    assert "blockTimestamp" not in pending
+    assert content["queued"][ACCOUNT]["2"]["hash"] == gapped
+    assert rpc(devnet, "txpool_inspect")["queued"][ACCOUNT] == {
+        "2": f"{RECIPIENT}: 2 wei + 21000 gas × 3000000000 wei"
+    }
+    transfer(devnet, 3, nonce="0x1", **fees)
+    assert rpc(devnet, "txpool_status") == {"pending": "0x3", "queued": "0x0"}
+    rpc(devnet, "evm_mine")
+    assert rpc(devnet, "txpool_content") == {"pending": {}, "queued": {}}
+
+
+def test_dropping_a_pending_transaction_forgets_it_once(devnet):
+    rpc(devnet, "evm_setAutomine", False)
+    first, second = transfer(devnet, 1), transfer(devnet, 2)
+    assert rpc(devnet, "anvil_dropTransaction", first) == first
+    assert rpc(devnet, "anvil_dropTransaction", first) is None
+    assert rpc(devnet, "hardhat_dropTransaction", UNKNOWN_HASH) is None
+    # What the dropped one's sender sent after it now waits behind its nonce.
+    assert rpc(devnet, "txpool_status") == {"pending": "0x0", "queued": "0x1"}
+    rpc(devnet, "evm_mine")
+    assert rpc(devnet, "eth_getTransactionReceipt", first) is None
+    assert rpc(devnet, "eth_getTransactionByHash", second) is None
+    rpc(devnet, "anvil_dropAllTransactions")
+    assert rpc(devnet, "txpool_status") == {"pending": "0x0", "queued": "0x0"}
+    assert_invalid_params(
+        devnet, "anvil_dropTransaction", ["0xab"], "anvil_dropTransaction: hash must be 32 bytes"
+    )
+
+
+# -- the next blocks' headers --
+
+
+def test_the_coinbase_names_the_blocks_fee_recipient(devnet):
+    rpc(devnet, "anvil_setCoinbase", STRANGER)
+    assert rpc(devnet, "eth_coinbase").lower() == STRANGER
+    receipt = rpc(devnet, "eth_getTransactionReceipt", transfer(devnet))
+    block = rpc(devnet, "eth_getBlockByNumber", "latest", False)
+    assert block["miner"].lower() == STRANGER
+    base_fee = int(block["baseFeePerGas"], 16)
+    tip = int(receipt["effectiveGasPrice"], 16) - base_fee
+    assert int(rpc(devnet, "eth_getBalance", STRANGER), 16) == tip * int(receipt["gasUsed"], 16)
+    assert_invalid_params(devnet, "anvil_setCoinbase", ["0x12"], "anvil_setCoinbase: address must")
+
+
+def test_the_next_base_fee_is_set_for_one_block_then_follows_eip_1559(devnet):
+    rpc(devnet, "anvil_setNextBlockBaseFeePerGas", hex(50 * 10**9))
+    assert int(rpc(devnet, "eth_gasPrice"), 16) > 50 * 10**9
+    assert rpc(devnet, "anvil_nodeInfo")["environment"]["baseFee"] == str(50 * 10**9)
+    # Filled in for the next block, the fee cap covers the base fee set.
+    receipt = rpc(devnet, "eth_getTransactionReceipt", transfer(devnet))
+    assert int(receipt["effectiveGasPrice"], 16) == 50 * 10**9 + 10**9
+    assert rpc(devnet, "eth_getBlockByNumber", "latest", False)["baseFeePerGas"] == hex(50 * 10**9)
+    rpc(devnet, "anvil_setNextBlockBaseFeePerGas", hex(50 * 10**9))
+    rpc(devnet, "evm_mine")
+    rpc(devnet, "evm_mine")
+    # After an empty block the base fee falls by an eighth (EIP-1559's largest step).
+    expected = 50 * 10**9 - 50 * 10**9 // 8
+    assert rpc(devnet, "eth_getBlockByNumber", "latest", False)["baseFeePerGas"] == hex(expected)
+    assert_invalid_params(
+        devnet, "anvil_setNextBlockBaseFeePerGas", [-1], "anvil_setNextBlockBaseFeePerGas: baseFee"
+    )
+    assert_invalid_params(
+        devnet, "anvil_setNextBlockBaseFeePerGas", [hex(2**256)], "a base fee must fit in 256 bits"
+    )
+
+
+def test_the_block_gas_limit_holds_from_the_next_block(devnet):
+    assert rpc(devnet, "evm_setBlockGasLimit", hex(1_000_000)) is True
+    rpc(devnet, "evm_mine")
+    assert rpc(devnet, "eth_getBlockByNumber", "latest", False)["gasLimit"] == hex(1_000_000)
+    assert rpc(devnet, "anvil_nodeInfo")["environment"]["gasLimit"] == "1000000"
+    too_much = {"from": ACCOUNT, "to": RECIPIENT, "gas": hex(1_000_001)}
+    response = answer(devnet, "eth_sendTransaction", too_much)
+    assert "exceeds block gas limit" in response["error"]["message"]
+    rpc(devnet, "anvil_setBlockGasLimit", hex(30_000_000))
+    transfer(devnet)
+    assert rpc(devnet, "eth_getBlockByNumber", "latest", False)["gasLimit"] == hex(30_000_000)
+    assert_invalid_params(
+        devnet, "evm_setBlockGasLimit", ["0x10"], "a block gas limit must be from 5000 to"
+    )
+    assert_invalid_params(
+        devnet, "evm_setBlockGasLimit", ["lots"], "evm_setBlockGasLimit: gasLimit must be a hex"
+    )
+
+
+def test_auto_impersonation_lets_any_address_send_until_turned_off(devnet):
+    rpc(devnet, "anvil_setBalance", STRANGER, hex(10**18))
+    request = {"from": STRANGER, "to": RECIPIENT, "value": "0x5"}
+    assert answer(devnet, "eth_sendTransaction", request)["error"]["code"] == -32003
+    rpc(devnet, "anvil_autoImpersonateAccount", True)
+    sent = rpc(devnet, "eth_sendTransaction", request)
+    assert rpc(devnet, "eth_getTransactionReceipt", sent)["from"].lower() == STRANGER
+    rpc(devnet, "hardhat_autoImpersonateAccount", False)
+    assert answer(devnet, "eth_sendTransaction", request)["error"]["code"] == -32003
+    assert_invalid_params(
+        devnet, "anvil_autoImpersonateAccount", ["yes"], "anvil_autoImpersonateAccount: enabled"
+    )
+
+
+def test_an_l2_node_keeps_its_headers_provable():
+    """Header controls and impersonation are state edits: an L2 refuses them, its rules hold."""
+    l2 = Devnet(DevnetConfig(vm_class=Prague, state_edits=False))
+    for method, params in (
+        ("evm_setBlockGasLimit", [hex(10**6)]),
+        ("anvil_setNextBlockBaseFeePerGas", ["0x1"]),
+        ("anvil_autoImpersonateAccount", [True]),
+    ):
+        assert answer(l2, method, *params)["error"]["code"] == -32001
+    with pytest.raises(ValidationError, match="base fee"):
+        build_block(l2.chain, [], base_fee_per_gas=1)
+    rpc(l2, "anvil_setCoinbase", STRANGER)
+    transfer(l2)
+    assert rpc(l2, "eth_getBlockByNumber", "latest", False)["miner"].lower() == STRANGER
+    assert rpc(l2, "txpool_status") == {"pending": "0x0", "queued": "0x0"}
+
+
+# -- the transport --
+
+
+def post(port, body):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}", data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        return response.status, response.read()
+
+
+def test_notifications_over_http_are_answered_204_with_no_body(devnet):
+    port, _ = serve_in_thread(devnet)
+    notification = {"jsonrpc": "2.0", "method": "eth_blockNumber", "params": []}
+    assert post(port, notification) == (204, b"")
+    assert post(port, [notification, notification]) == (204, b"")
+    status, body = post(port, {**notification, "id": None})
+    assert status == 200 and json.loads(body)["result"] == "0x0"
+    status, body = post(port, [notification, {**notification, "id": 7}])
+    assert status == 200 and [answer["id"] for answer in json.loads(body)] == [7]

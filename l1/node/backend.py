@@ -27,6 +27,7 @@ from ..fork import NativeRollupsVM
 from ..interface import InvalidArgument
 from ..tracing import trace_transaction
 from .config import DevnetConfig
+from .header_controls import HeaderControls, with_header_controls
 
 # Recent blocks kept decoded, with their receipts (a block hash names both for good).
 RECENT_BLOCKS = 64
@@ -55,7 +56,9 @@ def chain_rules(config: DevnetConfig, proof_pool: ProofPool) -> type:
     vm_class = config.vm_class or NativeRollupsVM.with_parameters(
         config.execute, proof_pool, guest_rules
     )
-    return accel.accelerate(vm_class) if accelerated else vm_class
+    vm_class = accel.accelerate(vm_class) if accelerated else vm_class
+    # anvil's controls of the next headers come with its other edits (off on an L2).
+    return with_header_controls(vm_class) if config.state_edits else vm_class
 
 
 def genesis_chain(config: DevnetConfig, vm_class: type, accounts: List[DevAccount]):
@@ -118,6 +121,7 @@ class ChainBackend:
         # The real sender of each transaction whose signature does not name it
         # (sent from an impersonated address).
         self.senders: Dict[bytes, bytes] = {}
+        self.controls = HeaderControls()
 
     @property
     def chain_id(self) -> int:
@@ -183,6 +187,8 @@ class ChainBackend:
 
     def next_base_fee(self) -> int:
         """The base fee of the block mined next."""
+        if self.controls.base_fee is not None:
+            return self.controls.base_fee
         return self.chain.create_header_from_parent(self.head()).base_fee_per_gas
 
     # -- states --
@@ -242,6 +248,7 @@ class ChainBackend:
         remember(self._blocks, block.hash, block)
         remember(self._receipts, block.hash, receipts)
         self._head_state = (self._head_state_key(block.hash), state)
+        self.controls.block_mined()
         for index, transaction in enumerate(block.transactions):
             self.locations[transaction.hash] = TransactionLocation(block.number, index)
 

@@ -9,6 +9,7 @@ call it from any thread.
 
 import threading
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
@@ -21,6 +22,7 @@ from ..provider import web3_for
 from .backend import ChainBackend, TransactionLocation, chain_rules
 from .clock import Clock
 from .config import DevnetConfig
+from .header_controls import check_gas_limit
 from .impersonation import Impersonation
 from .miner import Miner
 from .persistence import dump_state, read_state, write_atomically
@@ -280,6 +282,39 @@ class Devnet:
     def stop_impersonating(self, address: bytes) -> None:
         with self.lock:
             self.impersonation.stop(address)
+
+    def auto_impersonate(self, enabled: bool) -> None:
+        """anvil_autoImpersonateAccount: every address may send without its key."""
+        with self.lock:
+            self.impersonation.auto = enabled
+
+    def drop_transaction(self, transaction_hash: bytes) -> bool:
+        """anvil_dropTransaction: forget a pending transaction; whether there was one."""
+        with self.lock:
+            dropped = [t for t in self.pool.pending if t.hash == transaction_hash]
+            self.pool.remove(dropped)
+            return bool(dropped)
+
+    @property
+    def coinbase(self) -> bytes:
+        return self.backend.controls.coinbase
+
+    def set_coinbase(self, address: bytes) -> None:
+        """anvil_setCoinbase: the fee recipient of the blocks mined from now on."""
+        with self.lock:
+            self.backend.controls.coinbase = address
+
+    def set_next_base_fee(self, base_fee: int) -> None:
+        """anvil_setNextBlockBaseFeePerGas: the next block's base fee, whatever EIP-1559 says."""
+        with self.lock:
+            self.backend.controls.set_next_base_fee(base_fee)
+
+    def set_block_gas_limit(self, gas_limit: int) -> None:
+        """evm_setBlockGasLimit: the gas limit of the blocks mined from now on."""
+        check_gas_limit(gas_limit)
+        with self.lock:
+            self.config = replace(self.config, gas_limit=gas_limit)
+            self.backend.config = self.config
 
     def reset(self) -> None:
         """anvil_reset: back to a fresh genesis with the same configuration."""

@@ -1,6 +1,6 @@
 """
 anvil_impersonateAccount: addresses that may send transactions without their
-key, and signing for them.
+key (every address under anvil_autoImpersonateAccount), and signing for them.
 """
 
 from typing import Set
@@ -20,6 +20,8 @@ class Impersonation:
     def __init__(self, backend: ChainBackend) -> None:
         self.backend = backend
         self.addresses: Set[bytes] = set()
+        # anvil_autoImpersonateAccount: every address is impersonated.
+        self.auto = False
 
     def start(self, address: bytes) -> None:
         self.addresses.add(address)
@@ -28,7 +30,7 @@ class Impersonation:
         self.addresses.discard(address)
 
     def clear(self) -> None:
-        self.addresses = set()
+        self.addresses, self.auto = set(), False
 
     def sign(self, unsigned: UnsignedTransactionAPI, sender: bytes) -> SignedTransactionAPI:
         """
@@ -37,7 +39,7 @@ class Impersonation:
         records, as anvil does. Such blocks do not replay on another node;
         that is what impersonation is.
         """
-        if sender not in self.addresses:
+        if sender not in self.addresses and not self.auto:
             raise TransactionRejected(
                 f"no key for sender 0x{sender.hex()} and it is not impersonated"
             )

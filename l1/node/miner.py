@@ -132,6 +132,7 @@ class Miner:
                     gas_limit=self.backend.config.gas_limit,
                     parent_state_root=self.backend.head_state_root,
                     parent_beacon_block_root=self.parent_beacon_block_root,
+                    **self.backend.controls.header_fields(),
                 )
             except AwaitingProofs as waiting:
                 held = waiting.transaction

@@ -1,7 +1,7 @@
 """
 The test controls anvil, ganache and hardhat offer (``evm_``, ``anvil_``;
 ``hardhat_`` names are aliases): mining, snapshots, time, state edits,
-impersonation, state dumps.
+impersonation, the pool, the next blocks' headers, state dumps.
 """
 
 from typing import Any, Dict, Optional
@@ -89,6 +89,39 @@ class AnvilNamespace:
             raise invalid_params("forking is not supported; anvil_reset takes no options here")
         self.devnet.reset()
         self.filters.clear()
+
+    @method(Param("enabled", BOOLEAN))
+    def anvil_autoImpersonateAccount(self, enabled: bool) -> None:
+        self.devnet.auto_impersonate(enabled)
+
+    # -- the pool --
+
+    @method(Param("hash", BYTES32))
+    def anvil_dropTransaction(self, transaction_hash: bytes) -> Optional[str]:
+        """The hash of the pending transaction dropped; null if none has it (anvil's answer)."""
+        if not self.devnet.drop_transaction(transaction_hash):
+            return None
+        return "0x" + transaction_hash.hex()
+
+    @method()
+    def anvil_dropAllTransactions(self) -> None:
+        for transaction in list(self.devnet.pending):
+            self.devnet.drop_transaction(transaction.hash)
+
+    # -- the next blocks' headers --
+
+    @method(ADDRESS_PARAM)
+    def anvil_setCoinbase(self, address: bytes) -> None:
+        self.devnet.set_coinbase(address)
+
+    @method(Param("baseFee", QUANTITY))
+    def anvil_setNextBlockBaseFeePerGas(self, base_fee: int) -> None:
+        self.devnet.set_next_base_fee(base_fee)
+
+    @method(Param("gasLimit", QUANTITY))
+    def evm_setBlockGasLimit(self, gas_limit: int) -> bool:
+        self.devnet.set_block_gas_limit(gas_limit)
+        return True
 
     # -- the whole state --
 

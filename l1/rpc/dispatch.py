@@ -30,6 +30,7 @@ from .eth import EthNamespace
 from .net import NetNamespace
 from .nr import NrNamespace
 from .params import InvalidParams, Param, bind
+from .txpool import TxpoolNamespace
 
 # Larger request bodies are refused before parsing (anvil's own limit is similar).
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
@@ -41,6 +42,10 @@ STATE_EDITING_METHODS = (
     "anvil_setCode",
     "anvil_setStorageAt",
     "anvil_impersonateAccount",
+    "anvil_autoImpersonateAccount",
+    # Headers that do not follow from their parent's by the rules.
+    "anvil_setNextBlockBaseFeePerGas",
+    "evm_setBlockGasLimit",
     "anvil_loadState",
     "anvil_reset",
     "evm_revert",
@@ -76,6 +81,12 @@ ALIASES = {
     "anvil_setAutomine": "evm_setAutomine",
     "anvil_setIntervalMining": "evm_setIntervalMining",
     "hardhat_reset": "anvil_reset",
+    "hardhat_autoImpersonateAccount": "anvil_autoImpersonateAccount",
+    "hardhat_dropTransaction": "anvil_dropTransaction",
+    "hardhat_dropAllTransactions": "anvil_dropAllTransactions",
+    "hardhat_setCoinbase": "anvil_setCoinbase",
+    "hardhat_setNextBlockBaseFeePerGas": "anvil_setNextBlockBaseFeePerGas",
+    "anvil_setBlockGasLimit": "evm_setBlockGasLimit",
 }
 
 
@@ -122,6 +133,7 @@ class Dispatcher:
             AnvilNamespace(devnet, filters),
             DebugNamespace(devnet),
             NrNamespace(devnet),
+            TxpoolNamespace(devnet),
         )
         self.methods: Dict[str, Method] = {}
         for namespace in namespaces:

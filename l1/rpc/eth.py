@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional, Union
 
 from eth.exceptions import Revert
 from eth_abi import decode as abi_decode
+from eth_utils import to_checksum_address
 
 from ..filters import InstalledFilters, log_matches
 from ..formatting import (
@@ -89,6 +90,11 @@ class EthNamespace:
     @method()
     def eth_accounts(self) -> List[str]:
         return [account.checksum_address for account in self.devnet.accounts]
+
+    @method()
+    def eth_coinbase(self) -> str:
+        """The fee recipient of the blocks mined next (anvil_setCoinbase sets it)."""
+        return to_checksum_address(self.devnet.coinbase)
 
     @method()
     def eth_gasPrice(self) -> str:
