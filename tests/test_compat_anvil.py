@@ -1,18 +1,24 @@
 """
 One scenario against our devnet and against real anvil (npm @foundry-rs/anvil),
-compared field by field. Only what must differ between two nodes (hashes,
-timestamps, roots over differing genesis state) is left out of the comparison.
+compared field by field, then the methods a rollup engineer reaches for
+beyond it (state proofs, the pool, signing, the next blocks' headers). Only
+what must differ between two nodes (hashes, timestamps, roots and proofs
+over differing genesis state) is left out of the comparison.
 """
 
-from typing import Any, Dict, List
+import json
+import urllib.request
+from typing import Any, Dict, List, Tuple
 
 import pytest
+from eth._utils.address import generate_contract_address
 from eth_account import Account
 
 from contracts import compile_contract
 from l1.accounts import derive_accounts
 
 from chains import free_port, start_devnet_process
+from merkle_patricia import verify_account_proof
 from peers import start_anvil
 
 KEYS = [account.private_key for account in derive_accounts(count=4)]
@@ -40,6 +46,8 @@ NODE_SPECIFIC = {
     "logsBloom",
     "receiptsRoot",
     "transactionsRoot",
+    # Proofs through the whole state, whose other accounts differ between nodes.
+    "accountProof",
 }
 
 
@@ -195,18 +203,132 @@ def scenario(w3) -> List[Dict[str, Any]]:
     return observed
 
 
+def raw(w3, method, *params) -> Any:
+    """A method's JSON result as the node sent it (web3.py reshapes some), or its error."""
+    response = w3.provider.make_request(method, list(params))
+    return response["result"] if "result" in response else {"error": response["error"]["code"]}
+
+
+def raw_comparable(value: Any) -> Any:
+    """
+    ``comparable`` for a raw JSON answer: hex is compared without its case
+    (this node writes addresses checksummed, anvil in lower case).
+    """
+    if isinstance(value, dict):
+        return {
+            k.lower(): raw_comparable(v) for k, v in value.items() if k not in NODE_SPECIFIC
+        }
+    if isinstance(value, list):
+        return [raw_comparable(v) for v in value]
+    return value.lower() if isinstance(value, str) else value
+
+
+def http_status(w3, body: Dict[str, Any]) -> Tuple[int, bytes]:
+    request = urllib.request.Request(
+        w3.provider.endpoint_uri,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        return response.status, response.read()
+
+
+def rollup_engineer_scenario(w3) -> List[Dict[str, Any]]:
+    """The methods beyond the basics, after ``scenario``, on a fresh account (dave)."""
+    observed: List[Dict[str, Any]] = []
+    alice, dave = Account.from_key(KEYS[0]), Account.from_key(KEYS[3])
+
+    def note(step: str, method: str, *params: Any) -> Any:
+        result = raw(w3, method, *params)
+        observed.append({"step": step, "value": raw_comparable(result)})
+        return result
+
+    def signed(nonce: int, value: int) -> str:
+        fields = {"chainId": 31337, "nonce": nonce, "to": alice.address, "value": value}
+        transaction = dave.sign_transaction({**fields, "gas": 21_000, **FEES})
+        return "0x" + bytes(transaction.raw_transaction).hex()
+
+    # The pool: two ready, one queued behind a nonce gap; one dropped, then all.
+    raw(w3, "evm_setAutomine", False)
+    hashes = [raw(w3, "eth_sendRawTransaction", signed(n, n + 1)) for n in (0, 1, 3)]
+    note("txpool_status", "txpool_status")
+    note("txpool_content", "txpool_content")
+    note("txpool_inspect", "txpool_inspect")
+    note("drop the second", "anvil_dropTransaction", hashes[1])
+    note("drop it again", "anvil_dropTransaction", hashes[1])
+    note("txpool_status after a drop", "txpool_status")
+    # The base fee is set, as the nodes' differ since ``scenario``'s evm_revert.
+    raw(w3, "anvil_setNextBlockBaseFeePerGas", hex(10**9))
+    raw(w3, "evm_mine")
+    note("eth_getBlockReceipts", "eth_getBlockReceipts", "latest")
+    note("eth_getBlockReceipts beyond the head", "eth_getBlockReceipts", "0x999")
+    mined = raw(w3, "eth_getTransactionByHash", hashes[0])
+    observed.append({"step": "transaction fields", "value": sorted(mined)})
+    raw(w3, "anvil_dropAllTransactions")
+    note("txpool_status after dropping all", "txpool_status")
+    raw(w3, "evm_setAutomine", True)
+
+    # State proofs: the Workload contract ``scenario`` deployed and filled,
+    # an account that has none; each checked against the node's own root.
+    workload = "0x" + generate_contract_address(bytes.fromhex(alice.address[2:]), 0).hex()
+    slots = ["0x" + n.to_bytes(32, "big").hex() for n in (0, 1, 3, 7, 8, 1000)]
+    root = bytes.fromhex(raw(w3, "eth_getBlockByNumber", "latest", False)["stateRoot"][2:])
+    for step, address, keys in (
+        ("eth_getProof workload", workload, slots),
+        ("eth_getProof of nobody", "0x" + "ab" * 20, slots[:1]),
+        ("eth_getProof of dave", dave.address, []),
+    ):
+        proof = raw(w3, "eth_getProof", address, keys, "latest")
+        verify_account_proof(root, proof)
+        observed.append({"step": step, "value": raw_comparable(proof)})
+
+    note("eth_sign", "eth_sign", alice.address, "0xdeadbeef")
+    note("personal_sign", "personal_sign", "0xdeadbeef", alice.address)
+    note("eth_sign without a key", "eth_sign", "0x" + "ab" * 20, "0xdeadbeef")
+    note("eth_syncing", "eth_syncing")
+    note("eth_blobBaseFee", "eth_blobBaseFee")
+
+    # The next blocks' headers: fee recipient, one base fee, the gas limit.
+    coinbase = "0x" + "c0" * 20
+    note("anvil_setCoinbase", "anvil_setCoinbase", coinbase)
+    note("eth_coinbase", "eth_coinbase")
+    note("anvil_setNextBlockBaseFeePerGas", "anvil_setNextBlockBaseFeePerGas", hex(74565))
+    note("evm_setBlockGasLimit", "evm_setBlockGasLimit", hex(2**24))
+    for step in ("the controlled block", "the block after"):
+        raw(w3, "evm_mine")
+        block = raw(w3, "eth_getBlockByNumber", "latest", False)
+        fields = {key: block[key] for key in ("miner", "baseFeePerGas", "gasLimit", "gasUsed")}
+        observed.append({"step": step, "value": raw_comparable(fields)})
+
+    stranger = "0x" + "5b" * 20
+    raw(w3, "anvil_setBalance", stranger, hex(10**18))
+    request = {"from": stranger, "to": alice.address, "value": "0x1", "gas": "0x5208", **{
+        key: hex(value) for key, value in FEES.items()
+    }}
+    raw(w3, "anvil_autoImpersonateAccount", True)
+    sent = raw(w3, "eth_sendTransaction", request)
+    receipt = w3.eth.wait_for_transaction_receipt(sent)
+    observed.append({"step": "auto-impersonated", "value": comparable(receipt)})
+    raw(w3, "anvil_autoImpersonateAccount", False)
+    note("auto-impersonation off", "eth_sendTransaction", request)
+
+    notification = {"jsonrpc": "2.0", "method": "eth_blockNumber", "params": []}
+    observed.append({"step": "a notification over HTTP", "value": http_status(w3, notification)})
+    return observed
+
+
 @pytest.fixture(scope="module")
 def observations():
     results = {}
     anvil, anvil_w3 = start_anvil(free_port())
     try:
-        results["anvil"] = scenario(anvil_w3)
+        results["anvil"] = scenario(anvil_w3) + rollup_engineer_scenario(anvil_w3)
     finally:
         anvil.terminate()
         anvil.wait(10)
     devnet, devnet_w3 = start_devnet_process(free_port(), "--silent")
     try:
-        results["devnet"] = scenario(devnet_w3)
+        results["devnet"] = scenario(devnet_w3) + rollup_engineer_scenario(devnet_w3)
     finally:
         devnet.terminate()
         devnet.wait(30)

@@ -8,6 +8,7 @@ import pytest
 from contracts import compile_contract
 
 from chains import free_port, start_devnet_process
+from merkle_patricia import InvalidProof, verify_account_proof
 from peers import ethers_module, node_executable, peer
 
 KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -138,3 +139,18 @@ def test_ethers_session(rpc_url):
         "events": 1,
         "first": "1",
     }
+
+
+def test_cast_proof_verifies_against_the_blocks_state_root(rpc_url):
+    """foundry's ``cast proof`` reads eth_getProof; its answer checks out independently."""
+    target = "0x" + "5a" * 20
+    cast(rpc_url, "rpc", "anvil_setStorageAt", target, "0x1", "0x" + "00" * 31 + "2a")
+    cast(rpc_url, "rpc", "evm_mine")
+    root = bytes.fromhex(json.loads(cast(rpc_url, "block", "latest", "--json"))["stateRoot"][2:])
+    proof = json.loads(cast(rpc_url, "proof", target, "1", "0x5"))
+    verify_account_proof(root, proof)
+    assert [slot["value"] for slot in proof["storageProof"]] == ["0x2a", "0x0"]
+    verify_account_proof(root, json.loads(cast(rpc_url, "proof", "0x" + "ab" * 20, "1")))
+    proof["storageProof"][1]["value"] = "0x1"
+    with pytest.raises(InvalidProof):
+        verify_account_proof(root, proof)

@@ -211,12 +211,12 @@ def test_the_block_gas_limit_holds_from_the_next_block(devnet):
 def test_auto_impersonation_lets_any_address_send_until_turned_off(devnet):
     rpc(devnet, "anvil_setBalance", STRANGER, hex(10**18))
     request = {"from": STRANGER, "to": RECIPIENT, "value": "0x5"}
-    assert answer(devnet, "eth_sendTransaction", request)["error"]["code"] == -32003
+    assert_invalid_params(devnet, "eth_sendTransaction", [request], "no key for sender")
     rpc(devnet, "anvil_autoImpersonateAccount", True)
     sent = rpc(devnet, "eth_sendTransaction", request)
     assert rpc(devnet, "eth_getTransactionReceipt", sent)["from"].lower() == STRANGER
     rpc(devnet, "hardhat_autoImpersonateAccount", False)
-    assert answer(devnet, "eth_sendTransaction", request)["error"]["code"] == -32003
+    assert_invalid_params(devnet, "eth_sendTransaction", [request], "no key for sender")
     assert_invalid_params(
         devnet, "anvil_autoImpersonateAccount", ["yes"], "anvil_autoImpersonateAccount: enabled"
     )

@@ -9,7 +9,7 @@ from eth.abc import SignedTransactionAPI, UnsignedTransactionAPI
 from eth_hash.auto import keccak
 from eth_keys import keys
 
-from ..interface import TransactionRejected
+from ..interface import InvalidArgument
 from .backend import ChainBackend, set_sender
 
 # Signs transactions sent from impersonated addresses; its own address never sends.
@@ -40,7 +40,8 @@ class Impersonation:
         that is what impersonation is.
         """
         if sender not in self.addresses and not self.auto:
-            raise TransactionRejected(
+            # A bad parameter rather than a bad transaction, as anvil answers.
+            raise InvalidArgument(
                 f"no key for sender 0x{sender.hex()} and it is not impersonated"
             )
         signed = unsigned.as_signed_transaction(IMPERSONATION_KEY)
