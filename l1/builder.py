@@ -27,12 +27,25 @@ class BuiltBlock(NamedTuple):
 def build_block(chain: ChainAPI, transactions: Sequence[SignedTransactionAPI], **header_fields):
     """
     Execute ``transactions`` on the head of ``chain``, persist and return the
-    block (``build_block_and_state`` names the header fields it takes).
+    block (``run_block`` names the header fields it takes).
     """
     return build_block_and_state(chain, transactions, **header_fields).block
 
 
 def build_block_and_state(
+    chain: ChainAPI, transactions: Sequence[SignedTransactionAPI], **header_fields
+) -> BuiltBlock:
+    """
+    Execute ``transactions`` on the head of ``chain``, persist the block and
+    return it with the state it ended in and its receipts (``run_block``
+    names the header fields it takes).
+    """
+    built = run_block(chain, transactions, **header_fields)
+    chain.chaindb.persist_block(built.block)
+    return built
+
+
+def run_block(
     chain: ChainAPI,
     transactions: Sequence[SignedTransactionAPI],
     timestamp: Optional[int] = None,
@@ -45,8 +58,7 @@ def build_block_and_state(
     base_fee_per_gas: Optional[int] = None,
 ) -> BuiltBlock:
     """
-    Execute ``transactions`` on the head of ``chain``, persist the block and
-    return it with the state it ended in and its receipts.
+    The next block of ``chain`` with ``transactions``, run and not persisted.
     The gas limit stays the parent's unless given, as on a devnet.
     ``parent_state_root`` starts from another state than the parent header's
     (a devnet's edited state); ``base_fee_per_gas`` replaces EIP-1559's (a
@@ -69,5 +81,37 @@ def build_block_and_state(
     )
     template = vm.get_block_class()(header=header, transactions=list(transactions))
     block = vm.import_block(template).block
-    chain.chaindb.persist_block(block)
     return BuiltBlock(block, vm.state, receipts_of(vm, block))
+
+
+def first_failing_transaction(
+    chain: ChainAPI, transactions: Sequence[SignedTransactionAPI], **header_fields
+) -> Optional[Tuple[int, Exception]]:
+    """
+    The index of the first of ``transactions`` a block cannot hold where it
+    stands, and why; None if they all fit. A transaction that fails makes
+    every longer run of them fail too, so the shortest failing run is found by
+    halving (each try runs a block without persisting it).
+    """
+    if not transactions:
+        return None
+
+    def failure(count: int) -> Optional[Exception]:
+        try:
+            run_block(chain, transactions[:count], **header_fields)
+        except Exception as error:  # whatever refuses the block names the transaction
+            return error
+        return None
+
+    fits, fails = 0, len(transactions)  # the first ``fits`` run; the first ``fails`` may not
+    error = None
+    while fails - fits > 1:
+        middle = (fits + fails) // 2
+        refused = failure(middle)
+        if refused is None:
+            fits = middle
+        else:
+            fails, error = middle, refused
+    if error is None:
+        error = failure(fails)
+    return None if error is None else (fails - 1, error)

@@ -41,3 +41,15 @@ class InvalidArgument(ValueError):
 
 class InvalidState(InvalidArgument):
     """A state dump that cannot be loaded; the devnet keeps its chain."""
+
+
+class TimedOut(Exception):
+    """A call or gas estimate ran past the node's time limit and was stopped."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"execution ran past the {seconds:g} s limit and was stopped")
+        self.seconds = seconds
+
+
+class LimitReached(Exception):
+    """A request past one of the node's bounds (filters, pending transactions, blocks per call)."""

@@ -9,9 +9,11 @@ accepts) and ``proofRequests`` (each EXECUTE input the node meets).
 import asyncio
 import gc
 import json
+import logging
 import signal
 import sys
 import threading
+import time
 from typing import Any, Dict, List, Optional
 
 from aiohttp import WSMsgType, web
@@ -24,7 +26,7 @@ from .formatting import (
     format_signed_proof,
 )
 from .node import Devnet
-from .rpc import INVALID_PARAMS, MAX_REQUEST_BYTES, Dispatcher, RpcError
+from .rpc import INVALID_PARAMS, MAX_REQUEST_BYTES, Dispatcher, RpcError, parse_request
 
 # anvil saves --state only on exit unless told; saving also periodically loses less.
 DEFAULT_STATE_INTERVAL = 30.0
@@ -38,6 +40,12 @@ ANSWER_HANDOFF_SECONDS = 0.05
 # How often an idle interval miner looks whether evm_setIntervalMining turned it on.
 IDLE_POLL_SECONDS = 0.2
 SUBSCRIPTION_KINDS = ("newHeads", "logs", "executionProofs", "proofRequests")
+# Subscriptions one WebSocket connection may hold at once.
+MAX_SUBSCRIPTIONS = 128
+# Messages waiting to be sent to one connection; a client that falls this far
+# behind is disconnected, so that it never holds up the others.
+SEND_QUEUE_LIMIT = 1024
+logger = logging.getLogger(__name__)
 
 
 class Subscriptions:
@@ -48,17 +56,80 @@ class Subscriptions:
         self.counter = 0
 
     def add(self, kind: str, criteria: Dict[str, Any]) -> str:
+        if len(self.by_id) >= MAX_SUBSCRIPTIONS:
+            raise RpcError(
+                INVALID_PARAMS,
+                f"invalid params: a connection may hold at most {MAX_SUBSCRIPTIONS}"
+                " subscriptions; unsubscribe one first",
+            )
         self.counter += 1
         subscription_id = hex(self.counter)
         self.by_id[subscription_id] = (kind, criteria)
         return subscription_id
 
 
+class Connection:
+    """
+    One WebSocket client: its subscriptions and the messages on their way to
+    it. One task sends them in order; a client that stops reading fills its
+    queue and is disconnected instead of slowing the notifications of others.
+    """
+
+    def __init__(self, socket: web.WebSocketResponse, transport) -> None:
+        self.socket, self.transport = socket, transport
+        self.subscriptions = Subscriptions()
+        self.outbox: "asyncio.Queue[Optional[str]]" = asyncio.Queue(SEND_QUEUE_LIMIT)
+        self.sender = asyncio.create_task(self._send_all())
+
+    def send(self, text: str) -> None:
+        """Queue ``text``; a connection too far behind is closed."""
+        if self.socket.closed or self.sender.done():
+            return
+        try:
+            self.outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            # A closing handshake would wait on the same full buffer: cut the connection.
+            logger.warning(
+                "disconnected a WebSocket client %d messages behind (it does not read)",
+                SEND_QUEUE_LIMIT,
+            )
+            self.sender.cancel()
+            if self.transport is not None:
+                self.transport.abort()
+
+    async def _send_all(self) -> None:
+        while True:
+            text = await self.outbox.get()
+            if text is None:
+                return
+            try:
+                await self.socket.send_str(text)
+            except (ConnectionError, RuntimeError):  # the client went away
+                return
+
+    async def close(self) -> None:
+        self.sender.cancel()
+        await self.socket.close()
+
+
+def subscription_result(method: str, params: Any, subscriptions: Subscriptions) -> Any:
+    """eth_subscribe's new id or eth_unsubscribe's verdict; RpcError for bad params."""
+    if not isinstance(params, list):
+        raise RpcError(INVALID_PARAMS, "invalid params: params must be an array")
+    if method == "eth_unsubscribe":
+        return subscriptions.by_id.pop(params[0] if params else None, None) is not None
+    kind = params[0] if params else None
+    if kind not in SUBSCRIPTION_KINDS:
+        raise RpcError(INVALID_PARAMS, f"invalid params: unsupported subscription {kind!r}")
+    criteria = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
+    return subscriptions.add(kind, criteria)
+
+
 class DevnetServer:
     def __init__(self, devnet: Devnet, host: str, port: int) -> None:
         self.devnet, self.host, self.port = devnet, host, port
         self.dispatcher = Dispatcher(devnet)
-        self.sockets: List[tuple] = []
+        self.connections: List[Connection] = []
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         devnet.block_listeners.append(self._on_block)
         devnet.proof_pool.proof_listeners.append(self._on_proof)
@@ -112,50 +183,43 @@ class DevnetServer:
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse(max_msg_size=MAX_REQUEST_BYTES)
         await socket.prepare(request)
-        subscriptions = Subscriptions()
-        entry = (socket, subscriptions)
-        self.sockets.append(entry)
+        connection = Connection(socket, request.transport)
+        self.connections.append(connection)
         try:
             async for message in socket:
                 if message.type != WSMsgType.TEXT:
                     continue
-                answer = self._subscription_request(message.data, subscriptions)
+                answer = self._subscription_request(message.data, connection.subscriptions)
                 if answer is None:
                     answer = await self._dispatch(message.data.encode())
                 if answer:
-                    await socket.send_str(answer.decode() if isinstance(answer, bytes) else answer)
+                    connection.send(answer.decode() if isinstance(answer, bytes) else answer)
         finally:
-            self.sockets.remove(entry)
+            self.connections.remove(connection)
+            connection.sender.cancel()
         return socket
 
     def _subscription_request(self, text: str, subscriptions: Subscriptions) -> Optional[str]:
+        """The answer to eth_subscribe or eth_unsubscribe; None for any other request."""
         try:
-            request = json.loads(text)
-        except json.JSONDecodeError:
-            return None
+            request = parse_request(text.encode())
+        except RpcError:
+            return None  # the dispatcher answers it with the same error
         if not isinstance(request, dict):
             return None
         method, params = request.get("method"), request.get("params") or []
-        if method == "eth_subscribe":
-            kind = params[0] if params else None
-            if kind not in SUBSCRIPTION_KINDS:
-                error = RpcError(
-                    INVALID_PARAMS, f"invalid params: unsupported subscription {kind!r}"
-                )
-                return json.dumps(
-                    {"jsonrpc": "2.0", "id": request.get("id"), "error": error.as_json()}
-                )
-            criteria = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
-            result = subscriptions.add(kind, criteria)
-        elif method == "eth_unsubscribe":
-            result = subscriptions.by_id.pop(params[0] if params else None, None) is not None
-        else:
+        if method not in ("eth_subscribe", "eth_unsubscribe"):
             return None
+        try:
+            result = subscription_result(method, params, subscriptions)
+        except RpcError as error:
+            reply = {"jsonrpc": "2.0", "id": request.get("id"), "error": error.as_json()}
+            return json.dumps(reply)
         return json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": result})
 
     def _on_block(self, block) -> None:
         """Called on the mining thread; notifications go out on the server's loop."""
-        if self.loop is None or not self.sockets:
+        if self.loop is None or not self.connections:
             return
         self._publish("newHeads", [format_block(block, False)])
         self._publish("logs", format_block_logs(block, self.devnet.block_receipts(block)))
@@ -168,12 +232,14 @@ class DevnetServer:
 
     def _publish(self, kind: str, results: List[Dict[str, Any]]) -> None:
         """From any thread: send ``results`` to the subscribers of ``kind``."""
-        if self.loop is not None and self.sockets and results:
+        if self.loop is not None and self.connections and results:
             asyncio.run_coroutine_threadsafe(self._notify(kind, results), self.loop)
 
     async def _notify(self, kind: str, results: List[Dict[str, Any]]) -> None:
-        for socket, subscriptions in list(self.sockets):
-            for subscription_id, (subscribed, criteria) in list(subscriptions.by_id.items()):
+        for connection in list(self.connections):
+            for subscription_id, (subscribed, criteria) in list(
+                connection.subscriptions.by_id.items()
+            ):
                 if subscribed != kind:
                     continue
                 if kind == "logs":
@@ -186,11 +252,15 @@ class DevnetServer:
                         "method": "eth_subscription",
                         "params": {"subscription": subscription_id, "result": result},
                     }
-                    await socket.send_str(json.dumps(message))
+                    connection.send(json.dumps(message))
 
     async def _interval_mining(self) -> None:
-        """Mine every ``devnet.block_time`` seconds, following changes to it."""
+        """
+        Mine every ``devnet.block_time`` seconds, following changes to it. A
+        block that fails is logged and the next one tried: this never stops.
+        """
         loop = asyncio.get_running_loop()
+        last_failure = None
         while True:
             seconds = self.devnet.block_time
             await asyncio.sleep(seconds or IDLE_POLL_SECONDS)
@@ -199,12 +269,18 @@ class DevnetServer:
                     mining = loop.run_in_executor(None, self.devnet.mine)
                 except RuntimeError:  # the process is exiting: no executor left to mine on
                     return
-                await mining
+                try:
+                    await mining
+                    last_failure = None
+                except Exception as error:  # logged once per reason; the timer keeps going
+                    if str(error) != last_failure:
+                        logger.error("interval mining: the block failed: %s", error)
+                    last_failure = str(error)
 
     async def stop(self, runner: web.AppRunner) -> None:
         # Open WebSockets (provers, subscribers) would hold the shutdown for a minute.
-        for socket, _ in list(self.sockets):
-            await socket.close()
+        for connection in list(self.connections):
+            await connection.close()
         await runner.cleanup()
 
     async def start(self) -> web.AppRunner:
@@ -267,7 +343,33 @@ def serve_forever(
 
 
 async def _save_periodically(devnet: Devnet, path: str, seconds: float) -> None:
+    """
+    Save every ``seconds``; a failed save is logged (once per reason, with
+    when the last one succeeded) and tried again at the next interval.
+    """
     loop = asyncio.get_running_loop()
+    last_saved: Optional[float] = None
+    last_failure = None
     while True:
         await asyncio.sleep(seconds)
-        await loop.run_in_executor(None, devnet.save_state, path)
+        try:
+            await loop.run_in_executor(None, devnet.save_state, path)
+        except Exception as error:  # a full disk, a removed directory: retried
+            if str(error) != last_failure:
+                since = (
+                    "never yet"
+                    if last_saved is None
+                    else f"{time.monotonic() - last_saved:.0f} s ago"
+                )
+                logger.error(
+                    "saving state to %s failed: %s (last saved %s; retrying every %g s)",
+                    path,
+                    error,
+                    since,
+                    seconds,
+                )
+            last_failure = str(error)
+        else:
+            if last_failure is not None:
+                logger.warning("saving state to %s works again", path)
+            last_saved, last_failure = time.monotonic(), None

@@ -11,7 +11,35 @@ from typing import List, Optional
 ENGINES = ("pyevm", "revm", "eels")
 
 
+# anvil's flags a user may reach for that these commands answer differently.
+ANVIL_FLAGS_ANSWERED_ELSEWHERE = {
+    "--fork-url": "forking a live chain is not supported: the devnet starts from its own genesis",
+    "--fork-block-number": "forking a live chain is not supported",
+    "--dump-state": "use --state PATH: the chain is loaded from PATH at start and saved there"
+    " on exit and every --state-interval seconds",
+    "--load-state": "use --state PATH: the chain is loaded from PATH at start and saved there"
+    " on exit and every --state-interval seconds",
+    "--no-mining": "send evm_setAutomine false after start (or use --block-time N)",
+}
+
+
+def anvil_flag_hint(argv: List[str]) -> Optional[str]:
+    """What to use instead of an anvil flag ``nr devnet``/``nr up`` do not take, if one is given."""
+    if not argv or argv[0] not in ("devnet", "up"):
+        return None
+    for argument in argv[1:]:
+        flag = argument.split("=", 1)[0]
+        if flag in ANVIL_FLAGS_ANSWERED_ELSEWHERE:
+            return f"nr {argv[0]}: {flag} is anvil's; {ANVIL_FLAGS_ANSWERED_ELSEWHERE[flag]}"
+    return None
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    hint = anvil_flag_hint(argv)
+    if hint is not None:
+        print(hint, file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -88,7 +116,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="mine every N seconds (default: a block per transaction)",
     )
     devnet.add_argument(
-        "--gas-limit", type=positive_int, default=30_000_000, help="block gas limit"
+        "--gas-limit",
+        type=block_gas_limit,
+        default=30_000_000,
+        help="block gas limit (default 30000000; at least 21000, one transfer)",
+    )
+    devnet.add_argument(
+        "--rpc-gas-cap",
+        type=non_negative_int,
+        default=None,
+        help="most gas an eth_call or estimate may use (default: the block gas limit; 0: none)",
+    )
+    devnet.add_argument(
+        "--call-timeout",
+        type=non_negative_float,
+        default=5.0,
+        help="seconds an eth_call or estimate may run (default 5; 0: no limit)",
     )
     add_execute_options(devnet)
     devnet.add_argument(
@@ -292,6 +335,19 @@ def switch_on_speed_ups(args: argparse.Namespace) -> None:
         accel.enable()
 
 
+# The least gas a block can hold a transaction with (one plain transfer).
+MIN_BLOCK_GAS_LIMIT = 21_000
+
+
+def block_gas_limit(text: str) -> int:
+    gas = positive_int(text)
+    if gas < MIN_BLOCK_GAS_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"a block gas limit below {MIN_BLOCK_GAS_LIMIT} holds no transaction, got {gas}"
+        )
+    return gas
+
+
 def port_number(text: str) -> int:
     port = positive_int(text)
     if port > 65535:
@@ -299,23 +355,29 @@ def port_number(text: str) -> int:
     return port
 
 
-def positive(parse, kind: str):
-    """An argparse type: ``parse`` the text as ``kind``, and refuse zero or less."""
+def number(parse, kind: str, acceptable, requirement: str):
+    """An argparse type: ``parse`` the text as ``kind`` and refuse what is not ``acceptable``."""
 
-    def parse_positive(text: str):
+    def parse_number(text: str):
         try:
             value = parse(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+        if not acceptable(value):
+            raise argparse.ArgumentTypeError(f"{requirement}, got {value}")
         return value
 
-    return parse_positive
+    return parse_number
 
 
-positive_float = positive(float, "a number")
-positive_int = positive(lambda text: int(text.replace("_", "")), "an integer")
+def integer(text: str) -> int:
+    return int(text.replace("_", ""))
+
+
+positive_float = number(float, "a number", lambda value: value > 0, "must be positive")
+positive_int = number(integer, "an integer", lambda value: value > 0, "must be positive")
+non_negative_float = number(float, "a number", lambda value: value >= 0, "must be zero or more")
+non_negative_int = number(integer, "an integer", lambda value: value >= 0, "must be zero or more")
 
 
 def threshold_fraction(text: str) -> tuple:
@@ -372,10 +434,14 @@ def run_devnet_command(args: argparse.Namespace) -> int:
             balance_ether=args.balance,
             mnemonic=args.mnemonic or DEFAULT_MNEMONIC,
             gas_limit=args.gas_limit,
+            rpc_gas_cap=args.rpc_gas_cap,
+            call_timeout=args.call_timeout,
             block_time=args.block_time,
             **execute_settings(args),
         )
         devnet = Devnet(config)
+        if args.state and os.path.isdir(args.state):
+            raise ValueError(f"--state {args.state} is a directory: name a file")
         if args.state and os.path.exists(args.state):
             with open(args.state, "rb") as file:
                 devnet.load_state(file.read())

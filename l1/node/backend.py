@@ -28,6 +28,7 @@ from ..interface import InvalidArgument
 from ..tracing import trace_transaction
 from .config import DevnetConfig
 from .header_controls import HeaderControls, with_header_controls
+from .time_limit import time_limit
 
 # Recent blocks kept decoded, with their receipts (a block hash names both for good).
 RECENT_BLOCKS = 64
@@ -43,6 +44,22 @@ def remember(cache: "OrderedDict[bytes, Any]", key: bytes, value: Any) -> None:
 def set_sender(transaction: SignedTransactionAPI, sender: bytes) -> None:
     """Fix the sender py-evm would otherwise recover from the signature (a cached property)."""
     transaction.__dict__["sender"] = sender
+
+
+def call_on(vm, transaction: SpoofTransaction, seconds: Optional[float]):
+    """
+    Execute ``transaction`` on ``vm``'s state without persisting, at zero
+    cost, for at most ``seconds``: the computation. Needs no lock: the state
+    is the call's own, and the database below it is only read.
+    """
+    with vm.in_costless_state() as state, time_limit(seconds):
+        return state.costless_execute_transaction(transaction)
+
+
+def estimate_gas_on(vm, transaction: SpoofTransaction, seconds: Optional[float]) -> int:
+    """The least gas ``transaction`` succeeds with on ``vm``'s state, found within ``seconds``."""
+    with vm.in_costless_state() as state, time_limit(seconds):
+        return binary_gas_search_exact(state, transaction)
 
 
 def chain_rules(config: DevnetConfig, proof_pool: ProofPool) -> type:
@@ -217,15 +234,13 @@ class ChainBackend:
 
     # -- calls --
 
-    def call(self, transaction: SpoofTransaction, number: Optional[int] = None):
-        """Execute without persisting, at zero cost: the computation."""
-        with self.chain.get_vm(self.header_at(number)).in_costless_state() as state:
-            return state.costless_execute_transaction(transaction)
+    def vm_at(self, number: Optional[int] = None):
+        """A VM on block ``number``'s state (the head, with any edits, by default)."""
+        return self.chain.get_vm(self.header_at(number))
 
     def estimate_gas(self, transaction: SpoofTransaction) -> int:
         """The least gas the transaction succeeds with at the head (exact, as anvil's search)."""
-        with self.chain.get_vm(self.header_at(None)).in_costless_state() as state:
-            return binary_gas_search_exact(state, transaction)
+        return estimate_gas_on(self.vm_at(None), transaction, self.config.call_timeout)
 
     def execution_witness(self, number: int):
         """The ``ExecutionWitness`` that proves block ``number`` statelessly."""

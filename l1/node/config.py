@@ -12,6 +12,8 @@ from ..accounts import DEFAULT_ACCOUNTS, DEFAULT_BALANCE_ETHER, DEFAULT_MNEMONIC
 
 DEFAULT_CHAIN_ID = 31337
 DEFAULT_GAS_LIMIT = 30_000_000
+# Seconds an eth_call or a gas estimate may run (geth's --rpc.evmtimeout).
+DEFAULT_CALL_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,11 @@ class DevnetConfig:
     mnemonic: str = DEFAULT_MNEMONIC
     gas_limit: int = DEFAULT_GAS_LIMIT
     base_fee_per_gas: int = DEFAULT_BASE_FEE_PER_GAS
+    # Most gas an eth_call or a gas estimate may use (geth's --rpc.gascap);
+    # None: the block gas limit, 0: no cap.
+    rpc_gas_cap: Optional[int] = None
+    # Seconds an eth_call or a gas estimate may run; 0: no limit.
+    call_timeout: float = DEFAULT_CALL_TIMEOUT
     # Seconds between blocks; None mines a block for every transaction (automine).
     block_time: Optional[float] = None
     execute: ExecuteParameters = field(default_factory=ExecuteParameters)
@@ -41,3 +48,10 @@ class DevnetConfig:
     # Run on the speed-ups' fork classes (``l1.accel``); None: when they are
     # switched on in this process (``nr devnet`` does; a plain import does not).
     accelerated: Optional[bool] = None
+
+    @property
+    def call_gas_cap(self) -> Optional[int]:
+        """The most gas a call may use (None: any)."""
+        if self.rpc_gas_cap is None:
+            return self.gas_limit
+        return self.rpc_gas_cap or None

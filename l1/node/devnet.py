@@ -17,19 +17,28 @@ from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from prover.pool import GossipResult
 
 from ..accounts import derive_accounts
-from ..interface import InvalidArgument, TransactionRequest
+from ..interface import InvalidArgument, LimitReached, TransactionRequest
 from ..provider import web3_for
-from .backend import ChainBackend, TransactionLocation, chain_rules
+from .backend import (
+    ChainBackend,
+    TransactionLocation,
+    call_on,
+    chain_rules,
+    estimate_gas_on,
+)
 from .clock import Clock
 from .config import DevnetConfig
 from .header_controls import check_gas_limit
 from .impersonation import Impersonation
 from .miner import Miner
-from .persistence import dump_state, read_state, write_atomically
+from .persistence import encode_state, read_state, state_snapshot, write_atomically
 from .pool import TransactionPool
 from .proofs import completes_payload, new_proof_pool
 from .snapshots import Snapshots
 from .transactions import DEFAULT_PRIORITY_FEE, RequestFiller
+
+# Most blocks one anvil_mine may ask for (each is a block's work for the node).
+MAX_BLOCKS_PER_CALL = 10_000
 
 
 class Devnet:
@@ -152,12 +161,22 @@ class Devnet:
         return self.backend.block_receipts(block)
 
     def call(self, request: TransactionRequest, number: Optional[int] = None):
-        """Execute the request in block ``number``'s state without persisting: the computation."""
-        return self.backend.call(self.requests.call(request, number), number)
+        """
+        Execute the request in block ``number``'s state without persisting:
+        the computation. Only preparing it takes the lock; it runs beside
+        other requests, for at most ``config.call_timeout`` seconds.
+        """
+        with self.lock:
+            transaction = self.requests.call(request, number)
+            vm = self.backend.vm_at(number)
+        return call_on(vm, transaction, self.config.call_timeout)
 
     def estimate_gas(self, request: TransactionRequest) -> int:
-        """The least gas the request succeeds with at the head."""
-        return self.backend.estimate_gas(self.requests.call(request))
+        """The least gas the request succeeds with at the head (beside other requests)."""
+        with self.lock:
+            transaction = self.requests.call(request)
+            vm = self.backend.vm_at(None)
+        return estimate_gas_on(vm, transaction, self.config.call_timeout)
 
     def execution_witness(self, number: int):
         return self.backend.execution_witness(number)
@@ -206,9 +225,20 @@ class Devnet:
     # -- blocks --
 
     def mine(self, blocks: int = 1, timestamp: Optional[int] = None) -> List[BlockAPI]:
-        """Mine ``blocks`` blocks, the first holding the pending transactions."""
-        with self.lock:
-            return self.miner.mine(blocks, timestamp)
+        """
+        Mine ``blocks`` blocks, the first holding the pending transactions;
+        the lock is taken for each block, so other clients are answered
+        between them.
+        """
+        if blocks > MAX_BLOCKS_PER_CALL:
+            raise LimitReached(
+                f"at most {MAX_BLOCKS_PER_CALL} blocks per call; asked for {blocks}"
+            )
+        mined: List[BlockAPI] = []
+        for index in range(blocks):
+            with self.lock:
+                mined += self.miner.mine(1, timestamp if index == 0 else None)
+        return mined
 
     def set_automine(self, enabled: bool) -> None:
         with self.lock:
@@ -328,9 +358,13 @@ class Devnet:
     # -- persistence --
 
     def dump_state(self) -> bytes:
-        """The whole chain as compressed JSON, for ``load_state``."""
+        """
+        The whole chain as compressed JSON, for ``load_state``. The lock is
+        held only to copy it, not to encode it.
+        """
         with self.lock:
-            return dump_state(self.backend)
+            snapshot = state_snapshot(self.backend)
+        return encode_state(snapshot)
 
     def load_state(self, dumped: bytes) -> None:
         """Replace the chain with a dump; the old chain stays if the dump is bad."""

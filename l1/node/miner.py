@@ -8,11 +8,11 @@ with its sender's later ones, until the proofs are in.
 from contextlib import contextmanager
 from typing import Callable, List, Optional
 
-from eth.abc import BlockAPI
+from eth.abc import BlockAPI, SignedTransactionAPI
 
 from prover.pool import ProofPool
 
-from ..builder import BuiltBlock, build_block_and_state
+from ..builder import BuiltBlock, build_block_and_state, first_failing_transaction
 from ..fork import AwaitingProofs
 from .backend import ChainBackend
 from .clock import Clock
@@ -120,25 +120,44 @@ class Miner:
         """
         The next block, its state and receipts: every ready transaction
         except those whose EXECUTE calls wait for proofs (and their sender's
-        later ones), which stay pending for a later block.
+        later ones), which stay pending for a later block, and those the
+        block cannot hold, which are dropped with the reason. A block is
+        always built, empty if need be.
         """
         transactions = self.pool.ready()
+        header_fields = dict(
+            timestamp=timestamp,
+            gas_limit=self.backend.config.gas_limit,
+            parent_state_root=self.backend.head_state_root,
+            parent_beacon_block_root=self.parent_beacon_block_root,
+            **self.backend.controls.header_fields(),
+        )
         while True:
             try:
-                return build_block_and_state(
-                    self.backend.chain,
-                    transactions,
-                    timestamp=timestamp,
-                    gas_limit=self.backend.config.gas_limit,
-                    parent_state_root=self.backend.head_state_root,
-                    parent_beacon_block_root=self.parent_beacon_block_root,
-                    **self.backend.controls.header_fields(),
-                )
+                return build_block_and_state(self.backend.chain, transactions, **header_fields)
             except AwaitingProofs as waiting:
                 held = waiting.transaction
                 self.pool.awaiting_proofs[held.hash] = waiting.reason
-                transactions = [
-                    t
-                    for t in transactions
-                    if not (t.sender == held.sender and t.nonce >= held.nonce)
-                ]
+                transactions = without_from(transactions, held)
+            except Exception:
+                found = first_failing_transaction(self.backend.chain, transactions, **header_fields)
+                if found is None:  # not a transaction's fault: the node's own
+                    raise
+                index, reason = found
+                failing = transactions[index]
+                self.pool.drop(failing, describe_failure(reason))
+                transactions = without_from(transactions, failing)
+
+
+def without_from(
+    transactions: List[SignedTransactionAPI], left_out: SignedTransactionAPI
+) -> List[SignedTransactionAPI]:
+    """``transactions`` without ``left_out`` and its sender's later ones (a nonce gap now)."""
+    return [
+        t for t in transactions if not (t.sender == left_out.sender and t.nonce >= left_out.nonce)
+    ]
+
+
+def describe_failure(error: Exception) -> str:
+    """Why a block could not hold a transaction, in a sentence (py-evm's words if it gave some)."""
+    return str(error) or "it could not be executed"

@@ -7,6 +7,8 @@ import gzip
 import json
 import os
 import tempfile
+import zlib
+from typing import Any, Dict
 
 from eth.db.atomic import AtomicDB
 
@@ -15,26 +17,53 @@ from .backend import ChainBackend, SavedChain, TransactionLocation
 
 # Names the dump layout, so a future change is refused rather than misread.
 STATE_FORMAT = "native-rollups-devnet-state/1"
+# Largest a dump may be once decompressed: a few bytes of gzip can claim gigabytes.
+MAX_STATE_BYTES = 1 << 30
 
 
-def dump_state(backend: ChainBackend) -> bytes:
+def decompress_bounded(compressed: bytes, limit: int) -> bytes:
+    """``compressed`` gunzipped; InvalidState if it is larger than ``limit`` bytes."""
+    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)  # a gzip header
+    data = inflater.decompress(compressed, limit)
+    if inflater.unconsumed_tail:
+        raise InvalidState(f"state dump larger than {limit >> 20} MiB once decompressed")
+    if not inflater.eof:
+        raise InvalidState("unreadable state dump: truncated")
+    return data
+
+
+def state_snapshot(backend: ChainBackend) -> Dict[str, Any]:
+    """
+    What a dump holds, copied (taken under the node's lock, which is then
+    free while ``encode_state`` serialises and compresses it).
+    """
+    return {
+        "chainId": backend.chain_id,
+        "head": backend.head().hash,
+        "headStateRoot": backend.head_state_root,
+        "locations": dict(backend.locations),
+        "impersonatedSenders": dict(backend.senders),
+        "db": dict(backend.chain.chaindb.db.wrapped_db.kv_store),
+    }
+
+
+def encode_state(snapshot: Dict[str, Any]) -> bytes:
     """
     The whole chain (every block, every state the head reaches) as
     compressed JSON: the raw database, so a load restores it exactly.
     """
-    entries = backend.chain.chaindb.db.wrapped_db.kv_store
     document = {
         "format": STATE_FORMAT,
-        "chainId": backend.chain_id,
-        "head": backend.head().hash.hex(),
-        "headStateRoot": backend.head_state_root.hex(),
+        "chainId": snapshot["chainId"],
+        "head": snapshot["head"].hex(),
+        "headStateRoot": snapshot["headStateRoot"].hex(),
         "locations": {
-            tx.hex(): [loc.block_number, loc.index] for tx, loc in backend.locations.items()
+            tx.hex(): [loc.block_number, loc.index] for tx, loc in snapshot["locations"].items()
         },
         "impersonatedSenders": {
-            tx.hex(): sender.hex() for tx, sender in backend.senders.items()
+            tx.hex(): sender.hex() for tx, sender in snapshot["impersonatedSenders"].items()
         },
-        "db": {key.hex(): value.hex() for key, value in entries.items()},
+        "db": {key.hex(): value.hex() for key, value in snapshot["db"].items()},
     }
     return gzip.compress(json.dumps(document).encode())
 
@@ -42,7 +71,7 @@ def dump_state(backend: ChainBackend) -> bytes:
 def read_state(dumped: bytes, chain_id: int, chain_class: type) -> SavedChain:
     """The chain in a dump, for a devnet of ``chain_id``; InvalidState if it is not one."""
     try:
-        document = json.loads(gzip.decompress(dumped))
+        document = json.loads(decompress_bounded(dumped, MAX_STATE_BYTES))
         if document.get("format") != STATE_FORMAT:
             raise InvalidState(f"not a {STATE_FORMAT} state dump")
         if document["chainId"] != chain_id:
@@ -53,10 +82,15 @@ def read_state(dumped: bytes, chain_id: int, chain_class: type) -> SavedChain:
         for key, value in document["db"].items():
             db[bytes.fromhex(key)] = bytes.fromhex(value)
         chain = chain_class(db)
+        head_state_root = bytes.fromhex(document["headStateRoot"])
+        if head_state_root not in db:
+            raise InvalidState(
+                f"the dump's head state root 0x{head_state_root.hex()} is not in its database"
+            )
         return SavedChain(
             chain=chain,
             head=chain.get_block_header_by_hash(bytes.fromhex(document["head"])),
-            head_state_root=bytes.fromhex(document["headStateRoot"]),
+            head_state_root=head_state_root,
             locations={
                 bytes.fromhex(tx): TransactionLocation(*where)
                 for tx, where in document["locations"].items()

@@ -4,23 +4,40 @@ a block once their nonces follow on from their sender's, and why those whose
 EXECUTE calls wait for proofs wait.
 """
 
-from typing import Dict, List
+import logging
+from collections import OrderedDict
+from typing import Dict, List, Set
 
 from eth.abc import SignedTransactionAPI
+from eth.constants import GAS_TX
+from eth.vm.forks.prague.constants import STANDARD_TOKEN_COST, TOTAL_COST_FLOOR_PER_TOKEN
 from eth_utils import ValidationError
 
-from ..interface import TransactionRejected
+from ..interface import LimitReached, TransactionRejected
 from .backend import ChainBackend
+
+logger = logging.getLogger(__name__)
+# How many dropped transactions' reasons are kept (the oldest go first).
+MAX_DROPPED_REMEMBERED = 1024
+# Most transactions pending at once (geth's pool holds 5,120 executable ones).
+MAX_PENDING = 8192
+# Furthest a nonce may run ahead of its account's (a gap waits for the nonces before it).
+MAX_NONCE_AHEAD = 1024
 
 
 class TransactionPool:
-    """The transactions sent but not yet in a block, in arrival order."""
+    """The transactions sent but not yet in a block, in arrival order (indexed too)."""
 
     def __init__(self, backend: ChainBackend) -> None:
         self.backend = backend
         self.pending: List[SignedTransactionAPI] = []
+        self._hashes: Set[bytes] = set()
+        # Sender -> nonce -> its pending transaction.
+        self._by_sender: Dict[bytes, Dict[int, SignedTransactionAPI]] = {}
         # Pending transactions whose EXECUTE calls wait for proofs: hash -> why.
         self.awaiting_proofs: Dict[bytes, str] = {}
+        # Transactions dropped because no block could hold them: hash -> why.
+        self.dropped: "OrderedDict[bytes, str]" = OrderedDict()
 
     def add(self, transaction: SignedTransactionAPI, gapless: bool) -> None:
         """
@@ -30,6 +47,8 @@ class TransactionPool:
         """
         self.validate(transaction, gapless)
         self.pending.append(transaction)
+        self._hashes.add(transaction.hash)
+        self._by_sender.setdefault(transaction.sender, {})[transaction.nonce] = transaction
 
     def validate(self, transaction: SignedTransactionAPI, gapless: bool) -> None:
         chain_id = self.backend.chain_id
@@ -37,32 +56,48 @@ class TransactionPool:
             raise TransactionRejected(
                 f"invalid chain id {transaction.chain_id}, this chain is {chain_id}"
             )
-        if transaction.hash in self.backend.locations or any(
-            queued.hash == transaction.hash for queued in self.pending
-        ):
+        if transaction.hash in self.backend.locations or transaction.hash in self._hashes:
             raise TransactionRejected("transaction already imported")
+        if len(self.pending) >= MAX_PENDING:
+            raise LimitReached(
+                f"the pool is full: {MAX_PENDING} transactions pending; mine or wait"
+            )
         state = self.backend.head_state()
-        account_nonce = state.get_nonce(transaction.sender)
-        # Transactions queued ahead of this one (waiting for proofs, or for a block).
-        queued_ahead = self.count_from(transaction.sender)
+        sender = transaction.sender
+        account_nonce = state.get_nonce(sender)
         if transaction.nonce < account_nonce:
             raise TransactionRejected(
                 f"nonce too low: next nonce {account_nonce}, tx nonce {transaction.nonce}"
             )
-        if any(
-            queued.sender == transaction.sender and queued.nonce == transaction.nonce
-            for queued in self.pending
-        ):
+        if transaction.nonce in self._by_sender.get(sender, {}):
             raise TransactionRejected(
                 f"a pending transaction already has nonce {transaction.nonce}"
             )
-        if transaction.nonce > account_nonce + queued_ahead and gapless:
+        # Transactions queued ahead of this one (waiting for proofs, or for a block).
+        next_nonce = account_nonce + self.count_from(sender)
+        if transaction.nonce > next_nonce and gapless:
             raise TransactionRejected(
-                f"nonce too high: next nonce {account_nonce + queued_ahead},"
-                f" tx nonce {transaction.nonce}"
+                f"nonce too high: next nonce {next_nonce}, tx nonce {transaction.nonce}"
+            )
+        if transaction.nonce > account_nonce + MAX_NONCE_AHEAD:
+            raise TransactionRejected(
+                f"nonce too high: at most {MAX_NONCE_AHEAD} ahead of the account's nonce"
+                f" {account_nonce}, tx nonce {transaction.nonce}"
+            )
+        least_gas = minimum_gas(transaction)
+        if transaction.gas < least_gas:
+            raise TransactionRejected(
+                f"intrinsic gas too low: the transaction needs at least {least_gas} gas,"
+                f" it allows {transaction.gas}"
+            )
+        base_fee = self.backend.next_base_fee()
+        if transaction.max_fee_per_gas < base_fee:
+            raise TransactionRejected(
+                f"max fee per gas less than block base fee: {transaction.max_fee_per_gas}"
+                f" < {base_fee}"
             )
         cost = transaction.gas * transaction.max_fee_per_gas + transaction.value
-        if state.get_balance(transaction.sender) < cost:
+        if state.get_balance(sender) < cost:
             raise TransactionRejected("insufficient funds for gas * price + value")
         if transaction.gas > self.backend.config.gas_limit:
             raise TransactionRejected("intrinsic gas too high: exceeds block gas limit")
@@ -73,7 +108,7 @@ class TransactionPool:
 
     def count_from(self, sender: bytes) -> int:
         """How many pending transactions ``sender`` has sent."""
-        return sum(queued.sender == sender for queued in self.pending)
+        return len(self._by_sender.get(sender, ()))
 
     def next_nonce(self, sender: bytes) -> int:
         """The nonce ``sender``'s next transaction takes: its account's, after those pending."""
@@ -81,31 +116,71 @@ class TransactionPool:
 
     def ready(self) -> List[SignedTransactionAPI]:
         """
-        Pending transactions whose nonces follow on from their sender's, in
-        arrival order; the rest (behind a nonce gap) stay pending.
+        Pending transactions whose nonces follow on from their sender's (the
+        rest, behind a nonce gap, stay pending): senders interleaved as their
+        transactions arrived, each sender's in nonce order.
         """
         state = self.backend.head_state()
-        next_nonce: Dict[bytes, int] = {}
-        ready, waiting = [], list(self.pending)
-        progressed = True
-        while progressed:
-            progressed = False
-            for transaction in list(waiting):
-                sender = transaction.sender
-                expected = next_nonce.get(sender, state.get_nonce(sender))
-                if transaction.nonce == expected:
-                    ready.append(transaction)
-                    waiting.remove(transaction)
-                    next_nonce[sender] = expected + 1
-                    progressed = True
+        ready_by_sender: Dict[bytes, List[SignedTransactionAPI]] = {}
+        for sender, by_nonce in self._by_sender.items():
+            run, nonce = [], state.get_nonce(sender)
+            while nonce in by_nonce:
+                run.append(by_nonce[nonce])
+                nonce += 1
+            ready_by_sender[sender] = run[::-1]  # popped from the end: lowest nonce first
+        ready = []
+        for transaction in self.pending:
+            run = ready_by_sender[transaction.sender]
+            if run:
+                ready.append(run.pop())
         return ready
 
     def remove(self, transactions: List[SignedTransactionAPI]) -> None:
-        """Forget ``transactions`` (now in a block)."""
-        included = {transaction.hash for transaction in transactions}
-        self.pending = [t for t in self.pending if t.hash not in included]
-        for transaction_hash in included:
-            self.awaiting_proofs.pop(transaction_hash, None)
+        """Forget ``transactions`` (now in a block, or dropped)."""
+        gone = {transaction.hash for transaction in transactions} & self._hashes
+        if not gone:
+            return
+        kept = []
+        for transaction in self.pending:  # the pool's own objects know their senders
+            if transaction.hash not in gone:
+                kept.append(transaction)
+                continue
+            by_nonce = self._by_sender[transaction.sender]
+            del by_nonce[transaction.nonce]
+            if not by_nonce:
+                del self._by_sender[transaction.sender]
+            self.awaiting_proofs.pop(transaction.hash, None)
+        self.pending = kept
+        self._hashes -= gone
+
+    def drop(self, transaction: SignedTransactionAPI, reason: str) -> None:
+        """
+        Forget ``transaction``, which no block can hold now (it turned invalid
+        after it was accepted), and remember why; logged once.
+        """
+        self.remove([transaction])
+        self.dropped[transaction.hash] = reason
+        while len(self.dropped) > MAX_DROPPED_REMEMBERED:
+            self.dropped.popitem(last=False)
+        logger.warning(
+            "transaction 0x%s from 0x%s (nonce %d) dropped: a block cannot hold it: %s",
+            transaction.hash.hex(),
+            transaction.sender.hex(),
+            transaction.nonce,
+            reason,
+        )
 
     def clear(self) -> None:
         self.pending, self.awaiting_proofs = [], {}
+        self._hashes, self._by_sender = set(), {}
+
+
+def minimum_gas(transaction: SignedTransactionAPI) -> int:
+    """
+    The least gas ``transaction`` can be included with: its intrinsic gas,
+    and from Prague (EIP-7623) the floor its calldata sets.
+    """
+    zero_bytes = transaction.data.count(0)
+    tokens = zero_bytes + STANDARD_TOKEN_COST * (len(transaction.data) - zero_bytes)
+    floor = GAS_TX + TOTAL_COST_FLOOR_PER_TOKEN * tokens
+    return max(transaction.intrinsic_gas, floor)

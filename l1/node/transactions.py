@@ -46,12 +46,20 @@ class RequestFiller:
         unsigned = self.backend.chain.get_vm().create_unsigned_transaction(
             nonce=self.backend.state_at(number).get_nonce(sender),
             gas_price=request.gas_price or 0,
-            gas=self.backend.config.gas_limit if request.gas is None else request.gas,
+            gas=self.call_gas(request.gas),
             to=request.to or b"",
             value=request.value,
             data=request.data,
         )
         return SpoofTransaction(unsigned, from_=sender)
+
+    def call_gas(self, asked: Optional[int]) -> int:
+        """The gas a call runs with: what it asks, within the RPC gas cap (as geth lowers it)."""
+        config = self.backend.config
+        cap = config.call_gas_cap
+        if asked is None:
+            return cap or config.gas_limit
+        return asked if cap is None else min(asked, cap)
 
     def sign(self, request: TransactionRequest) -> SignedTransactionAPI:
         """

@@ -7,11 +7,11 @@ the dispatcher checks before the method runs.
 
 from .dispatch import (
     ALIASES,
-    MAX_REQUEST_BYTES,
     STATE_EDITING_METHODS,
     UNLOCKED_METHODS,
     Dispatcher,
 )
+from .envelope import MAX_NESTING_DEPTH, MAX_REQUEST_BYTES, parse_request
 from .errors import (
     EXECUTION_REVERTED,
     INTERNAL_ERROR,
@@ -35,6 +35,7 @@ __all__ = [
     "INTERNAL_ERROR",
     "INVALID_PARAMS",
     "INVALID_REQUEST",
+    "MAX_NESTING_DEPTH",
     "MAX_REQUEST_BYTES",
     "METHOD_NOT_FOUND",
     "PARSE_ERROR",
@@ -44,5 +45,6 @@ __all__ = [
     "TRANSACTION_REJECTED",
     "UNLOCKED_METHODS",
     "invalid_params",
+    "parse_request",
     "revert_reason",
 ]

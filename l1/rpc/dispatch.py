@@ -13,14 +13,16 @@ from eth_utils import ValidationError
 
 from ..accounts import InvalidMnemonic
 from ..filters import InstalledFilters
-from ..interface import InvalidArgument, TransactionRejected
+from ..interface import InvalidArgument, LimitReached, TimedOut, TransactionRejected
 from .anvil import AnvilNamespace
 from .debug import DebugNamespace
+from .envelope import parse_request
 from .errors import (
+    EXECUTION_TIMED_OUT,
     INTERNAL_ERROR,
     INVALID_REQUEST,
+    LIMIT_EXCEEDED,
     METHOD_NOT_FOUND,
-    PARSE_ERROR,
     STATE_EDITS_DISABLED,
     TRANSACTION_REJECTED,
     RpcError,
@@ -31,9 +33,6 @@ from .net import NetNamespace
 from .nr import NrNamespace
 from .params import InvalidParams, Param, bind
 from .txpool import TxpoolNamespace
-
-# Larger request bodies are refused before parsing (anvil's own limit is similar).
-MAX_REQUEST_BYTES = 32 * 1024 * 1024
 
 # Methods that change state or history other than by a signed transaction.
 STATE_EDITING_METHODS = (
@@ -54,8 +53,10 @@ STATE_EDITING_METHODS = (
 # Methods answered without the node's lock (each request otherwise holds it
 # throughout, so it sees one state): those that read no chain state (web3.py
 # asks the chain id right after sending a transaction; it need not wait for
-# the block), and proof submission, whose verification runs outside it and
-# for a re-execution proof takes as long as the block.
+# the block); proof submission, whose verification runs outside it and for a
+# re-execution proof takes as long as the block; and calls and gas estimates,
+# which take the lock only to prepare and then run on a state of their own,
+# so that a long one never holds up other clients.
 UNLOCKED_METHODS = (
     "eth_chainId",
     "net_version",
@@ -63,6 +64,8 @@ UNLOCKED_METHODS = (
     "web3_clientVersion",
     "eth_accounts",
     "nr_submitExecutionProof",
+    "eth_call",
+    "eth_estimateGas",
 )
 
 # Names other tools use for the same methods (anvil accepts these).
@@ -155,12 +158,10 @@ class Dispatcher:
         as it is ready, before the block its transaction made due is mined;
         the node's lock keeps later requests waiting for that block.
         """
-        if len(body) > MAX_REQUEST_BYTES:
-            return self._encode(self._error(None, RpcError(INVALID_REQUEST, "request too large")))
         try:
-            request = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            return self._encode(self._error(None, RpcError(PARSE_ERROR, f"parse error: {error}")))
+            request = parse_request(body)
+        except RpcError as error:
+            return self._encode(self._error(None, error))
         if (
             answer is None
             or not isinstance(request, dict)
@@ -204,6 +205,10 @@ class Dispatcher:
             return self._error(request_id, invalid_params(str(error)))
         except (TransactionRejected, ValidationError, InvalidMnemonic) as error:
             return self._error(request_id, RpcError(TRANSACTION_REJECTED, str(error)))
+        except TimedOut as error:
+            return self._error(request_id, RpcError(EXECUTION_TIMED_OUT, str(error)))
+        except LimitReached as error:
+            return self._error(request_id, RpcError(LIMIT_EXCEEDED, str(error)))
         except Exception as error:  # a bug must cost one request, never the node
             message = f"internal error: {type(error).__name__}: {error}"
             return self._error(request_id, RpcError(INTERNAL_ERROR, message))

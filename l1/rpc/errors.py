@@ -11,9 +11,13 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 TRANSACTION_REJECTED = -32003
+# EIP-1474's "limit exceeded": a request past one of the node's bounds.
+LIMIT_EXCEEDED = -32005
 # In the server-defined range: a method this node serves but was told not to.
 STATE_EDITS_DISABLED = -32001
 EXECUTION_REVERTED = 3
+# geth's code for a call stopped at its time limit (--rpc.evmtimeout).
+EXECUTION_TIMED_OUT = -32000
 
 
 class RpcError(Exception):
