@@ -260,3 +260,27 @@ def test_notifications_over_http_are_answered_204_with_no_body(devnet):
     assert status == 200 and json.loads(body)["result"] == "0x0"
     status, body = post(port, [notification, {**notification, "id": 7}])
     assert status == 200 and [answer["id"] for answer in json.loads(body)] == [7]
+
+
+NO_PARAMETERS = (
+    "eth_coinbase",
+    "txpool_status",
+    "txpool_content",
+    "txpool_inspect",
+    "anvil_dropAllTransactions",
+)
+
+
+@pytest.mark.parametrize("method", NO_PARAMETERS)
+def test_a_method_without_parameters_refuses_one(devnet, method):
+    assert_invalid_params(devnet, method, ["0x1"], f"{method} takes no parameters, got 1")
+
+
+def test_a_missing_control_value_is_named(devnet):
+    assert_invalid_params(devnet, "anvil_setCoinbase", [], "anvil_setCoinbase: missing address")
+    assert_invalid_params(
+        devnet, "evm_setBlockGasLimit", [], "evm_setBlockGasLimit: missing gasLimit (a hex"
+    )
+    assert_invalid_params(
+        devnet, "anvil_autoImpersonateAccount", [], "anvil_autoImpersonateAccount: missing enabled"
+    )
