@@ -427,3 +427,12 @@ def test_the_cli_refuses_settings_no_node_can_run_with(tmp_path):
         )
         assert completed.returncode == 2, completed.stderr
         assert message in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_timestamps_past_uint64_are_refused(node):
+    port, process, w3 = node
+    for method, value in (("evm_setNextBlockTimestamp", 2**64), ("evm_increaseTime", 2**64)):
+        answer = rpc(port, method, hex(value))
+        assert answer["error"]["code"] == -32602, method
+        assert "below 2**64" in answer["error"]["message"], method
+    assert_alive(port, process, w3)

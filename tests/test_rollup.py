@@ -260,8 +260,24 @@ def test_l2_node_refuses_state_edits_that_would_make_blocks_unprovable(l1):
         assert response["error"]["code"] == -32001, method
         assert f"{method.replace('hardhat', 'anvil')} is disabled" in response["error"]["message"]
     assert rollup.l2_balance(ALICE) == balance
+    # Nor may a user control the L2's clock, mining, snapshots or dumps (only its sequencer).
+    controls = {
+        "evm_setNextBlockTimestamp": [hex(2**64 - 1)],
+        "evm_increaseTime": ["0x10"],
+        "evm_setAutomine": [False],
+        "evm_setIntervalMining": [1],
+        "evm_mine": [],
+        "anvil_mine": ["0x1"],
+        "hardhat_mine": ["0x1"],
+        "evm_snapshot": [],
+        "anvil_dumpState": [],
+    }
+    for method, params in controls.items():
+        response = rollup.l2_web3.provider.make_request(method, params)
+        assert response["error"]["code"] == -32001, method
+        assert "controls the chain" in response["error"]["message"], method
     # Reading and ordinary transactions still work, and the L1 devnet keeps its test methods.
-    assert "result" in rollup.l2_web3.provider.make_request("evm_snapshot", [])
+    assert "result" in l1.web3().provider.make_request("evm_snapshot", [])
     assert "result" in l1.web3().provider.make_request("anvil_setBalance", [CAROL, "0x1"])
     rollup.l2_web3.eth.send_transaction({"from": ALICE, "to": BOB, "value": 1})
     assert rollup.sequencer.settle() == [1]

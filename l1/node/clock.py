@@ -5,6 +5,10 @@ from typing import Optional
 
 from ..interface import InvalidArgument
 
+# A header's timestamp is a uint64: a block at or past this could never be encoded
+# for EXECUTE or imported elsewhere.
+TIMESTAMP_LIMIT = 2**64
+
 
 class Clock:
     def __init__(self) -> None:
@@ -25,7 +29,10 @@ class Clock:
             requested, self.next_timestamp = self.next_timestamp, None
         if requested is None:
             requested = int(time.time()) + self.offset
-        return max(requested, parent_timestamp + 1)
+        timestamp = max(requested, parent_timestamp + 1)
+        if timestamp >= TIMESTAMP_LIMIT:
+            raise InvalidArgument(f"a block timestamp must be below 2**64, got {timestamp}")
+        return timestamp
 
     def increase(self, seconds: int, head_timestamp: int) -> int:
         """
@@ -34,6 +41,10 @@ class Clock:
         repeat), so the next block is also held to at least the head's time
         plus ``seconds``.
         """
+        if head_timestamp + seconds >= TIMESTAMP_LIMIT:
+            raise InvalidArgument(
+                f"the clock cannot move {seconds} s ahead: block timestamps must stay below 2**64"
+            )
         self.offset += seconds
         self.next_timestamp = max(self.next_timestamp or 0, head_timestamp + seconds)
         return self.offset
@@ -42,4 +53,6 @@ class Clock:
         """evm_setNextBlockTimestamp: the next block's timestamp, which must follow the head's."""
         if timestamp <= head_timestamp:
             raise InvalidArgument(f"timestamp {timestamp} is not after the head's")
+        if timestamp >= TIMESTAMP_LIMIT:
+            raise InvalidArgument(f"a block timestamp must be below 2**64, got {timestamp}")
         self.next_timestamp = timestamp

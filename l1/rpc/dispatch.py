@@ -50,6 +50,24 @@ STATE_EDITING_METHODS = (
     "evm_revert",
 )
 
+# Methods that control the chain: its clock, when blocks are mined, snapshots
+# and dumps. On an L2 node the sequencer alone does that (a timestamp pushed
+# past what L1 accepts, or a block mined out of turn, stalls settlement), so
+# its endpoint, which serves users, refuses them with the state edits.
+CHAIN_CONTROL_METHODS = (
+    "evm_setNextBlockTimestamp",
+    "evm_increaseTime",
+    "evm_setAutomine",
+    "evm_setIntervalMining",
+    "evm_mine",
+    "anvil_mine",
+    "evm_snapshot",
+    "anvil_dumpState",
+    "anvil_setCoinbase",
+    "anvil_dropTransaction",
+    "anvil_dropAllTransactions",
+)
+
 # Methods answered without the node's lock (each request otherwise holds it
 # throughout, so it sees one state): those that read no chain state (web3.py
 # asks the chain id right after sending a transaction; it need not wait for
@@ -111,17 +129,23 @@ def declared_methods(namespace: Any) -> Dict[str, Method]:
     return methods
 
 
-def state_edits_disabled(name: str) -> Method:
+def disabled(name: str, why: str) -> Method:
     """A method this node was told not to serve: refused whatever its parameters."""
 
     def refuse() -> None:
-        raise RpcError(
-            STATE_EDITS_DISABLED,
-            f"{name} is disabled on this node: it edits state outside of transactions, and"
-            " this chain's blocks must stay provable (a rollup's L2)",
-        )
+        raise RpcError(STATE_EDITS_DISABLED, f"{name} is disabled on this node: {why}")
 
     return Method(refuse, None)
+
+
+EDITS_STATE = (
+    "it edits state outside of transactions, and this chain's blocks must stay provable"
+    " (a rollup's L2)"
+)
+CONTROLS_THE_CHAIN = (
+    "it controls the chain (time, mining, snapshots, dumps), which on a rollup's L2 only"
+    " its sequencer does"
+)
 
 
 class Dispatcher:
@@ -143,7 +167,9 @@ class Dispatcher:
             self.methods.update(declared_methods(namespace))
         if not devnet.config.state_edits:
             for name in STATE_EDITING_METHODS:
-                self.methods[name] = state_edits_disabled(name)
+                self.methods[name] = disabled(name, EDITS_STATE)
+            for name in CHAIN_CONTROL_METHODS:
+                self.methods[name] = disabled(name, CONTROLS_THE_CHAIN)
         for alias, target in ALIASES.items():
             self.methods[alias] = self.methods[target]
 
