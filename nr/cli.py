@@ -579,6 +579,7 @@ def run_up_command(args: argparse.Namespace) -> int:
 def run_deploy_command(args: argparse.Namespace) -> int:
     from web3 import Web3
 
+    from l1.peers import cannot_listen
     from rollup.l1_contract import RollupError
     from rollup.rollup import Rollup
     from rollup.service import Endpoint, rollup_banner
@@ -590,6 +591,11 @@ def run_deploy_command(args: argparse.Namespace) -> int:
     except InvalidPreset as error:
         print(f"nr deploy: {error}", file=sys.stderr)
         return 2
+    # Before anything lands on L1: a rollup deployed with no node to serve it is litter.
+    unusable = cannot_listen(args.host, args.port)
+    if unusable is not None:
+        print(f"nr deploy: cannot listen on {args.host}:{args.port}: {unusable}", file=sys.stderr)
+        return 1
     l1_web3 = Web3(Web3.HTTPProvider(args.l1))
     if not l1_web3.is_connected():
         print(f"nr deploy: no L1 answers at {args.l1}", file=sys.stderr)

@@ -64,3 +64,26 @@ def test_deploy_refuses_a_bad_stage_or_an_absent_l1():
     output, _ = absent.communicate(timeout=60)
     assert absent.returncode == 1
     assert "no L1 answers at" in output
+
+
+def test_deploy_with_its_port_taken_touches_nothing_on_l1():
+    import socket
+
+    l1_port = free_port()
+    devnet, l1 = start_devnet_process(l1_port)
+    try:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            before = l1.eth.block_number
+            deploy = nr_deploy(
+                "--stage", "0", "--l1", f"http://127.0.0.1:{l1_port}", "--port", str(port)
+            )
+            output, _ = deploy.communicate(timeout=60)
+        assert deploy.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in output and "Traceback" not in output
+        assert l1.eth.block_number == before, "contracts were deployed before the port check"
+    finally:
+        devnet.terminate()
+        devnet.wait(10)
