@@ -16,12 +16,14 @@ from typing import Dict, Iterator, Optional, Sequence, Set, Tuple
 import rlp
 from eth._utils.rlp import validate_imported_block_unchanged
 from eth.abc import AtomicDatabaseAPI, BlockAPI, BlockHeaderAPI, ChainAPI
+from eth.constants import SYSTEM_ADDRESS
 from eth.db.atomic import AtomicDB
 from eth.db.backends.base import BaseDB
 from eth.db.chain import ChainDB
 from eth.rlp.accounts import Account
 from eth.vm.chain_context import ChainContext
 from eth_hash.auto import keccak
+from trie import HexaryTrie
 
 from .constants import MAX_WITNESS_HEADERS
 from .payload import block_to_new_payload_request
@@ -135,8 +137,19 @@ def execute_with_witness(chain: ChainAPI, block: BlockAPI) -> BlockExecution:
         validate_imported_block_unchanged(executed, block)
     except Exception as failure:  # an invalid block fails in many ways
         error = failure
+    read_system_caller(recording, parent.state_root)
     witness = witness_from_reads(recording.reads, ancestors(chain, parent))
     return BlockExecution(witness, vm.block_requests, error, executed, recording.writes)
+
+
+def read_system_caller(db: BaseDB, state_root: bytes) -> None:
+    """
+    Walk the pre-state trie to the system address's account through ``db``,
+    so the witness proves it (present or absent). py-evm's system calls never
+    load their caller, but engines that run them as ordinary messages (revm)
+    read its nonce and balance, and could not judge a block without it.
+    """
+    HexaryTrie(db, state_root).get(keccak(SYSTEM_ADDRESS))
 
 
 def prove_block(

@@ -11,7 +11,12 @@ from precompile.genesis import GenesisAccount, new_chain
 from precompile.guest import verify_stateless_new_payload
 from precompile.ssz import ChainConfig
 from precompile.system_contracts import prague_system_contracts
-from precompile.witness import RecordingDB, execute_with_witness, prove_block
+from precompile.witness import (
+    RecordingDB,
+    execute_with_witness,
+    prove_block,
+    read_system_caller,
+)
 
 from chains import KEY_0, Sender
 from mutations import without_each_node
@@ -85,8 +90,37 @@ def test_absent_account_is_proven_absent():
     block = mine(chain_with(accounts), call(chain_with(accounts), nobody, 0))
     stateless_input = stateless_input_for(chain_with(accounts), block)
     assert verify_stateless_new_payload(stateless_input).result.successful_validation
+    caller_path = system_caller_path(chain_with(accounts), block)
     for index, mutated in without_each_node(stateless_input):
-        assert not verify_stateless_new_payload(mutated).result.successful_validation, index
+        if verify_stateless_new_payload(mutated).result.successful_validation:
+            # Only the system caller's path may go unused by py-evm; revm needs it.
+            assert bytes(stateless_input.witness.state[index]) in caller_path, index
+            assert verify_stateless_new_payload(mutated, "revm").declined is not None, index
+
+
+def system_caller_path(chain, block) -> set:
+    """The trie nodes that prove the system address's account before ``block``."""
+    parent = chain.get_block_header_by_hash(block.header.parent_hash)
+    recording = RecordingDB(chain.chaindb.db)
+    read_system_caller(recording, parent.state_root)
+    return set(recording.reads.values())
+
+
+def test_the_witness_covers_the_system_caller_every_engine_reads():
+    """revm runs system calls as messages from the system address: the witness proves it."""
+    accounts = {SENDER: GenesisAccount(balance=10**18)}
+    for filler in range(1, 40):
+        accounts[bytes([filler]).rjust(20, b"\xaa")] = GenesisAccount(balance=1)
+    block = mine(chain_with(accounts), call(chain_with(accounts), b"\x42" * 20, 0))
+    stateless_input = stateless_input_for(chain_with(accounts), block)
+    assert caller_path_in(stateless_input, system_caller_path(chain_with(accounts), block))
+    report = verify_stateless_new_payload(stateless_input, "revm")
+    assert report.declined is None and report.engine == "revm"
+    assert report.result.successful_validation
+
+
+def caller_path_in(stateless_input, path) -> bool:
+    return path <= {bytes(node) for node in stateless_input.witness.state}
 
 
 def test_witness_holds_only_keccak_addressed_pre_state():
