@@ -41,6 +41,7 @@ def l2_node(config: StageConfig) -> Devnet:
             vm_class=Prague,
             predeploys=predeploys(),
             state_edits=False,
+            unprotected_transactions=False,
         )
     )
 

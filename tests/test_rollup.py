@@ -364,3 +364,22 @@ def test_skip_forced_needs_a_true_proof_of_invalidity(l1):
     rollup.sequencer.step()
     skip(1, account_proof(rollup.l2, carol.address), "no queued message awaits")
     assert not rollup.contract.view("skipped", 1)
+
+
+def test_l2_refuses_transactions_without_a_chain_id_that_l1_accepts(l1):
+    """The same keys sign on L1 and every L2: a pre-EIP-155 transaction replays on each."""
+    rollup = deploy(l1, 0)
+    key = ACCOUNTS[3].private_key
+    unprotected = bytes(Account.sign_transaction(
+        {"nonce": 0, "to": ALICE, "value": 1, "gas": 21000, "gasPrice": 10**10}, key
+    ).raw_transaction)
+    with pytest.raises(Exception, match="no chain id .* replayed"):
+        rollup.l2.send_raw_transaction(unprotected)
+    assert rollup.l2.pending == [] and rollup.l2.head().block_number == 0
+    l1.send_raw_transaction(unprotected)  # as anvil does
+    protected = bytes(Account.sign_transaction(
+        {"chainId": rollup.config.l2_chain_id, "nonce": 0, "to": ALICE, "value": 1,
+         "gas": 21000, "gasPrice": 10**10}, key
+    ).raw_transaction)
+    rollup.l2.send_raw_transaction(protected)
+    assert rollup.l2.head().block_number == 1

@@ -40,6 +40,10 @@ class DevnetConfig:
     # anvil's methods that edit state or history outside of transactions. A
     # rollup's L2 node turns them off: its blocks must stay provable on L1.
     state_edits: bool = True
+    # Accept transactions signed without a chain id (pre-EIP-155), as anvil
+    # does. A rollup's L2 refuses them: the same keys sign on L1 and every L2,
+    # so such a transaction could be replayed on each.
+    unprotected_transactions: bool = True
     # The prover registry (demo keys 0..provers-1, all active) and the proof
     # types this node's pool accepts; proofs mode counts them (config.execute).
     provers: int = DEFAULT_PROVERS

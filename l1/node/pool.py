@@ -52,6 +52,11 @@ class TransactionPool:
 
     def validate(self, transaction: SignedTransactionAPI, gapless: bool) -> None:
         chain_id = self.backend.chain_id
+        if transaction.chain_id is None and not self.backend.config.unprotected_transactions:
+            raise TransactionRejected(
+                "transaction has no chain id (pre-EIP-155): it could be replayed on every chain"
+                " its sender's key signs for; sign it with this chain's id"
+            )
         if transaction.chain_id is not None and transaction.chain_id != chain_id:
             raise TransactionRejected(
                 f"invalid chain id {transaction.chain_id}, this chain is {chain_id}"
