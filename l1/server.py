@@ -126,9 +126,9 @@ def subscription_result(method: str, params: Any, subscriptions: Subscriptions) 
 
 
 class DevnetServer:
-    def __init__(self, devnet: Devnet, host: str, port: int) -> None:
+    def __init__(self, devnet: Devnet, host: str, port: int, namespaces=()) -> None:
         self.devnet, self.host, self.port = devnet, host, port
-        self.dispatcher = Dispatcher(devnet)
+        self.dispatcher = Dispatcher(devnet, namespaces)
         self.connections: List[Connection] = []
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         devnet.block_listeners.append(self._on_block)

@@ -201,6 +201,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_rollup_options(deploy)
     deploy.set_defaults(run=run_deploy_command)
 
+    status = commands.add_parser(
+        "status",
+        help="where a rollup stands: its L2 head, the last L2 block settled on L1, the queue",
+        description=(
+            "Ask a rollup's L2 endpoint (nr up or nr deploy serve one per rollup) for "
+            "nr_settlementStatus and print it: the L2 head, the last L2 block settled on L1 "
+            "(number, hash, state root, when), how many blocks wait, and the L1 message queue."
+        ),
+    )
+    status.add_argument(
+        "--l2", default="http://127.0.0.1:8546", help="the rollup's L2 JSON-RPC URL"
+    )
+    status.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    status.set_defaults(run=run_status_command)
+
     prover = commands.add_parser(
         "prover",
         help="run the shared prover against an L1: prove EXECUTE inputs, publish the proofs",
@@ -553,7 +568,7 @@ def run_up_command(args: argparse.Namespace) -> int:
         print(f"\nReady in {time.monotonic() - started:.1f}s", flush=True)
 
     endpoints = [Endpoint(l1, args.port)] + [
-        Endpoint(rollup.l2, port) for rollup, port in zip(rollups, ports)
+        Endpoint.of_rollup(rollup, port) for rollup, port in zip(rollups, ports)
     ]
     workers = LocalWorkers(args.prover_workers)
     local_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
@@ -612,8 +627,51 @@ def run_deploy_command(args: argparse.Namespace) -> int:
             print(rollup.config.to_json())
         print(f"\nReady in {time.monotonic() - started:.1f}s", flush=True)
 
-    endpoints = [Endpoint(rollup.l2, args.port)]
+    endpoints = [Endpoint.of_rollup(rollup, args.port)]
     return serve_until_stopped("deploy", endpoints, [rollup], args, announce)
+
+
+def run_status_command(args: argparse.Namespace) -> int:
+    import json
+
+    from web3 import Web3
+
+    l2 = Web3(Web3.HTTPProvider(args.l2))
+    try:
+        answer = l2.provider.make_request("nr_settlementStatus", [])
+    except Exception as error:  # refused connection, not JSON-RPC
+        print(f"nr status: no rollup L2 answers at {args.l2}: {error}", file=sys.stderr)
+        return 1
+    if "error" in answer:
+        print(
+            f"nr status: {args.l2} is not a rollup's L2 endpoint: {answer['error']['message']}",
+            file=sys.stderr,
+        )
+        return 1
+    status = answer["result"]
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    print(format_settlement_status(status))
+    return 0
+
+
+def format_settlement_status(status: dict) -> str:
+    """``nr_settlementStatus`` for a person."""
+    head, settled, queue = status["l2Head"], status["settled"], status["queue"]
+    when = int(settled["l1Timestamp"], 16)
+    settled_when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when)) if when else "genesis"
+    lines = [
+        f"stage {status['stage']} rollup {status['rollup']}"
+        f" (L2 chain id {int(status['chainId'], 16)}){'  PAUSED' if status['paused'] else ''}",
+        f"  L2 head      #{int(head['number'], 16)}  {head['hash']}",
+        f"  settled      #{int(settled['number'], 16)}  {settled['hash']}  at {settled_when}",
+        f"               state root {settled['stateRoot']}",
+        f"  unsettled    {int(status['unsettledBlocks'], 16)} block(s)",
+        f"  L1 queue     {int(queue['messages'], 16)} message(s), {int(queue['anchored'], 16)}"
+        f" anchored on L1, {int(queue['takenIn'], 16)} taken in by the sequencer",
+    ]
+    return "\n".join(lines)
 
 
 def serve_until_stopped(

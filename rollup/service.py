@@ -18,6 +18,7 @@ from .l1_contract import RollupError
 from .l2 import L2_BRIDGE, L2_MESSAGE_PASSER
 from .rollup import Rollup
 from .stages import DAY, StageConfig
+from .status import SettlementNamespace
 
 DEFAULT_SETTLE_INTERVAL = 2.0
 
@@ -26,6 +27,13 @@ DEFAULT_SETTLE_INTERVAL = 2.0
 class Endpoint:
     devnet: Devnet
     port: int
+    # Methods served besides the node's own (a rollup's settlement status).
+    namespaces: tuple = ()
+
+    @classmethod
+    def of_rollup(cls, rollup: Rollup, port: int) -> "Endpoint":
+        """A rollup's L2 node, serving ``nr_settlementStatus`` too."""
+        return cls(rollup.l2, port, (SettlementNamespace(rollup),))
 
 
 async def run_sequencer(rollup: Rollup, interval: float, log=print) -> None:
@@ -63,7 +71,7 @@ def serve(
     """
 
     async def main() -> None:
-        servers = [DevnetServer(e.devnet, host, e.port) for e in endpoints]
+        servers = [DevnetServer(e.devnet, host, e.port, e.namespaces) for e in endpoints]
         runners = [await server.start() for server in servers]
         tasks = [
             asyncio.create_task(run_sequencer(rollup, settle_interval, log)) for rollup in rollups
@@ -113,6 +121,7 @@ def rollup_banner(rollups: List[Rollup], host: str, ports: List[int], l1_url: st
             f"cast send --rpc-url {l1_url} --private-key {key} {rollups[0].address} "
             f"'deposit(address)' {to} --value 1ether",
             f"cast balance --rpc-url {first} {to}",
+            f"nr status --l2 {first}",
         ]
     return "\n".join(lines)
 

@@ -47,6 +47,7 @@ def test_deploy_settles_l2_blocks_on_a_running_devnet():
             assert time.monotonic() < deadline, "the L2 block was not settled on L1"
             time.sleep(0.5)
         assert rollup.functions.state_root_at(1).call() == l2.eth.get_block(1).stateRoot
+        assert_status_reports_the_settled_block(l1_port, l2_port, rollup_address, l2)
     finally:
         for process in (deploy, devnet):
             if process is not None:
@@ -87,3 +88,32 @@ def test_deploy_with_its_port_taken_touches_nothing_on_l1():
     finally:
         devnet.terminate()
         devnet.wait(10)
+
+
+def nr_status(*arguments: str):
+    return subprocess.run(
+        [sys.executable, "-m", "nr.cli", "status", *arguments],
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def assert_status_reports_the_settled_block(l1_port, l2_port, rollup_address, l2):
+    """``nr status`` (nr_settlementStatus) agrees with the L1 contract and the L2 node."""
+    import json
+
+    answered = nr_status("--l2", f"http://127.0.0.1:{l2_port}", "--json")
+    assert answered.returncode == 0, answered.stderr
+    status = json.loads(answered.stdout)
+    settled = int(status["settled"]["number"], 16)
+    assert settled >= 1 and status["rollup"] == rollup_address
+    assert status["settled"]["stateRoot"] == "0x" + l2.eth.get_block(settled).stateRoot.hex()
+    assert int(status["l2Head"]["number"], 16) >= settled
+    printed = nr_status("--l2", f"http://127.0.0.1:{l2_port}")
+    assert f"stage 2 rollup {rollup_address} (L2 chain id 902)" in printed.stdout
+    assert "settled      #" in printed.stdout
+    # The L1 is not a rollup's endpoint, and nothing listening is said so.
+    on_l1 = nr_status("--l2", f"http://127.0.0.1:{l1_port}")
+    assert on_l1.returncode == 1 and "is not a rollup's L2 endpoint" in on_l1.stderr
+    nowhere = nr_status("--l2", f"http://127.0.0.1:{free_port()}")
+    assert nowhere.returncode == 1 and "no rollup L2 answers at" in nowhere.stderr
+    assert "Traceback" not in on_l1.stderr + nowhere.stderr

@@ -84,6 +84,8 @@ UNLOCKED_METHODS = (
     "nr_submitExecutionProof",
     "eth_call",
     "eth_estimateGas",
+    # Reads the rollup's L1 contract: never with the L2 node's lock held.
+    "nr_settlementStatus",
 )
 
 # Names other tools use for the same methods (anvil accepts these).
@@ -151,7 +153,8 @@ CONTROLS_THE_CHAIN = (
 class Dispatcher:
     """Answers JSON-RPC requests (single or batch) for one devnet."""
 
-    def __init__(self, devnet) -> None:
+    def __init__(self, devnet, extra_namespaces: Sequence[Any] = ()) -> None:
+        """``extra_namespaces``: more methods this node serves (a rollup's settlement status)."""
         self.devnet = devnet
         filters = InstalledFilters()
         namespaces = (
@@ -162,6 +165,7 @@ class Dispatcher:
             NrNamespace(devnet),
             TxpoolNamespace(devnet),
         )
+        namespaces += tuple(extra_namespaces)
         self.methods: Dict[str, Method] = {}
         for namespace in namespaces:
             self.methods.update(declared_methods(namespace))
