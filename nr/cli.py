@@ -201,6 +201,38 @@ def build_parser() -> argparse.ArgumentParser:
     add_rollup_options(deploy)
     deploy.set_defaults(run=run_deploy_command)
 
+    withdraw = commands.add_parser(
+        "withdraw",
+        help="start an L2 -> L1 withdrawal on a rollup's L2 (then nr claim it on L1)",
+        description=(
+            "Send initiate_withdrawal to the L2 message passer of the rollup at --l2, signed "
+            "with --key (default: account 0 of the standard test mnemonic, funded on every chain). "
+            "Prints the L2 transaction hash that nr claim takes."
+        ),
+    )
+    withdraw.add_argument("--l2", default="http://127.0.0.1:8546", help="the rollup's L2 URL")
+    withdraw.add_argument(
+        "--amount", type=wei_amount, required=True, help="wei, or with a unit: 0.5ether, 10gwei"
+    )
+    withdraw.add_argument("--to", default=None, help="L1 recipient (default: the sender)")
+    withdraw.add_argument("--key", default=None, help="private key (default: test account 0)")
+    withdraw.set_defaults(run=run_withdraw_command)
+
+    claim = commands.add_parser(
+        "claim",
+        help="claim a settled, final withdrawal on L1 with proofs from the L2 endpoint",
+        description=(
+            "Prove the withdrawal L2 transaction --tx started against the latest L2 block "
+            "settled on L1 (eth_getProof on the L2 endpoint) and claim it on the rollup's L1 "
+            "contract, which pays the recipient once the finality delay has passed."
+        ),
+    )
+    claim.add_argument("--l1", default="http://127.0.0.1:8545", help="L1 JSON-RPC URL")
+    claim.add_argument("--l2", default="http://127.0.0.1:8546", help="the rollup's L2 URL")
+    claim.add_argument("--tx", required=True, help="the L2 transaction hash nr withdraw printed")
+    claim.add_argument("--key", default=None, help="private key (default: test account 0)")
+    claim.set_defaults(run=run_claim_command)
+
     status = commands.add_parser(
         "status",
         help="where a rollup stands: its L2 head, the last L2 block settled on L1, the queue",
@@ -629,6 +661,85 @@ def run_deploy_command(args: argparse.Namespace) -> int:
 
     endpoints = [Endpoint.of_rollup(rollup, args.port)]
     return serve_until_stopped("deploy", endpoints, [rollup], args, announce)
+
+
+def wei_amount(text: str) -> int:
+    """``123`` (wei) or ``0.5ether``, ``10gwei``: wei."""
+    from decimal import Decimal, InvalidOperation
+
+    from web3 import Web3
+
+    for unit in ("ether", "gwei", "wei"):
+        if text.endswith(unit):
+            try:
+                return int(Web3.to_wei(Decimal(text[: -len(unit)]), unit))
+            except (InvalidOperation, ValueError):
+                break
+    else:
+        if text.isdigit():
+            return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r} is not an amount (e.g. 1000, 0.5ether, 10gwei)")
+
+
+def signing_key(text: Optional[str]) -> bytes:
+    """The key a command signs with: ``text`` (hex), or the standard test account 0's."""
+    from l1.accounts import derive_accounts
+
+    if text is None:
+        return derive_accounts()[0].private_key
+    try:
+        key = bytes.fromhex(text[2:] if text.startswith("0x") else text)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise ValueError("--key must be 32 bytes of hex")
+    return key
+
+
+def run_withdraw_command(args: argparse.Namespace) -> int:
+    from eth_account import Account
+
+    from rollup.l1_contract import RollupError
+    from rollup.remote import RemoteRollup
+
+    try:
+        key = signing_key(args.key)
+        rollup = RemoteRollup.connect(args.l2)
+        recipient = args.to or Account.from_key(key).address
+        transaction_hash = rollup.withdraw(key, args.amount, recipient)
+    except (RollupError, ValueError) as error:
+        print(f"nr withdraw: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # no node at --l2, a refused transaction
+        print(f"nr withdraw: {args.l2}: {error}", file=sys.stderr)
+        return 1
+    print(f"withdrawal started: L2 transaction 0x{transaction_hash.hex()}")
+    print(
+        "claim it on L1 once settled and final:"
+        f" nr claim --l2 {args.l2} --tx 0x{transaction_hash.hex()}"
+    )
+    return 0
+
+
+def run_claim_command(args: argparse.Namespace) -> int:
+    from rollup.l1_contract import RollupError
+    from rollup.remote import RemoteRollup
+
+    try:
+        key = signing_key(args.key)
+        rollup = RemoteRollup.connect(args.l2, args.l1)
+        receipt = rollup.claim(key, bytes.fromhex(args.tx.removeprefix("0x")))
+    except (RollupError, ValueError) as error:
+        print(f"nr claim: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # no node answering, a malformed hash
+        print(f"nr claim: {error}", file=sys.stderr)
+        return 1
+    if receipt["status"] != 1:
+        print("nr claim: the claim transaction reverted on L1", file=sys.stderr)
+        return 1
+    print(f"claimed: L1 transaction 0x{bytes(receipt['transactionHash']).hex()}")
+    return 0
 
 
 def run_status_command(args: argparse.Namespace) -> int:

@@ -122,6 +122,7 @@ def rollup_banner(rollups: List[Rollup], host: str, ports: List[int], l1_url: st
             f"'deposit(address)' {to} --value 1ether",
             f"cast balance --rpc-url {first} {to}",
             f"nr status --l2 {first}",
+            f"nr withdraw --l2 {first} --amount 0.1ether   # then: nr claim --l2 {first} --tx ...",
         ]
     return "\n".join(lines)
 

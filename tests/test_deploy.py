@@ -48,6 +48,7 @@ def test_deploy_settles_l2_blocks_on_a_running_devnet():
             time.sleep(0.5)
         assert rollup.functions.state_root_at(1).call() == l2.eth.get_block(1).stateRoot
         assert_status_reports_the_settled_block(l1_port, l2_port, rollup_address, l2)
+        assert_withdraws_and_claims_over_rpc(l1_port, l2_port, l1, rollup)
     finally:
         for process in (deploy, devnet):
             if process is not None:
@@ -117,3 +118,49 @@ def assert_status_reports_the_settled_block(l1_port, l2_port, rollup_address, l2
     nowhere = nr_status("--l2", f"http://127.0.0.1:{free_port()}")
     assert nowhere.returncode == 1 and "no rollup L2 answers at" in nowhere.stderr
     assert "Traceback" not in on_l1.stderr + nowhere.stderr
+
+
+def nr(*arguments: str):
+    return subprocess.run(
+        [sys.executable, "-m", "nr.cli", *arguments], capture_output=True, text=True, timeout=120
+    )
+
+
+def withdrawn_in(completed) -> str:
+    """The L2 transaction hash ``nr withdraw`` printed."""
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.split("L2 transaction ")[1].split()[0]
+
+
+def assert_withdraws_and_claims_over_rpc(l1_port, l2_port, l1, rollup):
+    """nr withdraw on L2, then nr claim on L1 once settled and final: no Python API involved."""
+    l1_url, l2_url = f"http://127.0.0.1:{l1_port}", f"http://127.0.0.1:{l2_port}"
+    recipient = "0x" + "5a" * 20
+    # Escrow on L1 what L2 ether stands for (the L2 genesis funds accounts that never deposited).
+    l1.eth.wait_for_transaction_receipt(
+        rollup.functions.deposit(ALICE).transact({"from": ALICE, "value": 10**18})
+    )
+    started = nr("withdraw", "--l2", l2_url, "--amount", "0.25ether", "--to", recipient)
+    transaction = withdrawn_in(started)
+    assert f"nr claim --l2 {l2_url} --tx {transaction}" in started.stdout
+    too_much = withdrawn_in(nr("withdraw", "--l2", l2_url, "--amount", "5ether"))
+    l2 = Web3(Web3.HTTPProvider(l2_url))
+    block = l2.eth.get_transaction_receipt(too_much).blockNumber
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while rollup.functions.head_number().call() < block:
+        assert time.monotonic() < deadline, "the withdrawals' L2 blocks were not settled"
+        time.sleep(0.5)
+    early = nr("claim", "--l1", l1_url, "--l2", l2_url, "--tx", transaction)
+    assert early.returncode == 1 and "not final yet" in early.stderr, early.stderr
+    l1.provider.make_request("evm_increaseTime", [3601])
+    l1.provider.make_request("evm_mine", [])
+    claimed = nr("claim", "--l1", l1_url, "--l2", l2_url, "--tx", transaction)
+    assert claimed.returncode == 0, claimed.stderr
+    assert l1.eth.get_balance(Web3.to_checksum_address(recipient)) == 25 * 10**16
+    again = nr("claim", "--l1", l1_url, "--l2", l2_url, "--tx", transaction)
+    assert again.returncode == 1 and "already claimed" in again.stderr
+    short = nr("claim", "--l1", l1_url, "--l2", l2_url, "--tx", too_much)
+    assert short.returncode == 1 and "less than the 5000000000000000000 withdrawn" in short.stderr
+    bad = nr("withdraw", "--l2", l2_url, "--amount", "lots")
+    assert bad.returncode == 2 and "is not an amount" in bad.stderr
+    assert "Traceback" not in early.stderr + again.stderr + short.stderr + bad.stderr

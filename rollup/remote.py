@@ -1,0 +1,136 @@
+"""
+Withdrawals over JSON-RPC alone, against rollups a running ``nr up`` or
+``nr deploy`` serves: start one on L2 (``nr withdraw``), then claim it on L1
+with storage proofs from the L2 endpoint's ``eth_getProof`` (``nr claim``).
+Nothing here needs the L2 node in-process: an L2 endpoint names its rollup's
+L1 contract (``nr_settlementStatus``), and the rest is on the two chains.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+from eth_account import Account
+from eth_utils import to_checksum_address
+from web3 import Web3
+
+from contracts import compile_contract
+
+from .l1_contract import RollupError
+from .l2 import L2_MESSAGE_PASSER
+from .rollup import WITHDRAWAL_GAS, Withdrawal, sent_message_slot
+
+# Gas for claim_withdrawal (proof verification in Vyper): measured about 0.3M.
+CLAIM_GAS = 1_500_000
+
+
+@dataclass
+class RemoteRollup:
+    """A rollup reached by its L1 and L2 JSON-RPC endpoints."""
+
+    l2: Web3
+    # Only claims need L1.
+    l1: Optional[Web3] = None
+
+    @classmethod
+    def connect(cls, l2_url: str, l1_url: Optional[str] = None) -> "RemoteRollup":
+        l1 = Web3(Web3.HTTPProvider(l1_url)) if l1_url else None
+        return cls(Web3(Web3.HTTPProvider(l2_url)), l1)
+
+    def status(self) -> Dict[str, Any]:
+        """The L2 endpoint's ``nr_settlementStatus``; RollupError if it is not a rollup's."""
+        answer = self.l2.provider.make_request("nr_settlementStatus", [])
+        if "error" in answer:
+            raise RollupError(f"not a rollup's L2 endpoint: {answer['error']['message']}")
+        return answer["result"]
+
+    @property
+    def contract(self):
+        if self.l1 is None:
+            raise RollupError("no L1 endpoint given")
+        return self.l1.eth.contract(
+            to_checksum_address(self.status()["rollup"]),
+            abi=compile_contract("NativeRollup").abi,
+        )
+
+    @property
+    def message_passer(self):
+        return self.l2.eth.contract(
+            to_checksum_address(L2_MESSAGE_PASSER), abi=compile_contract("L2MessagePasser").abi
+        )
+
+    def withdraw(self, key: bytes, amount: int, recipient: str) -> bytes:
+        """Sign and send ``initiate_withdrawal`` on L2 from ``key``'s account; the tx hash."""
+        sender = Account.from_key(key)
+        transaction = self.message_passer.functions.initiate_withdrawal(
+            to_checksum_address(recipient)
+        ).build_transaction({
+            "from": sender.address,
+            "value": amount,
+            "gas": WITHDRAWAL_GAS,
+            "nonce": self.l2.eth.get_transaction_count(sender.address),
+            "chainId": self.l2.eth.chain_id,
+        })
+        signed = sender.sign_transaction(transaction)
+        transaction_hash = self.l2.eth.send_raw_transaction(signed.raw_transaction)
+        self.withdrawal_in(transaction_hash)  # it must have withdrawn something
+        return bytes(transaction_hash)
+
+    def withdrawal_in(self, transaction_hash: bytes) -> Withdrawal:
+        """The withdrawal an L2 transaction started, from its receipt."""
+        receipt = self.l2.eth.wait_for_transaction_receipt(transaction_hash, timeout=30)
+        events = self.message_passer.events.WithdrawalInitiated().process_receipt(receipt)
+        if receipt.status != 1 or not events:
+            raise RollupError(f"L2 transaction 0x{bytes(transaction_hash).hex()} withdrew nothing")
+        event = events[0].args
+        return Withdrawal(
+            self.l2.eth.chain_id, event.nonce, event.sender, event.recipient, event.amount,
+            receipt.blockNumber,
+        )
+
+    def claim(self, key: bytes, transaction_hash: bytes) -> Dict[str, Any]:
+        """
+        Claim on L1 the withdrawal L2 transaction ``transaction_hash`` started,
+        proven against the latest settled L2 block; the L1 receipt.
+        """
+        withdrawal = self.withdrawal_in(transaction_hash)
+        contract = self.contract
+        settled = contract.functions.head_number().call()
+        if settled < withdrawal.l2_block:
+            raise RollupError(
+                f"L2 block {withdrawal.l2_block} is not settled on L1 yet (L1 has {settled});"
+                " try again after the sequencer settles it"
+            )
+        slot = "0x" + sent_message_slot(withdrawal.message_hash).hex()
+        proof = self.l2.eth.get_proof(to_checksum_address(L2_MESSAGE_PASSER), [slot], settled)
+        call = contract.functions.claim_withdrawal(
+            *withdrawal.claim_arguments(), settled,
+            [bytes(node) for node in proof.accountProof],
+            [bytes(node) for node in proof.storageProof[0].proof],
+        )
+        escrow = self.l1.eth.get_balance(contract.address)
+        if escrow < withdrawal.amount:
+            raise RollupError(
+                f"the rollup's L1 escrow holds {escrow} wei, less than the {withdrawal.amount}"
+                " withdrawn (ether an L2 genesis funds was never deposited on L1)"
+            )
+        claimant = Account.from_key(key)
+        try:
+            call.call({"from": claimant.address})
+        except Exception as refused:  # the contract's own reason: not final, already claimed
+            raise RollupError(f"L1 refuses the claim: {revert_reason(refused)}") from None
+        transaction = call.build_transaction({
+            "from": claimant.address,
+            "gas": CLAIM_GAS,
+            "nonce": self.l1.eth.get_transaction_count(claimant.address),
+            "chainId": self.l1.eth.chain_id,
+        })
+        signed = claimant.sign_transaction(transaction)
+        return self.l1.eth.wait_for_transaction_receipt(
+            self.l1.eth.send_raw_transaction(signed.raw_transaction), timeout=60
+        )
+
+
+def revert_reason(error: Exception) -> str:
+    """The reason a contract gave for reverting, without the client library's wrapping."""
+    message = getattr(error, "message", None) or str(error)
+    return message.removeprefix("execution reverted: ") or "reverted without a reason"
