@@ -210,12 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
             "Prints the L2 transaction hash that nr claim takes."
         ),
     )
-    withdraw.add_argument("--l2", default="http://127.0.0.1:8546", help="the rollup's L2 URL")
+    add_signer_options(withdraw)
     withdraw.add_argument(
         "--amount", type=wei_amount, required=True, help="wei, or with a unit: 0.5ether, 10gwei"
     )
     withdraw.add_argument("--to", default=None, help="L1 recipient (default: the sender)")
-    withdraw.add_argument("--key", default=None, help="private key (default: test account 0)")
     withdraw.set_defaults(run=run_withdraw_command)
 
     claim = commands.add_parser(
@@ -228,9 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     claim.add_argument("--l1", default="http://127.0.0.1:8545", help="L1 JSON-RPC URL")
-    claim.add_argument("--l2", default="http://127.0.0.1:8546", help="the rollup's L2 URL")
+    add_signer_options(claim)
     claim.add_argument("--tx", required=True, help="the L2 transaction hash nr withdraw printed")
-    claim.add_argument("--key", default=None, help="private key (default: test account 0)")
     claim.set_defaults(run=run_claim_command)
 
     status = commands.add_parser(
@@ -661,6 +659,12 @@ def run_deploy_command(args: argparse.Namespace) -> int:
 
     endpoints = [Endpoint.of_rollup(rollup, args.port)]
     return serve_until_stopped("deploy", endpoints, [rollup], args, announce)
+
+
+def add_signer_options(parser: argparse.ArgumentParser) -> None:
+    """--l2 (a rollup's L2 endpoint) and --key (who signs), for nr withdraw and nr claim."""
+    parser.add_argument("--l2", default="http://127.0.0.1:8546", help="the rollup's L2 URL")
+    parser.add_argument("--key", default=None, help="private key (default: test account 0)")
 
 
 def wei_amount(text: str) -> int:
