@@ -172,6 +172,11 @@ def scenario(w3) -> List[Dict[str, Any]]:
     note("revert", w3.provider.make_request("evm_revert", [snapshot])["result"])
     note("after revert", [w3.eth.block_number, w3.eth.get_transaction_count(carol.address)])
     note("revert again", w3.provider.make_request("evm_revert", [snapshot])["result"])
+    # Ids count on after a revert (anvil never hands one out twice).
+    ids = [w3.provider.make_request("evm_snapshot", [])["result"] for _ in range(2)]
+    note("snapshot ids", [snapshot] + ids)
+    note("revert to the first of two", w3.provider.make_request("evm_revert", [ids[0]])["result"])
+    note("the later one is gone", w3.provider.make_request("evm_revert", [ids[1]])["result"])
 
     start = w3.eth.get_block("latest").timestamp
     w3.provider.make_request("evm_increaseTime", [3600])

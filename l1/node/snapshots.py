@@ -3,7 +3,7 @@ Going back in a devnet's history: evm_snapshot and evm_revert (anvil's
 semantics), and rewinding to an earlier block (a reorg on a devnet).
 """
 
-from typing import List, NamedTuple
+from typing import Dict, List, NamedTuple
 
 from eth.abc import SignedTransactionAPI
 
@@ -20,29 +20,34 @@ class Snapshot(NamedTuple):
 
 
 class Snapshots:
-    """The snapshots taken, oldest first; an id is a position in that list."""
+    """
+    The snapshots taken, by id. Ids count up from 0 and are never reused, as
+    anvil numbers them: after a revert the next snapshot gets a new id.
+    """
 
     def __init__(self, backend: ChainBackend, pool: TransactionPool, clock: Clock) -> None:
         self.backend, self.pool, self.clock = backend, pool, clock
-        self.taken: List[Snapshot] = []
+        self.taken: Dict[int, Snapshot] = {}
+        self.next_id = 0
 
     def clear(self) -> None:
-        self.taken = []
+        self.taken = {}
 
     def take(self) -> int:
         """evm_snapshot: an id to return to this head, this state and this clock."""
         head = self.backend.head()
-        self.taken.append(
-            Snapshot(head.block_number, head.hash, self.clock.offset, self.backend.head_state_root)
+        snapshot_id, self.next_id = self.next_id, self.next_id + 1
+        self.taken[snapshot_id] = Snapshot(
+            head.block_number, head.hash, self.clock.offset, self.backend.head_state_root
         )
-        return len(self.taken) - 1
+        return snapshot_id
 
     def revert(self, snapshot_id: int) -> bool:
         """evm_revert: back to the snapshot; it and later ones are gone, and so is the pool."""
-        if not 0 <= snapshot_id < len(self.taken):
+        snapshot = self.taken.get(snapshot_id)
+        if snapshot is None:
             return False
-        snapshot = self.taken[snapshot_id]
-        del self.taken[snapshot_id:]
+        self.taken = {key: kept for key, kept in self.taken.items() if key < snapshot_id}
         self.clock.offset = snapshot.time_offset
         self._go_back(snapshot.block_number, snapshot.block_hash, snapshot.head_state_root)
         return True
