@@ -11,6 +11,13 @@
 BEACON_ROOTS: constant(address) = 0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02
 MAX_MESSAGES: constant(uint256) = 64
 DEPOSIT: constant(uint8) = 0
+# Gas a deposit's recipient is given to take it. Bounded, so that a recipient
+# that burns whatever it gets (code 0xFE, a precompile failing) cannot leave
+# the relay too little to finish: a deposit it does not take is recorded as
+# unpaid for it to claim, and the queue moves on.
+DEPOSIT_CALL_GAS: constant(uint256) = 100_000
+# What the relay needs after a recipient's call returns (the unpaid entry, the log).
+AFTER_DEPOSIT_GAS: constant(uint256) = 30_000
 
 struct Message:
     kind: uint8
@@ -59,8 +66,14 @@ def relay(messages: DynArray[Message, MAX_MESSAGES], anchor_timestamp: uint256):
     self.processed_count = count
     for message: Message in messages:
         if message.kind == DEPOSIT:
+            # Too little gas left would shortchange a recipient: the relay fails
+            # whole instead, and the sequencer retries it with more.
+            assert msg.gas >= DEPOSIT_CALL_GAS * 64 // 63 + AFTER_DEPOSIT_GAS, (
+                "relay: too little gas for the deposits"
+            )
             paid: bool = raw_call(
-                message.recipient, b"", value=message.amount, revert_on_failure=False
+                message.recipient, b"", value=message.amount, gas=DEPOSIT_CALL_GAS,
+                revert_on_failure=False,
             )
             if not paid:
                 self.unpaid[message.recipient] += message.amount
@@ -76,4 +89,6 @@ def claim_unpaid():
     amount: uint256 = self.unpaid[msg.sender]
     assert amount > 0, "claim_unpaid: nothing owed"
     self.unpaid[msg.sender] = 0
-    send(msg.sender, amount)
+    # All the gas the caller gives (a wallet may write storage on receipt);
+    # the function is non-reentrant and the debt is cleared first.
+    raw_call(msg.sender, b"", value=amount)

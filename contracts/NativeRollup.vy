@@ -26,7 +26,9 @@ MAX_FORCED_TRANSACTION_BYTES: constant(uint256) = forced_transaction.MAX_TRANSAC
 # forced_transaction.MAX_FORCED_TRANSACTION_GAS), so the overdue ones always fit.
 MAX_FORCED_PER_BLOCK: constant(uint256) = 4
 # The most queued messages one L2 block can take in; bounds the loops below.
-MAX_MESSAGES_PER_BLOCK: constant(uint256) = 64
+# One L2 block's relay must afford each deposit's bounded call (L2Bridge.DEPOSIT_CALL_GAS)
+# within the L2 gas limit beside its forced transactions.
+MAX_MESSAGES_PER_BLOCK: constant(uint256) = 32
 MAX_SCANNED_TRANSACTIONS: constant(uint256) = 256
 
 MAX_PROOF_NODES: constant(uint256) = 16
@@ -450,7 +452,9 @@ def claim_withdrawal(
     )
     assert sent == b"\x01", "withdrawal: not sent on L2"
     self.claimed[message] = True
-    send(recipient, amount)
+    # All the gas the claimant gives: a smart-contract wallet may write storage
+    # on receipt, which send()'s 2300 gas cannot. Non-reentrant, marked claimed first.
+    raw_call(recipient, b"", value=amount)
     log WithdrawalClaimed(message_hash=message, recipient=recipient, amount=amount)
 
 

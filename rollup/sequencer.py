@@ -26,18 +26,24 @@ from precompile.execute import EXECUTE_BASE_GAS, EXECUTE_GAS_PER_INPUT_BYTE
 from precompile.ssz import ChainConfig
 from precompile.witness import prove_block
 
-from .l1_contract import L1Contract
+from .l1_contract import L1Contract, RollupError
 from .l2 import L2_BRIDGE, account_proof
 
 # advance() besides EXECUTE: the transaction, its calldata, the input's memory
 # (about 0.16M), the queue checks and the writes: measured 0.35M for a 4 KB
 # input; a block taking in forced transactions adds a second input-sized buffer.
 ADVANCE_OVERHEAD_GAS = 1_500_000
-RELAY_GAS_PER_MESSAGE = 60_000
+# Per message, the queue hashing and bookkeeping; per deposit besides, the
+# bounded call its recipient gets (L2Bridge.DEPOSIT_CALL_GAS, 100k, with the
+# 64/63 margin and what follows the call).
+RELAY_GAS_PER_MESSAGE = 45_000
+RELAY_GAS_PER_DEPOSIT = 135_000
 # NativeRollup.vy's limits on what one L2 block takes in.
-MAX_MESSAGES_PER_BLOCK = 64
+MAX_MESSAGES_PER_BLOCK = 32
 MAX_FORCED_PER_BLOCK = 4
 RELAY_BASE_GAS = 100_000
+# L2Bridge's message kind for a deposit.
+DEPOSIT = 0
 
 
 @dataclass
@@ -119,15 +125,33 @@ class Sequencer:
             return None
         forced = self._includable(messages)
         l2 = self.l2
+        anchor_before = l2.parent_beacon_block_root
         with l2.automine_paused():
             timestamp = max(int(time.time()) + l2.time_offset, l2.head().timestamp + 1)
-            l2.send_transaction(self._relay_transaction(messages, timestamp))
+            relay = self._relay_transaction(messages, timestamp)
+            l2.send_transaction(relay)
             for transaction in forced:
                 l2.send_transaction(transaction)
             l2.parent_beacon_block_root = messages[-1].queue_hash
             block = l2.mine(timestamp=timestamp)[0]
+        failure = relay_failure(l2, relay.hash)
+        if failure is not None:
+            self._undo_block(block.number, anchor_before, relay.hash)
+            raise RollupError(
+                f"relaying L1 messages {messages[0].index}-{messages[-1].index} failed on L2"
+                f" ({failure}); the block anchoring them is undone so that no deposit is"
+                " anchored unpaid"
+            )
         self.messages_taken_in = messages[-1].index
         return block.number
+
+    def _undo_block(self, number: int, anchor: bytes, relay_hash: bytes) -> None:
+        """Drop L2 block ``number`` and its anchor; its other transactions go back in."""
+        dropped = self.l2.rewind(number - 1)
+        self.l2.parent_beacon_block_root = anchor
+        for transaction in dropped:
+            if transaction.hash != relay_hash:
+                self.l2.send_transaction(transaction)
 
     def _includable(self, messages: List[QueuedMessage]) -> list:
         """
@@ -168,7 +192,7 @@ class Sequencer:
             nonce=state.get_nonce(self.key.address),
             max_priority_fee_per_gas=0,
             max_fee_per_gas=2 * self.l2.head().base_fee_per_gas + 1,
-            gas=RELAY_BASE_GAS + RELAY_GAS_PER_MESSAGE * len(messages),
+            gas=relay_gas(messages),
             to=L2_BRIDGE,
             value=0,
             data=data,
@@ -222,6 +246,27 @@ class Sequencer:
         self.take_in_messages()
         return self.settle()
 
+
+
+def relay_gas(messages: List[QueuedMessage]) -> int:
+    """Gas for relaying ``messages``: enough for every deposit's recipient call."""
+    deposits = sum(message.kind == DEPOSIT for message in messages)
+    return (
+        RELAY_BASE_GAS
+        + RELAY_GAS_PER_MESSAGE * len(messages)
+        + RELAY_GAS_PER_DEPOSIT * deposits
+    )
+
+
+def relay_failure(l2: Devnet, relay_hash: bytes) -> Optional[str]:
+    """Why the relay transaction did not run in its block (left out, or reverted); else None."""
+    found = l2.receipt(relay_hash)
+    if found is None:
+        return "the block left the relay out: " + l2.pool.dropped.get(relay_hash, "not included")
+    _, _, receipt = found
+    if receipt.state_root != b"\x01":  # EIP-658 status
+        return "the relay reverted"
+    return None
 
 
 def one_block_of(messages: List[QueuedMessage]) -> List[QueuedMessage]:

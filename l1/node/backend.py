@@ -57,9 +57,26 @@ def call_on(vm, transaction: SpoofTransaction, seconds: Optional[float]):
 
 
 def estimate_gas_on(vm, transaction: SpoofTransaction, seconds: Optional[float]) -> int:
-    """The least gas ``transaction`` succeeds with on ``vm``'s state, found within ``seconds``."""
-    with vm.in_costless_state() as state, time_limit(seconds):
-        return binary_gas_search_exact(state, transaction)
+    """
+    The least gas ``transaction`` succeeds with on ``vm``'s state. The search
+    runs it some twenty times: each run, not the search, gets ``seconds``.
+    """
+    with vm.in_costless_state() as state:
+        return binary_gas_search_exact(TimedRuns(state, seconds), transaction)
+
+
+class TimedRuns:
+    """A state whose every ``apply_transaction`` runs for at most ``seconds``."""
+
+    def __init__(self, state, seconds: Optional[float]) -> None:
+        self._state, self._seconds = state, seconds
+
+    def apply_transaction(self, transaction):
+        with time_limit(self._seconds):
+            return self._state.apply_transaction(transaction)
+
+    def __getattr__(self, name: str):
+        return getattr(self._state, name)
 
 
 def chain_rules(config: DevnetConfig, proof_pool: ProofPool) -> type:

@@ -1,0 +1,164 @@
+"""
+Attacks on the demo rollups' money paths, each reproduced against an earlier
+version: deposits to recipients that burn their gas froze every later deposit;
+withdrawals and unpaid deposits paid with send()'s 2300 gas could never reach
+a smart-contract wallet that writes storage on receipt.
+"""
+
+import pytest
+import vyper
+from rollups import ALICE, BOB, ETHER, HOUR, deploy, wait
+
+from contracts import compile_contract
+from l1.node import Devnet
+from rollup.l1_contract import RollupError
+from rollup.l2 import L2_BRIDGE
+from rollup.sequencer import MAX_MESSAGES_PER_BLOCK, relay_gas
+
+# A wallet that writes storage whenever it is paid (more than send()'s 2300
+# gas allows), can refuse payment, and can call out (to claim what it is owed).
+WALLET = """
+# pragma version ~=0.4.3
+accepting: public(bool)
+received: public(uint256)
+
+@deploy
+def __init__(accepting: bool):
+    self.accepting = accepting
+
+@external
+@payable
+def __default__():
+    assert self.accepting, "wallet: not accepting"
+    self.received += msg.value
+
+@external
+def set_accepting(accepting: bool):
+    self.accepting = accepting
+
+@external
+def call(target: address, data: Bytes[256]):
+    raw_call(target, data)
+"""
+# Init code deploying one byte of runtime: 0xFE (INVALID, burns all gas it is given).
+INVALID_CODE = bytes.fromhex("60fe5f5360015ff3")
+# Init code deploying JUMPDEST PUSH0 JUMP (loops until its gas is gone).
+ENDLESS_LOOP = bytes.fromhex("625b5f565f526003601df3")
+# The point-evaluation precompile: a call with empty input fails and keeps the gas.
+POINT_EVALUATION = "0x000000000000000000000000000000000000000A"
+
+
+@pytest.fixture
+def l1():
+    with Devnet() as node:
+        yield node
+
+
+def wallet_contract():
+    output = vyper.compile_code(WALLET, output_formats=["abi", "bytecode"])
+    return output["abi"], bytes.fromhex(output["bytecode"][2:])
+
+
+def deploy_on(w3, init_code: bytes, sender=ALICE) -> str:
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction({"from": sender, "data": init_code, "gas": 3_000_000})
+    )
+    assert receipt.status == 1
+    return receipt.contractAddress
+
+
+def deploy_wallet(w3, accepting: bool):
+    abi, bytecode = wallet_contract()
+    factory = w3.eth.contract(abi=abi, bytecode=bytecode)
+    address = deploy_on(w3, factory.constructor(accepting).data_in_transaction)
+    return w3.eth.contract(address, abi=abi)
+
+
+def bridge(rollup):
+    return rollup.l2_web3.eth.contract(L2_BRIDGE, abi=compile_contract("L2Bridge").abi)
+
+
+@pytest.mark.parametrize("stage", [0, 2])
+def test_deposits_to_recipients_that_burn_their_gas_never_freeze_the_queue(l1, stage):
+    rollup = deploy(l1, stage)
+    l2 = rollup.l2_web3
+    refusing_wallet = deploy_wallet(l2, accepting=False)
+    burners = [
+        deploy_on(l2, INVALID_CODE),
+        deploy_on(l2, ENDLESS_LOOP),
+        POINT_EVALUATION,
+        refusing_wallet.address,
+    ]
+    bob_before = rollup.l2_balance(BOB)
+    for recipient in burners * 2:  # twice each under one anchor
+        rollup.deposit(ALICE, 1, recipient)
+    rollup.deposit(ALICE, ETHER, BOB)
+    rollup.sequencer.step()
+    queued = rollup.contract.view("message_count")
+    assert bridge(rollup).functions.processed_count().call() == queued
+    assert rollup.contract.view("messages_anchored") == queued
+    assert rollup.l2_balance(BOB) == bob_before + ETHER
+    for recipient in burners:
+        assert bridge(rollup).functions.unpaid(recipient).call() == 2, recipient
+    # Later deposits keep coming in.
+    rollup.deposit(ALICE, ETHER, BOB)
+    rollup.sequencer.step()
+    assert rollup.l2_balance(BOB) == bob_before + 2 * ETHER
+    assert rollup.settled_head() == rollup.l2.head().block_number
+
+    # The wallet that refused takes what it is owed once it accepts, storage write and all.
+    refusing_wallet.functions.set_accepting(True).transact({"from": ALICE})
+    claim = bridge(rollup).encode_abi("claim_unpaid", [])
+    refusing_wallet.functions.call(L2_BRIDGE, claim).transact({"from": ALICE, "gas": 500_000})
+    assert refusing_wallet.functions.received().call() == 2
+    assert bridge(rollup).functions.unpaid(refusing_wallet.address).call() == 0
+    # Rejected: claiming twice, or with nothing owed.
+    with pytest.raises(Exception, match="nothing owed"):
+        refusing_wallet.functions.call(L2_BRIDGE, claim).call({"from": ALICE})
+    with pytest.raises(Exception, match="nothing owed"):
+        bridge(rollup).functions.claim_unpaid().call({"from": BOB})
+
+
+def test_a_full_block_of_deposits_fits_the_relay_within_the_l2_gas_limit(l1):
+    rollup = deploy(l1, 2)
+    for _ in range(MAX_MESSAGES_PER_BLOCK):
+        rollup.deposit(ALICE, 1, deploy_on(rollup.l2_web3, INVALID_CODE))
+    rollup.sequencer.step()
+    assert rollup.contract.view("messages_anchored") == MAX_MESSAGES_PER_BLOCK
+    block = rollup.l2.block(rollup.l2.head().block_number)
+    (relay,) = [t for t in block.transactions if t.to == L2_BRIDGE]
+    assert relay.gas <= rollup.config.l2_gas_limit
+    assert block.header.gas_used <= relay.gas
+
+
+def test_a_relay_given_too_little_gas_is_refused_whole_never_anchored_unpaid(l1, monkeypatch):
+    """The sequencer checks the relay's outcome: a failed relay's block is undone."""
+    rollup = deploy(l1, 2)
+    rollup.deposit(ALICE, ETHER, BOB)
+    monkeypatch.setattr("rollup.sequencer.relay_gas", lambda messages: 60_000)
+    head = rollup.l2.head().block_number
+    with pytest.raises(RollupError, match="relaying L1 messages 1-1 failed on L2"):
+        rollup.sequencer.take_in_messages()
+    assert rollup.l2.head().block_number == head
+    assert rollup.sequencer.messages_taken_in == 0
+    monkeypatch.setattr("rollup.sequencer.relay_gas", relay_gas)
+    bob_before = rollup.l2_balance(BOB)
+    rollup.sequencer.step()
+    assert rollup.l2_balance(BOB) == bob_before + ETHER
+
+
+@pytest.mark.parametrize("stage", [0, 2])
+def test_a_withdrawal_to_a_wallet_that_writes_storage_on_receipt_can_be_claimed(l1, stage):
+    rollup = deploy(l1, stage)
+    w3 = l1.web3()
+    wallet = deploy_wallet(w3, accepting=True)
+    rollup.deposit(ALICE, 3 * ETHER, BOB)
+    rollup.sequencer.step()
+    withdrawal = rollup.withdraw(BOB, ETHER, wallet.address)
+    rollup.sequencer.settle()
+    wait(l1, HOUR)
+    rollup.claim(withdrawal, sender=ALICE)
+    assert wallet.functions.received().call() == ETHER
+    assert w3.eth.get_balance(wallet.address) == ETHER
+    with pytest.raises(RollupError, match="already claimed"):
+        rollup.claim(withdrawal, sender=ALICE)
