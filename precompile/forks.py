@@ -10,7 +10,7 @@ Nothing here is faster than py-evm: the devnet's speed-ups subclass these
 from typing import Mapping, Type
 
 from eth.abc import BlockAPI, VirtualMachineAPI
-from eth.constants import SYSTEM_ADDRESS, SYSTEM_MESSAGE_GAS
+from eth.constants import BLANK_ROOT_HASH, SYSTEM_ADDRESS, SYSTEM_MESSAGE_GAS
 from eth.vm.forks import CancunVM, PragueVM
 from eth.vm.forks.cancun.blocks import CancunBackwardsHeader, CancunBlockHeader
 from eth.vm.forks.cancun.headers import calc_excess_blob_gas_cancun
@@ -36,9 +36,33 @@ class SystemContractFailed(ValidationError):
     """EIP-7002/EIP-7251: a request system contract is missing or its call failed."""
 
 
-class Cancun(CancunVM):
-    """Cancun as py-evm implements it."""
+class StorageCollisions:
+    """
+    EIP-7610, which py-evm lacks: creating a contract at an address whose
+    account has non-empty storage is a collision, as one with code or a nonce
+    is (a balance alone is not). Both places py-evm checks for a collision
+    (CREATE/CREATE2 and a creation transaction) ask ``has_code_or_nonce``.
+    """
 
+    def has_code_or_nonce(self, address: bytes) -> bool:
+        if super().has_code_or_nonce(address):
+            return True
+        # py-evm keeps no public reader of an account's storage root.
+        return self._account_db._get_storage_root(address) != BLANK_ROOT_HASH
+
+
+class CancunState(StorageCollisions, CancunVM._state_class):
+    pass
+
+
+class PragueState(StorageCollisions, PragueVM._state_class):
+    pass
+
+
+class Cancun(CancunVM):
+    """Cancun as py-evm implements it, with EIP-7610's storage collisions."""
+
+    _state_class = CancunState
     header_class = CancunBlockHeader
     # Decodes this fork's headers and those of earlier forks, by field count.
     header_sedes = CancunBackwardsHeader
@@ -50,11 +74,12 @@ class Cancun(CancunVM):
 
 class Prague(PragueVM):
     """
-    Prague, with the EIP-7002 and EIP-7251 rule py-evm lacks: the end-of-block
-    call to a request system contract must succeed, and the contract must
-    exist, or the block is invalid.
+    Prague, with the rules py-evm lacks: EIP-7610's storage collisions, and
+    EIP-7002's and EIP-7251's end-of-block call to a request system contract,
+    which must succeed, the contract existing, or the block is invalid.
     """
 
+    _state_class = PragueState
     header_class = PragueBlockHeader
     header_sedes = PragueBackwardsHeader
     block_requests: tuple = ()

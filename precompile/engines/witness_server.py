@@ -27,7 +27,7 @@ from functools import lru_cache
 from http.client import HTTPConnection
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from eth.constants import BLANK_ROOT_HASH
+from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3
 from trie.exceptions import MissingTrieNode
 
 from ..witness_state import WitnessTries
@@ -42,6 +42,18 @@ ZERO_WORD = "0x" + "00" * 32
 UNSERVABLE_INSTRUCTIONS = {BASEFEE, CREATE, CREATE2}
 # What makes the engine decline, and the one wording for each.
 UNCOVERED = "read what the witness does not cover"
+# EIP-7610: creating at an address with storage collides; revm sees accounts
+# through this server without their storage root, so it cannot tell.
+STORAGE_ONLY = "pyrevm 0.3.7 cannot see the storage of an account without code or nonce (EIP-7610)"
+
+
+def is_storage_only(account) -> bool:
+    """An account with storage but no code and no nonce: only EIP-7610 tells it from empty."""
+    return (
+        account.storage_root != BLANK_ROOT_HASH
+        and account.nonce == 0
+        and account.code_hash == EMPTY_SHA3
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -82,10 +94,13 @@ class Session:
         if address in self.wiped:
             return None
         try:
-            return self.tries.account(address)
+            account = self.tries.account(address)
         except MissingTrieNode:
             self._decline(UNCOVERED, f"account 0x{address.hex()}")
             return None
+        if account is not None and is_storage_only(account):
+            self._decline(STORAGE_ONLY, f"0x{address.hex()}")
+        return account
 
     def balance(self, address: bytes) -> str:
         account = self._account(address)
