@@ -22,6 +22,8 @@ from .signing import SecretKey, demo_prover_key
 
 # A head or request notification may miss a request; a prover also looks this often.
 POLL_SECONDS = 1.0
+# Longest a prover waits for the L1 to answer one call.
+CALL_TIMEOUT_SECONDS = 30.0
 
 
 class ProverError(Exception):
@@ -37,44 +39,88 @@ def websocket_url(url: str) -> str:
 
 
 class RpcSocket:
-    """JSON-RPC calls and subscriptions over one WebSocket."""
+    """JSON-RPC calls and subscriptions over one WebSocket; every call has a time limit."""
 
     def __init__(self, socket: aiohttp.ClientWebSocketResponse) -> None:
         self.socket = socket
         self.counter = 0
         self.answers: Dict[int, asyncio.Future] = {}
         self.notifications: asyncio.Queue = asyncio.Queue()
+        # Why the connection is no longer usable, once it is not.
+        self.broken: Optional[ProverError] = None
 
     async def call(self, method: str, *params: Any) -> Any:
+        if self.broken is not None:
+            raise self.broken
         if self.socket.closed:
             raise ProverError("the L1 closed the connection")
         self.counter += 1
+        request_id = self.counter
         answer = asyncio.get_running_loop().create_future()
-        self.answers[self.counter] = answer
+        self.answers[request_id] = answer
         await self.socket.send_str(
-            json.dumps({"jsonrpc": "2.0", "id": self.counter, "method": method, "params": params})
+            json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
         )
-        response = await answer
+        try:
+            response = await asyncio.wait_for(answer, CALL_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            self.answers.pop(request_id, None)
+            raise ProverError(
+                f"the L1 did not answer {method} within {CALL_TIMEOUT_SECONDS:g} s"
+            ) from None
         if "error" in response:
             raise ProverError(f"{method}: {response['error'].get('message')}")
         return response["result"]
 
     async def read(self) -> None:
-        """Route answers to their calls and notifications to the queue, until the socket closes."""
-        async for message in self.socket:
-            if message.type != aiohttp.WSMsgType.TEXT:
-                continue
-            body = json.loads(message.data)
-            if body.get("method") == "eth_subscription":
-                await self.notifications.put(body["params"])
-            elif body.get("id") in self.answers:
-                self.answers.pop(body["id"]).set_result(body)
-        closed = ProverError("the L1 closed the connection")
-        for answer in self.answers.values():
-            if not answer.done():
-                answer.set_exception(closed)
-        self.answers.clear()
-        await self.notifications.put(None)
+        """
+        Route answers to their calls and notifications to the queue, until the
+        socket closes or the L1 sends something that is not a JSON-RPC message;
+        either way every pending call fails with the reason.
+        """
+        reason = ProverError("the L1 closed the connection")
+        try:
+            async for message in self.socket:
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                body = parse_message(message.data)
+                if body.get("method") == "eth_subscription":
+                    await self.notifications.put(body["params"])
+                elif body.get("id") in self.answers:
+                    self.answers.pop(body["id"]).set_result(body)
+        except ProverError as malformed:
+            reason = malformed
+        finally:
+            self.broken = reason
+            for answer in self.answers.values():
+                if not answer.done():
+                    answer.set_exception(reason)
+            self.answers.clear()
+            self.notifications.put_nowait(None)
+
+
+def parse_message(text: str) -> Dict[str, Any]:
+    """One JSON-RPC message from the L1; ProverError if it is not one."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise ProverError(f"the L1 sent a message that is not JSON: {text[:60]!r}") from None
+    if not isinstance(body, dict):
+        raise ProverError(f"the L1 sent a message that is not a JSON-RPC object: {text[:60]!r}")
+    return body
+
+
+async def until_stopped(work, stop: asyncio.Event) -> None:
+    """Run ``work`` until it ends (its error raised) or ``stop`` is set (it is cancelled)."""
+    working = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({working, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (working, stopping):
+            task.cancel()
+    if working.done() and not working.cancelled() and working.exception() is not None:
+        raise working.exception()
 
 
 class ProverService:
@@ -95,7 +141,11 @@ class ProverService:
         self.done: Set[Tuple[str, str]] = set()
 
     async def run(self, stop: Optional[asyncio.Event] = None) -> None:
+        """Prove for the L1 until ``stop`` is set (at once, whatever it waits on) or it fails."""
         stop = stop or asyncio.Event()
+        await until_stopped(self._follow(stop), stop)
+
+    async def _follow(self, stop: asyncio.Event) -> None:
         async with aiohttp.ClientSession() as session:
             try:
                 socket = await session.ws_connect(
@@ -151,7 +201,7 @@ class ProverService:
             except asyncio.TimeoutError:
                 continue
             if notification is None:
-                raise ProverError(f"the L1 at {self.l1_url} closed the connection")
+                raise rpc.broken or ProverError(f"the L1 at {self.l1_url} closed the connection")
         for job in jobs:
             job.cancel()
 

@@ -50,7 +50,11 @@ class LocalWorkers:
         return f"{self.workers} local worker processes"
 
     def close(self) -> None:
-        self.executor.shutdown(cancel_futures=True)
+        """Stop now: queued jobs are dropped and running ones killed (a block may take minutes)."""
+        processes = list(getattr(self.executor, "_processes", {}).values())  # no public handle
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
 
 
 class RayWorkers:
