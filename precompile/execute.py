@@ -70,6 +70,11 @@ class ExecuteFailed(VMError):
 class ProofsMissing(Exception):
     """Proofs mode: fewer distinct proof types than the threshold vouch for the input yet."""
 
+    def __init__(self, reason: str, public_input=None, threshold: int = 0) -> None:
+        super().__init__(reason)
+        # What the proofs are for and how many are needed, to ask again later.
+        self.public_input, self.threshold = public_input, threshold
+
 
 class ProofSource(Protocol):
     """Where a node in proofs mode finds execution proofs (``prover.pool.ProofPool``)."""
@@ -189,6 +194,6 @@ def accept_on_proofs(state, stateless_input: StatelessInput, data: bytes) -> byt
             stateless_input, data, state.execute_parameters.proof_threshold
         )
     except ProofsMissing as missing:
-        state.note_awaiting_proofs(str(missing))
+        state.note_awaiting_proofs(missing)
         raise ExecuteRefused(str(missing)) from missing
     return result_for(stateless_input, public_input.new_payload_request_root)

@@ -127,14 +127,29 @@ class ProofPool:
         (the ``precompile.execute.ProofSource`` a node in proofs mode asks).
         """
         public_input = self.see(stateless_input, data)
-        have = self.proof_types_for(public_input)
-        if len(have) < threshold:
-            raise ProofsMissing(
-                f"{len(have)} of the {threshold} proofs of distinct types needed"
-                f" ({', '.join(have) or 'none yet'}) for payload"
-                f" 0x{bytes(public_input.new_payload_request_root).hex()}"
-            )
+        reason = self.shortfall(public_input, threshold)
+        if reason is not None:
+            raise ProofsMissing(reason, public_input, threshold)
         return public_input
+
+    def shortfall(self, public_input: PublicInput, threshold: int) -> Optional[str]:
+        """What the pool lacks now for ``threshold`` proofs of this input; None if nothing."""
+        have = self.proof_types_for(public_input)
+        if len(have) >= threshold:
+            return None
+        return (
+            f"{len(have)} of the {threshold} proofs of distinct types needed"
+            f" ({', '.join(have) or 'none yet'}) for payload"
+            f" 0x{bytes(public_input.new_payload_request_root).hex()}"
+        )
+
+    def why_waiting(self, missing: ProofsMissing) -> str:
+        """Why a transaction that met ``missing`` waits, as of now (proofs arrive meanwhile)."""
+        if missing.public_input is None:
+            return str(missing)
+        return self.shortfall(missing.public_input, missing.threshold) or (
+            f"all {missing.threshold} proofs are in; it goes into the next block"
+        )
 
     def requests(self) -> List[Payload]:
         """Seen inputs, newest last: what provers are asked to prove."""

@@ -110,3 +110,19 @@ def test_every_engine_judges_a_storage_collision_alike():
     report = verify_stateless_new_payload(stateless_input, "revm")
     assert report.declined_reason.endswith("(EIP-7610)") and report.engine == "pyevm"
     assert report.result.successful_validation
+
+
+def test_the_l1_devnet_keeps_the_rule():
+    """The NativeRollups fork is Prague plus EXECUTE: EIP-7610 included."""
+    from l1.node import Devnet
+
+    devnet = Devnet()
+    w3 = devnet.web3()
+    sender = w3.eth.accounts[5]
+    target = created_address(bytes.fromhex(sender[2:]), 0)
+    devnet.set_account(target, storage={1: 1})
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction({"from": sender, "data": DEPLOY_STOP, "gas": 100_000})
+    )
+    assert receipt.status == 0 and receipt.gasUsed == 100_000
+    assert w3.eth.get_code(w3.to_checksum_address(target)) == b""

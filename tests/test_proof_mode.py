@@ -84,6 +84,11 @@ def test_accepted_after_three_of_five_proofs_not_two(
     assert "0 of the 3 proofs" in waiting
     head = devnet.head().block_number
     assert publish(devnet, all_proofs, ["reexec-pyevm", "attested-eels"]) == [ACCEPT, ACCEPT]
+    # What it waits for is said as of now, not as of when it was first refused.
+    (waiting,) = devnet.awaiting_proofs.values()
+    assert "2 of the 3 proofs" in waiting and "reexec-pyevm" in waiting
+    answer = devnet.web3().provider.make_request("nr_awaitingProofs", [])
+    assert "2 of the 3 proofs" in answer["result"][0]["reason"]
     # Proofs short of the threshold do not make the node mine (no empty blocks per proof).
     assert devnet.head().block_number == head
     devnet.mine(2)

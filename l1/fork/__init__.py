@@ -9,7 +9,7 @@ from typing import Optional, Type
 
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI
 
-from precompile.execute import ExecuteParameters, ProofSource
+from precompile.execute import ExecuteParameters, ProofsMissing, ProofSource
 from precompile.forks import FORK_RULES, ForkRules, Prague
 
 from .computation import NativeRollupsComputation
@@ -23,9 +23,9 @@ class AwaitingProofs(Exception):
     proofs arrive; an importing node cannot validate the block until then.
     """
 
-    def __init__(self, transaction: SignedTransactionAPI, reason: str) -> None:
-        super().__init__(f"transaction 0x{transaction.hash.hex()} awaits proofs: {reason}")
-        self.transaction, self.reason = transaction, reason
+    def __init__(self, transaction: SignedTransactionAPI, missing: ProofsMissing) -> None:
+        super().__init__(f"transaction 0x{transaction.hash.hex()} awaits proofs: {missing}")
+        self.transaction, self.missing = transaction, missing
 
 
 class NativeRollupsVM(Prague):

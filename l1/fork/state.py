@@ -2,10 +2,8 @@
 
 from typing import List, Optional
 
-from eth.vm.forks.prague.state import PragueState
-
-from precompile.execute import ExecuteParameters, ExecuteRefused, ProofSource
-from precompile.forks import FORK_RULES, ForkRules
+from precompile.execute import ExecuteParameters, ExecuteRefused, ProofsMissing, ProofSource
+from precompile.forks import FORK_RULES, ForkRules, PragueState
 
 from .computation import NativeRollupsComputation
 
@@ -25,7 +23,7 @@ class NativeRollupsState(PragueState):
         # It is not journaled: a reverted call still cost its verification.
         self.execute_gas_in_block = 0
         # Why EXECUTE calls failed for want of proofs (not journaled either).
-        self.awaiting_proofs: List[str] = []
+        self.awaiting_proofs: List[ProofsMissing] = []
 
     def reserve_execute_gas(self, l2_gas_limit: int) -> None:
         """Count an EXECUTE call's L2 gas limit against the block's cap."""
@@ -37,5 +35,5 @@ class NativeRollupsState(PragueState):
             )
         self.execute_gas_in_block += l2_gas_limit
 
-    def note_awaiting_proofs(self, reason: str) -> None:
-        self.awaiting_proofs.append(reason)
+    def note_awaiting_proofs(self, missing: ProofsMissing) -> None:
+        self.awaiting_proofs.append(missing)

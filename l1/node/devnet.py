@@ -86,8 +86,11 @@ class Devnet:
 
     @property
     def awaiting_proofs(self) -> Dict[bytes, str]:
-        """Pending transactions whose EXECUTE calls wait for proofs: hash -> why."""
-        return self.pool.awaiting_proofs
+        """Pending transactions whose EXECUTE calls wait for proofs: hash -> why, as of now."""
+        return {
+            transaction_hash: self.proof_pool.why_waiting(missing)
+            for transaction_hash, missing in self.pool.awaiting_proofs.items()
+        }
 
     @property
     def locations(self) -> Dict[bytes, TransactionLocation]:

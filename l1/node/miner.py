@@ -137,7 +137,7 @@ class Miner:
                 return build_block_and_state(self.backend.chain, transactions, **header_fields)
             except AwaitingProofs as waiting:
                 held = waiting.transaction
-                self.pool.awaiting_proofs[held.hash] = waiting.reason
+                self.pool.awaiting_proofs[held.hash] = waiting.missing
                 transactions = without_from(transactions, held)
             except Exception:
                 found = first_failing_transaction(self.backend.chain, transactions, **header_fields)

@@ -13,6 +13,8 @@ from eth.constants import GAS_TX
 from eth.vm.forks.prague.constants import STANDARD_TOKEN_COST, TOTAL_COST_FLOOR_PER_TOKEN
 from eth_utils import ValidationError
 
+from precompile.execute import ProofsMissing
+
 from ..interface import LimitReached, TransactionRejected
 from .backend import ChainBackend
 
@@ -34,8 +36,8 @@ class TransactionPool:
         self._hashes: Set[bytes] = set()
         # Sender -> nonce -> its pending transaction.
         self._by_sender: Dict[bytes, Dict[int, SignedTransactionAPI]] = {}
-        # Pending transactions whose EXECUTE calls wait for proofs: hash -> why.
-        self.awaiting_proofs: Dict[bytes, str] = {}
+        # Pending transactions whose EXECUTE calls wait for proofs: hash -> what they lack.
+        self.awaiting_proofs: Dict[bytes, ProofsMissing] = {}
         # Transactions dropped because no block could hold them: hash -> why.
         self.dropped: "OrderedDict[bytes, str]" = OrderedDict()
 
