@@ -33,6 +33,10 @@ DEFAULT_THRESHOLD = 3
 MAX_PROVERS = 256
 # Proofs held back because their payload has not been seen, at most this many.
 MAX_QUEUED_PROOFS = 1024
+# Proofs held for payloads not seen yet are kept as their bytes, at most this
+# many in all and per prover (a prover flooding unseen payloads evicts its own).
+MAX_HELD_BYTES = 64 * 2**20
+MAX_HELD_BYTES_PER_PROVER = 16 * 2**20
 # Payloads whose proofs and inputs the pool remembers, oldest forgotten first
 # (an input is up to a few MB, so this bounds the pool's memory too).
 MAX_TRACKED_PAYLOADS = 256

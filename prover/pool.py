@@ -21,6 +21,8 @@ from precompile.ssz import StatelessInput
 from .constants import (
     DEFAULT_PROOF_TYPES,
     MAX_EXECUTION_PROOFS_PER_PAYLOAD,
+    MAX_HELD_BYTES,
+    MAX_HELD_BYTES_PER_PROVER,
     MAX_PROOF_SIZE,
     MAX_QUEUED_PROOFS,
     MAX_TRACKED_PAYLOADS,
@@ -53,6 +55,15 @@ class Payload:
     proofs: Dict[int, SignedExecutionProof] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class HeldProof:
+    """A signed proof for a payload not seen yet, kept as its bytes until it is."""
+
+    payload: bytes
+    validator: int
+    data: bytes
+
+
 def payload_key(public_input: PublicInput) -> bytes:
     return bytes(public_input.hash_tree_root())
 
@@ -71,10 +82,11 @@ class ProofPool:
         self.payloads: "OrderedDict[bytes, Payload]" = OrderedDict()
         # (payload, proof type, validator) of every proof whose signature held.
         self.first_seen: Set[Tuple[bytes, int, int]] = set()
-        # Proofs waiting for their payload to be seen, oldest first; and those
-        # whose payload has since been seen, to be judged by ``judge_held``.
-        self.queued: List[SignedExecutionProof] = []
-        self.ready: List[SignedExecutionProof] = []
+        # Proofs waiting for their payload to be seen, oldest first (bounded in
+        # bytes, in all and per prover); and the bytes of those whose payload
+        # has since been seen, to be judged by ``judge_held``.
+        self.queued: List[HeldProof] = []
+        self.ready: List[bytes] = []
         # Called with each accepted proof, and with each newly seen EXECUTE input.
         self.proof_listeners: List[Callable[[SignedExecutionProof], None]] = []
         self.request_listeners: List[Callable[[Payload], None]] = []
@@ -99,9 +111,8 @@ class ProofPool:
                 payload = self._track(key, Payload(public_input))
             payload.data = bytes(data)
             self.payloads.move_to_end(key)
-            held = [p for p in self.queued if payload_key(p.message.public_input) == key]
-            self.queued = [p for p in self.queued if p not in held]
-            self.ready.extend(held)
+            self.ready += [held.data for held in self.queued if held.payload == key]
+            self.queued = [held for held in self.queued if held.payload != key]
         if new:
             for listener in list(self.request_listeners):
                 listener(payload)
@@ -172,26 +183,33 @@ class ProofPool:
             if oversized is not None:
                 return GossipResult(REJECT, _too_large(oversized))
             return GossipResult(REJECT, f"not a SignedExecutionProof: {error}")
-        return self.submit(signed)
+        return self.submit(signed, bytes(data))
 
-    def submit(self, signed: SignedExecutionProof) -> GossipResult:
-        """EIP-8025 ``execution_proof`` validation, rule by rule in the spec's order."""
+    def submit(self, signed: SignedExecutionProof, data: Optional[bytes] = None) -> GossipResult:
+        """
+        EIP-8025 ``execution_proof`` validation, rule by rule in the spec's
+        order; a proof for a payload not seen yet is held (as ``data``, its
+        bytes) once its signer and signature check out.
+        """
         proof = signed.message
         key = payload_key(proof.public_input)
         proof_type, validator = int(proof.proof_type), int(signed.validator_index)
         with self.lock:
             payload = self.payloads.get(key)
-            if payload is None or payload.data is None:
-                return self._hold(signed)
+            unseen = payload is None or payload.data is None
+        if unseen:
+            forged = self._signer_fault(signed)
+            if forged is not None:
+                return forged
+            return self._hold(HeldProof(key, validator, data or signed.encode_bytes()))
+        with self.lock:
             if proof_type in payload.proofs:
                 return GossipResult(IGNORE, "a valid proof of this type is already held")
             if (key, proof_type, validator) in self.first_seen:
                 return GossipResult(IGNORE, "not the first proof of this type from this prover")
-        public_key = self.provers.active_key(validator)
-        if public_key is None:
-            return GossipResult(REJECT, f"prover {validator} is not an active registered prover")
-        if not verify(public_key, proof_signing_root(proof, self.provers), bytes(signed.signature)):
-            return GossipResult(REJECT, "signature does not verify with the prover's key")
+        forged = self._signer_fault(signed)
+        if forged is not None:
+            return forged
         with self.lock:
             # Counted only once the signature holds, so forged messages cannot use up a slot.
             self.first_seen.add((key, proof_type, validator))
@@ -213,16 +231,51 @@ class ProofPool:
             listener(signed)
         return GossipResult(ACCEPT, public_input=proof.public_input)
 
+    def _signer_fault(self, signed: SignedExecutionProof) -> Optional[GossipResult]:
+        """REJECT if the signer is no active prover or the signature does not hold; else None."""
+        validator = int(signed.validator_index)
+        public_key = self.provers.active_key(validator)
+        if public_key is None:
+            return GossipResult(REJECT, f"prover {validator} is not an active registered prover")
+        root = proof_signing_root(signed.message, self.provers)
+        if not verify(public_key, root, bytes(signed.signature)):
+            return GossipResult(REJECT, "signature does not verify with the prover's key")
+        return None
+
     def judge_held(self) -> int:
         """Run the gossip rules on held proofs whose payload is now seen; how many were accepted."""
         with self.lock:
             ready, self.ready = self.ready, []
-        return sum(self.submit(proof).verdict == ACCEPT for proof in ready)
+        return sum(self.submit_bytes(data).verdict == ACCEPT for data in ready)
 
-    def _hold(self, signed: SignedExecutionProof) -> GossipResult:
-        self.queued.append(signed)
-        del self.queued[:-MAX_QUEUED_PROOFS]
+    def _hold(self, held: HeldProof) -> GossipResult:
+        """Keep ``held``; past a bound (in all, or for its prover) the oldest go first."""
+        with self.lock:
+            self.queued.append(held)
+            self.queued = within_bounds(self.queued)
+        if held not in self.queued:
+            return GossipResult(IGNORE, "payload not seen yet; this prover holds too many already")
         return GossipResult(IGNORE, "payload not seen yet; held until it is", queued=True)
+
+
+def within_bounds(queued: List[HeldProof]) -> List[HeldProof]:
+    """
+    ``queued`` without its oldest entries past MAX_HELD_BYTES in all,
+    MAX_HELD_BYTES_PER_PROVER for any one prover, or MAX_QUEUED_PROOFS in number.
+    """
+    kept: List[HeldProof] = []
+    total, by_prover = 0, {}
+    for held in reversed(queued):  # newest first: the oldest are the ones let go
+        size = len(held.data)
+        mine = by_prover.get(held.validator, 0)
+        if (
+            len(kept) < MAX_QUEUED_PROOFS
+            and total + size <= MAX_HELD_BYTES
+            and mine + size <= MAX_HELD_BYTES_PER_PROVER
+        ):
+            kept.append(held)
+            total, by_prover[held.validator] = total + size, mine + size
+    return kept[::-1]
 
 
 def _too_large(size: int) -> str:

@@ -177,6 +177,36 @@ def test_gossip_holds_proofs_for_an_unseen_payload_and_judges_them_once_seen(
     assert pool.proof_types_for(signed.message.public_input) == ("attested-revm",)
 
 
+def test_held_proofs_are_signed_bytes_bounded_per_prover(proofs, monkeypatch):
+    """
+    A proof for an unseen payload is held only once its signature holds, as
+    its bytes; one prover flooding unseen payloads evicts its own oldest, not
+    another prover's.
+    """
+    pool = ProofPool(PROVERS)
+    name = "attested-revm"
+    forged = sign(proofs[name], prover_index(name))
+    forged.signature = bytes(sign(proofs[name], 4).signature)  # another prover's signature
+    refused = pool.submit(forged)
+    assert refused.verdict == REJECT and "signature" in refused.reason and pool.queued == []
+
+    def for_unseen_payload(index: int, validator: int):
+        proof = proofs[name].copy()
+        proof.public_input.new_payload_request_root = index.to_bytes(32, "big")
+        return sign(proof, validator)
+
+    size = len(for_unseen_payload(0, 1).encode_bytes())
+    monkeypatch.setattr("prover.pool.MAX_HELD_BYTES_PER_PROVER", 3 * size)
+    other = pool.submit(for_unseen_payload(100, 2))
+    assert other.queued
+    for index in range(10):
+        pool.submit(for_unseen_payload(index, 1))
+    held = [(held.validator, int.from_bytes(held.payload, "big")) for held in pool.queued]
+    assert [validator for validator, _ in held].count(1) == 3
+    assert [validator for validator, _ in held].count(2) == 1
+    assert all(isinstance(held.data, bytes) and len(held.data) == size for held in pool.queued)
+
+
 def test_gossip_ignores_a_second_valid_proof_of_a_type(pool, proofs):
     name = "attested-pyevm"
     assert pool.submit(sign(proofs[name], prover_index(name))).verdict == ACCEPT
