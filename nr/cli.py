@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_rollup_options(up)
     add_accelerate_option(up)
-    up.set_defaults(run=run_up_command)
+    up.set_defaults(run=run_up_command, reexecution_by_default=True)
 
     deploy = commands.add_parser(
         "deploy",
@@ -267,7 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--prover-index",
         type=int,
         default=0,
-        help="registry index whose demo BLS key signs this prover's proofs (default 0)",
+        help="this prover's index in the L1's registry (default 0)",
+    )
+    prover.add_argument(
+        "--prover-key",
+        metavar="HEX",
+        default=None,
+        help="the BLS secret key registered at --prover-index (nr devnet prints them); "
+        "default: the demo key, which only a devnet started with --deterministic-provers takes",
     )
     prover.add_argument(
         "--workers", type=positive_int, default=None,
@@ -457,12 +464,24 @@ def execute_settings(args: argparse.Namespace) -> dict:
             f"--threshold {k}/{n}: a pool keeps at most MAX_EXECUTION_PROOFS_PER_PAYLOAD"
             f" ({MAX_EXECUTION_PROOFS_PER_PAYLOAD}) proofs per payload"
         )
+    requires_reexecution = args.require_reexecution
+    if requires_reexecution is None:
+        requires_reexecution = getattr(args, "reexecution_by_default", False)
+    if requires_reexecution and not any(t.startswith("reexec-") for t in proof_types):
+        raise ValueError(
+            "--require-reexecution: no re-execution type among --proof-types"
+            f" ({', '.join(proof_types)})"
+        )
     return {
         "execute": ExecuteParameters(
-            engine=args.engine, mode=args.execute_mode, proof_threshold=k
+            engine=args.engine,
+            mode=args.execute_mode,
+            proof_threshold=k,
+            proof_requires_reexecution=requires_reexecution,
         ),
         "proof_types": proof_types,
         "provers": args.provers,
+        "deterministic_provers": args.deterministic_provers,
     }
 
 
@@ -543,7 +562,20 @@ def add_execute_options(parser: argparse.ArgumentParser) -> None:
         "--provers",
         type=positive_int,
         default=5,
-        help="registered provers (demo BLS keys 0..N-1) that may publish proofs (default 5)",
+        help="registered provers that may publish proofs (default 5; fresh BLS keys each start)",
+    )
+    parser.add_argument(
+        "--require-reexecution",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="proofs mode: one of the K proofs must be a re-execution proof, so signing keys "
+        "alone never vouch for a block (default: on for nr up, off for nr devnet)",
+    )
+    parser.add_argument(
+        "--deterministic-provers",
+        action="store_true",
+        help="register the well-known demo prover keys instead of fresh ones: UNSAFE, anyone "
+        "can derive them and sign proofs for any block (for external nr prover processes)",
     )
 
 
@@ -606,6 +638,7 @@ def run_up_command(args: argparse.Namespace) -> int:
         f"http://{local_host}:{args.port}",
         l1.proof_pool.accepted_types,
         workers,
+        key=l1.prover_keys[0],
         log=lambda line: None if line.endswith("-> accept") else print(line, flush=True),
     )
 
@@ -859,14 +892,35 @@ def proofs_banner(devnet) -> List[str]:
         "",
         f"EXECUTE mode: proofs, {execute.proof_threshold} of"
         f" {len(devnet.proof_pool.accepted_types)} distinct proof types"
-        f" ({', '.join(devnet.proof_pool.accepted_types)})",
+        f" ({', '.join(devnet.proof_pool.accepted_types)})"
+        + (", one a re-execution" if execute.proof_requires_reexecution else ""),
         "reexec-* proofs are re-run; attested-* are BLS signatures of registered provers"
         " (trust in the signer set), not zero-knowledge proofs",
-        "Registered provers:",
+        "Registered provers (BLS secret key, public key):"
+        + (
+            "  DEMO KEYS: public, anyone can sign proofs with them (--deterministic-provers)"
+            if devnet.config.deterministic_provers
+            else "  fresh for this devnet: nr prover --prover-key KEY"
+        ),
     ]
-    for index, prover in enumerate(devnet.provers.registry):
-        lines.append(f"({index}) 0x{bytes(prover.pubkey).hex()}")
+    for index, key in enumerate(devnet.prover_keys):
+        lines.append(f"({index}) 0x{key.to_bytes().hex()}  0x{key.public_key.hex()}")
     return lines + [""]
+
+
+def bls_secret_key(text: Optional[str]):
+    """The BLS secret key ``text`` names in hex (None: the demo key for the index)."""
+    from prover.signing import SecretKey
+
+    if text is None:
+        return None
+    try:
+        secret = bytes.fromhex(text.removeprefix("0x"))
+        if len(secret) != 32:
+            raise ValueError
+        return SecretKey.from_bytes(secret)
+    except (ValueError, RuntimeError):
+        raise ValueError("--prover-key must be a 32-byte BLS secret key in hex") from None
 
 
 def run_prover_command(args: argparse.Namespace) -> int:
@@ -883,8 +937,15 @@ def run_prover_command(args: argparse.Namespace) -> int:
     except (UnknownProofType, RuntimeError) as error:
         print(f"nr prover: {error}", file=sys.stderr)
         return 2
+    try:
+        key = bls_secret_key(args.prover_key)
+    except ValueError as error:
+        workers.close()
+        print(f"nr prover: {error}", file=sys.stderr)
+        return 2
     service = ProverService(
-        args.l1, proof_types, workers, args.prover_index, log=lambda line: print(line, flush=True)
+        args.l1, proof_types, workers, args.prover_index, key=key,
+        log=lambda line: print(line, flush=True),
     )
 
     async def run_until_stopped() -> None:

@@ -9,7 +9,7 @@ chain can set (``ExecuteParameters``), defaulting to the constants below.
 """
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Optional, Protocol
 
 from eth.abc import ComputationAPI
 from eth.exceptions import VMError
@@ -54,6 +54,26 @@ class ExecuteParameters:
     # Proofs mode: distinct proof types an input needs, and the flat charge per call.
     proof_threshold: int = 3
     proof_verification_gas: int = EXECUTE_PROOF_VERIFICATION_GAS
+    # Proofs mode: at least one of them a re-execution proof (checked by re-running the
+    # block), so no set of signing keys alone can vouch for an invalid block.
+    proof_requires_reexecution: bool = False
+
+    @property
+    def proof_requirement(self) -> "ProofRequirement":
+        return ProofRequirement(self.proof_threshold, self.proof_requires_reexecution)
+
+
+@dataclass(frozen=True)
+class ProofRequirement:
+    """What proofs mode asks of the proofs for one input."""
+
+    # Distinct proof types.
+    threshold: int
+    # At least one of them a re-execution type.
+    reexecution: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.threshold}" + (" (one a re-execution)" if self.reexecution else "")
 
 
 class ExecuteRefused(Exception):
@@ -70,10 +90,12 @@ class ExecuteFailed(VMError):
 class ProofsMissing(Exception):
     """Proofs mode: fewer distinct proof types than the threshold vouch for the input yet."""
 
-    def __init__(self, reason: str, public_input=None, threshold: int = 0) -> None:
+    def __init__(
+        self, reason: str, public_input=None, requirement: Optional["ProofRequirement"] = None
+    ) -> None:
         super().__init__(reason)
-        # What the proofs are for and how many are needed, to ask again later.
-        self.public_input, self.threshold = public_input, threshold
+        # What the proofs are for and what is asked of them, to ask again later.
+        self.public_input, self.requirement = public_input, requirement
 
 
 class ProofSource(Protocol):
@@ -82,9 +104,11 @@ class ProofSource(Protocol):
     def see(self, stateless_input: StatelessInput, encoded_input: bytes) -> object:
         """Note an EXECUTE input met, so provers may prove it."""
 
-    def check(self, stateless_input: StatelessInput, encoded_input: bytes, threshold: int):
+    def check(
+        self, stateless_input: StatelessInput, encoded_input: bytes, requirement: ProofRequirement
+    ):
         """
-        The public input ``threshold`` distinct proof types vouch for (it has a
+        The public input proofs meeting ``requirement`` vouch for (it has a
         ``new_payload_request_root``), else ``ProofsMissing``.
         """
 
@@ -191,7 +215,7 @@ def accept_on_proofs(state, stateless_input: StatelessInput, data: bytes) -> byt
         raise ExecuteRefused("proofs mode, but this node keeps no proof pool")
     try:
         public_input = state.proof_source.check(
-            stateless_input, data, state.execute_parameters.proof_threshold
+            stateless_input, data, state.execute_parameters.proof_requirement
         )
     except ProofsMissing as missing:
         state.note_awaiting_proofs(missing)

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from precompile.execute import ProofsMissing
+from precompile.execute import ProofRequirement, ProofsMissing
 from precompile.ssz import StatelessInput
 
 from .constants import (
@@ -34,6 +34,8 @@ from .registry import ProverSet
 from .signing import compute_signing_root, verify
 
 ACCEPT, IGNORE, REJECT = "accept", "ignore", "reject"
+# The name prefix of the proof types checked by re-running the block.
+REEXECUTION = "reexec-"
 
 
 @dataclass(frozen=True)
@@ -131,35 +133,45 @@ class ProofPool:
             payload = self.payloads.get(payload_key(public_input))
             return tuple(PROOF_TYPES[t] for t in sorted(payload.proofs)) if payload else ()
 
-    def check(self, stateless_input: StatelessInput, data: bytes, threshold: int) -> PublicInput:
+    def check(
+        self, stateless_input: StatelessInput, data: bytes, requirement: ProofRequirement
+    ) -> PublicInput:
         """
-        EXECUTE in proofs mode: the input's public input if ``threshold``
-        distinct proof types vouch for it, else ``ProofsMissing``
+        EXECUTE in proofs mode: the input's public input if proofs meeting
+        ``requirement`` vouch for it, else ``ProofsMissing``
         (the ``precompile.execute.ProofSource`` a node in proofs mode asks).
         """
         public_input = self.see(stateless_input, data)
-        reason = self.shortfall(public_input, threshold)
+        reason = self.shortfall(public_input, requirement)
         if reason is not None:
-            raise ProofsMissing(reason, public_input, threshold)
+            raise ProofsMissing(reason, public_input, requirement)
         return public_input
 
-    def shortfall(self, public_input: PublicInput, threshold: int) -> Optional[str]:
-        """What the pool lacks now for ``threshold`` proofs of this input; None if nothing."""
+    def shortfall(self, public_input: PublicInput, requirement: ProofRequirement) -> Optional[str]:
+        """What the pool lacks now to meet ``requirement`` for this input; None if nothing."""
         have = self.proof_types_for(public_input)
-        if len(have) >= threshold:
-            return None
-        return (
-            f"{len(have)} of the {threshold} proofs of distinct types needed"
-            f" ({', '.join(have) or 'none yet'}) for payload"
-            f" 0x{bytes(public_input.new_payload_request_root).hex()}"
-        )
+        payload = f"for payload 0x{bytes(public_input.new_payload_request_root).hex()}"
+        if len(have) < requirement.threshold:
+            return (
+                f"{len(have)} of the {requirement.threshold} proofs of distinct types needed"
+                f" ({', '.join(have) or 'none yet'}) {payload}"
+            )
+        if requirement.reexecution and not any(name.startswith(REEXECUTION) for name in have):
+            return (
+                f"{len(have)} proofs ({', '.join(have)}) but none a re-execution proof,"
+                f" which this node requires {payload}"
+            )
+        return None
+
+    def meets(self, public_input: PublicInput, requirement: ProofRequirement) -> bool:
+        return self.shortfall(public_input, requirement) is None
 
     def why_waiting(self, missing: ProofsMissing) -> str:
         """Why a transaction that met ``missing`` waits, as of now (proofs arrive meanwhile)."""
         if missing.public_input is None:
             return str(missing)
-        return self.shortfall(missing.public_input, missing.threshold) or (
-            f"all {missing.threshold} proofs are in; it goes into the next block"
+        return self.shortfall(missing.public_input, missing.requirement) or (
+            "the proofs are in; it goes into the next block"
         )
 
     def requests(self) -> List[Payload]:

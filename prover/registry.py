@@ -27,13 +27,21 @@ class ProverSet:
     def demo(
         cls, l1_chain_id: int, count: int = DEFAULT_PROVERS, inactive: Iterable[int] = ()
     ) -> "ProverSet":
-        """The devnet's provers: ``demo_prover_key(i)`` for i < count, all active unless listed."""
+        """The well-known provers: ``demo_prover_key(i)`` for i < count (public: unsafe)."""
+        keys = [demo_prover_key(index).public_key for index in range(count)]
+        return cls.of_keys(l1_chain_id, keys, inactive)
+
+    @classmethod
+    def of_keys(
+        cls, l1_chain_id: int, public_keys: Iterable[bytes], inactive: Iterable[int] = ()
+    ) -> "ProverSet":
+        """Provers with these BLS public keys, in order, all active unless listed."""
         inactive = set(inactive)
         return cls(
             l1_chain_id,
             ProverRegistry(
-                Prover(pubkey=demo_prover_key(index).public_key, active=index not in inactive)
-                for index in range(count)
+                Prover(pubkey=key, active=index not in inactive)
+                for index, key in enumerate(public_keys)
             ),
         )
 

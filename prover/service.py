@@ -180,7 +180,8 @@ class ProverService:
         entry = provers.prover(self.prover_index)
         if entry is None or bytes(entry.pubkey) != self.key.public_key:
             raise ProverError(
-                f"this key is not registered as prover {self.prover_index} on the L1"
+                f"this key is not registered as prover {self.prover_index} on the L1: pass the"
+                " key the devnet printed (--prover-key), or start it with --deterministic-provers"
             )
         return provers
 

@@ -46,6 +46,11 @@ class SecretKey:
         return bytes(PopSchemeMPL.sign(self._key, message))
 
 
+def prover_key(seed: bytes, index: int) -> SecretKey:
+    """Prover ``index``'s key of a devnet whose provers were made from ``seed``."""
+    return SecretKey.from_seed(hashlib.sha256(seed + b"native-rollups prover %d" % index).digest())
+
+
 def demo_prover_key(index: int) -> SecretKey:
     """The devnet's well-known key for prover ``index`` (public: never for value)."""
     return SecretKey.from_seed(hashlib.sha256(b"native-rollups demo prover %d" % index).digest())

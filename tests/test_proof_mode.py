@@ -50,7 +50,8 @@ def all_proofs(encoded_input):
 
 @pytest.fixture
 def devnet():
-    with Devnet(DevnetConfig(execute=PROOFS)) as devnet:
+    # The well-known demo keys: the tests sign proofs as the registered provers.
+    with Devnet(DevnetConfig(execute=PROOFS, deterministic_provers=True)) as devnet:
         yield devnet
 
 

@@ -50,7 +50,9 @@ def proof_types_held(l1, root):
 
 def test_provers_over_the_topic_stall_below_threshold_and_resume():
     port = free_port()
-    devnet, l1 = start_devnet_process(port, "--execute-mode", "proofs", "--threshold", "3/5")
+    devnet, l1 = start_devnet_process(
+        port, "--execute-mode", "proofs", "--threshold", "3/5", "--deterministic-provers"
+    )
     provers = []
     try:
         data = encode(l2_block_input())
@@ -98,7 +100,7 @@ def test_prover_refuses_a_key_the_l1_does_not_register():
 
 def test_prover_exits_when_the_l1_goes_away():
     port = free_port()
-    devnet, _ = start_devnet_process(port)
+    devnet, _ = start_devnet_process(port, "--deterministic-provers")
     prover = nr_prover(port, 0, "attested-pyevm")
     try:
         wait_for(lambda: prover.stdout.readline().startswith("prover 0 following"))

@@ -47,6 +47,9 @@ class DevnetConfig:
     # The prover registry (demo keys 0..provers-1, all active) and the proof
     # types this node's pool accepts; proofs mode counts them (config.execute).
     provers: int = DEFAULT_PROVERS
+    # The provers' BLS keys: fresh for each devnet unless asked for the
+    # well-known demo keys, which anyone can derive (and so forge proofs with).
+    deterministic_provers: bool = False
     inactive_provers: Tuple[int, ...] = ()
     proof_types: Tuple[str, ...] = DEFAULT_PROOF_TYPES
     # Run on the speed-ups' fork classes (``l1.accel``); None: when they are

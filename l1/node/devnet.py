@@ -33,7 +33,7 @@ from .impersonation import Impersonation
 from .miner import Miner
 from .persistence import encode_state, read_state, state_snapshot, write_atomically
 from .pool import TransactionPool
-from .proofs import completes_payload, new_proof_pool
+from .proofs import completes_payload, new_proof_pool, new_prover_keys
 from .snapshots import Snapshots
 from .transactions import DEFAULT_PRIORITY_FEE, RequestFiller
 
@@ -48,7 +48,9 @@ class Devnet:
         self.config = config
         self.lock = threading.RLock()
         self.accounts = derive_accounts(config.mnemonic, config.accounts)
-        self.proof_pool = new_proof_pool(config)
+        # The provers' secret keys stay in this process (nr up's prover signs with them).
+        self.prover_keys = new_prover_keys(config)
+        self.proof_pool = new_proof_pool(config, self.prover_keys)
         self.provers = self.proof_pool.provers
         self.vm_class = chain_rules(config, self.proof_pool)
         self.backend = ChainBackend(config, self.vm_class, self.accounts)
@@ -267,7 +269,7 @@ class Devnet:
         long as its block); an accepted one may let waiting transactions in.
         """
         result = self.proof_pool.submit_bytes(data)
-        if completes_payload(self.proof_pool, result, self.config.execute.proof_threshold):
+        if completes_payload(self.proof_pool, result, self.config.execute.proof_requirement):
             with self.lock:
                 self.miner.proofs_arrived()
         return result
