@@ -342,9 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
         "rpc",
         help="sequential transfers with automine: nr devnet vs anvil vs ganache",
         description=(
-            "Send signed transfers one at a time, each waited for by its receipt, to nr devnet, "
-            "anvil and ganache (the npm peers bootstrap.sh installs), running side by side and "
-            "taking turns; prints tx/s, the spread over rounds and the ratios between nodes."
+            "Send transfers to nr devnet, anvil and ganache (the npm peers bootstrap.sh "
+            "installs), running side by side and taking turns, in two workloads (client-signed, "
+            "one at a time; node-signed, in batches); prints tx/s, the spread over rounds and "
+            "the ratios between nodes."
         ),
     )
     rpc.add_argument(
@@ -362,6 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("nr devnet", "anvil", "ganache"),
         default=None,
         help="node to measure (repeatable; default: all three)",
+    )
+    rpc.add_argument(
+        "--workload",
+        choices=("client-signed", "node-signed", "both"),
+        default="both",
+        help="client-signed: web3.py signs, sends, waits for each receipt; node-signed:"
+        " eth_sendTransaction from an unlocked account, a batch then its receipts (default both)",
     )
     add_accelerate_option(rpc)
     rpc.set_defaults(run=run_bench_rpc_command)
@@ -1006,14 +1014,20 @@ def run_bench_rpc_command(args: argparse.Namespace) -> int:
     from l1.peers import NODES, PeerMissing
     from nr.bench.rpc import format_rpc_results, run_rpc_bench
 
-    try:
-        results = run_rpc_bench(
-            args.transactions, args.node or list(NODES), args.rounds, log=log_to_stderr
-        )
-    except PeerMissing as missing:
-        print(f"nr bench rpc: {missing}", file=sys.stderr)
-        return 2
-    print(format_rpc_results(results))
+    workloads = (
+        ["client-signed", "node-signed"] if args.workload == "both" else [args.workload]
+    )
+    for workload in workloads:
+        try:
+            results = run_rpc_bench(
+                args.transactions, args.node or list(NODES), args.rounds,
+                log=log_to_stderr, workload_name=workload,
+            )
+        except PeerMissing as missing:
+            print(f"nr bench rpc: {missing}", file=sys.stderr)
+            return 2
+        print(f"{workload} transfers")
+        print(format_rpc_results(results))
     return 0
 
 

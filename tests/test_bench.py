@@ -78,3 +78,13 @@ def test_rpc_bench_rounds_split_the_transfers_and_every_transfer_lands(monkeypat
         ]
     )
     assert "2.00x b" in table and "0.50x a" in table and "8-12" in table
+
+
+def test_rpc_bench_node_signed_workload_lands_every_transfer():
+    import nr.bench.rpc as rpc_bench
+
+    (result,) = rpc_bench.run_rpc_bench(
+        6, ["nr devnet"], rounds=2, log=lambda line: None, workload_name=rpc_bench.NODE_SIGNED
+    )
+    assert result.transactions == 6 and len(result.round_rates) == 2
+    assert all(rate > 0 for rate in result.round_rates)

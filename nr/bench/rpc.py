@@ -1,6 +1,9 @@
 """
-``nr bench rpc``: sequential transfers with automine (send, then wait for the
-receipt) against ``nr devnet``, anvil and ganache, in one run, over HTTP.
+``nr bench rpc``: transfers with automine against ``nr devnet``, anvil and
+ganache, in one run, over HTTP, in two workloads: client-signed (web3.py signs
+each, sends it, waits for its receipt) and node-signed (``eth_sendTransaction``
+from an unlocked account, as most test suites send: a batch sent, then every
+receipt read).
 
 The nodes run side by side and take turns, a round of transfers each, so a
 machine that speeds up or slows down during the run (shared hosts do, by tens
@@ -60,6 +63,27 @@ def sequential_transfers(w3: Web3, count: int) -> float:
     return time.perf_counter() - started
 
 
+def node_signed_transfers(w3: Web3, count: int) -> float:
+    """Seconds to send ``count`` transfers by eth_sendTransaction, then read every receipt."""
+    sender = w3.eth.accounts[0]
+    started = time.perf_counter()
+    hashes = [
+        w3.eth.send_transaction({"from": sender, "to": SINK, "value": 1, "gas": 21_000})
+        for _ in range(count)
+    ]
+    for tx_hash in hashes:
+        w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=0.005)
+    return time.perf_counter() - started
+
+
+CLIENT_SIGNED, NODE_SIGNED = "client-signed", "node-signed"
+
+
+def workload(name: str) -> Callable[[Web3, int], float]:
+    """The transfers a workload sends (looked up when run, so a test may wrap one)."""
+    return {CLIENT_SIGNED: sequential_transfers, NODE_SIGNED: node_signed_transfers}[name]
+
+
 def round_sizes(count: int, rounds: int) -> List[int]:
     """``count`` transfers split into ``rounds`` turns (fewer when there are fewer transfers)."""
     rounds = max(1, min(rounds, count))
@@ -71,19 +95,24 @@ def run_rpc_bench(
     nodes: List[str],
     rounds: int = DEFAULT_ROUNDS,
     log: Callable[[str], None] = print,
+    workload_name: str = CLIENT_SIGNED,
 ) -> List[RpcMeasurement]:
     started = []
+    transfers = workload(workload_name)
     try:
         for name in nodes:
             process, w3 = start_node(name, free_port())
             started.append((name, process, w3))
-            sequential_transfers(w3, WARM_UP_TRANSFERS)
+            transfers(w3, WARM_UP_TRANSFERS)
         results = {name: RpcMeasurement(name, 0, 0.0) for name in nodes}
         sizes = round_sizes(count, rounds)
-        log(f"{', '.join(nodes)}: {count} sequential transfers each, in {len(sizes)} rounds ...")
+        log(
+            f"{', '.join(nodes)}: {count} {workload_name} transfers each,"
+            f" in {len(sizes)} rounds ..."
+        )
         for size in sizes:
             for name, _, w3 in started:
-                seconds = sequential_transfers(w3, size)
+                seconds = transfers(w3, size)
                 measurement = results[name]
                 measurement.transactions += size
                 measurement.seconds += seconds
