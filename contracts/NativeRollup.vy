@@ -22,14 +22,16 @@ SENT_MESSAGES_SLOT: constant(uint256) = 0
 DEPOSIT: constant(uint8) = 0
 FORCED_TRANSACTION: constant(uint8) = 1
 MAX_FORCED_TRANSACTION_BYTES: constant(uint256) = forced_transaction.MAX_TRANSACTION_BYTES
-# The most forced transactions one block must take in (each uses at most
-# forced_transaction.MAX_FORCED_TRANSACTION_GAS), so the overdue ones always fit.
-MAX_FORCED_PER_BLOCK: constant(uint256) = 4
+# The most forced transactions one block must take in: one, as the block's
+# first transaction. It then runs on the parent's state, the settled state
+# skip_forced judges, so a forced transaction that another made invalid (an
+# EIP-7702 sender whose code bumps a nonce) is provably skippable and two such
+# transactions can never stall the rollup.
+MAX_FORCED_PER_BLOCK: constant(uint256) = 1
 # The most queued messages one L2 block can take in; bounds the loops below.
 # One L2 block's relay must afford each deposit's bounded call (L2Bridge.DEPOSIT_CALL_GAS)
 # within the L2 gas limit beside its forced transactions.
 MAX_MESSAGES_PER_BLOCK: constant(uint256) = 32
-MAX_SCANNED_TRANSACTIONS: constant(uint256) = 256
 
 MAX_PROOF_NODES: constant(uint256) = 16
 MAX_NODE_BYTES: constant(uint256) = 532
@@ -209,24 +211,21 @@ def advance(stateless_input: Bytes[execute_input.MAX_INPUT_BYTES]):
         end: uint256 = payload + execute_input.le(
             slice(stateless_input, payload + execute_input.PAYLOAD_WITHDRAWALS, 4)
         )
-        count: uint256 = 0
+        # The forced transaction must be the block's first (MAX_FORCED_PER_BLOCK).
+        first: bytes32 = empty(bytes32)
         if end > start:
-            count = execute_input.le(slice(stateless_input, start, 4)) // 4
-        included: DynArray[bytes32, MAX_SCANNED_TRANSACTIONS] = []
-        for i: uint256 in range(MAX_SCANNED_TRANSACTIONS):
-            if i == count:
-                break
-            first: uint256 = start + execute_input.le(slice(stateless_input, start + 4 * i, 4))
+            count: uint256 = execute_input.le(slice(stateless_input, start, 4)) // 4
+            head: uint256 = start + execute_input.le(slice(stateless_input, start, 4))
             last: uint256 = end
-            if i + 1 < count:
-                last = start + execute_input.le(slice(stateless_input, start + 4 * (i + 1), 4))
-            if last - first <= MAX_FORCED_TRANSACTION_BYTES:
-                included.append(keccak256(slice(stateless_input, first, last - first)))
+            if count > 1:
+                last = start + execute_input.le(slice(stateless_input, start + 4, 4))
+            if last - head <= MAX_FORCED_TRANSACTION_BYTES:
+                first = keccak256(slice(stateless_input, head, last - head))
         base_fee_at: uint256 = payload + execute_input.PAYLOAD_BASE_FEE
         base_fee: uint256 = execute_input.le(slice(stateless_input, base_fee_at, 8))
         if convert(extract32(stateless_input, base_fee_at), uint256) % 2**192 != 0:
             base_fee = max_value(uint256)  # past 2**64: above any fee cap
-        self._check_forced_transactions(included, anchored, base_fee)
+        self._check_forced_transactions(first, anchored, base_fee)
 
     self._settle(number, block_hash, state_root, anchored, False)
 
@@ -305,13 +304,12 @@ def _overdue() -> uint256:
 
 @view
 @internal
-def _check_forced_transactions(
-    included: DynArray[bytes32, MAX_SCANNED_TRANSACTIONS], anchored: uint256, base_fee: uint256
-):
+def _check_forced_transactions(first: bytes32, anchored: uint256, base_fee: uint256):
     """
-    @notice Each forced transaction the block anchors must be among its
-            transactions, unless shown invalid: skipped with a proof, or its
-            fee cap is below the block's base fee.
+    @notice The forced transaction the block anchors must be its first
+            transaction, unless shown invalid: skipped with a proof (against
+            the settled state, on which it would run), or its fee cap is below
+            the block's base fee.
     """
     for i: uint256 in range(MAX_MESSAGES_PER_BLOCK):
         index: uint256 = self.messages_anchored + 1 + i
@@ -319,7 +317,7 @@ def _check_forced_transactions(
             break
         if self.message_kind[index] == FORCED_TRANSACTION:
             assert (
-                self.message_data_hash[index] in included
+                self.message_data_hash[index] == first
                 or self.skipped[index]
                 or self.forced[index].max_fee < base_fee
             ), "advance: block anchors a forced transaction it does not include"

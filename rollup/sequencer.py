@@ -40,7 +40,7 @@ RELAY_GAS_PER_MESSAGE = 45_000
 RELAY_GAS_PER_DEPOSIT = 135_000
 # NativeRollup.vy's limits on what one L2 block takes in.
 MAX_MESSAGES_PER_BLOCK = 32
-MAX_FORCED_PER_BLOCK = 4
+MAX_FORCED_PER_BLOCK = 1
 RELAY_BASE_GAS = 100_000
 # L2Bridge's message kind for a deposit.
 DEPOSIT = 0
@@ -128,10 +128,12 @@ class Sequencer:
         anchor_before = l2.parent_beacon_block_root
         with l2.automine_paused():
             timestamp = max(int(time.time()) + l2.time_offset, l2.head().timestamp + 1)
+            # A forced transaction goes first: it runs on the parent's (settled)
+            # state, on which L1 judges whether it may be skipped.
+            for transaction in forced:
+                l2.send_transaction(transaction, first=True)
             relay = self._relay_transaction(messages, timestamp)
             l2.send_transaction(relay)
-            for transaction in forced:
-                l2.send_transaction(transaction)
             l2.parent_beacon_block_root = messages[-1].queue_hash
             block = l2.mine(timestamp=timestamp)[0]
         failure = relay_failure(l2, relay.hash)

@@ -7,7 +7,9 @@ a smart-contract wallet that writes storage on receipt.
 
 import pytest
 import vyper
-from rollups import ALICE, BOB, ETHER, HOUR, deploy, wait
+from eth_account import Account
+from eth_hash.auto import keccak
+from rollups import ACCOUNTS, ALICE, BOB, ETHER, HOUR, deploy, wait
 
 from contracts import compile_contract
 from l1.node import Devnet
@@ -162,3 +164,63 @@ def test_a_withdrawal_to_a_wallet_that_writes_storage_on_receipt_can_be_claimed(
     assert w3.eth.get_balance(wallet.address) == ETHER
     with pytest.raises(RollupError, match="already claimed"):
         rollup.claim(withdrawal, sender=ALICE)
+
+
+# Init code deploying runtime that creates an empty contract (CREATE(0, 0, 0)):
+# run in a delegated account's context, it bumps that account's nonce.
+NONCE_BUMPER = bytes.fromhex("645f5f5ff0005f526005601bf3")
+
+
+def delegate(rollup, account, code_address: str) -> None:
+    """EIP-7702 on L2: ``account`` delegates to ``code_address`` (its own type-4 transaction)."""
+    l2 = rollup.l2_web3
+    nonce = l2.eth.get_transaction_count(account.address)
+    authorization = account.sign_authorization(
+        {"chainId": rollup.config.l2_chain_id, "address": code_address, "nonce": nonce + 1}
+    )
+    signed = account.sign_transaction({
+        "chainId": rollup.config.l2_chain_id, "nonce": nonce, "to": account.address,
+        "gas": 100_000, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 0,
+        "authorizationList": [authorization],
+    })
+    assert l2.eth.wait_for_transaction_receipt(l2.eth.send_raw_transaction(signed.raw_transaction))
+
+
+def forced_call(rollup, account, to: str) -> bytes:
+    """A forced transaction from ``account`` calling ``to`` (whose code bumps ``to``'s nonce)."""
+    return bytes(account.sign_transaction({
+        "type": 2, "chainId": rollup.config.l2_chain_id,
+        "nonce": rollup.l2_web3.eth.get_transaction_count(account.address),
+        "to": to, "value": 0, "gas": 200_000, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 0,
+    }).raw_transaction)
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_forced_transactions_that_invalidate_each_other_cannot_stall_the_rollup(l1, stage):
+    """
+    S1 and S2 delegate to code that bumps their nonce; forced A (S1 calls S2)
+    and B (S2 calls S1) are each valid on the settled state, but whichever
+    runs first makes the other invalid. One forced transaction per block, run
+    first on the settled state: A goes in, B is then provably invalid and skipped.
+    """
+    rollup = deploy(l1, stage)
+    bumper = deploy_on(rollup.l2_web3, NONCE_BUMPER)
+    s1, s2 = (Account.from_key(ACCOUNTS[index].private_key) for index in (4, 5))
+    for account in (s1, s2):
+        delegate(rollup, account, bumper)
+    rollup.sequencer.settle()
+    a, b = forced_call(rollup, s1, s2.address), forced_call(rollup, s2, s1.address)
+    rollup.force_include(ALICE, a)
+    rollup.force_include(ALICE, b)
+    wait(l1, rollup.config.inclusion_delay + 1)
+    for _ in range(4):
+        rollup.sequencer.step()
+    assert rollup.contract.view("messages_anchored") == rollup.contract.view("message_count")
+    assert rollup.settled_head() == rollup.l2.head().block_number
+    assert rollup.l2.receipt(keccak(a)) is not None
+    assert rollup.l2.receipt(keccak(b)) is None
+    assert rollup.contract.view("skipped", 2)
+    # The rollup goes on: a later transfer settles.
+    rollup.l2_web3.eth.send_transaction({"from": ALICE, "to": BOB, "value": 1})
+    rollup.sequencer.settle()
+    assert rollup.settled_head() == rollup.l2.head().block_number

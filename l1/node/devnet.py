@@ -193,12 +193,15 @@ class Devnet:
 
     # -- transactions --
 
-    def send_transaction(self, transaction: SignedTransactionAPI) -> bytes:
-        """Validate against the pending state, then queue or mine it; the hash."""
+    def send_transaction(self, transaction: SignedTransactionAPI, first: bool = False) -> bytes:
+        """
+        Validate against the pending state, then queue or mine it; the hash.
+        ``first`` queues it ahead of the transactions already waiting.
+        """
         with self.lock:
             # One block per transaction, as automine promises, even when deferred.
             self.miner.mine_due()
-            self.pool.add(transaction, gapless=self.miner.automine)
+            self.pool.add(transaction, gapless=self.miner.automine, first=first)
             self.miner.transaction_added()
             return transaction.hash
 

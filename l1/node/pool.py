@@ -41,14 +41,18 @@ class TransactionPool:
         # Transactions dropped because no block could hold them: hash -> why.
         self.dropped: "OrderedDict[bytes, str]" = OrderedDict()
 
-    def add(self, transaction: SignedTransactionAPI, gapless: bool) -> None:
+    def add(self, transaction: SignedTransactionAPI, gapless: bool, first: bool = False) -> None:
         """
         Queue ``transaction`` if the pending state allows it, else refuse it
         with the reason a client sees; ``gapless`` refuses a nonce past the
-        next one (automine cannot hold a transaction back for later).
+        next one (automine cannot hold a transaction back for later). ``first``
+        puts it ahead of those waiting (a rollup's forced transaction).
         """
         self.validate(transaction, gapless)
-        self.pending.append(transaction)
+        if first:
+            self.pending.insert(0, transaction)
+        else:
+            self.pending.append(transaction)
         self._hashes.add(transaction.hash)
         self._by_sender.setdefault(transaction.sender, {})[transaction.nonce] = transaction
 
