@@ -28,6 +28,12 @@ MAX_FORCED_TRANSACTION_BYTES: constant(uint256) = forced_transaction.MAX_TRANSAC
 # EIP-7702 sender whose code bumps a nonce) is provably skippable and two such
 # transactions can never stall the rollup.
 MAX_FORCED_PER_BLOCK: constant(uint256) = 1
+# What a forced transaction costs whoever settles or skips it, in L1 gas: a
+# block of its own, settled through EXECUTE (which charges the L2 block's gas
+# limit, 10M in the demo presets) and advance's overhead. Forcing one bonds
+# this much at the current base fee: returned when it is included, paid to
+# whoever skips it as invalid (or settles the block it could not enter).
+FORCING_BOND_GAS: public(constant(uint256)) = 12_000_000
 # The most queued messages one L2 block can take in; bounds the loops below.
 # One L2 block's relay must afford each deposit's bounded call (L2Bridge.DEPOSIT_CALL_GAS)
 # within the L2 gas limit beside its forced transactions.
@@ -121,6 +127,11 @@ forced_through: public(HashMap[uint256, uint256])
 # Per forced transaction's queue index: what its validity on L2 depends on,
 # and whether it was shown invalid (then blocks need not include it).
 forced: public(HashMap[uint256, forced_transaction.ForcedTransaction])
+# Per forced transaction: its bond and who posted it.
+forcing_bond: public(HashMap[uint256, uint256])
+forcer: public(HashMap[uint256, address])
+# Bonds owed (returned or earned), withdrawn with withdraw_bonds.
+bonds_owed: public(HashMap[address, uint256])
 skipped: public(HashMap[uint256, bool])
 # queue hash -> its message count + 1 (0: not a queue hash)
 anchor_position: HashMap[bytes32, uint256]
@@ -302,25 +313,45 @@ def _overdue() -> uint256:
     return position
 
 
-@view
 @internal
 def _check_forced_transactions(first: bytes32, anchored: uint256, base_fee: uint256):
     """
     @notice The forced transaction the block anchors must be its first
             transaction, unless shown invalid: skipped with a proof (against
             the settled state, on which it would run), or its fee cap is below
-            the block's base fee.
+            the block's base fee. Its bond goes back to its forcer if it is
+            included, else to the proposer.
     """
     for i: uint256 in range(MAX_MESSAGES_PER_BLOCK):
         index: uint256 = self.messages_anchored + 1 + i
         if index > anchored:
             break
         if self.message_kind[index] == FORCED_TRANSACTION:
+            included: bool = self.message_data_hash[index] == first
             assert (
-                self.message_data_hash[index] == first
-                or self.skipped[index]
-                or self.forced[index].max_fee < base_fee
+                included or self.skipped[index] or self.forced[index].max_fee < base_fee
             ), "advance: block anchors a forced transaction it does not include"
+            if included:
+                self._pay_bond(index, self.forcer[index])
+            else:
+                self._pay_bond(index, msg.sender)
+
+
+@internal
+def _pay_bond(index: uint256, to: address):
+    """@notice Owe forced transaction `index`'s bond to `to` (once)."""
+    self.bonds_owed[to] += self.forcing_bond[index]
+    self.forcing_bond[index] = 0
+
+
+@external
+@nonreentrant
+def withdraw_bonds():
+    """@notice Take the bonds owed to the caller (returned, or earned by skipping)."""
+    amount: uint256 = self.bonds_owed[msg.sender]
+    assert amount > 0, "withdraw_bonds: nothing owed"
+    self.bonds_owed[msg.sender] = 0
+    raw_call(msg.sender, b"", value=amount)
 
 
 # -- L1 -> L2 messages --
@@ -336,17 +367,24 @@ def deposit(recipient: address):
 
 
 @external
+@payable
 def force_include(transaction: Bytes[MAX_FORCED_TRANSACTION_BYTES]):
     """
-    @notice Queue a signed L2 transaction. Where inclusion is forced, the
-            sequencer's blocks are refused once it is overdue and not included.
+    @notice Queue a signed L2 transaction, bonding FORCING_BOND_GAS at the
+            block's base fee (more is owed back at once). Where inclusion is forced, the sequencer's
+            blocks are refused once it is overdue and not included.
     """
     self._check_live()
+    bond: uint256 = FORCING_BOND_GAS * block.basefee
+    assert msg.value >= bond, "force_include: bond FORCING_BOND_GAS x the block's base fee"
     decoded: forced_transaction.ForcedTransaction = forced_transaction.decode(
         transaction, convert(self.l2_chain_id, uint256)
     )
     self._enqueue(FORCED_TRANSACTION, msg.sender, 0, keccak256(transaction))
     self.forced[self.message_count] = decoded
+    self.forcing_bond[self.message_count] = bond
+    self.forcer[self.message_count] = msg.sender
+    self.bonds_owed[msg.sender] += msg.value - bond
     log ForcedTransactionQueued(index=self.message_count, transaction=transaction)
 
 
@@ -377,6 +415,7 @@ def skip_forced(index: uint256, account_proof: DynArray[Bytes[MAX_NODE_BYTES], M
         "skip_forced: the transaction is valid on the settled L2 state"
     )
     self.skipped[index] = True
+    self._pay_bond(index, msg.sender)
     log ForcedTransactionSkipped(index=index, sender_nonce=nonce, sender_balance=balance)
 
 

@@ -317,6 +317,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_accelerate_option(execute)
     execute.set_defaults(run=run_bench_execute_command)
+    forcing = benches.add_parser(
+        "forcing",
+        help="what forcing transactions costs an attacker and the sequencer (L1 gas, ether)",
+        description=(
+            "Force transactions that can never run on a Stage 1 demo rollup and let the "
+            "sequencer skip and settle them; prints both sides' L1 gas and ether and the "
+            "amplification, net of the bonds forcing posts."
+        ),
+    )
+    forcing.add_argument(
+        "--forced", type=positive_int, default=4, help="forced transactions (default 4)"
+    )
+    add_accelerate_option(forcing)
+    forcing.set_defaults(run=run_bench_forcing_command)
     prove = benches.add_parser(
         "prove",
         help="prove and verify time per proof type against L2 gas, proof size, provers needed",
@@ -1028,6 +1042,14 @@ def run_bench_rpc_command(args: argparse.Namespace) -> int:
             return 2
         print(f"{workload} transfers")
         print(format_rpc_results(results))
+    return 0
+
+
+def run_bench_forcing_command(args: argparse.Namespace) -> int:
+    from nr.bench.forcing import format_forcing_costs, run_forcing_bench
+
+    switch_on_speed_ups(args)
+    print(format_forcing_costs(run_forcing_bench(args.forced, log=log_to_stderr)))
     return 0
 
 

@@ -126,8 +126,17 @@ class Rollup:
         return self.contract.view("message_count")
 
     def force_include(self, sender: str, signed_l2_transaction: bytes) -> int:
-        """Queue a signed L2 transaction on L1, past the sequencer; the message index."""
-        self.contract.transact("force_include", signed_l2_transaction, sender=sender)
+        """
+        Queue a signed L2 transaction on L1, past the sequencer; the message
+        index. It bonds FORCING_BOND_GAS at twice the latest base fee (it may
+        rise by the block it lands in); what is over is owed back at once
+        (withdraw_bonds).
+        """
+        base_fee = self.l1.eth.get_block("latest").baseFeePerGas
+        bond = self.contract.view("FORCING_BOND_GAS") * base_fee
+        self.contract.transact(
+            "force_include", signed_l2_transaction, sender=sender, value=2 * bond
+        )
         return self.contract.view("message_count")
 
     # -- L2 -> L1 --

@@ -1,5 +1,7 @@
 """The benchmark's workload blocks are real L2 blocks: every engine verifies them."""
 
+import pytest
+
 from nr.bench.execute import build_workloads, format_results, measure_engine
 from precompile.encoding import decode
 from precompile.engines import engines
@@ -88,3 +90,17 @@ def test_rpc_bench_node_signed_workload_lands_every_transfer():
     )
     assert result.transactions == 6 and len(result.round_rates) == 2
     assert all(rate > 0 for rate in result.round_rates)
+
+
+@pytest.mark.slow
+def test_forcing_bench_shows_bonds_bound_the_attackers_leverage():
+    """About 30 s; the bonds themselves are tested in test_rollup_security.py."""
+    from nr.bench.forcing import format_forcing_costs, run_forcing_bench
+
+    costs = run_forcing_bench(2, log=lambda line: None)
+    assert costs.forced == 2 and costs.bonds_earned > 0
+    # In gas the sequencer still pays many times the attacker's (a block per forced transaction),
+    assert costs.gas_amplification > 5
+    # but net of the bonds it is paid, forcing costs the attacker about as much as the sequencer.
+    assert costs.net_wei_amplification < 2
+    assert "gas amplification" in format_forcing_costs(costs)

@@ -224,3 +224,44 @@ def test_forced_transactions_that_invalidate_each_other_cannot_stall_the_rollup(
     rollup.l2_web3.eth.send_transaction({"from": ALICE, "to": BOB, "value": 1})
     rollup.sequencer.settle()
     assert rollup.settled_head() == rollup.l2.head().block_number
+
+
+def test_forcing_a_transaction_bonds_the_cost_it_imposes(l1):
+    """
+    Forcing cost the sequencer ~35x what it cost the forcer. Now the forcer
+    bonds a block's settlement: paid to whoever skips it, returned on inclusion.
+    """
+    rollup = deploy(l1, 1)
+    w3 = l1.web3()
+    chain_id = rollup.config.l2_chain_id
+    forcer = ACCOUNTS[6]
+    valid = bytes(Account.from_key(forcer.private_key).sign_transaction({
+        "type": 2, "chainId": chain_id, "nonce": 0, "to": ALICE, "value": 1, "gas": 21_000,
+        "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 0,
+    }).raw_transaction)
+    invalid = bytes(Account.from_key(forcer.private_key).sign_transaction({
+        "type": 2, "chainId": chain_id, "nonce": 7, "to": ALICE, "value": 1, "gas": 21_000,
+        "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 0,
+    }).raw_transaction)
+    with pytest.raises(RollupError, match="force_include"):  # no bond
+        rollup.contract.transact("force_include", valid, sender=forcer.checksum_address)
+    assert rollup.contract.view("message_count") == 0
+    rollup.force_include(forcer.checksum_address, invalid)
+    rollup.force_include(forcer.checksum_address, valid)
+    bonds = [rollup.contract.view("forcing_bond", index) for index in (1, 2)]
+    assert all(bond > 0 for bond in bonds)
+    owed_before = rollup.contract.view("bonds_owed", forcer.checksum_address)  # the margins
+    sequencer = rollup.sequencer.address
+    wait(l1, rollup.config.inclusion_delay + 1)
+    for _ in range(3):
+        rollup.sequencer.step()
+    assert rollup.contract.view("skipped", 1) and not rollup.contract.view("skipped", 2)
+    assert rollup.contract.view("bonds_owed", sequencer) == bonds[0]
+    assert rollup.contract.view("bonds_owed", forcer.checksum_address) == owed_before + bonds[1]
+    assert [rollup.contract.view("forcing_bond", index) for index in (1, 2)] == [0, 0]
+    balance = w3.eth.get_balance(sequencer)
+    receipt = rollup.contract.transact("withdraw_bonds", sender=sequencer)
+    fee = receipt["gasUsed"] * receipt["effectiveGasPrice"]
+    assert w3.eth.get_balance(sequencer) == balance + bonds[0] - fee
+    with pytest.raises(RollupError, match="nothing owed"):
+        rollup.contract.transact("withdraw_bonds", sender=sequencer)
