@@ -28,6 +28,14 @@ def address(value: bytes) -> Optional[str]:
     return to_checksum_address(value) if value else None
 
 
+def format_access_list(access_list: Sequence) -> List[Dict[str, Any]]:
+    """EIP-2930: each address with its storage keys."""
+    return [
+        {"address": address(account), "storageKeys": [data(k.to_bytes(32, "big")) for k in keys]}
+        for account, keys in access_list
+    ]
+
+
 def format_block(block: BlockAPI, full: bool) -> Dict[str, Any]:
     header = block.header
     transactions = [
@@ -94,10 +102,7 @@ def format_transaction(
         formatted["gasPrice"] = quantity(transaction.gas_price)
     else:
         formatted["yParity"] = quantity(transaction.y_parity)
-        formatted["accessList"] = [
-            {"address": address(a), "storageKeys": [data(k.to_bytes(32, "big")) for k in keys]}
-            for a, keys in transaction.access_list
-        ]
+        formatted["accessList"] = format_access_list(transaction.access_list)
         formatted["maxFeePerGas"] = quantity(transaction.max_fee_per_gas)
         formatted["maxPriorityFeePerGas"] = quantity(transaction.max_priority_fee_per_gas)
         formatted["gasPrice"] = quantity(

@@ -1,29 +1,39 @@
 """
-``debug_traceTransaction`` with the default tracer: geth's struct logger, in
-the shape anvil answers with (``--steps-tracing``).
+Tracing a mined transaction or a call as geth's tracers answer
+(``debug_traceTransaction``, ``debug_traceCall``): the default struct logger,
+in the shape anvil answers with (``--steps-tracing``), or ``callTracer``'s
+tree of call frames (``l1.call_tracer``).
 
-The transaction's block is run again on its parent state, in a copy of the
-VM whose opcodes log each step (pc, op, gas before the step and the step's
-cost, depth, stack, refund counter; storage on SLOAD and SSTORE; memory on
-request) while the traced transaction runs. Nothing is written to the chain.
+A traced run uses a copy of the VM whose opcodes report to a tracer before
+and after they run. A mined transaction's block is run again on its parent
+state up to that transaction; a call runs on a throwaway state. Nothing is
+written to the chain.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Collection, Dict, List, Optional
 
 from eth.abc import BlockAPI, ChainAPI
 from eth.vm import opcode_values
 
 from precompile.witness import RecordingDB, replay_vm
 
+from .call_tracer import CallTracer
+from .formatting import data
+from .interface import InvalidArgument
+
 OPCODE_NAMES = {
     value: name for name, value in vars(opcode_values).items() if name.isupper()
 }
 # py-evm's old names where geth and anvil print the current ones.
 CURRENT_NAMES = {"SHA3": "KECCAK256"}
+# Options geth takes with every tracer that change nothing here.
+IGNORED_OPTIONS = ("timeout", "enableReturnData")
+# callTracer's tracerConfig, each a boolean.
+CALL_TRACER_CONFIG = {"onlyTopCall": "only_top_call", "withLog": "with_log"}
 
 
-class TracingOptionError(ValueError):
+class TracingOptionError(InvalidArgument):
     """A tracer or option this node does not offer."""
 
 
@@ -33,29 +43,13 @@ class StructLogger:
     disable_stack: bool = False
     disable_storage: bool = False
     logs: List[Dict[str, Any]] = field(default_factory=list)
+    # Every opcode is logged.
+    watched: Optional[Collection[str]] = None
     active: bool = False
     # Storage each contract has touched in the trace so far, as geth shows it.
     storage: Dict[bytes, Dict[str, str]] = field(default_factory=dict)
     # The refund counter as the enclosing frames left it, by depth.
     refund_base: Dict[int, int] = field(default_factory=dict)
-
-    @classmethod
-    def from_options(cls, options: Optional[Dict[str, Any]]) -> "StructLogger":
-        options = dict(options or {})
-        tracer = options.pop("tracer", None)
-        if tracer not in (None, "", "structLogger"):
-            raise TracingOptionError(f"tracer {tracer!r}: only the default struct logger is served")
-        options.pop("tracerConfig", None)
-        options.pop("timeout", None)
-        options.pop("enableReturnData", None)
-        logger = cls(
-            enable_memory=bool(options.pop("enableMemory", False)),
-            disable_stack=bool(options.pop("disableStack", False)),
-            disable_storage=bool(options.pop("disableStorage", False)),
-        )
-        if options:
-            raise TracingOptionError(f"unknown tracer options {sorted(options)}")
-        return logger
 
     def before(self, computation, opcode) -> Dict[str, Any]:
         depth = computation.msg.depth + 1
@@ -70,7 +64,7 @@ class StructLogger:
         }
         stack = computation._stack.values
         if not self.disable_stack:
-            step["stack"] = [hex(_as_int(value)) for value in stack]
+            step["stack"] = [hex(as_int(value)) for value in stack]
         if self.enable_memory:
             memory = bytes(computation._memory._bytes)
             step["memory"] = [
@@ -78,19 +72,78 @@ class StructLogger:
             ]
         if not self.disable_storage and opcode.mnemonic in ("SLOAD", "SSTORE") and stack:
             address = computation.msg.storage_address
-            slot = _as_int(stack[-1])
+            slot = as_int(stack[-1])
             if opcode.mnemonic == "SSTORE" and len(stack) > 1:
-                value = _as_int(stack[-2])
+                value = as_int(stack[-2])
             else:
                 value = computation.state.get_storage(address, slot)
             touched = self.storage.setdefault(address, {})
             touched[_word(slot)] = _word(value)
             step["storage"] = dict(touched)
         step["refund"] = self.refund_base[depth] + computation.get_gas_refund()
+        self.logs.append(step)
         return step
 
+    def after(self, computation, step: Dict[str, Any]) -> None:
+        step["gasCost"] = step["gas"] - computation.get_gas_remaining()
 
-def _as_int(value) -> int:
+    def result(self, computation, gas_used: int) -> Dict[str, Any]:
+        """geth's default trace: the transaction's gas, outcome, output and steps."""
+        return {
+            "gas": gas_used,
+            "failed": computation.is_error,
+            "returnValue": data(computation.output),
+            "structLogs": self.logs,
+        }
+
+
+def tracer_from_options(options: Optional[Dict[str, Any]]):
+    """
+    The tracer ``options`` ask for (geth's TraceConfig): the struct logger
+    with its options, or callTracer with its ``tracerConfig``;
+    TracingOptionError for any other tracer or an option not understood.
+    """
+    options = dict(options or {})
+    name = options.pop("tracer", None)
+    config = options.pop("tracerConfig", None)
+    for ignored in IGNORED_OPTIONS:
+        options.pop(ignored, None)
+    # geth takes the struct logger's options with any tracer, and uses them only with it.
+    logger = StructLogger(
+        enable_memory=bool(options.pop("enableMemory", False)),
+        disable_stack=bool(options.pop("disableStack", False)),
+        disable_storage=bool(options.pop("disableStorage", False)),
+    )
+    if options:
+        raise TracingOptionError(f"unknown tracer options {sorted(options)}")
+    if name in (None, "", "structLogger"):
+        return logger
+    if name == "callTracer":
+        return CallTracer(**call_tracer_config(config))
+    raise TracingOptionError(
+        f"tracer {name!r} is not served: only the default struct logger and callTracer are"
+    )
+
+
+def call_tracer_config(config: Any) -> Dict[str, bool]:
+    """callTracer's ``tracerConfig`` (onlyTopCall, withLog) as CallTracer's arguments."""
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise TracingOptionError(f"tracerConfig must be an object, got {config!r}")
+    unknown = sorted(set(config) - set(CALL_TRACER_CONFIG))
+    if unknown:
+        raise TracingOptionError(f"unknown callTracer options {unknown}")
+    arguments = {}
+    for name, value in config.items():
+        if not isinstance(value, bool):
+            raise TracingOptionError(f"tracerConfig.{name} must be true or false, got {value!r}")
+        arguments[CALL_TRACER_CONFIG[name]] = value
+    return arguments
+
+
+def as_int(value) -> int:
+    """A stack item as an integer (py-evm keeps some as bytes)."""
     return value if isinstance(value, int) else int.from_bytes(value, "big")
 
 
@@ -99,64 +152,78 @@ def _word(value: int) -> str:
 
 
 class TracedOpcode:
-    """An opcode that logs its step to ``logger`` while the traced transaction runs."""
+    """An opcode that reports to ``tracer`` before and after it runs in a traced transaction."""
 
-    def __init__(self, value: int, opcode, logger: StructLogger) -> None:
-        self.opcode, self.logger = opcode, logger
-        # py-evm wraps a few opcodes (SELFDESTRUCT) in plain functions without a mnemonic.
-        name = getattr(opcode, "mnemonic", None) or OPCODE_NAMES[value]
-        self.mnemonic = CURRENT_NAMES.get(name, name)
+    def __init__(self, opcode, mnemonic: str, tracer) -> None:
+        self.opcode, self.mnemonic, self.tracer = opcode, mnemonic, tracer
 
     def __getattr__(self, name: str):
         return getattr(self.opcode, name)
 
     def __call__(self, computation) -> None:
         # py-evm runs code-less messages as one STOP; geth runs no step for them.
-        if not self.logger.active or not computation.msg.code:
+        if not self.tracer.active or not computation.msg.code:
             return self.opcode(computation=computation)
-        step = self.logger.before(computation, self)
-        self.logger.logs.append(step)
+        noted = self.tracer.before(computation, self)
         try:
             return self.opcode(computation=computation)
         finally:
-            step["gasCost"] = step["gas"] - computation.get_gas_remaining()
+            self.tracer.after(computation, noted)
+
+
+def mnemonic(value: int, opcode) -> str:
+    """An opcode's name as geth prints it."""
+    # py-evm wraps a few opcodes (SELFDESTRUCT) in plain functions without a mnemonic.
+    name = getattr(opcode, "mnemonic", None) or OPCODE_NAMES[value]
+    return CURRENT_NAMES.get(name, name)
+
+
+def traced_vm_class(vm_class: type, tracer) -> type:
+    """
+    ``vm_class`` whose opcodes report to ``tracer``: those it watches
+    (``tracer.watched``, by name), or every one when it watches None.
+    """
+    state_class = vm_class.get_state_class()
+    computation_class = state_class.computation_class
+    opcodes = {}
+    for value, opcode in computation_class.opcodes.items():
+        name = mnemonic(value, opcode)
+        watched = tracer.watched is None or name in tracer.watched
+        opcodes[value] = TracedOpcode(opcode, name, tracer) if watched else opcode
+    traced_computation = type(
+        computation_class.__name__, (computation_class,), {"opcodes": opcodes}
+    )
+    traced_state = type(
+        state_class.__name__, (state_class,), {"computation_class": traced_computation}
+    )
+    return type(vm_class.__name__, (vm_class,), {"_state_class": traced_state})
+
+
+def traced_copy(vm, tracer):
+    """A VM on ``vm``'s header and database whose opcodes report to ``tracer``."""
+    return traced_vm_class(type(vm), tracer)(
+        header=vm.get_header(),
+        chaindb=vm.chaindb,
+        chain_context=vm.chain_context,
+        consensus_context=vm.consensus_context,
+    )
 
 
 class _TracedTransactionDone(Exception):
     """Stops the replay once the traced transaction has run."""
 
 
-def trace_transaction(
-    chain: ChainAPI, block: BlockAPI, index: int, options: Optional[Dict[str, Any]] = None
-) -> Dict[str, Any]:
-    """The struct-logger trace of transaction ``index`` of ``block``."""
-    logger = StructLogger.from_options(options)
+def trace_transaction(chain: ChainAPI, block: BlockAPI, index: int, tracer) -> Dict[str, Any]:
+    """Transaction ``index`` of ``block`` traced by ``tracer`` (``tracer_from_options``)."""
     target = block.transactions[index]
-    vm_class = chain.get_vm_class(block.header)
-    state_class = vm_class.get_state_class()
-    computation_class = state_class.computation_class
-    traced_computation = type(
-        computation_class.__name__,
-        (computation_class,),
-        {"opcodes": {k: TracedOpcode(k, v, logger) for k, v in computation_class.opcodes.items()}},
-    )
-    traced_state = type(
-        state_class.__name__, (state_class,), {"computation_class": traced_computation}
-    )
-    outcome: Dict[str, Any] = {}
+    traced: Dict[str, Any] = {}
 
-    class TracingVM(vm_class):
-        _state_class = traced_state
-
+    class TracingVM(traced_vm_class(chain.get_vm_class(block.header), tracer)):
         def apply_transaction(self, header, transaction):
-            logger.active = transaction.hash == target.hash
+            tracer.active = transaction.hash == target.hash
             receipt, computation = super().apply_transaction(header, transaction)
-            if logger.active:
-                outcome.update(
-                    gas=receipt.gas_used - header.gas_used,
-                    failed=computation.is_error,
-                    returnValue="0x" + computation.output.hex(),
-                )
+            if tracer.active:
+                traced.update(tracer.result(computation, receipt.gas_used - header.gas_used))
                 raise _TracedTransactionDone
             return receipt, computation
 
@@ -165,4 +232,4 @@ def trace_transaction(
         vm.import_block(block)
     except _TracedTransactionDone:
         pass
-    return {**outcome, "structLogs": logger.logs}
+    return traced

@@ -1,7 +1,8 @@
 """
 One scenario against our devnet and against real anvil (npm @foundry-rs/anvil),
 compared field by field, then the methods a rollup engineer reaches for
-beyond it (state proofs, the pool, signing, the next blocks' headers). Only
+beyond it (state proofs, the pool, signing, the next blocks' headers, call
+traces and access lists). Only
 what must differ between two nodes (hashes, timestamps, roots and proofs
 over differing genesis state) is left out of the comparison.
 """
@@ -13,6 +14,7 @@ from typing import Any, Dict, List, Tuple
 import pytest
 from eth._utils.address import generate_contract_address
 from eth_account import Account
+from relay_contracts import caller_init_code, deploy_relay
 
 from contracts import compile_contract
 from l1.accounts import derive_accounts
@@ -322,18 +324,79 @@ def rollup_engineer_scenario(w3) -> List[Dict[str, Any]]:
     return observed
 
 
+def with_sorted_access_list(answer: Any) -> Any:
+    """eth_createAccessList's answer with its entries by address (anvil lists them unordered)."""
+    if "accessList" not in answer:
+        return answer
+    entries = sorted(answer["accessList"], key=lambda entry: entry["address"].lower())
+    return {**answer, "accessList": entries}
+
+
+def tracing_scenario(w3) -> List[Dict[str, Any]]:
+    """
+    debug_traceCall (struct logger and callTracer), the callTracer of mined
+    transactions and eth_createAccessList, on contracts whose calls make
+    every kind of frame; after ``rollup_engineer_scenario``.
+    """
+    observed: List[Dict[str, Any]] = []
+    sender = w3.eth.accounts[5]
+
+    def note(step: str, method: str, *params: Any) -> None:
+        observed.append({"step": step, "value": raw_comparable(raw(w3, method, *params))})
+
+    callee, caller = deploy_relay(w3, sender)
+    deployed_at = hex(w3.eth.block_number)
+    relay = {"from": sender, "to": caller.address, "data": caller.encode_abi("relay", [7])}
+    fail = {"from": sender, "to": caller.address, "data": caller.encode_abi("fail", [])}
+    calls = {
+        "relay": {**relay, "value": "0x5", "gas": hex(1_000_000)},
+        "fail": {**fail, "gas": hex(300_000)},
+        "creation": {"from": sender, "data": caller_init_code(w3, callee.address)},
+        "note": {"from": sender, "to": callee.address, "data": callee.encode_abi("note", [3])},
+    }
+    call_tracer = {"tracer": "callTracer"}
+    for name, call in calls.items():
+        access = with_sorted_access_list(raw(w3, "eth_createAccessList", call, "latest"))
+        observed.append({"step": f"eth_createAccessList {name}", "value": raw_comparable(access)})
+        note(f"callTracer {name}", "debug_traceCall", call, "latest", call_tracer)
+    with_log = {**call_tracer, "tracerConfig": {"withLog": True}}
+    note("callTracer withLog", "debug_traceCall", calls["relay"], "latest", with_log)
+    only_top = {**call_tracer, "tracerConfig": {"onlyTopCall": True}}
+    note("callTracer onlyTopCall", "debug_traceCall", calls["relay"], "latest", only_top)
+    bare = {"to": callee.address}
+    note("callTracer, no gas given", "debug_traceCall", bare, "latest", call_tracer)
+    unserved = {"tracer": "4byteTracer"}
+    note("a tracer not served", "debug_traceCall", calls["note"], "latest", unserved)
+    for name, fields in (("relay", {**relay, "value": 5}), ("fail", fail)):
+        mined = w3.eth.send_transaction({**fields, "gas": 400_000})
+        w3.eth.wait_for_transaction_receipt(mined)
+        traced = "0x" + bytes(mined).hex()
+        note(f"callTracer of the mined {name}", "debug_traceTransaction", traced, with_log)
+    # relay stored 7: the struct logger sees the slot set at the head, empty before.
+    note("struct logger at the head", "debug_traceCall", calls["note"], "latest")
+    memory = {"enableMemory": True, "disableStack": True}
+    note("struct logger at a past block", "debug_traceCall", calls["note"], deployed_at, memory)
+    return observed
+
+
 @pytest.fixture(scope="module")
 def observations():
     results = {}
     anvil, anvil_w3 = start_anvil(free_port())
     try:
-        results["anvil"] = scenario(anvil_w3) + rollup_engineer_scenario(anvil_w3)
+        results["anvil"] = (
+            scenario(anvil_w3) + rollup_engineer_scenario(anvil_w3) + tracing_scenario(anvil_w3)
+        )
     finally:
         anvil.terminate()
         anvil.wait(10)
     devnet, devnet_w3 = start_devnet_process(free_port(), "--silent")
     try:
-        results["devnet"] = scenario(devnet_w3) + rollup_engineer_scenario(devnet_w3)
+        results["devnet"] = (
+            scenario(devnet_w3)
+            + rollup_engineer_scenario(devnet_w3)
+            + tracing_scenario(devnet_w3)
+        )
     finally:
         devnet.terminate()
         devnet.wait(30)

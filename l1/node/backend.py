@@ -21,11 +21,17 @@ from precompile.witness import execute_with_witness
 from prover.pool import ProofPool
 
 from .. import accel
+from ..access_lists import (
+    AccessListOutcome,
+    AccessListTracer,
+    left_out_of_access_lists,
+    with_access_list,
+)
 from ..accounts import WEI_PER_ETHER, DevAccount
 from ..builder import BuiltBlock
 from ..fork import NativeRollupsVM
 from ..interface import InvalidArgument
-from ..tracing import trace_transaction
+from ..tracing import trace_transaction, traced_copy
 from .config import DevnetConfig
 from .header_controls import HeaderControls, with_header_controls
 from .time_limit import time_limit
@@ -63,6 +69,30 @@ def estimate_gas_on(vm, transaction: SpoofTransaction, seconds: Optional[float])
     """
     with vm.in_costless_state() as state:
         return binary_gas_search_exact(TimedRuns(state, seconds), transaction)
+
+
+def trace_call_on(vm, transaction: SpoofTransaction, tracer, seconds: Optional[float]):
+    """``transaction`` run as ``call_on`` runs it, traced by ``tracer``: the trace."""
+    traced = traced_copy(vm, tracer)
+    tracer.active = True
+    computation = call_on(traced, transaction, seconds)
+    return tracer.result(computation, traced.finalize_gas_used(transaction, computation))
+
+
+def access_list_on(vm, transaction: SpoofTransaction, seconds: Optional[float]):
+    """
+    EIP-2930: what ``transaction`` touches on ``vm``'s state, then the gas it
+    uses listing that (as anvil answers); each run gets ``seconds``.
+    """
+    tracer = AccessListTracer(left_out_of_access_lists(vm, transaction))
+    computation = call_on(traced_copy(vm, tracer), transaction, seconds)
+    if computation.is_error:  # answered as eth_call answers it: no second run, no gas
+        return AccessListOutcome(tracer.access_list, 0, computation)
+    listed = with_access_list(vm, transaction, tracer.access_list)
+    computation = call_on(vm, listed, seconds)
+    return AccessListOutcome(
+        tracer.access_list, vm.finalize_gas_used(listed, computation), computation
+    )
 
 
 class TimedRuns:
@@ -263,13 +293,13 @@ class ChainBackend:
         """The ``ExecutionWitness`` that proves block ``number`` statelessly."""
         return execute_with_witness(self.chain, self.block(number)).witness
 
-    def trace(self, transaction_hash: bytes, options: Optional[Dict[str, Any]]):
-        """The struct-logger trace of a mined transaction; None if it is in no block."""
+    def trace(self, transaction_hash: bytes, tracer) -> Optional[Dict[str, Any]]:
+        """A mined transaction traced by ``tracer``; None if it is in no block."""
         found = self.receipt(transaction_hash)
         if found is None:
             return None
         block, index, _ = found
-        return trace_transaction(self.chain, block, index, options)
+        return trace_transaction(self.chain, block, index, tracer)
 
     # -- changing the head --
 

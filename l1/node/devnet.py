@@ -16,15 +16,19 @@ from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 
 from prover.pool import GossipResult
 
+from ..access_lists import AccessListOutcome
 from ..accounts import derive_accounts
 from ..interface import InvalidArgument, LimitReached, TransactionRequest
 from ..provider import web3_for
+from ..tracing import tracer_from_options
 from .backend import (
     ChainBackend,
     TransactionLocation,
+    access_list_on,
     call_on,
     chain_rules,
     estimate_gas_on,
+    trace_call_on,
 )
 from .clock import Clock
 from .config import DevnetConfig
@@ -165,23 +169,35 @@ class Devnet:
     def block_receipts(self, block: BlockAPI) -> Tuple[ReceiptAPI, ...]:
         return self.backend.block_receipts(block)
 
+    def _prepare_call(self, request: TransactionRequest, number: Optional[int]):
+        """
+        The request as a call in block ``number``'s state, and a VM on that
+        state: all a call needs of the node, taken under the lock, so that
+        the call itself runs beside other requests.
+        """
+        with self.lock:
+            return self.requests.call(request, number), self.backend.vm_at(number)
+
     def call(self, request: TransactionRequest, number: Optional[int] = None):
         """
         Execute the request in block ``number``'s state without persisting:
-        the computation. Only preparing it takes the lock; it runs beside
-        other requests, for at most ``config.call_timeout`` seconds.
+        the computation. It runs beside other requests, for at most
+        ``config.call_timeout`` seconds.
         """
-        with self.lock:
-            transaction = self.requests.call(request, number)
-            vm = self.backend.vm_at(number)
+        transaction, vm = self._prepare_call(request, number)
         return call_on(vm, transaction, self.config.call_timeout)
 
     def estimate_gas(self, request: TransactionRequest) -> int:
         """The least gas the request succeeds with at the head (beside other requests)."""
-        with self.lock:
-            transaction = self.requests.call(request)
-            vm = self.backend.vm_at(None)
+        transaction, vm = self._prepare_call(request, None)
         return estimate_gas_on(vm, transaction, self.config.call_timeout)
+
+    def create_access_list(
+        self, request: TransactionRequest, number: Optional[int] = None
+    ) -> AccessListOutcome:
+        """EIP-2930: what the request touches as a call, and its gas listing that."""
+        transaction, vm = self._prepare_call(request, number)
+        return access_list_on(vm, transaction, self.config.call_timeout)
 
     def execution_witness(self, number: int):
         return self.backend.execution_witness(number)
@@ -189,7 +205,19 @@ class Devnet:
     def trace_transaction(
         self, transaction_hash: bytes, options: Optional[Dict[str, Any]] = None
     ) -> Optional[Dict[str, Any]]:
-        return self.backend.trace(transaction_hash, options)
+        """A mined transaction traced as ``options`` ask (geth's); None if it is in no block."""
+        return self.backend.trace(transaction_hash, tracer_from_options(options))
+
+    def trace_call(
+        self,
+        request: TransactionRequest,
+        number: Optional[int] = None,
+        options: Optional[Dict[str, Any]] = None,
+    ) -> Dict[str, Any]:
+        """The request traced as a call in block ``number``'s state (beside other requests)."""
+        tracer = tracer_from_options(options)
+        transaction, vm = self._prepare_call(request, number)
+        return trace_call_on(vm, transaction, tracer, self.config.call_timeout)
 
     # -- transactions --
 

@@ -1,10 +1,15 @@
-"""The ``debug_`` namespace: a block's execution witness and a transaction's trace."""
+"""
+The ``debug_`` namespace: a block's execution witness, and a mined
+transaction or a call traced (geth's struct logger or callTracer).
+"""
 
 from typing import Any, Dict, Optional
 
-from ..tracing import TracingOptionError
+from ..interface import TransactionRequest
 from .errors import invalid_params
-from .params import BLOCK, BYTES32, OBJECT, BlockTag, Param, method
+from .params import BLOCK, BYTES32, CALL, OBJECT, BlockTag, Param, method
+
+OPTIONS_PARAM = Param("options", OBJECT, None)
 
 
 def hex_list(items) -> list:
@@ -29,15 +34,19 @@ class DebugNamespace:
             "headers": hex_list(witness.headers),
         }
 
-    @method(Param("hash", BYTES32), Param("options", OBJECT, None))
+    @method(Param("hash", BYTES32), OPTIONS_PARAM)
     def debug_traceTransaction(
         self, transaction_hash: bytes, options: Optional[Dict[str, Any]]
     ) -> Dict[str, Any]:
-        """geth's default struct-logger trace of a mined transaction (anvil's shape)."""
-        try:
-            trace = self.devnet.trace_transaction(transaction_hash, options)
-        except TracingOptionError as error:
-            raise invalid_params(str(error)) from error
+        """A mined transaction traced as geth traces it (anvil's shape)."""
+        trace = self.devnet.trace_transaction(transaction_hash, options)
         if trace is None:
             raise invalid_params(f"transaction 0x{transaction_hash.hex()} is not in a block")
         return trace
+
+    @method(Param("call", CALL), Param("block", BLOCK, "latest"), OPTIONS_PARAM)
+    def debug_traceCall(
+        self, call: TransactionRequest, block: BlockTag, options: Optional[Dict[str, Any]]
+    ) -> Dict[str, Any]:
+        """A call traced as debug_traceTransaction traces, in a block's state."""
+        return self.devnet.trace_call(call, self.devnet.block_number(block), options)

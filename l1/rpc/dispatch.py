@@ -72,9 +72,9 @@ CHAIN_CONTROL_METHODS = (
 # throughout, so it sees one state): those that read no chain state (web3.py
 # asks the chain id right after sending a transaction; it need not wait for
 # the block); proof submission, whose verification runs outside it and for a
-# re-execution proof takes as long as the block; and calls and gas estimates,
-# which take the lock only to prepare and then run on a state of their own,
-# so that a long one never holds up other clients.
+# re-execution proof takes as long as the block; and calls, gas estimates,
+# access lists and call traces, which take the lock only to prepare and then
+# run on a state of their own, so that a long one never holds up other clients.
 UNLOCKED_METHODS = (
     "eth_chainId",
     "net_version",
@@ -84,6 +84,8 @@ UNLOCKED_METHODS = (
     "nr_submitExecutionProof",
     "eth_call",
     "eth_estimateGas",
+    "eth_createAccessList",
+    "debug_traceCall",
     # Reads the rollup's L1 contract: never with the L2 node's lock held.
     "nr_settlementStatus",
 )

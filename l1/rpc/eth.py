@@ -7,11 +7,12 @@ parameters and asks the node.
 from typing import Any, Dict, List, Optional, Union
 
 from eth.exceptions import Revert
-from eth_abi import decode as abi_decode
 from eth_utils import to_checksum_address
 
+from ..failures import failure_message, revert_reason
 from ..filters import InstalledFilters, log_matches
 from ..formatting import (
+    format_access_list,
     format_account_proof,
     format_block,
     format_block_logs,
@@ -42,23 +43,9 @@ from .params import (
     method,
 )
 
-# The selector of Solidity's and Vyper's ``Error(string)`` revert.
-ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
-
 ADDRESS_PARAM = Param("address", ADDRESS)
 BLOCK_PARAM = Param("block", BLOCK, "latest")
 FULL_PARAM = Param("full", BOOLEAN, False)
-
-
-def revert_reason(output: bytes) -> Optional[str]:
-    """The reason of an ``Error(string)`` revert, if ``output`` is one."""
-    if not output.startswith(ERROR_STRING_SELECTOR):
-        return None
-    try:
-        (reason,) = abi_decode(["string"], output[len(ERROR_STRING_SELECTOR):])
-    except Exception:  # malformed revert data is still revert data, without a reason
-        return None
-    return reason
 
 
 def execution_error(computation) -> RpcError:
@@ -70,7 +57,7 @@ def execution_error(computation) -> RpcError:
         reason = revert_reason(computation.output)
         message = f"execution reverted: {reason}" if reason else "execution reverted"
         return RpcError(EXECUTION_REVERTED, message, "0x" + computation.output.hex())
-    return RpcError(EXECUTION_REVERTED, f"execution reverted: {type(computation.error).__name__}")
+    return RpcError(EXECUTION_REVERTED, f"execution reverted: {failure_message(computation.error)}")
 
 
 class EthNamespace:
@@ -182,6 +169,21 @@ class EthNamespace:
     def eth_estimateGas(self, call: TransactionRequest, block: BlockTag) -> str:
         self._call(call, self.devnet.block_number(block))
         return quantity(self.devnet.estimate_gas(call))
+
+    @method(Param("call", CALL), BLOCK_PARAM)
+    def eth_createAccessList(self, call: TransactionRequest, block: BlockTag) -> Dict[str, Any]:
+        """
+        EIP-2930: the accounts and slots the call touches, and the gas it
+        uses with them listed (anvil's shape); a failing call is answered as
+        eth_call answers it.
+        """
+        found = self.devnet.create_access_list(call, self.devnet.block_number(block))
+        if found.computation.is_error:
+            raise execution_error(found.computation)
+        return {
+            "accessList": format_access_list(found.access_list),
+            "gasUsed": quantity(found.gas_used),
+        }
 
     # -- transactions --
 

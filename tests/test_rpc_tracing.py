@@ -1,0 +1,238 @@
+"""
+debug_traceCall, the callTracer (for debug_traceCall and
+debug_traceTransaction) and eth_createAccessList, checked against what the
+chain does: a transaction sent with the access list uses the gas it said, a
+call traced on a block traces as the transaction mined after it. Bad requests
+are named; a long trace is stopped at the call time limit without holding the
+node. test_compat_anvil.py compares the same methods with real anvil.
+"""
+
+import threading
+
+import pytest
+from eth_account import Account
+from relay_contracts import caller_init_code, deploy_relay
+from test_rpc_anvil_methods import answer, assert_invalid_params, rpc
+
+from l1.accounts import derive_accounts
+from l1.node import Devnet, DevnetConfig
+from l1.rpc import UNLOCKED_METHODS
+
+CALL_TRACER = {"tracer": "callTracer"}
+WITH_LOG = {**CALL_TRACER, "tracerConfig": {"withLog": True}}
+# JUMPDEST PUSH0 JUMP: loops until its gas is gone.
+ENDLESS_LOOP = bytes.fromhex("5b5f56")
+STRANGER = "0x" + "42" * 20
+
+
+@pytest.fixture
+def devnet():
+    with Devnet() as node:
+        yield node
+
+
+@pytest.fixture
+def relay(devnet):
+    """The devnet's web3, the sender, and the Callee and Caller contracts."""
+    w3 = devnet.web3()
+    sender = w3.eth.accounts[0]
+    return (w3, sender, *deploy_relay(w3, sender))
+
+
+def relay_call(sender, caller, **fields):
+    data = caller.encode_abi("relay", [7])
+    return {"from": sender, "to": caller.address, "data": data, "value": "0x5", **fields}
+
+
+# -- eth_createAccessList --
+
+
+def test_a_transaction_with_the_access_list_uses_the_gas_it_was_given(devnet, relay):
+    w3, sender, callee, caller = relay
+    found = rpc(devnet, "eth_createAccessList", relay_call(sender, caller, gas=hex(10**6)))
+    listed = {entry["address"]: entry["storageKeys"] for entry in found["accessList"]}
+    # Both contracts' slot 0 (the caller's callee, the stored amount); not the
+    # sender, the sha256 precompile, nor the contracts the call creates.
+    assert listed == {caller.address: ["0x" + "00" * 32], callee.address: ["0x" + "00" * 32]}
+    key = derive_accounts(count=1)[0].private_key
+    signed = Account.from_key(key).sign_transaction({
+        "chainId": 31337, "nonce": w3.eth.get_transaction_count(sender), "to": caller.address,
+        "data": caller.encode_abi("relay", [7]), "value": 5, "gas": 10**6,
+        "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9,
+        "accessList": found["accessList"],
+    })
+    sent = w3.eth.send_raw_transaction(signed.raw_transaction)
+    receipt = w3.eth.wait_for_transaction_receipt(sent)
+    assert receipt.status == 1 and receipt.gasUsed == int(found["gasUsed"], 16)
+
+
+def test_a_failing_call_is_answered_as_eth_call_answers_it(devnet, relay):
+    _, sender, _, caller = relay
+    fail = {"from": sender, "to": caller.address, "data": caller.encode_abi("fail", [])}
+    refused = answer(devnet, "eth_createAccessList", fail)["error"]
+    assert refused == answer(devnet, "eth_call", fail)["error"]
+    assert refused["code"] == 3 and refused["message"] == "execution reverted: refused"
+
+
+# -- debug_traceCall and the callTracer --
+
+
+def test_a_call_traced_on_a_block_traces_as_the_transaction_mined_after_it(devnet, relay):
+    w3, sender, _, caller = relay
+    parent = w3.eth.block_number
+    call = relay_call(sender, caller, gas=hex(400_000))
+    # Another sender's transfer first: the traced transaction's logs still count from 0.
+    with devnet.automine_paused():
+        w3.eth.send_transaction({"from": w3.eth.accounts[1], "to": STRANGER, "value": 1})
+        mined = "0x" + bytes(w3.eth.send_transaction({**call, "value": 5})).hex()
+    devnet.mine()
+    for options in (None, WITH_LOG):
+        traced = rpc(devnet, "debug_traceTransaction", mined, options)
+        assert rpc(devnet, "debug_traceCall", call, hex(parent), options) == traced
+    assert traced["gasUsed"] == hex(w3.eth.get_transaction_receipt(mined).gasUsed)
+
+
+def test_the_call_tracer_shows_every_kind_of_frame(devnet, relay):
+    _, sender, callee, caller = relay
+    frame = rpc(devnet, "debug_traceCall", relay_call(sender, caller), "latest", WITH_LOG)
+    calls = frame["calls"]
+    assert [call["type"] for call in calls] == [
+        "STATICCALL", "CALL", "CALL", "CREATE", "STATICCALL", "CALL", "DELEGATECALL", "CREATE2",
+        "CALL",
+    ]
+    static, noted, refused, created, sha256, starved, delegated, _, paid = calls
+    assert "value" not in static and noted["value"] == "0x5"
+    assert refused["error"] == "execution reverted" and refused["revertReason"] == "refused"
+    # A frame that fails other than by reverting uses all its gas and returns nothing.
+    assert starved["error"] == "out of gas" and starved["gasUsed"] == starved["gas"]
+    assert "output" not in starved and "output" not in paid
+    # DELEGATECALL runs the callee's code for the caller, with the caller's value.
+    assert (delegated["from"], delegated["to"], delegated["value"]) == (
+        caller.address, callee.address, "0x5"
+    )
+    assert sha256["to"] == "0x0000000000000000000000000000000000000002"
+    assert created["output"] and created["to"] != callee.address
+    # The refused call's log reverted with it, yet counts in the indexes after it.
+    assert [log["index"] for log in noted["logs"]] == ["0x0"] and "logs" not in refused
+    (relayed,) = frame["logs"]
+    assert (relayed["position"], relayed["index"]) == ("0x9", "0x2")
+    top = rpc(devnet, "debug_traceCall", relay_call(sender, caller), "latest", {
+        **CALL_TRACER, "tracerConfig": {"onlyTopCall": True}
+    })
+    assert "calls" not in top and top["gasUsed"] == frame["gasUsed"]
+
+
+def test_a_creation_that_fails_names_no_address(devnet, relay):
+    w3, sender, callee, _ = relay
+    creation = {"from": sender, "data": caller_init_code(w3, callee.address)}
+    created = rpc(devnet, "debug_traceCall", creation, "latest", CALL_TRACER)
+    assert created["type"] == "CREATE" and created["to"] and "error" not in created
+    # Gas for the init code to run, not to deposit the code it returns.
+    short = {**creation, "gas": hex(100_000)}
+    starved = rpc(devnet, "debug_traceCall", short, "latest", CALL_TRACER)
+    assert starved["error"] == "out of gas" and "to" not in starved
+
+
+@pytest.mark.parametrize(
+    "code, failure",
+    [
+        ("fe", "invalid opcode: INVALID"),
+        ("0c", "invalid opcode: opcode 0xc not defined"),
+        ("600256", "invalid jump destination"),
+        ("50", "stack underflow"),
+    ],
+)
+def test_a_halt_is_told_in_geths_words(devnet, code, failure):
+    rpc(devnet, "anvil_setCode", STRANGER, "0x" + code)
+    frame = rpc(devnet, "debug_traceCall", {"to": STRANGER}, "latest", CALL_TRACER)
+    assert frame["error"] == failure
+    called = answer(devnet, "eth_call", {"to": STRANGER})["error"]
+    assert called["message"] == f"execution reverted: {failure}"
+
+
+# -- a long call --
+
+
+def test_a_long_trace_or_access_list_is_stopped_without_holding_the_node():
+    assert {"debug_traceCall", "eth_createAccessList"} <= set(UNLOCKED_METHODS)
+    devnet = Devnet(DevnetConfig(call_timeout=1, rpc_gas_cap=0))
+    devnet.set_account(bytes.fromhex(STRANGER[2:]), code=ENDLESS_LOOP)
+    endless = {"to": STRANGER, "gas": hex(10**11)}
+    for method, params in (
+        ("debug_traceCall", [endless, "latest", CALL_TRACER]),
+        ("eth_createAccessList", [endless]),
+    ):
+        answers = {}
+        running = threading.Thread(target=lambda: answers.update(answer(devnet, method, *params)))
+        running.start()
+        while running.is_alive():
+            # The node's lock is free while the call runs.
+            assert devnet.lock.acquire(timeout=0.5), f"{method} holds the node"
+            devnet.lock.release()
+        running.join()
+        assert answers["error"]["code"] == -32000
+        assert "ran past the 1 s limit" in answers["error"]["message"]
+
+
+# -- bad requests --
+
+CALL = {"to": STRANGER}
+
+REJECTED = {
+    "missing call": ("debug_traceCall", [], "debug_traceCall: missing call"),
+    "call not an object": (
+        "debug_traceCall", ["x"], "debug_traceCall: call must be a transaction object, got 'x'"
+    ),
+    "bad block": ("debug_traceCall", [CALL, "soon"], "debug_traceCall: block must be a block"),
+    "block beyond the head": ("debug_traceCall", [CALL, "0x99"], "block 153 is beyond the head"),
+    "options not an object": (
+        "debug_traceCall", [CALL, "latest", "fast"],
+        "debug_traceCall: options must be an object, got 'fast'",
+    ),
+    "one parameter too many": (
+        "debug_traceCall", [CALL, "latest", {}, 1],
+        "debug_traceCall takes at most 3 parameters (call, block, options), got 4",
+    ),
+    "a tracer not served": (
+        "debug_traceCall", [CALL, "latest", {"tracer": "prestateTracer"}],
+        "tracer 'prestateTracer' is not served: only the default struct logger and callTracer",
+    ),
+    "unknown option": (
+        "debug_traceCall", [CALL, "latest", {"tracer": "callTracer", "bogus": 1}],
+        "unknown tracer options ['bogus']",
+    ),
+    "tracerConfig not an object": (
+        "debug_traceCall", [CALL, "latest", {"tracer": "callTracer", "tracerConfig": 3}],
+        "tracerConfig must be an object, got 3",
+    ),
+    "onlyTopCall not a boolean": (
+        "debug_traceCall",
+        [CALL, "latest", {"tracer": "callTracer", "tracerConfig": {"onlyTopCall": "yes"}}],
+        "tracerConfig.onlyTopCall must be true or false, got 'yes'",
+    ),
+    "unknown tracerConfig": (
+        "debug_traceTransaction",
+        ["0x" + "ab" * 32, {"tracer": "callTracer", "tracerConfig": {"withLogs": True}}],
+        "unknown callTracer options ['withLogs']",
+    ),
+    "access list: missing call": (
+        "eth_createAccessList", [], "eth_createAccessList: missing call (a transaction object)"
+    ),
+    "access list: bad address": (
+        "eth_createAccessList", [{"to": "0x12"}],
+        "eth_createAccessList: call.to must be 20 bytes of 0x-prefixed hex, got '0x12'",
+    ),
+    "access list: block beyond the head": (
+        "eth_createAccessList", [CALL, "0x99"], "block 153 is beyond the head"
+    ),
+    "access list: one parameter too many": (
+        "eth_createAccessList", [CALL, "latest", {}],
+        "eth_createAccessList takes at most 2 parameters (call, block), got 3",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REJECTED)
+def test_bad_requests_are_invalid_params_that_name_the_fault(devnet, case):
+    method, params, message = REJECTED[case]
+    assert_invalid_params(devnet, method, params, message)
