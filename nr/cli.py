@@ -354,12 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     prove.set_defaults(run=run_bench_prove_command)
     rpc = benches.add_parser(
         "rpc",
-        help="sequential transfers with automine: nr devnet vs anvil vs ganache",
+        help="transfers with automine: nr devnet vs anvil vs ganache",
         description=(
             "Send transfers to nr devnet, anvil and ganache (the npm peers bootstrap.sh "
             "installs), running side by side and taking turns, in two workloads (client-signed, "
-            "one at a time; node-signed, in batches); prints tx/s, the spread over rounds and "
-            "the ratios between nodes."
+            "one at a time; node-signed, up to 100 sent then their receipts); prints tx/s, the "
+            "spread over rounds and the ratios between nodes, a table per workload."
         ),
     )
     rpc.add_argument(
@@ -383,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("client-signed", "node-signed", "both"),
         default="both",
         help="client-signed: web3.py signs, sends, waits for each receipt; node-signed:"
-        " eth_sendTransaction from an unlocked account, a batch then its receipts (default both)",
+        " eth_sendTransaction from an unlocked account, up to 100 sent then their receipts"
+        " (default: both)",
     )
     add_accelerate_option(rpc)
     rpc.set_defaults(run=run_bench_rpc_command)
@@ -1026,22 +1027,23 @@ def run_bench_execute_command(args: argparse.Namespace) -> int:
 
 def run_bench_rpc_command(args: argparse.Namespace) -> int:
     from l1.peers import NODES, PeerMissing
-    from nr.bench.rpc import format_rpc_results, run_rpc_bench
+    from nr.bench.rpc import CLIENT_SIGNED, NODE_SIGNED, format_rpc_results, run_rpc_bench
 
     workloads = (
-        ["client-signed", "node-signed"] if args.workload == "both" else [args.workload]
+        [CLIENT_SIGNED, NODE_SIGNED] if args.workload == "both" else [args.workload]
     )
-    for workload in workloads:
-        try:
-            results = run_rpc_bench(
-                args.transactions, args.node or list(NODES), args.rounds,
-                log=log_to_stderr, workload_name=workload,
-            )
-        except PeerMissing as missing:
-            print(f"nr bench rpc: {missing}", file=sys.stderr)
-            return 2
-        print(f"{workload} transfers")
-        print(format_rpc_results(results))
+    try:
+        results = run_rpc_bench(
+            args.transactions, args.node or list(NODES), args.rounds,
+            log=log_to_stderr, workload_names=workloads,
+        )
+    except PeerMissing as missing:
+        print(f"nr bench rpc: {missing}", file=sys.stderr)
+        return 2
+    print("\n\n".join(
+        f"{workload} transfers\n{format_rpc_results(measured)}"
+        for workload, measured in results.items()
+    ))
     return 0
 
 

@@ -1,5 +1,7 @@
 """The benchmark's workload blocks are real L2 blocks: every engine verifies them."""
 
+import itertools
+
 import pytest
 
 from nr.bench.execute import build_workloads, format_results, measure_engine
@@ -52,26 +54,27 @@ def test_rpc_bench_rounds_split_the_transfers_and_every_transfer_lands(monkeypat
 
     assert rpc_bench.round_sizes(300, 5) == [60] * 5
     assert rpc_bench.round_sizes(7, 3) == [3, 2, 2] and rpc_bench.round_sizes(2, 5) == [1, 1]
-    real_transfers, after_each_turn = rpc_bench.sequential_transfers, []
+    # A node-signed round sends at most 100 before reading their receipts.
+    assert rpc_bench.batch_sizes(250, 100) == [84, 83, 83]
+    assert rpc_bench.batch_sizes(3, 1) == [1, 1, 1]
+    real_transfers, after_each_turn = rpc_bench.transfers, []
 
-    def transfers_then_read_the_chain(w3, count):
-        seconds = real_transfers(w3, count)
+    def transfers_then_read_the_chain(w3, count, workload):
+        seconds = real_transfers(w3, count, workload)
         sender = w3.eth.accounts[0]
         after_each_turn.append((w3.eth.get_transaction_count(sender), w3.eth.block_number))
         return seconds
 
-    monkeypatch.setattr(rpc_bench, "sequential_transfers", transfers_then_read_the_chain)
-    (result,) = rpc_bench.run_rpc_bench(9, ["nr devnet"], rounds=4, log=lambda line: None)
-    assert result.transactions == 9 and len(result.round_rates) == 4
+    monkeypatch.setattr(rpc_bench, "transfers", transfers_then_read_the_chain)
+    results = rpc_bench.run_rpc_bench(9, ["nr devnet"], rounds=4, log=lambda line: None)
+    assert list(results) == [rpc_bench.CLIENT_SIGNED, rpc_bench.NODE_SIGNED]
+    for (result,) in results.values():
+        assert result.transactions == 9 and len(result.round_rates) == 4
     warm_up = rpc_bench.WARM_UP_TRANSFERS
-    # One block per transfer, every transfer mined: warm-up, then rounds of 3, 2, 2, 2.
-    assert [nonce for nonce, _ in after_each_turn] == [
-        warm_up,
-        warm_up + 3,
-        warm_up + 5,
-        warm_up + 7,
-        warm_up + 9,
-    ]
+    # One block per transfer, every transfer mined, one workload after the other (the
+    # same sender): warm-up, then rounds of 3, 2, 2, 2.
+    turns = [warm_up, 3, 2, 2, 2] * 2
+    assert [nonce for nonce, _ in after_each_turn] == list(itertools.accumulate(turns))
     assert all(nonce == block for nonce, block in after_each_turn)
     table = rpc_bench.format_rpc_results(
         [
@@ -80,16 +83,6 @@ def test_rpc_bench_rounds_split_the_transfers_and_every_transfer_lands(monkeypat
         ]
     )
     assert "2.00x b" in table and "0.50x a" in table and "8-12" in table
-
-
-def test_rpc_bench_node_signed_workload_lands_every_transfer():
-    import nr.bench.rpc as rpc_bench
-
-    (result,) = rpc_bench.run_rpc_bench(
-        6, ["nr devnet"], rounds=2, log=lambda line: None, workload_name=rpc_bench.NODE_SIGNED
-    )
-    assert result.transactions == 6 and len(result.round_rates) == 2
-    assert all(rate > 0 for rate in result.round_rates)
 
 
 @pytest.mark.slow
