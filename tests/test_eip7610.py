@@ -26,6 +26,8 @@ SENDER = KEY_0.public_key.to_canonical_address()
 FACTORY = b"\xfa" * 20
 # CREATE(0, 0, 0), then store what it returned (the address, or 0 on failure) in slot 0.
 CREATE_AND_RECORD = bytes.fromhex("5f5f5ff05f5500")
+# CREATE2(0, 0, 0, salt 0), then the same.
+CREATE2_AND_RECORD = bytes.fromhex("5f5f5f5ff55f5500")
 # Init code deploying one byte of runtime (STOP).
 DEPLOY_STOP = bytes.fromhex("600160005360016000f3")
 
@@ -34,10 +36,22 @@ def created_address(creator: bytes, nonce: int) -> bytes:
     return keccak(rlp.encode([creator, nonce]))[12:]
 
 
-def chain_where(address: bytes, account: GenesisAccount, vm_class=Prague):
+def create2_address(creator: bytes, salt: int, init_code: bytes) -> bytes:
+    return keccak(b"\xff" + creator + salt.to_bytes(32, "big") + keccak(init_code))[12:]
+
+
+# What the factory runs, and where that puts the contract it creates.
+CREATE_AT = created_address(FACTORY, 1)
+CREATE2_AT = create2_address(FACTORY, 0, b"")
+CREATIONS = [(CREATE_AND_RECORD, CREATE_AT), (CREATE2_AND_RECORD, CREATE2_AT)]
+
+
+def chain_where(
+    address: bytes, account: GenesisAccount, vm_class=Prague, factory=CREATE_AND_RECORD
+):
     accounts = {
         SENDER: GenesisAccount(balance=10**18),
-        FACTORY: GenesisAccount(code=CREATE_AND_RECORD, nonce=1),
+        FACTORY: GenesisAccount(code=factory, nonce=1),
         address: account,
     }
     return new_chain(vm_class, CHAIN_ID, accounts)
@@ -47,20 +61,21 @@ def transaction(chain, to: bytes, data: bytes = b""):
     return Sender(chain, KEY_0, CHAIN_ID).transaction(to, data, gas=200_000)
 
 
-def factory_creates_at(vm_class, target_account: GenesisAccount) -> bytes:
-    """What the factory's CREATE returned, onto an address holding ``target_account``."""
-    target = created_address(FACTORY, 1)
-    chain = chain_where(target, target_account, vm_class)
+def factory_creates_at(
+    vm_class, target_account: GenesisAccount, factory=CREATE_AND_RECORD, target=CREATE_AT
+) -> bytes:
+    """What the factory's CREATE or CREATE2 returned, onto ``target`` holding ``target_account``."""
+    chain = chain_where(target, target_account, vm_class, factory)
     build_block(chain, [transaction(chain, FACTORY)])
     return chain.get_vm().state.get_storage(FACTORY, 0).to_bytes(20, "big")
 
 
-def test_create_onto_an_address_with_storage_collides():
-    target = created_address(FACTORY, 1)
-    assert factory_creates_at(Prague, GenesisAccount(storage={1: 1})) == bytes(20)
+@pytest.mark.parametrize("factory, target", CREATIONS, ids=["CREATE", "CREATE2"])
+def test_create_onto_an_address_with_storage_collides(factory, target):
+    assert factory_creates_at(Prague, GenesisAccount(storage={1: 1}), factory, target) == bytes(20)
     # A balance alone is no collision; an empty account neither.
-    assert factory_creates_at(Prague, GenesisAccount(balance=5)) == target
-    assert factory_creates_at(Prague, GenesisAccount()) == target
+    assert factory_creates_at(Prague, GenesisAccount(balance=5), factory, target) == target
+    assert factory_creates_at(Prague, GenesisAccount(), factory, target) == target
     # Cancun's rules carry the same check (EIP-7610 applies to every fork).
     assert Cancun.get_state_class().has_code_or_nonce is Prague.get_state_class().has_code_or_nonce
 
@@ -86,11 +101,14 @@ def test_a_creation_transaction_onto_storage_fails_and_keeps_the_storage():
     assert state.get_nonce(SENDER) == 1
 
 
-def test_the_speed_ups_keep_the_rule():
+@pytest.mark.parametrize("factory, target", CREATIONS, ids=["CREATE", "CREATE2"])
+def test_the_speed_ups_keep_the_rule(factory, target):
     accelerated = accel.accelerated_rules()[FORK_PRAGUE] if accel.enabled() else None
     if accelerated is None:
         pytest.skip("the speed-ups are not verified for the installed libraries")
-    assert factory_creates_at(accelerated, GenesisAccount(storage={1: 1})) == bytes(20)
+    collided = factory_creates_at(accelerated, GenesisAccount(storage={1: 1}), factory, target)
+    assert collided == bytes(20)
+    assert factory_creates_at(accelerated, GenesisAccount(balance=5), factory, target) == target
 
 
 def test_every_engine_judges_a_storage_collision_alike():
