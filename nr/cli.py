@@ -86,6 +86,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="run under the devnet's speed-ups (guest and witness host), to check they change "
         "no verdict (default: the rules as written, without them)",
     )
+    conformance.add_argument(
+        "--fork",
+        metavar="FORKS",
+        help="comma-separated forks to check, e.g. Prague,Cancun (default: every fork this "
+        "project implements); cases of other forks are skipped with the reason",
+    )
+    conformance.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="write every case (verdict, engines, seconds, reason) to FILE as JSON, as the run "
+        "goes",
+    )
+    conformance.add_argument(
+        "--resume",
+        type=Path,
+        metavar="FILE",
+        help="continue an interrupted run from its report: files done there are not run again, "
+        "their cases count in the totals, and FILE is kept up to date (unless --report)",
+    )
     conformance.set_defaults(run=run_conformance_command)
 
     devnet = commands.add_parser(
@@ -1060,38 +1080,46 @@ def log_to_stderr(message: str) -> None:
 
 
 def run_conformance_command(args: argparse.Namespace) -> int:
-    from nr.conformance import run_conformance
+    from nr.conformance import InvalidReport, forks_named, run_conformance, summary_lines
+    from precompile.forks import FORK_RULES, UnknownFork
     from precompile.guest import INTERNAL_ERROR
 
+    def refuse(message: str) -> int:
+        print(f"nr conformance: {message}", file=sys.stderr)
+        return 2
+
     if not args.directory.exists():
-        print(f"nr conformance: {args.directory}: no such file or directory", file=sys.stderr)
-        return 2
+        return refuse(f"{args.directory}: no such file or directory")
     if args.jobs < 0:
-        print(f"nr conformance: --jobs must be 0 or more, got {args.jobs}", file=sys.stderr)
-        return 2
+        return refuse(f"--jobs must be 0 or more, got {args.jobs}")
+    if args.report is not None and not args.report.parent.is_dir():
+        return refuse(f"--report {args.report}: no directory {args.report.parent}")
+    try:
+        forks = forks_named(args.fork) if args.fork is not None else frozenset(FORK_RULES)
+    except UnknownFork as unknown:
+        return refuse(f"--fork {args.fork}: {unknown}")
     engines = ENGINES if args.engine == "all" else (args.engine,)
     started = time.monotonic()
-    summary = run_conformance(
-        args.directory,
-        jobs=args.jobs,
-        progress=sys.stderr.isatty(),
-        engines=engines,
-        accelerate=args.accelerate,
-    )
-    for result in summary.results:
-        if result.outcome != "passed" or args.verbose:
-            reason = f": {result.reason}" if result.reason else ""
-            print(f"{result.outcome.upper()} {result.path}::{result.name}{reason}")
-    declines = summary.declines()
-    for engine in engines:
-        by_reason = declines.get(engine, {})
-        count = sum(len(cases) for cases in by_reason.values())
-        print(f"engine {engine}: {count} cases declined (ran on pyevm instead)")
-        for reason, cases in sorted(by_reason.items()):
-            print(f"  {len(cases)} x {reason}")
-            if args.verbose:
-                for case in cases:
-                    print(f"      {case}")
+    try:
+        summary = run_conformance(
+            args.directory,
+            jobs=args.jobs,
+            progress=sys.stderr.isatty(),
+            engines=engines,
+            accelerate=args.accelerate,
+            forks=forks,
+            report=args.report,
+            resume=args.resume,
+        )
+    except InvalidReport as invalid:
+        return refuse(f"--resume {args.resume}: {invalid}")
+    except KeyboardInterrupt:
+        kept = args.report or args.resume
+        resumable = f"; the cases done are in {kept}: continue with --resume {kept}" if kept else ""
+        print(f"nr conformance: interrupted{resumable}", file=sys.stderr)
+        return 130
+    for line in summary_lines(summary, args.directory, engines, args.verbose):
+        print(line)
     print(f"{time.monotonic() - started:.1f}s")
     print(summary.line)
     return 1 if summary.count("failed") or summary.count(INTERNAL_ERROR) else 0

@@ -1,4 +1,7 @@
-"""The ``nr conformance`` runner: fixture walking, reporting, and the full fixture set."""
+"""
+The ``nr conformance`` runner: fixture walking, reporting, the flags a run over
+a whole release needs (forks, report, resume), and the full fixture set.
+"""
 
 import json
 import shutil
@@ -10,13 +13,16 @@ from eth.vm.forks import PragueVM
 
 from l1 import accel
 from nr.conformance import (
+    InvalidReport,
+    Progress,
     chain_from_fixture,
     decode_fixture_block,
+    forks_named,
     run_case,
     run_conformance,
 )
 from precompile.engines import engines
-from precompile.forks import Prague
+from precompile.forks import Prague, UnknownFork
 from precompile.guest import INTERNAL_ERROR
 
 from conftest import FIXTURES, needs_fixtures
@@ -38,12 +44,35 @@ def nr(*args, cwd=None):
     return subprocess.run([*NR, *args], capture_output=True, text=True, cwd=cwd)
 
 
+def totals(passed=0, failed=0, internal=0, skipped=0, unavailable=0) -> str:
+    """The line ``nr conformance`` ends with."""
+    return (
+        f"{passed} passed, {failed} failed, {internal} internal errors, {skipped} skipped, "
+        f"{unavailable} unavailable"
+    )
+
+
+def relabelled_simple_tx() -> str:
+    """SimpleTx with its valid block marked invalid: a case that fails whenever it runs."""
+    case = json.loads(SIMPLE_TX.read_text())
+    (name,) = case
+    case[name]["blocks"][0]["expectException"] = "TransactionException.MADE_UP"
+    return json.dumps(case)
+
+
+def fixture_tree(root, files) -> None:
+    """Write ``{relative path: content}`` under ``root``: a tiny release of our own."""
+    for relative, content in files.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(content)
+
+
 def test_valid_and_invalid_fixtures_pass(tmp_path):
     shutil.copy(SIMPLE_TX, tmp_path)
     shutil.copy(WRONG_STATE_ROOT, tmp_path)
     completed = nr("conformance", str(tmp_path), "--jobs", "1")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert completed.stdout.splitlines()[-1] == "2 passed, 0 failed, 0 internal errors, 0 skipped"
+    assert completed.stdout.splitlines()[-1] == totals(passed=2)
 
 
 def test_non_fixture_files_are_skipped_quietly(tmp_path):
@@ -52,7 +81,7 @@ def test_non_fixture_files_are_skipped_quietly(tmp_path):
     (tmp_path / "notes.json").write_text(json.dumps({"comment": "not a blockchain test"}))
     completed = nr("conformance", str(tmp_path), "-j", "1")
     assert completed.returncode == 0
-    assert completed.stdout.splitlines()[-1] == "1 passed, 0 failed, 0 internal errors, 0 skipped"
+    assert completed.stdout.splitlines()[-1] == totals(passed=1)
 
 
 def test_malformed_fixture_is_reported_by_path_and_case(tmp_path):
@@ -76,7 +105,7 @@ def test_malformed_fixture_is_reported_by_path_and_case(tmp_path):
         f"{tmp_path / 'garbled.json'}::<file>: malformed fixture: not valid JSON"
         in completed.stdout
     )
-    assert completed.stdout.splitlines()[-1] == "0 passed, 3 failed, 0 internal errors, 0 skipped"
+    assert completed.stdout.splitlines()[-1] == totals(failed=3)
 
 
 def test_unknown_network_is_skipped_with_reason(tmp_path):
@@ -86,16 +115,13 @@ def test_unknown_network_is_skipped_with_reason(tmp_path):
     (tmp_path / "frontier.json").write_text(json.dumps(case))
     completed = nr("conformance", str(tmp_path), "-j", "1")
     assert completed.returncode == 0
-    assert "SKIPPED" in completed.stdout and "'Frontier' has no fork rules" in completed.stdout
-    assert completed.stdout.splitlines()[-1] == "0 passed, 0 failed, 0 internal errors, 1 skipped"
+    assert "skipped: 1 x network 'Frontier' has no fork rules here" in completed.stdout
+    assert completed.stdout.splitlines()[-1] == totals(skipped=1)
 
 
 def test_a_wrong_expectation_fails_the_run(tmp_path):
     """The runner can fail: a valid block marked invalid is reported and exits non-zero."""
-    case = json.loads(SIMPLE_TX.read_text())
-    (name,) = case
-    case[name]["blocks"][0]["expectException"] = "TransactionException.MADE_UP"
-    (tmp_path / "relabelled.json").write_text(json.dumps(case))
+    (tmp_path / "relabelled.json").write_text(relabelled_simple_tx())
     completed = nr("conformance", str(tmp_path), "-j", "1")
     assert completed.returncode == 1
     assert "accepted, but fixture expects TransactionException.MADE_UP" in completed.stdout
@@ -113,6 +139,148 @@ def test_missing_directory_is_a_clear_error():
     completed = nr("conformance", "/no/such/fixtures")
     assert completed.returncode == 2
     assert "/no/such/fixtures: no such file or directory" in completed.stderr
+
+
+def test_fork_checks_only_the_forks_named(tmp_path):
+    shutil.copy(SIMPLE_TX, tmp_path)  # a Cancun case
+    completed = nr("conformance", str(tmp_path), "-j", "1", "--fork", "Prague")
+    assert completed.returncode == 0, completed.stderr
+    assert "skipped: 1 x network 'Cancun' is not among the forks checked (prague)" in (
+        completed.stdout
+    )
+    assert completed.stdout.splitlines()[-1] == totals(skipped=1)
+    both = run_conformance(tmp_path, jobs=1, progress=False, forks=forks_named("prague, Cancun"))
+    assert both.line == totals(passed=1)
+
+
+def test_a_fork_name_that_does_not_exist_is_refused(tmp_path):
+    shutil.copy(SIMPLE_TX, tmp_path)
+    completed = nr("conformance", str(tmp_path), "--fork", "Prague,Pragu")
+    assert completed.returncode == 2 and completed.stdout == ""
+    assert completed.stderr == (
+        "nr conformance: --fork Prague,Pragu: "
+        "'Pragu' is not a fork this project implements (cancun, prague)\n"
+    )
+    # A fork of Ethereum's that this project has no rules for is refused alike.
+    with pytest.raises(UnknownFork, match="'Osaka' is not a fork this project implements"):
+        forks_named("Osaka")
+
+
+def test_report_records_every_case_and_the_areas_are_summed(tmp_path):
+    fixtures = tmp_path / "release"
+    fixture_tree(
+        fixtures,
+        {
+            "valid/SimpleTx.json": SIMPLE_TX.read_text(),
+            "relabelled/Tx.json": relabelled_simple_tx(),
+        },
+    )
+    report_file = tmp_path / "report.json"
+    completed = nr("conformance", str(fixtures), "-j", "2", "--report", str(report_file))
+    assert completed.returncode == 1
+    report = json.loads(report_file.read_text())
+    assert report["totals"] == {
+        "passed": 1,
+        "failed": 1,
+        "internal error": 0,
+        "skipped": 0,
+        "unavailable": 0,
+    }
+    assert report["files"] == ["relabelled/Tx.json", "valid/SimpleTx.json"]
+    failed, passed = report["cases"]
+    assert passed["path"] == "valid/SimpleTx.json" and passed["name"] == "SimpleTx_Cancun"
+    assert (passed["verdict"], passed["engines"], passed["reason"]) == ("passed", ["pyevm"], "")
+    assert passed["seconds"] > 0
+    assert failed["verdict"] == "failed"
+    assert "accepted, but fixture expects TransactionException.MADE_UP" in failed["reason"]
+    areas = {line.split()[0]: line.split()[1:6] for line in completed.stdout.splitlines()}
+    assert areas["area"] == ["passed", "failed", "internal", "skipped", "unavail."]
+    assert areas["relabelled"] == ["0", "1", "0", "0", "0"]
+    assert areas["valid"] == ["1", "0", "0", "0", "0"]
+
+
+def test_resume_runs_only_the_files_the_report_lacks(tmp_path):
+    fixtures = tmp_path / "release"
+    fixture_tree(fixtures, {"a/SimpleTx.json": SIMPLE_TX.read_text()})
+    report_file = tmp_path / "report.json"
+    first = nr("conformance", str(fixtures), "-j", "1", "--report", str(report_file))
+    assert first.stdout.splitlines()[-1] == totals(passed=1)
+    # Were a/SimpleTx.json run again it would now fail: its recorded pass must stand.
+    fixture_tree(
+        fixtures,
+        {
+            "a/SimpleTx.json": relabelled_simple_tx(),
+            "b/wrongStateRoot.json": WRONG_STATE_ROOT.read_text(),
+        },
+    )
+    resumed = nr("conformance", str(fixtures), "-j", "1", "--resume", str(report_file))
+    assert resumed.returncode == 0, resumed.stdout
+    assert resumed.stdout.splitlines()[-1] == totals(passed=2)
+    report = json.loads(report_file.read_text())
+    assert report["files"] == ["a/SimpleTx.json", "b/wrongStateRoot.json"]
+    assert [case["name"] for case in report["cases"]] == [
+        "SimpleTx_Cancun",
+        "wrongStateRoot_Cancun",
+    ]
+
+
+def test_resume_refuses_what_is_not_a_report_of_this_run(tmp_path):
+    shutil.copy(SIMPLE_TX, tmp_path / "SimpleTx.json")
+    garbled = tmp_path / "garbled.json"
+    garbled.write_text("{ not json")
+    completed = nr("conformance", str(tmp_path), "--resume", str(garbled))
+    assert completed.returncode == 2
+    assert completed.stderr.startswith(
+        f"nr conformance: --resume {garbled}: not a conformance report: Expecting"
+    )
+    with pytest.raises(InvalidReport, match='not a conformance report .no "format"'):
+        run_conformance(tmp_path, progress=False, resume=SIMPLE_TX)
+    with pytest.raises(InvalidReport, match="no such file"):
+        run_conformance(tmp_path, progress=False, resume=tmp_path / "absent.json")
+    cancun_only = tmp_path / "cancun.json"
+    run_conformance(tmp_path, 1, False, forks=forks_named("Cancun"), report=cancun_only)
+    with pytest.raises(InvalidReport, match="made with forks cancun, this run has cancun,prague"):
+        run_conformance(tmp_path, progress=False, resume=cancun_only)
+    with pytest.raises(InvalidReport, match="made with engines pyevm, this run has eels"):
+        run_conformance(
+            tmp_path,
+            progress=False,
+            engines=("eels",),
+            forks=forks_named("Cancun"),
+            resume=cancun_only,
+        )
+    negative = nr("conformance", str(tmp_path), "--jobs", "-1")
+    assert negative.returncode == 2 and "--jobs must be 0 or more, got -1" in negative.stderr
+
+
+def test_files_whose_content_is_absent_are_counted_apart(tmp_path):
+    """A git-LFS pointer or an empty file is not a fixture: never a pass, never a verdict."""
+    shutil.copy(SIMPLE_TX, tmp_path)
+    (tmp_path / "large.json").write_text(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:e8f7f477\nsize 101652718\n"
+    )
+    (tmp_path / "absent.json").write_text("")
+    completed = nr("conformance", str(tmp_path), "-j", "1")
+    assert completed.returncode == 0
+    assert (
+        f"UNAVAILABLE {tmp_path / 'large.json'}::<file>: a git-LFS pointer: "
+        "the fixture's content was not fetched" in completed.stdout
+    )
+    assert f"UNAVAILABLE {tmp_path / 'absent.json'}::<file>: empty file" in completed.stdout
+    assert completed.stdout.splitlines()[-1] == totals(passed=1, unavailable=2)
+
+
+def test_progress_shows_the_tally_and_an_eta_from_the_bytes_done():
+    progress = Progress(total_files=4, total_bytes=1000, started=100.0)
+    assert progress.line("0 passed", now=100.0).endswith("| 0 passed | 0s, ETA --")
+    progress.advance(250)
+    assert progress.line("1 passed", now=110.0) == (
+        "[######..................] 1/4 files  25% | 1 passed | 10s, ETA 30s"
+    )
+    progress.advance(650)
+    assert progress.line("2 passed", now=1090.0).endswith(
+        "2/4 files  90% | 2 passed | 16m30s, ETA 1m50s"
+    )
 
 
 def test_failing_system_contract_call_invalidates_the_block():
@@ -174,7 +342,7 @@ def speed_ups_off():
 def assert_all_pass(summary, cases: int) -> None:
     failures = [f"{r.path}::{r.name}: {r.reason}" for r in summary.results if r.outcome != "passed"]
     assert failures == []
-    assert summary.line == f"{cases} passed, 0 failed, 0 internal errors, 0 skipped"
+    assert summary.line == totals(passed=cases)
 
 
 @pytest.mark.conformance
