@@ -17,6 +17,7 @@ as it goes (``report``) and continue from one (``resume``).
 
 import json
 import os
+import shutil
 import sys
 import time
 from collections import Counter
@@ -587,13 +588,13 @@ class Progress:
         return format_duration(elapsed * (self.total_bytes - self.done_bytes) / self.done_bytes)
 
     def line(self, tally: str, now: float, width: int = 24) -> str:
-        """A progress bar with the files done, the running tally, the time spent and the ETA."""
+        """A progress bar with the files done, the time spent, the ETA and the running tally."""
         fraction = self.done_bytes / self.total_bytes if self.total_bytes else 1.0
         filled = int(fraction * width)
         return (
             f"[{'#' * filled}{'.' * (width - filled)}] {self.done_files}/{self.total_files} files "
-            f"{fraction:4.0%} | {tally} | {format_duration(now - self.started)}, "
-            f"ETA {self.eta(now)}"
+            f"{fraction:4.0%} | {format_duration(now - self.started)}, ETA {self.eta(now)} | "
+            f"{tally}"
         )
 
 
@@ -641,8 +642,10 @@ def run_conformance(
             files_done.append(relative_path(path, root))
             tracker.advance(sizes[path])
             if progress:
+                # Cut to the terminal's width: a wrapped line would not be redrawn in place.
+                line = tracker.line(summary.line, time.monotonic())
                 print(
-                    f"\r{tracker.line(summary.line, time.monotonic())}\x1b[K",
+                    f"\r{line[: shutil.get_terminal_size().columns - 1]}\x1b[K",
                     end="",
                     file=sys.stderr,
                     flush=True,

@@ -272,14 +272,14 @@ def test_files_whose_content_is_absent_are_counted_apart(tmp_path):
 
 def test_progress_shows_the_tally_and_an_eta_from_the_bytes_done():
     progress = Progress(total_files=4, total_bytes=1000, started=100.0)
-    assert progress.line("0 passed", now=100.0).endswith("| 0 passed | 0s, ETA --")
+    assert progress.line("0 passed", now=100.0).endswith("| 0s, ETA -- | 0 passed")
     progress.advance(250)
     assert progress.line("1 passed", now=110.0) == (
-        "[######..................] 1/4 files  25% | 1 passed | 10s, ETA 30s"
+        "[######..................] 1/4 files  25% | 10s, ETA 30s | 1 passed"
     )
     progress.advance(650)
     assert progress.line("2 passed", now=1090.0).endswith(
-        "2/4 files  90% | 2 passed | 16m30s, ETA 1m50s"
+        "2/4 files  90% | 16m30s, ETA 1m50s | 2 passed"
     )
 
 
