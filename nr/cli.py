@@ -643,6 +643,15 @@ def stage_list(text: str) -> tuple:
 
 
 def run_up_command(args: argparse.Namespace) -> int:
+    try:
+        return start_up_and_serve(args)
+    except KeyboardInterrupt:  # Ctrl-C while starting; once serving, SIGINT stops the service
+        print("nr up: interrupted while starting", file=sys.stderr)
+        return 130
+
+
+def start_up_and_serve(args: argparse.Namespace) -> int:
+    """``nr up``: build the L1 and the rollups, then serve them with a shared prover."""
     from l1.accounts import DERIVATION_PATH
     from l1.node import Devnet, DevnetConfig
     from prover.service import ProverError, ProverService
@@ -683,6 +692,8 @@ def run_up_command(args: argparse.Namespace) -> int:
         workers,
         key=l1.prover_keys[0],
         log=lambda line: None if line.endswith("-> accept") else print(line, flush=True),
+        shortfall_hint="nr up runs no other prover, so this L2 block will not settle with"
+        " --threshold {}/{}: start nr up with a lower --threshold".format(*args.threshold),
     )
 
     async def run_prover() -> None:

@@ -11,7 +11,7 @@ and publishes it on the node's ``execution_proof`` topic
 import asyncio
 import json
 import time
-from typing import Any, Callable, Dict, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import aiohttp
 
@@ -24,6 +24,8 @@ from .signing import SecretKey, demo_prover_key
 POLL_SECONDS = 1.0
 # Longest a prover waits for the L1 to answer one call.
 CALL_TIMEOUT_SECONDS = 30.0
+# What a block short of proofs waits for, where other provers may follow the same L1.
+OTHER_PROVERS_HINT = "it waits for other provers to supply the rest"
 
 
 class ProverError(Exception):
@@ -132,13 +134,18 @@ class ProverService:
         prover_index: int = 0,
         key: Optional[SecretKey] = None,
         log: Callable[[str], None] = print,
+        shortfall_hint: str = OTHER_PROVERS_HINT,
     ) -> None:
         self.l1_url, self.proof_types, self.workers = l1_url, tuple(proof_types), workers
         self.prover_index = prover_index
         self.key = key or demo_prover_key(prover_index)
         self.log = log
+        # What a block short of proofs after this prover is done waits for.
+        self.shortfall_hint = shortfall_hint
         # (payload root, proof type) already proven or refused by this prover.
         self.done: Set[Tuple[str, str]] = set()
+        # Distinct proof types EXECUTE needs, once the registry says the L1 is in proofs mode.
+        self.threshold: Optional[int] = None
 
     async def run(self, stop: Optional[asyncio.Event] = None) -> None:
         """Prove for the L1 until ``stop`` is set (at once, whatever it waits on) or it fails."""
@@ -177,6 +184,8 @@ class ProverService:
                 for p in registry["provers"]
             ),
         )
+        if registry.get("executeMode") == "proofs":
+            self.threshold = int(registry["threshold"])
         entry = provers.prover(self.prover_index)
         if entry is None or bytes(entry.pubkey) != self.key.public_key:
             raise ProverError(
@@ -187,24 +196,33 @@ class ProverService:
 
     async def _serve(self, rpc: RpcSocket, provers: ProverSet, stop: asyncio.Event) -> None:
         jobs: Set[asyncio.Task] = set()
-        while not stop.is_set():
-            requests = await rpc.call("nr_getProofRequests")
-            # Forget payloads the node no longer asks about.
-            asked = {request["newPayloadRequestRoot"] for request in requests}
-            self.done = {entry for entry in self.done if entry[0] in asked}
-            for request in requests:
-                for proof_type in self._wanted(request):
-                    job = asyncio.create_task(self._prove(rpc, provers, request, proof_type))
-                    jobs.add(job)
-                    job.add_done_callback(jobs.discard)
-            try:
-                notification = await asyncio.wait_for(rpc.notifications.get(), POLL_SECONDS)
-            except asyncio.TimeoutError:
-                continue
-            if notification is None:
-                raise rpc.broken or ProverError(f"the L1 at {self.l1_url} closed the connection")
-        for job in jobs:
-            job.cancel()
+        try:
+            while not stop.is_set():
+                for request in await self._requests(rpc):
+                    wanted = list(self._wanted(request))
+                    if wanted:
+                        job = asyncio.create_task(
+                            self._prove_payload(rpc, provers, request, wanted)
+                        )
+                        jobs.add(job)
+                        job.add_done_callback(jobs.discard)
+                try:
+                    notification = await asyncio.wait_for(rpc.notifications.get(), POLL_SECONDS)
+                except asyncio.TimeoutError:
+                    continue
+                if notification is None:
+                    raise rpc.broken or ProverError("the L1 closed the connection")
+        finally:
+            # Stopped or failed: proofs still being made would publish on a closed connection.
+            for job in jobs:
+                job.cancel()
+
+    async def _requests(self, rpc: RpcSocket) -> List[Dict[str, Any]]:
+        """What the node asks provers to prove; payloads it no longer asks about are forgotten."""
+        requests = await rpc.call("nr_getProofRequests")
+        asked = {request["newPayloadRequestRoot"] for request in requests}
+        self.done = {entry for entry in self.done if entry[0] in asked}
+        return requests
 
     def _wanted(self, request: Dict[str, Any]):
         root = request["newPayloadRequestRoot"]
@@ -214,9 +232,49 @@ class ProverService:
             self.done.add((root, proof_type))
             yield proof_type
 
+    async def _prove_payload(
+        self, rpc: RpcSocket, provers: ProverSet, request: Dict[str, Any], proof_types: List[str]
+    ) -> None:
+        """
+        Prove one request with each of ``proof_types`` at once; then, if the
+        node still holds too few proof types for EXECUTE, say so and why: this
+        prover does not try again, so without other provers the block never
+        settles.
+        """
+        root = request["newPayloadRequestRoot"]
+        try:
+            refusals = await asyncio.gather(
+                *(self._prove(rpc, provers, request, proof_type) for proof_type in proof_types)
+            )
+            if self.threshold is not None:
+                held = await self._held_types(rpc, root)
+                refused = dict(zip(proof_types, refusals))
+                if len(held) < self.threshold:
+                    self.log(self._shortfall(root, held, refused))
+        except ProverError as error:
+            self.log(f"{root[:18]}: {error}")
+
+    async def _held_types(self, rpc: RpcSocket, root: str) -> List[str]:
+        """The proof types the node holds for the payload ``root`` now."""
+        for request in await rpc.call("nr_getProofRequests"):
+            if request["newPayloadRequestRoot"] == root:
+                return list(request["proofTypes"])
+        return []
+
+    def _shortfall(self, root: str, held: List[str], refused: Dict[str, Optional[str]]) -> str:
+        """Why a block's proofs stay short of EXECUTE's threshold once this prover is done."""
+        unmade = [f"{proof_type} ({why})" for proof_type, why in refused.items() if why]
+        return (
+            f"{root[:18]}: the L1 holds proofs of {len(held)} of the {self.threshold}"
+            f" distinct types EXECUTE needs ({', '.join(held) or 'none'})"
+            + (f"; this prover could not make {', '.join(unmade)}" if unmade else "")
+            + f"; {self.shortfall_hint}"
+        )
+
     async def _prove(
         self, rpc: RpcSocket, provers: ProverSet, request: Dict[str, Any], proof_type: str
-    ) -> None:
+    ) -> Optional[str]:
+        """Prove and publish one proof type for one request; why no proof was made, if none was."""
         root = request["newPayloadRequestRoot"]
         started = time.monotonic()
         job = self.workers.submit(
@@ -231,7 +289,7 @@ class ProverService:
             proof = ExecutionProof.decode_bytes(await asyncio.wrap_future(job))
         except Exception as refused:  # ProofRefused, or the worker failed
             self.log(f"{proof_type} {root[:18]}: no proof ({refused})")
-            return
+            return str(refused)
         seconds = time.monotonic() - started
         signed = SignedExecutionProof(
             message=proof,
@@ -244,3 +302,4 @@ class ProverService:
             f"{proof_type} {root[:18]}: proved in {seconds:.2f}s,"
             f" {len(proof.proof_data)} bytes -> {verdict['verdict']}{reason}"
         )
+        return None

@@ -5,8 +5,10 @@ messages, settle new L2 blocks. ``nr up`` also serves the L1 devnet itself.
 """
 
 import asyncio
+import concurrent.futures
+import threading
 from dataclasses import dataclass
-from typing import Awaitable, Callable, List, Optional, Sequence
+from typing import Any, Awaitable, Callable, List, Optional, Sequence
 
 from eth_utils import to_checksum_address
 
@@ -36,17 +38,37 @@ class Endpoint:
         return cls(rollup.l2, port, (SettlementNamespace(rollup),))
 
 
+def in_daemon_thread(work: Callable[[], Any]) -> "asyncio.Future[Any]":
+    """
+    Run blocking ``work`` on a thread of its own, as a future of its result.
+    Not on the loop's executor: a settlement may wait minutes for its L1
+    receipt (in proofs mode, for proofs that may never come), and a stopping
+    process waits for executor threads but not for daemon ones.
+    """
+    outcome: concurrent.futures.Future = concurrent.futures.Future()
+
+    def run() -> None:
+        if not outcome.set_running_or_notify_cancel():
+            return
+        try:
+            outcome.set_result(work())
+        except BaseException as failure:  # handed to whoever awaits the future
+            outcome.set_exception(failure)
+
+    threading.Thread(target=run, daemon=True).start()
+    return asyncio.wrap_future(outcome)
+
+
 async def run_sequencer(rollup: Rollup, interval: float, log=print) -> None:
     """Step the sequencer every ``interval`` seconds; a refusal rebuilds, nothing stops it."""
-    loop = asyncio.get_running_loop()
     name = f"stage {rollup.config.stage} (chain {rollup.config.l2_chain_id})"
     while True:
         await asyncio.sleep(interval)
         try:
-            settled = await loop.run_in_executor(None, rollup.sequencer.step)
+            settled = await in_daemon_thread(rollup.sequencer.step)
         except RollupError as refused:
             log(f"{name}: L1 refused: {refused}; rebuilding from the settled head")
-            await loop.run_in_executor(None, rollup.sequencer.rebuild_from_settled_head)
+            await in_daemon_thread(rollup.sequencer.rebuild_from_settled_head)
             continue
         except Exception as failure:  # an unreachable L1, a bad transaction: try again next round
             log(f"{name}: sequencer round failed: {type(failure).__name__}: {failure}")
