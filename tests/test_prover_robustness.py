@@ -1,9 +1,9 @@
 """
 A prover and ``nr up`` when things go wrong: an L1 that sends a malformed
 frame, an array instead of an object, or nothing; proof types a prover cannot
-make; a settlement that waits for proofs when the process is told to stop.
-Each fails or stops within seconds and says why; they used to hang, or wait
-in silence.
+make; a settlement that waits for proofs when the process is told to stop;
+a flood of proofs for payloads not seen yet. Each fails, stops or is bounded
+within seconds and says why; they used to hang, or wait in silence.
 """
 
 import asyncio
@@ -23,12 +23,15 @@ from rollups import read_until_ready
 from web3 import Web3
 
 from l1.peers import free_consecutive_ports
+from prover.containers import ExecutionProof, PublicInput
+from prover.pool import ProofPool, payload_key
 from prover.proof_types import ProofDeclined
 from prover.service import ProverError, ProverService
 from prover.signing import demo_prover_key
 from prover.workers import workers_for
 
 from chains import free_port
+from proving import PROVERS, sign
 
 # A payload the fake L1 asks provers to prove, and how many proof types its EXECUTE needs.
 ROOT = "0x" + "ab" * 32
@@ -152,6 +155,40 @@ def test_a_malformed_frame_fails_the_prover_with_the_reason(reply, reason):
     finally:
         workers.close()
     assert time.monotonic() - started < 5
+
+
+def test_a_call_the_l1_never_answers_fails_within_its_time_limit(monkeypatch):
+    monkeypatch.setattr("prover.service.CALL_TIMEOUT_SECONDS", 0.5)
+    l1 = FakeL1(always(None))
+    service = ProverService(l1.url, ["reexec-pyevm"], StubWorkers(None), log=lambda line: None)
+    with pytest.raises(ProverError, match="did not answer nr_proverRegistry within 0.5 s"):
+        asyncio.run(asyncio.wait_for(service.run(), 10))
+
+
+def test_held_proofs_are_bounded_in_bytes_across_provers(monkeypatch):
+    """Every prover within its own bound, the pool still keeps only MAX_HELD_BYTES: the newest."""
+    pool = ProofPool(PROVERS)
+    flood = [
+        sign(for_unseen_payload(index, proof_data=bytes(300 * 1024)), index % 5)
+        for index in range(6)
+    ]
+    size = len(flood[0].encode_bytes())
+    monkeypatch.setattr("prover.pool.MAX_HELD_BYTES", 3 * size)
+    for signed in flood:
+        pool.submit(signed)
+    assert [held.payload for held in pool.queued] == [
+        payload_key(signed.message.public_input) for signed in flood[-3:]
+    ]
+    assert sum(len(held.data) for held in pool.queued) == 3 * size
+
+
+def for_unseen_payload(number: int, proof_data: bytes) -> ExecutionProof:
+    """A proof for a payload no node has seen (it is held, not judged)."""
+    return ExecutionProof(
+        proof_data=proof_data,
+        proof_type=1,
+        public_input=PublicInput(new_payload_request_root=number.to_bytes(32, "big")),
+    )
 
 
 def test_sigterm_stops_a_prover_waiting_on_a_silent_l1():
