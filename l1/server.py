@@ -14,7 +14,8 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from functools import partial
+from typing import Any, Callable, Dict, List, Optional
 
 from aiohttp import WSMsgType, web
 
@@ -141,15 +142,16 @@ class DevnetServer:
         if request.method != "POST":
             return web.Response(text="JSON-RPC: POST a request\n")
         body = await request.read()
-        response = await self._dispatch(body)
+        response = await self._dispatch(partial(self.dispatcher.handle_bytes, body))
         if response is None:  # notifications only: nothing to answer (JSON-RPC 2.0, as anvil)
             return web.Response(status=204)
         return web.Response(body=response, content_type="application/json")
 
-    async def _dispatch(self, body: bytes) -> Optional[bytes]:
+    async def _dispatch(self, handle: Callable[..., Optional[bytes]]) -> Optional[bytes]:
         """
-        The response to ``body``, as soon as the dispatcher has it: a
-        transaction is answered once accepted, while its block is mined.
+        The response ``handle`` (a dispatcher method, given the answer
+        callback) makes, as soon as it has it: a transaction is answered once
+        accepted, while its block is mined.
         """
         loop = asyncio.get_running_loop()
         answered = loop.create_future()
@@ -176,7 +178,7 @@ class DevnetServer:
             loop.call_soon_threadsafe(deliver, response, taken)
             taken.wait(ANSWER_HANDOFF_SECONDS)
 
-        work = loop.run_in_executor(None, self.dispatcher.handle_bytes, body, answer)
+        work = loop.run_in_executor(None, handle, answer)
         work.add_done_callback(finished)
         return await answered
 
@@ -185,13 +187,22 @@ class DevnetServer:
         await socket.prepare(request)
         connection = Connection(socket, request.transport)
         self.connections.append(connection)
+        loop = asyncio.get_running_loop()
         try:
             async for message in socket:
                 if message.type != WSMsgType.TEXT:
                     continue
-                answer = self._subscription_request(message.data, connection.subscriptions)
+                # Read once, off the event loop (a large body takes a while).
+                try:
+                    parsed = await loop.run_in_executor(
+                        None, parse_request, message.data.encode()
+                    )
+                except RpcError as error:
+                    connection.send(self.dispatcher.refusal(error).decode())
+                    continue
+                answer = self._subscription_request(parsed, connection.subscriptions)
                 if answer is None:
-                    answer = await self._dispatch(message.data.encode())
+                    answer = await self._dispatch(partial(self.dispatcher.handle_parsed, parsed))
                 if answer:
                     connection.send(answer.decode() if isinstance(answer, bytes) else answer)
         finally:
@@ -199,12 +210,8 @@ class DevnetServer:
             connection.sender.cancel()
         return socket
 
-    def _subscription_request(self, text: str, subscriptions: Subscriptions) -> Optional[str]:
+    def _subscription_request(self, request: Any, subscriptions: Subscriptions) -> Optional[str]:
         """The answer to eth_subscribe or eth_unsubscribe; None for any other request."""
-        try:
-            request = parse_request(text.encode())
-        except RpcError:
-            return None  # the dispatcher answers it with the same error
         if not isinstance(request, dict):
             return None
         method, params = request.get("method"), request.get("params") or []

@@ -493,6 +493,7 @@ def execute_settings(args: argparse.Namespace) -> dict:
     """
     from precompile.execute import ExecuteParameters
     from prover.constants import MAX_EXECUTION_PROOFS_PER_PAYLOAD
+    from prover.pool import REEXECUTION
     from prover.proof_types import proof_type_names
 
     proof_types = proof_type_names(args.proof_types)
@@ -510,7 +511,7 @@ def execute_settings(args: argparse.Namespace) -> dict:
     requires_reexecution = args.require_reexecution
     if requires_reexecution is None:
         requires_reexecution = getattr(args, "reexecution_by_default", False)
-    if requires_reexecution and not any(t.startswith("reexec-") for t in proof_types):
+    if requires_reexecution and not any(t.startswith(REEXECUTION) for t in proof_types):
         raise ValueError(
             "--require-reexecution: no re-execution type among --proof-types"
             f" ({', '.join(proof_types)})"
@@ -778,13 +779,18 @@ def signing_key(text: Optional[str]) -> bytes:
 
     if text is None:
         return derive_accounts()[0].private_key
+    return thirty_two_bytes(text, "--key must be 32 bytes of hex")
+
+
+def thirty_two_bytes(text: str, problem: str) -> bytes:
+    """The 32 bytes ``text`` holds in hex (0x optional); ValueError(``problem``) otherwise."""
     try:
-        key = bytes.fromhex(text[2:] if text.startswith("0x") else text)
+        value = bytes.fromhex(text.removeprefix("0x"))
     except ValueError:
-        key = b""
-    if len(key) != 32:
-        raise ValueError("--key must be 32 bytes of hex")
-    return key
+        value = b""
+    if len(value) != 32:
+        raise ValueError(problem)
+    return value
 
 
 def run_withdraw_command(args: argparse.Namespace) -> int:
@@ -968,13 +974,11 @@ def bls_secret_key(text: Optional[str]):
 
     if text is None:
         return None
+    problem = "--prover-key must be a 32-byte BLS secret key in hex"
     try:
-        secret = bytes.fromhex(text.removeprefix("0x"))
-        if len(secret) != 32:
-            raise ValueError
-        return SecretKey.from_bytes(secret)
-    except (ValueError, RuntimeError):
-        raise ValueError("--prover-key must be a 32-byte BLS secret key in hex") from None
+        return SecretKey.from_bytes(thirty_two_bytes(text, problem))
+    except RuntimeError:  # 32 bytes, but not a scalar of the curve
+        raise ValueError(problem) from None
 
 
 def run_prover_command(args: argparse.Namespace) -> int:

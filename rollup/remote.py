@@ -17,7 +17,7 @@ from contracts import compile_contract
 
 from .l1_contract import RollupError
 from .l2 import L2_MESSAGE_PASSER
-from .rollup import WITHDRAWAL_GAS, Withdrawal, sent_message_slot
+from .rollup import WITHDRAWAL_GAS, Withdrawal, sent_message_slot, withdrawal_from
 
 # Gas for claim_withdrawal (proof verification in Vyper): measured about 0.3M.
 CLAIM_GAS = 1_500_000
@@ -78,14 +78,7 @@ class RemoteRollup:
     def withdrawal_in(self, transaction_hash: bytes) -> Withdrawal:
         """The withdrawal an L2 transaction started, from its receipt."""
         receipt = self.l2.eth.wait_for_transaction_receipt(transaction_hash, timeout=30)
-        events = self.message_passer.events.WithdrawalInitiated().process_receipt(receipt)
-        if receipt.status != 1 or not events:
-            raise RollupError(f"L2 transaction 0x{bytes(transaction_hash).hex()} withdrew nothing")
-        event = events[0].args
-        return Withdrawal(
-            self.l2.eth.chain_id, event.nonce, event.sender, event.recipient, event.amount,
-            receipt.blockNumber,
-        )
+        return withdrawal_from(self.message_passer, self.l2.eth.chain_id, receipt)
 
     def claim(self, key: bytes, transaction_hash: bytes) -> Dict[str, Any]:
         """

@@ -63,6 +63,21 @@ def sent_message_slot(message_hash: bytes) -> bytes:
     return keccak(SENT_MESSAGES_SLOT.to_bytes(32, "big") + message_hash)
 
 
+def withdrawal_from(message_passer, l2_chain_id: int, receipt) -> Withdrawal:
+    """The withdrawal an L2 transaction's receipt records; RollupError if it started none."""
+    if receipt.status != 1:
+        raise RollupError("initiate_withdrawal failed on L2")
+    events = message_passer.events.WithdrawalInitiated().process_receipt(receipt)
+    if not events:
+        transaction_hash = bytes(receipt.transactionHash).hex()
+        raise RollupError(f"L2 transaction 0x{transaction_hash} withdrew nothing")
+    event = events[0].args
+    return Withdrawal(
+        l2_chain_id, event.nonce, event.sender, event.recipient, event.amount,
+        receipt.blockNumber,
+    )
+
+
 class Rollup:
     def __init__(
         self, l1: Web3, contract: L1Contract, governance: Governance, l2: Devnet,
@@ -157,16 +172,7 @@ class Rollup:
     def withdrawal_in(self, transaction_hash: bytes) -> Withdrawal:
         """The withdrawal an L2 transaction started, from its receipt."""
         receipt = self.l2_web3.eth.get_transaction_receipt(transaction_hash)
-        if receipt.status != 1:
-            raise RollupError("initiate_withdrawal failed on L2")
-        events = self.message_passer.events.WithdrawalInitiated().process_receipt(receipt)
-        if not events:
-            raise RollupError(f"L2 transaction 0x{bytes(transaction_hash).hex()} withdrew nothing")
-        event = events[0].args
-        return Withdrawal(
-            self.config.l2_chain_id, event.nonce, event.sender, event.recipient, event.amount,
-            receipt.blockNumber,
-        )
+        return withdrawal_from(self.message_passer, self.config.l2_chain_id, receipt)
 
     def sign_withdrawal(
         self, account: DevAccount, amount: int, recipient: Optional[str] = None

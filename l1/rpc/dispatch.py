@@ -193,7 +193,17 @@ class Dispatcher:
         try:
             request = parse_request(body)
         except RpcError as error:
-            return self._encode(self._error(None, error))
+            return self.refusal(error)
+        return self.handle_parsed(request, answer)
+
+    def refusal(self, error: RpcError) -> bytes:
+        """The response to a body refused before it names a request (no id to answer)."""
+        return self._encode(self._error(None, error))
+
+    def handle_parsed(
+        self, request: Any, answer: Optional[Callable[[Optional[bytes]], None]] = None
+    ) -> Optional[bytes]:
+        """``handle_bytes`` for a request already read from its bytes."""
         if (
             answer is None
             or not isinstance(request, dict)
