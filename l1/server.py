@@ -284,6 +284,25 @@ class DevnetServer:
                         logger.error("interval mining: the block failed: %s", error)
                     last_failure = str(error)
 
+    async def _slot_mining(self) -> None:
+        """
+        Slot mode: mine each slot's block at the slot's start. A slot whose
+        block failed, or that the head already covers (a block mined by
+        hand), is passed over; this never stops.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            slots = self.devnet.slots
+            now = time.time() + self.devnet.time_offset
+            slot = slots.slot_of(int(now)) + 1
+            await asyncio.sleep(max(0.0, slots.start_of(slot) - now))
+            try:
+                await loop.run_in_executor(None, self.devnet.mine_slot, slot)
+            except RuntimeError:  # the process is exiting: no executor left to mine on
+                return
+            except Exception as error:  # logged; the next slot is tried
+                logger.error("slot %d: no block: %s", slot, error)
+
     async def stop(self, runner: web.AppRunner) -> None:
         # Open WebSockets (provers, subscribers) would hold the shutdown for a minute.
         for connection in list(self.connections):
@@ -298,6 +317,8 @@ class DevnetServer:
         await runner.setup()
         await web.TCPSite(runner, self.host, self.port).start()
         asyncio.create_task(self._interval_mining())
+        if self.devnet.config.slot_mode:
+            asyncio.create_task(self._slot_mining())
         return runner
 
 

@@ -40,22 +40,44 @@ class L1Contract:
     def view(self, name: str, *args: Any) -> Any:
         return getattr(self.contract.functions, name)(*args).call()
 
+    def send(
+        self, name: str, *args: Any, sender: str, value: int = 0, gas: Optional[int] = None
+    ) -> bytes:
+        """
+        Send ``name(*args)`` without waiting for its block (an L1 in slot
+        mode takes it at the next slot); the transaction hash. Without
+        ``gas`` the estimate runs it first: ``RollupError`` if it reverts.
+        """
+        return self._send(self._function(name, args), self._parameters(sender, value, gas), name)
+
     def transact(
         self, name: str, *args: Any, sender: str, value: int = 0, gas: Optional[int] = None
     ) -> Dict[str, Any]:
         """Send ``name(*args)``; the receipt, or ``RollupError`` naming why it reverted."""
-        function = getattr(self.contract.functions, name)(*args)
-        parameters: Dict[str, Any] = {"from": sender, "value": value}
-        if gas is not None:
-            parameters["gas"] = gas
-        try:
-            transaction_hash = function.transact(parameters)
-        except ContractLogicError as reverted:  # gas estimation ran it and it reverted
-            raise RollupError(f"{name}: {reverted.message}") from reverted
+        function = self._function(name, args)
+        parameters = self._parameters(sender, value, gas)
+        transaction_hash = self._send(function, parameters, name)
         receipt = self.l1.eth.wait_for_transaction_receipt(transaction_hash)
         if receipt.status != 1:
             raise RollupError(f"{name}: {self._revert_reason(function, parameters, receipt)}")
         return receipt
+
+    def _function(self, name: str, args: tuple):
+        return getattr(self.contract.functions, name)(*args)
+
+    @staticmethod
+    def _parameters(sender: str, value: int, gas: Optional[int]) -> Dict[str, Any]:
+        parameters: Dict[str, Any] = {"from": sender, "value": value}
+        if gas is not None:
+            parameters["gas"] = gas
+        return parameters
+
+    @staticmethod
+    def _send(function, parameters: Dict[str, Any], name: str) -> bytes:
+        try:
+            return function.transact(parameters)
+        except ContractLogicError as reverted:  # gas estimation ran it and it reverted
+            raise RollupError(f"{name}: {reverted.message}") from reverted
 
     def _revert_reason(self, function, parameters: Dict[str, Any], receipt) -> str:
         """Replay the failed call on the state it ran on, for its reason."""

@@ -78,6 +78,38 @@ def withdrawal_from(message_passer, l2_chain_id: int, receipt) -> Withdrawal:
     )
 
 
+def parties(
+    stage: Union[int, str, StageConfig], operator: Optional[DevAccount],
+    sequencer: Optional[DevAccount],
+) -> Tuple[StageConfig, DevAccount, DevAccount]:
+    """The stage's config, and the operator and sequencer keys (the standard ones by default)."""
+    config = stage if isinstance(stage, StageConfig) else load_preset(stage)
+    accounts = derive_accounts()
+    return (
+        config, operator or accounts[OPERATOR_ACCOUNT], sequencer or accounts[SEQUENCER_ACCOUNT]
+    )
+
+
+def deploy_contracts(
+    l1: Web3, config: StageConfig, l2: Devnet, owner: str, sequencer: str
+) -> Tuple[L1Contract, Governance, L1Contract]:
+    """
+    For a new L2 chain: its ``NativeRollup`` on ``l1`` (``sequencer`` may
+    propose), the ``Governance`` that is its admin (owned by ``owner``) and
+    the ``BugRecord`` where a bug in EXECUTE for this chain can be proven.
+    """
+    genesis = l2.head()
+    bug_record = L1Contract.deploy(l1, "BugRecord", owner, config.l2_chain_id)
+    governance = L1Contract.deploy(
+        l1, "Governance", owner, *config.governance_arguments(owner, bug_record.address)
+    )
+    contract = L1Contract.deploy(
+        l1, "NativeRollup", owner, config.l2_chain_id, genesis.hash, genesis.state_root,
+        governance.address, owner, sequencer, config.contract_parameters(),
+    )
+    return contract, Governance(governance), bug_record
+
+
 class Rollup:
     def __init__(
         self, l1: Web3, contract: L1Contract, governance: Governance, l2: Devnet,
@@ -101,31 +133,13 @@ class Rollup:
         the ``Governance`` that is its admin (owned by the operator) and the
         ``BugRecord`` where a bug in EXECUTE for this chain can be proven.
         """
-        config = stage if isinstance(stage, StageConfig) else load_preset(stage)
-        accounts = derive_accounts()
-        operator = operator or accounts[OPERATOR_ACCOUNT]
-        sequencer = sequencer or accounts[SEQUENCER_ACCOUNT]
-        owner = operator.checksum_address
+        config, operator, sequencer = parties(stage, operator, sequencer)
         l2 = l2_node(config)
-        genesis = l2.head()
-        bug_record = L1Contract.deploy(l1, "BugRecord", owner, config.l2_chain_id)
-        governance = L1Contract.deploy(
-            l1, "Governance", owner, *config.governance_arguments(owner, bug_record.address)
-        )
-        contract = L1Contract.deploy(
-            l1,
-            "NativeRollup",
-            owner,
-            config.l2_chain_id,
-            genesis.hash,
-            genesis.state_root,
-            governance.address,
-            owner,
-            sequencer.checksum_address,
-            config.contract_parameters(),
+        contract, governance, bug_record = deploy_contracts(
+            l1, config, l2, operator.checksum_address, sequencer.checksum_address
         )
         return cls(
-            l1, contract, Governance(governance), l2, config,
+            l1, contract, governance, l2, config,
             Sequencer(contract, l2, sequencer), operator, bug_record,
         )
 

@@ -185,22 +185,7 @@ class Sequencer:
         return includable
 
     def _relay_transaction(self, messages: List[QueuedMessage], timestamp: int):
-        bridge = compile_contract("L2Bridge")
-        data = bridge.encode_call("relay", [m.as_struct() for m in messages], timestamp)
-        state = self.l2.state_at()
-        builder: PragueTransactionBuilder = self.l2.vm_class.get_transaction_builder()
-        unsigned = builder.new_unsigned_dynamic_fee_transaction(
-            chain_id=self.l2.chain_id,
-            nonce=state.get_nonce(self.key.address),
-            max_priority_fee_per_gas=0,
-            max_fee_per_gas=2 * self.l2.head().base_fee_per_gas + 1,
-            gas=relay_gas(messages),
-            to=L2_BRIDGE,
-            value=0,
-            data=data,
-            access_list=(),
-        )
-        return unsigned.as_signed_transaction(keys.PrivateKey(self.key.private_key))
+        return relay_transaction(self.l2, self.key, messages, timestamp)
 
     def stateless_input(self, number: int) -> bytes:
         """The encoded EXECUTE input for L2 block ``number``."""
@@ -212,10 +197,7 @@ class Sequencer:
     def submit(self, number: int, encoded_input: Optional[bytes] = None, sender: str = None):
         """Send L2 block ``number`` (or ``encoded_input``) to ``advance``; the L1 receipt."""
         data = encoded_input if encoded_input is not None else self.stateless_input(number)
-        input_gas = EXECUTE_GAS_PER_INPUT_BYTE * len(data)
-        execute = EXECUTE_BASE_GAS + self.l2.config.gas_limit + input_gas
-        # A call passes on at most 63/64 of what is left (EIP-150).
-        gas = execute * 64 // 63 + input_gas + ADVANCE_OVERHEAD_GAS
+        gas = settlement_gas(self.l2, data)
         return self.rollup.transact("advance", data, sender=sender or self.address, gas=gas)
 
     def settle(self) -> List[int]:
@@ -248,6 +230,33 @@ class Sequencer:
         self.take_in_messages()
         return self.settle()
 
+
+
+def settlement_gas(l2: Devnet, data: bytes) -> int:
+    """L1 gas for ``advance`` with encoded input ``data`` for a block of ``l2``."""
+    input_gas = EXECUTE_GAS_PER_INPUT_BYTE * len(data)
+    execute = EXECUTE_BASE_GAS + l2.config.gas_limit + input_gas
+    # A call passes on at most 63/64 of what is left (EIP-150).
+    return execute * 64 // 63 + input_gas + ADVANCE_OVERHEAD_GAS
+
+
+def relay_transaction(l2: Devnet, key: DevAccount, messages: List[QueuedMessage], timestamp: int):
+    """``key``'s L2 transaction relaying ``messages`` to the bridge, at ``timestamp``."""
+    bridge = compile_contract("L2Bridge")
+    data = bridge.encode_call("relay", [m.as_struct() for m in messages], timestamp)
+    builder: PragueTransactionBuilder = l2.vm_class.get_transaction_builder()
+    unsigned = builder.new_unsigned_dynamic_fee_transaction(
+        chain_id=l2.chain_id,
+        nonce=l2.state_at().get_nonce(key.address),
+        max_priority_fee_per_gas=0,
+        max_fee_per_gas=2 * l2.head().base_fee_per_gas + 1,
+        gas=relay_gas(messages),
+        to=L2_BRIDGE,
+        value=0,
+        data=data,
+        access_list=(),
+    )
+    return unsigned.as_signed_transaction(keys.PrivateKey(key.private_key))
 
 
 def relay_gas(messages: List[QueuedMessage]) -> int:

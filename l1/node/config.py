@@ -9,6 +9,7 @@ from prover.constants import DEFAULT_PROOF_TYPES
 from prover.registry import DEFAULT_PROVERS
 
 from ..accounts import DEFAULT_ACCOUNTS, DEFAULT_BALANCE_ETHER, DEFAULT_MNEMONIC
+from .slots import DEFAULT_SLOT_TIME
 
 DEFAULT_CHAIN_ID = 31337
 DEFAULT_GAS_LIMIT = 30_000_000
@@ -31,6 +32,10 @@ class DevnetConfig:
     call_timeout: float = DEFAULT_CALL_TIMEOUT
     # Seconds between blocks; None mines a block for every transaction (automine).
     block_time: Optional[float] = None
+    # Seconds per L1 slot (the slot clock counts from the genesis block's timestamp).
+    slot_time: int = DEFAULT_SLOT_TIME
+    # One block per slot, at the slot's start (the server's timer, or mine_slot by hand).
+    slot_mode: bool = False
     execute: ExecuteParameters = field(default_factory=ExecuteParameters)
     # The chain's rules; None is the NativeRollups fork with ``execute``. An
     # L2 node runs plain Prague, as its blocks must pass EXECUTE's guest.

@@ -8,6 +8,7 @@ call it from any thread.
 """
 
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
@@ -38,6 +39,7 @@ from .miner import Miner
 from .persistence import encode_state, read_state, state_snapshot, write_atomically
 from .pool import TransactionPool
 from .proofs import completes_payload, new_proof_pool, new_prover_keys
+from .slots import SlotClock
 from .snapshots import Snapshots
 from .transactions import DEFAULT_PRIORITY_FEE, RequestFiller
 
@@ -61,6 +63,8 @@ class Devnet:
         self.pool = TransactionPool(self.backend)
         self.clock = Clock()
         self.miner = Miner(self.backend, self.pool, self.clock, self.proof_pool, config.block_time)
+        if config.slot_mode:
+            self.miner.set_automine(False)
         self.snapshots = Snapshots(self.backend, self.pool, self.clock)
         self.impersonation = Impersonation(self.backend)
         self.requests = RequestFiller(self.backend, self.pool, self.accounts, self.impersonation)
@@ -275,6 +279,37 @@ class Devnet:
             with self.lock:
                 mined += self.miner.mine(1, timestamp if index == 0 else None)
         return mined
+
+    def import_block(self, block: BlockAPI) -> BlockAPI:
+        """A block built elsewhere on the head (InvalidArgument unless it runs the same here)."""
+        with self.lock:
+            return self.miner.import_block(block)
+
+    # -- slots --
+
+    @property
+    def slots(self) -> SlotClock:
+        """The slot clock, counting from the genesis block's timestamp."""
+        return SlotClock(self.backend.block(0).header.timestamp, self.config.slot_time)
+
+    def current_slot(self) -> int:
+        """The slot the wall clock (with evm_increaseTime's offset) is in."""
+        return self.slots.slot_of(int(time.time()) + self.clock.offset)
+
+    def mine_slot(self, slot: Optional[int] = None) -> BlockAPI:
+        """
+        Mine slot ``slot``'s block at the slot's start (default: the slot
+        after the head's; a later one leaves the slots between empty).
+        """
+        with self.lock:
+            slots = self.slots
+            head_slot = slots.slot_of(self.head().timestamp)
+            slot = head_slot + 1 if slot is None else slot
+            if slot <= head_slot:
+                raise InvalidArgument(
+                    f"slot {slot} already has its block (the head is in slot {head_slot})"
+                )
+            return self.miner.mine(1, slots.start_of(slot))[0]
 
     def set_automine(self, enabled: bool) -> None:
         with self.lock:

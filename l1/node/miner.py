@@ -12,8 +12,9 @@ from eth.abc import BlockAPI, SignedTransactionAPI
 
 from prover.pool import ProofPool
 
-from ..builder import BuiltBlock, build_block_and_state, first_failing_transaction
+from ..builder import BuiltBlock, build_block_and_state, first_failing_transaction, run_block
 from ..fork import AwaitingProofs
+from ..interface import InvalidArgument
 from .backend import ChainBackend
 from .clock import Clock
 from .pool import TransactionPool
@@ -115,6 +116,37 @@ class Miner:
         if self.proof_pool.judge_held() and self.automine and self.pool.awaiting_proofs:
             mined += self.mine()
         return mined
+
+    def import_block(self, block: BlockAPI) -> BlockAPI:
+        """
+        Take in a block built elsewhere on this chain's head (an L2 block a
+        based builder landed on L1): run it as import does, and keep it only
+        if it comes out as the very same block.
+        """
+        head = self.backend.head()
+        if block.header.parent_hash != head.hash:
+            raise InvalidArgument(
+                f"block {block.number} does not build on the head ({head.block_number})"
+            )
+        header = block.header
+        built = run_block(
+            self.backend.chain, block.transactions, timestamp=header.timestamp,
+            coinbase=header.coinbase, prev_randao=header.mix_hash,
+            parent_beacon_block_root=header.parent_beacon_block_root,
+            extra_data=header.extra_data, gas_limit=header.gas_limit,
+            parent_state_root=self.backend.head_state_root,
+        )
+        if built.block.hash != block.hash:
+            raise InvalidArgument(
+                f"block {block.number} does not come out the same here (hash"
+                f" 0x{built.block.hash.hex()}, not 0x{block.hash.hex()})"
+            )
+        self.backend.chain.chaindb.persist_block(built.block)
+        self.pool.remove(built.block.transactions)
+        self.backend.add_block(built)
+        for listener in self.block_listeners:
+            listener(built.block)
+        return built.block
 
     def build_next(self, timestamp: int) -> BuiltBlock:
         """

@@ -1,0 +1,76 @@
+"""
+A synchronously composable rollup: a demo rollup whose sequencer is the
+``Sequencing`` contract (slots, certificates, based blocks) and whose L2 node
+is run by a ``SlotSequencer``; what L1 and the L2 share is the slot clock.
+"""
+
+from typing import Optional, Union
+
+from web3 import Web3
+
+from l1.accounts import DevAccount
+from l1.node.slots import DEFAULT_SLOT_TIME, SlotClock
+
+from .certificates import Committee
+from .l1_contract import L1Contract
+from .l2 import l2_node
+from .rollup import Rollup, deploy_contracts, parties
+from .slot_sequencer import SlotNamespace, SlotSequencer
+from .stages import StageConfig
+
+
+class ComposableRollup(Rollup):
+    sequencer: SlotSequencer
+
+    @classmethod
+    def deploy(
+        cls,
+        l1: Web3,
+        stage: Union[int, str, StageConfig] = 1,
+        operator: Optional[DevAccount] = None,
+        sequencer: Optional[DevAccount] = None,
+        committee: Optional[Committee] = None,
+        slot_time: int = DEFAULT_SLOT_TIME,
+        bond: int = 10**18,
+    ) -> "ComposableRollup":
+        """
+        The stage's rollup with slot sequencing: ``Sequencing`` (the
+        committee, by default the sequencer key alone; L1's slot clock from
+        its genesis block, ``slot_time`` seconds a slot) is the sequencer
+        ``NativeRollup`` knows, and ``bond`` wei from the sequencer key backs
+        its certificates against equivocation.
+        """
+        config, operator, sequencer = parties(stage, operator, sequencer)
+        committee = committee or Committee((sequencer,), 1)
+        owner = operator.checksum_address
+        genesis_time = l1.eth.get_block(0).timestamp
+        sequencing = L1Contract.deploy(
+            l1, "Sequencing", owner, committee.addresses, committee.threshold, genesis_time,
+            slot_time,
+        )
+        l2 = l2_node(config)
+        contract, governance, bug_record = deploy_contracts(
+            l1, config, l2, owner, sequencing.address
+        )
+        sequencing.transact("bind", contract.address, sender=owner)
+        if bond:
+            sequencing.transact("post_bond", sender=sequencer.checksum_address, value=bond)
+        slot_sequencer = SlotSequencer(
+            contract, l2, sequencer, sequencing=sequencing, committee=committee
+        )
+        slot_sequencer.slot = slot_sequencer.next_l1_slot()
+        return cls(
+            l1, contract, governance, l2, config, slot_sequencer, operator, bug_record
+        )
+
+    @property
+    def sequencing(self) -> L1Contract:
+        return self.sequencer.sequencing
+
+    @property
+    def slots(self) -> SlotClock:
+        return SlotClock(self.sequencing.view("slot_genesis"), self.sequencing.view("slot_time"))
+
+    def rpc_namespace(self) -> SlotNamespace:
+        """What its L2 endpoint serves besides a node's methods."""
+        return SlotNamespace(self.sequencer)

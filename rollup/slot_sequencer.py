@@ -1,0 +1,327 @@
+"""
+The sequencer of a synchronously composable rollup, slot by slot.
+
+- Every L2 block it mines is certified by the committee, and every
+  transaction in it preconfirmed (a signed promise of its block and index),
+  the moment the block is mined: blocks come as transactions arrive.
+- Each slot it settles its certified blocks on L1 (``Sequencing.settle_sequenced``)
+  and then releases a slot-ending certificate over the L2 head, naming the
+  L1 slot S whose block may hold a based block built on it and that block's
+  L1 parent P. Until slot S's L1 block is in, it sequences nothing more: a
+  block on the slot-ending one could be orphaned by the based block, and a
+  preconfirmation in it broken.
+- It follows L1: a based block that landed is taken into the L2 chain; one
+  whose L1 block was reverted is taken out again, with everything built on
+  it; when L1 says based mode (no L2 block settled for more than
+  FALLBACK_SLOTS slots), the unsettled blocks are dropped and their
+  preconfirmations void, and it sequences nothing until a based block lands.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from eth.abc import BlockAPI
+
+from l1.rpc.params import BYTES32, Param, method
+from precompile.encoding import decode
+from precompile.payload import new_payload_request_to_block
+from precompile.ssz import StatelessInput
+
+from .certificates import (
+    SEQUENCED,
+    SLOT_ENDING,
+    Certificate,
+    Committee,
+    Preconfirmation,
+    certify,
+    preconfirm,
+)
+from .l1_contract import L1Contract
+from .sequencer import Sequencer, settlement_gas
+
+# Sequencing.settle_sequenced besides advance: the certificate's ECRECOVERs and the calldata copy.
+CERTIFICATE_GAS = 200_000
+SEQUENCED_MODE, BASED_MODE = 0, 1
+MODE_NAMES = {SEQUENCED_MODE: "sequenced", BASED_MODE: "based"}
+
+
+@dataclass(frozen=True)
+class LandedBlock:
+    """A based block as L1 holds it."""
+
+    l2_number: int
+    l2_hash: bytes
+    slot: int
+    l1_number: int
+    l1_hash: bytes
+    transaction_hash: bytes
+
+
+@dataclass
+class SlotSequencer(Sequencer):
+    sequencing: Optional[L1Contract] = None
+    committee: Optional[Committee] = None
+    # The L1 slot being sequenced: the slot whose L1 block is awaited.
+    slot: int = 0
+    # Certificates of the blocks mined here, by block hash; slot-ending ones by slot.
+    certificates: Dict[bytes, Certificate] = field(default_factory=dict)
+    slot_ending: Dict[int, Certificate] = field(default_factory=dict)
+    # Preconfirmations by transaction hash, with the hash of the block they promise.
+    preconfirmations: Dict[bytes, Tuple[Preconfirmation, bytes]] = field(default_factory=dict)
+    # Transactions whose preconfirmation no longer holds, and why.
+    voided: Dict[bytes, str] = field(default_factory=dict)
+    landed: Dict[int, LandedBlock] = field(default_factory=dict)
+    mode: int = SEQUENCED_MODE
+    # Whether sequencing waits for the L1 block of a slot it ended.
+    waiting_for_l1: bool = False
+    # The last L2 block sent to settle_sequenced (its receipt may still be to come).
+    _sent_through: int = 0
+    _landed_from: int = 0
+    _importing: Optional[bytes] = None
+
+    def __post_init__(self) -> None:
+        self.l2.block_listeners.append(self._block_mined)
+        self._landed_from = self.rollup.l1.eth.block_number + 1
+
+    # -- sequencing --
+
+    def _block_mined(self, block: BlockAPI) -> None:
+        """Certify a block mined here and preconfirm its transactions (a based one is not ours)."""
+        if block.hash == self._importing:
+            return
+        certificate = certify(
+            self.committee, self.l2.chain_id, self.sequencing.address, SEQUENCED, block.hash,
+            block.number, self.slot,
+        )
+        self.certificates[block.hash] = certificate
+        signer = self.committee.signers[0]
+        for index, transaction in enumerate(block.transactions):
+            promise = preconfirm(
+                signer, self.l2.chain_id, transaction.hash, block.number, index, self.slot
+            )
+            self.preconfirmations[transaction.hash] = (promise, block.hash)
+            self.voided.pop(transaction.hash, None)
+
+    def preconfirmation(self, transaction_hash: bytes) -> Optional[Preconfirmation]:
+        """The promise for a transaction, if it still holds (its block is on the L2 chain)."""
+        found = self.preconfirmations.get(transaction_hash)
+        if found is None:
+            return None
+        promise, block_hash = found
+        if promise.block_number > self.l2.head().block_number:
+            return None
+        if self.l2.block(promise.block_number).hash != block_hash:
+            return None
+        return promise
+
+    # -- settling --
+
+    def submit(self, number: int, encoded_input: Optional[bytes] = None, sender: str = None):
+        """Settle L2 block ``number`` under its certificate; the L1 transaction hash."""
+        block = self.l2.block(number)
+        certificate = self.certificates.get(block.hash)
+        if certificate is None:  # mined before this sequencer took over: certify it now
+            self._block_mined(block)
+            certificate = self.certificates[block.hash]
+        data = encoded_input if encoded_input is not None else self.stateless_input(number)
+        sent = self.sequencing.send(
+            "settle_sequenced", data, certificate.as_struct(), sender=sender or self.address,
+            gas=settlement_gas(self.l2, data) + CERTIFICATE_GAS,
+        )
+        self._sent_through = max(self._sent_through, number)
+        return sent
+
+    def settle(self) -> List[int]:
+        """
+        Send every certified L2 block L1 has not settled (nor been sent) to
+        ``settle_sequenced``; their numbers. In slot mode they land with the
+        slot's L1 block, in order (one sender, consecutive nonces).
+        """
+        if self.mode == BASED_MODE:
+            return []
+        first = max(self.rollup.view("head_number"), self._sent_through) + 1
+        numbers = list(range(first, self.l2.head().block_number + 1))
+        for number in numbers:
+            self.submit(number)
+        return numbers
+
+    # -- slots --
+
+    def next_l1_slot(self) -> int:
+        """The slot of the next L1 block (the one after the latest)."""
+        latest = self.rollup.l1.eth.get_block("latest")
+        genesis, seconds = self.sequencing.view("slot_genesis"), self.sequencing.view("slot_time")
+        return max(0, latest.timestamp - genesis) // seconds + 1
+
+    def end_slot(self, slot: Optional[int] = None) -> Optional[Certificate]:
+        """
+        Settle what is certified and release the slot-ending certificate of
+        the L2 head for L1 slot ``slot`` (default: the next L1 block's) on the
+        latest L1 block; sequencing waits until ``follow_l1`` sees that slot's
+        L1 block. None in based mode (certificates do not count then).
+        """
+        if self.mode == BASED_MODE:
+            return None
+        slot = self.next_l1_slot() if slot is None else slot
+        self.settle()
+        head = self.l2.head()
+        l1_parent = bytes(self.rollup.l1.eth.get_block("latest").hash)
+        certificate = certify(
+            self.committee, self.l2.chain_id, self.sequencing.address, SLOT_ENDING, head.hash,
+            head.block_number, slot, l1_parent,
+        )
+        self.slot_ending[slot] = certificate
+        self.waiting_for_l1 = True
+        self.l2.set_automine(False)
+        return certificate
+
+    def follow_l1(self) -> None:
+        """
+        After an L1 block: take reverted based blocks out of the L2 chain,
+        take the newly landed ones in, read the mode, and start sequencing
+        the next slot (with what arrived meanwhile) unless in based mode.
+        """
+        self._undo_reverted()
+        for landed in self._newly_landed():
+            self._take_in(landed)
+        settled = self.rollup.view("head_number")
+        self._sent_through = min(self._sent_through, max(settled, self._sent_through))
+        if self.sequencing.view("mode") == BASED_MODE:
+            self._fall_back()
+        else:
+            self.mode = SEQUENCED_MODE
+        self.slot = self.next_l1_slot()
+        self.waiting_for_l1 = False
+        if self.mode == SEQUENCED_MODE:
+            self.l2.set_automine(True)
+            if self.l2.pending:
+                self.l2.mine()
+
+    def _newly_landed(self) -> List[LandedBlock]:
+        latest = self.rollup.l1.eth.block_number
+        events = self.sequencing.events("BasedBlockLanded", self._landed_from, latest)
+        self._landed_from = latest + 1
+        return [
+            LandedBlock(
+                event.args.number, bytes(event.args.block_hash), event.args.slot,
+                event.blockNumber, bytes(event.blockHash), bytes(event.transactionHash),
+            )
+            for event in events
+        ]
+
+    def _take_in(self, landed: LandedBlock) -> None:
+        """Put a based block L1 holds into the L2 chain (on its parent: later blocks go)."""
+        block = self.based_block_of(landed.transaction_hash)
+        parent = block.number - 1
+        if self.l2.head().block_number > parent or self.l2.head().hash != block.header.parent_hash:
+            self._drop_after(parent, "a based block landed on L1 in its place")
+        self._importing = block.hash
+        try:
+            self.l2.import_block(block)
+        finally:
+            self._importing = None
+        self.landed[block.number] = landed
+        self.messages_taken_in = self.rollup.view("messages_anchored")
+        self.l2.parent_beacon_block_root = block.header.parent_beacon_block_root
+        self._sent_through = max(self._sent_through, block.number)
+
+    def based_block_of(self, transaction_hash: bytes) -> BlockAPI:
+        """The L2 block a ``build_based`` transaction on L1 carries."""
+        transaction = self.rollup.l1.eth.get_transaction(transaction_hash)
+        _, arguments = self.sequencing.contract.decode_function_input(transaction.input)
+        stateless_input = decode(bytes(arguments["stateless_input"]), StatelessInput)
+        return new_payload_request_to_block(
+            stateless_input.new_payload_request, self.l2.vm_class
+        )
+
+    def _undo_reverted(self) -> None:
+        """Drop the based blocks whose L1 block is no longer on L1, and what came after them."""
+        for number in sorted(self.landed):
+            landed = self.landed[number]
+            found = self._l1_block(landed.l1_number)
+            if found is not None and bytes(found.hash) == landed.l1_hash:
+                continue
+            self._drop_after(number - 1, "the L1 block holding a based block it built on is gone")
+            self._landed_from = min(self._landed_from, landed.l1_number)
+            self.messages_taken_in = self.rollup.view("messages_anchored")
+            self.l2.parent_beacon_block_root = self.rollup.view(
+                "queue_hash", self.messages_taken_in
+            )
+            self._sent_through = self.rollup.view("head_number")
+            return
+
+    def _l1_block(self, number: int):
+        if number > self.rollup.l1.eth.block_number:
+            return None
+        return self.rollup.l1.eth.get_block(number)
+
+    def _drop_after(self, number: int, why: str) -> None:
+        """L2 blocks past ``number`` go; their transactions are void and wait again."""
+        dropped = self.l2.rewind(number)
+        for gone in [n for n in self.landed if n > number]:
+            del self.landed[gone]
+        with self.l2.automine_paused():
+            for transaction in dropped:
+                self.voided[transaction.hash] = why
+                if transaction.sender != self.key.address:
+                    self.l2.send_transaction(transaction)
+
+    def _fall_back(self) -> None:
+        """Based mode: what L1 has not settled is void; anyone builds on the settled head."""
+        if self.mode != BASED_MODE:
+            settled = self.rollup.view("head_number")
+            self._drop_after(
+                settled,
+                "the rollup fell back to based mode: preconfirmations since the last settled"
+                " block are void",
+            )
+            self.messages_taken_in = self.rollup.view("messages_anchored")
+            self.l2.parent_beacon_block_root = self.rollup.view(
+                "queue_hash", self.messages_taken_in
+            )
+            self._sent_through = settled
+        self.mode = BASED_MODE
+        self.l2.set_automine(False)
+
+    # -- what the node says --
+
+    def slot_status(self) -> Dict[str, Any]:
+        latest = self.rollup.l1.eth.get_block("latest")
+        settled = self.rollup.view("head_number")
+        ending = max(self.slot_ending, default=None)
+        based = max(self.landed, default=None)
+        return {
+            "slot": hex(self.slot),
+            "l1Parent": "0x" + bytes(latest.hash).hex(),
+            "mode": MODE_NAMES[self.mode],
+            "waitingForL1": self.waiting_for_l1,
+            "l2Head": hex(self.l2.head().block_number),
+            "settledHead": hex(settled),
+            "lastSlotEnding": None if ending is None else self.slot_ending[ending].as_json(),
+            "lastBased": None if based is None else {
+                "blockNumber": hex(based),
+                "blockHash": "0x" + self.landed[based].l2_hash.hex(),
+                "slot": hex(self.landed[based].slot),
+                "l1Block": hex(self.landed[based].l1_number),
+            },
+        }
+
+
+class SlotNamespace:
+    """``nr_getPreconfirmation`` and ``nr_slotStatus`` on a composable rollup's L2 endpoint."""
+
+    def __init__(self, sequencer: SlotSequencer) -> None:
+        self.sequencer = sequencer
+
+    @method(Param("hash", BYTES32))
+    def nr_getPreconfirmation(self, transaction_hash: bytes) -> Optional[Dict[str, Any]]:
+        """The transaction's preconfirmation; null if none holds (never given, or void)."""
+        promise = self.sequencer.preconfirmation(transaction_hash)
+        if promise is None:
+            void = self.sequencer.voided.get(transaction_hash)
+            return None if void is None else {"void": void}
+        return promise.as_json()
+
+    @method()
+    def nr_slotStatus(self) -> Dict[str, Any]:
+        return self.sequencer.slot_status()
