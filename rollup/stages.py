@@ -20,6 +20,10 @@ DAY = 86400
 MIN_EXIT_WINDOW = {1: 7 * DAY, 2: 30 * DAY}
 # L2BEAT: a Security Council has at least 8 members and a threshold above 75%.
 MIN_COUNCIL_MEMBERS = 8
+# Durations (seconds) and counts that are never negative.
+NON_NEGATIVE = (
+    "finality_delay", "inclusion_delay", "proposer_timeout", "upgrade_delay", "council_threshold",
+)
 
 
 class InvalidPreset(ValueError):
@@ -83,11 +87,37 @@ class StageConfig:
         return json.dumps(asdict(self), indent=2)
 
 
-def stage_requirements(config: StageConfig) -> list:
-    """What ``config`` lacks for the stage it names (empty when it qualifies)."""
+def value_problems(config: StageConfig) -> list:
+    """
+    What is wrong with ``config``'s values whatever stage it claims: no
+    negative delay, a threshold its council can reach, members listed once.
+    """
     problems = []
     if config.stage not in STAGES:
         problems.append(f"stage must be one of {STAGES}, not {config.stage}")
+    problems += [
+        f"{name} must not be negative ({value})"
+        for name, value in asdict(config).items()
+        if name in NON_NEGATIVE and value < 0
+    ]
+    if config.l2_gas_limit <= 0 or config.l2_chain_id <= 0:
+        problems.append("l2_chain_id and l2_gas_limit must be positive")
+    members = config.security_council
+    if not all(is_checksum_address(member) for member in members):
+        problems.append("security_council: members must be checksummed addresses")
+    if len({member.lower() for member in members}) != len(members):
+        problems.append("security_council: a member is listed twice")
+    threshold_ok = 0 < config.council_threshold <= len(members) if members else (
+        config.council_threshold == 0
+    )
+    if not threshold_ok:
+        problems.append(f"council_threshold must be 1..{len(members)} with a council, 0 without")
+    return problems
+
+
+def stage_requirements(config: StageConfig) -> list:
+    """What ``config`` lacks for the stage it names (empty when it qualifies)."""
+    problems = value_problems(config)
     if config.stage >= 1:
         if config.operator_can_replace_root:
             problems.append(f"stage {config.stage}: the state root moves only through EXECUTE")
@@ -102,23 +132,13 @@ def stage_requirements(config: StageConfig) -> list:
             f" finality: {config.exit_window} s) must be at least {minimum // DAY} days"
         )
     problems.extend(council_requirements(config))
-    if config.l2_gas_limit <= 0 or config.l2_chain_id <= 0:
-        problems.append("l2_chain_id and l2_gas_limit must be positive")
     return problems
 
 
 def council_requirements(config: StageConfig) -> list:
+    """What the Security Council lacks for the stage ``config`` names."""
     members = config.security_council
     problems = []
-    if not all(is_checksum_address(member) for member in members):
-        problems.append("security_council: members must be checksummed addresses")
-    if len({member.lower() for member in members}) != len(members):
-        problems.append("security_council: a member is listed twice")
-    threshold_ok = 0 < config.council_threshold <= len(members) if members else (
-        config.council_threshold == 0
-    )
-    if not threshold_ok:
-        problems.append(f"council_threshold must be 1..{len(members)} with a council, 0 without")
     if config.stage >= 1 and members:
         if len(members) < MIN_COUNCIL_MEMBERS:
             problems.append(
@@ -144,21 +164,35 @@ def load_preset(name: Union[int, str, Path]) -> StageConfig:
         document = json.loads(Path(path).read_text())
     except (OSError, ValueError) as error:
         raise InvalidPreset(f"{path}: {error}") from error
+    config = stage_config(document, path)
+    problems = stage_requirements(config)
+    if problems:
+        raise InvalidPreset(f"{path}: " + "; ".join(problems))
+    return config
+
+
+def stage_config(document: object, source: Union[str, Path]) -> StageConfig:
+    """
+    A ``StageConfig`` from a preset's JSON document, whatever stage it
+    claims: every field present, of its type, with sound values
+    (``InvalidPreset`` naming ``source`` and the field otherwise).
+    """
+    if not isinstance(document, dict):
+        raise InvalidPreset(f"{source}: a preset is a JSON object of its fields")
     names = {field.name for field in fields(StageConfig)}
     unknown = set(document) - names
     missing = names - set(document)
     if unknown or missing:
         parts = [f"{label} fields {sorted(names)}" for label, names in
                  (("unknown", unknown), ("missing", missing)) if names]
-        raise InvalidPreset(f"{path}: " + ", ".join(parts))
+        raise InvalidPreset(f"{source}: " + ", ".join(parts))
     types = {field.name: field.type for field in fields(StageConfig)}
     for key, value in document.items():
         expected = types[key] if types[key] in (bool, int) else list
         if type(value) is not expected:
-            raise InvalidPreset(f"{path}: {key} must be {expected.__name__}, not {value!r}")
-    document["security_council"] = tuple(document["security_council"])
-    config = StageConfig(**document)
-    problems = stage_requirements(config)
+            raise InvalidPreset(f"{source}: {key} must be {expected.__name__}, not {value!r}")
+    config = StageConfig(**{**document, "security_council": tuple(document["security_council"])})
+    problems = value_problems(config)
     if problems:
-        raise InvalidPreset(f"{path}: " + "; ".join(problems))
+        raise InvalidPreset(f"{source}: " + "; ".join(problems))
     return config

@@ -6,74 +6,30 @@ a smart-contract wallet that writes storage on receipt.
 """
 
 import pytest
-import vyper
 from eth_account import Account
 from eth_hash.auto import keccak
 from rollups import ACCOUNTS, ALICE, BOB, ETHER, HOUR, deploy, wait
 
 from contracts import compile_contract
 from l1.node import Devnet
+from rollup.adversaries import (
+    INVALID_CODE,
+    NONCE_BUMPER,
+    delegate,
+    deploy_code,
+    deploy_wallet,
+    forced_call,
+    gas_burners,
+)
 from rollup.l1_contract import RollupError
 from rollup.l2 import L2_BRIDGE
 from rollup.sequencer import MAX_MESSAGES_PER_BLOCK, relay_gas
-
-# A wallet that writes storage whenever it is paid (more than send()'s 2300
-# gas allows), can refuse payment, and can call out (to claim what it is owed).
-WALLET = """
-# pragma version ~=0.4.3
-accepting: public(bool)
-received: public(uint256)
-
-@deploy
-def __init__(accepting: bool):
-    self.accepting = accepting
-
-@external
-@payable
-def __default__():
-    assert self.accepting, "wallet: not accepting"
-    self.received += msg.value
-
-@external
-def set_accepting(accepting: bool):
-    self.accepting = accepting
-
-@external
-def call(target: address, data: Bytes[256]):
-    raw_call(target, data)
-"""
-# Init code deploying one byte of runtime: 0xFE (INVALID, burns all gas it is given).
-INVALID_CODE = bytes.fromhex("60fe5f5360015ff3")
-# Init code deploying JUMPDEST PUSH0 JUMP (loops until its gas is gone).
-ENDLESS_LOOP = bytes.fromhex("625b5f565f526003601df3")
-# The point-evaluation precompile: a call with empty input fails and keeps the gas.
-POINT_EVALUATION = "0x000000000000000000000000000000000000000A"
 
 
 @pytest.fixture
 def l1():
     with Devnet() as node:
         yield node
-
-
-def wallet_contract():
-    output = vyper.compile_code(WALLET, output_formats=["abi", "bytecode"])
-    return output["abi"], bytes.fromhex(output["bytecode"][2:])
-
-
-def deploy_on(w3, init_code: bytes, sender=ALICE) -> str:
-    receipt = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_transaction({"from": sender, "data": init_code, "gas": 3_000_000})
-    )
-    assert receipt.status == 1
-    return receipt.contractAddress
-
-
-def deploy_wallet(w3, accepting: bool):
-    abi, bytecode = wallet_contract()
-    factory = w3.eth.contract(abi=abi, bytecode=bytecode)
-    address = deploy_on(w3, factory.constructor(accepting).data_in_transaction)
-    return w3.eth.contract(address, abi=abi)
 
 
 def bridge(rollup):
@@ -84,13 +40,7 @@ def bridge(rollup):
 def test_deposits_to_recipients_that_burn_their_gas_never_freeze_the_queue(l1, stage):
     rollup = deploy(l1, stage)
     l2 = rollup.l2_web3
-    refusing_wallet = deploy_wallet(l2, accepting=False)
-    burners = [
-        deploy_on(l2, INVALID_CODE),
-        deploy_on(l2, ENDLESS_LOOP),
-        POINT_EVALUATION,
-        refusing_wallet.address,
-    ]
+    burners, refusing_wallet = gas_burners(l2, ALICE)
     bob_before = rollup.l2_balance(BOB)
     for recipient in burners * 2:  # twice each under one anchor
         rollup.deposit(ALICE, 1, recipient)
@@ -124,7 +74,7 @@ def test_deposits_to_recipients_that_burn_their_gas_never_freeze_the_queue(l1, s
 def test_a_full_block_of_deposits_fits_the_relay_within_the_l2_gas_limit(l1):
     rollup = deploy(l1, 2)
     for _ in range(MAX_MESSAGES_PER_BLOCK):
-        rollup.deposit(ALICE, 1, deploy_on(rollup.l2_web3, INVALID_CODE))
+        rollup.deposit(ALICE, 1, deploy_code(rollup.l2_web3, INVALID_CODE, ALICE))
     rollup.sequencer.step()
     assert rollup.contract.view("messages_anchored") == MAX_MESSAGES_PER_BLOCK
     block = rollup.l2.block(rollup.l2.head().block_number)
@@ -153,7 +103,7 @@ def test_a_relay_given_too_little_gas_is_refused_whole_never_anchored_unpaid(l1,
 def test_a_withdrawal_to_a_wallet_that_writes_storage_on_receipt_can_be_claimed(l1, stage):
     rollup = deploy(l1, stage)
     w3 = l1.web3()
-    wallet = deploy_wallet(w3, accepting=True)
+    wallet = deploy_wallet(w3, True, ALICE)
     rollup.deposit(ALICE, 3 * ETHER, BOB)
     rollup.sequencer.step()
     withdrawal = rollup.withdraw(BOB, ETHER, wallet.address)
@@ -166,35 +116,6 @@ def test_a_withdrawal_to_a_wallet_that_writes_storage_on_receipt_can_be_claimed(
         rollup.claim(withdrawal, sender=ALICE)
 
 
-# Init code deploying runtime that creates an empty contract (CREATE(0, 0, 0)):
-# run in a delegated account's context, it bumps that account's nonce.
-NONCE_BUMPER = bytes.fromhex("645f5f5ff0005f526005601bf3")
-
-
-def delegate(rollup, account, code_address: str) -> None:
-    """EIP-7702 on L2: ``account`` delegates to ``code_address`` (its own type-4 transaction)."""
-    l2 = rollup.l2_web3
-    nonce = l2.eth.get_transaction_count(account.address)
-    authorization = account.sign_authorization(
-        {"chainId": rollup.config.l2_chain_id, "address": code_address, "nonce": nonce + 1}
-    )
-    signed = account.sign_transaction({
-        "chainId": rollup.config.l2_chain_id, "nonce": nonce, "to": account.address,
-        "gas": 100_000, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 0,
-        "authorizationList": [authorization],
-    })
-    assert l2.eth.wait_for_transaction_receipt(l2.eth.send_raw_transaction(signed.raw_transaction))
-
-
-def forced_call(rollup, account, to: str) -> bytes:
-    """A forced transaction from ``account`` calling ``to`` (whose code bumps ``to``'s nonce)."""
-    return bytes(account.sign_transaction({
-        "type": 2, "chainId": rollup.config.l2_chain_id,
-        "nonce": rollup.l2_web3.eth.get_transaction_count(account.address),
-        "to": to, "value": 0, "gas": 200_000, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 0,
-    }).raw_transaction)
-
-
 @pytest.mark.parametrize("stage", [1, 2])
 def test_forced_transactions_that_invalidate_each_other_cannot_stall_the_rollup(l1, stage):
     """
@@ -204,7 +125,7 @@ def test_forced_transactions_that_invalidate_each_other_cannot_stall_the_rollup(
     first on the settled state: A goes in, B is then provably invalid and skipped.
     """
     rollup = deploy(l1, stage)
-    bumper = deploy_on(rollup.l2_web3, NONCE_BUMPER)
+    bumper = deploy_code(rollup.l2_web3, NONCE_BUMPER, ALICE)
     s1, s2 = (Account.from_key(ACCOUNTS[index].private_key) for index in (4, 5))
     for account in (s1, s2):
         delegate(rollup, account, bumper)
