@@ -120,14 +120,17 @@ class BasedBuilder:
         after: Sequence[Action] = (),
         assertions: Sequence[Assertion] = (),
         new_messages: Sequence[QueuedMessage] = (),
+        take_in_queue: bool = True,
         slot_ending: Optional[Certificate] = None,
         slot: Optional[int] = None,
     ) -> BasedBlock:
         """
         The based block on the L2 head: the queued L1 messages (and
         ``new_messages``, which ``before`` queues) taken in first, then
-        ``transactions``. Under ``slot_ending`` (None in based mode) it is
-        for that certificate's slot, else for ``slot`` (default: the next L1 block's).
+        ``transactions``; ``take_in_queue=False`` leaves the queue out (L1
+        refuses that once a forced transaction is due). Under ``slot_ending``
+        (None in based mode) it is for that certificate's slot, else for
+        ``slot`` (default: the next L1 block's).
         """
         rollup = self.rollup
         l2 = rollup.l2
@@ -141,7 +144,9 @@ class BasedBuilder:
         elif slot is None:
             slot = sequencer.next_l1_slot()
         messages = chain_queue_hashes(
-            one_block_of(sequencer.queued_messages() + list(new_messages)),
+            one_block_of(
+                (sequencer.queued_messages() if take_in_queue else []) + list(new_messages)
+            ),
             rollup.contract, rollup.config.l2_chain_id,
         )
         with l2.lock:

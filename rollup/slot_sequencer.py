@@ -199,6 +199,9 @@ class SlotSequencer(Sequencer):
 
     def _newly_landed(self) -> List[LandedBlock]:
         latest = self.rollup.l1.eth.block_number
+        if self._landed_from > latest:  # no new L1 block (or fewer, after a revert)
+            self._landed_from = min(self._landed_from, latest + 1)
+            return []
         events = self.sequencing.events("BasedBlockLanded", self._landed_from, latest)
         self._landed_from = latest + 1
         return [
