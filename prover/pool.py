@@ -31,7 +31,7 @@ from .constants import (
 from .containers import ExecutionProof, PublicInput, SignedExecutionProof, public_input_of
 from .proof_types import verify_execution_proof
 from .registry import ProverSet
-from .signing import compute_signing_root, verify
+from .signing import SecretKey, compute_signing_root, verify
 
 ACCEPT, IGNORE, REJECT = "accept", "ignore", "reject"
 # The name prefix of the proof types checked by re-running the block.
@@ -72,6 +72,15 @@ def payload_key(public_input: PublicInput) -> bytes:
 
 def proof_signing_root(proof: ExecutionProof, provers: ProverSet) -> bytes:
     return compute_signing_root(proof, provers.domain)
+
+
+def sign_proof(
+    proof: ExecutionProof, index: int, key: SecretKey, provers: ProverSet
+) -> SignedExecutionProof:
+    """``proof`` as prover ``index`` (holding ``key``) publishes it on the execution_proof topic."""
+    return SignedExecutionProof(
+        message=proof, validator_index=index, signature=key.sign(proof_signing_root(proof, provers))
+    )
 
 
 class ProofPool:

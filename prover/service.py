@@ -15,8 +15,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import aiohttp
 
-from .containers import ExecutionProof, Prover, ProverRegistry, SignedExecutionProof
-from .pool import proof_signing_root
+from .containers import ExecutionProof, Prover, ProverRegistry
+from .pool import sign_proof
 from .registry import ProverSet
 from .signing import SecretKey, demo_prover_key
 
@@ -291,11 +291,7 @@ class ProverService:
             self.log(f"{proof_type} {root[:18]}: no proof ({refused})")
             return str(refused)
         seconds = time.monotonic() - started
-        signed = SignedExecutionProof(
-            message=proof,
-            validator_index=self.prover_index,
-            signature=self.key.sign(proof_signing_root(proof, provers)),
-        )
+        signed = sign_proof(proof, self.prover_index, self.key, provers)
         verdict = await rpc.call("nr_submitExecutionProof", "0x" + signed.encode_bytes().hex())
         reason = f" ({verdict['reason']})" if verdict["reason"] else ""
         self.log(

@@ -6,16 +6,34 @@ never run, and the L1 cost each side bears.
 """
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional, Sequence, Tuple
 
+import rlp
+from eth.rlp.accounts import Account as StateAccount
 from eth_account import Account
+from eth_hash.auto import keccak
+from trie import HexaryTrie
 from web3 import Web3
 
 from contracts import compile_contract
 from l1.accounts import DevAccount
 from l1.node import Devnet
+from l1.state_proofs import prove_account
+from precompile.encoding import decode, encode
+from precompile.ssz import StatelessInput
+from prover.constants import PROOF_TYPE_IDS
+from prover.containers import (
+    Attestation,
+    AttestedExecution,
+    ExecutionProof,
+    public_input_of,
+)
+from prover.pool import sign_proof
+from prover.registry import ProverSet
+from prover.signing import SecretKey, compute_signing_root
 
-from .rollup import Rollup
+from .l2 import L2_MESSAGE_PASSER
+from .rollup import Rollup, Withdrawal, sent_message_slot
 
 # Init code deploying one byte of runtime: 0xFE (INVALID, burns all gas it is given).
 INVALID_CODE = bytes.fromhex("60fe5f5360015ff3")
@@ -29,6 +47,9 @@ NONCE_BUMPER = bytes.fromhex("645f5f5ff0005f526005601bf3")
 # Gas and fee cap of the transactions built here (L2 base fees stay far below).
 CALL_GAS = 200_000
 FEE_CAP = 10**10
+
+
+ATTESTED_TYPES = ("attested-pyevm", "attested-revm", "attested-eels")
 
 
 class AttackFailed(Exception):
@@ -171,3 +192,65 @@ def force_unrunnable(
     return ForcingCosts(
         forced, attacker_gas, attacker_fees + bonds, sequencer_gas, sequencer_wei, bonds
     )
+
+
+# -- forged state and forged proofs --
+
+def with_payload_fields(encoded: bytes, **fields) -> bytes:
+    """An encoded EXECUTE input with execution payload fields replaced."""
+    stateless_input = decode(encoded, StatelessInput)
+    payload = stateless_input.new_payload_request.execution_payload
+    for name, value in fields.items():
+        setattr(payload, name, value)
+    return encode(stateless_input)
+
+
+def with_state_root(encoded: bytes, state_root: bytes) -> bytes:
+    """The input claiming another post-state root: an invalid block."""
+    return with_payload_fields(encoded, state_root=state_root)
+
+
+def forged_withdrawal_state(withdrawal: Withdrawal) -> Tuple[bytes, List[bytes], List[bytes]]:
+    """
+    A made-up L2 state in which the message passer recorded ``withdrawal``:
+    its root, and the account and storage proofs a claim against it needs.
+    Whoever can settle that root can take ``withdrawal.amount`` from the escrow.
+    """
+    db: dict = {}
+    storage = HexaryTrie(db)
+    slot = sent_message_slot(withdrawal.message_hash)
+    storage[keccak(slot)] = rlp.encode(1)
+    state = HexaryTrie(db)
+    account = StateAccount(0, 0, storage.root_hash, keccak(b""))
+    state[keccak(L2_MESSAGE_PASSER)] = rlp.encode(account)
+    proven = prove_account(db, state.root_hash, L2_MESSAGE_PASSER, [int.from_bytes(slot, "big")])
+    return state.root_hash, list(proven.proof), list(proven.storage[0].proof)
+
+
+def forged_attestations(
+    data: bytes, provers: ProverSet, keys: Sequence[Tuple[int, SecretKey]]
+) -> List[bytes]:
+    """
+    Attested proofs that the EXECUTE input ``data`` is valid, whatever it
+    is, signed with ``keys`` (prover index, secret key) for ``provers``'
+    signing domain: what holders of those keys can publish. One per attested
+    proof type, as many as keys (at most three); SSZ-encoded.
+    """
+    stateless_input = decode(data, StatelessInput)
+    public_input = public_input_of(
+        stateless_input.new_payload_request.hash_tree_root(), stateless_input.chain_config
+    )
+    forged = []
+    for (index, key), name in zip(keys, ATTESTED_TYPES):
+        claim = AttestedExecution(proof_type=PROOF_TYPE_IDS[name], public_input=public_input)
+        attestation = Attestation(
+            prover_index=index, signature=key.sign(compute_signing_root(claim, provers.domain))
+        )
+        proof = ExecutionProof(
+            proof_data=attestation.encode_bytes(),
+            proof_type=PROOF_TYPE_IDS[name],
+            public_input=public_input,
+        )
+        forged.append(sign_proof(proof, index, key, provers).encode_bytes())
+    return forged
+

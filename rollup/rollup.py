@@ -215,8 +215,15 @@ class Rollup:
         proven = prove_account(self.l2.chain.chaindb.db, state_root, L2_MESSAGE_PASSER, [slot])
         return list(proven.proof), list(proven.storage[0].proof)
 
-    def claim(self, withdrawal: Withdrawal, sender: Optional[str] = None, l2_block=None):
-        """Claim on L1, proving the withdrawal against the latest settled L2 state root."""
+    def claim(
+        self, withdrawal: Withdrawal, sender: Optional[str] = None, l2_block=None,
+        gas: Optional[int] = None,
+    ):
+        """
+        Claim on L1, proving the withdrawal against the latest settled L2
+        state root; with ``gas``, sent without an estimate (which runs the
+        proof checks over and over).
+        """
         settled = self.contract.view("head_number")
         if settled < withdrawal.l2_block:
             raise RollupError(
@@ -226,7 +233,7 @@ class Rollup:
         account_proof, storage_proof = self.withdrawal_proof(withdrawal, l2_block)
         return self.contract.transact(
             "claim_withdrawal", *withdrawal.claim_arguments(), l2_block, account_proof,
-            storage_proof, sender=sender or withdrawal.recipient,
+            storage_proof, sender=sender or withdrawal.recipient, gas=gas,
         )
 
     # -- governance --

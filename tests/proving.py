@@ -4,7 +4,7 @@ from typing import Iterable, List, Optional
 
 from prover.constants import DEFAULT_PROOF_TYPES
 from prover.containers import ExecutionProof, SignedExecutionProof
-from prover.pool import proof_signing_root
+from prover.pool import sign_proof
 from prover.proof_types import proof_system
 from prover.registry import ProverSet
 from prover.signing import SecretKey, demo_prover_key
@@ -29,12 +29,7 @@ def sign(
     provers: ProverSet = PROVERS,
     key: Optional[SecretKey] = None,
 ) -> SignedExecutionProof:
-    key = key or demo_prover_key(index)
-    return SignedExecutionProof(
-        message=proof,
-        validator_index=index,
-        signature=key.sign(proof_signing_root(proof, provers)),
-    )
+    return sign_proof(proof, index, key or demo_prover_key(index), provers)
 
 
 def signed_proofs(

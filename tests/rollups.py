@@ -3,8 +3,7 @@
 import dataclasses
 
 from l1.accounts import derive_accounts
-from precompile.encoding import decode, encode
-from precompile.ssz import StatelessInput
+from rollup.adversaries import with_payload_fields, with_state_root  # noqa: F401 (for the tests)
 from rollup.rollup import Rollup
 from rollup.stages import load_preset
 
@@ -23,19 +22,6 @@ def deploy(l1, stage, **changes) -> Rollup:
 def wait(l1, seconds):
     l1.increase_time(seconds)
     l1.mine()
-
-
-def with_payload_fields(encoded: bytes, **fields) -> bytes:
-    """The encoded input with execution payload fields replaced."""
-    stateless_input = decode(encoded, StatelessInput)
-    payload = stateless_input.new_payload_request.execution_payload
-    for name, value in fields.items():
-        setattr(payload, name, value)
-    return encode(stateless_input)
-
-
-def with_state_root(encoded: bytes, state_root: bytes) -> bytes:
-    return with_payload_fields(encoded, state_root=state_root)
 
 
 def read_until_ready(process) -> list:

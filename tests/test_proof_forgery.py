@@ -14,15 +14,11 @@ from l1.node import Devnet, DevnetConfig
 from precompile.encoding import decode
 from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS, PROOFS_MODE, ExecuteParameters
 from precompile.ssz import StatelessInput, StatelessValidationResult
-from prover.constants import PROOF_TYPE_IDS
-from prover.containers import Attestation, AttestedExecution, ExecutionProof, public_input_of
 from prover.pool import ACCEPT, REJECT
-from prover.signing import compute_signing_root, demo_prover_key
-
-from proving import sign
+from prover.signing import demo_prover_key
+from rollup.adversaries import forged_attestations
 
 EXECUTE = to_checksum_address(EXECUTE_PRECOMPILE_ADDRESS)
-ATTESTED = ("attested-pyevm", "attested-revm", "attested-eels")
 
 
 @pytest.fixture(scope="module")
@@ -31,27 +27,10 @@ def invalid_input(encoded_input) -> bytes:
     return with_state_root(encoded_input, b"\x42" * 32)
 
 
-def forged_attestations(data: bytes, devnet: Devnet):
+def demo_key_forgeries(data: bytes, devnet: Devnet):
     """Attested proofs of ``data`` signed with the demo keys, for ``devnet``'s signing domain."""
-    stateless_input = decode(data, StatelessInput)
-    public_input = public_input_of(
-        stateless_input.new_payload_request.hash_tree_root(), stateless_input.chain_config
-    )
-    provers = devnet.proof_pool.provers
-    forged = []
-    for index, name in enumerate(ATTESTED):
-        claim = AttestedExecution(proof_type=PROOF_TYPE_IDS[name], public_input=public_input)
-        key = demo_prover_key(index)
-        attestation = Attestation(
-            prover_index=index, signature=key.sign(compute_signing_root(claim, provers.domain))
-        )
-        proof = ExecutionProof(
-            proof_data=attestation.encode_bytes(),
-            proof_type=PROOF_TYPE_IDS[name],
-            public_input=public_input,
-        )
-        forged.append(sign(proof, index, provers, key).encode_bytes())
-    return forged
+    keys = [(index, demo_prover_key(index)) for index in range(3)]
+    return forged_attestations(data, devnet.proof_pool.provers, keys)
 
 
 def execute_accepts(devnet: Devnet, data: bytes) -> bool:
@@ -72,7 +51,7 @@ def test_the_forgery_works_on_demo_keys_without_a_reexecution_proof(invalid_inpu
     """Why the demo keys are labelled unsafe: the attack this file defends against."""
     devnet = proofs_devnet(execute=dict(proof_threshold=3), deterministic_provers=True)
     devnet.proof_pool.see(decode(invalid_input, StatelessInput), invalid_input)
-    forged = forged_attestations(invalid_input, devnet)
+    forged = demo_key_forgeries(invalid_input, devnet)
     verdicts = [devnet.submit_proof(proof).verdict for proof in forged]
     assert verdicts == [ACCEPT] * 3
     assert execute_accepts(devnet, invalid_input)
@@ -85,7 +64,7 @@ def test_a_devnet_registers_fresh_prover_keys_the_demo_keys_cannot_sign_for(inva
     other = proofs_devnet(execute=dict(proof_threshold=3))
     assert registered.isdisjoint(bytes(p.pubkey) for p in other.proof_pool.provers.registry)
     devnet.proof_pool.see(decode(invalid_input, StatelessInput), invalid_input)
-    for forged in forged_attestations(invalid_input, devnet):
+    for forged in demo_key_forgeries(invalid_input, devnet):
         result = devnet.submit_proof(forged)
         assert result.verdict == REJECT and "signature" in result.reason
     assert not execute_accepts(devnet, invalid_input)
@@ -99,7 +78,7 @@ def test_requiring_a_reexecution_proof_keeps_signatures_alone_from_vouching(
         deterministic_provers=True,
     )
     devnet.proof_pool.see(decode(invalid_input, StatelessInput), invalid_input)
-    for forged in forged_attestations(invalid_input, devnet):
+    for forged in demo_key_forgeries(invalid_input, devnet):
         assert devnet.submit_proof(forged).verdict == ACCEPT  # the keys are the demo keys
     assert not execute_accepts(devnet, invalid_input)
     web3 = devnet.web3()
