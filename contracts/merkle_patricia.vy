@@ -12,6 +12,8 @@ MAX_NODE_BYTES: constant(uint256) = 532
 # Keys are 32-byte hashes, so a path has 64 nibbles; a proof has at most one node per nibble
 # plus the leaf. Real tries are far shallower.
 MAX_PROOF_NODES: constant(uint256) = 16
+# keccak256(rlp(b"")): the root of a trie that holds nothing (an account without storage).
+EMPTY_TRIE_ROOT: constant(bytes32) = 0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421
 KEY_NIBBLES: constant(uint256) = 64
 BRANCH_ITEMS: constant(uint256) = 17
 
@@ -115,6 +117,8 @@ def lookup(
     @notice Like `verify`, but a proof that `key` is absent returns empty bytes
             (a trie stores no empty values). A proof that is wrong still reverts.
     """
+    if root == EMPTY_TRIE_ROOT:  # nothing stored: every key is absent, whatever the proof
+        return b""
     expected: bytes32 = root
     node: Bytes[MAX_NODE_BYTES] = b""
     # An embedded node (under 32 bytes) sits inside its parent, not in the proof.

@@ -20,6 +20,7 @@ from eth_hash.auto import keccak
 
 from l1.accounts import DevAccount
 from l1.builder import run_block
+from l1.state_proofs import prove_account
 from precompile.constants import FORK_PRAGUE
 from precompile.encoding import encode
 from precompile.ssz import ChainConfig
@@ -167,6 +168,17 @@ class BasedBuilder:
             built.block, built.receipts, encode(stateless_input), slot_ending, list(before),
             list(after), list(assertions),
         )
+
+    def storage_proof(self, based: BasedBlock, address: bytes, slot: int) -> Tuple[list, list]:
+        """
+        Account and storage proofs of ``address``'s ``slot`` in the state after
+        ``based``'s L2 block: what an action after the block hands to L1 (the
+        block's L2 side does not depend on them, so they are added once built).
+        """
+        proven = prove_account(
+            self.rollup.l2.chain.chaindb.db, based.block.header.state_root, address, [slot]
+        )
+        return list(proven.proof), list(proven.storage[0].proof)
 
     def land(self, based: BasedBlock, gas: Optional[int] = None) -> bytes:
         """Send the based block to L1 (it lands with the next L1 block); the transaction hash."""

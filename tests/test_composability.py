@@ -12,7 +12,6 @@ from eth_account import Account
 
 from l1.accounts import derive_accounts
 from l1.node import Devnet, DevnetConfig, InvalidArgument
-from l1.state_proofs import prove_account
 from rollup.based import Action, Assertion, BasedBuilder
 from rollup.certificates import (
     SEQUENCED,
@@ -23,9 +22,8 @@ from rollup.certificates import (
     preconfirmation_signer,
 )
 from rollup.composable import ComposableRollup
+from rollup.cross_domain import SwapDesk, deposit_and_withdraw, paid_slot
 from rollup.l1_contract import RollupError
-from rollup.l2 import L2_MESSAGE_PASSER
-from rollup.rollup import Withdrawal, sent_message_slot
 from rollup.stages import load_preset
 
 ACCOUNTS = derive_accounts()
@@ -342,40 +340,101 @@ def test_a_based_block_commits_on_both_sides_or_on_neither(l1, rollup, broken):
 def test_a_deposit_is_spent_on_l2_and_withdrawn_within_one_l1_transaction(l1):
     rollup = composable(l1, finality_delay=0)
     certificate = rollup.sequencer.end_slot()
-    builder = BasedBuilder(rollup, BUILDER)
     fresh = Account.create()
-    deposit, message = builder.deposit(fresh.address, ETHER)
-    withdraw = rollup.message_passer.functions.initiate_withdrawal(
-        fresh.address
-    ).build_transaction({
-        "from": fresh.address, "value": ETHER // 2, "gas": 150_000, "nonce": 0,
-        "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 0, "chainId": rollup.config.l2_chain_id,
-    })
-    signed = Account.sign_transaction(withdraw, fresh.key).raw_transaction
-    signed = rollup.l2.vm_class.get_transaction_builder().decode(bytes(signed))
-    # Build once to learn the L2 block the withdrawal lands in, then claim against it.
-    draft = builder.build([signed], before=[deposit], new_messages=[message],
-                          slot_ending=certificate)
-    number = draft.block.number
-    withdrawal = Withdrawal(
-        rollup.config.l2_chain_id, 0, fresh.address, fresh.address, ETHER // 2, number
+    based, withdrawal = deposit_and_withdraw(
+        BasedBuilder(rollup, BUILDER), fresh, ETHER, ETHER // 2, certificate
     )
-    slot = int.from_bytes(sent_message_slot(withdrawal.message_hash), "big")
-    proven = prove_account(
-        rollup.l2.chain.chaindb.db, draft.block.header.state_root, L2_MESSAGE_PASSER, [slot]
-    )
-    claim = Action(rollup.address, rollup.contract.compiled.encode_call(
-        "claim_withdrawal", *withdrawal.claim_arguments(), number, list(proven.proof),
-        list(proven.storage[0].proof),
-    ))
-    based = builder.build([signed], before=[deposit], after=[claim], new_messages=[message],
-                          slot_ending=certificate)
-    assert based.block.hash == draft.block.hash
     receipt, _ = land_and_follow(l1, rollup, based)
     assert receipt.status == 1, reason_of(l1, receipt)
     assert l1.web3().eth.get_balance(fresh.address) == ETHER // 2
+    assert rollup.contract.view("claimed", withdrawal.message_hash)
     assert rollup.l2.head().hash == based.block.hash
     assert 0 < rollup.l2_balance(fresh.address) < ETHER // 2  # the rest, less L2 gas
+
+
+def swap_setup(l1, rollup):
+    """The swap's contracts, and Alice's offer: 1 L1 ether for Bob, against 2 L2 ether to her."""
+    l1.set_automine(True)
+    desk = SwapDesk.deploy(rollup, ALICE)
+    swap_id = b"\x42" * 32
+    deadline = l1.head().timestamp + 3600
+    desk.swaps.transact(
+        "offer", swap_id, BOB.checksum_address, ALICE.checksum_address, 2 * ETHER, deadline,
+        sender=ALICE.checksum_address, value=ETHER,
+    )
+    l1.set_automine(False)
+    rollup.sequencer.slot = rollup.sequencer.next_l1_slot()
+    return desk, swap_id
+
+
+def test_an_atomic_swap_of_l1_ether_for_l2_ether(l1, rollup):
+    desk, swap_id = swap_setup(l1, rollup)
+    certificate = rollup.sequencer.end_slot()
+    builder = BasedBuilder(rollup, BUILDER)
+    based = builder.build(
+        [desk.pay(BOB, swap_id, ALICE.checksum_address, 2 * ETHER)], slot_ending=certificate
+    )
+    based.after.append(desk.take(builder, based, swap_id))
+    bob_l1 = l1.web3().eth.get_balance(BOB.checksum_address)
+    alice_l2 = rollup.l2_balance(ALICE.checksum_address)
+    receipt, _ = land_and_follow(l1, rollup, based)
+    assert receipt.status == 1, reason_of(l1, receipt)
+    assert l1.web3().eth.get_balance(BOB.checksum_address) == bob_l1 + ETHER
+    assert rollup.l2_balance(ALICE.checksum_address) == alice_l2 + 2 * ETHER
+    assert desk.swaps.view("closed", swap_id)
+
+
+@pytest.mark.parametrize(
+    "attack, reason",
+    [
+        ("short payment", "not paid as offered"),
+        ("forged proof", "proof:"),
+        ("stale block", "not paid as offered"),
+        ("replay", "no open offer"),
+    ],
+)
+def test_a_swap_whose_l2_leg_is_wrong_moves_nothing_on_either_side(l1, rollup, attack, reason):
+    desk, swap_id = swap_setup(l1, rollup)
+    builder = BasedBuilder(rollup, BUILDER)
+    if attack == "replay":  # taken once in a based block; the same proof again later
+        certificate = rollup.sequencer.end_slot()
+        based = builder.build(
+            [desk.pay(BOB, swap_id, ALICE.checksum_address, 2 * ETHER)], slot_ending=certificate
+        )
+        based.after.append(desk.take(builder, based, swap_id))
+        assert land_and_follow(l1, rollup, based)[0].status == 1
+        replayed = based.after[-1]
+    certificate = rollup.sequencer.end_slot()
+    amount = ETHER if attack == "short payment" else 2 * ETHER
+    other_id = b"\x43" * 32 if attack == "replay" else swap_id
+    based = builder.build(
+        [desk.pay(BOB, other_id, ALICE.checksum_address, amount)], slot_ending=certificate
+    )
+    take = desk.take(builder, based, swap_id)
+    if attack == "forged proof":  # one byte of the storage proof's last node changed
+        payload = bytearray(take.data)
+        payload[-40] ^= 1
+        take = Action(take.target, bytes(payload))
+    elif attack == "stale block":  # proven against the parent, where nothing was paid
+        take = Action(take.target, desk.swaps.compiled.encode_call(
+            "take", swap_id, certificate.block_number, *builder.storage_proof(
+                dataclasses.replace(based, block=rollup.l2.block(certificate.block_number)),
+                bytes.fromhex(desk.ledger[2:]), paid_slot(swap_id),
+            )
+        ))
+    elif attack == "replay":
+        take = replayed
+    based.after.append(take)
+    bob_l1 = l1.web3().eth.get_balance(BOB.checksum_address)
+    alice_l2 = rollup.l2_balance(ALICE.checksum_address)
+    receipt, _ = land_and_follow(l1, rollup, based)
+    assert receipt.status == 0
+    assert reason in reason_of(l1, receipt)
+    assert l1.web3().eth.get_balance(BOB.checksum_address) == bob_l1
+    assert rollup.l2_balance(ALICE.checksum_address) == alice_l2
+    assert rollup.contract.view("head_hash") == certificate.block_hash
+    assert rollup.l2.head().hash == certificate.block_hash
+    assert desk.swaps.view("closed", swap_id) == (attack == "replay")
 
 
 # -- liveness --
