@@ -108,6 +108,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     conformance.set_defaults(run=run_conformance_command)
 
+    compare = commands.add_parser(
+        "compare",
+        help="trust-stage comparison by drills: derived stages, rosettes, JSON, Markdown, charts",
+        description=(
+            "Deploy each configuration on fresh embedded devnets, run the same drills on each "
+            "(an invalid state root, an upgrade taking the escrow, the upgrade race, censorship, "
+            "a silent sequencer, the Security Council below, at and above 75%, the walkaway "
+            "test, a pause, proofs mode, the rollup-security attacks), and derive each one's "
+            "L2BEAT stage and risk rosette from what the drills showed. Writes report.json, "
+            "report.md and PNG charts to --out."
+        ),
+    )
+    compare.add_argument(
+        "--stages", metavar="0,1,2",
+        help="demo presets to compare (default 0,1,2 when no --config is given)",
+    )
+    compare.add_argument(
+        "--config", type=Path, action="append", default=[], metavar="FILE",
+        help="a configuration file: {\"base\": 1, \"upgrade_delay\": 176400, ...} (repeatable;"
+        " compared after --stages, each against the first configuration)",
+    )
+    compare.add_argument(
+        "--drills", metavar="NAME,...", help="run only these drills (default: all)"
+    )
+    compare.add_argument(
+        "--out", type=Path, default=Path("nr-compare"), metavar="DIR",
+        help="where report.json, report.md and the charts go (default ./nr-compare)",
+    )
+    compare.add_argument(
+        "--member-failure", type=probability, default=0.1, metavar="P",
+        help="failure model: each council member's (and the operator's) failure probability"
+        " (default 0.1)",
+    )
+    compare.add_argument(
+        "--proof-failure", type=probability, default=0.01, metavar="P",
+        help="failure model: the proof system's failure probability (default 0.01)",
+    )
+    add_accelerate_option(compare)
+    compare.set_defaults(run=run_compare_command)
+
     devnet = commands.add_parser(
         "devnet",
         help="L1 devnet: anvil-compatible JSON-RPC running the NativeRollups fork",
@@ -1142,3 +1182,45 @@ def run_conformance_command(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a probability (0 to 1)")
+    return value
+
+
+def run_compare_command(args: argparse.Namespace) -> int:
+    from nr.compare import (
+        CompareError,
+        build_document,
+        configurations,
+        drills_named,
+        run_comparison,
+        terminal_table,
+        write_report,
+    )
+
+    try:
+        chosen = configurations(args.stages, args.config)
+        drills = drills_named(args.drills)
+    except CompareError as error:
+        print(f"nr compare: {error}", file=sys.stderr)
+        return 2
+    switch_on_speed_ups(args)
+    started = time.perf_counter()
+    log_to_stderr(f"nr compare: {len(drills)} drills on {len(chosen)} configurations"
+                  f" ({', '.join(c.name for c in chosen)}), each drill on a fresh devnet")
+    reports = run_comparison(chosen, drills, progress=log_to_stderr)
+    command = "nr compare " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["compare"] else (
+        "nr compare")
+    document = build_document(reports, args.member_failure, args.proof_failure, command,
+                              time.perf_counter() - started)
+    print(terminal_table(document))
+    written = write_report(document, args.out)
+    print(f"wrote {', '.join(str(path) for path in written)} in {document['wall_seconds']} s")
+    return 0

@@ -5,7 +5,7 @@ the L1 devnet (so the printed keys work on every chain). anvil's state edits
 are off: a block built on an edited state could never settle on L1.
 """
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from contracts import compile_contract
 from l1.node import Devnet, DevnetConfig
@@ -32,11 +32,16 @@ def predeploys() -> Dict[bytes, GenesisAccount]:
     }
 
 
-def l2_node(config: StageConfig) -> Devnet:
-    """A fresh L2 chain for ``config``: automine, so every transaction gets a block to settle."""
+def l2_node(config: StageConfig, genesis_timestamp: Optional[int] = None) -> Devnet:
+    """
+    A fresh L2 chain for ``config``: automine, so every transaction gets a
+    block to settle. Its genesis is now, or at ``genesis_timestamp`` (a node
+    rebuilding an existing L2 from L1 data starts from that L2's genesis).
+    """
     return Devnet(
         DevnetConfig(
             chain_id=config.l2_chain_id,
+            genesis_timestamp=genesis_timestamp,
             gas_limit=config.l2_gas_limit,
             vm_class=Prague,
             predeploys=predeploys(),

@@ -136,7 +136,9 @@ def genesis_chain(config: DevnetConfig, vm_class: type, accounts: List[DevAccoun
             **config.predeploys,
         },
         gas_limit=config.gas_limit,
-        timestamp=int(time.time()),
+        timestamp=(
+            int(time.time()) if config.genesis_timestamp is None else config.genesis_timestamp
+        ),
         base_fee_per_gas=config.base_fee_per_gas,
         # As on anvil, the first block pays the configured base fee.
         gas_used=config.gas_limit // ELASTICITY_MULTIPLIER,

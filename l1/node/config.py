@@ -36,6 +36,8 @@ class DevnetConfig:
     slot_time: int = DEFAULT_SLOT_TIME
     # One block per slot, at the slot's start (the server's timer, or mine_slot by hand).
     slot_mode: bool = False
+    # The genesis block's timestamp (None: now); a node rebuilding a chain names its genesis.
+    genesis_timestamp: Optional[int] = None
     execute: ExecuteParameters = field(default_factory=ExecuteParameters)
     # The chain's rules; None is the NativeRollups fork with ``execute``. An
     # L2 node runs plain Prague, as its blocks must pass EXECUTE's guest.
