@@ -448,7 +448,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_accelerate_option(rpc)
     rpc.set_defaults(run=run_bench_rpc_command)
+    composability_bench = benches.add_parser(
+        "composability",
+        help="preconfirmation and settlement latency, based blocks landing in their slot",
+        description=(
+            "A composable rollup on an in-process L1 in slot mode, on the wall clock: a client "
+            "sends L2 transfers over JSON-RPC and polls nr_getPreconfirmation; each slot the "
+            "sequencer ends the slot and a builder lands a based block (every tenth a "
+            "cross-domain round trip). Prints preconfirmation latency p50/p99, latency to L1 "
+            "settlement, the share of based blocks in their slot, L1 gas per based block."
+        ),
+    )
+    composability_bench.add_argument(
+        "--slots", type=positive_int, default=100, help="slots to run (default 100)"
+    )
+    composability_bench.add_argument(
+        "--slot-time", type=positive_int, default=1, help="seconds per L1 slot (default 1)"
+    )
+    composability_bench.add_argument(
+        "--rate", type=positive_float, default=2.0, help="L2 transactions per second (default 2)"
+    )
+    composability_bench.add_argument(
+        "--slot-ending-at", type=fraction, default=0.85,
+        help="point of the slot at which the sequencer releases the slot-ending block"
+        " (default 0.85)",
+    )
+    composability_bench.add_argument(
+        "--block-interval", type=non_negative_float, default=0.0,
+        help="seconds at least between sequencing blocks (default 0: a block as transactions"
+        " arrive, as many per slot as the slot's L1 block can settle)",
+    )
+    add_accelerate_option(composability_bench)
+    composability_bench.set_defaults(run=run_bench_composability_command)
     bench.set_defaults(run=lambda args: bench.print_help() or 2)
+
+    composability = commands.add_parser(
+        "composability",
+        help="synchronous composability: a few slots drawn as a timeline (--demo)",
+        description=(
+            "--demo runs a composable rollup through a few slots on an in-process L1 in slot "
+            "mode: sequenced blocks, slot-ending and based blocks, an atomic cross-domain swap, "
+            "a deposit spent and withdrawn in one L1 transaction, a missed slot, the sequencer "
+            "silent until the rollup falls back to based mode, and its return. Writes "
+            "timeline.png, timeline.html and slots.json."
+        ),
+    )
+    composability.add_argument("--demo", action="store_true", help="run the demo's slots")
+    composability.add_argument(
+        "--out", type=Path, default=Path("composability-demo"),
+        help="directory for the timeline (default: ./composability-demo)",
+    )
+    add_accelerate_option(composability)
+    composability.set_defaults(run=run_composability_command)
     return parser
 
 
@@ -513,6 +564,7 @@ positive_float = number(float, "a number", lambda value: value > 0, "must be pos
 positive_int = number(integer, "an integer", lambda value: value > 0, "must be positive")
 non_negative_float = number(float, "a number", lambda value: value >= 0, "must be zero or more")
 non_negative_int = number(integer, "an integer", lambda value: value >= 0, "must be zero or more")
+fraction = number(float, "a number", lambda value: 0 < value < 1, "must be between 0 and 1")
 
 
 def threshold_fraction(text: str) -> tuple:
@@ -1127,6 +1179,31 @@ def run_bench_forcing_command(args: argparse.Namespace) -> int:
 
     switch_on_speed_ups(args)
     print(format_forcing_costs(run_forcing_bench(args.forced, log=log_to_stderr)))
+    return 0
+
+
+def run_bench_composability_command(args: argparse.Namespace) -> int:
+    from nr.bench.composability import format_composability, run_composability_bench
+
+    switch_on_speed_ups(args)
+    results = run_composability_bench(
+        args.slots, args.slot_time, args.rate, args.slot_ending_at, args.block_interval,
+        log=log_to_stderr,
+    )
+    print(format_composability(results))
+    return 0
+
+
+def run_composability_command(args: argparse.Namespace) -> int:
+    if not args.demo:
+        print("nr composability: nothing to do; --demo runs the demo's slots", file=sys.stderr)
+        return 2
+    from nr.composability import run_demo, write_demo
+
+    switch_on_speed_ups(args)
+    records = run_demo(log=log_to_stderr)
+    for path in write_demo(records, args.out):
+        print(path)
     return 0
 
 

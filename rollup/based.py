@@ -29,10 +29,8 @@ from precompile.witness import prove_block
 from .certificates import Certificate
 from .l1_contract import RollupError
 from .sequencer import DEPOSIT, QueuedMessage, one_block_of, relay_transaction, settlement_gas
-from .slot_sequencer import CERTIFICATE_GAS
+from .slot_sequencer import BASED_ACTIONS_GAS, CERTIFICATE_GAS
 
-# Gas for a based block's L1 actions and assertions beside settling the block.
-ACTIONS_GAS = 2_000_000
 NO_CERTIFICATE = (0, bytes(32), 0, 0, bytes(32), [])
 
 
@@ -182,9 +180,8 @@ class BasedBuilder:
 
     def land(self, based: BasedBlock, gas: Optional[int] = None) -> bytes:
         """Send the based block to L1 (it lands with the next L1 block); the transaction hash."""
-        gas = gas or (
-            settlement_gas(self.rollup.l2, based.stateless_input) + CERTIFICATE_GAS + ACTIONS_GAS
-        )
+        settling = settlement_gas(self.rollup.l2, based.stateless_input)
+        gas = gas or settling + CERTIFICATE_GAS + BASED_ACTIONS_GAS
         return self.rollup.sequencing.send(
             "build_based", *based.arguments(), sender=self.key.checksum_address,
             value=based.value, gas=gas,

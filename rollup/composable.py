@@ -18,6 +18,11 @@ from .rollup import Rollup, deploy_contracts, parties
 from .slot_sequencer import SlotNamespace, SlotSequencer
 from .stages import StageConfig
 
+# An L2 gas limit that lets one L1 block settle several sequenced blocks and a
+# based block: EXECUTE charges each block's gas limit, and L1 caps the sum per
+# block (EXECUTE_CUMULATIVE_GAS_LIMIT) and its own gas.
+SLOT_FRIENDLY_L2_GAS_LIMIT = 3_000_000
+
 
 class ComposableRollup(Rollup):
     sequencer: SlotSequencer

@@ -17,13 +17,16 @@ The sequencer of a synchronously composable rollup, slot by slot.
   preconfirmations void, and it sequences nothing until a based block lands.
 """
 
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from eth.abc import BlockAPI
 
-from l1.rpc.params import BYTES32, Param, method
+from l1.rpc.params import BYTES32, DATA, Param, method
 from precompile.encoding import decode
+from precompile.execute import EXECUTE_CUMULATIVE_GAS_LIMIT
 from precompile.payload import new_payload_request_to_block
 from precompile.ssz import StatelessInput
 
@@ -39,8 +42,15 @@ from .certificates import (
 from .l1_contract import L1Contract
 from .sequencer import Sequencer, settlement_gas
 
+# Sequencing blocks: at most one per this many seconds, on a cadence.
+DEFAULT_BLOCK_INTERVAL = 0.25
+CADENCE_POLL = 0.002
 # Sequencing.settle_sequenced besides advance: the certificate's ECRECOVERs and the calldata copy.
 CERTIFICATE_GAS = 200_000
+# What a based block's L1 actions may use beside settling its L2 block.
+BASED_ACTIONS_GAS = 2_000_000
+# An L2 block's encoded EXECUTE input, for planning L1 gas (a few transfers: 4-8 KB).
+TYPICAL_INPUT_BYTES = 8192
 SEQUENCED_MODE, BASED_MODE = 0, 1
 MODE_NAMES = {SEQUENCED_MODE: "sequenced", BASED_MODE: "based"}
 
@@ -75,9 +85,15 @@ class SlotSequencer(Sequencer):
     # Whether sequencing waits for the L1 block of a slot it ended.
     waiting_for_l1: bool = False
     # The last L2 block sent to settle_sequenced (its receipt may still be to come).
+    # Sequencing blocks come as transactions arrive, at most one per this many
+    # seconds (``run_cadence``); 0: one per arriving transaction (automine).
+    block_interval: float = 0.0
+    # Sequencing blocks so far in the slot being sequenced (capped: blocks_per_slot).
+    blocks_this_slot: int = 0
     _sent_through: int = 0
     _landed_from: int = 0
     _importing: Optional[bytes] = None
+    _blocks_per_slot: Optional[int] = None
 
     def __post_init__(self) -> None:
         self.l2.block_listeners.append(self._block_mined)
@@ -94,6 +110,9 @@ class SlotSequencer(Sequencer):
             block.number, self.slot,
         )
         self.certificates[block.hash] = certificate
+        self.blocks_this_slot += 1
+        if self.blocks_this_slot >= self.blocks_per_slot():
+            self.l2.set_automine(False)  # the rest wait for the next slot
         signer = self.committee.signers[0]
         for index, transaction in enumerate(block.transactions):
             promise = preconfirm(
@@ -101,6 +120,49 @@ class SlotSequencer(Sequencer):
             )
             self.preconfirmations[transaction.hash] = (promise, block.hash)
             self.voided.pop(transaction.hash, None)
+
+    def blocks_per_slot(self) -> int:
+        """
+        The most sequencing blocks one slot may have: every one must settle in
+        the slot's L1 block before a based block can build on the last, and
+        each is an EXECUTE call charged its L2 gas limit, within L1's cap on
+        that sum and L1's block gas limit (with room for the based block).
+        """
+        if self._blocks_per_slot is None:
+            l2_gas_limit = self.l2.config.gas_limit
+            by_execute = EXECUTE_CUMULATIVE_GAS_LIMIT // l2_gas_limit - 1
+            settling = settlement_gas(self.l2, bytes(TYPICAL_INPUT_BYTES)) + CERTIFICATE_GAS
+            l1_gas_limit = self.rollup.l1.eth.get_block("latest").gasLimit
+            by_gas = (l1_gas_limit - settling - BASED_ACTIONS_GAS) // settling
+            self._blocks_per_slot = max(1, min(by_execute, by_gas))
+        return self._blocks_per_slot
+
+    def run_cadence(self, stopped: threading.Event, interval: float = DEFAULT_BLOCK_INTERVAL):
+        """
+        Sequence on a cadence until ``stopped``: a block of what is pending as
+        soon as something is, but at most one per ``interval`` seconds, and
+        none while the slot waits for L1 or in based mode. (Automine stays off.)
+        """
+        self.block_interval = interval
+        self.l2.set_automine(False)
+        last = 0.0
+        while not stopped.wait(CADENCE_POLL):
+            if time.monotonic() - last < interval:
+                continue
+            with self.l2.lock:
+                if self.waiting_for_l1 or self.mode == BASED_MODE or not self.l2.pending:
+                    continue
+                if self.blocks_this_slot >= self.blocks_per_slot():
+                    continue
+                self.l2.mine()
+            last = time.monotonic()
+
+    def _sequence_pending(self) -> None:
+        """Start the slot: automine again (unless on a cadence), and a block of what waited."""
+        if not self.block_interval:
+            self.l2.set_automine(True)
+            if self.l2.pending:
+                self.l2.mine()
 
     def preconfirmation(self, transaction_hash: bytes) -> Optional[Preconfirmation]:
         """The promise for a transaction, if it still holds (its block is on the L2 chain)."""
@@ -163,16 +225,19 @@ class SlotSequencer(Sequencer):
         if self.mode == BASED_MODE:
             return None
         slot = self.next_l1_slot() if slot is None else slot
-        self.settle()
-        head = self.l2.head()
         l1_parent = bytes(self.rollup.l1.eth.get_block("latest").hash)
+        with self.l2.lock:
+            # A block a transaction was promised goes in first; then nothing more.
+            self.l2.mine_due()
+            self.l2.set_automine(False)
+            self.waiting_for_l1 = True
+            head = self.l2.head()
+        self.settle()  # outside the lock: transactions keep arriving (to wait) meanwhile
         certificate = certify(
             self.committee, self.l2.chain_id, self.sequencing.address, SLOT_ENDING, head.hash,
             head.block_number, slot, l1_parent,
         )
         self.slot_ending[slot] = certificate
-        self.waiting_for_l1 = True
-        self.l2.set_automine(False)
         return certificate
 
     def follow_l1(self) -> None:
@@ -191,11 +256,10 @@ class SlotSequencer(Sequencer):
         else:
             self.mode = SEQUENCED_MODE
         self.slot = self.next_l1_slot()
+        self.blocks_this_slot = 0
         self.waiting_for_l1 = False
         if self.mode == SEQUENCED_MODE:
-            self.l2.set_automine(True)
-            if self.l2.pending:
-                self.l2.mine()
+            self._sequence_pending()
 
     def _newly_landed(self) -> List[LandedBlock]:
         latest = self.rollup.l1.eth.block_number
@@ -324,6 +388,22 @@ class SlotNamespace:
             void = self.sequencer.voided.get(transaction_hash)
             return None if void is None else {"void": void}
         return promise.as_json()
+
+    @method(Param("data", DATA))
+    def nr_sendRawTransaction(self, encoded: bytes) -> Dict[str, Any]:
+        """
+        eth_sendRawTransaction that answers with the preconfirmation at once:
+        the transaction's block is mined before the answer (null while the
+        slot waits for L1, or in based mode: poll nr_getPreconfirmation).
+        """
+        l2 = self.sequencer.l2
+        transaction_hash = l2.send_raw_transaction(encoded)
+        l2.mine_due()
+        promise = self.sequencer.preconfirmation(transaction_hash)
+        return {
+            "transactionHash": "0x" + transaction_hash.hex(),
+            "preconfirmation": None if promise is None else promise.as_json(),
+        }
 
     @method()
     def nr_slotStatus(self) -> Dict[str, Any]:

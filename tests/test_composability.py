@@ -6,9 +6,12 @@ Each runs against a real L1 devnet in slot mode and the real contracts.
 """
 
 import dataclasses
+import threading
+import time
 
 import pytest
 from eth_account import Account
+from web3 import Web3
 
 from l1.accounts import derive_accounts
 from l1.node import Devnet, DevnetConfig, InvalidArgument
@@ -21,7 +24,7 @@ from rollup.certificates import (
     certify,
     preconfirmation_signer,
 )
-from rollup.composable import ComposableRollup
+from rollup.composable import SLOT_FRIENDLY_L2_GAS_LIMIT, ComposableRollup
 from rollup.cross_domain import SwapDesk, deposit_and_withdraw, paid_slot
 from rollup.l1_contract import RollupError
 from rollup.stages import load_preset
@@ -39,6 +42,7 @@ def l1():
 
 
 def composable(l1, stage=1, **changes) -> ComposableRollup:
+    changes.setdefault("l2_gas_limit", SLOT_FRIENDLY_L2_GAS_LIMIT)
     config = dataclasses.replace(load_preset(stage), **changes)
     rollup = ComposableRollup.deploy(l1.web3(), config, slot_time=SLOT_TIME)
     l1.set_automine(False)  # from here on, one block per slot
@@ -53,14 +57,13 @@ def rollup(l1):
 
 def transfer(rollup, sender, recipient, value, nonce=None):
     """A signed L2 transfer, decoded as the L2 node holds transactions."""
-    l2 = rollup.l2_web3
     transaction = {
         "to": recipient.checksum_address if hasattr(recipient, "checksum_address") else recipient,
         "value": value,
         "gas": 21_000,
         "maxFeePerGas": 10**10,
         "maxPriorityFeePerGas": 0,
-        "nonce": l2.eth.get_transaction_count(sender.checksum_address) if nonce is None else nonce,
+        "nonce": rollup.l2.pool.next_nonce(sender.address) if nonce is None else nonce,
         "chainId": rollup.config.l2_chain_id,
     }
     raw = Account.sign_transaction(transaction, sender.private_key).raw_transaction
@@ -590,3 +593,72 @@ def test_a_sequencer_that_starts_the_next_slot_early_loses_that_block(l1, rollup
         rollup.l2_balance(BOB.checksum_address) <= bob
     )
     assert rollup.contract.view("head_hash") == based.block.hash
+
+
+# -- cadence and capacity --
+
+
+def test_a_slot_has_no_more_sequencing_blocks_than_its_l1_block_can_settle(l1, rollup):
+    cap = rollup.sequencer.blocks_per_slot()
+    assert cap >= 2  # 3M L2 gas: several per 30M L1 block
+    for value in range(cap + 2):
+        rollup.l2.send_transaction(transfer(rollup, ALICE, BOB, value + 1))
+    assert rollup.l2.head().block_number == cap  # the rest wait for the next slot
+    assert len(rollup.l2.pending) == 2
+    certificate = rollup.sequencer.end_slot()
+    based = BasedBuilder(rollup, BUILDER).build([], slot_ending=certificate)
+    receipt, _ = land_and_follow(l1, rollup, based)
+    assert receipt.status == 1  # every sequenced block settled in time, the based one too
+    assert not rollup.l2.pending
+    assert rollup.l2.head().block_number == cap + 2  # the based block, then the two waiting
+
+
+def test_on_a_cadence_blocks_come_at_most_once_per_interval(rollup):
+    stopped = threading.Event()
+    cadence = threading.Thread(
+        target=rollup.sequencer.run_cadence, args=(stopped, 0.25), daemon=True
+    )
+    cadence.start()
+    try:
+        sent = [rollup.l2.send_transaction(transfer(rollup, ALICE, BOB, v + 1)) for v in range(3)]
+        deadline = time.monotonic() + 30
+        while any(rollup.sequencer.preconfirmation(h) is None for h in sent):
+            assert time.monotonic() < deadline, "no preconfirmation within 30 s"
+            time.sleep(0.01)
+    finally:
+        stopped.set()
+        cadence.join()
+    numbers = {rollup.sequencer.preconfirmation(h).block_number for h in sent}
+    assert len(numbers) <= 2  # all arrived at once: one block, or two at most
+    mined = [rollup.l2.block(n).header.timestamp for n in sorted(numbers)]
+    assert mined == sorted(mined)
+
+
+def test_the_l2_endpoint_answers_a_transaction_with_its_preconfirmation(rollup):
+    from nr.bench.composability import serve_in_thread
+
+    url = serve_in_thread(rollup.l2, (rollup.rpc_namespace(),))
+    web3 = Web3(Web3.HTTPProvider(url))
+    raw = Account.sign_transaction({
+        "to": BOB.checksum_address, "value": 5, "gas": 21_000, "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 0, "nonce": 0, "chainId": rollup.config.l2_chain_id,
+    }, ALICE.private_key).raw_transaction
+    answer = web3.provider.make_request("nr_sendRawTransaction", ["0x" + bytes(raw).hex()])
+    promise = answer["result"]["preconfirmation"]
+    receipt = web3.eth.get_transaction_receipt(answer["result"]["transactionHash"])
+    assert int(promise["blockNumber"], 16) == receipt.blockNumber
+    assert web3.provider.make_request(
+        "nr_getPreconfirmation", [answer["result"]["transactionHash"]]
+    )["result"] == promise
+    status = web3.provider.make_request("nr_slotStatus", [])["result"]
+    assert status["mode"] == "sequenced" and status["l2Head"] == hex(receipt.blockNumber)
+    # While the slot waits for L1 the answer has no preconfirmation yet, and says so.
+    rollup.sequencer.end_slot()
+    raw = Account.sign_transaction({
+        "to": BOB.checksum_address, "value": 5, "gas": 21_000, "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 0, "nonce": 1, "chainId": rollup.config.l2_chain_id,
+    }, ALICE.private_key).raw_transaction
+    waiting = web3.provider.make_request("nr_sendRawTransaction", ["0x" + bytes(raw).hex()])
+    assert waiting["result"]["preconfirmation"] is None
+    refused = web3.provider.make_request("nr_sendRawTransaction", ["0x1234"])
+    assert "invalid transaction" in refused["error"]["message"]
