@@ -9,6 +9,10 @@
 # Must stay the first storage variable: L1 proves `sent_messages[hash]` at slot 0.
 sent_messages: public(HashMap[bytes32, bool])
 message_nonce: public(uint256)
+# Who may freeze an account's withdrawals (set in the genesis; empty: no one).
+# A regulated L2's operator, or a Security Council contract, holds it.
+freezer: public(address)
+frozen: public(HashMap[address, bool])
 
 event WithdrawalInitiated:
     message_hash: indexed(bytes32)
@@ -23,6 +27,7 @@ event WithdrawalInitiated:
 def initiate_withdrawal(recipient: address) -> bytes32:
     """@notice Withdraw `msg.value` to `recipient` on L1."""
     assert msg.value > 0, "withdrawal: nothing to withdraw"
+    assert not self.frozen[msg.sender], "withdrawal: the sender is frozen"
     nonce: uint256 = self.message_nonce
     message: bytes32 = keccak256(abi_encode(chain.id, nonce, msg.sender, recipient, msg.value))
     self.sent_messages[message] = True
@@ -32,3 +37,12 @@ def initiate_withdrawal(recipient: address) -> bytes32:
         amount=msg.value,
     )
     return message
+
+
+@external
+def set_frozen(account: address, frozen: bool):
+    """@notice The freezer stops (or lets again) `account`'s withdrawals to L1."""
+    assert self.freezer != empty(address) and msg.sender == self.freezer, (
+        "set_frozen: only the freezer"
+    )
+    self.frozen[account] = frozen

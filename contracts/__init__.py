@@ -3,7 +3,7 @@ Vyper sources of the L1 rollup contracts and L2 predeploys, compiled by the
 package on first use. The sources are the truth: no bytecode is kept by hand.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
@@ -28,6 +28,8 @@ class CompiledContract:
     bytecode: bytes
     # The code a deployment leaves at its address; predeploys go into a genesis as this.
     runtime: bytes
+    # Storage variable -> its first slot (a predeploy's state is written into a genesis there).
+    slots: Dict[str, int] = field(default_factory=dict)
 
     def function(self, name: str) -> Dict[str, Any]:
         for entry in self.abi:
@@ -77,11 +79,13 @@ def compile_contract(name: str) -> CompiledContract:
         contract_path=source.name,
         # Contracts import shared modules (e.g. merkle_patricia) from this directory.
         input_bundle=FilesystemInputBundle([SOURCES]),
-        output_formats=["abi", "bytecode", "bytecode_runtime"],
+        output_formats=["abi", "bytecode", "bytecode_runtime", "layout"],
     )
+    layout = output["layout"].get("storage_layout", {})
     return CompiledContract(
         name,
         output["abi"],
         bytes.fromhex(output["bytecode"][2:]),
         bytes.fromhex(output["bytecode_runtime"][2:]),
+        {variable: where["slot"] for variable, where in layout.items() if "slot" in where},
     )

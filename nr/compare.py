@@ -261,12 +261,16 @@ def markdown(document: dict, charts: Sequence[str]) -> str:
         " Each drill ran on a fresh devnet with a real deployment; every stage and rosette"
         " value below comes from the drills' outcomes, not from the configurations' declared"
         " values.", "",
-        "| configuration | derived stage | broken requirements |", "|---|---|---|",
+        "| configuration | from | derived stage | requirements broken |", "|---|---|---|---|",
     ]
     for config in configs:
-        broken = "; ".join(f"Stage {item['stage']}: {item['text']} ({item['drill']})"
-                           for item in config["broken"]) or "none"
-        lines.append(f"| {config['name']} | {show_stage(config['derived_stage'])} | {broken} |")
+        lines.append(f"| {config['name']} | {config['source']} |"
+                     f" {show_stage(config['derived_stage'])} | {len(config['broken'])} |")
+    for config in configs:
+        lines += ["", f"Broken in {config['name']}:" if config["broken"]
+                  else f"Nothing broken in {config['name']}."]
+        lines += [f"- Stage {item['stage']}: {item['text']} ({item['drill']}: {item['detail']})"
+                  for item in config["broken"]]
     rows = table_rows(document)
     lines += ["", "## Drills, rosette and measurements", "",
               "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]

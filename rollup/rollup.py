@@ -21,15 +21,14 @@ from l1.state_proofs import prove_account
 
 from .governance import Governance, ScheduledAction
 from .l1_contract import L1Contract, RollupError
-from .l2 import L2_MESSAGE_PASSER, l2_node
+from .l2 import L2_MESSAGE_PASSER, OPERATOR_ACCOUNT, l2_node
 from .sequencer import Sequencer
 from .stages import StageConfig, load_preset
 
 # Of the standard test accounts (the same keys on L1 and every L2): the
 # sequencer signs L2 relays and L1 settlements, the operator holds the
-# rollup's admin key. Accounts 0-7 stay free for users.
+# rollup's admin key (OPERATOR_ACCOUNT). Accounts 0-7 stay free for users.
 SEQUENCER_ACCOUNT = 8
-OPERATOR_ACCOUNT = 9
 # Storage slot of L2MessagePasser.sent_messages (its first variable).
 SENT_MESSAGES_SLOT = 0
 # initiate_withdrawal writes two fresh slots and logs: about 70k gas; room to spare.

@@ -7,7 +7,7 @@ framework, so a file that calls itself Stage 1 cannot keep a Stage 0 power.
 """
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Tuple, Union
 
@@ -20,6 +20,7 @@ DAY = 86400
 MIN_EXIT_WINDOW = {1: 7 * DAY, 2: 30 * DAY}
 # L2BEAT: a Security Council has at least 8 members and a threshold above 75%.
 MIN_COUNCIL_MEMBERS = 8
+FREEZERS = ("none", "operator", "council")
 # Durations (seconds) and counts that are never negative.
 NON_NEGATIVE = (
     "finality_delay", "inclusion_delay", "proposer_timeout", "upgrade_delay", "council_threshold",
@@ -50,6 +51,9 @@ class StageConfig:
     council_threshold: int
     # The council may act only once the rollup holds a proof of a bug (Stage 2).
     council_needs_bug_proof: bool
+    # Who may freeze an account's withdrawals on L2 (a regulated L2): "none",
+    # "operator" (the operator key) or "council" (the Security Council's threshold).
+    freezer: str = "none"
 
     @property
     def exit_window(self) -> int:
@@ -112,6 +116,10 @@ def value_problems(config: StageConfig) -> list:
     )
     if not threshold_ok:
         problems.append(f"council_threshold must be 1..{len(members)} with a council, 0 without")
+    if config.freezer not in FREEZERS:
+        problems.append(f"freezer must be one of {', '.join(FREEZERS)}, not {config.freezer!r}")
+    if config.freezer == "council" and not members:
+        problems.append("freezer: a council freeze needs a security_council")
     return problems
 
 
@@ -123,6 +131,11 @@ def stage_requirements(config: StageConfig) -> list:
             problems.append(f"stage {config.stage}: the state root moves only through EXECUTE")
         if config.inclusion_delay <= 0:
             problems.append(f"stage {config.stage}: forced inclusion needs an inclusion_delay")
+        if config.freezer == "operator":
+            problems.append(
+                f"stage {config.stage}: only a Security Council may freeze withdrawals,"
+                " not the operator"
+            )
     if config.stage == 2 and config.proposer_timeout <= 0:
         problems.append("stage 2: anyone may propose when the sequencer is silent")
     minimum = MIN_EXIT_WINDOW.get(config.stage)
@@ -180,15 +193,16 @@ def stage_config(document: object, source: Union[str, Path]) -> StageConfig:
     if not isinstance(document, dict):
         raise InvalidPreset(f"{source}: a preset is a JSON object of its fields")
     names = {field.name for field in fields(StageConfig)}
+    optional = {field.name for field in fields(StageConfig) if field.default is not MISSING}
     unknown = set(document) - names
-    missing = names - set(document)
+    missing = names - set(document) - optional
     if unknown or missing:
         parts = [f"{label} fields {sorted(names)}" for label, names in
                  (("unknown", unknown), ("missing", missing)) if names]
         raise InvalidPreset(f"{source}: " + ", ".join(parts))
     types = {field.name: field.type for field in fields(StageConfig)}
     for key, value in document.items():
-        expected = types[key] if types[key] in (bool, int) else list
+        expected = types[key] if types[key] in (bool, int, str) else list
         if type(value) is not expected:
             raise InvalidPreset(f"{source}: {key} must be {expected.__name__}, not {value!r}")
     config = StageConfig(**{**document, "security_council": tuple(document["security_council"])})

@@ -37,6 +37,8 @@ STAGE0, STAGE1, STAGE2 = (preset_configuration(stage) for stage in (0, 1, 2))
 SHORT_WINDOW = with_changes(STAGE1, "window-1d", upgrade_delay=DAY + DAY + 3600)
 LOW_THRESHOLD = with_changes(STAGE1, "threshold-5of8", council_threshold=5)
 NO_FORCING = with_changes(STAGE1, "no-forced-inclusion", inclusion_delay=0)
+# The bundled regulated configurations: a freeze the operator holds, or only the council.
+REGULATED, COUNCIL_FREEZE = (load_configuration(name) for name in ("regulated", "council-freeze"))
 
 
 def drill(name, configuration):
@@ -71,6 +73,7 @@ def test_council_minority_acts_once_the_threshold_is_75_percent_or_less():
     assert weak.passed is False and weak.metrics["funds_lost_wei"] == 10 * ETHER
 
 
+@pytest.mark.slow
 def test_upgrade_race_measures_the_exit_margin():
     result = drill("upgrade-race", SHORT_WINDOW)
     checks = {check.requirement: check.passed for check in result.checks}
@@ -78,6 +81,17 @@ def test_upgrade_race_measures_the_exit_margin():
     # The user still got out, a day before the upgrade: the window is 1 d, not 7.
     assert 0.99 * DAY < result.metrics["exit_margin_s"] <= DAY
     assert result.metrics["funds_lost_wei"] == 0
+
+
+def test_an_operator_freeze_censors_and_names_the_censorable_set_a_council_freeze_does_not():
+    regulated, council = drill("freeze", REGULATED), drill("freeze", COUNCIL_FREEZE)
+    assert regulated.passed is False and regulated.metrics["funds_frozen_wei"] > 0
+    assert "the operator's key" in regulated.metrics["freeze_power"]
+    assert "initiate_withdrawal failed on L2" in regulated.evidence[-1]["what"]
+    assert council.passed is True and council.metrics["funds_frozen_wei"] == 0
+    assert council.metrics["freeze_power"] == "any account 7 of 8 council members freeze"
+    assert any("6 council members freeze" in step["what"] and step["refused"]
+               for step in council.evidence)
 
 
 def test_a_drill_that_cannot_run_breaks_what_it_checks():
@@ -151,6 +165,8 @@ def test_failure_model_follows_the_math_of_stage_transitions():
     ({"base": 1, "proof_threshold": 5}, "proof_threshold must be 1..4"),
     ({"base": 1, "provers": 2}, "provers must be 3..5"),
     ({"upgrade_delay": 5}, "missing fields"),
+    ({"base": 1, "freezer": "bank"}, "freezer must be one of none, operator, council"),
+    ({"base": 0, "freezer": "council"}, "a council freeze needs a security_council"),
     ([1, 2], "a configuration is a JSON object"),
 ])
 def test_configuration_files_with_bad_values_are_refused_naming_the_field(
@@ -245,14 +261,18 @@ def test_three_presets_stage0_fails_operator_drills_stage1_all_but_council_stage
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("weakened, turned", [
-    (SHORT_WINDOW, {("upgrade-race", "exit-window-7d")}),
-    (LOW_THRESHOLD, {("council-minority", "council-75")}),
+@pytest.mark.parametrize("weakened, turned, stage", [
+    (SHORT_WINDOW, {("upgrade-race", "exit-window-7d")}, 0),
+    (LOW_THRESHOLD, {("council-minority", "council-75")}, 0),
+    # Every drill in which a censored user must force an exit.
     (NO_FORCING, {("censorship", "forced-inclusion"), ("upgrade-race", "exit-window-7d"),
-                  ("walkaway", "walkaway"), ("pause-then-forced", "pause-bounded")}),
+                  ("walkaway", "walkaway"), ("pause-then-forced", "pause-bounded"),
+                  ("freeze", "no-operator-freeze")}, 0),
+    (REGULATED, {("freeze", "no-operator-freeze")}, 0),
+    (COUNCIL_FREEZE, set(), 1),
 ])
 def test_weakening_one_parameter_flips_exactly_its_drills_and_the_stage(
-    presets_run, weakened, turned
+    presets_run, weakened, turned, stage
 ):
     document, reports = presets_run
     stage1_report = reports[1]
@@ -261,4 +281,8 @@ def test_weakening_one_parameter_flips_exactly_its_drills_and_the_stage(
     (flip,) = pair["flips"]
     assert {(c["drill"], c["requirement"]) for c in flip["checks"]} == turned
     assert all(c["from"] is True and c["to"] is False for c in flip["checks"])
-    assert flip["stage"] == {"from": 1, "to": 0}
+    assert flip["stage"] == {"from": 1, "to": stage}
+    if weakened is REGULATED:
+        exit_window = pair["configurations"][1]["rosette"]["exit_window"]
+        assert exit_window["value"] == "none: users can be censored"
+        assert "the operator's key" in exit_window["detail"]

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from l1.node import DevnetConfig
 
-from . import attacks, council, exits, liveness, operator, proofs, workload
+from . import attacks, council, exits, freeze, liveness, operator, proofs, workload
 from .configuration import Configuration
 from .scenario import Check, Outcome, Scenario, wall_clock
 
@@ -51,6 +51,8 @@ DRILLS = (
           exits.walkaway, ("walkaway",)),
     Drill("pause-then-forced", "the operator pauses, then a forced withdrawal",
           exits.pause_then_forced, ("pause-bounded",)),
+    Drill("freeze", "the operator (and a council minority) freeze a user, who forces an exit",
+          freeze.freeze, ("no-operator-freeze",)),
     Drill("proofs", "proofs mode: k - 1 proofs, k proofs, forged proofs",
           proofs.proofs_mode, ("proof-soundness",), proofs.proofs_l1),
     Drill("griefing-deposits", "deposits to recipients that burn their gas",

@@ -18,6 +18,8 @@ from ..stages import STAGES, InvalidPreset, StageConfig, load_preset, stage_conf
 # The L1 prover setting of `nr up`: 3 proofs of 5 provers, one a re-execution.
 DEFAULT_PROOF_THRESHOLD = 3
 DEFAULT_PROVERS = len(DEFAULT_PROOF_TYPES)
+# Configurations shipped with the package, by name (--config regulated).
+BUNDLED = Path(__file__).parent / "configurations"
 # A configuration file's own fields, besides the preset's.
 OWN_FIELDS = ("name", "base", "proof_threshold", "provers", "proof_requires_reexecution")
 
@@ -66,13 +68,19 @@ def load_configuration(path: Union[str, Path]) -> Configuration:
     """
     A configuration file: a JSON object with ``base`` (a stage number or a
     preset file; default: the file is a whole preset), any preset fields to
-    change, and optionally ``name`` and the proofs-mode fields.
+    change, and optionally ``name`` and the proofs-mode fields. A name of a
+    bundled configuration (``regulated``, ``council-freeze``) works as a path.
     """
     path = Path(path)
+    if not path.exists() and (BUNDLED / f"{path}.json").is_file():
+        path = BUNDLED / f"{path}.json"
     try:
         document = json.loads(path.read_text())
     except OSError as error:
-        raise InvalidConfiguration(f"{path}: cannot read it ({error.strerror})") from error
+        bundled = ", ".join(sorted(found.stem for found in BUNDLED.glob("*.json")))
+        raise InvalidConfiguration(
+            f"{path}: cannot read it ({error.strerror}); the bundled configurations are {bundled}"
+        ) from error
     except ValueError as error:
         raise InvalidConfiguration(f"{path}: not JSON ({error})") from error
     if not isinstance(document, dict):

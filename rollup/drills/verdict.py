@@ -42,6 +42,8 @@ REQUIREMENTS: Dict[str, Requirement] = {r.id: r for r in (
                 " least 8 members"),
     Requirement("council-threshold", 1, "the Security Council cannot act below its threshold"),
     Requirement("pause-bounded", 1, "an operator's pause does not stop a forced withdrawal"),
+    Requirement("no-operator-freeze", 1,
+                "no one but a Security Council above 75% can freeze a user's withdrawals"),
     Requirement("walkaway", 1,
                 "users exit with every council key gone and a malicious operator (censoring,"
                 " pausing, upgrading)"),
@@ -64,7 +66,7 @@ GOOD, WARNING, BAD, UNKNOWN = "good", "warning", "bad", "unknown"
 AXIS_DRILLS = {
     "state_validation": ("invalid-state-root", "proofs"),
     "data_availability": ("data-on-l1",),
-    "exit_window": ("upgrade-theft", "upgrade-race"),
+    "exit_window": ("upgrade-theft", "upgrade-race", "freeze"),
     "sequencer_failure": ("censorship",),
     "proposer_failure": ("sequencer-offline",),
 }
@@ -172,9 +174,13 @@ def _data_availability(by_drill: dict) -> dict:
 
 
 def _exit_window(by_drill: dict) -> dict:
-    drills = ["upgrade-race", "upgrade-theft"]
+    drills = list(AXIS_DRILLS["exit_window"])
     if _held(by_drill, "upgrade-theft", "no-instant-upgrade") is False:
         return _value("none", BAD, drills, "an operator upgrade took the escrow at once")
+    if _held(by_drill, "freeze", "no-operator-freeze") is False:
+        power = _metric(by_drill, "freeze", "freeze_power")
+        return _value("none: users can be censored", BAD, drills,
+                      f"a frozen user could not exit; the censorable set is {power}")
     margin = _metric(by_drill, "upgrade-race", "exit_margin_s")
     if margin is None:
         return _value("none", BAD, drills,
