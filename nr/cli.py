@@ -238,6 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes of the shared prover nr up runs (default 2)",
     )
     add_rollup_options(up)
+    up.add_argument(
+        "--slot-time", type=positive_int, default=12,
+        help="seconds per L1 slot, the clock of the rollups' slot sequencing (default 12)",
+    )
+    up.add_argument(
+        "--plain-sequencing", action="store_true",
+        help="rollups without slot sequencing: no certificates, preconfirmations or based"
+        " blocks; the sequencer key settles each L2 block directly",
+    )
     add_accelerate_option(up)
     up.set_defaults(run=run_up_command, reexecution_by_default=True)
 
@@ -290,6 +299,25 @@ def build_parser() -> argparse.ArgumentParser:
     add_signer_options(claim)
     claim.add_argument("--tx", required=True, help="the L2 transaction hash nr withdraw printed")
     claim.set_defaults(run=run_claim_command)
+
+    build_based = commands.add_parser(
+        "build-based",
+        help="build a based block of signed L2 transactions and land it on L1",
+        description=(
+            "Ask a composable rollup's L2 endpoint to build a based block of the --tx "
+            "transactions on its latest slot-ending block (nr_buildBasedBlock), then land it "
+            "on L1 through Sequencing.build_based, paid by --key. L1 takes it only in the "
+            "slot-ending certificate's slot and on its L1 parent; in based mode (the sequencer "
+            "silent for over 10 slots) anyone's based block goes on the settled head."
+        ),
+    )
+    build_based.add_argument("--l1", default="http://127.0.0.1:8545", help="L1 JSON-RPC URL")
+    add_signer_options(build_based)
+    build_based.add_argument(
+        "--tx", action="append", default=[], metavar="RAW",
+        help="a signed L2 transaction, 0x-hex (repeatable; none: an empty based block)",
+    )
+    build_based.set_defaults(run=run_build_based_command)
 
     status = commands.add_parser(
         "status",
@@ -749,6 +777,7 @@ def start_up_and_serve(args: argparse.Namespace) -> int:
     from l1.node import Devnet, DevnetConfig
     from prover.service import ProverError, ProverService
     from prover.workers import LocalWorkers
+    from rollup.composable import ComposableRollup, slot_friendly
     from rollup.rollup import Rollup
     from rollup.service import Endpoint, rollup_banner
 
@@ -756,12 +785,18 @@ def start_up_and_serve(args: argparse.Namespace) -> int:
     presets = args.stages
     started = time.monotonic()
     try:
-        l1 = Devnet(DevnetConfig(**execute_settings(args)))
+        l1 = Devnet(DevnetConfig(**execute_settings(args), slot_time=args.slot_time))
     except ValueError as error:
         print(f"nr up: {error}", file=sys.stderr)
         return 2
     l1_web3 = l1.web3()
-    rollups = [Rollup.deploy(l1_web3, preset) for preset in presets]
+    if args.plain_sequencing:
+        rollups = [Rollup.deploy(l1_web3, preset) for preset in presets]
+    else:
+        rollups = [
+            ComposableRollup.deploy(l1_web3, slot_friendly(preset), slot_time=args.slot_time)
+            for preset in presets
+        ]
     ports = [args.port + 1 + index for index in range(len(rollups))]
     l1_url = f"http://{args.host}:{args.port}"
     args.balance = l1.config.balance_ether
@@ -928,6 +963,29 @@ def run_claim_command(args: argparse.Namespace) -> int:
         print("nr claim: the claim transaction reverted on L1", file=sys.stderr)
         return 1
     print(f"claimed: L1 transaction 0x{bytes(receipt['transactionHash']).hex()}")
+    return 0
+
+
+def run_build_based_command(args: argparse.Namespace) -> int:
+    from rollup.remote import RemoteRollup
+
+    try:
+        key = signing_key(args.key)
+        transactions = [bytes.fromhex(raw.removeprefix("0x")) for raw in args.tx]
+    except ValueError as error:
+        print(f"nr build-based: {error}", file=sys.stderr)
+        return 2
+    try:
+        receipt = RemoteRollup.connect(args.l2, args.l1).build_based(key, transactions)
+    except Exception as error:  # the node's or L1's reason, or no node answering
+        print(f"nr build-based: {error}", file=sys.stderr)
+        return 1
+    if receipt["status"] != 1:
+        print("nr build-based: the based block reverted on L1 (its slot passed?)",
+              file=sys.stderr)
+        return 1
+    print(f"landed: L1 transaction 0x{bytes(receipt['transactionHash']).hex()}"
+          f" in L1 block {receipt['blockNumber']}")
     return 0
 
 
@@ -1257,8 +1315,6 @@ def run_conformance_command(args: argparse.Namespace) -> int:
     return 1 if summary.count("failed") or summary.count(INTERNAL_ERROR) else 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 def probability(text: str) -> float:
@@ -1301,3 +1357,7 @@ def run_compare_command(args: argparse.Namespace) -> int:
     written = write_report(document, args.out)
     print(f"wrote {', '.join(str(path) for path in written)} in {document['wall_seconds']} s")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

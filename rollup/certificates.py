@@ -75,6 +75,18 @@ class Certificate:
             [list(signature) for signature in self.signatures],
         )
 
+    @classmethod
+    def from_json(cls, answer: Dict[str, Any]) -> "Certificate":
+        """A certificate as ``as_json`` wrote it (an L2 node's answer)."""
+        kinds = {name: kind for kind, name in KIND_NAMES.items()}
+        return cls(
+            kinds[answer["kind"]], bytes.fromhex(answer["blockHash"][2:]),
+            int(answer["blockNumber"], 16), int(answer["slot"], 16),
+            bytes.fromhex(answer["l1Parent"][2:]),
+            tuple((int(s["v"], 16), int(s["r"], 16), int(s["s"], 16))
+                  for s in answer["signatures"]),
+        )
+
     def as_json(self) -> Dict[str, Any]:
         return {
             "kind": KIND_NAMES[self.kind],

@@ -4,24 +4,35 @@ A synchronously composable rollup: a demo rollup whose sequencer is the
 is run by a ``SlotSequencer``; what L1 and the L2 share is the slot clock.
 """
 
-from typing import Optional, Union
+import dataclasses
+from typing import Any, Dict, List, Optional, Union
 
 from web3 import Web3
 
 from l1.accounts import DevAccount
+from l1.node import InvalidArgument, InvalidState
 from l1.node.slots import DEFAULT_SLOT_TIME, SlotClock
 
+from .based import BasedBuilder
 from .certificates import Committee
 from .l1_contract import L1Contract
 from .l2 import l2_node
 from .rollup import Rollup, deploy_contracts, parties
-from .slot_sequencer import SlotNamespace, SlotSequencer
-from .stages import StageConfig
+from .slot_sequencer import SEQUENCED_MODE, SlotNamespace, SlotSequencer
+from .stages import StageConfig, load_preset
 
 # An L2 gas limit that lets one L1 block settle several sequenced blocks and a
 # based block: EXECUTE charges each block's gas limit, and L1 caps the sum per
 # block (EXECUTE_CUMULATIVE_GAS_LIMIT) and its own gas.
 SLOT_FRIENDLY_L2_GAS_LIMIT = 3_000_000
+
+
+def slot_friendly(stage: Union[int, str, StageConfig]) -> StageConfig:
+    """The stage's preset with an L2 gas limit of at most SLOT_FRIENDLY_L2_GAS_LIMIT."""
+    config = stage if isinstance(stage, StageConfig) else load_preset(stage)
+    return dataclasses.replace(
+        config, l2_gas_limit=min(config.l2_gas_limit, SLOT_FRIENDLY_L2_GAS_LIMIT)
+    )
 
 
 class ComposableRollup(Rollup):
@@ -63,7 +74,7 @@ class ComposableRollup(Rollup):
         slot_sequencer = SlotSequencer(
             contract, l2, sequencer, sequencing=sequencing, committee=committee
         )
-        slot_sequencer.slot = slot_sequencer.next_l1_slot()
+        slot_sequencer.slot = slot_sequencer.latest_l1_slot()
         return cls(
             l1, contract, governance, l2, config, slot_sequencer, operator, bug_record
         )
@@ -78,4 +89,30 @@ class ComposableRollup(Rollup):
 
     def rpc_namespace(self) -> SlotNamespace:
         """What its L2 endpoint serves besides a node's methods."""
-        return SlotNamespace(self.sequencer)
+        return SlotNamespace(self.sequencer, self.based_block_for_rpc)
+
+    def based_block_for_rpc(self, encoded_transactions: List[bytes]) -> Dict[str, Any]:
+        """``nr_buildBasedBlock``: built by this node (its sequencer key signs any relay)."""
+        builder = self.l2.vm_class.get_transaction_builder()
+        try:
+            transactions = [builder.decode(encoded) for encoded in encoded_transactions]
+        except Exception as error:  # undecodable bytes: the caller's mistake, said as such
+            raise InvalidArgument(f"invalid transaction: {error}") from error
+        sequencer = self.sequencer
+        certificate = None
+        if self.sequencing.view("mode") == SEQUENCED_MODE:
+            slot = max(sequencer.slot_ending, default=None)
+            if slot is None or sequencer.slot_ending[slot].block_hash != self.l2.head().hash:
+                raise InvalidState(
+                    "no slot-ending block to build on yet: the sequencer releases one near the"
+                    " end of each slot (nr_slotStatus says when)"
+                )
+            certificate = sequencer.slot_ending[slot]
+        based = BasedBuilder(self, sequencer.key).build(transactions, slot_ending=certificate)
+        return {
+            "sequencing": self.sequencing.address,
+            "input": "0x" + based.stateless_input.hex(),
+            "blockHash": "0x" + based.block.hash.hex(),
+            "blockNumber": hex(based.block.number),
+            "slotEnding": None if certificate is None else certificate.as_json(),
+        }

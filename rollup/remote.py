@@ -7,7 +7,7 @@ L1 contract (``nr_settlementStatus``), and the rest is on the two chains.
 """
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from eth_account import Account
 from eth_utils import to_checksum_address
@@ -15,12 +15,16 @@ from web3 import Web3
 
 from contracts import compile_contract
 
+from .based import NO_CERTIFICATE
+from .certificates import Certificate
 from .l1_contract import RollupError
 from .l2 import L2_MESSAGE_PASSER
 from .rollup import WITHDRAWAL_GAS, Withdrawal, sent_message_slot, withdrawal_from
 
 # Gas for claim_withdrawal (proof verification in Vyper): measured about 0.3M.
 CLAIM_GAS = 1_500_000
+# Gas for build_based with no actions: EXECUTE of one L2 block (up to a 10M gas limit).
+BASED_BLOCK_GAS = 14_000_000
 
 
 @dataclass
@@ -106,21 +110,53 @@ class RemoteRollup:
                 f"the rollup's L1 escrow holds {escrow} wei, less than the {withdrawal.amount}"
                 " withdrawn (ether an L2 genesis funds was never deposited on L1)"
             )
-        claimant = Account.from_key(key)
+        # The contract's own reason if it refuses: not final, already claimed.
+        return self._send_on_l1(call, key, CLAIM_GAS, "L1 refuses the claim")
+
+    def _send_on_l1(self, call, key: bytes, gas: int, refusal: str) -> Dict[str, Any]:
+        """Run ``call`` first (RollupError with L1's reason), then sign, send, wait; the receipt."""
+        sender = Account.from_key(key)
         try:
-            call.call({"from": claimant.address})
-        except Exception as refused:  # the contract's own reason: not final, already claimed
-            raise RollupError(f"L1 refuses the claim: {revert_reason(refused)}") from None
+            call.call({"from": sender.address})
+        except Exception as refused:  # the contract's own words
+            raise RollupError(f"{refusal}: {revert_reason(refused)}") from None
         transaction = call.build_transaction({
-            "from": claimant.address,
-            "gas": CLAIM_GAS,
-            "nonce": self.l1.eth.get_transaction_count(claimant.address),
+            "from": sender.address,
+            "gas": gas,
+            "nonce": self.l1.eth.get_transaction_count(sender.address),
             "chainId": self.l1.eth.chain_id,
         })
-        signed = claimant.sign_transaction(transaction)
+        signed = sender.sign_transaction(transaction)
         return self.l1.eth.wait_for_transaction_receipt(
             self.l1.eth.send_raw_transaction(signed.raw_transaction), timeout=60
         )
+
+
+    def build_based(self, key: bytes, raw_transactions: List[bytes]) -> Dict[str, Any]:
+        """
+        Have the L2 node build a based block of ``raw_transactions`` on its
+        latest slot-ending block and land it on L1, paid by ``key``; the L1
+        receipt (L1 takes it only in the certificate's slot, on its L1 parent).
+        """
+        answer = self.l2.provider.make_request("nr_buildBasedBlock", [
+            ["0x" + raw.hex() for raw in raw_transactions]
+        ])
+        if "error" in answer:
+            raise RollupError(f"the L2 node builds no based block: {answer['error']['message']}")
+        built = answer["result"]
+        if self.l1 is None:
+            raise RollupError("no L1 endpoint given")
+        sequencing = self.l1.eth.contract(
+            to_checksum_address(built["sequencing"]), abi=compile_contract("Sequencing").abi
+        )
+        certificate = (
+            Certificate.from_json(built["slotEnding"]).as_struct()
+            if built["slotEnding"] else NO_CERTIFICATE
+        )
+        stateless_input = bytes.fromhex(built["input"][2:])
+        call = sequencing.functions.build_based(certificate, stateless_input, [], [], [])
+        # Wrong slot, wrong parent, stale: the contract's reason.
+        return self._send_on_l1(call, key, BASED_BLOCK_GAS, "L1 refuses the based block")
 
 
 def revert_reason(error: Exception) -> str:

@@ -7,6 +7,7 @@ messages, settle new L2 blocks. ``nr up`` also serves the L1 devnet itself.
 import asyncio
 import concurrent.futures
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, List, Optional, Sequence
 
@@ -16,13 +17,17 @@ from l1.accounts import derive_accounts
 from l1.node import Devnet
 from l1.server import DevnetServer, stop_on_signals
 
+from .composable import ComposableRollup
 from .l1_contract import RollupError
 from .l2 import L2_BRIDGE, L2_MESSAGE_PASSER
 from .rollup import Rollup
+from .slot_sequencer import SEQUENCED_MODE
 from .stages import DAY, StageConfig
 from .status import SettlementNamespace
 
 DEFAULT_SETTLE_INTERVAL = 2.0
+# Where in its slot a composable rollup's sequencer releases the slot-ending block.
+SLOT_ENDING_AT = 2 / 3
 
 
 @dataclass
@@ -34,8 +39,15 @@ class Endpoint:
 
     @classmethod
     def of_rollup(cls, rollup: Rollup, port: int) -> "Endpoint":
-        """A rollup's L2 node, serving ``nr_settlementStatus`` too."""
-        return cls(rollup.l2, port, (SettlementNamespace(rollup),))
+        """
+        A rollup's L2 node, serving ``nr_settlementStatus`` too (and a
+        composable one ``nr_getPreconfirmation``, ``nr_sendRawTransaction``,
+        ``nr_slotStatus``).
+        """
+        namespaces = (SettlementNamespace(rollup),)
+        if isinstance(rollup, ComposableRollup):
+            namespaces += (rollup.rpc_namespace(),)
+        return cls(rollup.l2, port, namespaces)
 
 
 def in_daemon_thread(work: Callable[[], Any]) -> "asyncio.Future[Any]":
@@ -61,20 +73,61 @@ def in_daemon_thread(work: Callable[[], Any]) -> "asyncio.Future[Any]":
 
 async def run_sequencer(rollup: Rollup, interval: float, log=print) -> None:
     """Step the sequencer every ``interval`` seconds; a refusal rebuilds, nothing stops it."""
-    name = f"stage {rollup.config.stage} (chain {rollup.config.l2_chain_id})"
+    if isinstance(rollup, ComposableRollup):
+        await run_slots(rollup, interval, log)
+        return
     while True:
         await asyncio.sleep(interval)
+        await step_once(rollup, log)
+
+
+async def run_slots(rollup: ComposableRollup, interval: float, log=print) -> None:
+    """
+    A composable rollup's sequencer on the wall clock, over an L1 that mines a
+    block per transaction: sequencer rounds every ``interval`` seconds until
+    the slot-ending point of the slot (2/3 of it), then the slot-ending
+    certificate for this slot (a based block may land in what is left of
+    it), then, once the next slot starts, L1 followed (based blocks in,
+    reverted ones out, the mode).
+    """
+    name = f"stage {rollup.config.stage} (chain {rollup.config.l2_chain_id})"
+    sequencer = rollup.sequencer
+    slots = rollup.slots
+    while True:
+        slot = slots.slot_of(int(time.time()))
+        ending = slots.start_of(slot) + slots.seconds * SLOT_ENDING_AT
+        while time.time() + interval < ending:
+            await asyncio.sleep(interval)
+            if sequencer.mode == SEQUENCED_MODE:
+                await step_once(rollup, log)
+        await asyncio.sleep(max(0.0, ending - time.time()))
         try:
-            settled = await in_daemon_thread(rollup.sequencer.step)
-        except RollupError as refused:
-            log(f"{name}: L1 refused: {refused}; rebuilding from the settled head")
-            await in_daemon_thread(rollup.sequencer.rebuild_from_settled_head)
-            continue
-        except Exception as failure:  # an unreachable L1, a bad transaction: try again next round
-            log(f"{name}: sequencer round failed: {type(failure).__name__}: {failure}")
-            continue
-        if settled:
-            log(f"{name}: settled L2 block(s) {', '.join(map(str, settled))} on L1")
+            certificate = await in_daemon_thread(lambda: sequencer.end_slot(slot))
+            if certificate is not None:
+                log(f"{name}: slot {slot} ends at L2 block {certificate.block_number}")
+        except Exception as failure:  # an unreachable L1: the next slot tries again
+            log(f"{name}: ending slot {slot} failed: {type(failure).__name__}: {failure}")
+        await asyncio.sleep(max(0.0, slots.start_of(slot + 1) - time.time()))
+        try:
+            await in_daemon_thread(sequencer.follow_l1)
+        except Exception as failure:
+            log(f"{name}: following L1 failed: {type(failure).__name__}: {failure}")
+
+
+async def step_once(rollup: Rollup, log=print) -> None:
+    """One sequencer round: take in L1 messages, settle; a refusal rebuilds from L1."""
+    name = f"stage {rollup.config.stage} (chain {rollup.config.l2_chain_id})"
+    try:
+        settled = await in_daemon_thread(rollup.sequencer.step)
+    except RollupError as refused:
+        log(f"{name}: L1 refused: {refused}; rebuilding from the settled head")
+        await in_daemon_thread(rollup.sequencer.rebuild_from_settled_head)
+        return
+    except Exception as failure:  # an unreachable L1, a bad transaction: try again next round
+        log(f"{name}: sequencer round failed: {type(failure).__name__}: {failure}")
+        return
+    if settled:
+        log(f"{name}: settled L2 block(s) {', '.join(map(str, settled))} on L1")
 
 
 def serve(
@@ -130,6 +183,13 @@ def rollup_banner(rollups: List[Rollup], host: str, ports: List[int], l1_url: st
             + ("yes" if config.operator_can_replace_root else "no"),
             f"         upgrades: {upgrade_rule(config)}; {council_rule(config)}",
         ]
+        if isinstance(rollup, ComposableRollup):
+            lines += [
+                f"         Sequencing (L1)        {rollup.sequencing.address}",
+                f"         slot sequencing: {rollup.slots.seconds} s slots, preconfirmations"
+                f" (nr_sendRawTransaction, nr_getPreconfirmation), based blocks"
+                f" (nr build-based), L2 gas limit {config.l2_gas_limit}",
+            ]
     if rollups:
         sender, recipient = derive_accounts()[:2]
         key = "0x" + sender.private_key.hex()

@@ -20,11 +20,11 @@ The sequencer of a synchronously composable rollup, slot by slot.
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from eth.abc import BlockAPI
 
-from l1.rpc.params import BYTES32, DATA, Param, method
+from l1.rpc.params import BYTES32, DATA, Param, list_of, method
 from precompile.encoding import decode
 from precompile.execute import EXECUTE_CUMULATIVE_GAS_LIMIT
 from precompile.payload import new_payload_request_to_block
@@ -71,7 +71,8 @@ class LandedBlock:
 class SlotSequencer(Sequencer):
     sequencing: Optional[L1Contract] = None
     committee: Optional[Committee] = None
-    # The L1 slot being sequenced: the slot whose L1 block is awaited.
+    # The L1 slot of the L1 head the blocks being sequenced see (certificates and
+    # preconfirmations name it; the next L1 block is in it or a later one).
     slot: int = 0
     # Certificates of the blocks mined here, by block hash; slot-ending ones by slot.
     certificates: Dict[bytes, Certificate] = field(default_factory=dict)
@@ -209,11 +210,15 @@ class SlotSequencer(Sequencer):
 
     # -- slots --
 
-    def next_l1_slot(self) -> int:
-        """The slot of the next L1 block (the one after the latest)."""
+    def latest_l1_slot(self) -> int:
+        """The slot of the latest L1 block."""
         latest = self.rollup.l1.eth.get_block("latest")
         genesis, seconds = self.sequencing.view("slot_genesis"), self.sequencing.view("slot_time")
-        return max(0, latest.timestamp - genesis) // seconds + 1
+        return max(0, latest.timestamp - genesis) // seconds
+
+    def next_l1_slot(self) -> int:
+        """The slot after the latest L1 block's (the next block's, on an L1 in slot mode)."""
+        return self.latest_l1_slot() + 1
 
     def end_slot(self, slot: Optional[int] = None) -> Optional[Certificate]:
         """
@@ -255,7 +260,7 @@ class SlotSequencer(Sequencer):
             self._fall_back()
         else:
             self.mode = SEQUENCED_MODE
-        self.slot = self.next_l1_slot()
+        self.slot = self.latest_l1_slot()
         self.blocks_this_slot = 0
         self.waiting_for_l1 = False
         if self.mode == SEQUENCED_MODE:
@@ -375,10 +380,24 @@ class SlotSequencer(Sequencer):
 
 
 class SlotNamespace:
-    """``nr_getPreconfirmation`` and ``nr_slotStatus`` on a composable rollup's L2 endpoint."""
+    """
+    ``nr_sendRawTransaction``, ``nr_getPreconfirmation``, ``nr_slotStatus``
+    and ``nr_buildBasedBlock`` on a composable rollup's L2 endpoint.
+    """
 
-    def __init__(self, sequencer: SlotSequencer) -> None:
+    def __init__(self, sequencer: SlotSequencer, build_based: Callable[[list], Dict]) -> None:
         self.sequencer = sequencer
+        self.build_based = build_based
+
+    @method(Param("transactions", list_of(DATA), []))
+    def nr_buildBasedBlock(self, transactions: List[bytes]) -> Dict[str, Any]:
+        """
+        A based block of these signed L2 transactions on the latest slot-ending
+        block (in based mode, on the settled head), built by this node for a
+        caller to land on L1 (``Sequencing.build_based``): its EXECUTE input
+        and the certificate to send with it.
+        """
+        return self.build_based(transactions)
 
     @method(Param("hash", BYTES32))
     def nr_getPreconfirmation(self, transaction_hash: bytes) -> Optional[Dict[str, Any]]:

@@ -46,7 +46,7 @@ def composable(l1, stage=1, **changes) -> ComposableRollup:
     config = dataclasses.replace(load_preset(stage), **changes)
     rollup = ComposableRollup.deploy(l1.web3(), config, slot_time=SLOT_TIME)
     l1.set_automine(False)  # from here on, one block per slot
-    rollup.sequencer.slot = rollup.sequencer.next_l1_slot()
+    rollup.sequencer.slot = rollup.sequencer.latest_l1_slot()
     return rollup
 
 
@@ -79,7 +79,7 @@ def land_and_follow(l1, rollup, based, builder=None, slot=None):
     """Land ``based`` in its slot's L1 block, let the sequencer follow; the L1 receipt."""
     builder = builder or BasedBuilder(rollup, BUILDER)
     sent = builder.land(based)
-    block = l1.mine_slot(slot if slot is not None else rollup.sequencer.slot)
+    block = l1.mine_slot(slot if slot is not None else rollup.sequencer.next_l1_slot())
     rollup.sequencer.follow_l1()
     return l1.web3().eth.get_transaction_receipt(sent), block
 
@@ -174,7 +174,7 @@ def test_a_certificate_needs_the_committee_threshold_of_distinct_members(l1):
     settle = rollup.sequencing.contract.functions.settle_sequenced
     valid = rollup.sequencer.certificates[block.hash]
     assert len(valid.signatures) == 2
-    l1.mine_slot(valid.slot)  # the slot it was sequenced for: settling may start
+    l1.mine_slot()  # a later L1 block: any slot from the certificate's on settles it
 
     def refusal(certificate) -> str:
         with pytest.raises(Exception) as refused:
@@ -366,7 +366,7 @@ def swap_setup(l1, rollup):
         sender=ALICE.checksum_address, value=ETHER,
     )
     l1.set_automine(False)
-    rollup.sequencer.slot = rollup.sequencer.next_l1_slot()
+    rollup.sequencer.slot = rollup.sequencer.latest_l1_slot()
     return desk, swap_id
 
 
@@ -662,3 +662,43 @@ def test_the_l2_endpoint_answers_a_transaction_with_its_preconfirmation(rollup):
     assert waiting["result"]["preconfirmation"] is None
     refused = web3.provider.make_request("nr_sendRawTransaction", ["0x1234"])
     assert "invalid transaction" in refused["error"]["message"]
+
+
+def test_nr_build_based_lands_a_based_block_built_by_the_l2_node(capsys):
+    """Against served nodes: the L1 mining a block per transaction, as nr up runs it."""
+    from nr.bench.composability import serve_in_thread
+    from nr.cli import main
+
+    l1 = Devnet(DevnetConfig())
+    rollup = ComposableRollup.deploy(l1.web3(), dataclasses.replace(
+        load_preset(1), l2_gas_limit=SLOT_FRIENDLY_L2_GAS_LIMIT
+    ), slot_time=SLOT_TIME)
+    l1_url = serve_in_thread(l1, ())
+    l2_url = serve_in_thread(rollup.l2, (rollup.rpc_namespace(),))
+    key = "0x" + BUILDER.private_key.hex()
+    paid = Account.sign_transaction({
+        "to": BOB.checksum_address, "value": 3, "gas": 21_000, "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 0, "nonce": 0, "chainId": rollup.config.l2_chain_id,
+    }, ALICE.private_key).raw_transaction
+    arguments = ["build-based", "--l1", l1_url, "--l2", l2_url, "--key", key,
+                 "--tx", "0x" + bytes(paid).hex()]
+    # Before the sequencer ends a slot there is nothing to build on.
+    assert main(arguments) == 1
+    assert "no slot-ending block" in capsys.readouterr().err
+    # The slot that the next L1 block is in (an automining L1 mines it now),
+    # with time left in it to land.
+    slot = l1.slots.slot_of(int(time.time()))
+    if l1.slots.start_of(slot + 1) - time.time() < SLOT_TIME / 2:
+        time.sleep(l1.slots.start_of(slot + 1) - time.time())
+        slot += 1
+    rollup.sequencer.end_slot(slot)
+    bob = rollup.l2_balance(BOB.checksum_address)
+    assert main(arguments) == 0, capsys.readouterr().err
+    assert "landed: L1 transaction" in capsys.readouterr().out
+    rollup.sequencer.follow_l1()
+    assert rollup.l2.head().block_number == 1
+    assert rollup.contract.view("head_hash") == rollup.l2.head().hash
+    assert rollup.l2_balance(BOB.checksum_address) == bob + 3
+    # The same certificate again: L1 refuses, saying why.
+    assert main(arguments[:-2]) == 1
+    assert "no slot-ending block" in capsys.readouterr().err
