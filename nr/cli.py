@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Deploy each configuration on fresh embedded devnets, run the same drills on each "
             "(an invalid state root, an upgrade taking the escrow, the upgrade race, censorship, "
             "a silent sequencer, the Security Council below, at and above 75%, the walkaway "
-            "test, a pause, proofs mode, the rollup-security attacks), and derive each one's "
+            "test, a pause, a freeze, proofs mode, the rollup-security attacks), and derive each "
+            "one's "
             "L2BEAT stage and risk rosette from what the drills showed. Writes report.json, "
             "report.md and PNG charts to --out."
         ),
@@ -126,8 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument(
         "--config", type=Path, action="append", default=[], metavar="FILE",
-        help="a configuration file: {\"base\": 1, \"upgrade_delay\": 176400, ...} (repeatable;"
-        " compared after --stages, each against the first configuration)",
+        help="a configuration file: {\"base\": 1, \"upgrade_delay\": 176400, ...}, or a bundled"
+        " one: regulated, council-freeze (repeatable; compared after --stages, each against the"
+        " first configuration)",
     )
     compare.add_argument(
         "--drills", metavar="NAME,...", help="run only these drills (default: all)"

@@ -264,10 +264,8 @@ def test_three_presets_stage0_fails_operator_drills_stage1_all_but_council_stage
 @pytest.mark.parametrize("weakened, turned, stage", [
     (SHORT_WINDOW, {("upgrade-race", "exit-window-7d")}, 0),
     (LOW_THRESHOLD, {("council-minority", "council-75")}, 0),
-    # Every drill in which a censored user must force an exit.
     (NO_FORCING, {("censorship", "forced-inclusion"), ("upgrade-race", "exit-window-7d"),
-                  ("walkaway", "walkaway"), ("pause-then-forced", "pause-bounded"),
-                  ("freeze", "no-operator-freeze")}, 0),
+                  ("walkaway", "walkaway"), ("pause-then-forced", "pause-bounded")}, 0),
     (REGULATED, {("freeze", "no-operator-freeze")}, 0),
     (COUNCIL_FREEZE, set(), 1),
 ])

@@ -33,10 +33,16 @@ def freeze(scenario: Scenario) -> Outcome:
     frozen = passer.view("frozen", BOB.checksum_address)
     exit_ = scenario.exit_through_forced_inclusion(BOB, EXIT_AMOUNT)
     out = exit_.arrived_at is not None
-    power = _freeze_power(scenario, council, passer, holder)
-    detail = (f"Bob was frozen and could not get out: the censorable set is {power}" if not out
-              else f"Bob got out; {power}" if power else "no one can freeze withdrawals")
-    return Outcome(detail, [Check("no-operator-freeze", out, detail)], {
+    power = _freeze_power(scenario, council, passer, holder) or "empty: no one can freeze"
+    # A user kept in by censorship alone is the censorship drill's finding, not this one's.
+    held = out or not frozen
+    if frozen and not out:
+        detail = f"Bob was frozen and could not get out; the censorable set is {power}"
+    else:
+        detail = (f"Bob was {'' if frozen else 'not '}frozen and "
+                  f"{'got out' if out else 'could not force an exit'}; the censorable set is"
+                  f" {power}")
+    return Outcome(detail, [Check("no-operator-freeze", held, detail)], {
         "frozen_by_operator": frozen and council is None,
         "freeze_power": power,
         "funds_frozen_wei": exit_.frozen,
