@@ -268,7 +268,7 @@ def test_three_presets_stage0_fails_operator_drills_stage1_all_but_council_stage
                   ("walkaway", "walkaway"), ("pause-then-forced", "pause-bounded")}, 0),
     (REGULATED, {("freeze", "no-operator-freeze")}, 0),
     (COUNCIL_FREEZE, set(), 1),
-])
+], ids=["window-1d", "threshold-5of8", "no-forced-inclusion", "regulated", "council-freeze"])
 def test_weakening_one_parameter_flips_exactly_its_drills_and_the_stage(
     presets_run, weakened, turned, stage
 ):
