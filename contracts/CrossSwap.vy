@@ -6,8 +6,13 @@
         maker's L2 address through the L2 SwapLedger. The taker pays on L2
         and takes the L1 ether in one based block: the L1 side reads the L2
         payment from the just-settled L2 state, so either both legs happen
-        or, the based block reverting, neither does.
+        or, the based block reverting, neither does. Deployed `direct`, it
+        reads the ledger in its own state: the merged single-EVM reference
+        the based block's outcome is checked against.
 """
+
+interface Ledger:
+    def paid(id: bytes32) -> bytes32: view
 
 interface L2State:
     def storage_at(
@@ -40,15 +45,18 @@ event Taken:
 rollup: public(address)
 l2_state: public(address)
 ledger: public(address)
+# The merged single-EVM reference: the ledger lives in the same state, read directly.
+direct: public(bool)
 offers: public(HashMap[bytes32, Offer])
 closed: public(HashMap[bytes32, bool])
 
 
 @deploy
-def __init__(rollup: address, l2_state: address, ledger: address):
+def __init__(rollup: address, l2_state: address, ledger: address, direct: bool):
     self.rollup = rollup
     self.l2_state = l2_state
     self.ledger = ledger
+    self.direct = direct
 
 
 @external
@@ -75,10 +83,14 @@ def take(
     """@notice Pay the taker the locked ether once L2 state shows the L2 leg paid as asked."""
     offer: Offer = self.offers[id]
     assert offer.maker != empty(address) and not self.closed[id], "swap: no open offer"
-    slot: bytes32 = keccak256(concat(convert(PAID_SLOT, bytes32), id))
-    paid: uint256 = staticcall L2State(self.l2_state).storage_at(
-        self.rollup, l2_block, self.ledger, slot, account_proof, storage_proof
-    )
+    paid: uint256 = 0
+    if self.direct:
+        paid = convert(staticcall Ledger(self.ledger).paid(id), uint256)
+    else:
+        slot: bytes32 = keccak256(concat(convert(PAID_SLOT, bytes32), id))
+        paid = staticcall L2State(self.l2_state).storage_at(
+            self.rollup, l2_block, self.ledger, slot, account_proof, storage_proof
+        )
     expected: bytes32 = keccak256(abi_encode(offer.taker, offer.l2_recipient, offer.l2_amount))
     assert convert(paid, bytes32) == expected, "swap: the L2 leg is not paid as offered"
     self.closed[id] = True

@@ -62,7 +62,7 @@ class SwapDesk:
         l2_state = L1Contract.deploy(rollup.l1, "L2State", deployer.checksum_address)
         swaps = L1Contract.deploy(
             rollup.l1, "CrossSwap", deployer.checksum_address, rollup.address,
-            l2_state.address, receipt.contractAddress,
+            l2_state.address, receipt.contractAddress, False,
         )
         return cls(rollup, receipt.contractAddress, l2_state, swaps)
 

@@ -27,6 +27,7 @@ from rollup.certificates import (
 from rollup.composable import SLOT_FRIENDLY_L2_GAS_LIMIT, ComposableRollup
 from rollup.cross_domain import SwapDesk, deposit_and_withdraw, paid_slot
 from rollup.l1_contract import RollupError
+from rollup.merged_reference import based_swap, merged_swap
 from rollup.stages import load_preset
 
 ACCOUNTS = derive_accounts()
@@ -702,3 +703,22 @@ def test_nr_build_based_lands_a_based_block_built_by_the_l2_node(capsys):
     # The same certificate again: L1 refuses, saying why.
     assert main(arguments[:-2]) == 1
     assert "no slot-ending block" in capsys.readouterr().err
+
+
+# -- the merged single-EVM reference --
+
+
+@pytest.mark.parametrize("paying", [2 * ETHER, ETHER], ids=["as asked", "short"])
+def test_a_based_swap_leaves_what_the_merged_single_evm_program_leaves(l1, rollup, paying):
+    desk, swap_id = swap_setup(l1, rollup)
+    builder = BasedBuilder(rollup, BUILDER)
+
+    def land(based):
+        return land_and_follow(l1, rollup, based, builder)[0]
+
+    based = based_swap(desk, builder, ALICE, BOB, swap_id, paying, land)
+    merged = merged_swap(ALICE, BOB, swap_id, ETHER, 2 * ETHER, paying)
+    assert based == merged
+    assert based.committed == (paying == 2 * ETHER)
+    if based.committed:  # Alice got her 2 on L2, Bob his 1 on L1: -1 net
+        assert based.ether == {ALICE.checksum_address: 2 * ETHER, BOB.checksum_address: -ETHER}
