@@ -6,12 +6,14 @@ messages, settle new L2 blocks. ``nr up`` also serves the L1 devnet itself.
 
 import asyncio
 import concurrent.futures
+import re
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, List, Optional, Sequence
 
 from eth_utils import to_checksum_address
+from web3.exceptions import TimeExhausted
 
 from l1.accounts import derive_accounts
 from l1.node import Devnet
@@ -26,6 +28,8 @@ from .stages import DAY, StageConfig
 from .status import SettlementNamespace
 
 DEFAULT_SETTLE_INTERVAL = 2.0
+# web3.py writes hashes as HexBytes('0x...'): the log says 0x... .
+HEX_BYTES = re.compile(r"HexBytes\('(0x[0-9a-fA-F]*)'\)")
 # Where in its slot a composable rollup's sequencer releases the slot-ending block.
 SLOT_ENDING_AT = 2 / 3
 
@@ -106,12 +110,25 @@ async def run_slots(rollup: ComposableRollup, interval: float, log=print) -> Non
             if certificate is not None:
                 log(f"{name}: slot {slot} ends at L2 block {certificate.block_number}")
         except Exception as failure:  # an unreachable L1: the next slot tries again
-            log(f"{name}: ending slot {slot} failed: {type(failure).__name__}: {failure}")
+            log(f"{name}: ending slot {slot} failed: {in_words(failure)}")
         await asyncio.sleep(max(0.0, slots.start_of(slot + 1) - time.time()))
         try:
             await in_daemon_thread(sequencer.follow_l1)
         except Exception as failure:
-            log(f"{name}: following L1 failed: {type(failure).__name__}: {failure}")
+            log(f"{name}: following L1 failed: {in_words(failure)}")
+
+
+def in_words(failure: Exception) -> str:
+    """
+    What went wrong, for the log: the message without the client library's
+    type names (a receipt wait that timed out, a byte string's repr).
+    """
+    message = HEX_BYTES.sub(r"\1", str(failure)) or "no reason given"
+    if isinstance(failure, TimeExhausted):
+        return f"no L1 receipt in time ({message})"
+    if isinstance(failure, (ConnectionError, OSError)):
+        return f"the L1 node does not answer: {message}"
+    return message
 
 
 async def step_once(rollup: Rollup, log=print) -> None:
@@ -124,7 +141,7 @@ async def step_once(rollup: Rollup, log=print) -> None:
         await in_daemon_thread(rollup.sequencer.rebuild_from_settled_head)
         return
     except Exception as failure:  # an unreachable L1, a bad transaction: try again next round
-        log(f"{name}: sequencer round failed: {type(failure).__name__}: {failure}")
+        log(f"{name}: sequencer round failed: {in_words(failure)}")
         return
     if settled:
         log(f"{name}: settled L2 block(s) {', '.join(map(str, settled))} on L1")

@@ -57,3 +57,19 @@ def test_the_benchmark_refuses_flags_it_cannot_run(capsys, argv, message):
         main(argv)
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_sequencer_failure_is_logged_in_words_not_library_types():
+    from web3.exceptions import TimeExhausted
+
+    from rollup.service import in_words
+
+    waited = in_words(TimeExhausted(
+        "Transaction HexBytes('0xabcd') is not in the chain after 120 seconds"
+    ))
+    assert waited == (
+        "no L1 receipt in time (Transaction 0xabcd is not in the chain after 120 seconds)"
+    )
+    refused = in_words(ConnectionRefusedError(111, "Connection refused"))
+    assert refused.startswith("the L1 node does not answer") and "Error" not in refused
+    assert in_words(ValueError("")) == "no reason given"
