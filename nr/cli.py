@@ -504,9 +504,10 @@ def build_parser() -> argparse.ArgumentParser:
         " (default 0.85)",
     )
     composability_bench.add_argument(
-        "--block-interval", type=non_negative_float, default=0.0,
-        help="seconds at least between sequencing blocks (default 0: a block as transactions"
-        " arrive, as many per slot as the slot's L1 block can settle)",
+        "--block-interval", type=non_negative_float, default=None,
+        help="seconds between sequencing blocks; transactions are preconfirmed as they arrive"
+        " into the open block (default: the slot over the blocks its L1 block can settle, at"
+        " least 0.25; 0: a block per arriving transaction, preconfirmed once mined)",
     )
     add_accelerate_option(composability_bench)
     composability_bench.set_defaults(run=run_bench_composability_command)

@@ -88,7 +88,8 @@ async def run_sequencer(rollup: Rollup, interval: float, log=print) -> None:
 async def run_slots(rollup: ComposableRollup, interval: float, log=print) -> None:
     """
     A composable rollup's sequencer on the wall clock, over an L1 that mines a
-    block per transaction: sequencer rounds every ``interval`` seconds until
+    block per transaction: transactions preconfirmed as they arrive (the
+    sequencer's cadence), sequencer rounds every ``interval`` seconds until
     the slot-ending point of the slot (2/3 of it), then the slot-ending
     certificate for this slot (a based block may land in what is left of
     it), then, once the next slot starts, L1 followed (based blocks in,
@@ -97,6 +98,17 @@ async def run_slots(rollup: ComposableRollup, interval: float, log=print) -> Non
     name = f"stage {rollup.config.stage} (chain {rollup.config.l2_chain_id})"
     sequencer = rollup.sequencer
     slots = rollup.slots
+    # Transactions are preconfirmed as they arrive, their blocks sealed on a cadence.
+    stopped = threading.Event()
+    threading.Thread(target=sequencer.run_cadence, args=(stopped,), daemon=True).start()
+    try:
+        await run_slot_rounds(rollup, sequencer, slots, interval, name, log)
+    finally:
+        stopped.set()
+
+
+async def run_slot_rounds(rollup, sequencer, slots, interval: float, name: str, log) -> None:
+    """``run_slots``' loop: rounds until the slot-ending point, the certificate, follow L1."""
     while True:
         slot = slots.slot_of(int(time.time()))
         ending = slots.start_of(slot) + slots.seconds * SLOT_ENDING_AT

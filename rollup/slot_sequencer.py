@@ -22,8 +22,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from eth.abc import BlockAPI
+from eth.abc import BlockAPI, SignedTransactionAPI
 
+from l1.builder import run_block
 from l1.rpc.params import BYTES32, DATA, Param, list_of, method
 from precompile.encoding import decode
 from precompile.execute import EXECUTE_CUMULATIVE_GAS_LIMIT
@@ -95,9 +96,17 @@ class SlotSequencer(Sequencer):
     _landed_from: int = 0
     _importing: Optional[bytes] = None
     _blocks_per_slot: Optional[int] = None
+    # On a cadence, transactions are preconfirmed as they arrive, into the open
+    # block (its parent and timestamp fixed when it opened), sealed each interval.
+    admitting: bool = False
+    _open: List[SignedTransactionAPI] = field(default_factory=list)
+    _open_parent: bytes = b""
+    _open_timestamp: int = 0
+    _promised_open: Dict[bytes, Preconfirmation] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.l2.block_listeners.append(self._block_mined)
+        self.l2.transaction_listeners.append(self._transaction_arrived)
         self._landed_from = self.rollup.l1.eth.block_number + 1
 
     # -- sequencing --
@@ -116,9 +125,11 @@ class SlotSequencer(Sequencer):
             self.l2.set_automine(False)  # the rest wait for the next slot
         signer = self.committee.signers[0]
         for index, transaction in enumerate(block.transactions):
-            promise = preconfirm(
-                signer, self.l2.chain_id, transaction.hash, block.number, index, self.slot
-            )
+            promise = self._promised_open.pop(transaction.hash, None)
+            if promise is None or (promise.block_number, promise.index) != (block.number, index):
+                promise = preconfirm(
+                    signer, self.l2.chain_id, transaction.hash, block.number, index, self.slot
+                )
             self.preconfirmations[transaction.hash] = (promise, block.hash)
             self.voided.pop(transaction.hash, None)
 
@@ -138,35 +149,129 @@ class SlotSequencer(Sequencer):
             self._blocks_per_slot = max(1, min(by_execute, by_gas))
         return self._blocks_per_slot
 
-    def run_cadence(self, stopped: threading.Event, interval: float = DEFAULT_BLOCK_INTERVAL):
+    # -- preconfirming at admission --
+
+    def _transaction_arrived(self, transaction: SignedTransactionAPI) -> None:
+        """A transaction joined the L2 pool (under its lock): promise it a place if it runs."""
+        if self.admitting and self._can_admit():
+            self._admit(transaction)
+
+    def _can_admit(self) -> bool:
+        return (
+            not self.waiting_for_l1 and self.mode == SEQUENCED_MODE
+            and self.blocks_this_slot < self.blocks_per_slot()
+        )
+
+    def _admit(self, transaction: SignedTransactionAPI) -> bool:
         """
-        Sequence on a cadence until ``stopped``: a block of what is pending as
-        soon as something is, but at most one per ``interval`` seconds, and
-        none while the slot waits for L1 or in based mode. (Automine stays off.)
+        Run the open block with ``transaction`` appended; if it runs, promise
+        the transaction that index of the next block. If not (a nonce ahead,
+        funds short), it waits in the pool, unpromised, for a later block.
         """
+        head = self.l2.head()
+        if self._open_parent != head.hash:  # a new open block on the head
+            self._open, self._open_parent = [], head.hash
+            self._open_timestamp = max(int(time.time()) + self.l2.time_offset, head.timestamp + 1)
+        candidate = self._open + [transaction]
+        try:
+            self._run_open(candidate)
+        except Exception:  # it cannot run there (now); the pool keeps it
+            return False
+        self._open = candidate
+        self._promised_open[transaction.hash] = preconfirm(
+            self.committee.signers[0], self.l2.chain_id, transaction.hash,
+            head.block_number + 1, len(candidate) - 1, self.slot,
+        )
+        return True
+
+    def _run_open(self, transactions: List[SignedTransactionAPI]):
+        return run_block(
+            self.l2.chain, transactions, timestamp=self._open_timestamp,
+            parent_beacon_block_root=self.l2.parent_beacon_block_root,
+            gas_limit=self.l2.config.gas_limit,
+            parent_state_root=self.l2.backend.head_state_root,
+        )
+
+    def seal(self, readmit: bool = True) -> Optional[BlockAPI]:
+        """
+        Mine the open block exactly as promised; then (``readmit``) promise
+        what still waits into the next one. None if nothing was open.
+        """
+        with self.l2.lock:
+            sealed = None
+            if self._open and self._open_parent == self.l2.head().hash:
+                sealed = self.l2.import_block(self._run_open(self._open).block)
+            self._open, self._open_parent = [], b""
+            for promised in list(self._promised_open):  # an open block that lost its parent
+                self._void(promised, "its block's parent changed before it was sealed")
+            if readmit:
+                self._admit_pending()
+            return sealed
+
+    def _admit_pending(self) -> None:
+        """Promise what waits in the pool, in arrival order, as far as the open block takes it."""
+        with self.l2.lock:
+            if self.admitting and self._can_admit():
+                for transaction in list(self.l2.pending):
+                    self._admit(transaction)
+
+    def _void(self, transaction_hash: bytes, why: str) -> None:
+        self._promised_open.pop(transaction_hash, None)
+        self.voided[transaction_hash] = why
+
+    def take_in_messages(self) -> Optional[int]:
+        """The open block goes first: the relay's block builds on it; then promises again."""
+        if not self.admitting:
+            return super().take_in_messages()
+        self.seal(readmit=False)
+        try:
+            return super().take_in_messages()
+        finally:
+            self._admit_pending()
+
+    def run_cadence(self, stopped: threading.Event, interval: Optional[float] = None):
+        """
+        Sequence on a cadence until ``stopped``: every transaction is
+        preconfirmed as it arrives, into the open block, and the open block is
+        sealed at most once per ``interval`` seconds (and when the slot ends);
+        nothing is promised while the slot waits for L1, in based mode, or
+        once the slot has all the blocks its L1 block can settle. The
+        default interval spreads those blocks over the slot (at least 250 ms).
+        """
+        if interval is None:
+            slot_time = self.sequencing.view("slot_time")
+            interval = max(DEFAULT_BLOCK_INTERVAL, slot_time / self.blocks_per_slot())
         self.block_interval = interval
-        self.l2.set_automine(False)
-        last = 0.0
-        while not stopped.wait(CADENCE_POLL):
-            if time.monotonic() - last < interval:
-                continue
-            with self.l2.lock:
-                if self.waiting_for_l1 or self.mode == BASED_MODE or not self.l2.pending:
+        with self.l2.lock:
+            self.l2.set_automine(False)
+            self.admitting = True
+        self._admit_pending()
+        last = time.monotonic()
+        try:
+            while not stopped.wait(CADENCE_POLL):
+                if time.monotonic() - last < interval or not self._open:
                     continue
-                if self.blocks_this_slot >= self.blocks_per_slot():
-                    continue
-                self.l2.mine()
-            last = time.monotonic()
+                with self.l2.lock:
+                    if not self._can_admit():
+                        continue
+                    self.seal()
+                last = time.monotonic()
+        finally:
+            self.admitting = False
 
     def _sequence_pending(self) -> None:
-        """Start the slot: automine again (unless on a cadence), and a block of what waited."""
-        if not self.block_interval:
-            self.l2.set_automine(True)
-            if self.l2.pending:
-                self.l2.mine()
+        """Start the slot: automine again, or on a cadence promise what waited; a block of it."""
+        if self.admitting:
+            self._admit_pending()
+            return
+        self.l2.set_automine(True)
+        if self.l2.pending:
+            self.l2.mine()
 
     def preconfirmation(self, transaction_hash: bytes) -> Optional[Preconfirmation]:
         """The promise for a transaction, if it still holds (its block is on the L2 chain)."""
+        if transaction_hash in self._promised_open:
+            return self._promised_open[transaction_hash]
         found = self.preconfirmations.get(transaction_hash)
         if found is None:
             return None
@@ -234,6 +339,8 @@ class SlotSequencer(Sequencer):
         with self.l2.lock:
             # A block a transaction was promised goes in first; then nothing more.
             self.l2.mine_due()
+            if self.admitting:
+                self.seal(readmit=False)
             self.l2.set_automine(False)
             self.waiting_for_l1 = True
             head = self.l2.head()

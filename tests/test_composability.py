@@ -614,25 +614,49 @@ def test_a_slot_has_no_more_sequencing_blocks_than_its_l1_block_can_settle(l1, r
     assert rollup.l2.head().block_number == cap + 2  # the based block, then the two waiting
 
 
-def test_on_a_cadence_blocks_come_at_most_once_per_interval(rollup):
+def test_on_a_cadence_a_transaction_is_promised_as_it_arrives_and_mined_as_promised(rollup):
+    namespace = rollup.rpc_namespace()
     stopped = threading.Event()
     cadence = threading.Thread(
-        target=rollup.sequencer.run_cadence, args=(stopped, 0.25), daemon=True
+        target=rollup.sequencer.run_cadence, args=(stopped, 0.5), daemon=True
     )
     cadence.start()
     try:
-        sent = [rollup.l2.send_transaction(transfer(rollup, ALICE, BOB, v + 1)) for v in range(3)]
-        deadline = time.monotonic() + 30
-        while any(rollup.sequencer.preconfirmation(h) is None for h in sent):
-            assert time.monotonic() < deadline, "no preconfirmation within 30 s"
+        deadline = time.monotonic() + 10
+        while not rollup.sequencer.admitting:
+            assert time.monotonic() < deadline
             time.sleep(0.01)
+        head = rollup.l2.head().block_number
+        answers = [
+            namespace.nr_sendRawTransaction(transfer(rollup, ALICE, BOB, v + 1).encode())
+            for v in range(3)
+        ]
+        promises = [answer["preconfirmation"] for answer in answers]
+        assert all(promises), "every transaction is answered with its promise"
+        assert {p["blockNumber"] for p in promises} == {hex(head + 1)}
+        assert [p["transactionIndex"] for p in promises] == ["0x0", "0x1", "0x2"]
+        # A nonce ahead cannot run in the open block: no promise.
+        gapped = transfer(rollup, ALICE, BOB, 9, nonce=rollup.l2.pool.next_nonce(ALICE.address) + 5)
+        assert namespace.nr_sendRawTransaction(gapped.encode())["preconfirmation"] is None
+        while rollup.l2.head().block_number == head:  # sealed within the interval
+            assert time.monotonic() < deadline, "the open block was not sealed"
+            time.sleep(0.01)
+        for answer, promise in zip(answers, promises):
+            transaction_hash = bytes.fromhex(answer["transactionHash"][2:])
+            block, index, _ = rollup.l2.receipt(transaction_hash)
+            assert (hex(block.number), hex(index)) == (
+                promise["blockNumber"], promise["transactionIndex"]
+            )
+        # Ending the slot seals what is open at once.
+        late = namespace.nr_sendRawTransaction(transfer(rollup, BOB, ALICE, 1).encode())
+        assert late["preconfirmation"]["blockNumber"] == hex(head + 2)
+        certificate = rollup.sequencer.end_slot()
+        assert certificate.block_number == head + 2
+        assert rollup.l2.block(head + 2).transactions[0].hash.hex() == late[
+            "transactionHash"][2:]
     finally:
         stopped.set()
         cadence.join()
-    numbers = {rollup.sequencer.preconfirmation(h).block_number for h in sent}
-    assert len(numbers) <= 2  # all arrived at once: one block, or two at most
-    mined = [rollup.l2.block(n).header.timestamp for n in sorted(numbers)]
-    assert mined == sorted(mined)
 
 
 def test_the_l2_endpoint_answers_a_transaction_with_its_preconfirmation(rollup):

@@ -68,6 +68,9 @@ class Devnet:
         self.snapshots = Snapshots(self.backend, self.pool, self.clock)
         self.impersonation = Impersonation(self.backend)
         self.requests = RequestFiller(self.backend, self.pool, self.accounts, self.impersonation)
+        # Called with each transaction the pool takes, under the lock (a
+        # sequencer preconfirming at admission listens here).
+        self.transaction_listeners: List[Callable[[SignedTransactionAPI], None]] = []
 
     def __enter__(self) -> "Devnet":
         return self
@@ -234,6 +237,8 @@ class Devnet:
             # One block per transaction, as automine promises, even when deferred.
             self.miner.mine_due()
             self.pool.add(transaction, gapless=self.miner.automine, first=first)
+            for listener in self.transaction_listeners:
+                listener(transaction)
             self.miner.transaction_added()
             return transaction.hash
 

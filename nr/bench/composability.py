@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 from eth_account import Account
 
@@ -48,6 +48,8 @@ class ComposabilityResults:
     settlement_s: List[float] = field(default_factory=list)
     unconfirmed: int = 0
     included_unconfirmed: int = 0
+    # Preconfirmed transactions found elsewhere than promised.
+    broken_promises: int = 0
     # Those answered with their preconfirmation (arrived while the slot was open).
     at_once_ms: List[float] = field(default_factory=list)
     landed: int = 0
@@ -80,6 +82,18 @@ class L2Client:
         self.done: set = set()
         # Latencies of the transactions answered with their preconfirmation.
         self.at_once: List[float] = []
+        self.promised: Dict[str, dict] = {}
+
+    def broken_promises(self) -> int:
+        """Preconfirmed transactions not at the block and index promised (once mined)."""
+        broken = 0
+        for transaction_hash, promise in list(self.promised.items()):
+            receipt = self.call("eth_getTransactionReceipt", [transaction_hash])
+            if receipt is None:
+                continue  # not mined yet (the run's last slot)
+            at = (int(receipt["blockNumber"], 16), int(receipt["transactionIndex"], 16))
+            broken += at != (int(promise["blockNumber"], 16), int(promise["transactionIndex"], 16))
+        return broken
 
     def call(self, method: str, params: list):
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
@@ -121,6 +135,7 @@ class L2Client:
                 self.preconfirmed[transaction_hash] = (
                     time.perf_counter() - started, int(promise["blockNumber"], 16)
                 )
+                self.promised[transaction_hash] = promise
                 self.at_once.append(self.preconfirmed[transaction_hash][0])
             self.sent[transaction_hash] = started
 
@@ -138,6 +153,7 @@ class L2Client:
             self.preconfirmed[transaction_hash] = (
                 time.perf_counter() - started, int(promise["blockNumber"], 16)
             )
+            self.promised[transaction_hash] = promise
         elif included:  # in a block, and no promise for it: a based block took it
             self.included_unconfirmed += 1
             self.done.add(transaction_hash)
@@ -165,7 +181,7 @@ def serve_in_thread(devnet: Devnet, namespaces: tuple) -> str:
 
 def run_composability_bench(
     slots: int = 100, slot_time: int = 1, rate: float = 2.0, slot_ending_at: float = 0.85,
-    block_interval: float = 0.0, log: Callable[[str], None] = print,
+    block_interval: Optional[float] = None, log: Callable[[str], None] = print,
 ) -> ComposabilityResults:
     l1 = Devnet(DevnetConfig(slot_time=slot_time))
     config = dataclasses.replace(
@@ -186,7 +202,7 @@ def run_composability_bench(
     runner.records.clear()
     client = L2Client(url, config.l2_chain_id, rate)
     client.start()
-    if block_interval:
+    if block_interval != 0:  # 0: a block per arriving transaction, preconfirmed once mined
         threading.Thread(
             target=rollup.sequencer.run_cadence, args=(client.stopped, block_interval),
             daemon=True,
@@ -219,6 +235,7 @@ def run_composability_bench(
             log(f"  slot {index + 1}/{slots}: {results.landed}/{results.attempted} based blocks"
                 f" in their slot, {len(client.preconfirmed)} preconfirmed")
     client.stopped.set()
+    results.broken_promises = client.broken_promises()
     results.preconfirmation_ms = [1000 * s for s, _ in client.preconfirmed.values()]
     results.at_once_ms = [1000 * s for s in client.at_once]
     results.settlement_s = list(settled_seen.values())
@@ -246,6 +263,7 @@ def format_composability(results: ComposabilityResults) -> str:
         f"  answered at once         p50 {percentile(results.at_once_ms, 0.5):7.1f} ms   p99"
         f" {percentile(results.at_once_ms, 0.99):7.1f} ms   ({len(results.at_once_ms)}; the rest"
         " arrived while the slot waited for its L1 block)",
+        f"preconfirmations broken  {results.broken_promises} (mined elsewhere than promised)",
         f"to L1 settlement         p50 {percentile(settle, 0.5):7.2f} s    p99"
         f" {percentile(settle, 0.99):7.2f} s",
         f"based blocks in their slot  {results.landed}/{results.attempted} ({share:.0f}%)",
