@@ -107,3 +107,20 @@ def test_eels_declines_an_account_whose_code_the_witness_lacks():
 def test_unknown_engine_is_the_callers_error(soundness_inputs):
     with pytest.raises(UnknownEngine, match="'revm9' is not one of"):
         verify_stateless_new_payload(soundness_inputs[0][2], "revm9")
+
+
+def test_eels_declines_a_witness_missing_a_node_and_the_reference_judges(soundness_inputs):
+    """
+    A witness without a node EELS reads is EELS's reason to decline, not to
+    call the block invalid: the witness is built for the reference engine,
+    which judges (here, invalid: the reference reads that node too).
+    """
+    label, _, original = runs_itself("eels", soundness_inputs)[0]
+    reasons = set()
+    for index, mutated in without_each_node(original):
+        report = verify_stateless_new_payload(mutated, "eels")
+        assert not report.result.successful_validation, (label, index)
+        if report.declined is not None:
+            assert report.engine == "pyevm"
+            reasons.add(report.declined_reason)
+    assert "eels: the witness lacks a trie node the specification reads" in reasons

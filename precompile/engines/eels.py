@@ -142,17 +142,27 @@ class EelsEngine(Engine):
             excess_blob_gas=U64(header.excess_blob_gas),
             parent_beacon_block_root=Bytes32(header.parent_beacon_block_root),
         )
-        output = spec.fork.apply_body(
-            block_env=block_env,
-            transactions=tuple(spec.transaction(tx.encode()) for tx in block.transactions),
-            withdrawals=tuple(spec.withdrawal(w) for w in block.withdrawals),
-        )
+        try:
+            output = spec.fork.apply_body(
+                block_env=block_env,
+                transactions=tuple(spec.transaction(tx.encode()) for tx in block.transactions),
+                withdrawals=tuple(spec.withdrawal(w) for w in block.withdrawals),
+            )
+            state_root = spec.post_state_root(state, tries)
+        except MissingTrieNode as missing:
+            # The witness holds what the reference engine reads; the spec may
+            # read more (an account or slot py-evm never touches). Whether the
+            # block is invalid for lack of it is the reference engine's call.
+            raise EngineDeclined(
+                "eels: the witness lacks a trie node the specification reads",
+                str(missing),
+            ) from missing
         requests = getattr(output, "requests", ())
         return ExecutionOutcome(
             gas_used=int(output.block_gas_used),
             receipts_root=bytes(spec.trie.root(output.receipts_trie)),
             logs_bloom=int.from_bytes(spec.bloom.logs_bloom(output.block_logs), "big"),
-            state_root=spec.post_state_root(state, tries),
+            state_root=state_root,
             blob_gas_used=int(output.blob_gas_used),
             requests=non_empty_requests(requests),
         )
