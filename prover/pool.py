@@ -56,6 +56,9 @@ class Payload:
     data: Optional[bytes] = None
     proofs: Dict[int, SignedExecutionProof] = field(default_factory=dict)
 
+    def copy(self) -> "Payload":
+        return Payload(self.public_input, self.data, dict(self.proofs))
+
 
 @dataclass(frozen=True)
 class HeldProof:
@@ -101,6 +104,23 @@ class ProofPool:
         # Called with each accepted proof, and with each newly seen EXECUTE input.
         self.proof_listeners: List[Callable[[SignedExecutionProof], None]] = []
         self.request_listeners: List[Callable[[Payload], None]] = []
+
+    # -- snapshots --
+
+    def saved(self) -> tuple:
+        """What this pool holds (payloads seen, proofs accepted and queued), to restore later."""
+        with self.lock:
+            return (
+                OrderedDict((key, payload.copy()) for key, payload in self.payloads.items()),
+                set(self.first_seen), list(self.queued), list(self.ready),
+            )
+
+    def restore(self, saved: tuple) -> None:
+        """Back to what ``saved()`` held: newer payloads, proofs and queued bytes are gone."""
+        payloads, first_seen, queued, ready = saved
+        with self.lock:
+            self.payloads = OrderedDict((key, payload.copy()) for key, payload in payloads.items())
+            self.first_seen, self.queued, self.ready = set(first_seen), list(queued), list(ready)
 
     # -- payloads --
 

@@ -9,8 +9,9 @@ encoded as a ``StatelessInput`` and sent to ``NativeRollup.advance``, which
 asks EXECUTE.
 """
 
+import copy
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import List, Optional
 
 from eth.abc import SignedTransactionAPI
@@ -60,6 +61,10 @@ class QueuedMessage:
 
     def as_struct(self) -> tuple:
         return (self.kind, self.index, self.sender, self.recipient, self.amount, self.data_hash)
+
+
+# The parts a sequencer works with, not where it stands: left out of its cursor.
+CURSOR_OWNERS = ("rollup", "l2", "key")
 
 
 @dataclass
@@ -229,6 +234,21 @@ class Sequencer:
         """One round: take in L1 messages, then settle what is new."""
         self.take_in_messages()
         return self.settle()
+
+    def cursor(self) -> dict:
+        """
+        How far this sequencer has read and taken in L1's queue (and whether it
+        censors): what a snapshot across L1 and this L2 keeps beside the chains.
+        """
+        return {
+            name: copy.copy(getattr(self, name))
+            for name in (f.name for f in fields(self)) if name not in CURSOR_OWNERS
+        }
+
+    def restore_cursor(self, cursor: dict) -> None:
+        """Back to a ``cursor()`` taken earlier (after L1 and L2 went back with it)."""
+        for name, value in cursor.items():
+            setattr(self, name, copy.copy(value))
 
 
 

@@ -1,0 +1,428 @@
+"""
+The pytest plugin (registered through ``pytest11``): fixtures for L2
+integration tests against EXECUTE (``l1``, ``w3``, ``accounts``, ``rollup``,
+``l2``, ``prover``, ``deploy``, ``chain``), each test and each fixture
+isolated by one snapshot across L1 and every L2 (``nr.testing.isolation``),
+``--native-rollups-l1`` for a running node, ``--gas``, and the plugin's own
+snapshot cost in the terminal summary.
+
+Importing it changes nothing: the project's speed-ups (``l1.accel``) are
+switched on by the session fixture that starts the embedded devnet, as
+``nr devnet`` runs, and off again at the session's end if they were off.
+"""
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+from urllib.parse import urlparse
+
+import pytest
+from web3 import Web3
+
+from l1 import accel
+from l1.accounts import derive_accounts
+from l1.node import Devnet
+from rollup.rollup import Rollup
+from rollup.stages import InvalidPreset, load_preset
+
+from .testing.artifacts import abi_and_bytecode, deploy_contract
+from .testing.chains import ChainControl, Chains
+from .testing.gas import GasTable
+from .testing.isolation import Cost, LocalChain, RemoteChain, World
+from .testing.proving import Prover
+
+DEFAULT_STAGE = 1
+DEFAULT_CHAIN_ID = 31337
+# Fixtures that only hand out what the session holds: no snapshot around them.
+PLUGIN_FIXTURES = {
+    "_native_rollups", "l1", "w3", "accounts", "rollup", "rollups", "l2", "prover", "deploy",
+    "chain", "isolate",
+}
+# A test asking for one of these has its stage's rollup deployed at the session's start.
+ROLLUP_FIXTURES = {"rollup", "rollups", "l2"}
+
+
+@dataclass
+class Network:
+    """What one test session runs against."""
+
+    world: World
+    l1: Any
+    w3: Web3
+    rollups: Dict[Any, Rollup] = field(default_factory=dict)
+    # Where each chain's web3 is, for the gas report.
+    web3s: Dict[str, Web3] = field(default_factory=dict)
+
+
+@dataclass
+class PluginState:
+    stages: List[Any] = field(default_factory=list)
+    session: Optional[Network] = None
+    external: Optional[Web3] = None
+    tests: int = 0
+    isolated_tests: int = 0
+    gas: Optional[GasTable] = None
+    # The session's snapshot cost, kept for the summary after its fixtures are gone.
+    cost: Optional[Cost] = None
+
+
+STATE = pytest.StashKey[PluginState]()
+
+
+# -- options and markers --
+
+
+def pytest_addoption(parser) -> None:
+    group = parser.getgroup("native-rollups", "native-rollups L2 integration tests")
+    group.addoption(
+        "--native-rollups-l1", metavar="URL", default=None,
+        help="run against a running L1 node (nr devnet, nr up, anvil) instead of the embedded "
+        "devnet; it must answer evm_snapshot and evm_revert",
+    )
+    group.addoption(
+        "--native-rollups-allow-remote", action="store_true",
+        help="allow --native-rollups-l1 on another machine (its chain is snapshotted and "
+        "reverted by every test)",
+    )
+    group.addoption(
+        "--native-rollups-chain-id", type=int, default=DEFAULT_CHAIN_ID, metavar="ID",
+        help=f"the chain id --native-rollups-l1 must have (default {DEFAULT_CHAIN_ID})",
+    )
+    group.addoption(
+        "--no-isolation", action="store_true",
+        help="take no snapshots: state written by one test or fixture stays for the next",
+    )
+    group.addoption(
+        "--gas", action="store_true",
+        help="print gas used per contract and function on each chain",
+    )
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "stage(stage): the rollup fixture's configuration: 0, 1, 2 or a preset path"
+    )
+    config.addinivalue_line(
+        "markers", "no_isolation: no snapshot around this test (or module) and its fixtures"
+    )
+    config.stash[STATE] = PluginState(gas=GasTable() if config.getoption("gas") else None)
+
+
+def pytest_sessionstart(session) -> None:
+    url = session.config.getoption("native_rollups_l1")
+    if url is not None:
+        session.config.stash[STATE].external = connect_external(
+            url, session.config.getoption("native_rollups_allow_remote"),
+            session.config.getoption("native_rollups_chain_id"),
+        )
+
+
+def stage_of(node) -> Any:
+    """The stage a test's rollup has: its (or its module's) ``stage`` marker, else 1."""
+    marker = node.get_closest_marker("stage")
+    if marker is None:
+        return DEFAULT_STAGE
+    if len(marker.args) != 1:
+        raise pytest.UsageError(
+            f"{node.nodeid}: the stage marker takes one stage (0, 1, 2) or a preset path"
+        )
+    return marker.args[0]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """The rollups the selected tests ask for, deployed once per session before any snapshot."""
+    state = config.stash[STATE]
+    for item in items:
+        if ROLLUP_FIXTURES & set(getattr(item, "fixturenames", ())):
+            stage = stage_of(item)
+            if stage not in state.stages:
+                try:
+                    load_preset(stage)
+                except InvalidPreset as invalid:
+                    raise pytest.UsageError(f"{item.nodeid}: stage marker: {invalid}") from None
+                state.stages.append(stage)
+
+
+# -- external nodes --
+
+
+def connect_external(url: str, allow_remote: bool, chain_id: int) -> Web3:
+    """A web3 for ``url`` once it is on this machine (or allowed), of ``chain_id`` and able to
+    snapshot; pytest.UsageError saying what is wrong otherwise."""
+    where = f"--native-rollups-l1 {url}"
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise pytest.UsageError(f"{where}: give an http:// or https:// URL of the L1 node")
+    if not allow_remote and not is_loopback(parsed.hostname):
+        raise pytest.UsageError(
+            f"{where}: {parsed.hostname} is not this machine; every test snapshots and reverts "
+            "that chain, so pass --native-rollups-allow-remote if you mean it"
+        )
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 10}))
+    try:
+        found = w3.eth.chain_id
+    except Exception as error:  # any failure to connect: requests, timeouts, bad JSON
+        raise pytest.UsageError(f"{where}: the node does not answer ({error})") from None
+    if found != chain_id:
+        raise pytest.UsageError(
+            f"{where}: the node's chain id is {found}, not {chain_id}; pass "
+            f"--native-rollups-chain-id {found} if it is the node you mean"
+        )
+    missing = missing_snapshot_support(w3)
+    if missing:
+        raise pytest.UsageError(
+            f"{where}: the node cannot isolate tests: {missing} (nr devnet, nr up and anvil can)"
+        )
+    return w3
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def missing_snapshot_support(w3: Web3) -> Optional[str]:
+    """What the node lacks of evm_snapshot / evm_revert, or None."""
+    taken = w3.provider.make_request("evm_snapshot", [])
+    if "error" in taken or taken.get("result") is None:
+        return f"evm_snapshot failed: {taken.get('error', {}).get('message', 'no result')}"
+    reverted = w3.provider.make_request("evm_revert", [taken["result"]])
+    if "error" in reverted or reverted.get("result") is not True:
+        return f"evm_revert failed: {reverted.get('error', {}).get('message', 'it returned false')}"
+    return None
+
+
+# -- the session --
+
+
+@pytest.fixture(scope="session")
+def _native_rollups(request):
+    state = request.config.stash[STATE]
+    if state.external is not None:
+        chain = RemoteChain("L1", state.external)
+        state.external.eth.default_account = derive_accounts()[0].checksum_address
+        world = World()
+        world.add_chain(chain)
+        state.session = Network(world, chain, state.external, web3s={"L1": state.external})
+        state.cost = world.cost
+        yield state.session
+        state.session = None
+        return
+    was_on = accel.enabled()
+    accel.enable()  # the embedded devnet runs as nr devnet runs it: accelerated
+    devnet = Devnet()
+    w3 = devnet.web3()
+    # Transactions without "from" come from account 0, on L1 and every L2.
+    w3.eth.default_account = devnet.accounts[0].checksum_address
+    session = Network(World(), devnet, w3, web3s={"L1": w3})
+    session.world.add_chain(LocalChain("L1", devnet))
+    session.world.add_pool(devnet.proof_pool)
+    for stage in state.stages:
+        rollup = Rollup.deploy(w3, stage)
+        name = f"L2 {rollup.config.l2_chain_id} (stage {stage})"
+        session.rollups[stage] = rollup
+        if state.gas is not None:
+            state.gas.name_rollup(rollup)
+        session.web3s[name] = rollup.l2_web3
+        rollup.l2_web3.eth.default_account = w3.eth.default_account
+        session.world.add_chain(LocalChain(name, rollup.l2))
+        session.world.add_sequencer(rollup.sequencer)
+        session.world.add_pool(rollup.l2.proof_pool)
+    state.session, state.cost = session, session.world.cost
+    yield session
+    state.session = None
+    if not was_on:
+        accel.disable()
+
+
+def isolating(config, node) -> bool:
+    return not config.getoption("no_isolation") and node.get_closest_marker("no_isolation") is None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """A snapshot before each fixture's setup, restored (in stack order) at its teardown."""
+    session = request.config.stash[STATE].session
+    if session is None or fixturedef.argname in PLUGIN_FIXTURES or not isolating(
+        request.config, request.node
+    ):
+        yield
+        return
+    entry = session.world.push(f"{fixturedef.scope} fixture {fixturedef.argname}")
+    fixturedef.addfinalizer(lambda: session.world.finish(entry))
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """One more snapshot around the test body."""
+    state = item.config.stash[STATE]
+    state.tests += 1
+    session = state.session
+    if session is None or not isolating(item.config, item):
+        yield
+        return
+    state.isolated_tests += 1
+    entry = session.world.push(f"test {item.nodeid}")
+    try:
+        yield
+    finally:
+        if state.gas is not None:
+            record_gas(state.gas, session, entry.point)
+        session.world.finish(entry)
+
+
+def record_gas(gas: GasTable, session: Network, point) -> None:
+    for chain, _, head in point.chains:
+        web3 = session.web3s[chain.name]
+        gas.record_blocks(chain.name, web3, head[0] + 1, web3.eth.block_number)
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    state = config.stash[STATE]
+    if state.gas is not None:
+        terminalreporter.write_sep("-", "gas used (native-rollups --gas)")
+        for line in state.gas.lines():
+            terminalreporter.write_line(line)
+    session_cost = cost_line(state)
+    if session_cost:
+        terminalreporter.write_sep("-", "native-rollups isolation")
+        terminalreporter.write_line(session_cost)
+
+
+def cost_line(state: PluginState) -> Optional[str]:
+    """The snapshots and restores the plugin made, their time, and per isolated test."""
+    cost = state.cost
+    if cost is None or cost.snapshots == 0:
+        return None
+    total = cost.snapshot_seconds + cost.restore_seconds
+    per_test = f"; {1000 * total / state.isolated_tests:.2f} ms per test over " \
+        f"{state.isolated_tests} isolated tests" if state.isolated_tests else ""
+    return (
+        f"{cost.snapshots} snapshots in {1000 * cost.snapshot_seconds:.1f} ms, "
+        f"{cost.restores} restores (heads and state roots checked) in "
+        f"{1000 * cost.restore_seconds:.1f} ms{per_test}"
+    )
+
+
+# -- fixtures --
+
+
+@pytest.fixture(scope="session")
+def l1(_native_rollups):
+    """The L1: the embedded ``Devnet`` (or, with --native-rollups-l1, the node over RPC)."""
+    return _native_rollups.l1
+
+
+@pytest.fixture(scope="session")
+def w3(_native_rollups) -> Web3:
+    """web3.py on the L1."""
+    return _native_rollups.w3
+
+
+@pytest.fixture(scope="session")
+def accounts(_native_rollups):
+    """The funded accounts of the standard test mnemonic, with keys (the same on every L2)."""
+    return derive_accounts()
+
+
+def _rollup_for(request, session: Network) -> Rollup:
+    if isinstance(session.world.chains[0], RemoteChain):
+        pytest.skip("rollups need the embedded devnet: with --native-rollups-l1 their L2 nodes "
+                    "run in another process, where this session cannot snapshot them")
+    return session.rollups[stage_of(request.node)]
+
+
+@pytest.fixture(scope="session")
+def rollups(request, _native_rollups) -> Dict[Any, Rollup]:
+    """
+    Every rollup of the session by stage, for module- and session-scoped
+    fixtures (``rollups[1]``): the stages the selected tests' markers name
+    (stage 1 where unmarked), each deployed once before any snapshot.
+    """
+    return _native_rollups.rollups
+
+
+@pytest.fixture
+def rollup(request, _native_rollups) -> Rollup:
+    """The demo rollup of the test's stage (``@pytest.mark.stage(n)``, default 1)."""
+    return _rollup_for(request, _native_rollups)
+
+
+@pytest.fixture
+def l2(rollup) -> Web3:
+    """web3.py on the rollup's L2."""
+    return rollup.l2_web3
+
+
+@pytest.fixture(scope="session")
+def isolate(_native_rollups):
+    """
+    ``with isolate(): ...``: what the block changes on any chain is undone at
+    its end; for each example of a hypothesis test, or any loop of trials.
+    """
+    return _native_rollups.world.isolate
+
+
+@pytest.fixture(scope="session")
+def prover(_native_rollups) -> Prover:
+    """The shared prover, in-process: proofs for EXECUTE inputs, into the L1's proof pool."""
+    if isinstance(_native_rollups.world.chains[0], RemoteChain):
+        pytest.skip("the prover fixture needs the embedded devnet (its provers' keys)")
+    return Prover(_native_rollups.l1)
+
+
+@pytest.fixture(scope="session")
+def deploy(request, _native_rollups, accounts):
+    """
+    ``deploy(contract, *args, on=..., sender=None)``: a contract from a ``.vy``
+    file, Vyper source, a foundry or hardhat JSON artifact, or a project
+    contract by name, deployed by account 0 (or ``sender``) on the L1 (the
+    default), a rollup's L2 (``on=rollup``) or any chain (``on=web3``).
+    """
+    session: Network = _native_rollups
+
+    def deploy_on(contract, *args, on: Any = "l1", sender: Optional[str] = None):
+        deployed = deploy_contract(
+            chain_web3(session, on), contract, *args,
+            sender=sender or accounts[0].checksum_address,
+        )
+        gas = request.config.stash[STATE].gas
+        if gas is not None:
+            gas.name(deployed.address, contract_name(contract), abi_and_bytecode(contract)[0])
+        return deployed
+
+    return deploy_on
+
+
+def chain_web3(session: Network, on: Any) -> Web3:
+    if isinstance(on, Web3):
+        return on
+    if isinstance(on, Rollup):
+        return on.l2_web3
+    if on == "l1":
+        return session.w3
+    raise ValueError(f"deploy: on={on!r}: give 'l1', a rollup (for its L2) or a web3")
+
+
+def contract_name(contract) -> str:
+    text = str(contract)
+    return "source" if "\n" in text else text.rsplit("/", 1)[-1]
+
+
+@pytest.fixture
+def chain(request, _native_rollups) -> Chains:
+    """``chain.l1`` and ``chain.l2``: mine, warp and run until a condition holds."""
+    session: Network = _native_rollups
+    devnet = session.l1 if isinstance(session.l1, Devnet) else None
+    l1 = ChainControl("L1", devnet=devnet, web3=session.w3)
+    l2 = None
+    if {"rollup", "l2"} & set(request.fixturenames):
+        rollup_ = _rollup_for(request, session)
+        l2 = ChainControl("L2", devnet=rollup_.l2, web3=rollup_.l2_web3)
+    return Chains(l1, l2)

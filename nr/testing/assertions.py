@@ -1,0 +1,152 @@
+"""
+Assertions that say what happened: ``reverts`` for L1 and L2 calls, and
+``execute_accepts`` / ``execute_rejects`` for EXECUTE, whose failures show the
+refusal, the roots the payload claims beside those execution computes, and gas.
+"""
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator, Optional, Pattern, Union
+
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+
+from precompile.encoding import DecodingError, decode
+from precompile.engines import REFERENCE_ENGINE, engines
+from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS
+from precompile.forks import fork_rules
+from precompile.guest import validate_witness_headers, verify_stateless_new_payload, witness_entries
+from precompile.payload import new_payload_request_to_block
+from precompile.ssz import StatelessInput, StatelessValidationResult
+from rollup.l1_contract import RollupError
+
+EXECUTE = to_checksum_address(EXECUTE_PRECOMPILE_ADDRESS)
+Expected = Union[str, Pattern, None]
+
+
+@dataclass
+class Revert:
+    """What ``reverts`` caught: the reason the node gave."""
+
+    reason: Optional[str] = None
+
+
+def revert_reason(message: str) -> str:
+    """The reason alone, without the node's "execution reverted: " (and what came before)."""
+    reason = message.split("execution reverted: ", 1)[-1]
+    return "" if reason == "execution reverted" else reason
+
+
+def matches(expected: Expected, found: str) -> bool:
+    if expected is None:
+        return True
+    if isinstance(expected, re.Pattern):
+        return expected.search(found) is not None
+    return expected == found or expected in found
+
+
+@contextmanager
+def reverts(reason: Expected = None) -> Iterator[Revert]:
+    """
+    The block must revert (an L1 or L2 call or transaction sent through web3.py,
+    or a rollup operation); with ``reason`` (text it contains, or a pattern), for
+    that reason.
+    """
+    caught = Revert()
+    try:
+        yield caught
+    except (ContractLogicError, RollupError) as reverted:
+        caught.reason = revert_reason(str(getattr(reverted, "message", None) or reverted))
+    else:
+        raise AssertionError(
+            "the call did not revert" + (f" (expected {shown(reason)})" if reason else "")
+        )
+    if not matches(reason, caught.reason):
+        raise AssertionError(f"expected a revert {shown(reason)}, but it reverted with "
+                             f"{caught.reason!r}")
+
+
+def shown(expected: Expected) -> str:
+    return f"matching /{expected.pattern}/" if isinstance(expected, re.Pattern) else repr(expected)
+
+
+# -- EXECUTE --
+
+
+def call_execute(w3: Web3, encoded_input: bytes) -> Optional[bytes]:
+    """EXECUTE's output for ``encoded_input`` as an L1 call, or None where it failed."""
+    try:
+        return bytes(w3.eth.call({"to": EXECUTE, "data": bytes(encoded_input)}))
+    except ContractLogicError:
+        return None
+
+
+def diagnosis(encoded_input: bytes) -> str:
+    """
+    Why EXECUTE refuses (or would accept) this input, as the reference guest
+    sees it, with the payload's roots and gas beside what execution computes.
+    """
+    try:
+        stateless_input = decode(bytes(encoded_input), StatelessInput)
+    except DecodingError as error:
+        return f"the input does not decode: {error}"
+    report = verify_stateless_new_payload(stateless_input)
+    lines = [
+        "guest verdict: " + (report.refusal if report.error else "valid"),
+        *compared_roots(stateless_input),
+    ]
+    return "\n".join(lines)
+
+
+def compared_roots(stateless_input: StatelessInput) -> list:
+    """The payload's state root, receipts root and gas used beside what the reference engine
+    computes from the witness (or why it could not run the block at all)."""
+    payload = stateless_input.new_payload_request.execution_payload
+    try:
+        vm_class = fork_rules(stateless_input.chain_config)
+        block = new_payload_request_to_block(stateless_input.new_payload_request, vm_class)
+        headers = validate_witness_headers(stateless_input.witness, vm_class)
+        outcome = engines()[REFERENCE_ENGINE].execute(
+            vm_class, block, headers, witness_entries(stateless_input.witness),
+            int(stateless_input.chain_config.chain_id),
+        )
+    except Exception as failure:  # the diagnosis of a refused block may not run at all
+        return [f"execution could not run: {failure}"]
+    return [
+        f"state root:    expected 0x{bytes(payload.state_root).hex()}, "
+        f"computed 0x{outcome.state_root.hex()}",
+        f"receipts root: expected 0x{bytes(payload.receipts_root).hex()}, "
+        f"computed 0x{outcome.receipts_root.hex()}",
+        f"gas used:      expected {int(payload.gas_used)}, computed {outcome.gas_used}",
+    ]
+
+
+def execute_accepts(w3: Web3, encoded_input: bytes) -> StatelessValidationResult:
+    """EXECUTE on ``w3``'s L1 must accept the input; its result. A refusal shows why."""
+    output = call_execute(w3, encoded_input)
+    if output is None:
+        raise AssertionError("EXECUTE refused the L2 block\n" + diagnosis(encoded_input))
+    return StatelessValidationResult.decode_bytes(output)
+
+
+def execute_rejects(w3: Web3, encoded_input: bytes, reason: Expected = None) -> str:
+    """
+    EXECUTE on ``w3``'s L1 must refuse the input (with ``reason``: text the
+    refusal contains, or a pattern); the refusal.
+    """
+    try:
+        w3.eth.call({"to": EXECUTE, "data": bytes(encoded_input)})
+    except ContractLogicError as refused:
+        refusal = revert_reason(str(refused.message))
+    else:
+        raise AssertionError("EXECUTE accepted the L2 block" + (
+            f" (expected a refusal {shown(reason)})" if reason else ""
+        ) + "\n" + diagnosis(encoded_input))
+    if not matches(reason, refusal):
+        raise AssertionError(
+            f"EXECUTE refused the L2 block, but not {shown(reason)}: {refusal}\n"
+            + diagnosis(encoded_input)
+        )
+    return refusal

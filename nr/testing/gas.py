@@ -1,0 +1,69 @@
+"""The ``--gas`` report: gas per contract and function on each chain, from the tests' blocks."""
+
+from collections import defaultdict
+from statistics import median
+from typing import Dict, List, Tuple
+
+from eth_hash.auto import keccak
+from eth_utils import to_checksum_address
+
+from contracts import abi_type, compile_contract
+from rollup.l2 import L2_BRIDGE, L2_MESSAGE_PASSER
+
+
+def selectors(abi: list) -> Dict[bytes, str]:
+    """Each function's 4-byte selector -> its name."""
+    return {
+        keccak(f"{entry['name']}({','.join(abi_type(i) for i in entry['inputs'])})".encode())[:4]:
+        entry["name"]
+        for entry in abi if entry.get("type") == "function"
+    }
+
+
+class GasTable:
+    """Gas used by each transaction the tests sent, by chain, contract and function."""
+
+    def __init__(self) -> None:
+        # address -> (contract name, selector -> function name)
+        self.known: Dict[str, Tuple[str, Dict[bytes, str]]] = {}
+        self.used: Dict[Tuple[str, str, str], List[int]] = defaultdict(list)
+
+    def name(self, address: str, contract: str, abi: list) -> None:
+        self.known[to_checksum_address(address)] = (contract, selectors(abi))
+
+    def name_rollup(self, rollup) -> None:
+        """A demo rollup's contracts: on L1 and its L2 predeploys."""
+        for contract in (rollup.contract, rollup.governance.contract, rollup.bug_record):
+            self.name(contract.address, contract.name, contract.compiled.abi)
+        for name, address in (("L2Bridge", L2_BRIDGE), ("L2MessagePasser", L2_MESSAGE_PASSER)):
+            self.name(to_checksum_address(address), name, compile_contract(name).abi)
+
+    def record_blocks(self, chain: str, web3, first: int, last: int) -> None:
+        """Every transaction in blocks ``first``..``last`` of ``chain``."""
+        for number in range(first, last + 1):
+            block = web3.eth.get_block(number, full_transactions=True)
+            for transaction in block.transactions:
+                receipt = web3.eth.get_transaction_receipt(transaction.hash)
+                contract, function = self.called(transaction)
+                self.used[(chain, contract, function)].append(receipt.gasUsed)
+
+    def called(self, transaction) -> Tuple[str, str]:
+        if transaction.to is None:
+            return "(contract creation)", "constructor"
+        contract, functions = self.known.get(to_checksum_address(transaction.to), (None, {}))
+        data = bytes(transaction.input)
+        if contract is None:
+            return transaction.to, "0x" + data[:4].hex() if data else "(transfer)"
+        return contract, functions.get(data[:4], "0x" + data[:4].hex() if data else "(transfer)")
+
+    def lines(self) -> List[str]:
+        if not self.used:
+            return ["no transactions"]
+        header = f"{'chain':<18} {'contract':<44} {'function':<24} {'calls':>5} " \
+                 f"{'min':>9} {'median':>9} {'max':>9}"
+        rows = [
+            f"{chain:<18} {contract:<44} {function:<24} {len(gas):>5} "
+            f"{min(gas):>9} {int(median(gas)):>9} {max(gas):>9}"
+            for (chain, contract, function), gas in sorted(self.used.items())
+        ]
+        return [header, *rows]

@@ -1,0 +1,176 @@
+"""
+One snapshot across L1, every L2, the sequencers' cursors and the proof
+pools, taken and restored together, on a stack unwound in order (titanoboa's
+way: pytest may finalize fixtures out of order). After each restore the heads
+and state roots are checked, not assumed.
+"""
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator, List, Optional, Tuple
+
+# What a chain's head is: (number, hash, state root).
+Head = Tuple[int, bytes, bytes]
+
+
+class IsolationError(Exception):
+    """A snapshot could not be taken or restored as it was."""
+
+
+class LocalChain:
+    """An in-process ``l1.node.Devnet`` (the embedded L1, or an L2 node)."""
+
+    def __init__(self, name: str, devnet) -> None:
+        self.name, self.devnet = name, devnet
+
+    def head(self) -> Head:
+        header = self.devnet.head()
+        return header.block_number, header.hash, self.devnet.backend.head_state_root
+
+    def snapshot(self) -> Any:
+        # The anchor of the next L2 block is no chain state: kept beside it.
+        return self.devnet.snapshot(), self.devnet.parent_beacon_block_root
+
+    def revert(self, taken: Any) -> bool:
+        snapshot_id, anchor = taken
+        if not self.devnet.revert(snapshot_id):
+            return False
+        self.devnet.parent_beacon_block_root = anchor
+        return True
+
+
+class RemoteChain:
+    """A node over JSON-RPC with ``evm_snapshot`` and ``evm_revert`` (anvil's semantics)."""
+
+    def __init__(self, name: str, web3) -> None:
+        self.name, self.web3 = name, web3
+
+    def head(self) -> Head:
+        block = self.web3.eth.get_block("latest")
+        return block.number, bytes(block.hash), bytes(block.stateRoot)
+
+    def snapshot(self) -> Any:
+        return self.web3.provider.make_request("evm_snapshot", [])["result"]
+
+    def revert(self, taken: Any) -> bool:
+        return bool(self.web3.provider.make_request("evm_revert", [taken]).get("result"))
+
+
+@dataclass
+class Point:
+    """Everything one snapshot holds."""
+
+    chains: List[Tuple[Any, Any, Head]]
+    sequencers: List[Tuple[Any, dict]]
+    pools: List[Tuple[Any, tuple]]
+
+
+@dataclass
+class Entry:
+    label: str
+    point: Point
+    done: bool = False
+
+
+@dataclass
+class Cost:
+    """The plugin's own time: snapshots taken and restored, and how long they took."""
+
+    snapshots: int = 0
+    restores: int = 0
+    snapshot_seconds: float = 0.0
+    restore_seconds: float = 0.0
+
+
+@dataclass
+class World:
+    """The chains and off-chain parts a test can change, and the stack of their snapshots."""
+
+    chains: list = field(default_factory=list)
+    sequencers: list = field(default_factory=list)
+    pools: list = field(default_factory=list)
+    stack: List[Entry] = field(default_factory=list)
+    cost: Cost = field(default_factory=Cost)
+
+    def add_chain(self, chain) -> None:
+        self.chains.append(chain)
+
+    def add_sequencer(self, sequencer) -> None:
+        self.sequencers.append(sequencer)
+
+    def add_pool(self, pool) -> None:
+        self.pools.append(pool)
+
+    # -- one snapshot --
+
+    def snapshot(self) -> Point:
+        started = time.perf_counter()
+        point = Point(
+            [(chain, chain.snapshot(), chain.head()) for chain in self.chains],
+            [(sequencer, sequencer.cursor()) for sequencer in self.sequencers],
+            [(pool, pool.saved()) for pool in self.pools],
+        )
+        self.cost.snapshots += 1
+        self.cost.snapshot_seconds += time.perf_counter() - started
+        return point
+
+    def restore(self, point: Point) -> None:
+        """Every part back to ``point``; IsolationError naming each chain that did not go back."""
+        started = time.perf_counter()
+        problems = []
+        for chain, taken, head in point.chains:
+            if not chain.revert(taken):
+                problems.append(
+                    f"{chain.name}: the node no longer has the snapshot taken at block {head[0]}"
+                    " (was it reverted outside the plugin?)"
+                )
+                continue
+            now = chain.head()
+            if now != head:
+                problems.append(f"{chain.name}: {describe_heads(head, now)}")
+        for sequencer, cursor in point.sequencers:
+            sequencer.restore_cursor(cursor)
+        for pool, saved in point.pools:
+            pool.restore(saved)
+        self.cost.restores += 1
+        self.cost.restore_seconds += time.perf_counter() - started
+        if problems:
+            raise IsolationError("after restoring the snapshot, " + "; ".join(problems))
+
+    # -- the stack --
+
+    def push(self, label: str) -> Entry:
+        entry = Entry(label, self.snapshot())
+        self.stack.append(entry)
+        return entry
+
+    def finish(self, entry: Entry) -> None:
+        """Mark ``entry`` done; restore from the top while the top is done (pytest may finalize
+        out of order: an entry below one still in use waits for it)."""
+        entry.done = True
+        while self.stack and self.stack[-1].done:
+            self.restore(self.stack.pop().point)
+
+    @contextmanager
+    def isolate(self, label: str = "block") -> Iterator[None]:
+        """Whatever the block changes on any chain is undone when it ends (a new snapshot each
+        time: a node forgets a snapshot once reverted to it)."""
+        entry = self.push(label)
+        try:
+            yield
+        finally:
+            self.finish(entry)
+
+    def pending(self) -> Optional[str]:
+        """The snapshots still on the stack, bottom first, or None."""
+        return ", ".join(entry.label for entry in self.stack) or None
+
+
+def describe_heads(expected: Head, found: Head) -> str:
+    number, block_hash, state_root = expected
+    found_number, found_hash, found_root = found
+    return (
+        f"expected head {number} (hash 0x{block_hash.hex()}, state root 0x{state_root.hex()}),"
+        f" found {found_number} (hash 0x{found_hash.hex()}, state root 0x{found_root.hex()})"
+    )

@@ -1,0 +1,95 @@
+"""
+Hypothesis strategies for L2 tests: addresses, amounts, signed L2
+transactions, and single-field mutations of an L2 block, each with the
+refusal EXECUTE must give it.
+"""
+
+from typing import Sequence, Tuple
+
+from eth_account import Account
+from eth_hash.auto import keccak
+from eth_utils import to_checksum_address
+from hypothesis import strategies as st
+
+from precompile.encoding import decode, encode
+from precompile.forks import fork_rules
+from precompile.payload import new_payload_request_to_block
+from precompile.ssz import StatelessInput
+
+ETHER = 10**18
+TRANSFER_GAS = 30_000
+
+
+def addresses() -> st.SearchStrategy:
+    """Checksummed addresses, the precompiles' and zero among them."""
+    return st.one_of(
+        st.sampled_from([b"\x00" * 20, b"\x00" * 19 + b"\x01", b"\x00" * 18 + b"\x01\x01"]),
+        st.binary(min_size=20, max_size=20),
+    ).map(to_checksum_address)
+
+
+def amounts(most: int = 10 * ETHER) -> st.SearchStrategy:
+    """Wei amounts from 0 to ``most``, the edges likelier."""
+    return st.one_of(st.sampled_from([0, 1, most]), st.integers(min_value=0, max_value=most))
+
+
+def signed_l2_transactions(
+    chain_id: int, senders: Sequence, nonce: int = 0, base_fee: int = 10**9
+) -> st.SearchStrategy:
+    """
+    Raw signed EIP-1559 transfers on ``chain_id`` from one of ``senders`` (dev
+    accounts), with gas for a precompile at the receiving end (ecrecover's 3,000).
+    """
+
+    def signed(sender, to, value) -> bytes:
+        transaction = {
+            "type": 2, "chainId": chain_id, "nonce": nonce, "to": to, "value": value,
+            "gas": TRANSFER_GAS, "maxFeePerGas": 2 * base_fee, "maxPriorityFeePerGas": 0,
+        }
+        return bytes(Account.sign_transaction(transaction, sender.private_key).raw_transaction)
+
+    return st.builds(signed, st.sampled_from(list(senders)), addresses(), amounts(ETHER))
+
+
+def reseal(stateless_input: StatelessInput) -> None:
+    """Recompute ``block_hash`` so the mutated payload is self-consistent again."""
+    request = stateless_input.new_payload_request
+    block = new_payload_request_to_block(request, fork_rules(stateless_input.chain_config))
+    request.execution_payload.block_hash = block.header.hash
+
+
+# payload field -> (what to put there, given the old value and a drawn int; the refusal)
+MUTATIONS: dict = {
+    "state_root": (lambda old, n: keccak(bytes(old) + n.to_bytes(8, "big")),
+                   "state_root does not match the post-state"),
+    "receipts_root": (lambda old, n: keccak(bytes(old) + n.to_bytes(8, "big")),
+                      "receipts_root does not match execution"),
+    # Less than the block used (a block with transactions): never over its gas limit.
+    "gas_used": (lambda old, n: int(old) - 1 - n % int(old), "gas_used"),
+    "logs_bloom": (
+        lambda old, n: (int.from_bytes(bytes(old), "big") ^ (1 << (n % 2048))).to_bytes(256, "big"),
+        "logs_bloom does not match execution",
+    ),
+}
+
+
+def mutate(encoded: bytes, field: str, drawn: int) -> bytes:
+    """``encoded`` with one payload field changed (and the block hash resealed)."""
+    stateless_input = decode(bytes(encoded), StatelessInput)
+    payload = stateless_input.new_payload_request.execution_payload
+    change, _ = MUTATIONS[field]
+    setattr(payload, field, change(getattr(payload, field), drawn))
+    reseal(stateless_input)
+    return encode(stateless_input)
+
+
+def block_mutations(encoded: bytes) -> st.SearchStrategy:
+    """``(field, mutated input, refusal)``: one payload field of a valid L2 block changed,
+    resealed, and the words EXECUTE's refusal must contain."""
+
+    def build(field: str, drawn: int) -> Tuple[str, bytes, str]:
+        return field, mutate(encoded, field, drawn), MUTATIONS[field][1]
+
+    return st.builds(build, st.sampled_from(sorted(MUTATIONS)), st.integers(0, 2**32))
+
+

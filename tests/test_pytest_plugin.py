@@ -1,0 +1,340 @@
+"""
+The pytest plugin, run on test files of its users' kind (pytester): isolation
+across L1 and the L2 at every scope (stack order: tests/test_isolation.py), the opt-outs,
+what a failing assertion says, external nodes, and the reports.
+"""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from l1.node import Devnet
+
+from chains import serve_in_thread
+
+pytest_plugins = ["pytester"]
+
+COUNTER = '''
+COUNTER = """
+count: public(uint256)
+
+@external
+def bump(by: uint256):
+    assert by < 10, "at most 9 at a time"
+    self.count += by
+"""
+'''
+
+
+@pytest.fixture(scope="module", autouse=True)
+def imported_once():
+    """
+    Compile and deploy once out here: pytester's in-process runs drop the
+    modules each run imports, and Vyper imports parts of itself on first use.
+    """
+    import hypothesis  # noqa: F401
+
+    from nr.testing.artifacts import abi_and_bytecode
+    from rollup.rollup import Rollup
+
+    Rollup.deploy(Devnet().web3(), 1)
+    abi_and_bytecode(COUNTER.split('"""')[1])
+
+
+def run(pytester, source, *args):
+    pytester.makepyfile(test_user=source)
+    return pytester.runpytest("-p", "no:cacheprovider", "-q", *args)
+
+
+def test_state_written_in_one_test_is_gone_in_the_next_at_every_scope_on_l1(pytester):
+    pytester.makeconftest(COUNTER + '''
+import pytest
+
+@pytest.fixture(scope="session")
+def session_counter(deploy):
+    counter = deploy(COUNTER)
+    counter.functions.bump(1).transact()
+    return counter
+
+@pytest.fixture(scope="module")
+def module_bump(session_counter):
+    session_counter.functions.bump(2).transact()
+    return session_counter
+
+@pytest.fixture
+def function_bump(module_bump):
+    module_bump.functions.bump(4).transact()
+    return module_bump
+''')
+    pytester.makepyfile(test_later='''
+def test_session_fixture_survives_its_tests_and_modules_are_gone(session_counter):
+    assert session_counter.functions.count().call() == 1
+''')
+    result = run(pytester, '''
+def test_first(function_bump, w3, accounts):
+    assert function_bump.functions.count().call() == 7
+    function_bump.functions.bump(8).transact()
+    w3.eth.send_transaction({"to": accounts[5].checksum_address, "value": 1})
+    assert function_bump.functions.count().call() == 15
+
+def test_second(function_bump, w3, accounts):
+    assert function_bump.functions.count().call() == 7
+    assert w3.eth.get_balance(accounts[5].checksum_address) == 10**22
+
+def test_module_fixture_survives_its_tests(module_bump):
+    assert module_bump.functions.count().call() == 3
+''', "-p", "no:randomly")
+    result.assert_outcomes(passed=4)
+
+
+def test_every_scope_unwinds_on_the_l2_and_the_sequencer_cursor_too(pytester):
+    pytester.makepyfile(test_later='''
+def test_nothing_left_outside_the_module(rollup):
+    assert rollup.l2.head().block_number == 0
+    assert rollup.contract.view("message_count") == 0
+    assert rollup.sequencer.messages_taken_in == 0
+''')
+    result = run(pytester, '''
+import pytest
+from nr.testing.cross_domain import deposit
+
+@pytest.fixture(scope="module")
+def deposited(rollups, accounts):
+    deposit(rollups[1], accounts[1].checksum_address, 10**18)
+    return rollups[1]
+
+def test_deposit_in_a_test(deposited, accounts):
+    assert deposited.l2.head().block_number == 1
+    deposit(deposited, accounts[2].checksum_address, 5)
+    assert deposited.l2.head().block_number == 2
+    assert deposited.sequencer.messages_taken_in == 2
+
+def test_only_the_module_deposit_is_left(deposited, accounts):
+    assert deposited.l2.head().block_number == 1
+    assert deposited.sequencer.messages_taken_in == 1
+    assert deposited.l2_balance(accounts[2].checksum_address) == 10**22
+''', "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+
+
+def test_the_marker_and_the_flag_turn_isolation_off(pytester):
+    source = COUNTER + '''
+import pytest
+
+@pytest.fixture(scope="session")
+def counter(deploy):
+    return deploy(COUNTER)
+
+@pytest.mark.no_isolation
+def test_writes(counter):
+    counter.functions.bump(5).transact()
+
+def test_reads(counter):
+    assert counter.functions.count().call() == 5
+'''
+    run(pytester, source).assert_outcomes(passed=2)
+    flagged = source.replace("@pytest.mark.no_isolation\n", "")
+    run(pytester, flagged, "--no-isolation").assert_outcomes(passed=2)
+    run(pytester, flagged).assert_outcomes(passed=1, failed=1)
+
+
+def test_a_failing_reverts_shows_the_revert_reason(pytester):
+    result = run(pytester, COUNTER + '''
+import pytest
+from nr.testing.assertions import reverts
+
+def test_reverts_as_expected(deploy):
+    counter = deploy(COUNTER)
+    with reverts("at most 9") as caught:
+        counter.functions.bump(10).transact()
+    assert caught.reason == "at most 9 at a time"
+
+def test_other_reason(deploy):
+    with reverts("overflow"):
+        deploy(COUNTER).functions.bump(10).transact()
+
+def test_no_revert(deploy):
+    with reverts("at most 9"):
+        deploy(COUNTER).functions.bump(1).transact()
+''')
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines([
+        "*expected a revert 'overflow', but it reverted with 'at most 9 at a time'*",
+        "*the call did not revert (expected 'at most 9')*",
+    ])
+
+
+def test_a_failing_execute_assertion_shows_the_refusal_and_the_roots(pytester):
+    result = run(pytester, '''
+from nr.testing.assertions import execute_accepts, execute_rejects
+from nr.testing.cross_domain import deposit
+from nr.testing.strategies import mutate
+
+def block(rollup, accounts):
+    number = deposit(rollup, accounts[1].checksum_address, 10**18)
+    return rollup.sequencer.stateless_input(number)
+
+def test_accepts_and_rejects(rollup, w3, accounts):
+    valid = block(rollup, accounts)
+    assert execute_accepts(w3, valid).successful_validation
+    execute_rejects(w3, mutate(valid, "state_root", 1), reason="state_root does not match")
+
+def test_accepts_a_tampered_block(rollup, w3, accounts):
+    execute_accepts(w3, mutate(block(rollup, accounts), "state_root", 1))
+
+def test_rejects_a_valid_block(rollup, w3, accounts):
+    execute_rejects(w3, block(rollup, accounts))
+
+def test_rejects_for_another_reason(rollup, w3, accounts):
+    execute_rejects(w3, mutate(block(rollup, accounts), "gas_used", 1), reason="state_root")
+''')
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines([
+        "*EXECUTE refused the L2 block*",
+        "*guest verdict: L2 block is invalid: InvalidBlock: state_root does not match*",
+        "*state root:    expected 0x*, computed 0x*",
+        "*EXECUTE accepted the L2 block*",
+        "*EXECUTE refused the L2 block, but not 'state_root': *gas_used*",
+        "*gas used:      expected *, computed *",
+    ])
+
+
+def test_block_mutations_get_the_refusal_each_must_get(pytester):
+    result = run(pytester, '''
+from hypothesis import given, settings, HealthCheck
+from nr.testing.assertions import execute_rejects
+from nr.testing.cross_domain import deposit
+from nr.testing.strategies import block_mutations, signed_l2_transactions
+import pytest
+
+@pytest.fixture(scope="module")
+def valid(rollups, accounts):
+    rollup = rollups[1]
+    return rollup.sequencer.stateless_input(deposit(rollup, accounts[1].checksum_address, 1))
+
+def test_mutations(valid, w3):
+    seen = set()
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(block_mutations(valid))
+    def check(mutation):
+        field, mutated, refusal = mutation
+        seen.add(field)
+        execute_rejects(w3, mutated, reason=refusal)
+    check()
+    assert len(seen) >= 2
+
+def test_signed_transactions_go_through_each_example_isolated(rollup, accounts, isolate):
+    l2 = rollup.l2_web3
+    start = l2.eth.block_number
+
+    @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(signed_l2_transactions(rollup.config.l2_chain_id, accounts[3:5]))
+    def check(raw):
+        with isolate():
+            receipt = l2.eth.wait_for_transaction_receipt(l2.eth.send_raw_transaction(raw))
+            assert receipt.status == 1 and receipt.blockNumber == start + 1
+    check()
+''')
+    result.assert_outcomes(passed=2)
+
+
+def test_the_summary_gives_the_isolation_cost_and_gas_gives_a_table(pytester):
+    result = run(pytester, COUNTER + '''
+def test_bump(deploy):
+    deploy(COUNTER).functions.bump(3).transact()
+''', "--gas")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([
+        "*gas used (native-rollups --gas)*",
+        "L1 *source *bump *1 *",
+        "*native-rollups isolation*",
+        "*snapshots in * ms, * restores (heads and state roots checked) in * ms;"
+        " * ms per test over 1 isolated tests",
+    ])
+
+
+def test_a_bad_stage_marker_is_a_usage_error(pytester):
+    result = run(pytester, '''
+import pytest
+
+@pytest.mark.stage(7)
+def test_x(rollup):
+    pass
+''')
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*stage marker: no stage 7: the stages are*"])
+
+
+# -- external nodes --
+
+
+def test_an_external_node_runs_the_same_tests_isolated(pytester):
+    port, _ = serve_in_thread(Devnet())
+    source = COUNTER + '''
+import pytest
+
+@pytest.fixture(scope="module")
+def counter(deploy):
+    return deploy(COUNTER)
+
+def test_one(counter):
+    counter.functions.bump(2).transact()
+    assert counter.functions.count().call() == 2
+
+def test_two(counter):
+    assert counter.functions.count().call() == 0
+
+def test_rollups_need_the_embedded_devnet(rollup):
+    pass
+'''
+    result = run(pytester, source, f"--native-rollups-l1=http://127.0.0.1:{port}")
+    result.assert_outcomes(passed=2, skipped=1)
+    result = run(pytester, source, f"--native-rollups-l1=http://127.0.0.1:{port}",
+                 "--native-rollups-chain-id=1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*the node's chain id is 31337, not 1; pass "
+                                 "--native-rollups-chain-id 31337 if it is the node you mean*"])
+
+
+def test_a_non_loopback_node_is_refused_unless_asked(pytester):
+    result = run(pytester, "def test_x(w3): pass", "--native-rollups-l1=http://10.1.2.3:8545")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*10.1.2.3 is not this machine;*--native-rollups-allow-remote*"])
+
+
+class NoSnapshots(BaseHTTPRequestHandler):
+    """A JSON-RPC node of chain 31337 without evm_snapshot, as geth answers an unknown method."""
+
+    def do_POST(self):
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if request["method"] == "eth_chainId":
+            answer = {"result": "0x7a69"}
+        else:
+            message = f"the method {request['method']} does not exist/is not available"
+            answer = {"error": {"code": -32601, "message": message}}
+        body = json.dumps({"jsonrpc": "2.0", "id": request["id"], **answer}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_node_without_snapshots_is_refused_saying_what_is_missing(pytester):
+    server = HTTPServer(("127.0.0.1", 0), NoSnapshots)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        result = run(pytester, "def test_x(w3): pass", f"--native-rollups-l1={url}")
+    finally:
+        server.shutdown()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "*the node cannot isolate tests: evm_snapshot failed: the method evm_snapshot does not"
+        " exist/is not available*"
+    ])
