@@ -245,6 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds per L1 slot, the clock of the rollups' slot sequencing (default 12)",
     )
     up.add_argument(
+        "--slot-ending-at", type=fraction, default=2 / 3,
+        help="point of each slot at which the sequencers release their slot-ending blocks"
+        " (default 0.67)",
+    )
+    up.add_argument(
         "--plain-sequencing", action="store_true",
         help="rollups without slot sequencing: no certificates, preconfirmations or based"
         " blocks; the sequencer key settles each L2 block directly",
@@ -800,6 +805,8 @@ def start_up_and_serve(args: argparse.Namespace) -> int:
             ComposableRollup.deploy(l1_web3, slot_friendly(preset), slot_time=args.slot_time)
             for preset in presets
         ]
+        for rollup in rollups:
+            rollup.sequencer.slot_ending_at = args.slot_ending_at
     ports = [args.port + 1 + index for index in range(len(rollups))]
     l1_url = f"http://{args.host}:{args.port}"
     args.balance = l1.config.balance_ether

@@ -30,8 +30,6 @@ from .status import SettlementNamespace
 DEFAULT_SETTLE_INTERVAL = 2.0
 # web3.py writes hashes as HexBytes('0x...'): the log says 0x... .
 HEX_BYTES = re.compile(r"HexBytes\('(0x[0-9a-fA-F]*)'\)")
-# Where in its slot a composable rollup's sequencer releases the slot-ending block.
-SLOT_ENDING_AT = 2 / 3
 
 
 @dataclass
@@ -90,7 +88,7 @@ async def run_slots(rollup: ComposableRollup, interval: float, log=print) -> Non
     A composable rollup's sequencer on the wall clock, over an L1 that mines a
     block per transaction: transactions preconfirmed as they arrive (the
     sequencer's cadence), sequencer rounds every ``interval`` seconds until
-    the slot-ending point of the slot (2/3 of it), then the slot-ending
+    the slot-ending point of the slot (``slot_ending_at``, 2/3), then the slot-ending
     certificate for this slot (a based block may land in what is left of
     it), then, once the next slot starts, L1 followed (based blocks in,
     reverted ones out, the mode).
@@ -111,7 +109,7 @@ async def run_slot_rounds(rollup, sequencer, slots, interval: float, name: str, 
     """``run_slots``' loop: rounds until the slot-ending point, the certificate, follow L1."""
     while True:
         slot = slots.slot_of(int(time.time()))
-        ending = slots.start_of(slot) + slots.seconds * SLOT_ENDING_AT
+        ending = slots.start_of(slot) + slots.seconds * sequencer.slot_ending_at
         while time.time() + interval < ending:
             await asyncio.sleep(interval)
             if sequencer.mode == SEQUENCED_MODE:

@@ -43,6 +43,8 @@ from .certificates import (
 from .l1_contract import L1Contract
 from .sequencer import Sequencer, settlement_gas
 
+# Where in its slot the sequencer releases the slot-ending block, by default.
+DEFAULT_SLOT_ENDING_AT = 2 / 3
 # Sequencing blocks: at most one per this many seconds, on a cadence.
 DEFAULT_BLOCK_INTERVAL = 0.25
 CADENCE_POLL = 0.002
@@ -87,6 +89,8 @@ class SlotSequencer(Sequencer):
     # Whether sequencing waits for the L1 block of a slot it ended.
     waiting_for_l1: bool = False
     # The last L2 block sent to settle_sequenced (its receipt may still be to come).
+    # The point of its slot (a fraction) at which the service ends the slot.
+    slot_ending_at: float = DEFAULT_SLOT_ENDING_AT
     # Sequencing blocks come as transactions arrive, at most one per this many
     # seconds (``run_cadence``); 0: one per arriving transaction (automine).
     block_interval: float = 0.0
