@@ -1280,7 +1280,13 @@ def log_to_stderr(message: str) -> None:
 
 
 def run_conformance_command(args: argparse.Namespace) -> int:
-    from nr.conformance import InvalidReport, forks_named, run_conformance, summary_lines
+    from nr.conformance import (
+        InvalidReport,
+        find_fixture_files,
+        forks_named,
+        run_conformance,
+        summary_lines,
+    )
     from precompile.forks import FORK_RULES, UnknownFork
     from precompile.guest import INTERNAL_ERROR
 
@@ -1290,6 +1296,8 @@ def run_conformance_command(args: argparse.Namespace) -> int:
 
     if not args.directory.exists():
         return refuse(f"{args.directory}: no such file or directory")
+    if not find_fixture_files(args.directory):
+        return refuse(f"{args.directory}: no fixture files (*.json) in it")
     if args.jobs < 0:
         return refuse(f"--jobs must be 0 or more, got {args.jobs}")
     if args.report is not None and not args.report.parent.is_dir():

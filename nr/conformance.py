@@ -129,10 +129,18 @@ class Summary:
 
 
 def find_fixture_files(root: Path) -> List[Path]:
-    """Every ``.json`` file under ``root`` (or ``root`` itself), sorted."""
+    """
+    Every ``.json`` file under ``root`` (or ``root`` itself), sorted; linked
+    directories are followed (a selection of a release made of symlinks).
+    """
     if root.is_file():
         return [root]
-    return sorted(path for path in root.rglob("*.json") if path.is_file())
+    return sorted(
+        Path(directory) / name
+        for directory, _, names in os.walk(root, followlinks=True)
+        for name in names
+        if name.endswith(".json") and (Path(directory) / name).is_file()
+    )
 
 
 def relative_path(path: str, root: Path) -> str:
@@ -691,7 +699,7 @@ def summary_lines(
 
 def area_lines(areas: Dict[str, Counter]) -> Iterator[str]:
     """The outcomes of each area, one line each, under a header."""
-    width = max(len("area"), *(len(area) for area in areas))
+    width = max([len("area"), *(len(area) for area in areas)])
     columns = ("passed", "failed", "internal", "skipped", "unavail.", "seconds")
     yield f"{'area':<{width}} " + " ".join(f"{column:>8}" for column in columns)
     for area, tally in areas.items():

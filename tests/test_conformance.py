@@ -17,6 +17,7 @@ from nr.conformance import (
     Progress,
     chain_from_fixture,
     decode_fixture_block,
+    find_fixture_files,
     forks_named,
     run_case,
     run_conformance,
@@ -139,6 +140,25 @@ def test_missing_directory_is_a_clear_error():
     completed = nr("conformance", "/no/such/fixtures")
     assert completed.returncode == 2
     assert "/no/such/fixtures: no such file or directory" in completed.stderr
+
+
+def test_a_directory_without_fixtures_is_a_clear_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("no fixtures here")
+    completed = nr("conformance", str(tmp_path))
+    assert completed.returncode == 2
+    assert f"{tmp_path}: no fixture files (*.json) in it" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_a_selection_of_linked_directories_is_walked(tmp_path):
+    """A subset of a release made of symlinks runs as the directories it links."""
+    (tmp_path / "real").mkdir()
+    shutil.copy(SIMPLE_TX, tmp_path / "real")
+    (tmp_path / "selection").mkdir()
+    (tmp_path / "selection" / "linked").symlink_to(tmp_path / "real", target_is_directory=True)
+    assert find_fixture_files(tmp_path / "selection") == [
+        tmp_path / "selection" / "linked" / SIMPLE_TX.name
+    ]
 
 
 def test_fork_checks_only_the_forks_named(tmp_path):
