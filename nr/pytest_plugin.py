@@ -13,6 +13,7 @@ switched on by the session fixture that starts the embedded devnet, as
 
 import ipaddress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 from urllib.parse import urlparse
 
@@ -244,11 +245,17 @@ def isolating(config, node) -> bool:
     return not config.getoption("no_isolation") and node.get_closest_marker("no_isolation") is None
 
 
+def changes_state(fixturedef) -> bool:
+    """Whether a fixture may change a chain: not the plugin's own, nor a parametrize value."""
+    direct_parameter = getattr(fixturedef.func, "__name__", "") == "get_direct_param_fixture_func"
+    return fixturedef.argname not in PLUGIN_FIXTURES and not direct_parameter
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_fixture_setup(fixturedef, request):
     """A snapshot before each fixture's setup, restored (in stack order) at its teardown."""
     session = request.config.stash[STATE].session
-    if session is None or fixturedef.argname in PLUGIN_FIXTURES or not isolating(
+    if session is None or not changes_state(fixturedef) or not isolating(
         request.config, request.node
     ):
         yield
@@ -412,7 +419,7 @@ def chain_web3(session: Network, on: Any) -> Web3:
 
 def contract_name(contract) -> str:
     text = str(contract)
-    return "source" if "\n" in text else text.rsplit("/", 1)[-1]
+    return "source" if "\n" in text else Path(text).stem
 
 
 @pytest.fixture

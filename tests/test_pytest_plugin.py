@@ -338,3 +338,22 @@ def test_a_node_without_snapshots_is_refused_saying_what_is_missing(pytester):
         "*the node cannot isolate tests: evm_snapshot failed: the method evm_snapshot does not"
         " exist/is not available*"
     ])
+
+
+def test_proofs_the_prover_gossips_are_gone_in_the_next_test(pytester):
+    result = run(pytester, '''
+from nr.testing.cross_domain import deposit
+
+def test_prove(rollup, prover, accounts):
+    valid = rollup.sequencer.stateless_input(deposit(rollup, accounts[1].checksum_address, 1))
+    w3 = rollup.l1
+    w3.eth.call({"to": "0x0000000000000000000000000000000000000101", "data": valid})
+    first = prover.pool.accepted_types[:1]
+    assert [v.verdict for v in prover.prove(valid, first)] == ["accept"]
+    assert [v.verdict for v in prover.prove(valid, first)] == ["ignore"]  # already held
+    assert len(prover.pool.payloads) == 1
+
+def test_pool_is_empty_again(prover):
+    assert len(prover.pool.payloads) == 0 and prover.pool.queued == []
+''', "-p", "no:randomly")
+    result.assert_outcomes(passed=2)

@@ -2,6 +2,7 @@
 
 from typing import List, Optional, Sequence
 
+from prover.pool import sign_proof
 from prover.proof_types import proof_system
 
 
@@ -19,12 +20,14 @@ class Prover:
         """
         One signed proof per proof type (by default every type the L1 accepts),
         prover ``i`` signing type ``i``, each submitted to the L1's proof pool;
-        the pool's verdicts, in order.
+        the pool's verdicts, in order (it ignores proofs past its per-payload bound).
         """
-        keys = self.devnet.prover_keys
+        keys, provers = self.devnet.prover_keys, self.devnet.provers
         verdicts = []
         for index, name in enumerate(proof_types or self.pool.accepted_types):
-            signer = (index % len(keys), keys[index % len(keys)])
-            signed = proof_system(name, self.devnet.provers, signer).prove(bytes(encoded_input))
+            signer = index % len(keys)
+            key = keys[signer]
+            proof = proof_system(name, provers, (signer, key)).prove(bytes(encoded_input))
+            signed = sign_proof(proof, signer, key, provers)
             verdicts.append(self.devnet.submit_proof(signed.encode_bytes()))
         return verdicts
