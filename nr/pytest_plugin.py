@@ -130,12 +130,21 @@ def stage_of(node) -> Any:
     return marker.args[0]
 
 
+def asks_for_a_rollup(item) -> bool:
+    """Whether the test uses this plugin's rollup fixtures (not a project's own of that name)."""
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    return any(
+        definitions.get(name) and definitions[name][-1].func.__module__ == __name__
+        for name in ROLLUP_FIXTURES
+    )
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items) -> None:
     """The rollups the selected tests ask for, deployed once per session before any snapshot."""
     state = config.stash[STATE]
     for item in items:
-        if ROLLUP_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if asks_for_a_rollup(item):
             stage = stage_of(item)
             if stage not in state.stages:
                 try:

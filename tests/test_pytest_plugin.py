@@ -357,3 +357,19 @@ def test_pool_is_empty_again(prover):
     assert len(prover.pool.payloads) == 0 and prover.pool.queued == []
 ''', "-p", "no:randomly")
     result.assert_outcomes(passed=2)
+
+
+def test_a_projects_own_rollup_fixture_is_left_alone(pytester):
+    result = run(pytester, '''
+import pytest
+
+@pytest.fixture
+def rollup():
+    return "the project's own"
+
+@pytest.mark.stage("no such preset")
+def test_own(rollup):
+    assert rollup == "the project's own"
+''')
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*native-rollups isolation*")
