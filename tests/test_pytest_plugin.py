@@ -373,3 +373,53 @@ def test_own(rollup):
 ''')
     result.assert_outcomes(passed=1)
     result.stdout.no_fnmatch_line("*native-rollups isolation*")
+
+
+def custom_error_artifact(error_signature: str, argument: int) -> dict:
+    """A contract whose every call reverts with ``error_signature``'s selector and one word."""
+    from eth_hash.auto import keccak
+
+    selector = keccak(error_signature.encode())[:4].hex()
+    # mstore(0, selector << 224); mstore(4, argument); revert(0, 36)
+    runtime = f"63{selector}60e01b600052" + f"60{argument:02x}" + "60045260246000fd"
+    init = f"60{len(runtime) // 2:02x}80600b6000396000f3" + runtime
+    abi = [{"type": "function", "name": "poke", "inputs": [], "outputs": [],
+            "stateMutability": "nonpayable"}]
+    return {"abi": abi, "bytecode": "0x" + init}
+
+
+def test_custom_errors_from_hardhat_and_foundry_artifacts(pytester):
+    hardhat = custom_error_artifact("TooLow(uint256)", 7)
+    pytester.makefile(".json", hardhat=json.dumps(hardhat))
+    foundry = {"abi": hardhat["abi"], "bytecode": {"object": hardhat["bytecode"]}}
+    pytester.makefile(".json", foundry=json.dumps(foundry))
+    pytester.makefile(".json", broken=json.dumps({"abi": []}))
+    result = run(pytester, '''
+import pytest
+from nr.testing.artifacts import ArtifactError
+from nr.testing.assertions import CustomError, reverts
+
+@pytest.mark.parametrize("artifact", ["hardhat.json", "foundry.json"])
+def test_error_as_expected(deploy, artifact):
+    with reverts(error=CustomError("TooLow(uint256)", 7)) as caught:
+        deploy(artifact).functions.poke().transact()
+    assert caught.data[4:] == (7).to_bytes(32, "big")
+
+def test_other_argument(deploy):
+    with reverts(error=CustomError("TooLow(uint256)", 8)):
+        deploy("hardhat.json").functions.poke().transact()
+
+def test_other_error(deploy):
+    with reverts(error=CustomError("TooHigh(uint256)", 7)):
+        deploy("hardhat.json").functions.poke().transact()
+
+def test_not_an_artifact(deploy):
+    with pytest.raises(ArtifactError, match="broken.json is not a contract artifact: it needs "
+                       "an abi list and bytecode"):
+        deploy("broken.json")
+''')
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines([
+        "*expected a revert with TooLow(8), but it reverted with TooLow(7)*",
+        "*expected a revert with TooHigh(7), but it reverted with custom error 0x*(not TooHigh)*",
+    ])

@@ -9,9 +9,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Optional, Pattern, Union
 
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 from web3 import Web3
-from web3.exceptions import ContractLogicError
+from web3.exceptions import ContractCustomError, ContractLogicError
 
 from precompile.encoding import DecodingError, decode
 from precompile.engines import REFERENCE_ENGINE, engines
@@ -28,9 +31,40 @@ Expected = Union[str, Pattern, None]
 
 @dataclass
 class Revert:
-    """What ``reverts`` caught: the reason the node gave."""
+    """What ``reverts`` caught: the reason the node gave, and the revert data of a custom error."""
 
     reason: Optional[str] = None
+    data: Optional[bytes] = None
+
+
+class CustomError:
+    """
+    A custom error as a contract reverts with it: ``CustomError("TooLow(uint256)", 7)``
+    (flat argument types; the selector and ABI encoding are computed from the signature).
+    """
+
+    def __init__(self, signature: str, *args) -> None:
+        name, _, rest = signature.partition("(")
+        self.name, self.args = name, args
+        self.types = [kind for kind in rest.rstrip(")").split(",") if kind]
+        self.selector = keccak(signature.encode())[:4]
+
+    @property
+    def data(self) -> bytes:
+        return self.selector + abi_encode(self.types, list(self.args))
+
+    def describe(self, data: bytes) -> str:
+        """``data`` as this error with its arguments where the selector matches, else hex."""
+        if data[:4] != self.selector:
+            return f"custom error 0x{data.hex()} (not {self.name})"
+        try:
+            found = abi_decode(self.types, data[4:])
+        except Exception:  # eth-abi's decoding errors: data too short or malformed
+            return f"{self.name} with undecodable arguments 0x{data[4:].hex()}"
+        return f"{self.name}({', '.join(map(repr, found))})"
+
+    def __repr__(self) -> str:
+        return f"{self.name}({', '.join(map(repr, self.args))})"
 
 
 def revert_reason(message: str) -> str:
@@ -48,21 +82,28 @@ def matches(expected: Expected, found: str) -> bool:
 
 
 @contextmanager
-def reverts(reason: Expected = None) -> Iterator[Revert]:
+def reverts(reason: Expected = None, error: Optional[CustomError] = None) -> Iterator[Revert]:
     """
     The block must revert (an L1 or L2 call or transaction sent through web3.py,
     or a rollup operation); with ``reason`` (text it contains, or a pattern), for
-    that reason.
+    that reason; with ``error``, with that custom error and those arguments.
     """
     caught = Revert()
+    expected = shown(reason) if reason else repr(error) if error else None
     try:
         yield caught
+    except ContractCustomError as reverted:
+        caught.data = bytes.fromhex(str(reverted.data).removeprefix("0x"))
+        caught.reason = str(reverted.message)
     except (ContractLogicError, RollupError) as reverted:
         caught.reason = revert_reason(str(getattr(reverted, "message", None) or reverted))
     else:
         raise AssertionError(
-            "the call did not revert" + (f" (expected {shown(reason)})" if reason else "")
+            "the call did not revert" + (f" (expected {expected})" if expected else "")
         )
+    if error is not None and caught.data != error.data:
+        found = error.describe(caught.data) if caught.data else repr(caught.reason)
+        raise AssertionError(f"expected a revert with {error!r}, but it reverted with {found}")
     if not matches(reason, caught.reason):
         raise AssertionError(f"expected a revert {shown(reason)}, but it reverted with "
                              f"{caught.reason!r}")
