@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from l1.node import DevnetConfig
 
-from . import attacks, council, exits, freeze, liveness, operator, proofs, workload
+from . import attacks, based, council, exits, freeze, liveness, operator, proofs, workload
 from .configuration import Configuration
 from .scenario import Check, Outcome, Scenario, wall_clock
 
@@ -55,6 +55,8 @@ DRILLS = (
           freeze.freeze, ("no-operator-freeze",)),
     Drill("proofs", "proofs mode: k - 1 proofs, k proofs, forged proofs",
           proofs.proofs_mode, ("proof-soundness",), proofs.proofs_l1),
+    Drill("based-proof-missing", "proofs mode: a based block whose proofs are missing",
+          based.based_proof_missing, ("proof-soundness",), proofs.proofs_l1),
     Drill("griefing-deposits", "deposits to recipients that burn their gas",
           attacks.griefing_deposits, ("no-third-party-freeze",)),
     Drill("contract-wallet-withdrawal", "a withdrawal to a wallet that writes storage when paid",
