@@ -33,6 +33,8 @@ from .testing.isolation import Cost, LocalChain, RemoteChain, World
 from .testing.proving import Prover
 
 DEFAULT_STAGE = 1
+# Where snapshots are taken: around the test body, and before fixtures of each pytest scope.
+SCOPES = ("test", "function", "class", "module", "package", "session")
 DEFAULT_CHAIN_ID = 31337
 # Fixtures that only hand out what the session holds: no snapshot around them.
 PLUGIN_FIXTURES = {
@@ -94,6 +96,11 @@ def pytest_addoption(parser) -> None:
         help="take no snapshots: state written by one test or fixture stays for the next",
     )
     group.addoption(
+        "--no-isolation-scopes", metavar="SCOPES", default="",
+        help="take no snapshots at these scopes, comma-separated: " + ", ".join(SCOPES)
+        + " (test is the test body)",
+    )
+    group.addoption(
         "--gas", action="store_true",
         help="print gas used per contract and function on each chain",
     )
@@ -104,8 +111,15 @@ def pytest_configure(config) -> None:
         "markers", "stage(stage): the rollup fixture's configuration: 0, 1, 2 or a preset path"
     )
     config.addinivalue_line(
-        "markers", "no_isolation: no snapshot around this test (or module) and its fixtures"
+        "markers", "no_isolation(*scopes): no snapshot around this test (or module, class) and"
+        " its fixtures; with scopes (test, function, module, ...), only at those"
     )
+    unknown = set(scopes_off(config.getoption("no_isolation_scopes"))) - set(SCOPES)
+    if unknown:
+        raise pytest.UsageError(
+            f"--no-isolation-scopes: no scope {', '.join(sorted(unknown))}; the scopes are "
+            + ", ".join(SCOPES)
+        )
     config.stash[STATE] = PluginState(gas=GasTable() if config.getoption("gas") else None)
 
 
@@ -250,8 +264,19 @@ def _native_rollups(request):
         accel.disable()
 
 
-def isolating(config, node) -> bool:
-    return not config.getoption("no_isolation") and node.get_closest_marker("no_isolation") is None
+def scopes_off(listed: str) -> List[str]:
+    return [scope.strip() for scope in listed.split(",") if scope.strip()]
+
+
+def isolating(config, node, scope: str) -> bool:
+    """Whether to snapshot at ``scope`` ("test" for the body) for ``node``: not where the flags
+    or the node's ``no_isolation`` marker (all scopes, or those it names) turn it off."""
+    if config.getoption("no_isolation") or scope in scopes_off(
+        config.getoption("no_isolation_scopes")
+    ):
+        return False
+    marker = node.get_closest_marker("no_isolation")
+    return marker is None or bool(marker.args) and scope not in marker.args
 
 
 def changes_state(fixturedef) -> bool:
@@ -265,7 +290,7 @@ def pytest_fixture_setup(fixturedef, request):
     """A snapshot before each fixture's setup, restored (in stack order) at its teardown."""
     session = request.config.stash[STATE].session
     if session is None or not changes_state(fixturedef) or not isolating(
-        request.config, request.node
+        request.config, request.node, fixturedef.scope
     ):
         yield
         return
@@ -280,7 +305,7 @@ def pytest_runtest_call(item):
     state = item.config.stash[STATE]
     state.tests += 1
     session = state.session
-    if session is None or not isolating(item.config, item):
+    if session is None or not isolating(item.config, item, "test"):
         yield
         return
     state.isolated_tests += 1

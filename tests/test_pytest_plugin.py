@@ -137,7 +137,19 @@ def test_reads(counter):
     run(pytester, source).assert_outcomes(passed=2)
     flagged = source.replace("@pytest.mark.no_isolation\n", "")
     run(pytester, flagged, "--no-isolation").assert_outcomes(passed=2)
+    run(pytester, flagged, "--no-isolation-scopes=test").assert_outcomes(passed=2)
+    run(pytester, flagged, "--no-isolation-scopes=module,session").assert_outcomes(
+        passed=1, failed=1
+    )
     run(pytester, flagged).assert_outcomes(passed=1, failed=1)
+    by_scope = source.replace("@pytest.mark.no_isolation\n", '@pytest.mark.no_isolation("test")\n')
+    run(pytester, by_scope).assert_outcomes(passed=2)
+    other_scope = source.replace("@pytest.mark.no_isolation\n",
+                                 '@pytest.mark.no_isolation("module")\n')
+    run(pytester, other_scope).assert_outcomes(passed=1, failed=1)
+    result = run(pytester, flagged, "--no-isolation-scopes=modul")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--no-isolation-scopes: no scope modul; the scopes are test,*"])
 
 
 def test_a_failing_reverts_shows_the_revert_reason(pytester):
