@@ -435,3 +435,37 @@ def test_not_an_artifact(deploy):
         "*expected a revert with TooLow(8), but it reverted with TooLow(7)*",
         "*expected a revert with TooHigh(7), but it reverted with custom error 0x*(not TooHigh)*",
     ])
+
+
+def test_chain_helpers_mine_warp_and_wait_for_a_condition(pytester):
+    result = run(pytester, '''
+import pytest
+from nr.testing.artifacts import ArtifactError
+
+def test_l1_and_l2(chain, rollup):
+    start = chain.l1.height
+    assert chain.l1.mine(3) == start + 3
+    before = chain.l1.web3.eth.get_block("latest").timestamp
+    assert chain.l1.warp(3600) >= before + 3600
+    assert chain.l2.mine() == 1
+    assert chain.l1.until(lambda: chain.l1.height >= start + 6, blocks=2) == start + 6
+
+def test_until_says_what_did_not_hold(chain):
+    chain.l1.until(lambda: False, blocks=2, what="the deposit")
+
+def test_no_l2_without_a_rollup(chain):
+    chain.l2
+
+def test_deploy_errors(deploy):
+    with pytest.raises(ArtifactError, match="no contract 'Nope'; available: .*BugRecord"):
+        deploy("Nope")
+    with pytest.raises(ArtifactError, match="no contract file missing.vy"):
+        deploy("missing.vy")
+    with pytest.raises(ArtifactError, match="source does not compile"):
+        deploy("@external\\ndef f(:\\n    pass\\n")
+''')
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines([
+        "*AssertionError: the deposit did not hold on L1 within 2 blocks*",
+        "*AttributeError: chain.l2: this test has no rollup (ask for the rollup fixture)*",
+    ])
