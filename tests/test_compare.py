@@ -67,6 +67,17 @@ def test_censorship_drill_fails_without_forced_inclusion():
     assert ignored.metrics["funds_frozen_wei"] > 0
 
 
+@pytest.mark.slow
+def test_a_based_block_missing_its_proofs_misses_its_slot_and_is_refused_late():
+    result = drill("based-proof-missing", STAGE1)
+    assert result.passed is True, result.summary
+    steps = [step["what"] for step in result.evidence]
+    assert any("proofs are missing: it did not land" in step for step in steps)
+    assert any("refused (another slot)" in step and "stays on the slot-ending" in step
+               for step in steps)
+    assert any("proven in time, landed" in step for step in steps)
+
+
 def test_council_minority_acts_once_the_threshold_is_75_percent_or_less():
     assert drill("council-minority", STAGE1).passed is True
     weak = drill("council-minority", LOW_THRESHOLD)
