@@ -22,7 +22,8 @@ from web3 import Web3
 
 from l1 import accel
 from l1.accounts import derive_accounts
-from l1.node import Devnet
+from l1.node import Devnet, DevnetConfig
+from precompile.execute import EXECUTE_MODES, REEXECUTE_MODE, ExecuteParameters
 from rollup.rollup import Rollup
 from rollup.stages import InvalidPreset, load_preset
 
@@ -99,6 +100,11 @@ def pytest_addoption(parser) -> None:
         "--no-isolation-scopes", metavar="SCOPES", default="",
         help="take no snapshots at these scopes, comma-separated: " + ", ".join(SCOPES)
         + " (test is the test body)",
+    )
+    group.addoption(
+        "--native-rollups-execute", choices=EXECUTE_MODES, default=REEXECUTE_MODE,
+        help="how the embedded L1 verifies L2 blocks: reexecute (default) or proofs (k of n "
+        "execution proofs in its pool; the prover fixture makes them)",
     )
     group.addoption(
         "--gas", action="store_true",
@@ -239,7 +245,8 @@ def _native_rollups(request):
         return
     was_on = accel.enabled()
     accel.enable()  # the embedded devnet runs as nr devnet runs it: accelerated
-    devnet = Devnet()
+    mode = request.config.getoption("native_rollups_execute")
+    devnet = Devnet(DevnetConfig(execute=ExecuteParameters(mode=mode)))
     w3 = devnet.web3()
     # Transactions without "from" come from account 0, on L1 and every L2.
     w3.eth.default_account = devnet.accounts[0].checksum_address

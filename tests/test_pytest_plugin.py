@@ -469,3 +469,17 @@ def test_deploy_errors(deploy):
         "*AssertionError: the deposit did not hold on L1 within 2 blocks*",
         "*AttributeError: chain.l2: this test has no rollup (ask for the rollup fixture)*",
     ])
+
+
+def test_in_proofs_mode_execute_accepts_once_the_prover_has_proven(pytester):
+    result = run(pytester, '''
+from nr.testing.assertions import execute_accepts, execute_rejects
+from nr.testing.cross_domain import deposit
+
+def test_proofs(rollup, prover, w3, accounts):
+    valid = rollup.sequencer.stateless_input(deposit(rollup, accounts[1].checksum_address, 1))
+    execute_rejects(w3, valid, reason="0 of the 3 proofs of distinct types needed")
+    prover.prove(valid)
+    assert execute_accepts(w3, valid).successful_validation
+''', "--native-rollups-execute=proofs")
+    result.assert_outcomes(passed=1)
