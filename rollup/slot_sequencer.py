@@ -365,8 +365,6 @@ class SlotSequencer(Sequencer):
         self._undo_reverted()
         for landed in self._newly_landed():
             self._take_in(landed)
-        settled = self.rollup.view("head_number")
-        self._sent_through = min(self._sent_through, max(settled, self._sent_through))
         if self.sequencing.view("mode") == BASED_MODE:
             self._fall_back()
         else:
