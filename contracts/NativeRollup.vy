@@ -12,11 +12,7 @@
 import execute_input
 import forced_transaction
 import merkle_patricia
-
-# The L2 predeploy that records L2 -> L1 messages; its first storage variable
-# is `sent_messages: HashMap[bytes32, bool]`.
-L2_MESSAGE_PASSER: constant(address) = 0x4200000000000000000000000000000000000016
-SENT_MESSAGES_SLOT: constant(uint256) = 0
+import withdrawal
 
 # L1 -> L2 message kinds.
 DEPOSIT: constant(uint8) = 0
@@ -348,6 +344,8 @@ def _pay_bond(index: uint256, to: address):
 @nonreentrant
 def withdraw_bonds():
     """@notice Take the bonds owed to the caller (returned, or earned by skipping)."""
+    # After an upgrade the bonds are in the successor's hands, and it pays them.
+    self._check_live()
     amount: uint256 = self.bonds_owed[msg.sender]
     assert amount > 0, "withdraw_bonds: nothing owed"
     self.bonds_owed[msg.sender] = 0
@@ -476,18 +474,9 @@ def claim_withdrawal(
     assert block.timestamp >= settled + self.parameters.finality_delay, (
         "withdrawal: L2 block not final yet"
     )
-    message: bytes32 = keccak256(abi_encode(chain_id, nonce, sender, recipient, amount))
+    message: bytes32 = withdrawal.message_hash(chain_id, nonce, sender, recipient, amount)
     assert not self.claimed[message], "withdrawal: already claimed"
-    account: Bytes[MAX_NODE_BYTES] = merkle_patricia.verify(
-        self.state_root_at[l2_block_number],
-        keccak256(slice(convert(L2_MESSAGE_PASSER, bytes32), 12, 20)),
-        account_proof,
-    )
-    slot: bytes32 = keccak256(concat(convert(SENT_MESSAGES_SLOT, bytes32), message))
-    sent: Bytes[MAX_NODE_BYTES] = merkle_patricia.verify(
-        merkle_patricia.account_storage_root(account), keccak256(slot), storage_proof
-    )
-    assert sent == b"\x01", "withdrawal: not sent on L2"
+    withdrawal.check_sent(self.state_root_at[l2_block_number], message, account_proof, storage_proof)
     self.claimed[message] = True
     # All the gas the claimant gives: a smart-contract wallet may write storage
     # on receipt, which send()'s 2300 gas cannot. Non-reentrant, marked claimed first.

@@ -214,6 +214,21 @@ class Rollup:
         proven = prove_account(self.l2.chain.chaindb.db, state_root, L2_MESSAGE_PASSER, [slot])
         return list(proven.proof), list(proven.storage[0].proof)
 
+    def claim_call(self, withdrawal: Withdrawal, l2_block: Optional[int] = None) -> tuple:
+        """
+        The arguments of ``claim_withdrawal``: the withdrawal proven against
+        the settled L2 state root of ``l2_block`` (the latest settled one by
+        default). The rollup and its wind-down successor take the same.
+        """
+        settled = self.contract.view("head_number")
+        if settled < withdrawal.l2_block:
+            raise RollupError(
+                f"claim: L2 block {withdrawal.l2_block} is not settled yet (L1 has {settled})"
+            )
+        l2_block = settled if l2_block is None else l2_block
+        account_proof, storage_proof = self.withdrawal_proof(withdrawal, l2_block)
+        return (*withdrawal.claim_arguments(), l2_block, account_proof, storage_proof)
+
     def claim(
         self, withdrawal: Withdrawal, sender: Optional[str] = None, l2_block=None,
         gas: Optional[int] = None,
@@ -223,16 +238,9 @@ class Rollup:
         state root; with ``gas``, sent without an estimate (which runs the
         proof checks over and over).
         """
-        settled = self.contract.view("head_number")
-        if settled < withdrawal.l2_block:
-            raise RollupError(
-                f"claim: L2 block {withdrawal.l2_block} is not settled yet (L1 has {settled})"
-            )
-        l2_block = settled if l2_block is None else l2_block
-        account_proof, storage_proof = self.withdrawal_proof(withdrawal, l2_block)
         return self.contract.transact(
-            "claim_withdrawal", *withdrawal.claim_arguments(), l2_block, account_proof,
-            storage_proof, sender=sender or withdrawal.recipient, gas=gas,
+            "claim_withdrawal", *self.claim_call(withdrawal, l2_block),
+            sender=sender or withdrawal.recipient, gas=gas,
         )
 
     # -- governance --
