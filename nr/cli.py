@@ -160,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     devnet.add_argument("--host", default="127.0.0.1", help="address to listen on")
     devnet.add_argument("--port", "-p", type=port_number, default=8545, help="port (default 8545)")
-    devnet.add_argument("--chain-id", type=positive_int, default=31337, help="chain id")
+    devnet.add_argument(
+        "--chain-id", type=chain_id_argument, default=31337, help="chain id (default 31337)"
+    )
     devnet.add_argument(
         "--accounts", "-a", type=positive_int, default=10, help="prefunded accounts to derive"
     )
@@ -568,6 +570,18 @@ def block_gas_limit(text: str) -> int:
             f"a block gas limit below {MIN_BLOCK_GAS_LIMIT} holds no transaction, got {gas}"
         )
     return gas
+
+
+def chain_id_argument(text: str) -> int:
+    from l1.interface import InvalidArgument
+    from l1.node.config import check_chain_id
+
+    chain_id = positive_int(text)
+    try:
+        check_chain_id(chain_id)
+    except InvalidArgument as invalid:
+        raise argparse.ArgumentTypeError(str(invalid)) from None
+    return chain_id
 
 
 def port_number(text: str) -> int:

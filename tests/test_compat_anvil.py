@@ -319,6 +319,24 @@ def rollup_engineer_scenario(w3) -> List[Dict[str, Any]]:
     raw(w3, "anvil_autoImpersonateAccount", False)
     note("auto-impersonation off", "eth_sendTransaction", request)
 
+    # Another chain id: what the node reports, CHAINID, and which signatures it takes.
+    note("anvil_setChainId", "anvil_setChainId", 4242)  # a JSON number, as anvil takes it
+    note("eth_chainId after anvil_setChainId", "eth_chainId")
+    note("net_version after anvil_setChainId", "net_version")
+    return_chain_id = "0x4660005260206000f3"  # init code: return CHAINID
+    note("CHAINID after anvil_setChainId", "eth_call", {"data": return_chain_id}, "latest")
+    nonce = int(raw(w3, "eth_getTransactionCount", dave.address, "latest"), 16)
+    for chain_id in (31337, 4242):
+        transaction = dave.sign_transaction({
+            "chainId": chain_id, "nonce": nonce, "to": alice.address, "value": 1,
+            "gas": 21_000, **FEES,
+        })
+        sent = raw(w3, "eth_sendRawTransaction", "0x" + bytes(transaction.raw_transaction).hex())
+        if isinstance(sent, str):
+            sent = w3.eth.wait_for_transaction_receipt(sent).status
+        observed.append({"step": f"signed for chain {chain_id}", "value": sent})
+    raw(w3, "anvil_setChainId", 31337)
+
     notification = {"jsonrpc": "2.0", "method": "eth_blockNumber", "params": []}
     observed.append({"step": "a notification over HTTP", "value": http_status(w3, notification)})
     return observed

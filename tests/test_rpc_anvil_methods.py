@@ -12,6 +12,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import ValidationError
 
+from l1.accounts import derive_accounts
 from l1.builder import build_block
 from l1.node import Devnet, DevnetConfig
 from l1.rpc import Dispatcher
@@ -20,6 +21,7 @@ from precompile.forks import Prague
 from chains import serve_in_thread
 
 ACCOUNT = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+KEY = derive_accounts(count=1)[0].private_key
 RECIPIENT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 STRANGER = "0x" + "77" * 20
 UNKNOWN_HASH = "0x" + "11" * 32
@@ -208,6 +210,38 @@ def test_the_block_gas_limit_holds_from_the_next_block(devnet):
     )
 
 
+def signed_transfer(chain_id: int, nonce: int) -> str:
+    transaction = Account.from_key(KEY).sign_transaction({
+        "chainId": chain_id, "nonce": nonce, "to": RECIPIENT, "value": 1, "gas": 21_000,
+        "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 0,
+    })
+    return "0x" + bytes(transaction.raw_transaction).hex()
+
+
+def test_a_new_chain_id_holds_for_signatures_and_chainid_from_then_on(devnet):
+    rpc(devnet, "evm_setAutomine", False)
+    pending = rpc(devnet, "eth_sendRawTransaction", signed_transfer(31337, 0))
+    assert rpc(devnet, "anvil_setChainId", 4242) is None
+    assert rpc(devnet, "eth_chainId") == hex(4242) and rpc(devnet, "net_version") == "4242"
+    # What was signed for the old id can never be mined now: dropped, with the reason.
+    assert rpc(devnet, "txpool_status") == {"pending": "0x0", "queued": "0x0"}
+    assert "the chain id is now 4242" in devnet.pool.dropped[bytes.fromhex(pending[2:])]
+    refused = answer(devnet, "eth_sendRawTransaction", signed_transfer(31337, 0))
+    assert "invalid chain id 31337, this chain is 4242" in refused["error"]["message"]
+    rpc(devnet, "eth_sendRawTransaction", signed_transfer(4242, 0))
+    rpc(devnet, "evm_mine")
+    assert rpc(devnet, "eth_getTransactionCount", ACCOUNT, "latest") == "0x1"
+    assert rpc(devnet, "eth_call", {"data": "0x4660005260206000f3"}, "latest") == "0x" + (
+        4242).to_bytes(32, "big").hex()
+    # A node-signed transaction is signed for the new id.
+    rpc(devnet, "eth_sendTransaction", {"from": ACCOUNT, "to": RECIPIENT, "value": "0x1"})
+    rpc(devnet, "evm_mine")
+    assert rpc(devnet, "eth_getTransactionCount", ACCOUNT, "latest") == "0x2"
+    assert_invalid_params(devnet, "anvil_setChainId", [0], "a chain id must be from 1 to")
+    assert_invalid_params(devnet, "hardhat_setChainId", [2**63], "a chain id must be from 1 to")
+    assert rpc(devnet, "eth_chainId") == hex(4242)
+
+
 def test_auto_impersonation_lets_any_address_send_until_turned_off(devnet):
     rpc(devnet, "anvil_setBalance", STRANGER, hex(10**18))
     request = {"from": STRANGER, "to": RECIPIENT, "value": "0x5"}
@@ -229,6 +263,7 @@ def test_an_l2_node_keeps_its_headers_provable():
         ("evm_setBlockGasLimit", [hex(10**6)]),
         ("anvil_setNextBlockBaseFeePerGas", ["0x1"]),
         ("anvil_autoImpersonateAccount", [True]),
+        ("anvil_setChainId", [4242]),
     ):
         assert answer(l2, method, *params)["error"]["code"] == -32001
     with pytest.raises(ValidationError, match="base fee"):

@@ -9,9 +9,12 @@ from prover.constants import DEFAULT_PROOF_TYPES
 from prover.registry import DEFAULT_PROVERS
 
 from ..accounts import DEFAULT_ACCOUNTS, DEFAULT_BALANCE_ETHER, DEFAULT_MNEMONIC
+from ..interface import InvalidArgument
 from .slots import DEFAULT_SLOT_TIME
 
 DEFAULT_CHAIN_ID = 31337
+# EIP-2294: the largest chain id whose EIP-155 signature value fits in 64 bits.
+MAX_CHAIN_ID = 2**63 - 37
 DEFAULT_GAS_LIMIT = 30_000_000
 # Seconds an eth_call or a gas estimate may run (geth's --rpc.evmtimeout).
 DEFAULT_CALL_TIMEOUT = 5.0
@@ -69,3 +72,9 @@ class DevnetConfig:
         if self.rpc_gas_cap is None:
             return self.gas_limit
         return self.rpc_gas_cap or None
+
+
+def check_chain_id(chain_id: int) -> None:
+    """A chain id transactions can be signed for (EIP-155, bounded by EIP-2294)."""
+    if not 1 <= chain_id <= MAX_CHAIN_ID:
+        raise InvalidArgument(f"a chain id must be from 1 to {MAX_CHAIN_ID}, got {chain_id}")

@@ -32,7 +32,7 @@ from .backend import (
     trace_call_on,
 )
 from .clock import Clock
-from .config import DevnetConfig
+from .config import DevnetConfig, check_chain_id
 from .header_controls import check_gas_limit
 from .impersonation import Impersonation
 from .miner import Miner
@@ -421,6 +421,22 @@ class Devnet:
         with self.lock:
             self.config = replace(self.config, gas_limit=gas_limit)
             self.backend.config = self.config
+
+    def set_chain_id(self, chain_id: int) -> None:
+        """
+        anvil_setChainId: the chain id transactions are signed for and CHAINID
+        returns from the next block on. Pending transactions signed for the old
+        id can no longer be mined: they are dropped with that reason.
+        """
+        check_chain_id(chain_id)
+        with self.lock:
+            self.config = replace(self.config, chain_id=chain_id)
+            self.backend.config = self.config
+            self.chain.chain_id = chain_id
+            for transaction in list(self.pool.pending):
+                if transaction.chain_id not in (None, chain_id):
+                    self.pool.drop(transaction, f"signed for chain {transaction.chain_id}, "
+                                   f"and the chain id is now {chain_id}")
 
     def reset(self) -> None:
         """anvil_reset: back to a fresh genesis with the same configuration."""

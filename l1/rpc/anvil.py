@@ -118,6 +118,10 @@ class AnvilNamespace:
     def anvil_setNextBlockBaseFeePerGas(self, base_fee: int) -> None:
         self.devnet.set_next_base_fee(base_fee)
 
+    @method(Param("chainId", QUANTITY))
+    def anvil_setChainId(self, chain_id: int) -> None:
+        self.devnet.set_chain_id(chain_id)
+
     @method(Param("gasLimit", QUANTITY))
     def evm_setBlockGasLimit(self, gas_limit: int) -> bool:
         self.devnet.set_block_gas_limit(gas_limit)

@@ -45,6 +45,8 @@ STATE_EDITING_METHODS = (
     # Headers that do not follow from their parent's by the rules.
     "anvil_setNextBlockBaseFeePerGas",
     "evm_setBlockGasLimit",
+    # Which signatures the chain takes, and what CHAINID says.
+    "anvil_setChainId",
     "anvil_loadState",
     "anvil_reset",
     "evm_revert",
@@ -112,6 +114,7 @@ ALIASES = {
     "hardhat_setCoinbase": "anvil_setCoinbase",
     "hardhat_setNextBlockBaseFeePerGas": "anvil_setNextBlockBaseFeePerGas",
     "anvil_setBlockGasLimit": "evm_setBlockGasLimit",
+    "hardhat_setChainId": "anvil_setChainId",
 }
 
 
