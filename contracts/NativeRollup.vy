@@ -96,6 +96,12 @@ event Upgraded:
     successor: indexed(address)
     escrow: uint256
 
+# At deployment: the L1's record of which L2 chain ids its rollups use (a
+# second rollup with the same id would accept the first one's signed L2
+# transactions), read back with eth_getLogs.
+event RollupCreated:
+    l2_chain_id: indexed(uint64)
+
 
 l2_chain_id: public(uint64)
 # Changes the rules (sequencer, parameters, successor): a Governance contract.
@@ -159,6 +165,7 @@ def __init__(
     self.settled_at[0] = block.timestamp
     self.last_settlement = block.timestamp
     self.anchor_position[empty(bytes32)] = 1
+    log RollupCreated(l2_chain_id=l2_chain_id)
 
 
 # -- settlement --

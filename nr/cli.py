@@ -276,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--port", "-p", type=port_number, default=8546, help="L2 port (default 8546)"
     )
+    deploy.add_argument(
+        "--reuse-chain-id",
+        action="store_true",
+        help="deploy even if a rollup on this L1 already uses the preset's L2 chain id "
+        "(each would accept L2 transactions signed for the other)",
+    )
     add_rollup_options(deploy)
     deploy.set_defaults(run=run_deploy_command)
 
@@ -865,6 +871,7 @@ def run_deploy_command(args: argparse.Namespace) -> int:
 
     from l1.peers import cannot_listen
     from rollup.l1_contract import RollupError
+    from rollup.registry import rollups_with_chain_id
     from rollup.rollup import Rollup
     from rollup.service import Endpoint, rollup_banner
     from rollup.stages import InvalidPreset, load_preset
@@ -883,6 +890,15 @@ def run_deploy_command(args: argparse.Namespace) -> int:
     l1_web3 = Web3(Web3.HTTPProvider(args.l1))
     if not l1_web3.is_connected():
         print(f"nr deploy: no L1 answers at {args.l1}", file=sys.stderr)
+        return 1
+    taken = rollups_with_chain_id(l1_web3, preset.l2_chain_id)
+    if taken and not args.reuse_chain_id:
+        print(
+            f"nr deploy: L2 chain id {preset.l2_chain_id} is taken on this L1 by the rollup at "
+            f"{taken[0]}; a second rollup with it would accept L2 transactions signed for the "
+            "first. Give the preset another l2_chain_id, or pass --reuse-chain-id.",
+            file=sys.stderr,
+        )
         return 1
     try:
         rollup = Rollup.deploy(l1_web3, preset)

@@ -91,6 +91,40 @@ def test_deploy_with_its_port_taken_touches_nothing_on_l1():
         devnet.wait(10)
 
 
+def test_deploy_refuses_an_l2_chain_id_a_rollup_on_that_l1_uses():
+    from rollup.registry import rollups_with_chain_id
+    from rollup.rollup import Rollup
+
+    l1_port = free_port()
+    devnet, l1 = start_devnet_process(l1_port)
+    try:
+        first = Rollup.deploy(l1, 0)
+        chain_id = first.config.l2_chain_id
+        # Code that logs the same event for another id is not a rollup: it takes no chain id.
+        topic = l1.eth.contract(abi=compile_contract("NativeRollup").abi).events.RollupCreated()
+        squatter = (
+            b"\x7f" + (chain_id + 1).to_bytes(32, "big") + b"\x7f" + bytes.fromhex(topic.topic[2:])
+            + bytes.fromhex("6000" "6000" "a2" "00")  # LOG2(0, 0, topic, id); STOP
+        )
+        receipt = l1.eth.wait_for_transaction_receipt(
+            l1.eth.send_transaction({"from": ALICE, "data": squatter})
+        )
+        assert len(receipt.logs) == 1
+        assert rollups_with_chain_id(l1, chain_id) == [first.address]
+        assert rollups_with_chain_id(l1, chain_id + 1) == []
+        before = l1.eth.block_number
+        deploy = nr_deploy("--stage", "0", "--l1", f"http://127.0.0.1:{l1_port}",
+                           "--port", str(free_port()))
+        output, _ = deploy.communicate(timeout=60)
+        assert deploy.returncode == 1, output
+        assert (f"L2 chain id {chain_id} is taken on this L1 by the rollup at "
+                f"{first.address}") in output and "--reuse-chain-id" in output
+        assert l1.eth.block_number == before, "contracts were deployed before the check"
+    finally:
+        devnet.terminate()
+        devnet.wait(10)
+
+
 def nr_status(*arguments: str):
     return subprocess.run(
         [sys.executable, "-m", "nr.cli", "status", *arguments],
