@@ -849,7 +849,7 @@ def start_up_and_serve(args: argparse.Namespace) -> int:
         l1.proof_pool.accepted_types,
         workers,
         key=l1.prover_keys[0],
-        log=lambda line: None if line.endswith("-> accept") else print(line, flush=True),
+        log=lambda line: print(f"prover: {line}", flush=True),
         shortfall_hint="nr up runs no other prover, so this L2 block will not settle with"
         " --threshold {}/{}: start nr up with a lower --threshold".format(*args.threshold),
     )

@@ -78,3 +78,6 @@ def test_up_in_proofs_mode_settles_through_its_shared_prover():
     finally:
         process.terminate()
         process.wait(timeout=30)
+    # The prover's log says which proofs it made and what the node made of them.
+    made = [line for line in process.stdout.read().splitlines() if line.startswith("prover: 0x")]
+    assert any("proved reexec-pyevm (" in line and "-> accept)" in line for line in made), made
