@@ -1,12 +1,20 @@
 """
 Vyper sources of the L1 rollup contracts and L2 predeploys, compiled by the
 package on first use. The sources are the truth: no bytecode is kept by hand.
+A compiled contract is kept on disk (``NR_CONTRACT_CACHE``, by default
+``~/.cache/native-rollups/contracts``) under a hash of the Vyper version and
+every source, so a new process does not compile again (NativeRollup takes
+about 10 s) and any edit compiles afresh.
 """
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import vyper
 from eth_abi import decode as abi_decode
@@ -70,10 +78,21 @@ def available() -> List[str]:
 
 @lru_cache(maxsize=None)
 def compile_contract(name: str) -> CompiledContract:
-    """Compile ``contracts/<name>.vy`` with the installed Vyper."""
+    """``contracts/<name>.vy`` compiled with the installed Vyper (or as it was, from the cache)."""
     source = SOURCES / f"{name}.vy"
     if not source.is_file():
         raise UnknownContract(f"no contract {name!r}; available: {', '.join(available())}")
+    cached = cache_path(name)
+    compiled = read_cached(cached, name) if cached is not None else None
+    if compiled is None:
+        compiled = compile_source(name)
+        if cached is not None:
+            write_cached(cached, compiled)
+    return compiled
+
+
+def compile_source(name: str) -> CompiledContract:
+    source = SOURCES / f"{name}.vy"
     output = vyper.compile_code(
         source.read_text(),
         contract_path=source.name,
@@ -89,3 +108,56 @@ def compile_contract(name: str) -> CompiledContract:
         bytes.fromhex(output["bytecode_runtime"][2:]),
         {variable: where["slot"] for variable, where in layout.items() if "slot" in where},
     )
+
+
+# -- the compile cache --
+
+
+def cache_directory() -> Optional[Path]:
+    """Where compiled contracts are kept; None (no cache) if NR_CONTRACT_CACHE is set empty."""
+    configured = os.environ.get("NR_CONTRACT_CACHE")
+    if configured is not None:
+        return Path(configured) if configured else None
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "native-rollups" / "contracts"
+
+
+def sources_digest() -> str:
+    """A hash of the compiler's version and every source a contract may import."""
+    digest = hashlib.sha256(vyper.__version__.encode())
+    for path in sorted(SOURCES.glob("*.vy")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def cache_path(name: str) -> Optional[Path]:
+    directory = cache_directory()
+    return None if directory is None else directory / f"{name}-{sources_digest()[:32]}.json"
+
+
+def read_cached(path: Path, name: str) -> Optional[CompiledContract]:
+    """The contract kept at ``path``, or None if there is none or it is unreadable."""
+    try:
+        kept = json.loads(path.read_text())
+        return CompiledContract(
+            name, kept["abi"], bytes.fromhex(kept["bytecode"]), bytes.fromhex(kept["runtime"]),
+            {variable: int(slot) for variable, slot in kept["slots"].items()},
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def write_cached(path: Path, compiled: CompiledContract) -> None:
+    """Keep ``compiled`` at ``path``, written whole then renamed; an unwritable cache is skipped."""
+    kept = asdict(compiled)
+    kept.update(bytecode=compiled.bytecode.hex(), runtime=compiled.runtime.hex())
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(handle, "w") as file:
+            json.dump(kept, file)
+        os.replace(temporary, path)
+    except OSError:
+        if temporary is not None and os.path.exists(temporary):
+            os.unlink(temporary)

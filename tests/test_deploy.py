@@ -125,18 +125,41 @@ def test_deploy_refuses_an_l2_chain_id_a_rollup_on_that_l1_uses():
         devnet.wait(10)
 
 
-def nr_status(*arguments: str):
+def nr(*arguments: str) -> subprocess.CompletedProcess:
+    """
+    An nr command run in this process, its output and exit status as from a
+    subprocess: a new Python would spend seconds importing web3 each time.
+    """
+    from contextlib import redirect_stderr, redirect_stdout
+    from io import StringIO
+
+    from nr.cli import main
+
+    stdout, stderr = StringIO(), StringIO()
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        try:
+            code = main(list(arguments))
+        except SystemExit as exited:  # argparse refusing a flag
+            code = exited.code
+    return subprocess.CompletedProcess(arguments, code, stdout.getvalue(), stderr.getvalue())
+
+
+def nr_process(*arguments: str) -> subprocess.CompletedProcess:
+    """An nr command as a user runs it: its own process."""
     return subprocess.run(
-        [sys.executable, "-m", "nr.cli", "status", *arguments],
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "nr.cli", *arguments], capture_output=True, text=True, timeout=120
     )
+
+
+def nr_status(*arguments: str):
+    return nr("status", *arguments)
 
 
 def assert_status_reports_the_settled_block(l1_port, l2_port, rollup_address, l2):
     """``nr status`` (nr_settlementStatus) agrees with the L1 contract and the L2 node."""
     import json
 
-    answered = nr_status("--l2", f"http://127.0.0.1:{l2_port}", "--json")
+    answered = nr_process("status", "--l2", f"http://127.0.0.1:{l2_port}", "--json")
     assert answered.returncode == 0, answered.stderr
     status = json.loads(answered.stdout)
     settled = int(status["settled"]["number"], 16)
@@ -154,12 +177,6 @@ def assert_status_reports_the_settled_block(l1_port, l2_port, rollup_address, l2
     assert "Traceback" not in on_l1.stderr + nowhere.stderr
 
 
-def nr(*arguments: str):
-    return subprocess.run(
-        [sys.executable, "-m", "nr.cli", *arguments], capture_output=True, text=True, timeout=120
-    )
-
-
 def withdrawn_in(completed) -> str:
     """The L2 transaction hash ``nr withdraw`` printed."""
     assert completed.returncode == 0, completed.stderr
@@ -174,7 +191,7 @@ def assert_withdraws_and_claims_over_rpc(l1_port, l2_port, l1, rollup):
     l1.eth.wait_for_transaction_receipt(
         rollup.functions.deposit(ALICE).transact({"from": ALICE, "value": 10**18})
     )
-    started = nr("withdraw", "--l2", l2_url, "--amount", "0.25ether", "--to", recipient)
+    started = nr_process("withdraw", "--l2", l2_url, "--amount", "0.25ether", "--to", recipient)
     transaction = withdrawn_in(started)
     assert f"nr claim --l2 {l2_url} --tx {transaction}" in started.stdout
     too_much = withdrawn_in(nr("withdraw", "--l2", l2_url, "--amount", "5ether"))
@@ -188,7 +205,7 @@ def assert_withdraws_and_claims_over_rpc(l1_port, l2_port, l1, rollup):
     assert early.returncode == 1 and "not final yet" in early.stderr, early.stderr
     l1.provider.make_request("evm_increaseTime", [3601])
     l1.provider.make_request("evm_mine", [])
-    claimed = nr("claim", "--l1", l1_url, "--l2", l2_url, "--tx", transaction)
+    claimed = nr_process("claim", "--l1", l1_url, "--l2", l2_url, "--tx", transaction)
     assert claimed.returncode == 0, claimed.stderr
     assert l1.eth.get_balance(Web3.to_checksum_address(recipient)) == 25 * 10**16
     again = nr("claim", "--l1", l1_url, "--l2", l2_url, "--tx", transaction)
