@@ -74,9 +74,11 @@ def test_the_import_check_sees_a_replaced_library_function():
 
 
 @pytest.fixture
-def speed_ups_restored():
+def speed_ups_restored(monkeypatch):
     """Whatever a test does to the switch, the suite's speed-ups are on again after it."""
     yield
+    # The versions a test changed first: switched on under them, a part would stay off.
+    monkeypatch.undo()
     accel.enable()
 
 
