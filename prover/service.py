@@ -11,7 +11,6 @@ and publishes it on the node's ``execution_proof`` topic
 import asyncio
 import json
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import aiohttp
@@ -237,21 +236,19 @@ class ProverService:
         self, rpc: RpcSocket, provers: ProverSet, request: Dict[str, Any], proof_types: List[str]
     ) -> None:
         """
-        Prove one request with each of ``proof_types`` at once and say in one
-        line which proofs were made (and what the node made of each) and which
-        not; then, if the node still holds too few proof types for EXECUTE,
-        say so and why: this prover does not try again, so without other
-        provers the block never settles.
+        Prove one request with each of ``proof_types`` at once; then, if the
+        node still holds too few proof types for EXECUTE, say so and why: this
+        prover does not try again, so without other provers the block never
+        settles.
         """
         root = request["newPayloadRequestRoot"]
         try:
-            outcomes = await asyncio.gather(
+            refusals = await asyncio.gather(
                 *(self._prove(rpc, provers, request, proof_type) for proof_type in proof_types)
             )
-            self.log(f"{root[:18]}: {in_one_line(outcomes)}")
             if self.threshold is not None:
                 held = await self._held_types(rpc, root)
-                refused = {o.proof_type: o.refused for o in outcomes}
+                refused = dict(zip(proof_types, refusals))
                 if len(held) < self.threshold:
                     self.log(self._shortfall(root, held, refused))
         except ProverError as error:
@@ -276,8 +273,9 @@ class ProverService:
 
     async def _prove(
         self, rpc: RpcSocket, provers: ProverSet, request: Dict[str, Any], proof_type: str
-    ) -> "ProofOutcome":
-        """Prove and publish one proof type for one request."""
+    ) -> Optional[str]:
+        """Prove and publish one proof type for one request; why no proof was made, if none was."""
+        root = request["newPayloadRequestRoot"]
         started = time.monotonic()
         job = self.workers.submit(
             proof_type,
@@ -290,31 +288,14 @@ class ProverService:
         try:
             proof = ExecutionProof.decode_bytes(await asyncio.wrap_future(job))
         except Exception as refused:  # ProofRefused, or the worker failed
-            return ProofOutcome(proof_type, refused=str(refused))
+            self.log(f"{proof_type} {root[:18]}: no proof ({refused})")
+            return str(refused)
         seconds = time.monotonic() - started
         signed = sign_proof(proof, self.prover_index, self.key, provers)
         verdict = await rpc.call("nr_submitExecutionProof", "0x" + signed.encode_bytes().hex())
-        reason = f": {verdict['reason']}" if verdict["reason"] else ""
-        return ProofOutcome(proof_type, made=(
-            f"{proof_type} ({seconds:.2f}s, {len(proof.proof_data)} bytes"
-            f" -> {verdict['verdict']}{reason})"
-        ))
-
-
-@dataclass(frozen=True)
-class ProofOutcome:
-    """One proof type for one payload: what was made and the node's verdict, or why nothing."""
-
-    proof_type: str
-    made: Optional[str] = None
-    refused: Optional[str] = None
-
-
-def in_one_line(outcomes: Sequence[ProofOutcome]) -> str:
-    """``proved A (...), B (...); no proof of C (why)``: one payload's proofs in a log line."""
-    made = [outcome.made for outcome in outcomes if outcome.made]
-    unmade = [f"{o.proof_type} ({o.refused})" for o in outcomes if o.refused]
-    parts = (["proved " + ", ".join(made)] if made else []) + (
-        ["no proof of " + ", ".join(unmade)] if unmade else []
-    )
-    return "; ".join(parts)
+        reason = f" ({verdict['reason']})" if verdict["reason"] else ""
+        self.log(
+            f"{proof_type} {root[:18]}: proved in {seconds:.2f}s,"
+            f" {len(proof.proof_data)} bytes -> {verdict['verdict']}{reason}"
+        )
+        return None
