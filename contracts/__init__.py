@@ -45,11 +45,15 @@ class CompiledContract:
                 return entry
         raise KeyError(f"{self.name} has no function {name!r}")
 
+    def selector(self, name: str) -> bytes:
+        """The first four bytes of a call of ``name``."""
+        types = [abi_type(argument) for argument in self.function(name)["inputs"]]
+        return keccak(f"{name}({','.join(types)})".encode())[:4]
+
     def encode_call(self, name: str, *args: Any) -> bytes:
         """Calldata for ``name(*args)``: selector || ABI-encoded arguments."""
         types = [abi_type(argument) for argument in self.function(name)["inputs"]]
-        selector = keccak(f"{name}({','.join(types)})".encode())[:4]
-        return selector + abi_encode(types, list(args))
+        return self.selector(name) + abi_encode(types, list(args))
 
     def decode_result(self, name: str, data: bytes) -> Sequence[Any]:
         types = [output["type"] for output in self.function(name)["outputs"]]

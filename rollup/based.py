@@ -104,13 +104,21 @@ class BasedBuilder:
         block, and the message it will queue (the ``queued``-th one the
         block's actions add), for the block to take in.
         """
-        contract = self.rollup.contract
-        index = contract.view("message_count") + 1 + queued
-        sender = self.rollup.sequencing.address
+        message = self.deposit_message(self.rollup.sequencing.address, recipient, amount, queued)
+        data = self.rollup.contract.compiled.encode_call("deposit", recipient)
+        return Action(self.rollup.address, data, amount), message
+
+    def deposit_message(
+        self, depositor: str, recipient: str, amount: int, queued: int = 0
+    ) -> QueuedMessage:
+        """
+        The message ``depositor`` will queue by depositing ``amount`` for
+        ``recipient`` in the same L1 transaction, before the block (the
+        ``queued``-th new message), for the block to take in.
+        """
+        index = self.rollup.contract.view("message_count") + 1 + queued
         # Its queue hash is filled in when the block is built, after those before it.
-        message = QueuedMessage(DEPOSIT, index, sender, recipient, amount, bytes(32), b"")
-        data = contract.compiled.encode_call("deposit", recipient)
-        return Action(contract.address, data, amount), message
+        return QueuedMessage(DEPOSIT, index, depositor, recipient, amount, bytes(32), b"")
 
     def build(
         self,
@@ -180,12 +188,15 @@ class BasedBuilder:
 
     def land(self, based: BasedBlock, gas: Optional[int] = None) -> bytes:
         """Send the based block to L1 (it lands with the next L1 block); the transaction hash."""
-        settling = settlement_gas(self.rollup.l2, based.stateless_input)
-        gas = gas or settling + CERTIFICATE_GAS + BASED_ACTIONS_GAS
         return self.rollup.sequencing.send(
             "build_based", *based.arguments(), sender=self.key.checksum_address,
-            value=based.value, gas=gas,
+            value=based.value, gas=gas or self.landing_gas(based),
         )
+
+    def landing_gas(self, based: BasedBlock) -> int:
+        """Gas for ``build_based`` with ``based``: its settlement, certificate and actions."""
+        settling = settlement_gas(self.rollup.l2, based.stateless_input)
+        return settling + CERTIFICATE_GAS + BASED_ACTIONS_GAS
 
 
 def _chained(message: QueuedMessage, previous: bytes, chain_id: int) -> QueuedMessage:

@@ -40,7 +40,7 @@ from .certificates import (
     certify,
     preconfirm,
 )
-from .l1_contract import L1Contract
+from .l1_contract import L1Contract, RollupError
 from .sequencer import Sequencer, settlement_gas
 
 # Where in its slot the sequencer releases the slot-ending block, by default.
@@ -407,12 +407,44 @@ class SlotSequencer(Sequencer):
         self._sent_through = max(self._sent_through, block.number)
 
     def based_block_of(self, transaction_hash: bytes) -> BlockAPI:
-        """The L2 block a ``build_based`` transaction on L1 carries."""
-        transaction = self.rollup.l1.eth.get_transaction(transaction_hash)
-        _, arguments = self.sequencing.contract.decode_function_input(transaction.input)
+        """The L2 block a ``build_based`` call in an L1 transaction carries."""
+        _, arguments = self.sequencing.contract.decode_function_input(
+            self._build_based_call(transaction_hash)
+        )
         stateless_input = decode(bytes(arguments["stateless_input"]), StatelessInput)
         return new_payload_request_to_block(
             stateless_input.new_payload_request, self.l2.vm_class
+        )
+
+    def _build_based_call(self, transaction_hash: bytes) -> bytes:
+        """
+        The calldata of the ``build_based`` call in an L1 transaction: the
+        transaction's own, or, when a contract called it (a flash lender
+        landing the block), the call's input in the transaction's call trace.
+        """
+        l1 = self.rollup.l1
+        transaction = l1.eth.get_transaction(transaction_hash)
+        if transaction.to == self.sequencing.address:
+            return bytes(transaction.input)
+        hash_hex = "0x" + bytes(transaction_hash).hex()
+        traced = l1.provider.make_request(
+            "debug_traceTransaction", [hash_hex, {"tracer": "callTracer"}]
+        )
+        if "result" not in traced:
+            raise RollupError(f"cannot trace L1 transaction {hash_hex}: {traced.get('error')}")
+        selector = self.sequencing.compiled.selector("build_based")
+        frames = [traced["result"]]
+        while frames:
+            frame = frames.pop()
+            called = bytes.fromhex(frame.get("input", "0x")[2:])
+            if (frame.get("to") or "").lower() == self.sequencing.address.lower() and (
+                called[:4] == selector and not frame.get("error")
+            ):
+                return called
+            frames.extend(frame.get("calls", []))
+        raise RollupError(
+            f"L1 transaction {hash_hex} landed a based block without"
+            " a build_based call in its trace"
         )
 
     def _undo_reverted(self) -> None:

@@ -25,7 +25,13 @@ from rollup.certificates import (
     preconfirmation_signer,
 )
 from rollup.composable import SLOT_FRIENDLY_L2_GAS_LIMIT, ComposableRollup
-from rollup.cross_domain import SwapDesk, deposit_and_withdraw, paid_slot
+from rollup.cross_domain import (
+    GAS_RESERVE,
+    FlashLoanDesk,
+    SwapDesk,
+    deposit_and_withdraw,
+    paid_slot,
+)
 from rollup.l1_contract import RollupError
 from rollup.merged_reference import based_swap, merged_swap
 from rollup.stages import load_preset
@@ -354,6 +360,61 @@ def test_a_deposit_is_spent_on_l2_and_withdrawn_within_one_l1_transaction(l1):
     assert rollup.contract.view("claimed", withdrawal.message_hash)
     assert rollup.l2.head().hash == based.block.hash
     assert 0 < rollup.l2_balance(fresh.address) < ETHER // 2  # the rest, less L2 gas
+
+
+@pytest.mark.parametrize("outcome", ["repaid", "fee-short", "desk-empty"])
+def test_a_flash_loan_from_l1_is_used_on_l2_and_repaid_within_one_l1_transaction(l1, outcome):
+    """
+    The lender deposits 4 ether for a fresh borrower, who trades it on L2 at
+    a 5% premium and withdraws loan and fee to the lender, claimed after the
+    block; the lender checks it is whole. Short by the fee, or the L2 trade
+    failing: the whole L1 transaction reverts, nothing moves on either chain.
+    """
+    rollup = composable(l1, finality_delay=0)
+    l1.set_automine(True)
+    reserves = 0 if outcome == "desk-empty" else 5 * ETHER
+    loans = FlashLoanDesk.deploy(rollup, ALICE, liquidity=10 * ETHER, reserves=reserves)
+    l1.set_automine(False)
+    rollup.sequencer.slot = rollup.sequencer.latest_l1_slot()
+    certificate = rollup.sequencer.end_slot()
+    builder = BasedBuilder(rollup, BUILDER)
+    borrower = Account.create()
+    amount, fee = 4 * ETHER, ETHER // 100
+    # With the trade failing the borrower has less than the loan: it repays what it can.
+    repaid = {"repaid": amount + fee, "fee-short": amount, "desk-empty": amount - GAS_RESERVE}[
+        outcome
+    ]
+    based, withdrawal = loans.borrow(builder, borrower, amount, repaid, certificate)
+    w3 = l1.web3()
+    lender_before, escrow_before = (
+        w3.eth.get_balance(address) for address in (loans.lender.address, rollup.address)
+    )
+    messages_before = rollup.contract.view("message_count")
+    sent = loans.land(builder, based, borrower.address, amount, fee)
+    l1.mine_slot(rollup.sequencer.next_l1_slot())
+    rollup.sequencer.follow_l1()
+    receipt = w3.eth.get_transaction_receipt(sent)
+    if outcome == "repaid":
+        assert receipt.status == 1, reason_of(l1, receipt)
+        assert w3.eth.get_balance(loans.lender.address) == lender_before + fee
+        # The loan in and out again; the fee, earned on L2, leaves the escrow with it.
+        assert w3.eth.get_balance(rollup.address) == escrow_before - fee
+        assert rollup.contract.view("claimed", withdrawal.message_hash)
+        assert rollup.l2.head().hash == based.block.hash
+        premium = (amount - GAS_RESERVE) * 5 // 100
+        assert rollup.l2_balance(loans.desk) == reserves - premium
+        assert 0 < rollup.l2_balance(borrower.address) < premium - fee  # the profit, less L2 gas
+        return
+    assert receipt.status == 0
+    if outcome == "fee-short":
+        assert "flash: the loan and its fee did not come back" in reason_of(l1, receipt)
+    assert w3.eth.get_balance(loans.lender.address) == lender_before
+    assert w3.eth.get_balance(rollup.address) == escrow_before
+    assert rollup.contract.view("message_count") == messages_before
+    assert rollup.contract.view("head_hash") == certificate.block_hash
+    assert rollup.l2.head().hash == certificate.block_hash
+    assert rollup.l2_balance(borrower.address) == 0
+    assert rollup.l2_balance(loans.desk) == reserves
 
 
 def swap_setup(l1, rollup):
