@@ -391,6 +391,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prover.set_defaults(run=run_prover_command)
 
+    fuzz = commands.add_parser(
+        "fuzz",
+        help="differential fuzzing of EXECUTE across pyevm, revm and EELS",
+        description=(
+            "Draw random L2 blocks (contracts from an opcode grammar, transactions of every "
+            "type an L2 takes, random pre-states), run each through every engine, which must "
+            "agree, then every single mutation of its EXECUTE input, which every engine must "
+            "refuse. Each disagreement or accepted mutation is saved as a blockchain-test "
+            "fixture that nr conformance replays. Exits 1 if anything was found."
+        ),
+    )
+    fuzz.add_argument(
+        "--seed", type=int, default=None,
+        help="where the draw starts (default: a random one, printed; the same seed draws the "
+        "same blocks)",
+    )
+    fuzz.add_argument(
+        "--seconds", type=positive_float, default=60.0, help="how long to run (default 60)"
+    )
+    fuzz.add_argument(
+        "--rounds", type=positive_int, default=None, help="stop after this many blocks instead"
+    )
+    fuzz.add_argument(
+        "--engine", default="all", choices=[*ENGINES, "all"],
+        help="engines to compare (default all; one engine checks only mutations)",
+    )
+    fuzz.add_argument(
+        "--out", type=Path, default=Path("nr-fuzz"),
+        help="where findings are saved as fixtures (default ./nr-fuzz)",
+    )
+    fuzz.set_defaults(run=run_fuzz_command)
+
     bench = commands.add_parser("bench", help="benchmarks")
     benches = bench.add_subparsers(title="benchmarks", metavar="BENCHMARK")
     execute = benches.add_parser(
@@ -1307,6 +1339,30 @@ def run_composability_command(args: argparse.Namespace) -> int:
 
 def log_to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def run_fuzz_command(args: argparse.Namespace) -> int:
+    import random
+
+    from nr.fuzz import run_fuzz
+
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+    engines = ENGINES if args.engine == "all" else (args.engine,)
+    limit = f"{args.rounds} blocks" if args.rounds else f"{args.seconds:g} s"
+    print(f"nr fuzz: seed {seed}, engines {', '.join(engines)}, {limit}", flush=True)
+    report = run_fuzz(
+        seed, seconds=None if args.rounds else args.seconds, rounds=args.rounds,
+        engines=engines, out=args.out, log=log_to_stderr,
+    )
+    print(report.line())
+    for engine, reasons in sorted(report.declines.items()):
+        for reason, count in reasons.most_common():
+            print(f"  {engine} declined {count} input(s): {reason}")
+    for finding in report.findings:
+        print(f"FOUND {finding}")
+    if report.findings:
+        print(f"saved in {args.out}; replay with: nr conformance {args.out} --engine all")
+    return 1 if report.findings else 0
 
 
 def run_conformance_command(args: argparse.Namespace) -> int:

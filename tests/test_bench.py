@@ -5,12 +5,11 @@ import itertools
 import pytest
 
 from nr.bench.execute import build_workloads, format_results, measure_engine
+from nr.testing.mutations import STRUCTURAL_MUTATIONS
 from precompile.encoding import decode
 from precompile.engines import engines
 from precompile.guest import verify_stateless_new_payload
 from precompile.ssz import StatelessInput
-
-from mutations import STRUCTURAL_MUTATIONS
 
 
 def test_workload_blocks_fill_their_gas_and_every_engine_verifies_them():

@@ -3,6 +3,7 @@
 import pytest
 
 from l1.builder import build_block
+from nr.testing.mutations import STRUCTURAL_MUTATIONS, signs_chain_id, without_each_node
 from precompile.constants import FORK_PRAGUE
 from precompile.engines import EngineDeclined, UnknownEngine, engines
 from precompile.forks import Prague
@@ -14,7 +15,6 @@ from precompile.ssz import ChainConfig
 from precompile.witness import prove_block
 
 from chains import KEY_1, Sender, engine_outcome
-from mutations import STRUCTURAL_MUTATIONS, signs_chain_id, without_each_node
 
 ENGINES = sorted(engines())
 

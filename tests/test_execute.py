@@ -10,6 +10,7 @@ from eth.vm.spoof import SpoofTransaction
 from contracts import compile_contract
 from l1.builder import build_block
 from l1.fork import NativeRollupsVM
+from nr.testing.mutations import mutated_encodings
 from precompile.constants import FORK_CANCUN
 from precompile.encoding import encode
 from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS, ExecuteParameters, execute_gas
@@ -26,7 +27,6 @@ from chains import (
     receipts_of,
     succeeded,
 )
-from mutations import mutated_encodings
 
 L1_CHAIN_ID = 31337
 

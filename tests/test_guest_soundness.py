@@ -9,18 +9,18 @@ import pytest
 import rlp
 from eth_hash.auto import keccak
 
-from precompile.encoding import DecodingError, decode, encode
-from precompile.guest import INVALID, VALID, verify_stateless_new_payload
-from precompile.ssz import StatelessInput
-
-from conftest import valid_inputs
-from mutations import (
+from nr.testing.mutations import (
     public_key_of,
     reseal,
     signs_chain_id,
     with_changed_signature,
     without_each_node,
 )
+from precompile.encoding import DecodingError, decode, encode
+from precompile.guest import INVALID, VALID, verify_stateless_new_payload
+from precompile.ssz import StatelessInput
+
+from conftest import valid_inputs
 
 
 def rejected(stateless_input: StatelessInput) -> str:

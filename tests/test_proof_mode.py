@@ -12,6 +12,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from l1.builder import build_block
 from l1.fork import AwaitingProofs, NativeRollupsVM
 from l1.node import Devnet, DevnetConfig
+from nr.testing.mutations import mutated_encodings
 from precompile.encoding import decode, encode
 from precompile.execute import (
     EXECUTE_BASE_GAS,
@@ -30,7 +31,6 @@ from prover.proof_types import ProofRefused
 from prover.registry import ProverSet
 
 from chains import KEY_0, Sender, l2_block_input, receipts_of, succeeded
-from mutations import mutated_encodings
 from proving import L1_CHAIN_ID, PROVERS, sign, signed_proofs
 
 PROOFS = ExecuteParameters(mode=PROOFS_MODE, proof_threshold=3)

@@ -7,6 +7,7 @@ crafted message.
 import pytest
 from py_ecc.bls import G2ProofOfPossession as reference_bls
 
+from nr.testing.mutations import mutated_encodings
 from precompile.encoding import decode
 from precompile.ssz import ChainConfig, StatelessValidationResult
 from prover.constants import (
@@ -20,7 +21,6 @@ from prover.proof_types import ProofRefused, proof_system
 from prover.registry import ProverSet
 from prover.signing import SecretKey, demo_prover_key, verify, verify_batch
 
-from mutations import mutated_encodings
 from proving import L1_CHAIN_ID, PROVERS, prove, prover_index, sign, signed_proofs
 
 

@@ -9,6 +9,7 @@ from typing import Dict
 import pytest
 
 from l1.builder import build_block
+from nr.testing.mutations import STRUCTURAL_MUTATIONS, without_each_node
 from precompile.constants import FORK_PRAGUE
 from precompile.engines import EngineDeclined
 from precompile.forks import Prague
@@ -18,7 +19,6 @@ from precompile.ssz import ChainConfig
 from precompile.witness import prove_block
 
 from chains import GAS_PRICE, KEY_1, STORE_42, Sender, engine_outcome
-from mutations import STRUCTURAL_MUTATIONS, without_each_node
 
 CHAIN_ID = 901
 ALICE = KEY_1.public_key.to_canonical_address()

@@ -5,6 +5,7 @@ from eth.db.atomic import AtomicDB
 from eth_hash.auto import keccak
 
 from l1.builder import build_block
+from nr.testing.mutations import without_each_node
 from precompile.constants import FORK_PRAGUE
 from precompile.forks import Prague
 from precompile.genesis import GenesisAccount, new_chain
@@ -19,7 +20,6 @@ from precompile.witness import (
 )
 
 from chains import KEY_0, Sender
-from mutations import without_each_node
 
 CHAIN_ID = 1337
 SENDER = KEY_0.public_key.to_canonical_address()

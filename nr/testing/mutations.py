@@ -1,4 +1,4 @@
-"""Single mutations of a valid StatelessInput, shared by the guest and EXECUTE soundness tests."""
+"""Single mutations of a valid StatelessInput, each one EXECUTE must refuse (tests, nr fuzz)."""
 
 from typing import Callable, Dict
 
@@ -54,7 +54,8 @@ def _receipts_root(s: StatelessInput) -> None:
 
 def _gas_used(s: StatelessInput) -> None:
     payload = s.new_payload_request.execution_payload
-    payload.gas_used = int(payload.gas_used) - 1
+    used = int(payload.gas_used)
+    payload.gas_used = used - 1 if used else 1  # an empty block used none
     reseal(s)
 
 
@@ -121,10 +122,18 @@ STRUCTURAL_MUTATIONS: Dict[str, Callable[[StatelessInput], None]] = {
 }
 
 
-def mutated_encodings(valid: StatelessInput) -> Dict[str, bytes]:
+# The mutations only a block with transactions must be refused for: it has
+# none to change, and no transaction signed for a chain (an empty block is as
+# valid on another chain; EXECUTE's result names the chain it was judged for).
+TRANSACTION_MUTATIONS = ("transaction_byte", "signature", "public_key", "wrong_chain_id")
+
+
+def mutated_encodings(valid: StatelessInput, with_transactions: bool = True) -> Dict[str, bytes]:
     """Every single mutation of ``valid``, encoded as EXECUTE input."""
     encodings = {}
     for name, mutate in STRUCTURAL_MUTATIONS.items():
+        if not with_transactions and name in TRANSACTION_MUTATIONS:
+            continue
         mutated = valid.copy()
         mutate(mutated)
         encodings[name] = encode(mutated)

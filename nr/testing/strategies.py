@@ -12,9 +12,9 @@ from eth_utils import to_checksum_address
 from hypothesis import strategies as st
 
 from precompile.encoding import decode, encode
-from precompile.forks import fork_rules
-from precompile.payload import new_payload_request_to_block
 from precompile.ssz import StatelessInput
+
+from .mutations import reseal
 
 ETHER = 10**18
 TRANSFER_GAS = 30_000
@@ -49,13 +49,6 @@ def signed_l2_transactions(
         return bytes(Account.sign_transaction(transaction, sender.private_key).raw_transaction)
 
     return st.builds(signed, st.sampled_from(list(senders)), addresses(), amounts(ETHER))
-
-
-def reseal(stateless_input: StatelessInput) -> None:
-    """Recompute ``block_hash`` so the mutated payload is self-consistent again."""
-    request = stateless_input.new_payload_request
-    block = new_payload_request_to_block(request, fork_rules(stateless_input.chain_config))
-    request.execution_payload.block_hash = block.header.hash
 
 
 # payload field -> (what to put there, given the old value and a drawn int; the refusal)

@@ -1,0 +1,49 @@
+"""
+nr fuzz: a fixed-seed burst finds the engines agreeing and every mutation
+refused; an engine made to compute a wrong state root is caught, and the block
+it was caught on is saved as a fixture that nr conformance replays (failing
+under the broken engine, passing under the real one).
+"""
+
+import dataclasses
+import json
+
+from nr.conformance import load_cases, run_case, run_conformance
+from nr.fuzz import ENGINES, draw_round, run_fuzz
+from precompile.engines.eels import EelsEngine
+from precompile.forks import FORK_RULES
+
+SEED = 2026
+
+
+def test_a_fixed_seed_burst_finds_every_engine_agreeing_and_every_mutation_refused():
+    report = run_fuzz(SEED, rounds=3)
+    assert report.findings == []
+    assert report.rounds == 3 and report.transactions > 0
+    # Each block and each of its mutations was judged (a dozen inputs a block).
+    assert report.inputs >= 3 * 10
+    assert "inputs/s" in report.line()
+
+
+def test_the_same_seed_draws_the_same_blocks():
+    assert draw_round(SEED, 1).case == draw_round(SEED, 1).case
+    assert draw_round(SEED, 1).case != draw_round(SEED, 2).case
+
+
+def test_an_engine_computing_another_state_root_is_caught_and_replayable(tmp_path, monkeypatch):
+    honest = EelsEngine.execute
+
+    def broken(self, *arguments):
+        outcome = honest(self, *arguments)
+        return dataclasses.replace(outcome, state_root=bytes(32))
+
+    monkeypatch.setattr(EelsEngine, "execute", broken)
+    report = run_fuzz(SEED, rounds=1, engines=ENGINES, out=tmp_path)
+    assert any("engines disagree" in finding for finding in report.findings), report.findings
+    assert not any("accepted the mutation" in finding for finding in report.findings)
+    (saved,) = tmp_path.glob("*.json")
+    ((name, case, _),) = list(load_cases(saved))
+    assert "engines disagree" in run_case(case, ENGINES, FORK_RULES).reason
+    monkeypatch.setattr(EelsEngine, "execute", honest)
+    summary = run_conformance(tmp_path, jobs=1, progress=False, engines=ENGINES)
+    assert summary.count("passed") == 1, json.dumps(summary.line())
