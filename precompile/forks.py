@@ -51,12 +51,32 @@ class StorageCollisions:
         return self._account_db._get_storage_root(address) != BLANK_ROOT_HASH
 
 
+class OriginByDepth:
+    """
+    py-evm takes a message for the transaction's own (charging a creation
+    transaction's EIP-3860 initcode gas, and starting EIP-6780's list of the
+    contracts created in it) when its sender is the transaction's origin.
+    Since EIP-7702 the origin's delegated code may itself CREATE: that child
+    message's sender is the origin too, so py-evm charged its initcode twice
+    and forgot the contracts created before it. The transaction's own message
+    is the one at depth 0 (found by nr fuzz: EELS used 2 gas less).
+    """
+
+    @property
+    def is_origin_computation(self) -> bool:
+        return self.msg.depth == 0
+
+
+class PragueComputation(OriginByDepth, PragueVM._state_class.computation_class):
+    pass
+
+
 class CancunState(StorageCollisions, CancunVM._state_class):
     pass
 
 
 class PragueState(StorageCollisions, PragueVM._state_class):
-    pass
+    computation_class = PragueComputation
 
 
 class Cancun(CancunVM):
@@ -74,9 +94,10 @@ class Cancun(CancunVM):
 
 class Prague(PragueVM):
     """
-    Prague, with the rules py-evm lacks: EIP-7610's storage collisions, and
+    Prague, with the rules py-evm lacks: EIP-7610's storage collisions,
     EIP-7002's and EIP-7251's end-of-block call to a request system contract,
-    which must succeed, the contract existing, or the block is invalid.
+    which must succeed, the contract existing, or the block is invalid, and a
+    transaction's own message told from its delegated code's (OriginByDepth).
     """
 
     _state_class = PragueState

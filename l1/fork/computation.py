@@ -1,10 +1,10 @@
 """NativeRollups computation: Prague's, with EXECUTE in the precompile map."""
 
 from eth._utils.address import force_bytes_to_address
-from eth.vm.forks.prague.computation import PragueComputation
 from eth_utils.toolz import merge
 
 from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS, execute
+from precompile.forks import PragueComputation
 
 NATIVE_ROLLUPS_PRECOMPILES = merge(
     PragueComputation.get_precompiles(),

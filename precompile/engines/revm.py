@@ -95,7 +95,7 @@ class Touched:
     code_hash: bytes
     code: Optional[bytes]
     status: str
-    # slot -> value after the message
+    # slot -> value after the message, for the slots it changed
     storage: Dict[int, int]
 
 
@@ -106,7 +106,9 @@ ACCOUNT = re.compile(
     r'JumpMap \{ map: "[0-9a-f]*" \} \}) \}\)) \}, storage: \{(.*?)\}, '
     r"status: AccountStatus\(([^)]*)\) \}"
 )
-SLOT = re.compile(r"(\d+): StorageSlot \{ previous_or_original_value: \d+, present_value: (\d+) \}")
+SLOT = re.compile(
+    r"(\d+): StorageSlot \{ previous_or_original_value: (\d+), present_value: (\d+) \}"
+)
 
 
 def parse_journal(journal: str) -> Dict[bytes, Touched]:
@@ -118,7 +120,13 @@ def parse_journal(journal: str) -> Dict[bytes, Touched]:
     ):
         length = checked or analysed
         code_bytes = bytes.fromhex(code)[: int(length)] if length else bytes.fromhex(code)
-        slots = {int(slot): int(value) for slot, value in SLOT.findall(storage)}
+        # Only the slots the message changed: one read, or written back to what it
+        # was, leaves the trie as it is (and the witness need not hold its path).
+        slots = {
+            int(slot): int(value)
+            for slot, original, value in SLOT.findall(storage)
+            if value != original
+        }
         touched[bytes.fromhex(address[2:])] = Touched(
             int(balance), int(nonce), bytes.fromhex(code_hash[2:]), code_bytes, status, slots
         )
@@ -260,14 +268,22 @@ class RevmState:
 
     def post_state_root(self) -> bytes:
         updates = {}
-        for address in self.changed:
-            account = self.accounts[address]
-            if account is None:
-                updates[address] = None
-                continue
-            root = self.tries.storage_root_after(account.storage_root, account.slots, ())
-            updates[address] = (account.nonce, account.balance, root, keccak(account.code))
-        return self.tries.state_root_after(updates)
+        try:
+            for address in self.changed:
+                account = self.accounts[address]
+                if account is None:
+                    updates[address] = None
+                    continue
+                root = self.tries.storage_root_after(account.storage_root, account.slots, ())
+                updates[address] = (account.nonce, account.balance, root, keccak(account.code))
+            return self.tries.state_root_after(updates)
+        except MissingTrieNode as missing:
+            # revm reports slots it touched that the reference never needed (the
+            # witness holds what py-evm read): a lack of this witness, not of the block.
+            raise EngineDeclined(
+                "revm: the witness lacks a trie node revm's post-state needs",
+                missing.missing_node_hash.hex(),
+            ) from missing
 
 
 class RevmEngine(Engine):
