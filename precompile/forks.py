@@ -22,6 +22,7 @@ from eth.vm.forks.prague.constants import (
     WITHDRAWAL_REQUEST_TYPE,
 )
 from eth.vm.forks.prague.headers import calc_excess_blob_gas_prague
+from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
 from eth_utils import ValidationError
 
 from .constants import FORK_CANCUN, FORK_NAMES, FORK_PRAGUE
@@ -51,6 +52,23 @@ class StorageCollisions:
         return self._account_db._get_storage_root(address) != BLANK_ROOT_HASH
 
 
+class InitcodeLimit:
+    """
+    EIP-3860: a creation transaction whose initcode is longer than
+    MAX_INITCODE_SIZE is invalid. py-evm instead raises OutOfGas from inside
+    the transaction's execution, which escaped as an internal error rather
+    than an invalid block (four execution-spec-tests cases).
+    """
+
+    def validate_transaction(self, transaction) -> None:
+        super().validate_transaction(transaction)
+        if not transaction.to and len(transaction.data) > MAX_INITCODE_SIZE:
+            raise ValidationError(
+                f"EIP-3860: initcode of {len(transaction.data)} bytes is over the"
+                f" {MAX_INITCODE_SIZE}-byte limit"
+            )
+
+
 class OriginByDepth:
     """
     py-evm takes a message for the transaction's own (charging a creation
@@ -71,16 +89,16 @@ class PragueComputation(OriginByDepth, PragueVM._state_class.computation_class):
     pass
 
 
-class CancunState(StorageCollisions, CancunVM._state_class):
+class CancunState(StorageCollisions, InitcodeLimit, CancunVM._state_class):
     pass
 
 
-class PragueState(StorageCollisions, PragueVM._state_class):
+class PragueState(StorageCollisions, InitcodeLimit, PragueVM._state_class):
     computation_class = PragueComputation
 
 
 class Cancun(CancunVM):
-    """Cancun as py-evm implements it, with EIP-7610's storage collisions."""
+    """Cancun as py-evm implements it, with EIP-7610's storage collisions and EIP-3860's limit."""
 
     _state_class = CancunState
     header_class = CancunBlockHeader
