@@ -122,7 +122,11 @@ def test_transactions_no_block_can_hold_are_refused_when_sent(node):
     below_base_fee = rpc(port, "eth_sendRawTransaction", "0x" + cheap.raw_transaction.hex())
     assert "less than block base fee" in below_base_fee["error"]["message"]
     assert base_fee > 1
-    for answer in (gas_one, under_floor, below_base_fee):
+    too_long = rpc(port, "eth_sendTransaction", {
+        "from": sender, "data": "0x" + "00" * 49_153, "gas": hex(15_000_000)
+    })
+    assert "max initcode size exceeded: 49153 bytes" in too_long["error"]["message"]
+    for answer in (gas_one, under_floor, below_base_fee, too_long):
         assert "Message.gas" not in answer["error"]["message"]
     # The sender's next transaction takes the nonce the refused ones did not.
     assert_alive(port, process, w3)

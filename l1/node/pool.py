@@ -11,6 +11,7 @@ from typing import Dict, List, Set
 from eth.abc import SignedTransactionAPI
 from eth.constants import GAS_TX
 from eth.vm.forks.prague.constants import STANDARD_TOKEN_COST, TOTAL_COST_FLOOR_PER_TOKEN
+from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
 from eth_utils import ValidationError
 
 from precompile.execute import ProofsMissing
@@ -112,6 +113,11 @@ class TransactionPool:
             raise TransactionRejected("insufficient funds for gas * price + value")
         if transaction.gas > self.backend.config.gas_limit:
             raise TransactionRejected("intrinsic gas too high: exceeds block gas limit")
+        if not transaction.to and len(transaction.data) > MAX_INITCODE_SIZE:
+            raise TransactionRejected(
+                f"max initcode size exceeded: {len(transaction.data)} bytes, the limit is"
+                f" {MAX_INITCODE_SIZE} (EIP-3860)"
+            )
         try:
             transaction.validate()
         except ValidationError as error:
