@@ -484,6 +484,8 @@ def claim_withdrawal(
     message: bytes32 = withdrawal.message_hash(chain_id, nonce, sender, recipient, amount)
     assert not self.claimed[message], "withdrawal: already claimed"
     withdrawal.check_sent(self.state_root_at[l2_block_number], message, account_proof, storage_proof)
+    # L2 ether no deposit backs (an L2 genesis funds accounts) cannot leave.
+    assert self.balance >= amount, "withdrawal: the escrow holds less than the amount"
     self.claimed[message] = True
     # All the gas the claimant gives: a smart-contract wallet may write storage
     # on receipt, which send()'s 2300 gas cannot. Non-reentrant, marked claimed first.

@@ -94,6 +94,7 @@ def claim_withdrawal(
     withdrawal.check_sent(
         staticcall rollup.state_root_at(l2_block_number), message, account_proof, storage_proof
     )
+    assert self.balance >= amount, "withdrawal: the escrow holds less than the amount"
     self.claimed[message] = True
     raw_call(recipient, b"", value=amount)
     log WithdrawalClaimed(message_hash=message, recipient=recipient, amount=amount)

@@ -186,3 +186,19 @@ def test_forcing_a_transaction_bonds_the_cost_it_imposes(l1):
     assert w3.eth.get_balance(sequencer) == balance + bonds[0] - fee
     with pytest.raises(RollupError, match="nothing owed"):
         rollup.contract.transact("withdraw_bonds", sender=sequencer)
+
+
+def test_a_withdrawal_the_escrow_cannot_cover_is_refused_in_words(l1):
+    """L2 genesis ether no deposit backs cannot leave; the claim says so, and stays claimable."""
+    rollup = deploy(l1, 0)
+    rollup.deposit(ALICE, ETHER)
+    rollup.sequencer.step()
+    withdrawal = rollup.withdraw(BOB, 2 * ETHER, BOB)  # Bob's L2 ether is genesis ether
+    rollup.sequencer.settle()
+    wait(l1, rollup.config.finality_delay)
+    with pytest.raises(RollupError, match="the escrow holds less than the amount"):
+        rollup.claim(withdrawal)
+    assert not rollup.contract.view("claimed", withdrawal.message_hash)
+    rollup.deposit(ALICE, ETHER)  # the escrow grows: the same claim goes through
+    rollup.claim(withdrawal)
+    assert rollup.contract.view("claimed", withdrawal.message_hash)
