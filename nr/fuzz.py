@@ -259,6 +259,8 @@ def draw_transactions(rng: random.Random, keys: List[Any], base_fee: int) -> Lis
             if kind == 1:
                 fields.pop("maxFeePerGas"), fields.pop("maxPriorityFeePerGas")
                 fields["gasPrice"] = 2 * base_fee
+        # Without an access list a kind-1 request signs as legacy (gas price, no list):
+        # kept so, as the rounds fuzzing found stay reproducible by seed.
         if kind in (1, 2) and rng.random() < 0.5:
             fields["accessList"] = [{
                 "address": to_checksum_address(contract_address(rng.randrange(CONTRACTS))),
