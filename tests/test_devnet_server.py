@@ -158,3 +158,39 @@ def test_a_transaction_is_answered_over_http_before_its_slow_block_and_its_recei
     received = time.perf_counter() - started
     assert answered < 0.5 <= 1.0 <= received
     assert receipt["status"] == 1 and receipt["blockNumber"] == 1
+
+
+def test_a_quick_read_never_sees_a_block_being_mined():
+    """
+    Quick reads are answered on the server's loop only when the node's lock is
+    free; while another thread holds it (a block being mined), they wait for it
+    like every other request, over HTTP and WebSocket, and see the finished block.
+    """
+    import threading
+
+    devnet = Devnet()
+    port, w3 = serve_in_thread(devnet)
+    sender = w3.eth.accounts[0]
+    assert w3.eth.block_number == 0
+    mined = threading.Event()
+
+    def mine_slowly():
+        with devnet.lock:
+            mined.set()
+            time.sleep(0.5)
+            devnet.mine()
+
+    threading.Thread(target=mine_slowly).start()
+    mined.wait(5)
+    assert w3.eth.block_number == 1  # asked mid-block: answered after it
+    assert w3.eth.get_transaction_count(sender, "pending") == 0
+
+    async def over_websocket():
+        async with websockets.connect(f"ws://127.0.0.1:{port}") as ws:
+            mined.clear()
+            threading.Thread(target=mine_slowly).start()
+            await asyncio.get_running_loop().run_in_executor(None, mined.wait, 5)
+            await ws.send(json.dumps({"jsonrpc": "2.0", "id": 7, "method": "eth_blockNumber"}))
+            return json.loads(await ws.recv())
+
+    assert asyncio.run(over_websocket()) == {"jsonrpc": "2.0", "id": 7, "result": "0x2"}
