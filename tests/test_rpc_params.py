@@ -174,7 +174,7 @@ def test_a_type_error_inside_the_node_is_an_internal_error(devnet, monkeypatch):
     assert response["error"]["code"] == -32603, response
     assert "TypeError" in response["error"]["message"]
 
-    monkeypatch.setattr(devnet, "state_at", broken)
+    monkeypatch.setattr(devnet, "read_state", broken)
     response = answer(devnet, "eth_getBalance", ACCOUNT)
     assert response["error"]["code"] == -32603, response
 

@@ -170,6 +170,15 @@ class Devnet:
         """The state after block ``number`` (the head, with any edits, by default)."""
         return self.backend.state_at(number)
 
+    def read_state(self, number: Optional[int] = None):
+        """
+        ``state_at`` for reading only: at the head, the one head state kept for
+        reads (building a Prague state costs more than most reads), not a copy.
+        """
+        if number is None or number == self.backend.head().block_number:
+            return self.backend.head_state()
+        return self.backend.state_at(number)
+
     def receipt(self, transaction_hash: bytes) -> Optional[Tuple[BlockAPI, int, ReceiptAPI]]:
         return self.backend.receipt(transaction_hash)
 

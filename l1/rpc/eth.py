@@ -92,7 +92,7 @@ class EthNamespace:
         return quantity(self.devnet.priority_fee())
 
     def _state(self, block: BlockTag):
-        return self.devnet.state_at(self.devnet.block_number(block))
+        return self.devnet.read_state(self.devnet.block_number(block))
 
     @method(ADDRESS_PARAM, BLOCK_PARAM)
     def eth_getBalance(self, address: bytes, block: BlockTag) -> str:
