@@ -3,6 +3,7 @@ Shared test helpers: fixture locations, valid stateless inputs built from them,
 and the speed-ups the suite's devnets run with (as ``nr devnet`` runs them).
 """
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -36,6 +37,11 @@ def pytest_configure(config) -> None:
     # The devnets under test run as users get them from ``nr devnet``: accelerated.
     # Tests of the rules as written pass ``FORK_RULES`` or build unaccelerated chains.
     accel.enable()
+    # Extension modules built with PyO3 can be initialized once per process, and
+    # pytester's in-process runs (the plugin's tests) drop the modules imported
+    # during them: one first imported there could never be imported again.
+    for module in ("pyrevm", "rusty_rlp"):
+        importlib.import_module(module)
 
 
 def fixture_path(relative: str) -> Path:
