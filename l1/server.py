@@ -40,8 +40,8 @@ GIL_SWITCH_INTERVAL = 0.0005
 ANSWER_HANDOFF_SECONDS = 0.05
 # How often an idle interval miner looks whether evm_setIntervalMining turned it on.
 IDLE_POLL_SECONDS = 0.2
-# Bodies up to this size are read on the event loop to see if they are a quick
-# read (larger ones are parsed on a thread, where a slow parse blocks no one).
+# Bodies up to this size are read on the event loop (to answer a quick read at
+# once); larger ones are parsed on a thread, where a slow parse blocks no one.
 QUICK_READ_BYTES = 4096
 SUBSCRIPTION_KINDS = ("newHeads", "logs", "executionProofs", "proofRequests")
 # Subscriptions one WebSocket connection may hold at once.
@@ -145,22 +145,28 @@ class DevnetServer:
         if request.method != "POST":
             return web.Response(text="JSON-RPC: POST a request\n")
         body = await request.read()
-        response = self._answer_small_read(body)
-        if response is None:
+        if len(body) > QUICK_READ_BYTES:
             response = await self._dispatch(partial(self.dispatcher.handle_bytes, body))
+        else:
+            response = await self._answer_parsed(body)
         if response is None:  # notifications only: nothing to answer (JSON-RPC 2.0, as anvil)
             return web.Response(status=204)
         return web.Response(body=response, content_type="application/json")
 
-    def _answer_small_read(self, body: bytes) -> Optional[bytes]:
-        """A quick read in a small body, answered here on the loop if the node is free."""
-        if len(body) > QUICK_READ_BYTES:
-            return None
+    async def _answer_parsed(self, body: bytes) -> Optional[bytes]:
+        """
+        A small body, read once here on the loop: a quick read is answered at
+        once if the node is free, anything else goes to a thread already parsed.
+        """
         try:
             request = parse_request(body)
-        except RpcError:
-            return None  # the usual way refuses it, in its words
-        return self.dispatcher.answer_at_once(request)
+        except RpcError as error:
+            return self.dispatcher.refusal(error)
+        if self.dispatcher.is_quick_read(request):
+            answered = self.dispatcher.answer_at_once(request)
+            if answered is not None:
+                return answered
+        return await self._dispatch(partial(self.dispatcher.handle_parsed, request))
 
     async def _dispatch(self, handle: Callable[..., Optional[bytes]]) -> Optional[bytes]:
         """
@@ -216,7 +222,7 @@ class DevnetServer:
                     connection.send(self.dispatcher.refusal(error).decode())
                     continue
                 answer = self._subscription_request(parsed, connection.subscriptions)
-                if answer is None:
+                if answer is None and self.dispatcher.is_quick_read(parsed):
                     answer = self.dispatcher.answer_at_once(parsed)
                 if answer is None:
                     answer = await self._dispatch(partial(self.dispatcher.handle_parsed, parsed))

@@ -246,12 +246,16 @@ class Dispatcher:
                 print(f"nr devnet: mining failed: {type(error).__name__}: {error}", file=sys.stderr)
         return response
 
+    @staticmethod
+    def is_quick_read(request: Any) -> bool:
+        return isinstance(request, dict) and request.get("method") in QUICK_READS
+
     def answer_at_once(self, request: Any) -> Optional[bytes]:
         """
         The response to a quick read, if the node's lock is free right now
         (never waiting for it); None for anything else, to go the usual way.
         """
-        if not isinstance(request, dict) or request.get("method") not in QUICK_READS:
+        if not self.is_quick_read(request):
             return None
         if not self.devnet.lock.acquire(blocking=False):
             return None
