@@ -43,6 +43,17 @@ class InvalidState(InvalidArgument):
     """A state dump that cannot be loaded; the devnet keeps its chain."""
 
 
+class ExecutionFailed(Exception):
+    """
+    A request whose execution fails even with all the gas it may have (a
+    gas estimate, a transaction sent without gas): its computation says why.
+    """
+
+    def __init__(self, computation) -> None:
+        super().__init__("execution failed")
+        self.computation = computation
+
+
 class TimedOut(Exception):
     """A call or gas estimate ran past the node's time limit and was stopped."""
 

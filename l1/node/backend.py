@@ -11,7 +11,6 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from eth.constants import GENESIS_PARENT_HASH
-from eth.estimators.gas import binary_gas_search_exact
 from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth.vm.spoof import SpoofTransaction
 
@@ -33,6 +32,7 @@ from ..fork import NativeRollupsVM
 from ..interface import InvalidArgument
 from ..tracing import trace_transaction, traced_copy
 from .config import DevnetConfig
+from .gas import least_gas, state_runs
 from .header_controls import HeaderControls, with_header_controls
 from .time_limit import time_limit
 
@@ -64,11 +64,13 @@ def call_on(vm, transaction: SpoofTransaction, seconds: Optional[float]):
 
 def estimate_gas_on(vm, transaction: SpoofTransaction, seconds: Optional[float]) -> int:
     """
-    The least gas ``transaction`` succeeds with on ``vm``'s state. The search
-    runs it some twenty times: each run, not the search, gets ``seconds``.
+    The least gas ``transaction`` succeeds with on ``vm``'s state, up to its
+    gas and the block gas limit. Each run, not the search, gets ``seconds``.
     """
     with vm.in_costless_state() as state:
-        return binary_gas_search_exact(TimedRuns(state, seconds), transaction)
+        cap = min(transaction.gas, state.gas_limit)
+        runs = state_runs(state, transaction, lambda: time_limit(seconds))
+        return least_gas(transaction, cap, runs)
 
 
 def trace_call_on(vm, transaction: SpoofTransaction, tracer, seconds: Optional[float]):
@@ -93,20 +95,6 @@ def access_list_on(vm, transaction: SpoofTransaction, seconds: Optional[float]):
     return AccessListOutcome(
         tracer.access_list, vm.finalize_gas_used(listed, computation), computation
     )
-
-
-class TimedRuns:
-    """A state whose every ``apply_transaction`` runs for at most ``seconds``."""
-
-    def __init__(self, state, seconds: Optional[float]) -> None:
-        self._state, self._seconds = state, seconds
-
-    def apply_transaction(self, transaction):
-        with time_limit(self._seconds):
-            return self._state.apply_transaction(transaction)
-
-    def __getattr__(self, name: str):
-        return getattr(self._state, name)
 
 
 def chain_rules(config: DevnetConfig, proof_pool: ProofPool) -> type:

@@ -203,9 +203,13 @@ class Devnet:
         transaction, vm = self._prepare_call(request, number)
         return call_on(vm, transaction, self.config.call_timeout)
 
-    def estimate_gas(self, request: TransactionRequest) -> int:
-        """The least gas the request succeeds with at the head (beside other requests)."""
-        transaction, vm = self._prepare_call(request, None)
+    def estimate_gas(self, request: TransactionRequest, number: Optional[int] = None) -> int:
+        """
+        The least gas the request succeeds with in block ``number``'s state
+        (the head by default), beside other requests; ExecutionFailed if it
+        fails with all the gas it may have.
+        """
+        transaction, vm = self._prepare_call(request, number)
         return estimate_gas_on(vm, transaction, self.config.call_timeout)
 
     def create_access_list(
@@ -261,7 +265,12 @@ class Devnet:
         return self.send_transaction(transaction)
 
     def send_request(self, request: TransactionRequest) -> bytes:
-        """Fill in, sign and send a transaction request (eth_sendTransaction); the hash."""
+        """
+        Fill in, sign and send a transaction request (eth_sendTransaction);
+        the hash. Its gas, when left out, is estimated first, outside the lock.
+        """
+        if request.gas is None:
+            request = replace(request, gas=self.estimate_gas(request))
         with self.lock:
             return self.send_transaction(self.requests.sign(request))
 
@@ -285,9 +294,7 @@ class Devnet:
         between them.
         """
         if blocks > MAX_BLOCKS_PER_CALL:
-            raise LimitReached(
-                f"at most {MAX_BLOCKS_PER_CALL} blocks per call; asked for {blocks}"
-            )
+            raise LimitReached(f"at most {MAX_BLOCKS_PER_CALL} blocks per call; asked for {blocks}")
         mined: List[BlockAPI] = []
         for index in range(blocks):
             with self.lock:
@@ -444,8 +451,11 @@ class Devnet:
             self.chain.chain_id = chain_id
             for transaction in list(self.pool.pending):
                 if transaction.chain_id not in (None, chain_id):
-                    self.pool.drop(transaction, f"signed for chain {transaction.chain_id}, "
-                                   f"and the chain id is now {chain_id}")
+                    self.pool.drop(
+                        transaction,
+                        f"signed for chain {transaction.chain_id}, "
+                        f"and the chain id is now {chain_id}",
+                    )
 
     def reset(self) -> None:
         """anvil_reset: back to a fresh genesis with the same configuration."""

@@ -9,8 +9,6 @@ from collections import OrderedDict
 from typing import Dict, List, Set
 
 from eth.abc import SignedTransactionAPI
-from eth.constants import GAS_TX
-from eth.vm.forks.prague.constants import STANDARD_TOKEN_COST, TOTAL_COST_FLOOR_PER_TOKEN
 from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
 from eth_utils import ValidationError
 
@@ -18,6 +16,7 @@ from precompile.execute import ProofsMissing
 
 from ..interface import LimitReached, TransactionRejected
 from .backend import ChainBackend
+from .gas import minimum_gas
 
 logger = logging.getLogger(__name__)
 # How many dropped transactions' reasons are kept (the oldest go first).
@@ -190,14 +189,3 @@ class TransactionPool:
     def clear(self) -> None:
         self.pending, self.awaiting_proofs = [], {}
         self._hashes, self._by_sender = set(), {}
-
-
-def minimum_gas(transaction: SignedTransactionAPI) -> int:
-    """
-    The least gas ``transaction`` can be included with: its intrinsic gas,
-    and from Prague (EIP-7623) the floor its calldata sets.
-    """
-    zero_bytes = transaction.data.count(0)
-    tokens = zero_bytes + STANDARD_TOKEN_COST * (len(transaction.data) - zero_bytes)
-    floor = GAS_TX + TOTAL_COST_FLOOR_PER_TOKEN * tokens
-    return max(transaction.intrinsic_gas, floor)

@@ -43,7 +43,7 @@ class RequestFiller:
         names none) at the sender's nonce in block ``number``, for a call.
         """
         sender = request.sender or bytes(20)
-        unsigned = self.backend.chain.get_vm().create_unsigned_transaction(
+        unsigned = self.backend.vm_class.create_unsigned_transaction(
             nonce=self.backend.state_at(number).get_nonce(sender),
             gas_price=request.gas_price or 0,
             gas=self.call_gas(request.gas),
@@ -79,7 +79,7 @@ class RequestFiller:
         priority = request.max_priority_fee_per_gas
         if priority is None:
             priority = min(DEFAULT_PRIORITY_FEE, max_fee)
-        builder = self.backend.chain.get_vm().get_transaction_builder()
+        builder = self.backend.vm_class.get_transaction_builder()
         unsigned = builder.new_unsigned_dynamic_fee_transaction(
             chain_id=self.backend.chain_id,
             nonce=nonce,

@@ -13,7 +13,13 @@ from eth_utils import ValidationError
 
 from ..accounts import InvalidMnemonic
 from ..filters import InstalledFilters
-from ..interface import InvalidArgument, LimitReached, TimedOut, TransactionRejected
+from ..interface import (
+    ExecutionFailed,
+    InvalidArgument,
+    LimitReached,
+    TimedOut,
+    TransactionRejected,
+)
 from .anvil import AnvilNamespace
 from .debug import DebugNamespace
 from .envelope import parse_request
@@ -28,7 +34,7 @@ from .errors import (
     RpcError,
     invalid_params,
 )
-from .eth import EthNamespace
+from .eth import EthNamespace, execution_error
 from .net import NetNamespace
 from .nr import NrNamespace
 from .params import InvalidParams, Param, bind
@@ -291,6 +297,8 @@ class Dispatcher:
             return self._error(request_id, invalid_params(str(error)))
         except (TransactionRejected, ValidationError, InvalidMnemonic) as error:
             return self._error(request_id, RpcError(TRANSACTION_REJECTED, str(error)))
+        except ExecutionFailed as failed:
+            return self._error(request_id, execution_error(failed.computation))
         except TimedOut as error:
             return self._error(request_id, RpcError(EXECUTION_TIMED_OUT, str(error)))
         except LimitReached as error:

@@ -167,8 +167,7 @@ class EthNamespace:
 
     @method(Param("call", CALL), BLOCK_PARAM)
     def eth_estimateGas(self, call: TransactionRequest, block: BlockTag) -> str:
-        self._call(call, self.devnet.block_number(block))
-        return quantity(self.devnet.estimate_gas(call))
+        return quantity(self.devnet.estimate_gas(call, self.devnet.block_number(block)))
 
     @method(Param("call", CALL), BLOCK_PARAM)
     def eth_createAccessList(self, call: TransactionRequest, block: BlockTag) -> Dict[str, Any]:

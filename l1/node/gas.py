@@ -1,0 +1,85 @@
+"""
+What gas a transaction needs: the least it may be sent with (intrinsic gas
+and the EIP-7623 calldata floor), and the least it succeeds with (a gas
+estimate, exact as anvil's, in a handful of runs).
+"""
+
+from contextlib import nullcontext
+from typing import Callable
+
+from eth.abc import ComputationAPI, SignedTransactionAPI
+from eth.constants import GAS_TX
+from eth.vm.forks.prague.constants import STANDARD_TOKEN_COST, TOTAL_COST_FLOOR_PER_TOKEN
+from eth.vm.spoof import SpoofTransaction
+
+from ..interface import ExecutionFailed
+
+# A run of the transaction with the given gas: its computation (state reverted after).
+Run = Callable[[int], ComputationAPI]
+
+
+def minimum_gas(transaction: SignedTransactionAPI) -> int:
+    """
+    The least gas ``transaction`` can be included with: its intrinsic gas,
+    and from Prague (EIP-7623) the floor its calldata sets.
+    """
+    zero_bytes = transaction.data.count(0)
+    tokens = zero_bytes + STANDARD_TOKEN_COST * (len(transaction.data) - zero_bytes)
+    floor = GAS_TX + TOTAL_COST_FLOOR_PER_TOKEN * tokens
+    return max(transaction.intrinsic_gas, floor)
+
+
+def least_gas(transaction: SignedTransactionAPI, cap: int, run: Run) -> int:
+    """
+    The least gas ``transaction`` succeeds with, at most ``cap``;
+    ExecutionFailed with its run at ``cap`` if it fails even there.
+
+    A search from the intrinsic gas up to the cap takes some twenty-five runs.
+    A transaction that runs no code needs the least it may be sent with (one
+    run). Most others need exactly the gas they consume before refunds when
+    run with plenty (``consumed``): if that succeeds and one less does not,
+    three runs have the answer. Otherwise (a call keeping back 1/64 of its
+    gas, a stipend, code reading GAS) the search runs between the bounds the
+    first runs found, probing low first (geth's estimator narrows it so too).
+    """
+    lowest = minimum_gas(transaction)
+    at_cap = run(cap)
+    if at_cap.is_error:
+        raise ExecutionFailed(at_cap)
+    used = cap - at_cap.get_gas_remaining()
+    if used <= transaction.intrinsic_gas:  # no code ran (a transfer): no gas to depend on
+        return lowest
+    consumed = max(used, lowest)
+
+    def succeeds(gas: int) -> bool:
+        return not run(gas).is_error
+
+    if consumed >= cap:
+        return cap
+    if succeeds(consumed):
+        if consumed == lowest or not succeeds(consumed - 1):
+            return consumed
+        failing, passing = lowest - 1, consumed - 1
+    else:
+        failing, passing = consumed, cap
+    while passing - failing > 1:
+        probe = min((failing + passing) // 2, 2 * failing)
+        if succeeds(probe):
+            passing = probe
+        else:
+            failing = probe
+    return passing
+
+
+def state_runs(state, transaction: SignedTransactionAPI, limit: Callable = nullcontext) -> Run:
+    """Runs of ``transaction`` on ``state`` with a chosen gas, each in ``limit()``, each undone."""
+
+    def run(gas: int) -> ComputationAPI:
+        snapshot = state.snapshot()
+        try:
+            with limit():
+                return state.apply_transaction(SpoofTransaction(transaction, gas=gas))
+        finally:
+            state.revert(snapshot)
+
+    return run
