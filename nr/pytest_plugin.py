@@ -27,7 +27,8 @@ from precompile.execute import EXECUTE_MODES, REEXECUTE_MODE, ExecuteParameters
 from rollup.rollup import Rollup
 from rollup.stages import InvalidPreset, load_preset
 
-from .testing.artifacts import abi_and_bytecode, deploy_contract
+from .testing import revert_sites
+from .testing.artifacts import abi_and_bytecode, deploy_contract, vyper_positions, vyper_source
 from .testing.chains import ChainControl, Chains
 from .testing.gas import GasTable
 from .testing.isolation import Cost, LocalChain, RemoteChain, World
@@ -240,6 +241,7 @@ def _native_rollups(request):
         world.add_chain(chain)
         state.session = Network(world, chain, state.external, web3s={"L1": state.external})
         state.cost = world.cost
+        watch_reverts(state.session)
         yield state.session
         state.session = None
         return
@@ -265,10 +267,18 @@ def _native_rollups(request):
         session.world.add_sequencer(rollup.sequencer)
         session.world.add_pool(rollup.l2.proof_pool)
     state.session, state.cost = session, session.world.cost
+    watch_reverts(session)
     yield session
     state.session = None
     if not was_on:
         accel.disable()
+
+
+def watch_reverts(session: Network) -> None:
+    """A new session's revert sites, noted on every chain's client (for ``reverts(dev=...)``)."""
+    revert_sites.SITES = revert_sites.RevertSites()
+    for web3 in session.web3s.values():
+        revert_sites.watch(web3)
 
 
 def scopes_off(listed: str) -> List[str]:
@@ -436,10 +446,15 @@ def deploy(request, _native_rollups, accounts):
     session: Network = _native_rollups
 
     def deploy_on(contract, *args, on: Any = "l1", sender: Optional[str] = None):
+        web3 = chain_web3(session, on)
         deployed = deploy_contract(
-            chain_web3(session, on), contract, *args,
-            sender=sender or accounts[0].checksum_address,
+            web3, contract, *args, sender=sender or accounts[0].checksum_address
         )
+        source = vyper_source(contract)
+        if source is not None:
+            text, name = source
+            known = revert_sites.VyperSource(name, text, vyper_positions(text, name))
+            revert_sites.SITES.add_source(revert_sites.watch(web3), deployed.address, known)
         gas = request.config.stash[STATE].gas
         if gas is not None:
             gas.name(deployed.address, contract_name(contract), abi_and_bytecode(contract)[0])

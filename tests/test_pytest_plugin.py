@@ -178,6 +178,78 @@ def test_no_revert(deploy):
     ])
 
 
+DEV_COMMENTS = '''
+GUARDED = """
+limit: public(uint256)
+
+@deploy
+def __init__():
+    self.limit = 10
+
+@external
+def check(x: uint256) -> uint256:
+    assert x != 7  # dev: seven is unlucky
+    assert x < self.limit, "over the limit"  # dev: within the limit
+    assert x != 3
+    return x
+"""
+
+CALLER = """
+interface Guarded:
+    def check(x: uint256) -> uint256: nonpayable
+
+@external
+def relay(target: address, x: uint256) -> uint256:
+    return extcall Guarded(target).check(x)  # dev: relayed
+"""
+'''
+
+
+def test_reverts_dev_names_the_vyper_line_that_reverted_on_l1_and_l2(pytester):
+    result = run(pytester, DEV_COMMENTS + '''
+import pytest
+from nr.testing.assertions import reverts
+
+@pytest.mark.parametrize("on", ["l1", "l2"])
+def test_dev_comments(deploy, rollup, on):
+    chain = rollup if on == "l2" else "l1"
+    guarded = deploy(GUARDED, on=chain)
+    with reverts(dev="seven is unlucky"):
+        guarded.functions.check(7).transact()
+    with reverts("over the limit", dev="within the limit"):
+        guarded.functions.check(12).call()
+    caller = deploy(CALLER, on=chain)
+    # The frame that reverted first is the callee's, not the caller's.
+    with reverts(dev="seven is unlucky"):
+        caller.functions.relay(guarded.address, 7).transact()
+
+def test_wrong_dev(deploy):
+    with reverts(dev="within the limit"):
+        deploy(GUARDED).functions.check(7).transact()
+
+def test_no_dev_comment(deploy):
+    with reverts(dev="anything"):
+        deploy(GUARDED).functions.check(3).call()
+
+def test_wrong_reason_says_where(deploy):
+    with reverts("something else"):
+        deploy(GUARDED).functions.check(12).call()
+''')
+    result.assert_outcomes(passed=2, failed=3)
+    result.stdout.fnmatch_lines([
+        "*expected a revert with dev comment 'within the limit', but it reverted at source line 10"
+        " (`assert x != 7  # dev: seven is unlucky`): # dev: seven is unlucky*",
+    ])
+    result.stdout.fnmatch_lines([
+        "*expected a revert with dev comment 'anything', but it reverted at source line 12"
+        " (`assert x != 3`), which has no # dev: comment*",
+    ])
+    result.stdout.fnmatch_lines([
+        "*expected a revert 'something else', but it reverted with 'over the limit' at source"
+        " line 11*",
+    ])
+
+
 def test_a_failing_execute_assertion_shows_the_refusal_and_the_roots(pytester):
     result = run(pytester, '''
 from nr.testing.assertions import execute_accepts, execute_rejects

@@ -7,7 +7,7 @@ web3.py on any chain.
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import vyper
 from web3 import Web3
@@ -52,18 +52,43 @@ def artifact_abi_and_bytecode(path: Path) -> Tuple[List[Dict[str, Any]], bytes]:
         raise ArtifactError(f"{path}: bytecode is not hex (unlinked libraries?)") from None
 
 
-def abi_and_bytecode(contract: Union[str, Path]) -> Tuple[List[Dict[str, Any]], bytes]:
-    """From a ``.vy`` or ``.json`` path, Vyper source text, or a name in ``contracts/``."""
+@lru_cache(maxsize=None)
+def vyper_positions(source: str, name: str) -> Dict[int, Tuple[int, int, int, int]]:
+    """The runtime code's source map: pc -> (line, column, end line, end column)."""
+    try:
+        output = vyper.compile_code(
+            source, contract_path=name, output_formats=["source_map_runtime"]
+        )
+    except Exception as error:  # as in _compiled: does not compile
+        raise ArtifactError(f"{name} does not compile: {str(error).strip()}") from None
+    positions = output["source_map_runtime"]["pc_pos_map"]
+    return {int(pc): tuple(position) for pc, position in positions.items()}
+
+
+def vyper_source(contract: Union[str, Path]) -> Optional[Tuple[str, str]]:
+    """The Vyper source text and its name, where ``contract`` is Vyper source or a ``.vy`` file."""
     text = str(contract)
     if "\n" in text or "def " in text:
-        return vyper_abi_and_bytecode(text, "source")
+        return text, "source"
     path = Path(text)
-    if path.suffix in (".vy", ".json"):
+    if path.suffix == ".vy":
         if not path.is_file():
             raise ArtifactError(f"no contract file {path}")
-        if path.suffix == ".json":
-            return artifact_abi_and_bytecode(path)
-        return vyper_abi_and_bytecode(path.read_text(), path.name)
+        return path.read_text(), path.name
+    return None
+
+
+def abi_and_bytecode(contract: Union[str, Path]) -> Tuple[List[Dict[str, Any]], bytes]:
+    """From a ``.vy`` or ``.json`` path, Vyper source text, or a name in ``contracts/``."""
+    source = vyper_source(contract)
+    if source is not None:
+        return vyper_abi_and_bytecode(*source)
+    text = str(contract)
+    path = Path(text)
+    if path.suffix == ".json":
+        if not path.is_file():
+            raise ArtifactError(f"no contract file {path}")
+        return artifact_abi_and_bytecode(path)
     try:
         compiled = compile_contract(text)
     except UnknownContract as unknown:

@@ -25,6 +25,8 @@ from precompile.payload import new_payload_request_to_block
 from precompile.ssz import StatelessInput, StatelessValidationResult
 from rollup.l1_contract import RollupError
 
+from . import revert_sites
+
 EXECUTE = to_checksum_address(EXECUTE_PRECOMPILE_ADDRESS)
 Expected = Union[str, Pattern, None]
 
@@ -82,14 +84,19 @@ def matches(expected: Expected, found: str) -> bool:
 
 
 @contextmanager
-def reverts(reason: Expected = None, error: Optional[CustomError] = None) -> Iterator[Revert]:
+def reverts(
+    reason: Expected = None, error: Optional[CustomError] = None, dev: Expected = None
+) -> Iterator[Revert]:
     """
     The block must revert (an L1 or L2 call or transaction sent through web3.py,
     or a rollup operation); with ``reason`` (text it contains, or a pattern), for
-    that reason; with ``error``, with that custom error and those arguments.
+    that reason; with ``error``, with that custom error and those arguments;
+    with ``dev``, at a Vyper line whose ``# dev:`` comment says so (a contract
+    the ``deploy`` fixture deployed, called through the plugin's clients).
     """
     caught = Revert()
     expected = shown(reason) if reason else repr(error) if error else None
+    failures_before = revert_sites.SITES.failures
     try:
         yield caught
     except ContractCustomError as reverted:
@@ -101,12 +108,46 @@ def reverts(reason: Expected = None, error: Optional[CustomError] = None) -> Ite
         raise AssertionError(
             "the call did not revert" + (f" (expected {expected})" if expected else "")
         )
+    site = revert_site_since(failures_before)
+    where = f" at {site}" if site is not None else ""
     if error is not None and caught.data != error.data:
         found = error.describe(caught.data) if caught.data else repr(caught.reason)
-        raise AssertionError(f"expected a revert with {error!r}, but it reverted with {found}")
+        raise AssertionError(
+            f"expected a revert with {error!r}, but it reverted with {found}{where}"
+        )
     if not matches(reason, caught.reason):
-        raise AssertionError(f"expected a revert {shown(reason)}, but it reverted with "
-                             f"{caught.reason!r}")
+        raise AssertionError(
+            f"expected a revert {shown(reason)}, but it reverted with {caught.reason!r}{where}"
+        )
+    if dev is not None:
+        check_dev_comment(dev, site, failures_before)
+
+
+def revert_site_since(failures_before: int) -> Optional[revert_sites.RevertSite]:
+    """Where the revert a node answered inside the block came from, where that is known."""
+    sites = revert_sites.SITES
+    if sites.failures == failures_before or sites.last_failure is None:
+        return None
+    return sites.site_of(sites.last_failure)
+
+
+def check_dev_comment(dev: Expected, site, failures_before: int) -> None:
+    expected = f"expected a revert with dev comment {shown(dev)}"
+    if revert_sites.SITES.failures == failures_before:
+        raise AssertionError(
+            f"{expected}, but no node answered a revert to the plugin's clients inside the block"
+            " (dev comments are found for calls and transactions sent through the l1, w3 and"
+            " l2 fixtures' clients)"
+        )
+    if site is None:
+        raise AssertionError(
+            f"{expected}, but the revert came from code whose Vyper source the deploy"
+            " fixture did not deploy"
+        )
+    if site.dev is None:
+        raise AssertionError(f"{expected}, but it reverted at {site}, which has no # dev: comment")
+    if not matches(dev, site.dev):
+        raise AssertionError(f"{expected}, but it reverted at {site}: # dev: {site.dev}")
 
 
 def shown(expected: Expected) -> str:

@@ -1,0 +1,170 @@
+"""
+Where a revert happened in the source: the Vyper line a failing call stopped
+at and the ``# dev:`` comment on it (the convention titanoboa and brownie
+read), for ``reverts(dev=...)``.
+
+A node's answer says only that a call reverted. The clients the plugin makes
+note each request a node answered with a revert; the site is found by
+tracing that request again (``debug_traceCall``), following its calls to the
+frame whose REVERT came first, and mapping the last source position that
+frame executed through the Vyper source map of a contract ``deploy`` made.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+from eth_utils import to_canonical_address
+from web3 import Web3
+from web3.middleware import Web3Middleware
+
+# geth's code for a call that reverted (eth_call, eth_estimateGas, eth_sendTransaction).
+EXECUTION_REVERTED = 3
+# Requests whose revert can be traced again as a call: method -> where its block is.
+TRACEABLE = {"eth_call": 1, "eth_estimateGas": 1, "eth_sendTransaction": None}
+CALLS = {"CALL", "CALLCODE", "DELEGATECALL", "STATICCALL"}
+CREATES = {"CREATE", "CREATE2"}
+RECORDER = "native-rollups revert sites"
+DEV_COMMENT = re.compile(r"#\s*dev:\s*(.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class VyperSource:
+    """A deployed contract's Vyper source and its runtime code's source map."""
+
+    name: str
+    text: str
+    # pc -> (line, column, end line, end column), 1-based lines, as vyper maps them.
+    positions: Dict[int, Tuple[int, int, int, int]]
+
+    def line_at(self, pc: int) -> Optional[int]:
+        position = self.positions.get(pc)
+        return None if position is None else position[0]
+
+    def dev_comment(self, line: int) -> Optional[str]:
+        """The ``# dev:`` comment on ``line``, if it has one."""
+        lines = self.text.splitlines()
+        if not 1 <= line <= len(lines):
+            return None
+        found = DEV_COMMENT.search(lines[line - 1])
+        return found.group(1) if found else None
+
+    def source_line(self, line: int) -> str:
+        lines = self.text.splitlines()
+        return lines[line - 1].strip() if 1 <= line <= len(lines) else ""
+
+
+@dataclass(frozen=True)
+class RevertSite:
+    """The contract and line a revert came from, and the dev comment there."""
+
+    contract: str
+    line: int
+    code: str
+    dev: Optional[str]
+
+    def __str__(self) -> str:
+        return f"{self.contract} line {self.line} (`{self.code}`)"
+
+
+@dataclass(frozen=True)
+class FailedRequest:
+    web3: Web3
+    method: str
+    params: List[Any]
+
+
+class RevertSites:
+    """The Vyper sources deployed on each chain; the last request a node answered with a revert."""
+
+    def __init__(self) -> None:
+        self.sources: Dict[Tuple[int, bytes], VyperSource] = {}
+        self.failures = 0
+        self.last_failure: Optional[FailedRequest] = None
+
+    def add_source(self, web3: Web3, address: str, source: VyperSource) -> None:
+        self.sources[(web3.eth.chain_id, to_canonical_address(address))] = source
+
+    def record_failure(self, web3: Web3, method: str, params: List[Any]) -> None:
+        self.failures += 1
+        self.last_failure = FailedRequest(web3, method, list(params))
+
+    def site_of(self, failure: FailedRequest) -> Optional[RevertSite]:
+        """Where ``failure`` reverted, if the frame that reverted first runs a known source."""
+        call = failure.params[0]
+        block_index = TRACEABLE[failure.method]
+        block = "latest"
+        if block_index is not None and len(failure.params) > block_index:
+            block = failure.params[block_index]
+        answer = failure.web3.provider.make_request("debug_traceCall", [call, block, {}])
+        steps = (answer.get("result") or {}).get("structLogs") or []
+        found = first_revert(steps, call.get("to"))
+        if found is None:
+            return None
+        address, pcs = found
+        chain_id = failure.web3.eth.chain_id
+        source = self.sources.get((chain_id, to_canonical_address(address))) if address else None
+        if source is None:
+            return None
+        for pc in reversed(pcs):  # a shared revert block has no position: the jump to it has
+            line = source.line_at(pc)
+            if line is not None:
+                code, dev = source.source_line(line), source.dev_comment(line)
+                return RevertSite(source.name, line, code, dev)
+        return None
+
+
+def first_revert(steps: List[Dict[str, Any]], to: Optional[str]) -> Optional[Tuple[str, List[int]]]:
+    """
+    The code address of the frame whose REVERT ran first in a struct-log
+    trace, and the pcs that frame ran up to it; None if nothing reverted.
+    """
+    frames: List[Tuple[Optional[str], List[int]]] = [(to, [])]
+    for index, step in enumerate(steps):
+        depth = step["depth"]
+        while len(frames) > depth:  # returned from a call
+            frames.pop()
+        code_address, pcs = frames[-1]
+        pcs.append(step["pc"])
+        if step["op"] == "REVERT":
+            return code_address, pcs
+        entered = index + 1 < len(steps) and steps[index + 1]["depth"] > depth
+        if entered and step["op"] in CALLS:
+            frames.append((callee(step["stack"][-2]), []))
+        elif entered and step["op"] in CREATES:
+            frames.append((None, []))  # initcode: no runtime source map covers it
+    return None
+
+
+def callee(word: str) -> str:
+    """The address a CALL-family step's stack word names."""
+    return "0x" + int(word, 16).to_bytes(32, "big")[-20:].hex()
+
+
+class RevertRecorder(Web3Middleware):
+    """Notes, in the session's ``SITES``, each request its client's node answered with a revert."""
+
+    def wrap_make_request(self, make_request):
+        def record(method, params):
+            response = make_request(method, params)
+            error = response.get("error") if isinstance(response, dict) else None
+            if (
+                method in TRACEABLE
+                and isinstance(error, dict)
+                and error.get("code") == EXECUTION_REVERTED
+            ):
+                SITES.record_failure(self._w3, method, params)
+            return response
+
+        return record
+
+
+def watch(web3: Web3) -> Web3:
+    """Note every revert ``web3``'s node answers (the recorder is added once per client)."""
+    if RECORDER not in web3.middleware_onion:
+        web3.middleware_onion.add(RevertRecorder, name=RECORDER)
+    return web3
+
+
+# The test session's sites: the plugin starts a new one with each session.
+SITES = RevertSites()
