@@ -12,9 +12,10 @@ switched on by the session fixture that starts the embedded devnet, as
 """
 
 import ipaddress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 from urllib.parse import urlparse
 
 import pytest
@@ -328,11 +329,37 @@ def pytest_runtest_call(item):
     state.isolated_tests += 1
     entry = session.world.push(f"test {item.nodeid}")
     try:
-        yield
+        with each_example_isolated(item, session.world):
+            yield
     finally:
         if state.gas is not None:
             record_gas(state.gas, session, entry.point)
         session.world.finish(entry)
+
+
+@contextmanager
+def each_example_isolated(item, world: World) -> Iterator[None]:
+    """
+    A hypothesis test's examples each run in their own snapshot: hypothesis
+    calls the test body once per example, and one example's writes must not
+    be the next one's start. Its handle's ``inner_test`` is the body it calls
+    (the hook pytest-trio uses too); it is wrapped for this run only.
+    """
+    handle = getattr(getattr(item, "obj", None), "hypothesis", None)
+    inner = getattr(handle, "inner_test", None)
+    if inner is None:
+        yield
+        return
+
+    def isolated(*args, **kwargs):
+        with world.isolate(f"example of {item.nodeid}"):
+            return inner(*args, **kwargs)
+
+    handle.inner_test = isolated
+    try:
+        yield
+    finally:
+        handle.inner_test = inner
 
 
 def record_gas(gas: GasTable, session: Network, point) -> None:

@@ -324,6 +324,36 @@ def test_signed_transactions_go_through_each_example_isolated(rollup, accounts, 
     result.assert_outcomes(passed=2)
 
 
+def test_each_hypothesis_example_starts_from_the_same_state_on_l1_and_l2(pytester):
+    result = run(pytester, COUNTER + '''
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+
+@pytest.fixture(scope="module")
+def counters(deploy, rollups):
+    return deploy(COUNTER), deploy(COUNTER, on=rollups[1])
+
+@SETTINGS
+@given(by=st.integers(min_value=1, max_value=9))
+def test_examples_isolated(counters, by):
+    for counter in counters:
+        assert counter.functions.count().call() == 0
+        counter.functions.bump(by).transact()
+        assert counter.functions.count().call() == by
+
+@pytest.mark.no_isolation
+@SETTINGS
+@given(by=st.integers(min_value=1, max_value=9))
+def test_examples_share_state_without_isolation(counters, by):
+    assert counters[0].functions.count().call() == 0
+    counters[0].functions.bump(by).transact()
+''')
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_examples_share_state_without_isolation*"])
+
+
 def test_the_summary_gives_the_isolation_cost_and_gas_gives_a_table(pytester):
     result = run(pytester, COUNTER + '''
 def test_bump(deploy):
