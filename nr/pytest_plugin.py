@@ -28,7 +28,7 @@ from precompile.execute import EXECUTE_MODES, REEXECUTE_MODE, ExecuteParameters
 from rollup.rollup import Rollup
 from rollup.stages import InvalidPreset, load_preset
 
-from .testing import revert_sites
+from .testing import assertions, revert_sites
 from .testing.artifacts import abi_and_bytecode, deploy_contract, vyper_positions, vyper_source
 from .testing.chains import ChainControl, Chains
 from .testing.gas import GasTable
@@ -242,7 +242,7 @@ def _native_rollups(request):
         world.add_chain(chain)
         state.session = Network(world, chain, state.external, web3s={"L1": state.external})
         state.cost = world.cost
-        watch_reverts(state.session)
+        note_session_chains(state.session)
         yield state.session
         state.session = None
         return
@@ -268,18 +268,24 @@ def _native_rollups(request):
         session.world.add_sequencer(rollup.sequencer)
         session.world.add_pool(rollup.l2.proof_pool)
     state.session, state.cost = session, session.world.cost
-    watch_reverts(session)
+    note_session_chains(session)
     yield session
     state.session = None
     if not was_on:
         accel.disable()
 
 
-def watch_reverts(session: Network) -> None:
-    """A new session's revert sites, noted on every chain's client (for ``reverts(dev=...)``)."""
+def note_session_chains(session: Network) -> None:
+    """
+    A new session's revert sites, noted on every chain's client (for
+    ``reverts(dev=...)``), and its L2s by chain id (for EXECUTE diagnoses).
+    """
     revert_sites.SITES = revert_sites.RevertSites()
     for web3 in session.web3s.values():
         revert_sites.watch(web3)
+    assertions.KNOWN_L2S.clear()
+    for rollup in session.rollups.values():
+        assertions.KNOWN_L2S[rollup.config.l2_chain_id] = rollup.l2_web3
 
 
 def scopes_off(listed: str) -> List[str]:

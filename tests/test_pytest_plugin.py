@@ -273,15 +273,33 @@ def test_rejects_a_valid_block(rollup, w3, accounts):
 
 def test_rejects_for_another_reason(rollup, w3, accounts):
     execute_rejects(w3, mutate(block(rollup, accounts), "gas_used", 1), reason="state_root")
+
+def test_accepts_a_block_the_chain_does_not_have(rollup, w3, accounts, isolate):
+    l2 = rollup.l2_web3
+    sender, recipient = accounts[2].checksum_address, accounts[3].checksum_address
+    with isolate():  # a block the L2 chain will not keep
+        l2.eth.send_transaction({"from": sender, "to": recipient, "value": 5})
+        number = l2.eth.block_number
+        other = rollup.sequencer.stateless_input(number)
+    l2.eth.send_transaction({"from": sender, "to": recipient, "value": 6})
+    assert l2.eth.block_number == number
+    execute_accepts(w3, mutate(other, "state_root", 1))
 ''')
-    result.assert_outcomes(passed=1, failed=3)
+    result.assert_outcomes(passed=1, failed=4)
     result.stdout.fnmatch_lines([
         "*EXECUTE refused the L2 block*",
         "*guest verdict: L2 block is invalid: InvalidBlock: state_root does not match*",
         "*state root:    expected 0x*, computed 0x*",
+        "*transactions:  1 in the block, as execution computes them*",
+        "*  #0 0x* status 1, gas *, * logs*",
+        "*first diverging transaction: none, every one is as in the L2 chain's block *; the header"
+        " differs from it in state root*",
         "*EXECUTE accepted the L2 block*",
         "*EXECUTE refused the L2 block, but not 'state_root': *gas_used*",
         "*gas used:      expected *, computed *",
+        "*first diverging transaction: none, every one is as in the L2 chain's block *; the header"
+        " differs from it in gas used*",
+        "*first diverging transaction: #0, not the L2 chain's (its block * has 0x* there)*",
     ])
 
 

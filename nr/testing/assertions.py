@@ -7,7 +7,7 @@ refusal, the roots the payload claims beside those execution computes, and gas.
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Optional, Pattern, Union
+from typing import Dict, Iterator, List, Optional, Pattern, Union
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -18,6 +18,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from precompile.encoding import DecodingError, decode
 from precompile.engines import REFERENCE_ENGINE, engines
+from precompile.engines.pyevm import PyEvmEngine
 from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS
 from precompile.forks import fork_rules
 from precompile.guest import validate_witness_headers, verify_stateless_new_payload, witness_entries
@@ -165,58 +166,183 @@ def call_execute(w3: Web3, encoded_input: bytes) -> Optional[bytes]:
         return None
 
 
-def diagnosis(encoded_input: bytes) -> str:
+def diagnosis(encoded_input: bytes, l2: Optional[Web3] = None) -> str:
     """
     Why EXECUTE refuses (or would accept) this input, as the reference guest
-    sees it, with the payload's roots and gas beside what execution computes.
+    sees it: the payload's roots and gas beside what execution computes, and
+    each transaction's outcome, with the first that differs from the block of
+    that number on the L2 chain (``l2``, else the session's rollup of the
+    payload's chain id), where that block has the same parent.
     """
     try:
         stateless_input = decode(bytes(encoded_input), StatelessInput)
     except DecodingError as error:
         return f"the input does not decode: {error}"
     report = verify_stateless_new_payload(stateless_input)
-    lines = [
-        "guest verdict: " + (report.refusal if report.error else "valid"),
-        *compared_roots(stateless_input),
-    ]
-    return "\n".join(lines)
-
-
-def compared_roots(stateless_input: StatelessInput) -> list:
-    """The payload's state root, receipts root and gas used beside what the reference engine
-    computes from the witness (or why it could not run the block at all)."""
-    payload = stateless_input.new_payload_request.execution_payload
+    lines = ["guest verdict: " + (report.refusal if report.error else "valid")]
     try:
+        execution = ReferenceExecution.of(stateless_input)
+    except Exception as failure:  # the diagnosis of a refused block may not run at all
+        return "\n".join([*lines, f"execution could not run: {failure}"])
+    chain = l2 if l2 is not None else KNOWN_L2S.get(execution.chain_id)
+    return "\n".join(
+        [*lines, *execution.compared_roots(), *execution.compared_transactions(chain)]
+    )
+
+
+# The L2 chains of the test session, by chain id: the plugin names them, for diagnoses.
+KNOWN_L2S: Dict[int, Web3] = {}
+
+
+@dataclass
+class ReferenceExecution:
+    """A payload run by the reference engine on its witness, for a diagnosis."""
+
+    stateless_input: StatelessInput
+    run: tuple  # what the engine takes: VM class, block, headers, witness entries, chain id
+
+    @classmethod
+    def of(cls, stateless_input: StatelessInput) -> "ReferenceExecution":
         vm_class = fork_rules(stateless_input.chain_config)
         block = new_payload_request_to_block(stateless_input.new_payload_request, vm_class)
         headers = validate_witness_headers(stateless_input.witness, vm_class)
-        outcome = engines()[REFERENCE_ENGINE].execute(
-            vm_class, block, headers, witness_entries(stateless_input.witness),
-            int(stateless_input.chain_config.chain_id),
-        )
-    except Exception as failure:  # the diagnosis of a refused block may not run at all
-        return [f"execution could not run: {failure}"]
+        entries = witness_entries(stateless_input.witness)
+        chain_id = int(stateless_input.chain_config.chain_id)
+        return cls(stateless_input, (vm_class, block, headers, entries, chain_id))
+
+    @property
+    def block(self):
+        return self.run[1]
+
+    @property
+    def chain_id(self) -> int:
+        return self.run[4]
+
+    def compared_roots(self) -> list:
+        """The payload's state root, receipts root and gas used beside what execution computes."""
+        payload = self.stateless_input.new_payload_request.execution_payload
+        try:
+            outcome = engines()[REFERENCE_ENGINE].execute(*self.run)
+        except Exception as failure:  # an invalid transaction, a missing witness node
+            return [f"execution could not run: {failure}"]
+        return [
+            f"state root:    expected 0x{bytes(payload.state_root).hex()}, "
+            f"computed 0x{outcome.state_root.hex()}",
+            f"receipts root: expected 0x{bytes(payload.receipts_root).hex()}, "
+            f"computed 0x{outcome.receipts_root.hex()}",
+            f"gas used:      expected {int(payload.gas_used)}, computed {outcome.gas_used}",
+        ]
+
+    def compared_transactions(self, l2: Optional[Web3]) -> list:
+        """Each transaction's status and gas as computed, and the first diverging one."""
+        try:
+            receipts = PyEvmEngine().receipts(*self.run)
+        except Exception:  # said already by compared_roots
+            return []
+        computed = transaction_outcomes(self.block.transactions, receipts)
+        lines = [f"transactions:  {len(computed)} in the block, as execution computes them"]
+        lines += [f"  #{index} {outcome}" for index, outcome in enumerate(computed)]
+        return lines + [first_divergence(self.block, computed, l2)]
+
+
+@dataclass(frozen=True)
+class TransactionOutcome:
+    hash: bytes
+    status: int
+    gas: int
+    logs: int
+
+    def __str__(self) -> str:
+        return f"0x{self.hash.hex()} status {self.status}, gas {self.gas}, {self.logs} logs"
+
+
+def transaction_outcomes(transactions, receipts) -> List[TransactionOutcome]:
+    outcomes, cumulative = [], 0
+    for transaction, receipt in zip(transactions, receipts):
+        status = 1 if receipt.state_root == b"\x01" else 0
+        gas, cumulative = receipt.gas_used - cumulative, receipt.gas_used
+        outcomes.append(TransactionOutcome(transaction.hash, status, gas, len(receipt.logs)))
+    return outcomes
+
+
+def chain_outcomes(l2: Web3, number: int) -> List[TransactionOutcome]:
     return [
-        f"state root:    expected 0x{bytes(payload.state_root).hex()}, "
-        f"computed 0x{outcome.state_root.hex()}",
-        f"receipts root: expected 0x{bytes(payload.receipts_root).hex()}, "
-        f"computed 0x{outcome.receipts_root.hex()}",
-        f"gas used:      expected {int(payload.gas_used)}, computed {outcome.gas_used}",
+        TransactionOutcome(
+            bytes(receipt.transactionHash), receipt.status, receipt.gasUsed, len(receipt.logs)
+        )
+        for receipt in l2.eth.get_block_receipts(number)
     ]
 
 
-def execute_accepts(w3: Web3, encoded_input: bytes) -> StatelessValidationResult:
-    """EXECUTE on ``w3``'s L1 must accept the input; its result. A refusal shows why."""
+def first_divergence(block, computed: List[TransactionOutcome], l2: Optional[Web3]) -> str:
+    """The first transaction whose outcome is not that of the L2 chain's block of this number."""
+    number = block.header.block_number
+    if l2 is None:
+        return "first diverging transaction: no L2 chain to compare with (pass l2=)"
+    try:
+        theirs = l2.eth.get_block(number)
+    except Exception:  # web3's BlockNotFound, or a node that cannot answer
+        theirs = None
+    if theirs is None or bytes(theirs.parentHash) != block.header.parent_hash:
+        return (
+            f"first diverging transaction: the L2 chain has no block {number} on this block's"
+            " parent to compare with"
+        )
+    expected = chain_outcomes(l2, number)
+    for index, (ours, chains) in enumerate(zip(computed, expected)):
+        if ours.hash != chains.hash:
+            return (
+                f"first diverging transaction: #{index}, not the L2 chain's (its block {number}"
+                f" has 0x{chains.hash.hex()} there)"
+            )
+        if ours != chains:
+            return f"first diverging transaction: #{index}, which on the L2 chain had {chains}"
+    if len(computed) != len(expected):
+        return (
+            f"first diverging transaction: #{min(len(computed), len(expected))}: the block has"
+            f" {len(computed)} transactions, the L2 chain's block {number} {len(expected)}"
+        )
+    fields = header_differences(block.header, theirs)
+    return (
+        f"first diverging transaction: none, every one is as in the L2 chain's block {number}"
+        + (f"; the header differs from it in {', '.join(fields)}" if fields else "")
+    )
+
+
+def header_differences(header, theirs) -> List[str]:
+    compared = {
+        "state root": (header.state_root, bytes(theirs.stateRoot)),
+        "receipts root": (header.receipt_root, bytes(theirs.receiptsRoot)),
+        "gas used": (header.gas_used, theirs.gasUsed),
+        "gas limit": (header.gas_limit, theirs.gasLimit),
+        "timestamp": (header.timestamp, theirs.timestamp),
+        "coinbase": (header.coinbase, bytes.fromhex(theirs.miner[2:])),
+        "base fee": (header.base_fee_per_gas, theirs.baseFeePerGas),
+        "logs bloom": (header.bloom, int.from_bytes(bytes(theirs.logsBloom), "big")),
+        "extra data": (header.extra_data, bytes(theirs.extraData)),
+    }
+    return [name for name, (ours, chains) in compared.items() if ours != chains]
+
+
+def execute_accepts(
+    w3: Web3, encoded_input: bytes, l2: Optional[Web3] = None
+) -> StatelessValidationResult:
+    """
+    EXECUTE on ``w3``'s L1 must accept the input; its result. A refusal shows
+    why (``l2``: the chain to find the first diverging transaction against).
+    """
     output = call_execute(w3, encoded_input)
     if output is None:
-        raise AssertionError("EXECUTE refused the L2 block\n" + diagnosis(encoded_input))
+        raise AssertionError("EXECUTE refused the L2 block\n" + diagnosis(encoded_input, l2))
     return StatelessValidationResult.decode_bytes(output)
 
 
-def execute_rejects(w3: Web3, encoded_input: bytes, reason: Expected = None) -> str:
+def execute_rejects(
+    w3: Web3, encoded_input: bytes, reason: Expected = None, l2: Optional[Web3] = None
+) -> str:
     """
     EXECUTE on ``w3``'s L1 must refuse the input (with ``reason``: text the
-    refusal contains, or a pattern); the refusal.
+    refusal contains, or a pattern); the refusal. ``l2`` as for ``execute_accepts``.
     """
     try:
         w3.eth.call({"to": EXECUTE, "data": bytes(encoded_input)})
@@ -225,10 +351,10 @@ def execute_rejects(w3: Web3, encoded_input: bytes, reason: Expected = None) -> 
     else:
         raise AssertionError("EXECUTE accepted the L2 block" + (
             f" (expected a refusal {shown(reason)})" if reason else ""
-        ) + "\n" + diagnosis(encoded_input))
+        ) + "\n" + diagnosis(encoded_input, l2))
     if not matches(reason, refusal):
         raise AssertionError(
             f"EXECUTE refused the L2 block, but not {shown(reason)}: {refusal}\n"
-            + diagnosis(encoded_input)
+            + diagnosis(encoded_input, l2)
         )
     return refusal

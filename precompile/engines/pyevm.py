@@ -1,8 +1,8 @@
 """The reference engine: py-evm, running the fork's VM over a database holding only the witness."""
 
-from typing import Mapping, Sequence
+from typing import Mapping, Sequence, Tuple
 
-from eth.abc import BlockAPI, BlockHeaderAPI
+from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI
 from eth.consensus.context import ConsensusContext
 from eth.constants import GENESIS_PARENT_HASH
 from eth.db.atomic import AtomicDB
@@ -49,17 +49,7 @@ class PyEvmEngine(Engine):
         witness_entries: Mapping[bytes, bytes],
         chain_id: int,
     ) -> ExecutionOutcome:
-        db = AtomicDB(MemoryDB(dict(witness_entries)))
-        parent = headers[-1]
-        base_header = vm_class.create_header_from_parent(parent).copy(
-            gas_used=block.header.gas_used
-        )
-        vm = vm_class(
-            header=base_header,
-            chaindb=WitnessChainDB(db, headers),
-            chain_context=ChainContext(chain_id),
-            consensus_context=ConsensusContext(db),
-        )
+        vm = witness_vm(vm_class, block, headers, witness_entries, chain_id)
         executed = vm.import_block(block).block.header
         return ExecutionOutcome(
             gas_used=executed.gas_used,
@@ -69,3 +59,39 @@ class PyEvmEngine(Engine):
             blob_gas_used=executed.blob_gas_used,
             requests=non_empty_requests(vm.block_requests),
         )
+
+    def receipts(
+        self,
+        vm_class: type,
+        block: BlockAPI,
+        headers: Sequence[BlockHeaderAPI],
+        witness_entries: Mapping[bytes, bytes],
+        chain_id: int,
+    ) -> Tuple[ReceiptAPI, ...]:
+        """
+        Each transaction's receipt as ``execute`` computes it, in block order:
+        what a diagnosis compares transaction by transaction (EXECUTE itself
+        needs only the roots).
+        """
+        vm = witness_vm(vm_class, block, headers, witness_entries, chain_id)
+        imported = vm.import_block(block).block
+        return tuple(imported.get_receipts(vm.chaindb))
+
+
+def witness_vm(
+    vm_class: type,
+    block: BlockAPI,
+    headers: Sequence[BlockHeaderAPI],
+    witness_entries: Mapping[bytes, bytes],
+    chain_id: int,
+):
+    """A VM for ``block`` on its parent's state, over a database holding only the witness."""
+    db = AtomicDB(MemoryDB(dict(witness_entries)))
+    parent = headers[-1]
+    base_header = vm_class.create_header_from_parent(parent).copy(gas_used=block.header.gas_used)
+    return vm_class(
+        header=base_header,
+        chaindb=WitnessChainDB(db, headers),
+        chain_context=ChainContext(chain_id),
+        consensus_context=ConsensusContext(db),
+    )
