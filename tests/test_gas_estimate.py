@@ -10,8 +10,9 @@ intrinsic up, halving), which the devnet's few-run estimate must match.
 import pytest
 from eth.estimators.gas import binary_gas_search_exact
 from eth.vm.spoof import SpoofTransaction
+from eth_utils import ValidationError
 
-from l1.interface import TransactionRequest
+from l1.interface import ExecutionFailed, TransactionRequest
 from l1.node import Devnet
 from l1.node.gas import minimum_gas
 from nr.testing.artifacts import vyper_abi_and_bytecode
@@ -159,3 +160,19 @@ def test_estimate_below_what_the_call_needs_says_out_of_gas(node, contract):
         [{"from": w3.eth.accounts[1], "to": contract.address, "data": data, "gas": "0x7530"}],
     )
     assert answer["error"] == {"code": 3, "message": "execution reverted: out of gas"}
+
+
+def test_only_a_transfer_that_runs_no_code_is_answered_without_running(node, contract):
+    sender = node.accounts[1].address
+    ecrecover = bytes(19) + b"\x01"  # a precompile: no code, but it runs and costs
+    assert node.estimate_gas(TransactionRequest(sender=sender, to=ecrecover, value=1)) > 21_000
+    # A contract without a default function: the transfer reverts.
+    to_contract = TransactionRequest(sender=sender, to=bytes.fromhex(contract.address[2:]), value=1)
+    with pytest.raises(ExecutionFailed):
+        node.estimate_gas(to_contract)
+
+
+def test_a_transfer_the_sender_cannot_pay_is_not_estimated(node):
+    poor = bytes.fromhex("00" * 19 + "42")
+    with pytest.raises(ValidationError, match="enough balance to cover transaction value"):
+        node.estimate_gas(TransactionRequest(sender=poor, to=b"\x77" * 20, value=10**18))

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
+from eth.constants import GAS_TX
 
 from prover.pool import GossipResult
 
@@ -209,8 +210,23 @@ class Devnet:
         (the head by default), beside other requests; ExecutionFailed if it
         fails with all the gas it may have.
         """
+        with self.lock:
+            if self._is_plain_transfer(request, self.read_state(number)):
+                return GAS_TX  # nothing runs that could need more (geth answers so too)
         transaction, vm = self._prepare_call(request, number)
         return estimate_gas_on(vm, transaction, self.config.call_timeout)
+
+    def _is_plain_transfer(self, request: TransactionRequest, state) -> bool:
+        """Ether to an account with no code (nor a precompile), no data, that the sender can pay."""
+        precompiles = self.vm_class.get_state_class().computation_class.get_precompiles()
+        return (
+            request.to is not None
+            and not request.data
+            and (request.gas is None or request.gas >= GAS_TX)
+            and request.to not in precompiles
+            and not state.get_code(request.to)
+            and state.get_balance(request.sender or bytes(20)) >= request.value
+        )
 
     def create_access_list(
         self, request: TransactionRequest, number: Optional[int] = None
