@@ -10,7 +10,6 @@ intrinsic up, halving), which the devnet's few-run estimate must match.
 import pytest
 from eth.estimators.gas import binary_gas_search_exact
 from eth.vm.spoof import SpoofTransaction
-from eth_utils import ValidationError
 
 from l1.interface import ExecutionFailed, TransactionRequest
 from l1.node import Devnet
@@ -172,7 +171,14 @@ def test_only_a_transfer_that_runs_no_code_is_answered_without_running(node, con
         node.estimate_gas(to_contract)
 
 
-def test_a_transfer_the_sender_cannot_pay_is_not_estimated(node):
-    poor = bytes.fromhex("00" * 19 + "42")
-    with pytest.raises(ValidationError, match="enough balance to cover transaction value"):
-        node.estimate_gas(TransactionRequest(sender=poor, to=b"\x77" * 20, value=10**18))
+def test_a_transfer_the_sender_cannot_pay_is_refused_in_plain_words(node):
+    w3 = node.web3()
+    poor = "0x" + "00" * 19 + "42"
+    for method in ("eth_estimateGas", "eth_call"):
+        answer = w3.provider.make_request(
+            method, [{"from": poor, "to": "0x" + "77" * 20, "value": hex(10**18)}, "latest"]
+        )
+        assert answer["error"]["message"] == (
+            f"insufficient funds for transfer: address {poor} has 0 wei, the call sends 10**18"
+            .replace("10**18", str(10**18))
+        )

@@ -20,7 +20,7 @@ from prover.pool import GossipResult
 
 from ..access_lists import AccessListOutcome
 from ..accounts import derive_accounts
-from ..interface import InvalidArgument, LimitReached, TransactionRequest
+from ..interface import InvalidArgument, LimitReached, TransactionRejected, TransactionRequest
 from ..provider import web3_for
 from ..tracing import tracer_from_options
 from .backend import (
@@ -190,9 +190,18 @@ class Devnet:
         """
         The request as a call in block ``number``'s state, and a VM on that
         state: all a call needs of the node, taken under the lock, so that
-        the call itself runs beside other requests.
+        the call itself runs beside other requests. TransactionRejected if
+        the sender cannot pay the value it sends (geth's words; py-evm's
+        would otherwise reach the client).
         """
         with self.lock:
+            sender = request.sender or bytes(20)
+            balance = self.read_state(number).get_balance(sender)
+            if balance < request.value:
+                raise TransactionRejected(
+                    f"insufficient funds for transfer: address 0x{sender.hex()} has {balance}"
+                    f" wei, the call sends {request.value}"
+                )
             return self.requests.call(request, number), self.backend.vm_at(number)
 
     def call(self, request: TransactionRequest, number: Optional[int] = None):
