@@ -12,6 +12,7 @@ import websockets
 from web3 import Web3
 
 from l1.node import Devnet
+from l1.rpc import Dispatcher
 
 from chains import free_port, serve_in_thread, start_devnet_process
 
@@ -194,3 +195,33 @@ def test_a_quick_read_never_sees_a_block_being_mined():
             return json.loads(await ws.recv())
 
     assert asyncio.run(over_websocket()) == {"jsonrpc": "2.0", "id": 7, "result": "0x2"}
+
+
+def test_the_chain_id_is_answered_on_the_loop_while_a_block_is_being_mined():
+    """
+    What depends on no block (web3.py asks the chain id twice before each
+    transaction it sends) is answered on the server's loop even while a block
+    holds the node's lock, without a hop to a thread that would wait for the
+    interpreter behind the miner; a read of the chain waits for the block.
+    """
+    import threading
+
+    devnet = Devnet()
+    dispatcher = Dispatcher(devnet)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        with devnet.lock:
+            holding.set()
+            release.wait(10)
+
+    threading.Thread(target=hold_the_lock).start()
+    holding.wait(5)
+    try:
+        for method, answer in [("eth_chainId", "0x7a69"), ("net_version", "31337")]:
+            request = {"jsonrpc": "2.0", "id": 1, "method": method, "params": []}
+            assert json.loads(dispatcher.answer_at_once(request))["result"] == answer
+        block_number = {"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []}
+        assert dispatcher.answer_at_once(block_number) is None
+    finally:
+        release.set()

@@ -121,6 +121,11 @@ QUICK_READS = (
     "eth_getBlockByHash",
 )
 
+# Quick reads that depend on no block (the chain id changes only between
+# blocks, as one assignment): answered at once even while a block is being
+# mined. web3.py asks the chain id twice before each transaction it sends.
+CHAIN_INDEPENDENT_READS = ("eth_chainId", "net_version", "web3_clientVersion", "eth_syncing")
+
 # Names other tools use for the same methods (anvil accepts these).
 ALIASES = {
     "hardhat_mine": "anvil_mine",
@@ -259,10 +264,13 @@ class Dispatcher:
     def answer_at_once(self, request: Any) -> Optional[bytes]:
         """
         The response to a quick read, if the node's lock is free right now
-        (never waiting for it); None for anything else, to go the usual way.
+        (never waiting for it) or the read depends on no block; None for
+        anything else, to go the usual way.
         """
         if not self.is_quick_read(request):
             return None
+        if request.get("method") in CHAIN_INDEPENDENT_READS:
+            return self._encode_response(self.handle_one(request))
         if not self.devnet.lock.acquire(blocking=False):
             return None
         try:
