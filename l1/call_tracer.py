@@ -10,17 +10,19 @@ salt) and where among its calls a frame emitted each log; the tracer notes
 both as the opcodes run.
 """
 
-from typing import Any, Dict, List, Set
+from typing import Any, Dict, List, Set, Tuple
 
 from eth._utils.numeric import ceil32
 from eth.vm.forks.shanghai.computation import ShanghaiComputation
 from eth.vm.forks.shanghai.constants import INITCODE_WORD_COST
 
-from .failures import failure_message, revert_reason
+from .failures import failure_message, tracer_revert_reason
 from .formatting import address, data, quantity
 
 CALL_OPCODES = ("CALL", "CALLCODE", "DELEGATECALL", "STATICCALL", "CREATE", "CREATE2")
 LOG_OPCODES = ("LOG0", "LOG1", "LOG2", "LOG3", "LOG4")
+# No child computation runs for it, but geth shows it as a frame of the caller's.
+SELFDESTRUCT = "SELFDESTRUCT"
 # Frames that run another's code on their caller's storage: geth shows them
 # from the caller to the code's address.
 RUNS_CODE_ELSEWHERE = ("DELEGATECALL", "CALLCODE")
@@ -29,18 +31,27 @@ RUNS_CODE_ELSEWHERE = ("DELEGATECALL", "CALLCODE")
 class CallTracer:
     def __init__(self, only_top_call: bool = False, with_log: bool = False) -> None:
         self.only_top_call, self.with_log = only_top_call, with_log
-        self.watched = CALL_OPCODES + (LOG_OPCODES if with_log else ())
+        self.watched = CALL_OPCODES + (SELFDESTRUCT,) + (LOG_OPCODES if with_log else ())
         self.active = False
         # The opcode that made each child computation, by the child's id.
         self.kinds: Dict[int, str] = {}
         # How many calls a frame had made when it emitted a log, by the log's counter.
         self.log_positions: Dict[int, int] = {}
+        # The SELFDESTRUCT a frame ran, by the frame's id: its beneficiary and the value sent.
+        self.self_destructs: Dict[int, Tuple[bytes, int]] = {}
 
     def before(self, computation, opcode) -> tuple:
-        return opcode.mnemonic, len(computation.children), len(computation._log_entries)
+        destructed = None
+        if opcode.mnemonic == SELFDESTRUCT and computation._stack.values:
+            beneficiary = stack_word(computation._stack.values[-1])[-20:]
+            balance = computation.state.get_balance(computation.msg.storage_address)
+            destructed = (beneficiary, balance)
+        return opcode.mnemonic, len(computation.children), len(computation._log_entries), destructed
 
     def after(self, computation, noted: tuple) -> None:
-        name, children, logs = noted
+        name, children, logs, destructed = noted
+        if destructed is not None:  # it ran (a SELFDESTRUCT refused raises before this)
+            self.self_destructs[id(computation)] = destructed
         if len(computation.children) > children:
             self.kinds[id(computation.children[-1])] = name
         if len(computation._log_entries) > logs:
@@ -80,14 +91,19 @@ class CallTracer:
             frame["output"] = data(computation.output)
         if computation.is_error:
             frame["error"] = failure_message(computation.error)
-            reason = revert_reason(computation.output)
+            reason = tracer_revert_reason(computation.output)
             if reason is not None:
                 frame["revertReason"] = reason
-        if not self.only_top_call and computation.children:
-            frame["calls"] = [
+        if not self.only_top_call:
+            calls = [
                 self.frame(child, self.kind_of(child), msg.storage_address, kept)
                 for child in computation.children
             ]
+            destructed = self.self_destructs.get(id(computation))
+            if destructed is not None:  # it ends the frame: after every call the frame made
+                calls.append(self_destruct_frame(msg.storage_address, *destructed))
+            if calls:
+                frame["calls"] = calls
         logs = self.frame_logs(computation, kept)
         if logs:
             frame["logs"] = logs
@@ -116,6 +132,26 @@ class CallTracer:
             for counter, account, topics, payload in computation._log_entries
             if counter in kept
         ]
+
+
+def self_destruct_frame(account: bytes, beneficiary: bytes, value: int) -> Dict[str, Any]:
+    """geth's frame for a SELFDESTRUCT: the balance sent from the account to the beneficiary."""
+    return {
+        "type": SELFDESTRUCT,
+        "from": address(account),
+        "to": address(beneficiary),
+        "value": quantity(value),
+        "gas": quantity(0),
+        "gasUsed": quantity(0),
+        "input": data(b""),
+    }
+
+
+def stack_word(value) -> bytes:
+    """A stack item as its 32 bytes (py-evm keeps ints and bytes side by side)."""
+    if isinstance(value, int):
+        return value.to_bytes(32, "big")
+    return bytes(value).rjust(32, b"\0")
 
 
 def initcode_cost(computation) -> int:

@@ -3,9 +3,11 @@ Two contracts whose calls make every kind of frame a call tracer shows: a
 Callee that stores, logs and refuses, and a Caller whose ``relay`` calls it
 each way (STATICCALL, CALL with value, a CALL that reverts with a reason, a
 CALL that runs out of gas, DELEGATECALL, CREATE, CREATE2, a precompile, a
-plain transfer) and logs after its calls.
+plain transfer) and logs after its calls; its ``extras`` makes a callee
+panic (Solidity's Panic(uint256)) and a proxy of it SELFDESTRUCT.
 """
 
+import warnings
 from functools import lru_cache
 from typing import Tuple
 
@@ -34,6 +36,15 @@ def stamp() -> uint256:
 def refuse():
     log Noted(amount=0)
     raise "refused"
+
+@external
+def panic(code: uint256):
+    raw_revert(concat(method_id("Panic(uint256)"), convert(code, bytes32)))
+
+@external
+@payable
+def vanish(beneficiary: address):
+    selfdestruct(beneficiary)
 """
 
 CALLER = """
@@ -42,6 +53,7 @@ interface Callee:
     def note(amount: uint256) -> uint256: payable
     def refuse(): nonpayable
     def stored() -> uint256: view
+    def vanish(beneficiary: address): payable
 
 callee: public(address)
 
@@ -75,13 +87,27 @@ def relay(amount: uint256) -> uint256:
 @external
 def fail():
     extcall Callee(self.callee).refuse()
+
+@external
+@payable
+def extras() -> bool:
+    panicked: bool = raw_call(
+        self.callee,
+        abi_encode(convert(17, uint256), method_id=method_id("panic(uint256)")),
+        revert_on_failure=False,
+    )
+    copy: address = create_minimal_proxy_to(self.callee)
+    extcall Callee(copy).vanish(msg.sender, value=msg.value)
+    return panicked
 """
 
 
 @lru_cache(maxsize=None)
 def compiled(source: str) -> Tuple[list, bytes]:
     """A contract's ABI and init code."""
-    output = vyper.compile_code(source, output_formats=["abi", "bytecode"])
+    with warnings.catch_warnings():  # the Callee self-destructs on purpose: a tracer shows it
+        warnings.filterwarnings("ignore", message="`selfdestruct` is deprecated")
+        output = vyper.compile_code(source, output_formats=["abi", "bytecode"])
     return output["abi"], bytes.fromhex(output["bytecode"][2:])
 
 

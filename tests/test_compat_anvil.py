@@ -383,9 +383,21 @@ def tracing_scenario(w3) -> List[Dict[str, Any]]:
     note("callTracer onlyTopCall", "debug_traceCall", calls["relay"], "latest", only_top)
     bare = {"to": callee.address}
     note("callTracer, no gas given", "debug_traceCall", bare, "latest", call_tracer)
+    # A panic inside (Solidity's Panic(uint256), raised by hand) and a SELFDESTRUCT frame.
+    extras = {
+        "from": sender, "to": caller.address, "data": caller.encode_abi("extras", []),
+        "value": "0x7", "gas": hex(1_000_000),
+    }
+    note("callTracer panic and selfdestruct", "debug_traceCall", extras, "latest", call_tracer)
+    for code in (0x01, 0x11, 0x32, 0x99):
+        panic = {"from": sender, "to": callee.address, "data": callee.encode_abi("panic", [code])}
+        note(f"eth_call panic {code:#x}", "eth_call", panic, "latest")
+        note(f"callTracer panic {code:#x}", "debug_traceCall", panic, "latest", call_tracer)
     unserved = {"tracer": "4byteTracer"}
     note("a tracer not served", "debug_traceCall", calls["note"], "latest", unserved)
-    for name, fields in (("relay", {**relay, "value": 5}), ("fail", fail)):
+    mined_extras = {"from": sender, "to": caller.address, "data": extras["data"], "value": 7}
+    mined_calls = (("relay", {**relay, "value": 5}), ("fail", fail), ("extras", mined_extras))
+    for name, fields in mined_calls:
         mined = w3.eth.send_transaction({**fields, "gas": 400_000})
         w3.eth.wait_for_transaction_receipt(mined)
         traced = "0x" + bytes(mined).hex()

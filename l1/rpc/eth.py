@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Union
 from eth.exceptions import Revert
 from eth_utils import to_checksum_address
 
-from ..failures import failure_message, revert_reason
+from ..failures import failure_message, panic_code, panic_message, revert_reason
 from ..filters import InstalledFilters, log_matches
 from ..formatting import (
     format_access_list,
@@ -55,6 +55,9 @@ def execution_error(computation) -> RpcError:
     """
     if isinstance(computation.error, Revert):
         reason = revert_reason(computation.output)
+        code = panic_code(computation.output)
+        if reason is None and code is not None:
+            reason = panic_message(code)
         message = f"execution reverted: {reason}" if reason else "execution reverted"
         return RpcError(EXECUTION_REVERTED, message, "0x" + computation.output.hex())
     return RpcError(EXECUTION_REVERTED, f"execution reverted: {failure_message(computation.error)}")
