@@ -5,7 +5,7 @@ answered with). Both import this; neither imports the other for it.
 """
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class TransactionRequest:
     value: int = 0
     data: bytes = b""
     nonce: Optional[int] = None
+    # EIP-2930: (address, storage keys) pairs to warm and pay for up front.
+    access_list: Optional[Tuple[Tuple[bytes, Tuple[int, ...]], ...]] = None
 
 
 class TransactionRejected(ValueError):

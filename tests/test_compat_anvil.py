@@ -393,10 +393,22 @@ def tracing_scenario(w3) -> List[Dict[str, Any]]:
         panic = {"from": sender, "to": callee.address, "data": callee.encode_abi("panic", [code])}
         note(f"eth_call panic {code:#x}", "eth_call", panic, "latest")
         note(f"callTracer panic {code:#x}", "debug_traceCall", panic, "latest", call_tracer)
+    # A call's own access list: warmed and paid for up front, as a transaction listing it.
+    listed = {
+        **calls["note"],
+        "accessList": [{"address": callee.address, "storageKeys": ["0x" + "00" * 32]}],
+    }
+    note("callTracer with the call's access list", "debug_traceCall", listed, "latest", call_tracer)
+    note("eth_estimateGas with an access list", "eth_estimateGas", listed, "latest")
     unserved = {"tracer": "4byteTracer"}
     note("a tracer not served", "debug_traceCall", calls["note"], "latest", unserved)
     mined_extras = {"from": sender, "to": caller.address, "data": extras["data"], "value": 7}
-    mined_calls = (("relay", {**relay, "value": 5}), ("fail", fail), ("extras", mined_extras))
+    mined_calls = (
+        ("relay", {**relay, "value": 5}),
+        ("fail", fail),
+        ("extras", mined_extras),
+        ("note with an access list", listed),
+    )
     for name, fields in mined_calls:
         mined = w3.eth.send_transaction({**fields, "gas": 400_000})
         w3.eth.wait_for_transaction_receipt(mined)

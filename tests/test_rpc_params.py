@@ -108,6 +108,19 @@ WRONG_TYPE = {
         [12],
         "nr_submitExecutionProof: signedProof must be 0x-prefixed hex bytes, got 12",
     ),
+    "eth_call accessList": (
+        [{**CALL, "accessList": {"address": ACCOUNT}}],
+        "eth_call: call.accessList must be a list of {address, storageKeys} objects,"
+        " got {'address'",
+    ),
+    "eth_call accessList key": (
+        [{**CALL, "accessList": [{"address": ACCOUNT, "storageKeys": ["0x01"]}]}],
+        "eth_call: call.accessList[0].storageKeys must be 32 bytes of 0x-prefixed hex, got '0x01'",
+    ),
+    "eth_estimateGas accessList address": (
+        [{**CALL, "accessList": [{"storageKeys": []}]}],
+        "eth_estimateGas: call.accessList[0].address must be 20 bytes of 0x-prefixed hex, got None",
+    ),
 }
 
 

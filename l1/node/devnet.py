@@ -231,6 +231,7 @@ class Devnet:
         return (
             request.to is not None
             and not request.data
+            and not request.access_list
             and (request.gas is None or request.gas >= GAS_TX)
             and request.to not in precompiles
             and not state.get_code(request.to)

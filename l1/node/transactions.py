@@ -43,7 +43,7 @@ class RequestFiller:
         names none) at the sender's nonce in block ``number``, for a call.
         """
         sender = request.sender or bytes(20)
-        unsigned = self.backend.vm_class.create_unsigned_transaction(
+        fields = dict(
             nonce=self.backend.state_at(number).get_nonce(sender),
             gas_price=request.gas_price or 0,
             gas=self.call_gas(request.gas),
@@ -51,6 +51,13 @@ class RequestFiller:
             value=request.value,
             data=request.data,
         )
+        builder = self.backend.vm_class.get_transaction_builder()
+        if request.access_list:  # warmed and paid for as a transaction listing it would be
+            unsigned = builder.new_unsigned_access_list_transaction(
+                chain_id=self.backend.chain_id, access_list=request.access_list, **fields
+            )
+        else:
+            unsigned = builder.create_unsigned_transaction(**fields)
         return SpoofTransaction(unsigned, from_=sender)
 
     def call_gas(self, asked: Optional[int]) -> int:
@@ -89,7 +96,7 @@ class RequestFiller:
             to=request.to or b"",
             value=request.value,
             data=request.data,
-            access_list=(),
+            access_list=request.access_list or (),
         )
         key = self.keys.get(sender)
         if key is None:

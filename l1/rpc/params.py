@@ -213,9 +213,37 @@ def object_field(
         if value is not None:
             try:
                 return kind(value)
-            except WrongType as wrong:
-                raise WrongType(wrong.expected, wrong.got, f".{key}") from None
+            except WrongType as wrong:  # the field's own path, then the part inside it
+                raise WrongType(wrong.expected, wrong.got, f".{key}{wrong.field}") from None
     return default
+
+
+def _access_list(value: Any) -> Tuple[Tuple[bytes, Tuple[int, ...]], ...]:
+    """EIP-2930: a list of {address, storageKeys} objects, as (address, keys) pairs."""
+    if not isinstance(value, list):
+        raise WrongType(ACCESS_LIST.expected, value)
+    entries = []
+    for index, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            raise WrongType("an object with address and storageKeys", entry, f"[{index}]")
+        try:
+            account = object_field(entry, "address", ADDRESS)
+        except WrongType as wrong:
+            raise WrongType(wrong.expected, wrong.got, f"[{index}]{wrong.field}") from None
+        if account is None:
+            raise WrongType(ADDRESS.expected, None, f"[{index}].address")
+        keys = entry.get("storageKeys") or []
+        if not isinstance(keys, list):
+            raise WrongType("a list of 32-byte keys", keys, f"[{index}].storageKeys")
+        try:
+            slots = tuple(int.from_bytes(BYTES32(key), "big") for key in keys)
+        except WrongType as wrong:
+            raise WrongType(wrong.expected, wrong.got, f"[{index}].storageKeys") from None
+        entries.append((account, slots))
+    return tuple(entries)
+
+
+ACCESS_LIST = ParamType("a list of {address, storageKeys} objects", _access_list)
 
 
 def transaction_request(sender_required: bool) -> ParamType:
@@ -238,6 +266,7 @@ def transaction_request(sender_required: bool) -> ParamType:
             value=object_field(value, "value", QUANTITY, default=0),
             data=object_field(value, "data", DATA, "input", default=b""),
             nonce=object_field(value, "nonce", QUANTITY),
+            access_list=object_field(value, "accessList", ACCESS_LIST),
         )
 
     return ParamType(expected, parse)
