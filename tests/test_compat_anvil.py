@@ -400,6 +400,10 @@ def tracing_scenario(w3) -> List[Dict[str, Any]]:
     }
     note("callTracer with the call's access list", "debug_traceCall", listed, "latest", call_tracer)
     note("eth_estimateGas with an access list", "eth_estimateGas", listed, "latest")
+    # Calldata that costs more at EIP-7623's floor than the call executes.
+    heavy = {**calls["note"], "data": calls["note"]["data"] + "01" * 2048}
+    note("callTracer under the calldata floor", "debug_traceCall", heavy, "latest", call_tracer)
+    note("eth_estimateGas under the calldata floor", "eth_estimateGas", heavy, "latest")
     unserved = {"tracer": "4byteTracer"}
     note("a tracer not served", "debug_traceCall", calls["note"], "latest", unserved)
     mined_extras = {"from": sender, "to": caller.address, "data": extras["data"], "value": 7}
@@ -408,6 +412,7 @@ def tracing_scenario(w3) -> List[Dict[str, Any]]:
         ("fail", fail),
         ("extras", mined_extras),
         ("note with an access list", listed),
+        ("note under the calldata floor", heavy),
     )
     for name, fields in mined_calls:
         mined = w3.eth.send_transaction({**fields, "gas": 400_000})
