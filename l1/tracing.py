@@ -10,6 +10,7 @@ state up to that transaction; a call runs on a throwaway state. Nothing is
 written to the chain.
 """
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Collection, Dict, List, Optional
 
@@ -28,7 +29,12 @@ OPCODE_NAMES = {
 # py-evm's old names where geth and anvil print the current ones.
 CURRENT_NAMES = {"SHA3": "KECCAK256"}
 # Options geth takes with every tracer that change nothing here.
-IGNORED_OPTIONS = ("timeout", "enableReturnData")
+IGNORED_OPTIONS = ("enableReturnData",)
+# A Go duration, as geth's ``timeout`` option takes it: "500ms", "5s", "1m30s".
+GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+GO_DURATION_UNITS = {
+    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0
+}
 # callTracer's tracerConfig, each a boolean.
 CALL_TRACER_CONFIG = {"onlyTopCall": "only_top_call", "withLog": "with_log"}
 
@@ -97,6 +103,32 @@ class StructLogger:
         }
 
 
+def trace_timeout(options: Optional[Dict[str, Any]]) -> Optional[float]:
+    """
+    The seconds geth's ``timeout`` option gives a trace (a Go duration such
+    as "500ms" or "10s"); None when it names none. TracingOptionError if it
+    is not a positive duration.
+    """
+    text = (options or {}).get("timeout")
+    if text is None:
+        return None
+    if not isinstance(text, str) or not text or not _is_duration_sequence(text):
+        raise TracingOptionError(
+            f'timeout must be a duration such as "5s" or "500ms", got {text!r}'
+        )
+    seconds = sum(
+        float(amount) * GO_DURATION_UNITS[unit] for amount, unit in GO_DURATION.findall(text)
+    )
+    if seconds <= 0:
+        raise TracingOptionError(f"timeout must be more than zero, got {text!r}")
+    return seconds
+
+
+def _is_duration_sequence(text: str) -> bool:
+    """Whether ``text`` is one or more amount-unit pairs and nothing else ("1m30s")."""
+    return "".join(amount + unit for amount, unit in GO_DURATION.findall(text)) == text
+
+
 def tracer_from_options(options: Optional[Dict[str, Any]]):
     """
     The tracer ``options`` ask for (geth's TraceConfig): the struct logger
@@ -104,6 +136,8 @@ def tracer_from_options(options: Optional[Dict[str, Any]]):
     TracingOptionError for any other tracer or an option not understood.
     """
     options = dict(options or {})
+    trace_timeout(options)  # checked here; the node applies it
+    options.pop("timeout", None)
     name = options.pop("tracer", None)
     config = options.pop("tracerConfig", None)
     for ignored in IGNORED_OPTIONS:
@@ -213,8 +247,14 @@ class _TracedTransactionDone(Exception):
     """Stops the replay once the traced transaction has run."""
 
 
-def trace_transaction(chain: ChainAPI, block: BlockAPI, index: int, tracer) -> Dict[str, Any]:
-    """Transaction ``index`` of ``block`` traced by ``tracer`` (``tracer_from_options``)."""
+def trace_transaction(
+    chain: ChainAPI, block: BlockAPI, index: int, tracer, pre_state_root: Optional[bytes] = None
+) -> Dict[str, Any]:
+    """
+    Transaction ``index`` of ``block`` traced by ``tracer``
+    (``tracer_from_options``), the block replayed from ``pre_state_root``
+    when it ran on an edited state (``replay_vm``).
+    """
     target = block.transactions[index]
     traced: Dict[str, Any] = {}
 
@@ -227,7 +267,7 @@ def trace_transaction(chain: ChainAPI, block: BlockAPI, index: int, tracer) -> D
                 raise _TracedTransactionDone
             return receipt, computation
 
-    vm = replay_vm(chain, block, RecordingDB(chain.chaindb.db), TracingVM)
+    vm = replay_vm(chain, block, RecordingDB(chain.chaindb.db), TracingVM, pre_state_root)
     try:
         vm.import_block(block)
     except _TracedTransactionDone:

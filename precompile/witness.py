@@ -105,13 +105,23 @@ class BlockExecution:
         chain.chaindb.persist_block(self.block)
 
 
-def replay_vm(chain: ChainAPI, block: BlockAPI, db: BaseDB, vm_class: Optional[type] = None):
+def replay_vm(
+    chain: ChainAPI,
+    block: BlockAPI,
+    db: BaseDB,
+    vm_class: Optional[type] = None,
+    pre_state_root: Optional[bytes] = None,
+):
     """
     A VM of ``chain`` (or ``vm_class``) set to run ``block`` on its parent
-    over ``db`` (a view of the chain's database that keeps writes to itself).
+    over ``db`` (a view of the chain's database that keeps writes to itself),
+    from ``pre_state_root`` where the block ran on a state no header commits
+    to (a devnet's edits of its head), else from the parent's state.
     """
     parent = chain.get_block_header_by_hash(block.header.parent_hash)
     base_header = chain.create_header_from_parent(parent).copy(gas_used=block.header.gas_used)
+    if pre_state_root is not None:
+        base_header = base_header.copy(state_root=pre_state_root)
     vm_class = vm_class or chain.get_vm_class(base_header)
     return vm_class(
         header=base_header,

@@ -174,6 +174,46 @@ def test_a_long_trace_or_access_list_is_stopped_without_holding_the_node():
         assert "ran past the 1 s limit" in answers["error"]["message"]
 
 
+def test_a_trace_stops_at_its_own_timeout_and_the_chain_is_untouched(devnet):
+    """geth's ``timeout`` option, a Go duration, within the node's call limit."""
+    devnet.set_account(bytes.fromhex(STRANGER[2:]), code=ENDLESS_LOOP)
+    endless = {"to": STRANGER, "gas": hex(3 * 10**6)}
+    w3 = devnet.web3()
+    sent = w3.eth.send_transaction({"from": w3.eth.accounts[0], **endless})
+    w3.eth.wait_for_transaction_receipt(sent)
+    head, mined = devnet.head().hash, "0x" + bytes(sent).hex()
+    for method, params in (
+        ("debug_traceCall", [endless, "latest", {**CALL_TRACER, "timeout": "20ms"}]),
+        ("debug_traceTransaction", [mined, {"timeout": "0.02s"}]),
+    ):
+        refused = answer(devnet, method, *params)
+        assert refused["error"]["code"] == -32000, refused
+        assert "ran past the 0.02 s limit" in refused["error"]["message"]
+    assert devnet.head().hash == head
+    # The same trace with time enough: the loop runs out of its gas.
+    traced = rpc(devnet, "debug_traceTransaction", mined, {**CALL_TRACER, "timeout": "1m"})
+    assert traced["error"] == "out of gas"
+
+
+def test_a_transaction_mined_right_after_a_state_edit_traces_as_it_ran(devnet):
+    """
+    anvil_setCode and its kind edit the head state, which no header commits
+    to: the next block ran on the edited state, and its trace replays from
+    that state, also after a dump and a load.
+    """
+    devnet.set_account(bytes.fromhex(STRANGER[2:]), code=ENDLESS_LOOP)
+    w3 = devnet.web3()
+    sent = w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": STRANGER, "gas": 100_000})
+    receipt = w3.eth.wait_for_transaction_receipt(sent)
+    assert receipt.gasUsed == 100_000
+    mined = "0x" + bytes(sent).hex()
+    traced = rpc(devnet, "debug_traceTransaction", mined, CALL_TRACER)
+    assert (traced["gasUsed"], traced["error"]) == (hex(100_000), "out of gas")
+    with Devnet() as loaded:
+        loaded.load_state(devnet.dump_state())
+        assert rpc(loaded, "debug_traceTransaction", mined, CALL_TRACER) == traced
+
+
 # -- bad requests --
 
 CALL = {"to": STRANGER}
@@ -214,6 +254,14 @@ REJECTED = {
         "debug_traceTransaction",
         ["0x" + "ab" * 32, {"tracer": "callTracer", "tracerConfig": {"withLogs": True}}],
         "unknown callTracer options ['withLogs']",
+    ),
+    "timeout not a duration": (
+        "debug_traceCall", [CALL, "latest", {"timeout": "soon"}],
+        'timeout must be a duration such as "5s" or "500ms", got \'soon\'',
+    ),
+    "timeout of zero": (
+        "debug_traceTransaction", ["0x" + "ab" * 32, {"timeout": "0s"}],
+        "timeout must be more than zero, got '0s'",
     ),
     "access list: missing call": (
         "eth_createAccessList", [], "eth_createAccessList: missing call (a transaction object)"

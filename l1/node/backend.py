@@ -6,7 +6,7 @@ state, and anvil's edits of the head state.
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
@@ -153,6 +153,7 @@ class SavedChain:
     head_state_root: bytes
     locations: Dict[bytes, TransactionLocation]
     senders: Dict[bytes, bytes]
+    edited_pre_states: Dict[bytes, bytes] = field(default_factory=dict)
 
 
 class ChainBackend:
@@ -171,6 +172,8 @@ class ChainBackend:
         self.chain = genesis_chain(self.config, self.vm_class, self.accounts)
         # The head's state, which state edits move away from the head header's root.
         self.head_state_root = self.head().state_root
+        # Blocks built on an edited head state (anvil_setCode...): hash -> the state they ran on.
+        self.edited_pre_states: Dict[bytes, bytes] = {}
         self.locations: Dict[bytes, TransactionLocation] = {}
         # The real sender of each transaction whose signature does not name it
         # (sent from an impersonated address).
@@ -283,19 +286,28 @@ class ChainBackend:
         """The ``ExecutionWitness`` that proves block ``number`` statelessly."""
         return execute_with_witness(self.chain, self.block(number)).witness
 
-    def trace(self, transaction_hash: bytes, tracer) -> Optional[Dict[str, Any]]:
-        """A mined transaction traced by ``tracer``; None if it is in no block."""
+    def trace(
+        self, transaction_hash: bytes, tracer, seconds: Optional[float] = None
+    ) -> Optional[Dict[str, Any]]:
+        """
+        A mined transaction traced by ``tracer``, for at most ``seconds`` (the
+        replay writes to its own copy of the state); None if it is in no block.
+        """
         found = self.receipt(transaction_hash)
         if found is None:
             return None
         block, index, _ = found
-        return trace_transaction(self.chain, block, index, tracer)
+        edited = self.edited_pre_states.get(block.hash)
+        with time_limit(seconds):
+            return trace_transaction(self.chain, block, index, tracer, edited)
 
     # -- changing the head --
 
     def add_block(self, built: BuiltBlock) -> None:
         """Take in a block just built on the head: it is the head now."""
         block, state, receipts = built
+        if self.head_state_root != self.head().state_root:  # built on the head's edits
+            self.edited_pre_states[block.hash] = self.head_state_root
         self.head_state_root = block.header.state_root
         remember(self._blocks, block.hash, block)
         remember(self._receipts, block.hash, receipts)
@@ -319,6 +331,7 @@ class ChainBackend:
         make_head(saved.chain, saved.head)
         self.chain, self.locations = saved.chain, saved.locations
         self.head_state_root, self.senders = saved.head_state_root, saved.senders
+        self.edited_pre_states = saved.edited_pre_states
 
     def set_account(self, address: bytes, **fields) -> None:
         """

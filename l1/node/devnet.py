@@ -22,7 +22,7 @@ from ..access_lists import AccessListOutcome
 from ..accounts import derive_accounts
 from ..interface import InvalidArgument, LimitReached, TransactionRejected, TransactionRequest
 from ..provider import web3_for
-from ..tracing import tracer_from_options
+from ..tracing import trace_timeout, tracer_from_options
 from .backend import (
     ChainBackend,
     TransactionLocation,
@@ -251,8 +251,20 @@ class Devnet:
     def trace_transaction(
         self, transaction_hash: bytes, options: Optional[Dict[str, Any]] = None
     ) -> Optional[Dict[str, Any]]:
-        """A mined transaction traced as ``options`` ask (geth's); None if it is in no block."""
-        return self.backend.trace(transaction_hash, tracer_from_options(options))
+        """
+        A mined transaction traced as ``options`` ask (geth's), for at most
+        their ``timeout`` within the node's call time limit; None if it is in
+        no block.
+        """
+        tracer = tracer_from_options(options)
+        return self.backend.trace(transaction_hash, tracer, self._trace_seconds(options))
+
+    def _trace_seconds(self, options: Optional[Dict[str, Any]]) -> Optional[float]:
+        """A trace's time limit: its ``timeout`` option, never beyond the node's call limit."""
+        asked, limit = trace_timeout(options), self.config.call_timeout
+        if asked is None or limit is None:
+            return asked if limit is None else limit
+        return min(asked, limit)
 
     def trace_call(
         self,
@@ -263,7 +275,7 @@ class Devnet:
         """The request traced as a call in block ``number``'s state (beside other requests)."""
         tracer = tracer_from_options(options)
         transaction, vm = self._prepare_call(request, number)
-        return trace_call_on(vm, transaction, tracer, self.config.call_timeout)
+        return trace_call_on(vm, transaction, tracer, self._trace_seconds(options))
 
     # -- transactions --
 

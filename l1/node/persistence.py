@@ -43,6 +43,7 @@ def state_snapshot(backend: ChainBackend) -> Dict[str, Any]:
         "headStateRoot": backend.head_state_root,
         "locations": dict(backend.locations),
         "impersonatedSenders": dict(backend.senders),
+        "editedPreStates": dict(backend.edited_pre_states),
         "db": dict(backend.chain.chaindb.db.wrapped_db.kv_store),
     }
 
@@ -62,6 +63,9 @@ def encode_state(snapshot: Dict[str, Any]) -> bytes:
         },
         "impersonatedSenders": {
             tx.hex(): sender.hex() for tx, sender in snapshot["impersonatedSenders"].items()
+        },
+        "editedPreStates": {
+            block.hex(): root.hex() for block, root in snapshot["editedPreStates"].items()
         },
         "db": {key.hex(): value.hex() for key, value in snapshot["db"].items()},
     }
@@ -98,6 +102,11 @@ def read_state(dumped: bytes, chain_id: int, chain_class: type) -> SavedChain:
             senders={
                 bytes.fromhex(tx): bytes.fromhex(sender)
                 for tx, sender in document["impersonatedSenders"].items()
+            },
+            # Dumps before this field: blocks after an edit trace from their parent's state.
+            edited_pre_states={
+                bytes.fromhex(block): bytes.fromhex(root)
+                for block, root in document.get("editedPreStates", {}).items()
             },
         )
     except InvalidState:
