@@ -31,6 +31,7 @@ from rollup.stages import InvalidPreset, load_preset
 from .testing import assertions, revert_sites
 from .testing.artifacts import abi_and_bytecode, deploy_contract, vyper_positions, vyper_source
 from .testing.chains import ChainControl, Chains
+from .testing.composable import ComposableChains
 from .testing.gas import GasTable
 from .testing.isolation import Cost, LocalChain, RemoteChain, World
 from .testing.proving import Prover
@@ -42,10 +43,14 @@ DEFAULT_CHAIN_ID = 31337
 # Fixtures that only hand out what the session holds: no snapshot around them.
 PLUGIN_FIXTURES = {
     "_native_rollups", "l1", "w3", "accounts", "rollup", "rollups", "l2", "prover", "deploy",
-    "chain", "isolate",
+    "chain", "isolate", "composable", "composables",
 }
 # A test asking for one of these has its stage's rollup deployed at the session's start.
 ROLLUP_FIXTURES = {"rollup", "rollups", "l2"}
+# A test asking for this has its stage's composable rollup (and slot-mode L1) deployed too.
+COMPOSABLE_FIXTURES = {"composable", "composables"}
+# Who lands based blocks for the composable fixture: an account no other fixture pays from.
+BUILDER_ACCOUNT = 7
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Network:
     l1: Any
     w3: Web3
     rollups: Dict[Any, Rollup] = field(default_factory=dict)
+    composables: Dict[Any, ComposableChains] = field(default_factory=dict)
     # Where each chain's web3 is, for the gas report.
     web3s: Dict[str, Web3] = field(default_factory=dict)
 
@@ -63,6 +69,7 @@ class Network:
 @dataclass
 class PluginState:
     stages: List[Any] = field(default_factory=list)
+    composable_stages: List[Any] = field(default_factory=list)
     session: Optional[Network] = None
     external: Optional[Web3] = None
     tests: int = 0
@@ -152,12 +159,12 @@ def stage_of(node) -> Any:
     return marker.args[0]
 
 
-def asks_for_a_rollup(item) -> bool:
-    """Whether the test uses this plugin's rollup fixtures (not a project's own of that name)."""
+def asks_for_a_rollup(item, fixtures=ROLLUP_FIXTURES) -> bool:
+    """Whether the test uses these fixtures of this plugin's (not a project's own of that name)."""
     definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
     return any(
         definitions.get(name) and definitions[name][-1].func.__module__ == __name__
-        for name in ROLLUP_FIXTURES
+        for name in fixtures
     )
 
 
@@ -166,14 +173,19 @@ def pytest_collection_modifyitems(config, items) -> None:
     """The rollups the selected tests ask for, deployed once per session before any snapshot."""
     state = config.stash[STATE]
     for item in items:
-        if asks_for_a_rollup(item):
+        for fixtures, stages in (
+            (ROLLUP_FIXTURES, state.stages),
+            (COMPOSABLE_FIXTURES, state.composable_stages),
+        ):
+            if not asks_for_a_rollup(item, fixtures):
+                continue
             stage = stage_of(item)
-            if stage not in state.stages:
+            if stage not in stages:
                 try:
                     load_preset(stage)
                 except InvalidPreset as invalid:
                     raise pytest.UsageError(f"{item.nodeid}: stage marker: {invalid}") from None
-                state.stages.append(stage)
+                stages.append(stage)
 
 
 # -- external nodes --
@@ -267,12 +279,28 @@ def _native_rollups(request):
         session.world.add_chain(LocalChain(name, rollup.l2))
         session.world.add_sequencer(rollup.sequencer)
         session.world.add_pool(rollup.l2.proof_pool)
+    for stage in state.composable_stages:
+        builder = devnet.accounts[BUILDER_ACCOUNT]
+        add_composable(session, stage, ComposableChains.deploy(stage, builder))
     state.session, state.cost = session, session.world.cost
     note_session_chains(session)
     yield session
     state.session = None
     if not was_on:
         accel.disable()
+
+
+def add_composable(session: Network, stage: Any, chains: ComposableChains) -> None:
+    """A composable rollup and its slot-mode L1 in the session, snapshotted with the rest."""
+    session.composables[stage] = chains
+    rollup = chains.rollup
+    names = (f"L1 in slot mode (stage {stage})", f"L2 {rollup.config.l2_chain_id} (composable)")
+    for name, devnet, web3 in zip(names, (chains.l1, rollup.l2), (chains.w3, chains.l2)):
+        web3.eth.default_account = devnet.accounts[0].checksum_address
+        session.web3s[name] = web3
+        session.world.add_chain(LocalChain(name, devnet))
+        session.world.add_pool(devnet.proof_pool)
+    session.world.add_sequencer(rollup.sequencer)
 
 
 def note_session_chains(session: Network) -> None:
@@ -284,7 +312,8 @@ def note_session_chains(session: Network) -> None:
     for web3 in session.web3s.values():
         revert_sites.watch(web3)
     assertions.KNOWN_L2S.clear()
-    for rollup in session.rollups.values():
+    rollups = [*session.rollups.values(), *(c.rollup for c in session.composables.values())]
+    for rollup in rollups:
         assertions.KNOWN_L2S[rollup.config.l2_chain_id] = rollup.l2_web3
 
 
@@ -443,6 +472,27 @@ def rollups(request, _native_rollups) -> Dict[Any, Rollup]:
 def rollup(request, _native_rollups) -> Rollup:
     """The demo rollup of the test's stage (``@pytest.mark.stage(n)``, default 1)."""
     return _rollup_for(request, _native_rollups)
+
+
+@pytest.fixture
+def composable(request, _native_rollups) -> ComposableChains:
+    """
+    A composable rollup of the test's stage (slot sequencing with
+    preconfirmations, slot-ending and based blocks: ``nr up``'s default) on
+    an L1 of its own in slot mode (``composable.w3``): ``next_slot()`` mines
+    the next slot's block, ``build_based(...)`` and ``land(...)`` build and
+    land a based block. Snapshotted with every other chain.
+    """
+    session: Network = _native_rollups
+    if isinstance(session.world.chains[0], RemoteChain):
+        pytest.skip("the composable fixture needs the embedded devnet")
+    return session.composables[stage_of(request.node)]
+
+
+@pytest.fixture(scope="session")
+def composables(_native_rollups) -> Dict[Any, ComposableChains]:
+    """Every composable rollup of the session by stage, for module and session fixtures."""
+    return _native_rollups.composables
 
 
 @pytest.fixture

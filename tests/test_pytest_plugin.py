@@ -379,6 +379,49 @@ def test_the_examples_without_isolation_saw_each_others_writes():
     result.assert_outcomes(passed=3)
 
 
+def test_a_composable_rollup_lands_based_blocks_and_each_test_starts_from_its_state(pytester):
+    result = run(pytester, '''
+import pytest
+
+@pytest.fixture(scope="module")
+def preconfirmed(composables, accounts):
+    # A module fixture's L2 transaction, preconfirmed and sequenced: kept for the module.
+    composable = composables[1]
+    raw = composable.sign_l2(accounts[1], accounts[2].checksum_address, 5)
+    composable.l2.eth.send_raw_transaction(raw)
+    return composable.l2.eth.get_balance(accounts[2].checksum_address)
+
+def test_a_based_block_lands_in_its_slot(composable, preconfirmed, accounts):
+    l2, receiver = composable.l2, accounts[2].checksum_address
+    based = composable.build_based([composable.sign_l2(accounts[1], receiver, 7)])
+    receipt = composable.land(based)
+    assert receipt.status == 1
+    assert composable.rollup.contract.view("head_hash") == based.block.hash
+    assert l2.eth.get_balance(receiver) == preconfirmed + 7
+    status = composable.rollup.rpc_namespace().nr_slotStatus()
+    assert status["lastBased"]["blockHash"] == "0x" + based.block.hash.hex()
+
+def test_the_next_test_starts_before_the_based_block(composable, preconfirmed, accounts):
+    assert composable.l2.eth.get_balance(accounts[2].checksum_address) == preconfirmed
+    assert composable.rollup.rpc_namespace().nr_slotStatus()["lastBased"] is None
+    # The slot clock goes on from the restored heads: another based block lands.
+    receiver = accounts[3].checksum_address
+    based = composable.build_based([composable.sign_l2(accounts[1], receiver, 1)])
+    assert composable.land(based).status == 1
+
+def test_its_l1_mines_by_slot_while_the_session_l1_automines(composable, w3, accounts):
+    before, transfer = composable.w3.eth.block_number, {"to": accounts[5].checksum_address}
+    composable.w3.eth.send_transaction({**transfer, "from": accounts[4].checksum_address})
+    assert composable.w3.eth.block_number == before
+    composable.next_slot()
+    assert composable.w3.eth.block_number == before + 1
+    session_head = w3.eth.block_number
+    w3.eth.send_transaction({**transfer, "from": accounts[4].checksum_address})
+    assert w3.eth.block_number == session_head + 1
+''')
+    result.assert_outcomes(passed=3)
+
+
 def test_the_summary_gives_the_isolation_cost_and_gas_gives_a_table(pytester):
     result = run(pytester, COUNTER + '''
 def test_bump(deploy):

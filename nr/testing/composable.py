@@ -1,0 +1,84 @@
+"""
+The ``composable`` fixture's world: a composable rollup (slot sequencing,
+preconfirmations, slot-ending and based blocks: what ``nr up`` serves by
+default) on an L1 of its own in slot mode, where one block is mined per
+slot, by the test, as the slot clock would.
+
+Based blocks are valid only in their slot and on their L1 parent, so they
+need an L1 whose blocks come by slot: the session's automining L1 (``w3``)
+mines every transaction at once, in whatever slot the clock is in.
+"""
+
+from typing import Optional, Sequence
+
+from eth_account import Account
+from web3 import Web3
+
+from l1.accounts import DevAccount
+from l1.node import Devnet, DevnetConfig
+from rollup.based import BasedBlock, BasedBuilder
+from rollup.composable import ComposableRollup, slot_friendly
+
+
+class ComposableChains:
+    """A composable rollup and its slot-mode L1, with the steps of a slot."""
+
+    def __init__(self, l1: Devnet, rollup: ComposableRollup, builder: DevAccount) -> None:
+        self.l1, self.rollup, self.builder = l1, rollup, BasedBuilder(rollup, builder)
+
+    @classmethod
+    def deploy(cls, stage, builder: DevAccount) -> "ComposableChains":
+        """The stage's rollup, deployed while the new L1 automines, then the L1 in slot mode."""
+        l1 = Devnet(DevnetConfig())
+        rollup = ComposableRollup.deploy(l1.web3(), slot_friendly(stage))
+        l1.set_automine(False)  # from here on, one block per slot
+        rollup.sequencer.slot = rollup.sequencer.latest_l1_slot()
+        return cls(l1, rollup, builder)
+
+    @property
+    def w3(self) -> Web3:
+        """web3.py on this L1 (not the session's ``w3``)."""
+        return self.rollup.l1
+
+    @property
+    def l2(self) -> Web3:
+        return self.rollup.l2_web3
+
+    def next_slot(self):
+        """Mine the next slot's L1 block and let the sequencer follow L1; the block."""
+        block = self.l1.mine_slot(self.rollup.sequencer.next_l1_slot())
+        self.rollup.sequencer.follow_l1()
+        return block
+
+    def build_based(self, transactions: Sequence[bytes] = (), **parts) -> BasedBlock:
+        """
+        A based block of ``transactions`` (signed, encoded) on the slot-ending
+        block the sequencer releases now; ``parts`` as ``BasedBuilder.build``
+        takes them (``before``, ``after``, ``assertions``...).
+        """
+        decode = self.rollup.l2.vm_class.get_transaction_builder().decode
+        certificate = self.rollup.sequencer.end_slot()
+        return self.builder.build(
+            [decode(bytes(raw)) for raw in transactions], slot_ending=certificate, **parts
+        )
+
+    def land(self, based: BasedBlock):
+        """Land ``based`` in the next slot's L1 block and follow it; the L1 receipt."""
+        sent = self.builder.land(based)
+        self.next_slot()
+        return self.w3.eth.get_transaction_receipt(sent)
+
+    def sign_l2(
+        self, sender: DevAccount, to: str, value: int, nonce: Optional[int] = None
+    ) -> bytes:
+        """A signed L2 transfer from ``sender`` (its next pending nonce by default)."""
+        transaction = {
+            "to": to,
+            "value": value,
+            "gas": 21_000,
+            "maxFeePerGas": 10**10,
+            "maxPriorityFeePerGas": 0,
+            "nonce": self.rollup.l2.pool.next_nonce(sender.address) if nonce is None else nonce,
+            "chainId": self.rollup.config.l2_chain_id,
+        }
+        return bytes(Account.sign_transaction(transaction, sender.private_key).raw_transaction)
