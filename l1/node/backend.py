@@ -165,6 +165,7 @@ class ChainBackend:
         self._blocks: "OrderedDict[bytes, BlockAPI]" = OrderedDict()
         self._receipts: "OrderedDict[bytes, tuple]" = OrderedDict()
         self._head_state = None
+        self._next_base_fee: Optional[Tuple[bytes, int]] = None
         self.reset()
 
     def reset(self) -> None:
@@ -246,7 +247,13 @@ class ChainBackend:
         """The base fee of the block mined next."""
         if self.controls.base_fee is not None:
             return self.controls.base_fee
-        return self.chain.create_header_from_parent(self.head()).base_fee_per_gas
+        head = self.head()
+        # EIP-1559 derives it from the head header alone: kept for the head it was made for
+        # (each sent transaction asks twice, and building a header costs more than the rest).
+        if self._next_base_fee is None or self._next_base_fee[0] != head.hash:
+            fee = self.chain.create_header_from_parent(head).base_fee_per_gas
+            self._next_base_fee = (head.hash, fee)
+        return self._next_base_fee[1]
 
     # -- states --
 
