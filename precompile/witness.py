@@ -28,6 +28,7 @@ from trie import HexaryTrie
 from .constants import MAX_WITNESS_HEADERS
 from .payload import block_to_new_payload_request
 from .signatures import recover_public_key
+from .spec_reads import spec_reading
 from .ssz import ChainConfig, ExecutionWitness, StatelessInput
 
 # What a prover supplies for a transaction whose signature has no key, so
@@ -140,7 +141,9 @@ def execute_with_witness(chain: ChainAPI, block: BlockAPI) -> BlockExecution:
     """
     parent = chain.get_block_header_by_hash(block.header.parent_hash)
     recording = RecordingDB(chain.chaindb.db)
-    vm = replay_vm(chain, block, recording)
+    # The reads the specification makes that py-evm skips, so every engine can judge it.
+    host_rules = spec_reading(chain.get_vm_class(block.header))
+    vm = replay_vm(chain, block, recording, host_rules)
     error = executed = None
     try:
         executed = vm.import_block(block).block

@@ -77,11 +77,13 @@ def test_no_engine_reads_outside_the_witness(soundness_inputs, engine):
             assert not report.result.successful_validation, (label, index)
 
 
-def test_eels_declines_an_account_whose_code_the_witness_lacks():
+def test_the_witness_holds_the_code_of_every_account_read_and_eels_declines_without_it():
     """
-    BALANCE of a contract needs its account, not its code: py-evm's witness
-    leaves the code out, EELS loads code with every account, so it declines
-    and the reference engine decides.
+    BALANCE of a contract needs its account, not its code: py-evm reads no
+    code, but EELS loads code with every account. The host reads it too
+    (precompile/spec_reads.py), so EELS judges the block itself; a witness
+    of py-evm's reads alone (another host's) makes it decline, and the
+    reference engine decides.
     """
     alice = KEY_1.public_key.to_canonical_address()
     reader, stranger = b"\x0a" * 20, b"\x0b" * 20
@@ -97,11 +99,59 @@ def test_eels_declines_an_account_whose_code_the_witness_lacks():
     )
     block = build_block(chain, [Sender(chain, KEY_1, 901).transaction(reader, gas=100_000)])
     stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=901, fork=FORK_PRAGUE))
+    assert b"\x00" in [bytes(code) for code in stateless_input.witness.codes]
+    report = verify_stateless_new_payload(stateless_input, "eels")
+    assert report.result.successful_validation
+    assert report.engine == "eels"
+
+    codes = [code for code in stateless_input.witness.codes if bytes(code) != b"\x00"]
+    stateless_input.witness.codes = codes
     report = verify_stateless_new_payload(stateless_input, "eels")
     assert report.result.successful_validation
     assert report.engine == "pyevm"
     assert report.declined_reason.startswith("eels: the witness lacks the code")
     assert "0x" + stranger.hex() in report.declined
+
+
+def judged_by_eels_itself(accounts, target: bytes) -> None:
+    """A block calling ``target`` once, with ``accounts``: EELS runs it on the host's witness."""
+    alice = KEY_1.public_key.to_canonical_address()
+    chain = new_chain(Prague, 901, {alice: GenesisAccount(balance=10**21), **accounts})
+    block = build_block(chain, [Sender(chain, KEY_1, 901).transaction(target, gas=200_000)])
+    stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=901, fork=FORK_PRAGUE))
+    report = verify_stateless_new_payload(stateless_input, "eels")
+    assert report.result.successful_validation
+    assert report.engine == "eels", report.declined_reason
+
+
+def test_the_witness_proves_the_slot_an_sstore_refused_in_a_static_call_reads():
+    """EELS reads the slot's original value before it refuses the write; py-evm refuses first."""
+    writer, caller = b"\x0c" * 20, b"\x0d" * 20
+    store_one = bytes.fromhex("6001600055" + "00")
+    static_call = bytes.fromhex("6000600060006000" + "73" + writer.hex() + "620f4240fa5000")
+    judged_by_eels_itself(
+        {
+            writer: GenesisAccount(nonce=1, code=store_one, storage={0: 5, 1: 6}),
+            caller: GenesisAccount(nonce=1, code=static_call),
+        },
+        caller,
+    )
+
+
+def test_the_witness_proves_the_target_of_a_call_that_cannot_pay_for_its_memory():
+    """EELS reads a call's target before charging the call; py-evm fails on the memory first."""
+    target, caller = b"\x0e" * 20, b"\x0f" * 20
+    # CALL(GAS, target, 0, argsOffset=2**64-1, argsSize=32, 0, 0): the memory cannot be paid.
+    out_of_memory_call = bytes.fromhex(
+        "600060006020" + "67" + "ff" * 8 + "6000" + "73" + target.hex() + "5af15000"
+    )
+    judged_by_eels_itself(
+        {
+            target: GenesisAccount(balance=1, nonce=1, code=b"\x00"),
+            caller: GenesisAccount(nonce=1, code=out_of_memory_call),
+        },
+        caller,
+    )
 
 
 def test_unknown_engine_is_the_callers_error(soundness_inputs):
