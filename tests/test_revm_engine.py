@@ -130,3 +130,27 @@ def test_code_that_may_read_the_base_fee_is_declined_wherever_revm_meets_it():
         assert report.declined_reason == (
             "revm: code may read BASEFEE, which pyrevm 0.3.7 zeroes, or create code that may"
         )
+
+
+def test_withdrawals_are_credited_after_the_transactions():
+    """EIP-4895: gwei credited to an account, a new one, and a zero withdrawal creates nothing."""
+    from eth.vm.forks.shanghai.withdrawals import Withdrawal
+
+    chain = new_chain(Prague, CHAIN_ID, {ALICE: GenesisAccount(balance=10**21)})
+    sender = Sender(chain, KEY_1, CHAIN_ID)
+    parent = chain.get_canonical_head()
+    vm = chain.get_vm(chain.create_header_from_parent(parent))
+    withdrawals = [
+        Withdrawal(index=0, validator_index=1, address=ALICE, amount=5),
+        Withdrawal(index=1, validator_index=2, address=b"\xd0" * 20, amount=7),
+        Withdrawal(index=2, validator_index=3, address=b"\xd1" * 20, amount=0),
+    ]
+    template = vm.get_block_class()(
+        header=vm.get_header().copy(timestamp=parent.timestamp + 12),
+        transactions=[sender.transaction(b"\xd0" * 20, gas=21_000)],
+        withdrawals=withdrawals,
+    )
+    block = vm.import_block(template).block
+    chain.chaindb.persist_block(block)
+    stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=CHAIN_ID, fork=FORK_PRAGUE))
+    assert_revm_runs_and_agrees(stateless_input)

@@ -75,6 +75,10 @@ PRICE_REVEALING_IN_INITCODE = {GASPRICE, CREATE, CALL, CALLCODE, DELEGATECALL, C
 WITNESS_SERVER = WitnessServer()
 
 
+# EIP-4895 withdrawals are in gwei.
+GWEI = 10**9
+
+
 @dataclass
 class CachedAccount:
     nonce: int
@@ -84,6 +88,10 @@ class CachedAccount:
     storage_root: bytes
     # Slots this block has read on the Python side or written.
     slots: Dict[int, int] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        """EIP-161: no nonce, no balance and no code (storage is not asked)."""
+        return not (self.nonce or self.balance or self.code)
 
 
 @dataclass
@@ -251,6 +259,10 @@ class RevmState:
             self.wiped.add(address)
             WITNESS_SERVER.wipe(self.session, address)
 
+    def delete(self, address: bytes) -> None:
+        """The account is gone (deleted in this block)."""
+        self._delete(address)
+
     def _delete(self, address: bytes) -> None:
         self.accounts[address] = None
         self.changed.add(address)
@@ -303,8 +315,6 @@ class RevmEngine(Engine):
         spec_id = SPEC_IDS.get(vm_class.fork)
         if spec_id is None:
             raise EngineDeclined("revm: no pyrevm spec for this fork", vm_class.fork)
-        if block.withdrawals:
-            raise EngineDeclined("revm: withdrawals are not implemented here")
         for transaction in block.transactions:
             if transaction.type_id in (BLOB_TX_TYPE, SET_CODE_TRANSACTION_TYPE):
                 raise EngineDeclined(
@@ -344,6 +354,8 @@ class BlockRun:
             self.system_call(HISTORY_STORAGE_ADDRESS, self.header.parent_hash)
         for transaction in self.block.transactions:
             self.apply_transaction(transaction)
+        for withdrawal in self.block.withdrawals:
+            self.withdraw(withdrawal.address, withdrawal.amount * GWEI)
         requests: Tuple[bytes, ...] = ()
         if self.fork == "prague":
             requests = self.requests()
@@ -400,6 +412,16 @@ class BlockRun:
         result = evm.result
         logs = [log_entry(log) for log in (result.logs or [])] if success else []
         return success, result.gas_used, output, logs, parse_journal(evm.journal_str)
+
+    def withdraw(self, address: bytes, amount: int) -> None:
+        """
+        EIP-4895: credit a withdrawal (in wei) after the transactions; an
+        account left empty by a zero withdrawal is removed (EIP-161).
+        """
+        self.state.add_balance(address, amount)
+        account = self.state.accounts.get(address)
+        if account is not None and account.is_empty():
+            self.state.delete(address)
 
     def system_call(self, address: bytes, data: bytes = b"", checked: bool = False) -> bytes:
         account = self.state.account(address)
