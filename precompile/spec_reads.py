@@ -8,7 +8,9 @@ looks at the slot. The specification (EELS) reads first: a call's target
 account, and since EIP-7702 the code it may delegate to, before charging the
 call; an SSTORE's original and current value (when more than the 2,300-gas
 stipend is left) before refusing a write in a static context. And EELS loads
-an account with its code, where py-evm often reads a balance or nonce alone. A witness of
+an account with its code, where py-evm often reads a balance or nonce alone,
+and reads each transaction's sender before checking its fees, where py-evm
+refuses a fee cap below the base fee without reading it. A witness of
 py-evm's reads alone lacks those nodes, and EELS had to decline such blocks
 (60 of stSStoreTest's Prague cases, 27 of stMemoryStressTest's).
 
@@ -92,6 +94,22 @@ def reading_code_with_accounts(account_db_class: type) -> type:
     return CodeWithAccounts
 
 
+def reading_senders_first(state_class: type) -> type:
+    """``state_class`` that reads each transaction's sender before it validates the transaction."""
+
+    class SendersFirst(state_class):
+        def apply_transaction(self, transaction):
+            try:
+                sender = transaction.sender
+            except Exception:  # no sender to recover: py-evm refuses it in its own words
+                pass
+            else:
+                self.get_code(sender)
+            return super().apply_transaction(transaction)
+
+    return SendersFirst
+
+
 @lru_cache(maxsize=None)
 def spec_reading(vm_class: type) -> type:
     """``vm_class`` that also makes the reads the specification makes and py-evm skips."""
@@ -104,7 +122,7 @@ def spec_reading(vm_class: type) -> type:
     computation = type(computation_class.__name__, (computation_class,), {"opcodes": opcodes})
     state = type(
         state_class.__name__,
-        (state_class,),
+        (reading_senders_first(state_class),),
         {
             "computation_class": computation,
             "account_db_class": reading_code_with_accounts(state_class.account_db_class),

@@ -1,6 +1,7 @@
 """Engines agree on valid blocks, reject every mutation, read only the witness, decline openly."""
 
 import pytest
+from eth.db.trie import make_trie_root_and_nodes
 
 from l1.builder import build_block
 from nr.testing.mutations import STRUCTURAL_MUTATIONS, signs_chain_id, without_each_node
@@ -152,6 +153,29 @@ def test_the_witness_proves_the_target_of_a_call_that_cannot_pay_for_its_memory(
         },
         caller,
     )
+
+
+def test_the_witness_proves_the_sender_of_a_transaction_whose_fee_cap_is_too_low():
+    """EELS reads a transaction's sender before its fee checks; py-evm refuses it unread."""
+    alice = KEY_1.public_key.to_canonical_address()
+    accounts = {alice: GenesisAccount(balance=10**21)}
+    built = new_chain(Prague, 901, accounts)
+    template = build_block(built, [Sender(built, KEY_1, 901).transaction(b"\x77" * 20)])
+    chain = new_chain(Prague, 901, accounts)
+    base_fee = template.header.base_fee_per_gas
+    unsigned = chain.get_vm().create_unsigned_transaction(
+        nonce=0, gas_price=base_fee - 1, gas=21_000, to=b"\x77" * 20, value=0, data=b""
+    )
+    too_cheap = unsigned.as_signed_transaction(KEY_1, chain_id=901)
+    # Its own transactions root: the block is well formed, only the transaction is invalid.
+    root, _ = make_trie_root_and_nodes([too_cheap])
+    block = template.copy(
+        header=template.header.copy(transaction_root=root), transactions=[too_cheap]
+    )
+    stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=901, fork=FORK_PRAGUE))
+    report = verify_stateless_new_payload(stateless_input, "eels")
+    assert not report.result.successful_validation
+    assert report.engine == "eels", report.declined_reason
 
 
 def test_unknown_engine_is_the_callers_error(soundness_inputs):
