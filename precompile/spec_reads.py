@@ -10,7 +10,9 @@ call; an SSTORE's original and current value (when more than the 2,300-gas
 stipend is left) before refusing a write in a static context. And EELS loads
 an account with its code, where py-evm often reads a balance or nonce alone,
 and reads each transaction's sender before checking its fees, where py-evm
-refuses a fee cap below the base fee without reading it. A witness of
+refuses a fee cap below the base fee without reading it. revm loads every
+account and slot a transaction's EIP-2930 access list names, which py-evm
+only marks warm: the host reads those too. A witness of
 py-evm's reads alone lacks those nodes, and EELS had to decline such blocks
 (60 of stSStoreTest's Prague cases, 27 of stMemoryStressTest's).
 
@@ -95,7 +97,10 @@ def reading_code_with_accounts(account_db_class: type) -> type:
 
 
 def reading_senders_first(state_class: type) -> type:
-    """``state_class`` that reads each transaction's sender before it validates the transaction."""
+    """
+    ``state_class`` that reads each transaction's sender, and what its access
+    list names, before it validates the transaction.
+    """
 
     class SendersFirst(state_class):
         def apply_transaction(self, transaction):
@@ -105,6 +110,10 @@ def reading_senders_first(state_class: type) -> type:
                 pass
             else:
                 self.get_code(sender)
+            for address, slots in getattr(transaction, "access_list", ()):
+                self.get_code(address)
+                for slot in slots:
+                    self.get_storage(address, slot)
             return super().apply_transaction(transaction)
 
     return SendersFirst

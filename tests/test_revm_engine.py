@@ -154,3 +154,21 @@ def test_withdrawals_are_credited_after_the_transactions():
     chain.chaindb.persist_block(block)
     stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=CHAIN_ID, fork=FORK_PRAGUE))
     assert_revm_runs_and_agrees(stateless_input)
+
+
+def test_an_access_list_naming_what_the_block_never_touches_runs_on_revm():
+    """revm loads every account and slot an access list names; the witness proves them."""
+    listed = b"\xd2" * 20
+    chain = new_chain(
+        Prague,
+        CHAIN_ID,
+        {ALICE: GenesisAccount(balance=10**21), listed: contract("00", storage={0: 1, 5: 2})},
+    )
+    builder = chain.get_vm().get_transaction_builder()
+    unsigned = builder.new_unsigned_access_list_transaction(
+        chain_id=CHAIN_ID, nonce=0, gas_price=GAS_PRICE, gas=60_000, to=b"\xd3" * 20, value=1,
+        data=b"", access_list=((listed, (0, 7)),),
+    )
+    block = build_block(chain, [unsigned.as_signed_transaction(KEY_1)])
+    stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=CHAIN_ID, fork=FORK_PRAGUE))
+    assert_revm_runs_and_agrees(stateless_input)
