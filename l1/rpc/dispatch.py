@@ -85,6 +85,7 @@ CHAIN_CONTROL_METHODS = (
 # run on a state of their own, so that a long one never holds up other clients.
 UNLOCKED_METHODS = (
     "eth_chainId",
+    "eth_syncing",
     "net_version",
     "net_listening",
     "web3_clientVersion",
@@ -120,11 +121,6 @@ QUICK_READS = (
     "eth_getBlockByNumber",
     "eth_getBlockByHash",
 )
-
-# Quick reads that depend on no block (the chain id changes only between
-# blocks, as one assignment): answered at once even while a block is being
-# mined. web3.py asks the chain id twice before each transaction it sends.
-CHAIN_INDEPENDENT_READS = ("eth_chainId", "net_version", "web3_clientVersion", "eth_syncing")
 
 # Names other tools use for the same methods (anvil accepts these).
 ALIASES = {
@@ -264,12 +260,14 @@ class Dispatcher:
     def answer_at_once(self, request: Any) -> Optional[bytes]:
         """
         The response to a quick read, if the node's lock is free right now
-        (never waiting for it) or the read depends on no block; None for
+        (never waiting for it) or the read never takes it; None for
         anything else, to go the usual way.
         """
         if not self.is_quick_read(request):
             return None
-        if request.get("method") in CHAIN_INDEPENDENT_READS:
+        if request.get("method") in UNLOCKED_METHODS:
+            # It needs no block (web3.py asks the chain id twice before each send): no
+            # waiting for the one being mined.
             return self._encode_response(self.handle_one(request))
         if not self.devnet.lock.acquire(blocking=False):
             return None
