@@ -48,6 +48,21 @@ from .transactions import DEFAULT_PRIORITY_FEE, RequestFiller
 MAX_BLOCKS_PER_CALL = 10_000
 
 
+
+def refuse_unpayable_value(request: TransactionRequest, state) -> None:
+    """
+    TransactionRejected if the request's sender cannot pay the value it
+    sends, in geth's words (py-evm's would otherwise reach the client).
+    """
+    sender = request.sender or bytes(20)
+    balance = state.get_balance(sender)
+    if balance < request.value:
+        raise TransactionRejected(
+            f"insufficient funds for transfer: address 0x{sender.hex()} has {balance}"
+            f" wei, the call sends {request.value}"
+        )
+
+
 class Devnet:
     """An in-process L1 devnet; ``l1.rpc`` serves it over JSON-RPC."""
 
@@ -190,18 +205,11 @@ class Devnet:
         """
         The request as a call in block ``number``'s state, and a VM on that
         state: all a call needs of the node, taken under the lock, so that
-        the call itself runs beside other requests. TransactionRejected if
-        the sender cannot pay the value it sends (geth's words; py-evm's
-        would otherwise reach the client).
+        the call itself runs beside other requests; ``refuse_unpayable_value``
+        first.
         """
         with self.lock:
-            sender = request.sender or bytes(20)
-            balance = self.read_state(number).get_balance(sender)
-            if balance < request.value:
-                raise TransactionRejected(
-                    f"insufficient funds for transfer: address 0x{sender.hex()} has {balance}"
-                    f" wei, the call sends {request.value}"
-                )
+            refuse_unpayable_value(request, self.read_state(number))
             return self.requests.call(request, number), self.backend.vm_at(number)
 
     def call(self, request: TransactionRequest, number: Optional[int] = None):
@@ -220,13 +228,15 @@ class Devnet:
         fails with all the gas it may have.
         """
         with self.lock:
-            if self._is_plain_transfer(request, self.read_state(number)):
+            state = self.read_state(number)
+            refuse_unpayable_value(request, state)
+            if self._is_plain_transfer(request, state):
                 return GAS_TX  # nothing runs that could need more (geth answers so too)
         transaction, vm = self._prepare_call(request, number)
         return estimate_gas_on(vm, transaction, self.config.call_timeout)
 
     def _is_plain_transfer(self, request: TransactionRequest, state) -> bool:
-        """Ether to an account with no code (nor a precompile), no data, that the sender can pay."""
+        """Ether to an account with no code (nor a precompile), and no data."""
         precompiles = self.vm_class.get_state_class().computation_class.get_precompiles()
         return (
             request.to is not None
@@ -235,7 +245,6 @@ class Devnet:
             and (request.gas is None or request.gas >= GAS_TX)
             and request.to not in precompiles
             and not state.get_code(request.to)
-            and state.get_balance(request.sender or bytes(20)) >= request.value
         )
 
     def create_access_list(
@@ -261,10 +270,8 @@ class Devnet:
 
     def _trace_seconds(self, options: Optional[Dict[str, Any]]) -> Optional[float]:
         """A trace's time limit: its ``timeout`` option, never beyond the node's call limit."""
-        asked, limit = trace_timeout(options), self.config.call_timeout
-        if asked is None or limit is None:
-            return asked if limit is None else limit
-        return min(asked, limit)
+        limits = (trace_timeout(options), self.config.call_timeout)
+        return min((seconds for seconds in limits if seconds is not None), default=None)
 
     def trace_call(
         self,
