@@ -11,7 +11,7 @@ from typing import Dict, List, Set, Tuple
 from eth._utils.address import generate_contract_address
 from eth.vm.spoof import SpoofTransaction
 
-from .tracing import as_int
+from precompile.opcodes import stack_int
 
 STORAGE_OPCODES = ("SLOAD", "SSTORE")
 # Opcodes that touch the account the top of the stack names.
@@ -39,14 +39,14 @@ class AccessListTracer:
         if opcode.mnemonic in STORAGE_OPCODES and stack:
             # Storage the call touches is listed even for the accounts left out.
             slots = self.touched.setdefault(computation.msg.storage_address, {})
-            slots[as_int(stack[-1])] = None
+            slots[stack_int(stack[-1])] = None
         elif opcode.mnemonic in ACCOUNT_OPCODES and stack:
             self.touch(stack[-1])
         elif opcode.mnemonic in CALL_OPCODES and len(stack) > 1:
             self.touch(stack[-2])
 
     def touch(self, word) -> None:
-        account = (as_int(word) & ADDRESS_MASK).to_bytes(20, "big")
+        account = (stack_int(word) & ADDRESS_MASK).to_bytes(20, "big")
         if account not in self.left_out:
             self.touched.setdefault(account, {})
 

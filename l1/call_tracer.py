@@ -16,6 +16,8 @@ from eth._utils.numeric import ceil32
 from eth.vm.forks.shanghai.computation import ShanghaiComputation
 from eth.vm.forks.shanghai.constants import INITCODE_WORD_COST
 
+from precompile.opcodes import stack_address
+
 from .failures import failure_message, tracer_revert_reason
 from .formatting import address, data, quantity
 
@@ -43,7 +45,7 @@ class CallTracer:
     def before(self, computation, opcode) -> tuple:
         destructed = None
         if opcode.mnemonic == SELFDESTRUCT and computation._stack.values:
-            beneficiary = stack_word(computation._stack.values[-1])[-20:]
+            beneficiary = stack_address(computation, 1)
             balance = computation.state.get_balance(computation.msg.storage_address)
             destructed = (beneficiary, balance)
         return opcode.mnemonic, len(computation.children), len(computation._log_entries), destructed
@@ -145,13 +147,6 @@ def self_destruct_frame(account: bytes, beneficiary: bytes, value: int) -> Dict[
         "gasUsed": quantity(0),
         "input": data(b""),
     }
-
-
-def stack_word(value) -> bytes:
-    """A stack item as its 32 bytes (py-evm keeps ints and bytes side by side)."""
-    if isinstance(value, int):
-        return value.to_bytes(32, "big")
-    return bytes(value).rjust(32, b"\0")
 
 
 def initcode_cost(computation) -> int:

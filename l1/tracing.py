@@ -17,6 +17,7 @@ from typing import Any, Collection, Dict, List, Optional
 from eth.abc import BlockAPI, ChainAPI
 from eth.vm import opcode_values
 
+from precompile.opcodes import stack_int, with_opcodes
 from precompile.witness import RecordingDB, replay_vm
 
 from .call_tracer import CallTracer
@@ -70,7 +71,7 @@ class StructLogger:
         }
         stack = computation._stack.values
         if not self.disable_stack:
-            step["stack"] = [hex(as_int(value)) for value in stack]
+            step["stack"] = [hex(stack_int(value)) for value in stack]
         if self.enable_memory:
             memory = bytes(computation._memory._bytes)
             step["memory"] = [
@@ -78,9 +79,9 @@ class StructLogger:
             ]
         if not self.disable_storage and opcode.mnemonic in ("SLOAD", "SSTORE") and stack:
             address = computation.msg.storage_address
-            slot = as_int(stack[-1])
+            slot = stack_int(stack[-1])
             if opcode.mnemonic == "SSTORE" and len(stack) > 1:
-                value = as_int(stack[-2])
+                value = stack_int(stack[-2])
             else:
                 value = computation.state.get_storage(address, slot)
             touched = self.storage.setdefault(address, {})
@@ -176,11 +177,6 @@ def call_tracer_config(config: Any) -> Dict[str, bool]:
     return arguments
 
 
-def as_int(value) -> int:
-    """A stack item as an integer (py-evm keeps some as bytes)."""
-    return value if isinstance(value, int) else int.from_bytes(value, "big")
-
-
 def _word(value: int) -> str:
     return "0x" + value.to_bytes(32, "big").hex()
 
@@ -217,20 +213,13 @@ def traced_vm_class(vm_class: type, tracer) -> type:
     ``vm_class`` whose opcodes report to ``tracer``: those it watches
     (``tracer.watched``, by name), or every one when it watches None.
     """
-    state_class = vm_class.get_state_class()
-    computation_class = state_class.computation_class
-    opcodes = {}
-    for value, opcode in computation_class.opcodes.items():
+
+    def traced(value: int, opcode):
         name = mnemonic(value, opcode)
         watched = tracer.watched is None or name in tracer.watched
-        opcodes[value] = TracedOpcode(opcode, name, tracer) if watched else opcode
-    traced_computation = type(
-        computation_class.__name__, (computation_class,), {"opcodes": opcodes}
-    )
-    traced_state = type(
-        state_class.__name__, (state_class,), {"computation_class": traced_computation}
-    )
-    return type(vm_class.__name__, (vm_class,), {"_state_class": traced_state})
+        return TracedOpcode(opcode, name, tracer) if watched else opcode
+
+    return with_opcodes(vm_class, traced)
 
 
 def traced_copy(vm, tracer):

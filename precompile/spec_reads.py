@@ -27,6 +27,7 @@ from eth.constants import EMPTY_SHA3
 from eth.vm import opcode_values
 
 from .engines.bytecode import DELEGATION_PREFIX, is_delegation
+from .opcodes import stack_address, stack_int, with_opcodes
 
 # The stipend a call passes on: EELS checks an SSTORE's gas against it before reading.
 CALL_STIPEND = 2300
@@ -46,12 +47,6 @@ class ReadsFirst:
         return self.opcode(computation=computation)
 
 
-def stack_address(computation, depth: int) -> bytes:
-    value = computation._stack.values[-depth]
-    word = value.to_bytes(32, "big") if isinstance(value, int) else bytes(value).rjust(32, b"\0")
-    return word[-20:]
-
-
 def read_call_target(computation) -> None:
     """A CALL-family opcode's target account, and the code it delegates to (EIP-7702)."""
     if len(computation._stack.values) < 2:
@@ -67,8 +62,7 @@ def read_static_sstore_slot(computation) -> None:
         return
     if not computation._stack.values:
         return
-    value = computation._stack.values[-1]
-    slot = value if isinstance(value, int) else int.from_bytes(value, "big")
+    slot = stack_int(computation._stack.values[-1])
     address = computation.msg.storage_address
     computation.state.get_storage(address, slot, from_journal=False)
     computation.state.get_storage(address, slot)
@@ -96,45 +90,42 @@ def reading_code_with_accounts(account_db_class: type) -> type:
     return CodeWithAccounts
 
 
-def reading_senders_first(state_class: type) -> type:
-    """
-    ``state_class`` that reads each transaction's sender, and what its access
-    list names, before it validates the transaction.
-    """
+def read_sender_and_access_list(state, transaction) -> None:
+    """A transaction's sender, and what its access list names, as the state reads them."""
+    try:
+        sender = transaction.sender
+    except Exception:  # no sender to recover: py-evm refuses it in its own words
+        pass
+    else:
+        state.get_code(sender)
+    for address, slots in getattr(transaction, "access_list", ()):
+        state.get_code(address)
+        for slot in slots:
+            state.get_storage(address, slot)
 
-    class SendersFirst(state_class):
-        def apply_transaction(self, transaction):
-            try:
-                sender = transaction.sender
-            except Exception:  # no sender to recover: py-evm refuses it in its own words
-                pass
-            else:
-                self.get_code(sender)
-            for address, slots in getattr(transaction, "access_list", ()):
-                self.get_code(address)
-                for slot in slots:
-                    self.get_storage(address, slot)
-            return super().apply_transaction(transaction)
 
-    return SendersFirst
+def reading_senders_first(apply_transaction: Callable) -> Callable:
+    """A state's ``apply_transaction`` that reads the sender and access list first."""
+
+    def apply(state, transaction):
+        read_sender_and_access_list(state, transaction)
+        return apply_transaction(state, transaction)
+
+    return apply
 
 
 @lru_cache(maxsize=None)
 def spec_reading(vm_class: type) -> type:
     """``vm_class`` that also makes the reads the specification makes and py-evm skips."""
+
+    def reading_first(value: int, opcode):
+        read = SPEC_READS.get(value)
+        return opcode if read is None else ReadsFirst(opcode, read)
+
     state_class = vm_class.get_state_class()
-    computation_class = state_class.computation_class
-    opcodes = dict(computation_class.opcodes)
-    for value, read in SPEC_READS.items():
-        if value in opcodes:
-            opcodes[value] = ReadsFirst(opcodes[value], read)
-    computation = type(computation_class.__name__, (computation_class,), {"opcodes": opcodes})
-    state = type(
-        state_class.__name__,
-        (reading_senders_first(state_class),),
-        {
-            "computation_class": computation,
-            "account_db_class": reading_code_with_accounts(state_class.account_db_class),
-        },
+    return with_opcodes(
+        vm_class,
+        reading_first,
+        apply_transaction=reading_senders_first(state_class.apply_transaction),
+        account_db_class=reading_code_with_accounts(state_class.account_db_class),
     )
-    return type(vm_class.__name__, (vm_class,), {"_state_class": state})
