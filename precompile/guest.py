@@ -152,6 +152,22 @@ def _judge(
     return VALID, None
 
 
+def engine_arguments(stateless_input: StatelessInput, rules: ForkRules = FORK_RULES) -> tuple:
+    """
+    What an engine's ``execute`` takes for ``stateless_input`` (VM class,
+    block, witness headers, witness entries, chain id), without the checks
+    ``validate_stateless_new_payload`` makes between them: for a diagnosis.
+    """
+    vm_class = fork_rules(stateless_input.chain_config, rules)
+    return (
+        vm_class,
+        new_payload_request_to_block(stateless_input.new_payload_request, vm_class),
+        validate_witness_headers(stateless_input.witness, vm_class),
+        witness_entries(stateless_input.witness),
+        int(stateless_input.chain_config.chain_id),
+    )
+
+
 def validate_stateless_new_payload(
     stateless_input: StatelessInput,
     engine: str = REFERENCE_ENGINE,

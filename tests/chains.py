@@ -6,10 +6,9 @@ from l1.builder import build_block
 from l1.peers import free_port, node_command, start_node  # noqa: F401 (tests import free_port here)
 from precompile.constants import FORK_PRAGUE
 from precompile.engines import engines
-from precompile.forks import Prague, fork_rules
+from precompile.forks import Prague
 from precompile.genesis import GenesisAccount, new_chain
-from precompile.guest import validate_witness_headers, witness_entries
-from precompile.payload import new_payload_request_to_block
+from precompile.guest import engine_arguments
 from precompile.ssz import ChainConfig
 from precompile.witness import prove_block
 
@@ -41,16 +40,7 @@ class Sender:
 
 def engine_outcome(engine, stateless_input):
     """What ``engine`` computes for the block in ``stateless_input``, over its witness."""
-    vm_class = fork_rules(stateless_input.chain_config)
-    block = new_payload_request_to_block(stateless_input.new_payload_request, vm_class)
-    headers = validate_witness_headers(stateless_input.witness, vm_class)
-    return engines()[engine].execute(
-        vm_class,
-        block,
-        headers,
-        witness_entries(stateless_input.witness),
-        int(stateless_input.chain_config.chain_id),
-    )
+    return engines()[engine].execute(*engine_arguments(stateless_input))
 
 
 def receipts_of(chain, block):

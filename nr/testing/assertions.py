@@ -7,7 +7,7 @@ refusal, the roots the payload claims beside those execution computes, and gas.
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Pattern, Union
+from typing import Any, Dict, Iterator, List, Optional, Pattern, Union
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -17,12 +17,10 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from precompile.encoding import DecodingError, decode
-from precompile.engines import REFERENCE_ENGINE, engines
+from precompile.engines import ExecutionOutcome
 from precompile.engines.pyevm import PyEvmEngine
 from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS
-from precompile.forks import fork_rules
-from precompile.guest import validate_witness_headers, verify_stateless_new_payload, witness_entries
-from precompile.payload import new_payload_request_to_block
+from precompile.guest import engine_arguments, verify_stateless_new_payload
 from precompile.ssz import StatelessInput, StatelessValidationResult
 from rollup.l1_contract import RollupError
 
@@ -184,10 +182,9 @@ def diagnosis(encoded_input: bytes, l2: Optional[Web3] = None) -> str:
         execution = ReferenceExecution.of(stateless_input)
     except Exception as failure:  # the diagnosis of a refused block may not run at all
         return "\n".join([*lines, f"execution could not run: {failure}"])
-    chain = l2 if l2 is not None else KNOWN_L2S.get(execution.chain_id)
-    return "\n".join(
-        [*lines, *execution.compared_roots(), *execution.compared_transactions(chain)]
-    )
+    if l2 is None:
+        l2 = KNOWN_L2S.get(int(stateless_input.chain_config.chain_id))
+    return "\n".join([*lines, *execution.compared_roots(), *execution.compared_transactions(l2)])
 
 
 # The L2 chains of the test session, by chain id: the plugin names them, for diagnoses.
@@ -196,35 +193,30 @@ KNOWN_L2S: Dict[int, Web3] = {}
 
 @dataclass
 class ReferenceExecution:
-    """A payload run by the reference engine on its witness, for a diagnosis."""
+    """A payload run once by the reference engine on its witness, for a diagnosis."""
 
-    stateless_input: StatelessInput
-    run: tuple  # what the engine takes: VM class, block, headers, witness entries, chain id
+    payload: Any
+    block: Any
+    outcome: Optional[ExecutionOutcome]
+    receipts: tuple
+    # Why the block could not run (an invalid transaction, a missing witness node).
+    failure: Optional[str]
 
     @classmethod
     def of(cls, stateless_input: StatelessInput) -> "ReferenceExecution":
-        vm_class = fork_rules(stateless_input.chain_config)
-        block = new_payload_request_to_block(stateless_input.new_payload_request, vm_class)
-        headers = validate_witness_headers(stateless_input.witness, vm_class)
-        entries = witness_entries(stateless_input.witness)
-        chain_id = int(stateless_input.chain_config.chain_id)
-        return cls(stateless_input, (vm_class, block, headers, entries, chain_id))
-
-    @property
-    def block(self):
-        return self.run[1]
-
-    @property
-    def chain_id(self) -> int:
-        return self.run[4]
+        arguments = engine_arguments(stateless_input)
+        payload, block = stateless_input.new_payload_request.execution_payload, arguments[1]
+        try:
+            outcome, receipts = PyEvmEngine().execute_with_receipts(*arguments)
+        except Exception as failure:  # the block's own fault: what the diagnosis says
+            return cls(payload, block, None, (), str(failure))
+        return cls(payload, block, outcome, receipts, None)
 
     def compared_roots(self) -> list:
         """The payload's state root, receipts root and gas used beside what execution computes."""
-        payload = self.stateless_input.new_payload_request.execution_payload
-        try:
-            outcome = engines()[REFERENCE_ENGINE].execute(*self.run)
-        except Exception as failure:  # an invalid transaction, a missing witness node
-            return [f"execution could not run: {failure}"]
+        if self.outcome is None:
+            return [f"execution could not run: {self.failure}"]
+        payload, outcome = self.payload, self.outcome
         return [
             f"state root:    expected 0x{bytes(payload.state_root).hex()}, "
             f"computed 0x{outcome.state_root.hex()}",
@@ -235,11 +227,9 @@ class ReferenceExecution:
 
     def compared_transactions(self, l2: Optional[Web3]) -> list:
         """Each transaction's status and gas as computed, and the first diverging one."""
-        try:
-            receipts = PyEvmEngine().receipts(*self.run)
-        except Exception:  # said already by compared_roots
+        if self.outcome is None:  # said already by compared_roots
             return []
-        computed = transaction_outcomes(self.block.transactions, receipts)
+        computed = transaction_outcomes(self.block.transactions, self.receipts)
         lines = [f"transactions:  {len(computed)} in the block, as execution computes them"]
         lines += [f"  #{index} {outcome}" for index, outcome in enumerate(computed)]
         return lines + [first_divergence(self.block, computed, l2)]

@@ -49,9 +49,28 @@ class PyEvmEngine(Engine):
         witness_entries: Mapping[bytes, bytes],
         chain_id: int,
     ) -> ExecutionOutcome:
+        return self.execute_with_receipts(
+            vm_class, block, headers, witness_entries, chain_id, with_receipts=False
+        )[0]
+
+    def execute_with_receipts(
+        self,
+        vm_class: type,
+        block: BlockAPI,
+        headers: Sequence[BlockHeaderAPI],
+        witness_entries: Mapping[bytes, bytes],
+        chain_id: int,
+        with_receipts: bool = True,
+    ) -> Tuple[ExecutionOutcome, Tuple[ReceiptAPI, ...]]:
+        """
+        ``execute``'s outcome and each transaction's receipt, in block order:
+        what a diagnosis compares transaction by transaction (EXECUTE needs
+        only the roots, so ``execute`` leaves the receipts undecoded).
+        """
         vm = witness_vm(vm_class, block, headers, witness_entries, chain_id)
-        executed = vm.import_block(block).block.header
-        return ExecutionOutcome(
+        imported = vm.import_block(block).block
+        executed = imported.header
+        outcome = ExecutionOutcome(
             gas_used=executed.gas_used,
             receipts_root=executed.receipt_root,
             logs_bloom=executed.bloom,
@@ -59,23 +78,8 @@ class PyEvmEngine(Engine):
             blob_gas_used=executed.blob_gas_used,
             requests=non_empty_requests(vm.block_requests),
         )
-
-    def receipts(
-        self,
-        vm_class: type,
-        block: BlockAPI,
-        headers: Sequence[BlockHeaderAPI],
-        witness_entries: Mapping[bytes, bytes],
-        chain_id: int,
-    ) -> Tuple[ReceiptAPI, ...]:
-        """
-        Each transaction's receipt as ``execute`` computes it, in block order:
-        what a diagnosis compares transaction by transaction (EXECUTE itself
-        needs only the roots).
-        """
-        vm = witness_vm(vm_class, block, headers, witness_entries, chain_id)
-        imported = vm.import_block(block).block
-        return tuple(imported.get_receipts(vm.chaindb))
+        receipts = tuple(imported.get_receipts(vm.chaindb)) if with_receipts else ()
+        return outcome, receipts
 
 
 def witness_vm(
