@@ -50,6 +50,7 @@ def flash(
     before: DynArray[Sequencing.Action, Sequencing.MAX_ACTIONS],
     after: DynArray[Sequencing.Action, Sequencing.MAX_ACTIONS],
     assertions: DynArray[Sequencing.Assertion, Sequencing.MAX_ACTIONS],
+    calls: Bytes[Sequencing.MAX_TABLE_BYTES],
 ):
     """
     @notice Lend `amount` to `borrower` on L2 for the based block given (as
@@ -60,7 +61,7 @@ def flash(
     assert amount > 0 and amount <= start, "flash: the lender cannot lend that much"
     extcall self.rollup.deposit(borrower, value=amount)
     extcall self.sequencing.build_based(
-        slot_ending, stateless_input, before, after, assertions, value=msg.value
+        slot_ending, stateless_input, before, after, assertions, calls, value=msg.value
     )
     assert self.balance >= start + fee, "flash: the loan and its fee did not come back"
     log FlashLoan(borrower=borrower, amount=amount, fee=fee)

@@ -11,6 +11,8 @@
 BEACON_ROOTS: constant(address) = 0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02
 MAX_MESSAGES: constant(uint256) = 64
 DEPOSIT: constant(uint8) = 0
+# A synchronous call from an L1 contract, run in this block by L2CrossCalls.
+CALL: constant(uint8) = 2
 # Gas a deposit's recipient is given to take it. Bounded, so that a recipient
 # that burns whatever it gets (code 0xFE, a precompile failing) cannot leave
 # the relay too little to finish: a deposit it does not take is recorded as
@@ -31,6 +33,9 @@ processed_hash: public(bytes32)
 processed_count: public(uint256)
 # Deposits a recipient would not take (a reverting contract), claimable later.
 unpaid: public(HashMap[address, uint256])
+# Calls L1 queued, by message index: keccak(abi_encode(L1 caller, L2 target,
+# calldata hash)), what L2CrossCalls checks before it runs one.
+calls: public(HashMap[uint256, bytes32])
 
 event DepositPaid:
     index: indexed(uint256)
@@ -65,6 +70,10 @@ def relay(messages: DynArray[Message, MAX_MESSAGES], anchor_timestamp: uint256):
     self.processed_hash = queue_hash
     self.processed_count = count
     for message: Message in messages:
+        if message.kind == CALL:
+            self.calls[message.index] = keccak256(
+                abi_encode(message.sender, message.recipient, message.data_hash)
+            )
         if message.kind == DEPOSIT:
             # Too little gas left would shortchange a recipient: the relay fails
             # whole instead, and the sequencer retries it with more.

@@ -17,6 +17,10 @@ import withdrawal
 # L1 -> L2 message kinds.
 DEPOSIT: constant(uint8) = 0
 FORCED_TRANSACTION: constant(uint8) = 1
+# A synchronous call from an L1 contract (the message's sender) to an L2
+# contract (its recipient), queued by a composable rollup's sequencer contract
+# for the L2 block it settles at once (CrossCalls.vy on L1, L2CrossCalls.vy on L2).
+CALL: constant(uint8) = 2
 MAX_FORCED_TRANSACTION_BYTES: constant(uint256) = forced_transaction.MAX_TRANSACTION_BYTES
 # The most forced transactions one block must take in: one, as the block's
 # first transaction. It then runs on the parent's state, the settled state
@@ -368,7 +372,7 @@ def deposit(recipient: address):
     self._check_live()
     assert not self.paused, "deposit: the rollup is paused"
     assert msg.value > 0, "deposit: nothing to deposit"
-    self._enqueue(DEPOSIT, recipient, msg.value, empty(bytes32))
+    self._enqueue(DEPOSIT, msg.sender, recipient, msg.value, empty(bytes32))
 
 
 @external
@@ -385,7 +389,7 @@ def force_include(transaction: Bytes[MAX_FORCED_TRANSACTION_BYTES]):
     decoded: forced_transaction.ForcedTransaction = forced_transaction.decode(
         transaction, convert(self.l2_chain_id, uint256)
     )
-    self._enqueue(FORCED_TRANSACTION, msg.sender, 0, keccak256(transaction))
+    self._enqueue(FORCED_TRANSACTION, msg.sender, msg.sender, 0, keccak256(transaction))
     self.forced[self.message_count] = decoded
     self.forcing_bond[self.message_count] = bond
     self.forcer[self.message_count] = msg.sender
@@ -424,11 +428,24 @@ def skip_forced(index: uint256, account_proof: DynArray[Bytes[MAX_NODE_BYTES], M
     log ForcedTransactionSkipped(index=index, sender_nonce=nonce, sender_balance=balance)
 
 
+@external
+def enqueue_call(caller: address, target: address, data_hash: bytes32):
+    """
+    @notice The sequencer only: queue a call from L1 contract `caller` to L2
+            contract `target` with calldata hashing to `data_hash`, which the
+            L2 block the sequencer settles next runs (a composable rollup's
+            Sequencing, inside a based block: the caller cannot be forged).
+    """
+    self._check_live()
+    assert msg.sender == self.sequencer, "enqueue_call: only the sequencer"
+    self._enqueue(CALL, caller, target, 0, data_hash)
+
+
 @internal
-def _enqueue(kind: uint8, recipient: address, amount: uint256, data_hash: bytes32):
+def _enqueue(kind: uint8, sender: address, recipient: address, amount: uint256, data_hash: bytes32):
     index: uint256 = self.message_count + 1
     message: bytes32 = keccak256(
-        abi_encode(kind, self.l2_chain_id, index, msg.sender, recipient, amount, data_hash)
+        abi_encode(kind, self.l2_chain_id, index, sender, recipient, amount, data_hash)
     )
     queue_hash: bytes32 = keccak256(concat(self.queue_hash[index - 1], message))
     self.message_count = index
@@ -441,7 +458,7 @@ def _enqueue(kind: uint8, recipient: address, amount: uint256, data_hash: bytes3
         self.forced_through[index] += 1
     self.anchor_position[queue_hash] = index + 1
     log MessageQueued(
-        index=index, kind=kind, sender=msg.sender, recipient=recipient, amount=amount,
+        index=index, kind=kind, sender=sender, recipient=recipient, amount=amount,
         data_hash=data_hash, queue_hash=queue_hash,
     )
 

@@ -25,6 +25,7 @@ import execute_input
 
 interface Rollup:
     def advance(stateless_input: Bytes[execute_input.MAX_INPUT_BYTES]): nonpayable
+    def enqueue_call(caller: address, target: address, data_hash: bytes32): nonpayable
     def head_hash() -> bytes32: view
     def head_number() -> uint256: view
     def l2_chain_id() -> uint64: view
@@ -35,6 +36,13 @@ FALLBACK_SLOTS: public(constant(uint256)) = 10
 MAX_ACTIONS: constant(uint256) = 8
 MAX_ACTION_BYTES: constant(uint256) = 4096
 MAX_RETURN_BYTES: constant(uint256) = 1024
+# A based block's execution table of calls into L2: the calldata of
+# CrossCalls.load (nothing else of that contract may be called with it).
+MAX_TABLE_BYTES: constant(uint256) = 65536
+LOAD_SELECTOR: constant(bytes4) = method_id(
+    "load((address,address,bytes32,bytes,bool,bytes,(address,address,bytes,bool,bytes,bool,uint256)[],bytes[],bytes[])[])",
+    output_type=bytes4,
+)
 
 # Certificate kinds.
 SEQUENCED: constant(uint8) = 0
@@ -108,6 +116,10 @@ last_settled_slot: public(uint256)
 last_based_slot: public(uint256)
 last_based_number: public(uint256)
 based_blocks: public(uint256)
+# The L1 end of synchronous calls into L2 (CrossCalls.vy); set once by the deployer.
+cross_calls: public(address)
+# True while a based block runs: only then may calls into L2 settle L2 blocks.
+building: transient(bool)
 
 
 @deploy
@@ -139,6 +151,14 @@ def bind(rollup: address):
     assert self.rollup == empty(address), "bind: already bound"
     self.rollup = rollup
     self.chain_id = convert(staticcall Rollup(rollup).l2_chain_id(), uint256)
+
+
+@external
+def bind_cross_calls(cross_calls: address):
+    """@notice Once, by the deployer: the contract through which L1 calls into L2."""
+    assert msg.sender == self.deployer, "bind: only the deployer"
+    assert self.cross_calls == empty(address), "bind: cross calls already bound"
+    self.cross_calls = cross_calls
 
 
 @external
@@ -275,11 +295,15 @@ def build_based(
     before: DynArray[Action, MAX_ACTIONS],
     after: DynArray[Action, MAX_ACTIONS],
     assertions: DynArray[Assertion, MAX_ACTIONS],
+    calls: Bytes[MAX_TABLE_BYTES],
 ):
     """
     @notice One based block, all or nothing: `before`, the L2 block through
             EXECUTE, `after`, then `assertions` (static calls whose return
-            data must hash as expected). In sequenced mode it must build on
+            data must hash as expected). `calls`, if any, is the execution
+            table for the actions' calls into L2 (CrossCalls.load's
+            calldata; see CrossCalls.vy): each
+            settles one more L2 block when it comes. In sequenced mode it must build on
             the settled head under that head's slot-ending certificate for
             this slot and this block's parent; in based mode on the settled
             head, no certificate needed. NativeRollup.advance keeps its own
@@ -303,6 +327,13 @@ def build_based(
     self.last_based_slot = slot
     self.last_settled_slot = slot
     self.based_blocks += 1
+    self.building = True
+    if len(calls) > 0:
+        assert self.cross_calls != empty(address), "based: no cross calls contract is bound"
+        assert len(calls) >= 4 and convert(slice(calls, 0, 4), bytes4) == LOAD_SELECTOR, (
+            "based: the calls are not an execution table"
+        )
+        raw_call(self.cross_calls, calls)
 
     for action: Action in before:
         self._run(action)
@@ -314,6 +345,7 @@ def build_based(
             assertion.target, assertion.data, max_outsize=MAX_RETURN_BYTES, is_static_call=True
         )
         assert keccak256(returned) == assertion.expected, "based: an assertion failed"
+    self.building = False
 
     block_hash: bytes32 = empty(bytes32)
     number: uint256 = 0
@@ -322,6 +354,24 @@ def build_based(
     log BasedBlockLanded(
         slot=slot, number=number, block_hash=block_hash, builder=msg.sender, based_mode=based_mode
     )
+
+
+@external
+def settle_call(
+    caller: address, target: address, data_hash: bytes32,
+    stateless_input: Bytes[execute_input.MAX_INPUT_BYTES],
+):
+    """
+    @notice The cross calls contract only, inside a based block: queue L1
+            `caller`'s call to L2 `target` and settle the L2 block that runs it.
+    """
+    assert msg.sender == self.cross_calls and msg.sender != empty(address), (
+        "settle_call: only the cross calls contract"
+    )
+    assert self.building, "settle_call: only inside a based block"
+    extcall Rollup(self.rollup).enqueue_call(caller, target, data_hash)
+    extcall Rollup(self.rollup).advance(stateless_input)
+    self.last_settled_slot = self._slot_of(block.timestamp)
 
 
 @internal

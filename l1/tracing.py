@@ -130,6 +130,45 @@ def _is_duration_sequence(text: str) -> bool:
     return "".join(amount + unit for amount, unit in GO_DURATION.findall(text)) == text
 
 
+# geth's blockOverrides fields served: the block a traced call runs in.
+BLOCK_OVERRIDE_FIELDS = ("number", "time")
+
+
+@dataclass(frozen=True)
+class BlockOverrides:
+    """The block number and timestamp a traced call runs with (None: the block's own)."""
+
+    number: Optional[int] = None
+    time: Optional[int] = None
+
+
+def block_overrides(options: Optional[Dict[str, Any]]) -> Optional[BlockOverrides]:
+    """
+    geth's ``blockOverrides`` trace option (``number``, ``time``: hex
+    quantities), None when absent; TracingOptionError for anything else.
+    """
+    overrides = (options or {}).get("blockOverrides")
+    if overrides is None:
+        return None
+    if not isinstance(overrides, dict):
+        raise TracingOptionError(f"blockOverrides must be an object, got {overrides!r}")
+    unknown = sorted(set(overrides) - set(BLOCK_OVERRIDE_FIELDS))
+    if unknown:
+        raise TracingOptionError(
+            f"blockOverrides {unknown} are not served: only number and time are"
+        )
+    values = {}
+    for name, value in overrides.items():
+        if not (isinstance(value, str) and re.fullmatch(r"0x(0|[1-9a-f][0-9a-f]*)", value)):
+            raise TracingOptionError(
+                f"blockOverrides.{name} must be a hex quantity such as 0x10, got {value!r}"
+            )
+        values[name] = int(value, 16)
+        if values[name] >= 2**64:
+            raise TracingOptionError(f"blockOverrides.{name} must be below 2**64, got {value}")
+    return BlockOverrides(**values)
+
+
 def tracer_from_options(options: Optional[Dict[str, Any]]):
     """
     The tracer ``options`` ask for (geth's TraceConfig): the struct logger
@@ -137,8 +176,10 @@ def tracer_from_options(options: Optional[Dict[str, Any]]):
     TracingOptionError for any other tracer or an option not understood.
     """
     options = dict(options or {})
-    trace_timeout(options)  # checked here; the node applies it
+    trace_timeout(options)  # checked here; the node applies them
+    block_overrides(options)
     options.pop("timeout", None)
+    options.pop("blockOverrides", None)
     name = options.pop("tracer", None)
     config = options.pop("tracerConfig", None)
     for ignored in IGNORED_OPTIONS:

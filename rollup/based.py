@@ -67,6 +67,10 @@ class BasedBlock:
     before: List[Action] = field(default_factory=list)
     after: List[Action] = field(default_factory=list)
     assertions: List[Assertion] = field(default_factory=list)
+    # The execution table of the actions' calls into L2 (execution_table.py):
+    # its entries, and CrossCalls.load's calldata made of them (empty: none).
+    entries: list = field(default_factory=list)
+    calls: bytes = b""
 
     @property
     def value(self) -> int:
@@ -78,6 +82,7 @@ class BasedBlock:
         return (
             certificate, self.stateless_input, [a.as_struct() for a in self.before],
             [a.as_struct() for a in self.after], [a.as_struct() for a in self.assertions],
+            self.calls,
         )
 
 
@@ -199,7 +204,8 @@ class BasedBuilder:
         return settling + CERTIFICATE_GAS + BASED_ACTIONS_GAS
 
 
-def _chained(message: QueuedMessage, previous: bytes, chain_id: int) -> QueuedMessage:
+def chained(message: QueuedMessage, previous: bytes, chain_id: int) -> QueuedMessage:
+    """``message`` with its queue hash, the one before it being ``previous``."""
     hashed = queue_message_hash(
         message.kind, chain_id, message.index, message.sender, message.recipient, message.amount,
         message.data_hash,
@@ -215,6 +221,6 @@ def chain_queue_hashes(messages: List[QueuedMessage], contract, chain_id: int):
         if not message.queue_hash:
             if previous is None:
                 previous = contract.view("queue_hash", message.index - 1)
-            _chained(message, previous, chain_id)
+            chained(message, previous, chain_id)
         previous = message.queue_hash
     return messages

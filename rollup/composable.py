@@ -35,8 +35,22 @@ def slot_friendly(stage: Union[int, str, StageConfig]) -> StageConfig:
     )
 
 
+def deploy_cross_calls(
+    l1: Web3, owner: str, sequencing: L1Contract, contract: L1Contract
+) -> L1Contract:
+    """The L1 end of synchronous calls into L2 (CrossCalls, reading L2 state through L2State)."""
+    l2_state = L1Contract.deploy(l1, "L2State", owner)
+    cross_calls = L1Contract.deploy(
+        l1, "CrossCalls", owner, sequencing.address, contract.address, l2_state.address
+    )
+    sequencing.transact("bind_cross_calls", cross_calls.address, sender=owner)
+    return cross_calls
+
+
 class ComposableRollup(Rollup):
     sequencer: SlotSequencer
+    # The L1 end of synchronous calls into L2 (CrossCalls.vy).
+    cross_calls: L1Contract
 
     @classmethod
     def deploy(
@@ -69,15 +83,16 @@ class ComposableRollup(Rollup):
             l1, config, l2, owner, sequencing.address
         )
         sequencing.transact("bind", contract.address, sender=owner)
+        cross_calls = deploy_cross_calls(l1, owner, sequencing, contract)
         if bond:
             sequencing.transact("post_bond", sender=sequencer.checksum_address, value=bond)
         slot_sequencer = SlotSequencer(
             contract, l2, sequencer, sequencing=sequencing, committee=committee
         )
         slot_sequencer.slot = slot_sequencer.latest_l1_slot()
-        return cls(
-            l1, contract, governance, l2, config, slot_sequencer, operator, bug_record
-        )
+        rollup = cls(l1, contract, governance, l2, config, slot_sequencer, operator, bug_record)
+        rollup.cross_calls = cross_calls
+        return rollup
 
     @property
     def sequencing(self) -> L1Contract:

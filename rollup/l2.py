@@ -22,6 +22,8 @@ L2_MESSAGE_PASSER = bytes.fromhex("4200000000000000000000000000000000000016")
 # Where a council freeze lives: a Governance contract whose Security Council
 # (the rollup's members and threshold) may call the message passer's set_frozen.
 L2_COUNCIL = bytes.fromhex("4200000000000000000000000000000000000020")
+# The L2 end of synchronous calls between L1 and L2 (runs calls from L1, serves calls to it).
+L2_CROSS_CALLS = bytes.fromhex("4200000000000000000000000000000000000030")
 # What the bridge holds at genesis to pay deposits out: L1 holds the matching
 # deposits, so L2 ether in circulation never exceeds what L1 locked.
 BRIDGE_PREMINT = 10**9 * 10**18
@@ -30,7 +32,10 @@ OPERATOR_ACCOUNT = 9
 
 
 def predeploys(config: StageConfig) -> Dict[bytes, GenesisAccount]:
-    """The bridge, the message passer and, where a council may freeze, its council."""
+    """
+    The bridge, the message passer, the cross-call end and, where a council
+    may freeze, its council.
+    """
     passer = compile_contract("L2MessagePasser")
     accounts = {
         L2_BRIDGE: GenesisAccount(
@@ -39,6 +44,7 @@ def predeploys(config: StageConfig) -> Dict[bytes, GenesisAccount]:
         L2_MESSAGE_PASSER: GenesisAccount(
             code=passer.runtime, storage={passer.slots["freezer"]: freezer_address(config)}
         ),
+        L2_CROSS_CALLS: GenesisAccount(code=compile_contract("L2CrossCalls").runtime),
     }
     if config.freezer == "council":
         accounts[L2_COUNCIL] = council_account(config)

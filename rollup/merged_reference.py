@@ -1,17 +1,20 @@
 """
 What a based block's atomicity is checked against: the same composed
 program run in one EVM state holding the L1 and the L2 contracts together,
-where the cross-domain read is a plain call and "all or nothing" is one
-snapshot. A based block must leave the same outcome: each party's ether
-(L1 and L2 summed, gas left out) and the contracts' storage.
+where a cross-domain call is a plain call and "all or nothing" is one
+snapshot. A based block must leave the same outcome.
 
-The program here is the cross-domain swap: the taker pays the maker on the
-ledger, then takes the maker's offer, which holds only if the payment is
-what the offer asked.
+Two programs: the cross-domain swap (the taker pays the maker on the ledger,
+then takes the maker's offer, which holds only if the payment is what the
+offer asked; compared by each party's ether, L1 and L2 summed, gas left
+out, and the contracts' storage), and any ``Program`` of L1 and L2
+contracts using synchronous calls (``CrossCalls`` / ``L2CrossCalls``; in the
+merged state ``MergedCrossCalls`` stands at the L2 end's address and serves
+both), compared by what its views read afterwards.
 """
 
-from dataclasses import dataclass
-from typing import Dict, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Sequence, Tuple
 
 from web3 import Web3
 
@@ -19,8 +22,11 @@ from contracts import compile_contract
 from l1.accounts import DevAccount
 from l1.node import Devnet
 
-from .based import BasedBuilder
-from .cross_domain import SwapDesk
+from .based import Action, BasedBuilder
+from .cross_domain import SwapDesk, deploy_on_l2
+from .execution_table import ExecutionTableBuilder
+from .l1_contract import L1Contract
+from .l2 import L2_CROSS_CALLS
 
 # Gas for each step, given so that nothing is estimated against a state the
 # step before has not reached yet.
@@ -126,3 +132,157 @@ def based_swap(
         bytes(ledger.functions.paid(swap_id).call()),
         desk.swaps.view("closed", swap_id),
     )
+
+
+# -- any program of synchronous calls --
+
+# An argument naming the cross-call contract L1 contracts call into L2 through.
+CROSS_CALLS = "<cross calls>"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Contract ``contract`` deployed as ``name`` on ``chain`` ("l1" or "l2")."""
+
+    name: str
+    contract: str
+    chain: str
+    # Another deployment's name, or CROSS_CALLS, stands for its address.
+    arguments: Tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Calldata:
+    """An argument: the calldata of ``contract``'s ``function`` (names resolved as above)."""
+
+    contract: str
+    function: str
+    arguments: Tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Program:
+    """
+    Contracts, the L1 calls that run them (a based block's actions after its
+    L2 block; in the merged state, one block), and the views whose answers
+    are the outcome (addresses answered are given as deployment names).
+    """
+
+    deployments: Tuple[Deployment, ...]
+    # (deployment, function, arguments): run in order, all or nothing.
+    calls: Tuple[Tuple[str, str, Tuple[Any, ...]], ...]
+    # (deployment, view, arguments).
+    reads: Tuple[Tuple[str, str, Tuple[Any, ...]], ...]
+
+
+@dataclass(frozen=True)
+class ProgramOutcome:
+    committed: bool
+    reads: Dict[str, Any] = field(default_factory=dict)
+
+
+def merged_program(program: Program, sender: DevAccount) -> ProgramOutcome:
+    """``program`` in one EVM state, MergedCrossCalls at the L2 end's address."""
+    chain = Devnet()
+    web3 = chain.web3()
+    cross = Web3.to_checksum_address(L2_CROSS_CALLS)
+    web3.provider.make_request(
+        "anvil_setCode", [cross, "0x" + compile_contract("MergedCrossCalls").runtime.hex()]
+    )
+    addresses = {CROSS_CALLS: cross}
+    contracts = {}
+    for deployment in program.deployments:
+        arguments = _resolved(deployment.arguments, addresses)
+        contract = deployed(web3, deployment.contract, sender.checksum_address, *arguments)
+        contracts[deployment.name] = contract
+        addresses[deployment.name] = contract.address
+    snapshot = chain.snapshot()
+    with chain.automine_paused():
+        sent = [
+            getattr(contracts[name].functions, function)(*_resolved(arguments, addresses)).transact(
+                {"from": sender.checksum_address, "gas": STEP_GAS * 4}
+            )
+            for name, function, arguments in program.calls
+        ]
+    chain.mine()
+    committed = all(web3.eth.get_transaction_receipt(h).status == 1 for h in sent)
+    if not committed:
+        chain.revert(snapshot)
+    return ProgramOutcome(committed, _read(program, contracts, addresses))
+
+
+def based_program(
+    program: Program, rollup, builder: BasedBuilder, deployers: Tuple[DevAccount, DevAccount],
+    land, deployed=lambda: None,
+) -> ProgramOutcome:
+    """
+    ``program`` on ``rollup`` (a ComposableRollup): L1 contracts deployed on
+    L1 by the first of ``deployers``, L2 ones in sequenced blocks by the
+    second (two accounts, so that no L1 and L2 contract share an address
+    and every address read names one contract; then ``deployed()`` is called), then its
+    calls as the actions of one based block with the execution table they
+    need; ``land(tables, based)`` lands it and returns the L1 receipt.
+    """
+    l1_deployer, l2_deployer = deployers
+    addresses = {CROSS_CALLS: rollup.cross_calls.address}
+    contracts: Dict[str, Any] = {}
+    for deployment in program.deployments:
+        arguments = _resolved(deployment.arguments, addresses)
+        if deployment.chain == "l2":
+            address = deploy_on_l2(rollup, l2_deployer, deployment.contract, *arguments)
+            contracts[deployment.name] = rollup.l2_web3.eth.contract(
+                address, abi=compile_contract(deployment.contract).abi
+            )
+        else:
+            contract = L1Contract.deploy(
+                rollup.l1, deployment.contract, l1_deployer.checksum_address, *arguments
+            )
+            contracts[deployment.name] = contract.contract
+            address = contract.address
+        addresses[deployment.name] = address
+    deployed()
+    actions = [
+        Action(
+            addresses[name],
+            compile_contract(_contract_of(program, name)).encode_call(
+                function, *_resolved(arguments, addresses)
+            ),
+        )
+        for name, function, arguments in program.calls
+    ]
+    tables = ExecutionTableBuilder(builder)
+    based = tables.build(after=actions, slot_ending=rollup.sequencer.end_slot())
+    committed = land(tables, based).status == 1
+    return ProgramOutcome(committed, _read(program, contracts, addresses))
+
+
+def _contract_of(program: Program, name: str) -> str:
+    return next(d.contract for d in program.deployments if d.name == name)
+
+
+def _resolved(arguments: Sequence[Any], addresses: Dict[str, str]) -> List[Any]:
+    """``arguments`` with deployment names (and CROSS_CALLS) as addresses, Calldata encoded."""
+    return [_resolved_one(argument, addresses) for argument in arguments]
+
+
+def _resolved_one(argument: Any, addresses: Dict[str, str]) -> Any:
+    if isinstance(argument, Calldata):
+        return compile_contract(argument.contract).encode_call(
+            argument.function, *_resolved(argument.arguments, addresses)
+        )
+    if isinstance(argument, str):
+        return addresses.get(argument, argument)
+    return argument
+
+
+def _read(program: Program, contracts, addresses: Dict[str, str]) -> Dict[str, Any]:
+    """Each read's answer (web3 contracts), an address answered given as the deployment's name."""
+    names = {address.lower(): name for name, address in addresses.items()}
+    answers = {}
+    for name, view, arguments in program.reads:
+        function = getattr(contracts[name].functions, view)
+        answer = function(*_resolved(arguments, addresses)).call()
+        if isinstance(answer, str) and answer.lower() in names:
+            answer = names[answer.lower()]
+        answers[f"{name}.{view}"] = answer
+    return answers

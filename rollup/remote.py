@@ -154,7 +154,7 @@ class RemoteRollup:
             if built["slotEnding"] else NO_CERTIFICATE
         )
         stateless_input = bytes.fromhex(built["input"][2:])
-        call = sequencing.functions.build_based(certificate, stateless_input, [], [], [])
+        call = sequencing.functions.build_based(certificate, stateless_input, [], [], [], b"")
         # Wrong slot, wrong parent, stale: the contract's reason.
         return self._send_on_l1(call, key, BASED_BLOCK_GAS, "L1 refuses the based block")
 

@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from eth.abc import BlockAPI, SignedTransactionAPI
 
+from contracts import compile_contract
 from l1.builder import run_block
 from l1.rpc.params import BYTES32, DATA, Param, list_of, method
 from precompile.encoding import decode
@@ -391,27 +392,69 @@ class SlotSequencer(Sequencer):
         ]
 
     def _take_in(self, landed: LandedBlock) -> None:
-        """Put a based block L1 holds into the L2 chain (on its parent: later blocks go)."""
-        block = self.based_block_of(landed.transaction_hash)
-        parent = block.number - 1
-        if self.l2.head().block_number > parent or self.l2.head().hash != block.header.parent_hash:
+        """
+        Put a based block L1 holds into the L2 chain (on its parent: later
+        blocks go), with the blocks its calls into L2 settled after it.
+        """
+        blocks = self.based_blocks_of(landed.transaction_hash, landed.l1_number)
+        first = blocks[0]
+        parent = first.number - 1
+        if self.l2.head().block_number > parent or self.l2.head().hash != first.header.parent_hash:
             self._drop_after(parent, "a based block landed on L1 in its place")
-        self._importing = block.hash
-        try:
-            self.l2.import_block(block)
-        finally:
-            self._importing = None
-        self.landed[block.number] = landed
+        for block in blocks:
+            self._importing = block.hash
+            try:
+                self.l2.import_block(block)
+            finally:
+                self._importing = None
+        self.landed[landed.l2_number] = landed
         self.messages_taken_in = self.rollup.view("messages_anchored")
-        self.l2.parent_beacon_block_root = block.header.parent_beacon_block_root
-        self._sent_through = max(self._sent_through, block.number)
+        last = blocks[-1]
+        self.l2.parent_beacon_block_root = last.header.parent_beacon_block_root
+        self._sent_through = max(self._sent_through, last.number)
 
     def based_block_of(self, transaction_hash: bytes) -> BlockAPI:
         """The L2 block a ``build_based`` call in an L1 transaction carries."""
+        return self._based_arguments(transaction_hash)[0]
+
+    def based_blocks_of(self, transaction_hash: bytes, l1_number: int) -> List[BlockAPI]:
+        """
+        Every L2 block an L1 transaction holding a based block settled, in
+        order: the based block and those of its calls into L2 (the entries of
+        its execution table that L1 settled, as its BlockSettled logs say).
+        """
+        based, entries = self._based_arguments(transaction_hash)
+        if not entries:
+            return [based]
+        settled = {
+            bytes(event.args.block_hash)
+            for event in self.rollup.events("BlockSettled", l1_number, l1_number)
+            if bytes(event.transactionHash) == bytes(transaction_hash)
+        }
+        blocks = [based] + [block for block in entries if block.hash in settled]
+        return sorted(blocks, key=lambda block: block.number)
+
+    def _based_arguments(self, transaction_hash: bytes) -> Tuple[BlockAPI, List[BlockAPI]]:
+        """The based block of a ``build_based`` call, and the L2 blocks of its execution table."""
         _, arguments = self.sequencing.contract.decode_function_input(
             self._build_based_call(transaction_hash)
         )
-        stateless_input = decode(bytes(arguments["stateless_input"]), StatelessInput)
+        based = self._block_of(bytes(arguments["stateless_input"]))
+        calls = bytes(arguments["calls"])
+        if not calls:
+            return based, []
+        _, table = self.cross_calls_abi.decode_function_input(calls)
+        return based, [
+            self._block_of(bytes(entry["stateless_input"])) for entry in table["entries"]
+        ]
+
+    @property
+    def cross_calls_abi(self):
+        """CrossCalls' ABI, to read the execution table a based block carries."""
+        return self.rollup.l1.eth.contract(abi=compile_contract("CrossCalls").abi)
+
+    def _block_of(self, encoded_input: bytes) -> BlockAPI:
+        stateless_input = decode(encoded_input, StatelessInput)
         return new_payload_request_to_block(
             stateless_input.new_payload_request, self.l2.vm_class
         )

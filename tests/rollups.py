@@ -4,11 +4,16 @@ import dataclasses
 
 from l1.accounts import derive_accounts
 from rollup.adversaries import with_payload_fields, with_state_root  # noqa: F401 (for the tests)
+from rollup.based import BasedBuilder
+from rollup.composable import SLOT_FRIENDLY_L2_GAS_LIMIT, ComposableRollup
 from rollup.rollup import Rollup
 from rollup.stages import load_preset
 
 ACCOUNTS = derive_accounts()
 ALICE, BOB, CAROL = (account.checksum_address for account in ACCOUNTS[:3])
+# Who builds and lands based blocks in the composability tests.
+BUILDER = ACCOUNTS[5]
+SLOT_TIME = 12
 ETHER = 10**18
 HOUR = 3600
 DAY = 24 * HOUR
@@ -32,3 +37,28 @@ def read_until_ready(process) -> list:
         if line.startswith("Ready in"):
             return lines
     raise AssertionError("the command exited before it was ready:\n" + "\n".join(lines))
+
+
+def composable(l1, stage=1, **changes) -> ComposableRollup:
+    """A composable rollup on ``l1``, which mines one block per slot from then on."""
+    changes.setdefault("l2_gas_limit", SLOT_FRIENDLY_L2_GAS_LIMIT)
+    config = dataclasses.replace(load_preset(stage), **changes)
+    rollup = ComposableRollup.deploy(l1.web3(), config, slot_time=SLOT_TIME)
+    l1.set_automine(False)  # from here on, one block per slot
+    rollup.sequencer.slot = rollup.sequencer.latest_l1_slot()
+    return rollup
+
+
+def land_and_follow(l1, rollup, based, builder=None, slot=None):
+    """Land ``based`` in its slot's L1 block, let the sequencer follow; the L1 receipt."""
+    builder = builder or BasedBuilder(rollup, BUILDER)
+    sent = builder.land(based)
+    block = l1.mine_slot(slot if slot is not None else rollup.sequencer.next_l1_slot())
+    rollup.sequencer.follow_l1()
+    return l1.web3().eth.get_transaction_receipt(sent), block
+
+
+def reason_of(l1, receipt) -> str:
+    """Why an L1 transaction reverted: its trace's revert reason (it ran in its own block)."""
+    trace = l1.trace_transaction(bytes(receipt.transactionHash), {"tracer": "callTracer"})
+    return trace.get("revertReason") or trace.get("error") or "did not revert"

@@ -11,6 +11,7 @@ import time
 
 import pytest
 from eth_account import Account
+from rollups import BUILDER, SLOT_TIME, composable, land_and_follow, reason_of
 from web3 import Web3
 
 from l1.accounts import derive_accounts
@@ -37,24 +38,14 @@ from rollup.merged_reference import based_swap, merged_swap
 from rollup.stages import load_preset
 
 ACCOUNTS = derive_accounts()
-ALICE, BOB, BUILDER, STRANGER = ACCOUNTS[0], ACCOUNTS[1], ACCOUNTS[5], ACCOUNTS[6]
+ALICE, BOB, STRANGER = ACCOUNTS[0], ACCOUNTS[1], ACCOUNTS[6]
 ETHER = 10**18
-SLOT_TIME = 12
 
 
 @pytest.fixture
 def l1():
     """An L1 devnet in slot mode (blocks by ``mine_slot``), deployed on while automining."""
     return Devnet(DevnetConfig())
-
-
-def composable(l1, stage=1, **changes) -> ComposableRollup:
-    changes.setdefault("l2_gas_limit", SLOT_FRIENDLY_L2_GAS_LIMIT)
-    config = dataclasses.replace(load_preset(stage), **changes)
-    rollup = ComposableRollup.deploy(l1.web3(), config, slot_time=SLOT_TIME)
-    l1.set_automine(False)  # from here on, one block per slot
-    rollup.sequencer.slot = rollup.sequencer.latest_l1_slot()
-    return rollup
 
 
 @pytest.fixture
@@ -80,21 +71,6 @@ def transfer(rollup, sender, recipient, value, nonce=None):
 def l1_receipts(l1, block):
     web3 = l1.web3()
     return [web3.eth.get_transaction_receipt(t.hash) for t in block.transactions]
-
-
-def land_and_follow(l1, rollup, based, builder=None, slot=None):
-    """Land ``based`` in its slot's L1 block, let the sequencer follow; the L1 receipt."""
-    builder = builder or BasedBuilder(rollup, BUILDER)
-    sent = builder.land(based)
-    block = l1.mine_slot(slot if slot is not None else rollup.sequencer.next_l1_slot())
-    rollup.sequencer.follow_l1()
-    return l1.web3().eth.get_transaction_receipt(sent), block
-
-
-def reason_of(l1, receipt) -> str:
-    """Why an L1 transaction reverted: its trace's revert reason (it ran in its own block)."""
-    trace = l1.trace_transaction(bytes(receipt.transactionHash), {"tracer": "callTracer"})
-    return trace.get("revertReason") or trace.get("error") or "did not revert"
 
 
 # -- the slot clock --

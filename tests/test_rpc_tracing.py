@@ -150,6 +150,56 @@ def test_a_halt_is_told_in_geths_words(devnet, code, failure):
     assert called["message"] == f"execution reverted: {failure}"
 
 
+# -- the block a traced call runs in --
+
+# Returns NUMBER, TIMESTAMP and BLOCKHASH(NUMBER - 1), a word each.
+BLOCK_READER = bytes.fromhex("435f52" "42602052" "6001430340604052" "60605ff3")
+
+
+def block_seen(devnet, block="latest", **options):
+    rpc(devnet, "anvil_setCode", STRANGER, "0x" + BLOCK_READER.hex())
+    frame = rpc(devnet, "debug_traceCall", {"to": STRANGER}, block, {**CALL_TRACER, **options})
+    output = bytes.fromhex(frame["output"][2:])
+    return [output[i:i + 32] for i in range(0, 96, 32)]
+
+
+def test_a_traced_call_runs_in_the_next_block_on_the_heads_state(devnet):
+    number, timestamp, parent = block_seen(devnet)
+    head = devnet.head()
+    assert int.from_bytes(number, "big") == head.block_number + 1
+    assert int.from_bytes(timestamp, "big") > head.timestamp
+    assert parent == head.hash
+
+
+def test_block_overrides_set_the_number_and_time_a_traced_call_sees(devnet):
+    head = devnet.head()
+    later = head.timestamp + 1000
+    number, timestamp, parent = block_seen(
+        devnet, blockOverrides={"number": hex(head.block_number + 1), "time": hex(later)}
+    )
+    assert int.from_bytes(number, "big") == head.block_number + 1
+    assert int.from_bytes(timestamp, "big") == later
+    assert parent == head.hash  # the next block is still the head's child
+    number, _, _ = block_seen(devnet, blockOverrides={"number": "0x7b"})
+    assert int.from_bytes(number, "big") == 123
+
+
+def test_a_call_traced_at_pending_runs_after_the_pending_transactions(devnet):
+    w3 = devnet.web3()
+    reader = "0x" + "43" * 20
+    # BALANCE of STRANGER, returned as a word.
+    code = "73" + STRANGER[2:] + "315f5260205ff3"
+    rpc(devnet, "anvil_setCode", reader, "0x" + code)
+    devnet.set_automine(False)
+    w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": STRANGER, "value": 12345})
+    latest = rpc(devnet, "debug_traceCall", {"to": reader}, "latest", CALL_TRACER)
+    pending = rpc(devnet, "debug_traceCall", {"to": reader}, "pending", CALL_TRACER)
+    assert int(latest["output"], 16) == 0
+    assert int(pending["output"], 16) == 12345
+    # Nothing was mined or dropped by looking.
+    assert devnet.head().block_number == 0 and len(devnet.pending) == 1
+
+
 # -- a long call --
 
 
@@ -258,6 +308,18 @@ REJECTED = {
     "timeout not a duration": (
         "debug_traceCall", [CALL, "latest", {"timeout": "soon"}],
         'timeout must be a duration such as "5s" or "500ms", got \'soon\'',
+    ),
+    "blockOverrides not served": (
+        "debug_traceCall", [CALL, "latest", {"blockOverrides": {"baseFee": "0x1"}}],
+        "blockOverrides ['baseFee'] are not served: only number and time are",
+    ),
+    "blockOverrides not a quantity": (
+        "debug_traceCall", [CALL, "latest", {"blockOverrides": {"time": 5}}],
+        "blockOverrides.time must be a hex quantity such as 0x10, got 5",
+    ),
+    "blockOverrides not an object": (
+        "debug_traceCall", [CALL, "latest", {"blockOverrides": "next"}],
+        "blockOverrides must be an object, got 'next'",
     ),
     "timeout of zero": (
         "debug_traceTransaction", ["0x" + "ab" * 32, {"timeout": "0s"}],

@@ -4,12 +4,15 @@ The chain a devnet runs and what is read from it: blocks, receipts and states
 state, and anvil's edits of the head state.
 """
 
+import itertools
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
+from eth.chains.base import ChainContext
 from eth.constants import GENESIS_PARENT_HASH
 from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth.vm.spoof import SpoofTransaction
@@ -50,6 +53,28 @@ def remember(cache: "OrderedDict[bytes, Any]", key: bytes, value: Any) -> None:
 def set_sender(transaction: SignedTransactionAPI, sender: bytes) -> None:
     """Fix the sender py-evm would otherwise recover from the signature (a cached property)."""
     transaction.__dict__["sender"] = sender
+
+
+def calling_vm_class(vm_class: type, parent_hash: bytes, changes: Dict[str, Any]) -> type:
+    """
+    ``vm_class`` whose calls run in the block after its header, as py-evm's
+    do, but with ``parent_hash`` as that block's parent (BLOCKHASH of it is
+    the block as mined, even on an edited state) and ``changes`` made to it.
+    """
+
+    class CallingVM(vm_class):
+        @contextmanager
+        def in_costless_state(self):
+            header = self.get_header()
+            block = self.generate_block_from_parent_header_and_coinbase(header, header.coinbase)
+            free_header = block.header.copy(base_fee_per_gas=0, **changes)
+            previous = itertools.chain((parent_hash,), self.previous_hashes)
+            state = self.build_state(self.chaindb.db, free_header, self.chain_context, previous)
+            snapshot = state.snapshot()
+            yield state
+            state.revert(snapshot)
+
+    return CallingVM
 
 
 def call_on(vm, transaction: SpoofTransaction, seconds: Optional[float]):
@@ -281,9 +306,30 @@ class ChainBackend:
 
     # -- calls --
 
-    def vm_at(self, number: Optional[int] = None):
-        """A VM on block ``number``'s state (the head, with any edits, by default)."""
-        return self.chain.get_vm(self.header_at(number))
+    def vm_at(self, number: Optional[int] = None, overrides=None, state_root=None):
+        """
+        A VM for calls on block ``number``'s state (the head, with any edits,
+        by default). A call runs in the block after ``number``, as the next
+        block would; ``overrides`` (``BlockOverrides``) change its number and
+        timestamp, ``state_root`` the state it starts from (a pending block's).
+        """
+        header = self.header_at(number)
+        # The block as mined: an edited state changes the header's hash, not the block's.
+        mined = self.head() if number is None else self.block(number).header
+        changes = {}
+        if overrides is not None and overrides.number is not None:
+            changes["block_number"] = overrides.number
+        if overrides is not None and overrides.time is not None:
+            changes["timestamp"] = overrides.time
+        if state_root is not None:
+            changes["state_root"] = state_root
+        vm_class = calling_vm_class(self.chain.get_vm_class(header), mined.hash, changes)
+        return vm_class(
+            header=header,
+            chaindb=self.chain.chaindb,
+            chain_context=ChainContext(self.chain.chain_id),
+            consensus_context=self.chain.consensus_context,
+        )
 
     def estimate_gas(self, transaction: SpoofTransaction) -> int:
         """The least gas the transaction succeeds with at the head (exact, as anvil's search)."""

@@ -148,6 +148,19 @@ class Miner:
             listener(built.block)
         return built.block
 
+    def _next_header_fields(self, timestamp: int) -> dict:
+        return dict(
+            timestamp=timestamp,
+            gas_limit=self.backend.config.gas_limit,
+            parent_state_root=self.backend.head_state_root,
+            parent_beacon_block_root=self.parent_beacon_block_root,
+            **self.backend.controls.header_fields(),
+        )
+
+    def run_next(self, timestamp: int, transactions: List[SignedTransactionAPI]) -> BuiltBlock:
+        """The next block with ``transactions``, run and not kept (a pending view)."""
+        return run_block(self.backend.chain, transactions, **self._next_header_fields(timestamp))
+
     def build_next(self, timestamp: int) -> BuiltBlock:
         """
         The next block, its state and receipts: every ready transaction
@@ -157,13 +170,7 @@ class Miner:
         always built, empty if need be.
         """
         transactions = self.pool.ready()
-        header_fields = dict(
-            timestamp=timestamp,
-            gas_limit=self.backend.config.gas_limit,
-            parent_state_root=self.backend.head_state_root,
-            parent_beacon_block_root=self.parent_beacon_block_root,
-            **self.backend.controls.header_fields(),
-        )
+        header_fields = self._next_header_fields(timestamp)
         while True:
             try:
                 return build_block_and_state(self.backend.chain, transactions, **header_fields)

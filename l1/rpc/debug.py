@@ -48,5 +48,10 @@ class DebugNamespace:
     def debug_traceCall(
         self, call: TransactionRequest, block: BlockTag, options: Optional[Dict[str, Any]]
     ) -> Dict[str, Any]:
-        """A call traced as debug_traceTransaction traces, in a block's state."""
+        """
+        A call traced as debug_traceTransaction traces, in a block's state
+        ("pending": after the transactions the next block would hold).
+        """
+        if block == "pending":
+            return self.devnet.trace_call(call, None, options, pending=True)
         return self.devnet.trace_call(call, self.devnet.block_number(block), options)

@@ -1,0 +1,370 @@
+"""
+Synchronous calls between L1 and L2 inside one based block (the execution
+table): an L1 contract calls an L2 contract and uses its result, the L2 code
+calls back into L1 under try/catch, and only the subtree that reverts is
+undone, on both sides. Every way of lying in the table is refused, and the
+same programs run in one merged EVM state leave the same outcome.
+Against a real L1 devnet in slot mode and the real contracts.
+"""
+
+import dataclasses
+
+import pytest
+from eth_abi import encode as abi_encode
+from rollups import BUILDER, composable, reason_of
+
+from contracts import compile_contract
+from l1.accounts import derive_accounts
+from l1.node import Devnet, DevnetConfig
+from rollup.based import Action, BasedBuilder
+from rollup.cross_domain import deploy_on_l2, signed_l2_transaction
+from rollup.execution_table import ExecutionTableBuilder, table_calldata
+from rollup.l1_contract import L1Contract
+from rollup.l2 import L2_CROSS_CALLS
+from rollup.merged_reference import (
+    CROSS_CALLS,
+    Calldata,
+    Deployment,
+    Program,
+    based_program,
+    merged_program,
+)
+
+ACCOUNTS = derive_accounts()
+ALICE, STRANGER = ACCOUNTS[0], ACCOUNTS[6]
+TALLY = compile_contract("L2Tally")
+INITIATOR = compile_contract("L1Initiator")
+
+
+@pytest.fixture
+def l1():
+    return Devnet(DevnetConfig())
+
+
+@dataclasses.dataclass
+class Tally:
+    """The demo program: an initiator and a counter on L1, a tally on L2."""
+
+    node: Devnet
+    rollup: object
+    tally: str
+    counter: L1Contract
+    initiator: L1Contract
+    tables: ExecutionTableBuilder
+
+    def run(self, amount: int, fail_after: bool = False, initiator=None) -> Action:
+        """The L1 action: the initiator calls the tally, which bumps the counter on L1."""
+        initiator = initiator or self.initiator
+        data = TALLY.encode_call("tally", self.counter.address, amount, fail_after)
+        return Action(initiator.address, INITIATOR.encode_call("run", self.tally, data))
+
+    def build(self, *actions: Action, transactions=()):
+        certificate = self.rollup.sequencer.end_slot()
+        return self.tables.build(transactions, after=list(actions), slot_ending=certificate)
+
+    def land(self, based):
+        """Land ``based`` in the next slot's block, follow it on L2; the L1 receipt."""
+        sent = self.tables.land(based)
+        self.node.mine_slot(self.rollup.sequencer.next_l1_slot())
+        self.rollup.sequencer.follow_l1()
+        return self.rollup.l1.eth.get_transaction_receipt(sent)
+
+    def relanded(self, based):
+        """``based`` with its entries changed by the caller, landed: the L1 receipt."""
+        based.calls = table_calldata(based.entries)
+        return self.land(based)
+
+    def tally_view(self, name: str):
+        contract = self.rollup.l2_web3.eth.contract(self.tally, abi=TALLY.abi)
+        return getattr(contract.functions, name)().call()
+
+    def everything(self) -> dict:
+        """What a refused based block must leave as it was, on both chains."""
+        return {
+            "count": self.counter.view("count"),
+            "results": self.initiator.view("results"),
+            "messages": self.rollup.contract.view("message_count"),
+            "l2 head": self.rollup.l2.head().hash,
+            "calls from l1": self.tally_view("calls_from_l1"),
+            "inner writes": self.tally_view("inner_writes"),
+        }
+
+
+@pytest.fixture
+def program(l1) -> Tally:
+    rollup = composable(l1)
+    l1.set_automine(True)
+    tally = deploy_on_l2(rollup, ALICE, "L2Tally")
+    counter = L1Contract.deploy(rollup.l1, "L1Counter", ALICE.checksum_address)
+    initiator = L1Contract.deploy(
+        rollup.l1, "L1Initiator", ALICE.checksum_address, rollup.cross_calls.address
+    )
+    l1.set_automine(False)
+    tables = ExecutionTableBuilder(BasedBuilder(rollup, BUILDER))
+    return Tally(l1, rollup, tally, counter, initiator, tables)
+
+
+def refused(program: Tally, based) -> str:
+    """
+    Land ``based`` (changed by the caller), require that nothing changed on
+    either chain (L1 settles the sequenced blocks up to the slot-ending one,
+    and nothing of the based block): L1's reason.
+    """
+    before = program.everything()
+    receipt = program.relanded(based)
+    assert receipt.status == 0
+    assert program.everything() == before
+    assert program.rollup.contract.view("head_hash") == based.block.header.parent_hash
+    return reason_of(program.node, receipt)
+
+
+# -- calls that work --
+
+
+def test_an_l1_contract_calls_an_l2_contract_and_uses_its_result(program):
+    based = program.build(program.run(5))
+    receipt = program.land(based)
+    assert receipt.status == 1
+    # L1 used the L2 result in the same transaction; the L2 code's L1 call bumped L1.
+    assert program.initiator.view("last_result") == 5
+    assert program.counter.view("count") == 5
+    assert program.counter.view("last_l2_sender") == program.tally
+    # On L2 the call ran once, from the initiator, and its subtree was kept.
+    assert program.tally_view("calls_from_l1") == 1
+    assert program.tally_view("last_l1_caller") == program.initiator.address
+    assert program.tally_view("inner_writes") == 1
+    [entry] = based.entries
+    assert [call.kept for call in entry.l1_calls] == [True]
+    # The node took in the based block and the call's block: it agrees with L1.
+    rollup = program.rollup
+    assert rollup.l2.head().hash == rollup.contract.view("head_hash")
+    assert rollup.l2.head().block_number == based.block.number + 1
+
+
+def test_an_inner_l1_call_that_reverts_under_try_catch_rolls_back_only_its_subtree(program):
+    based = program.build(program.run(500))  # above the counter's limit: it reverts on L1
+    assert program.land(based).status == 1
+    assert program.counter.view("count") == 0
+    # The L2 subtree that made the call is undone (its write), the catch is kept.
+    assert program.tally_view("inner_writes") == 0
+    assert program.tally_view("caught") == 1
+    assert program.tally_view("calls_from_l1") == 1
+    # L1 went on with the result the L2 code returned after catching.
+    assert program.initiator.view("results") == 1
+    assert program.initiator.view("last_result") == 0
+
+
+def test_an_l2_subtree_reverting_after_its_l1_call_undoes_that_l1_call_too(program):
+    based = program.build(program.run(7, fail_after=True))
+    [entry] = based.entries
+    assert [(call.success, call.kept) for call in entry.l1_calls] == [(True, False)]
+    assert program.land(based).status == 1
+    # The L1 call succeeded when made, and is undone with the L2 frame that made it.
+    assert program.counter.view("count") == 0
+    assert program.tally_view("inner_writes") == 0
+    assert program.tally_view("caught") == 1
+
+
+def test_two_calls_into_l2_in_one_based_block_each_see_the_other(program):
+    based = program.build(program.run(2), program.run(3))
+    assert len(based.entries) == 2
+    assert program.land(based).status == 1
+    assert program.counter.view("count") == 5
+    assert program.initiator.view("last_result") == 5
+    assert program.tally_view("calls_from_l1") == 2
+
+
+def test_a_reorg_of_the_l1_block_takes_the_calls_l2_blocks_out_too(program):
+    rollup = program.rollup
+    snapshot = program.node.snapshot()
+    based = program.build(program.run(4))
+    assert program.land(based).status == 1
+    assert rollup.l2.head().block_number == based.block.number + 1
+    program.node.revert(snapshot)
+    rollup.sequencer.follow_l1()
+    chain = [rollup.l2.backend.block(n).hash for n in range(rollup.l2.head().block_number + 1)]
+    assert based.block.hash not in chain and based.entries[0].block.hash not in chain
+    assert program.tally_view("calls_from_l1") == 0
+
+
+# -- every lie in the table is refused, and nothing changes anywhere --
+
+
+def test_wrong_return_data_is_refused(program):
+    based = program.build(program.run(5))
+    based.entries[0].returned = abi_encode(["uint256"], [6])
+    assert "did not run the call as the entry says" in refused(program, based)
+
+
+def test_a_wrong_result_given_to_the_l2_code_for_its_l1_call_is_refused(program):
+    based = program.build(program.run(5))
+    entry = based.entries[0]
+    entry.l1_calls[0] = dataclasses.replace(
+        entry.l1_calls[0], returned=abi_encode(["uint256"], [99])
+    )
+    assert "did not return what the L2 code was given" in refused(program, based)
+
+
+def test_an_l1_call_said_to_revert_that_succeeds_is_refused(program):
+    based = program.build(program.run(5))
+    entry = based.entries[0]
+    entry.l1_calls[0] = dataclasses.replace(entry.l1_calls[0], success=False)
+    assert "did not return what the L2 code was given" in refused(program, based)
+
+
+def test_a_kept_l1_call_said_to_be_undone_is_refused(program):
+    based = program.build(program.run(5))
+    entry = based.entries[0]
+    entry.l1_calls[0] = dataclasses.replace(entry.l1_calls[0], kept=False)
+    assert "did not run the call as the entry says" in refused(program, based)
+
+
+def test_an_entry_on_a_stale_l2_state_is_refused(program):
+    stale = program.build(program.run(5))
+    # The same call after another L2 transaction: the old entry's block builds on a
+    # based block that is no longer the one settled before it.
+    transfer = signed_l2_transaction(program.rollup, ACCOUNTS[2], {
+        "to": ACCOUNTS[3].checksum_address, "value": 1, "gas": 21_000,
+    })
+    based = program.build(program.run(5), transactions=[transfer])
+    based.entries = stale.entries
+    assert "does not build on the settled head" in refused(program, based)
+
+
+def test_an_entry_replayed_in_a_later_block_is_refused(program):
+    first = program.build(program.run(5))
+    assert program.land(first).status == 1
+    based = program.build(program.run(5))
+    based.entries = first.entries
+    assert "does not build on the settled head" in refused(program, based)
+    # Nor can anyone run the call again on L2.
+    rollup = program.rollup
+    cross = rollup.l2_web3.eth.contract(L2_CROSS_CALLS, abi=compile_contract("L2CrossCalls").abi)
+    entry = first.entries[0]
+    index = rollup.contract.view("message_count")
+    with pytest.raises(Exception, match="already ran"):
+        cross.functions.execute(
+            index, entry.caller, entry.target, entry.data, []
+        ).call({"from": STRANGER.checksum_address})
+
+
+def test_reordered_entries_are_refused(program):
+    based = program.build(program.run(2), program.run(3))
+    based.entries.reverse()
+    assert "the entry is for another call" in refused(program, based)
+
+
+def test_a_call_into_l2_with_no_entry_is_refused(program):
+    based = program.build(program.run(5))
+    based.entries = []
+    assert "no entry in the execution table" in refused(program, based)
+
+
+def test_two_callers_for_one_entry_are_refused(program):
+    program.node.set_automine(True)
+    other = L1Contract.deploy(
+        program.rollup.l1, "L1Initiator", ALICE.checksum_address,
+        program.rollup.cross_calls.address,
+    )
+    program.node.set_automine(False)
+    based = program.build(program.run(5))
+    # The other initiator makes the same call with the first one's entry.
+    based.after = [program.run(5, initiator=other)]
+    assert "the entry is for another caller" in refused(program, based)
+
+
+def test_the_ends_refuse_callers_outside_a_based_block(program):
+    rollup = program.rollup
+    stranger = STRANGER.checksum_address
+    cross = rollup.cross_calls
+    for call, reason in [
+        (lambda: cross.contract.functions.call_l2(program.tally, b"").call({"from": stranger}),
+         "no entry in the execution table"),
+        (lambda: cross.contract.functions.load([]).call({"from": stranger}),
+         "only the sequencing contract loads a table"),
+        (lambda: rollup.sequencing.contract.functions.settle_call(
+            stranger, program.tally, bytes(32), b"").call({"from": stranger}),
+         "only the cross calls contract"),
+        (lambda: rollup.contract.contract.functions.enqueue_call(
+            stranger, program.tally, bytes(32)).call({"from": stranger}),
+         "only the sequencer"),
+    ]:
+        with pytest.raises(Exception, match=reason):
+            call()
+    l2_cross = rollup.l2_web3.eth.contract(
+        L2_CROSS_CALLS, abi=compile_contract("L2CrossCalls").abi
+    )
+    with pytest.raises(Exception, match="only inside a call from L1"):
+        l2_cross.functions.call_l1(program.counter.address, b"").call({"from": stranger})
+    # Nobody on L2 can pose as an L1 caller: the call must have been queued on L1.
+    with pytest.raises(Exception, match="L1 queued no such call"):
+        l2_cross.functions.execute(
+            rollup.contract.view("message_count") + 1, program.initiator.address,
+            program.tally, b"", [],
+        ).call({"from": stranger})
+
+
+def test_calls_that_are_not_an_execution_table_are_refused(program):
+    based = program.build(program.run(5))
+    based.calls = b"\x12\x34\x56\x78" + based.calls[4:]
+    before = program.everything()
+    receipt = program.land(based)
+    assert receipt.status == 0
+    assert "not an execution table" in reason_of(program.node, receipt)
+    assert program.everything() == before
+    assert program.rollup.contract.view("head_hash") == based.block.header.parent_hash
+
+
+# -- the merged single-EVM reference --
+
+
+def tally_program(amount: int, fail_after: bool, catch: bool) -> Program:
+    """
+    The tally as a Program; ``catch``: the initiator calls the tally's internal
+    function instead (it reverts on L2) and catches the revert.
+    """
+    if catch:
+        call = Calldata("L2Tally", "bump_on_l1", ("counter", amount, fail_after))
+        calls = (("initiator", "try_run", ("tally", call)),)
+    else:
+        call = Calldata("L2Tally", "tally", ("counter", amount, fail_after))
+        calls = (("initiator", "run", ("tally", call)),)
+    deployments = (
+        Deployment("tally", "L2Tally", "l2"),
+        Deployment("counter", "L1Counter", "l1"),
+        Deployment("initiator", "L1Initiator", "l1", (CROSS_CALLS,)),
+    )
+    reads = (
+        ("counter", "count", ()), ("counter", "last_l2_sender", ()),
+        ("initiator", "last_result", ()), ("initiator", "results", ()),
+        ("initiator", "failures", ()), ("tally", "calls_from_l1", ()),
+        ("tally", "last_l1_caller", ()), ("tally", "inner_writes", ()), ("tally", "caught", ()),
+    )
+    return Program(deployments, calls, reads)
+
+
+@pytest.mark.parametrize(
+    "amount, fail_after, catch",
+    [(5, False, False), (500, False, False), (7, True, False), (5, False, True)],
+    ids=["kept", "inner-l1-revert-caught", "l2-revert-after-l1-call", "l2-revert-caught-on-l1"],
+)
+def test_the_based_block_leaves_what_the_merged_single_evm_program_leaves(
+    l1, amount, fail_after, catch
+):
+    program = tally_program(amount, fail_after, catch)
+    merged = merged_program(program, ALICE)
+    rollup = composable(l1)
+    l1.set_automine(True)
+
+    def land(tables, based):
+        sent = tables.land(based)
+        l1.mine_slot(rollup.sequencer.next_l1_slot())
+        rollup.sequencer.follow_l1()
+        return rollup.l1.eth.get_transaction_receipt(sent)
+
+    based = based_program(
+        program, rollup, BasedBuilder(rollup, BUILDER), (ALICE, ACCOUNTS[7]), land,
+        deployed=lambda: l1.set_automine(False),
+    )
+    assert based == merged
+    assert merged.committed
