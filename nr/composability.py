@@ -1,9 +1,10 @@
 """
 ``nr composability --demo``: a composable rollup through a few slots on an
 in-process L1 in slot mode (sequenced blocks, slot-ending and based blocks, a
-cross-domain swap, a deposit spent and withdrawn in one L1 transaction, a
-missed slot, the sequencer going silent until the rollup falls back to based
-mode, and its return), drawn as a timeline (PNG and HTML).
+cross-domain swap, a deposit spent and withdrawn in one L1 transaction, an
+L1 contract calling L2 which calls L1 back in one L1 transaction, a missed
+slot, the sequencer going silent until the rollup falls back to based mode,
+and its return), drawn as a timeline (PNG and HTML).
 """
 
 import base64
@@ -22,7 +23,12 @@ from l1.accounts import derive_accounts
 from l1.node import Devnet, DevnetConfig
 from rollup.based import BasedBuilder
 from rollup.composable import SLOT_FRIENDLY_L2_GAS_LIMIT, ComposableRollup
-from rollup.cross_domain import SwapDesk, deposit_and_withdraw, signed_l2_transaction
+from rollup.cross_domain import (
+    SwapDesk,
+    TallyDemo,
+    deposit_and_withdraw,
+    signed_l2_transaction,
+)
 from rollup.slot_runner import SlotRecord, SlotRunner
 from rollup.stages import load_preset
 
@@ -51,6 +57,7 @@ def run_demo(log: Callable[[str], None] = print) -> List[SlotRecord]:
     )
     rollup = ComposableRollup.deploy(l1.web3(), config)
     desk = SwapDesk.deploy(rollup, ALICE)
+    tally = TallyDemo.deploy(rollup, ALICE)
     swap_id = b"\x01" * 32
     desk.swaps.transact(
         "offer", swap_id, BOB.checksum_address, ALICE.checksum_address, 2 * ETHER,
@@ -81,6 +88,10 @@ def run_demo(log: Callable[[str], None] = print) -> List[SlotRecord]:
     say(runner.run_slot(transfers(rollup, 2), build_based=False), "nobody builds a based block")
     say(runner.run_slot(compose=round_trip, cross_domain="deposit, spend, withdraw, claim"),
         "a deposit spent and withdrawn in one L1 transaction")
+    say(runner.run_slot(
+        compose=lambda builder, certificate: tally.build_call(builder, certificate, 5),
+        cross_domain="L1 -> L2 -> L1 call",
+    ), "an L1 contract calls L2, which calls L1 back, in one L1 transaction")
     waiting = transfers(rollup, 1)
     for silent in range(SILENT_SLOTS):
         record = runner.run_slot(waiting if silent == 0 else (), sequencer_live=False,

@@ -32,6 +32,10 @@ from .sequencer import DEPOSIT, QueuedMessage, one_block_of, relay_transaction, 
 from .slot_sequencer import BASED_ACTIONS_GAS, CERTIFICATE_GAS
 
 NO_CERTIFICATE = (0, bytes(32), 0, 0, bytes(32), [])
+# L1 gas per call into L2 (an execution table's entry) beside settling its
+# block: queueing it, the table's transient copy, the L2 code's L1 calls
+# performed, the outcome's proof.
+CALL_INTO_L2_GAS = 1_500_000
 
 
 @dataclass(frozen=True)
@@ -199,9 +203,16 @@ class BasedBuilder:
         )
 
     def landing_gas(self, based: BasedBlock) -> int:
-        """Gas for ``build_based`` with ``based``: its settlement, certificate and actions."""
+        """
+        Gas for ``build_based`` with ``based``: its settlement, certificate and
+        actions, and each call into L2 of its execution table.
+        """
         settling = settlement_gas(self.rollup.l2, based.stateless_input)
-        return settling + CERTIFICATE_GAS + BASED_ACTIONS_GAS
+        calls = sum(
+            settlement_gas(self.rollup.l2, entry.stateless_input) + CALL_INTO_L2_GAS
+            for entry in based.entries
+        )
+        return settling + CERTIFICATE_GAS + BASED_ACTIONS_GAS + calls
 
 
 def chained(message: QueuedMessage, previous: bytes, chain_id: int) -> QueuedMessage:

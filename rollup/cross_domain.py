@@ -2,8 +2,10 @@
 Cross-domain programs inside one based block, as demos and tests use them:
 an atomic swap of L1 ether for L2 ether between two users (``CrossSwap`` on
 L1 reads the ``SwapLedger`` payment on L2 from the just-settled state), a
-deposit spent on L2 and withdrawn again in the same L1 transaction, and a
-flash loan from L1 used on L2 and repaid on L1 (``FlashLender``).
+deposit spent on L2 and withdrawn again in the same L1 transaction, a
+flash loan from L1 used on L2 and repaid on L1 (``FlashLender``), and a
+synchronous L1 -> L2 -> L1 call (``L1Initiator`` calls ``L2Tally``, which
+bumps ``L1Counter`` under try/catch) through an execution table.
 """
 
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from contracts import compile_contract
 from l1.accounts import DevAccount
 
 from .based import Action, BasedBlock, BasedBuilder
+from .execution_table import ExecutionTableBuilder
 from .l1_contract import L1Contract, RollupError
 from .l2 import L2_MESSAGE_PASSER
 from .rollup import WITHDRAWAL_GAS, Withdrawal, sent_message_slot
@@ -214,3 +217,47 @@ class FlashLoanDesk:
             "flash", borrower, amount, fee, *based.arguments(), sender=builder.key.checksum_address,
             value=based.value, gas=builder.landing_gas(based) + FLASH_GAS,
         )
+
+
+@dataclass
+class TallyDemo:
+    """
+    The synchronous-call demo's contracts: ``L1Initiator`` and ``L1Counter``
+    on L1, ``L2Tally`` on L2. The initiator calls the tally (into L2), which
+    bumps the counter (back into L1) in a subcall it catches.
+    """
+
+    rollup: object
+    tally: str
+    counter: L1Contract
+    initiator: L1Contract
+
+    @classmethod
+    def deploy(cls, rollup, deployer: DevAccount) -> "TallyDemo":
+        """Deploy the tally on L2 (a sequenced block) and the L1 contracts (L1 must mine)."""
+        tally = deploy_on_l2(rollup, deployer, "L2Tally")
+        counter = L1Contract.deploy(rollup.l1, "L1Counter", deployer.checksum_address)
+        initiator = L1Contract.deploy(
+            rollup.l1, "L1Initiator", deployer.checksum_address, rollup.cross_calls.address
+        )
+        return cls(rollup, tally, counter, initiator)
+
+    def run(self, amount: int, fail_after: bool = False, initiator=None) -> Action:
+        """
+        The L1 action: the initiator (or ``initiator``) calls the tally, which
+        bumps the counter by ``amount`` and, with ``fail_after``, fails after it.
+        """
+        initiator = initiator or self.initiator
+        data = compile_contract("L2Tally").encode_call(
+            "tally", self.counter.address, amount, fail_after
+        )
+        return Action(
+            initiator.address, compile_contract("L1Initiator").encode_call("run", self.tally, data)
+        )
+
+    def build_call(
+        self, builder: BasedBuilder, certificate, amount: int, fail_after: bool = False
+    ) -> BasedBlock:
+        """The based block of one such call, with its execution table."""
+        tables = ExecutionTableBuilder(builder)
+        return tables.build(after=[self.run(amount, fail_after)], slot_ending=certificate)

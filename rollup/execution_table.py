@@ -44,7 +44,7 @@ from precompile.witness import prove_block
 from .based import Action, Assertion, BasedBlock, BasedBuilder, chained
 from .l1_contract import RollupError
 from .l2 import L2_BRIDGE, L2_CROSS_CALLS
-from .sequencer import QueuedMessage, relay_gas, settlement_gas
+from .sequencer import QueuedMessage, relay_gas
 
 # NativeRollup's message kind for a call from L1.
 CALL = 2
@@ -52,9 +52,6 @@ CALL = 2
 OUTCOMES_SLOT = 1
 # Gas of the L2 transaction that runs a call from L1.
 CALL_GAS = 2_000_000
-# L1 gas per call into L2 beside settling its block: queueing it, the table's
-# transient copy, the L1 calls performed, the outcome's proof.
-CALL_OVERHEAD_GAS = 1_500_000
 # Simulation rounds before the builder gives up (each learns at least one call or result).
 MAX_ROUNDS = 12
 # What an L1 call is assumed to return before L1 has been asked.
@@ -344,7 +341,7 @@ class ExecutionTableBuilder:
                 "build_based", *based.arguments()
             ).hex(),
             "value": hex(based.value),
-            "gas": hex(self.landing_gas(based)),
+            "gas": hex(self.builder.landing_gas(based)),
         }
         options = {
             "tracer": "callTracer",
@@ -354,13 +351,6 @@ class ExecutionTableBuilder:
         if "result" not in traced:
             raise RollupError(f"cannot simulate the based block on L1: {traced.get('error')}")
         return traced["result"]
-
-    def landing_gas(self, based: BasedBlock) -> int:
-        """Gas for ``build_based`` with ``based`` and its table."""
-        return self.builder.landing_gas(based) + sum(
-            settlement_gas(self.rollup.l2, entry.stateless_input) + CALL_OVERHEAD_GAS
-            for entry in based.entries
-        )
 
     def _seen_on_l1(self, trace: Dict[str, Any], entries: List[CallEntry]):
         """
@@ -396,7 +386,7 @@ class ExecutionTableBuilder:
 
     def land(self, based: BasedBlock) -> bytes:
         """Send the based block with its table to L1; the transaction hash."""
-        return self.builder.land(based, gas=self.landing_gas(based))
+        return self.builder.land(based)
 
 
 def _bytes(text: Optional[str]) -> bytes:

@@ -15,6 +15,9 @@ def test_the_demo_runs_every_kind_of_slot_and_draws_them(tmp_path):
     assert any("swap" in label for r in records for label in r.cross_domain)
     swap = next(r for r in records if any("swap" in label for label in r.cross_domain))
     assert swap.based_landed
+    nested = next(r for r in records if "L1 -> L2 -> L1 call" in r.cross_domain)
+    # The based block and the call's own L2 block settled in the slot.
+    assert nested.based_landed and nested.settled_head == nested.based + 1
     missed = [r for r in records if r.slot_ending is not None and not r.based_attempted]
     assert missed, "a slot without a based block"
     modes = [r.mode for r in records]
@@ -38,6 +41,9 @@ def test_the_benchmark_measures_preconfirmations_and_landing():
     assert results.preconfirmation_ms and all(ms > 0 for ms in results.preconfirmation_ms)
     report = format_composability(results)
     assert "preconfirmation latency  p50" in report and "based blocks in their slot" in report
+    # One more slot lands a synchronous call; its block settles two L2 blocks.
+    assert results.synchronous_call_gas > max(results.plain_gas, default=0)
+    assert f"{results.synchronous_call_gas:,} with a synchronous" in report
 
 
 def test_nr_composability_without_demo_says_what_it_does(capsys):

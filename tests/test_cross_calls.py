@@ -10,6 +10,7 @@ Against a real L1 devnet in slot mode and the real contracts.
 import dataclasses
 
 import pytest
+import vyper
 from eth_abi import encode as abi_encode
 from rollups import BUILDER, composable, reason_of
 
@@ -17,7 +18,7 @@ from contracts import compile_contract
 from l1.accounts import derive_accounts
 from l1.node import Devnet, DevnetConfig
 from rollup.based import Action, BasedBuilder
-from rollup.cross_domain import deploy_on_l2, signed_l2_transaction
+from rollup.cross_domain import TallyDemo, signed_l2_transaction
 from rollup.execution_table import ExecutionTableBuilder, table_calldata
 from rollup.l1_contract import L1Contract
 from rollup.l2 import L2_CROSS_CALLS
@@ -41,22 +42,13 @@ def l1():
     return Devnet(DevnetConfig())
 
 
-@dataclasses.dataclass
-class Tally:
-    """The demo program: an initiator and a counter on L1, a tally on L2."""
+class Tally(TallyDemo):
+    """The demo on a slot-mode L1 (``node``), built and landed by the builder's key."""
 
-    node: Devnet
-    rollup: object
-    tally: str
-    counter: L1Contract
-    initiator: L1Contract
-    tables: ExecutionTableBuilder
-
-    def run(self, amount: int, fail_after: bool = False, initiator=None) -> Action:
-        """The L1 action: the initiator calls the tally, which bumps the counter on L1."""
-        initiator = initiator or self.initiator
-        data = TALLY.encode_call("tally", self.counter.address, amount, fail_after)
-        return Action(initiator.address, INITIATOR.encode_call("run", self.tally, data))
+    def __init__(self, node: Devnet, demo: TallyDemo) -> None:
+        super().__init__(demo.rollup, demo.tally, demo.counter, demo.initiator)
+        self.node = node
+        self.tables = ExecutionTableBuilder(BasedBuilder(demo.rollup, BUILDER))
 
     def build(self, *actions: Action, transactions=()):
         certificate = self.rollup.sequencer.end_slot()
@@ -94,14 +86,9 @@ class Tally:
 def program(l1) -> Tally:
     rollup = composable(l1)
     l1.set_automine(True)
-    tally = deploy_on_l2(rollup, ALICE, "L2Tally")
-    counter = L1Contract.deploy(rollup.l1, "L1Counter", ALICE.checksum_address)
-    initiator = L1Contract.deploy(
-        rollup.l1, "L1Initiator", ALICE.checksum_address, rollup.cross_calls.address
-    )
+    demo = TallyDemo.deploy(rollup, ALICE)
     l1.set_automine(False)
-    tables = ExecutionTableBuilder(BasedBuilder(rollup, BUILDER))
-    return Tally(l1, rollup, tally, counter, initiator, tables)
+    return Tally(l1, demo)
 
 
 def refused(program: Tally, based) -> str:
@@ -368,3 +355,51 @@ def test_the_based_block_leaves_what_the_merged_single_evm_program_leaves(
     )
     assert based == merged
     assert merged.committed
+
+
+REENTERING_COUNTER = """
+# pragma version ~=0.4.3
+interface CrossCalls:
+    def call_l2(target: address, data: Bytes[1024]) -> Bytes[1024]: nonpayable
+
+cross_calls: address
+tally: address
+count: public(uint256)
+
+@deploy
+def __init__(cross_calls: address, tally: address):
+    self.cross_calls = cross_calls
+    self.tally = tally
+
+@external
+def bump(amount: uint256) -> uint256:
+    self.count += amount
+    extcall CrossCalls(self.cross_calls).call_l2(self.tally, b"")
+    return self.count
+"""
+
+
+def test_a_call_into_l2_from_an_l1_call_the_l2_code_made_is_refused(program):
+    compiled = vyper.compile_code(REENTERING_COUNTER, output_formats=["abi", "bytecode"])
+    web3 = program.rollup.l1
+    program.node.set_automine(True)
+    factory = web3.eth.contract(abi=compiled["abi"], bytecode=compiled["bytecode"])
+    sent = factory.constructor(program.rollup.cross_calls.address, program.tally).transact(
+        {"from": ALICE.checksum_address}
+    )
+    reentering = web3.eth.contract(
+        web3.eth.get_transaction_receipt(sent).contractAddress, abi=compiled["abi"]
+    )
+    program.node.set_automine(False)
+    data = TALLY.encode_call("tally", reentering.address, 5, False)
+    based = program.build(
+        Action(program.initiator.address, INITIATOR.encode_call("run", program.tally, data))
+    )
+    [entry] = based.entries
+    [l1_call] = entry.l1_calls
+    assert not l1_call.success
+    assert b"no call into L2 from an L1 call the L2 code made" in l1_call.returned
+    assert program.land(based).status == 1
+    # The L1 call failed whole, and the L2 code caught it.
+    assert reentering.functions.count().call() == 0
+    assert program.tally_view("caught") == 1

@@ -5,12 +5,14 @@ mode, on the wall clock. A client sends L2 transfers over JSON-RPC
 waits for L1 it polls ``nr_getPreconfirmation``) at random times, 2 a
 second; each slot the sequencer ends the slot, a builder lands a based block (every tenth one a
 cross-domain round trip: a deposit spent and withdrawn in one L1
-transaction), and the slot's L1 block is mined at its start.
+transaction), and the slot's L1 block is mined at its start. After the
+timed slots, one more lands a synchronous L1 -> L2 -> L1 call (an execution
+table), for its gas.
 
 Measured: preconfirmation latency (send to signed promise, over HTTP), the
 latency to L1 settlement, the share of slots whose based block landed in
 its own slot, and L1 gas per based block with and without a cross-domain
-call.
+round trip, and with a synchronous call.
 """
 
 import asyncio
@@ -31,7 +33,7 @@ from l1.node import Devnet, DevnetConfig
 from l1.server import DevnetServer
 from rollup.based import BasedBuilder
 from rollup.composable import SLOT_FRIENDLY_L2_GAS_LIMIT, ComposableRollup
-from rollup.cross_domain import deposit_and_withdraw
+from rollup.cross_domain import TallyDemo, deposit_and_withdraw
 from rollup.slot_runner import SlotRecord, SlotRunner, wall_clock_waiter
 from rollup.stages import load_preset
 
@@ -56,6 +58,8 @@ class ComposabilityResults:
     attempted: int = 0
     plain_gas: List[int] = field(default_factory=list)
     cross_domain_gas: List[int] = field(default_factory=list)
+    # L1 gas of the based block with a synchronous L1 -> L2 -> L1 call (None: it did not land).
+    synchronous_call_gas: Optional[int] = None
     records: List[SlotRecord] = field(default_factory=list)
 
 
@@ -189,6 +193,7 @@ def run_composability_bench(
     )
     log(f"deploying a composable rollup ({slot_time} s slots) ...")
     rollup = ComposableRollup.deploy(l1.web3(), config, slot_time=slot_time)
+    tally = TallyDemo.deploy(rollup, derive_accounts()[0])
     l1.set_automine(False)
     url = serve_in_thread(rollup.l2, (rollup.rpc_namespace(),))
     builder = BasedBuilder(rollup, derive_accounts()[5])
@@ -235,6 +240,12 @@ def run_composability_bench(
             log(f"  slot {index + 1}/{slots}: {results.landed}/{results.attempted} based blocks"
                 f" in their slot, {len(client.preconfirmed)} preconfirmed")
     client.stopped.set()
+    record = runner.run_slot(
+        compose=lambda build, certificate: tally.build_call(build, certificate, 5),
+        cross_domain="L1 -> L2 -> L1 call",
+    )
+    if record.based_landed:
+        results.synchronous_call_gas = record.based_gas
     results.broken_promises = client.broken_promises()
     results.preconfirmation_ms = [1000 * s for s, _ in client.preconfirmed.values()]
     results.at_once_ms = [1000 * s for s in client.at_once]
@@ -254,6 +265,7 @@ def format_composability(results: ComposabilityResults) -> str:
         return f"{statistics.median(values):,.0f}" if values else "-"
 
     share = 100 * results.landed / results.attempted if results.attempted else 0.0
+    synchronous = [results.synchronous_call_gas] if results.synchronous_call_gas else []
     return "\n".join([
         f"{results.slots} slots of {results.slot_time} s",
         f"preconfirmation latency  p50 {percentile(pre, 0.5):7.1f} ms   p99"
@@ -270,4 +282,6 @@ def format_composability(results: ComposabilityResults) -> str:
         f"L1 gas per based block   {median(results.plain_gas)} (empty);"
         f" {median(results.cross_domain_gas)} with a cross-domain round trip"
         f" (deposit, L2 withdrawal, claim)",
+        f"{'':25}{median(synchronous)} with a synchronous L1 -> L2 -> L1 call"
+        " (its own L2 block settled through EXECUTE too)",
     ])
