@@ -413,40 +413,29 @@ class SlotSequencer(Sequencer):
         self.l2.parent_beacon_block_root = last.header.parent_beacon_block_root
         self._sent_through = max(self._sent_through, last.number)
 
-    def based_block_of(self, transaction_hash: bytes) -> BlockAPI:
-        """The L2 block a ``build_based`` call in an L1 transaction carries."""
-        return self._based_arguments(transaction_hash)[0]
-
     def based_blocks_of(self, transaction_hash: bytes, l1_number: int) -> List[BlockAPI]:
         """
         Every L2 block an L1 transaction holding a based block settled, in
-        order: the based block and those of its calls into L2 (the entries of
-        its execution table that L1 settled, as its BlockSettled logs say).
+        order: the based block and those of its calls into L2. L1 consumes a
+        table's entries in order, so the settled ones are the first entries,
+        one per block settled besides the based one (its BlockSettled logs);
+        the rest may hold anything and are never read.
         """
-        based, entries = self._based_arguments(transaction_hash)
-        if not entries:
-            return [based]
-        settled = {
-            bytes(event.args.block_hash)
-            for event in self.rollup.events("BlockSettled", l1_number, l1_number)
-            if bytes(event.transactionHash) == bytes(transaction_hash)
-        }
-        blocks = [based] + [block for block in entries if block.hash in settled]
-        return sorted(blocks, key=lambda block: block.number)
-
-    def _based_arguments(self, transaction_hash: bytes) -> Tuple[BlockAPI, List[BlockAPI]]:
-        """The based block of a ``build_based`` call, and the L2 blocks of its execution table."""
         _, arguments = self.sequencing.contract.decode_function_input(
             self._build_based_call(transaction_hash)
         )
         based = self._block_of(bytes(arguments["stateless_input"]))
         calls = bytes(arguments["calls"])
         if not calls:
-            return based, []
-        _, table = self.cross_calls_abi.decode_function_input(calls)
-        return based, [
-            self._block_of(bytes(entry["stateless_input"])) for entry in table["entries"]
+            return [based]
+        settled = [
+            event for event in self.rollup.events("BlockSettled", l1_number, l1_number)
+            if bytes(event.transactionHash) == bytes(transaction_hash)
         ]
+        _, table = self.cross_calls_abi.decode_function_input(calls)
+        entries = table["entries"][:len(settled) - 1]
+        blocks = [based] + [self._block_of(bytes(entry["stateless_input"])) for entry in entries]
+        return sorted(blocks, key=lambda block: block.number)
 
     @property
     def cross_calls_abi(self):

@@ -403,3 +403,15 @@ def test_a_call_into_l2_from_an_l1_call_the_l2_code_made_is_refused(program):
     # The L1 call failed whole, and the L2 code caught it.
     assert reentering.functions.count().call() == 0
     assert program.tally_view("caught") == 1
+
+
+def test_unused_entries_holding_anything_do_not_stop_the_node_following_l1(program):
+    based = program.build(program.run(5))
+    # An entry L1 never consumes may hold any bytes: the node must not read it.
+    junk = dataclasses.replace(based.entries[0], stateless_input=b"\xff" * 100)
+    based.entries.append(junk)
+    receipt = program.relanded(based)
+    assert receipt.status == 1
+    rollup = program.rollup
+    assert rollup.l2.head().hash == rollup.contract.view("head_hash")
+    assert program.counter.view("count") == 5
