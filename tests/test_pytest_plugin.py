@@ -409,6 +409,15 @@ def test_the_next_test_starts_before_the_based_block(composable, preconfirmed, a
     based = composable.build_based([composable.sign_l2(accounts[1], receiver, 1)])
     assert composable.land(based).status == 1
 
+def test_an_l1_contract_calls_l2_and_back_in_one_based_block(composable, accounts):
+    from rollup.cross_domain import TallyDemo
+    composable.l1.set_automine(True)
+    demo = TallyDemo.deploy(composable.rollup, accounts[0])
+    composable.l1.set_automine(False)
+    based = composable.build_calling(after=[demo.run(5)])
+    assert composable.land(based).status == 1
+    assert demo.initiator.view("last_result") == 5 and demo.counter.view("count") == 5
+
 def test_its_l1_mines_by_slot_while_the_session_l1_automines(composable, w3, accounts):
     before, transfer = composable.w3.eth.block_number, {"to": accounts[5].checksum_address}
     composable.w3.eth.send_transaction({**transfer, "from": accounts[4].checksum_address})
@@ -419,7 +428,7 @@ def test_its_l1_mines_by_slot_while_the_session_l1_automines(composable, w3, acc
     w3.eth.send_transaction({**transfer, "from": accounts[4].checksum_address})
     assert w3.eth.block_number == session_head + 1
 ''')
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 def test_the_summary_gives_the_isolation_cost_and_gas_gives_a_table(pytester):

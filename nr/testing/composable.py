@@ -18,6 +18,7 @@ from l1.accounts import DevAccount
 from l1.node import Devnet, DevnetConfig
 from rollup.based import BasedBlock, BasedBuilder
 from rollup.composable import ComposableRollup, slot_friendly
+from rollup.execution_table import ExecutionTableBuilder
 
 
 class ComposableChains:
@@ -56,11 +57,24 @@ class ComposableChains:
         block the sequencer releases now; ``parts`` as ``BasedBuilder.build``
         takes them (``before``, ``after``, ``assertions``...).
         """
-        decode = self.rollup.l2.vm_class.get_transaction_builder().decode
-        certificate = self.rollup.sequencer.end_slot()
-        return self.builder.build(
-            [decode(bytes(raw)) for raw in transactions], slot_ending=certificate, **parts
+        transactions, certificate = self._ending_the_slot(transactions)
+        return self.builder.build(transactions, slot_ending=certificate, **parts)
+
+    def build_calling(self, transactions: Sequence[bytes] = (), **parts) -> BasedBlock:
+        """
+        As ``build_based``, with the execution table the ``after`` actions'
+        calls into L2 need (``CrossCalls.call_l2``; rollup/execution_table.py),
+        filled by simulating the block on both chains.
+        """
+        transactions, certificate = self._ending_the_slot(transactions)
+        return ExecutionTableBuilder(self.builder).build(
+            transactions, slot_ending=certificate, **parts
         )
+
+    def _ending_the_slot(self, transactions: Sequence[bytes]):
+        """``transactions`` decoded, and the slot-ending certificate the sequencer releases now."""
+        decode = self.rollup.l2.vm_class.get_transaction_builder().decode
+        return [decode(bytes(raw)) for raw in transactions], self.rollup.sequencer.end_slot()
 
     def land(self, based: BasedBlock):
         """Land ``based`` in the next slot's L1 block and follow it; the L1 receipt."""
