@@ -172,3 +172,20 @@ def test_an_access_list_naming_what_the_block_never_touches_runs_on_revm():
     block = build_block(chain, [unsigned.as_signed_transaction(KEY_1)])
     stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=CHAIN_ID, fork=FORK_PRAGUE))
     assert_revm_runs_and_agrees(stateless_input)
+
+
+def test_a_free_transaction_from_an_account_that_does_not_exist_creates_it():
+    # Base fee 0 and gas price 0: a sender with no account pays nothing, and the
+    # block gives it an account with nonce 1 (EEST stTransactionTest/NoSrcAccount1559).
+    gas_limit = 30_000_000
+    chain = new_chain(
+        Prague, CHAIN_ID, {}, gas_limit=gas_limit, base_fee_per_gas=0, gas_used=gas_limit // 2
+    )
+    vm = chain.get_vm()
+    unsigned = vm.create_unsigned_transaction(
+        nonce=0, gas_price=0, gas=21_000, to=CALLEE, value=0, data=b""
+    )
+    block = build_block(chain, [unsigned.as_signed_transaction(KEY_1, chain_id=CHAIN_ID)])
+    assert chain.get_vm().state.get_nonce(ALICE) == 1
+    stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=CHAIN_ID, fork=FORK_PRAGUE))
+    assert_revm_runs_and_agrees(stateless_input)

@@ -269,14 +269,23 @@ class RevmState:
         self._wipe(address)
 
     def add_balance(self, address: bytes, amount: int) -> None:
+        if amount == 0 and self.account(address) is None:
+            return
+        self._existing(address).balance += amount
+        self.changed.add(address)
+
+    def set_nonce(self, address: bytes, nonce: int) -> None:
+        """The account's nonce (a sender that paid nothing may not exist yet: it does now)."""
+        self._existing(address).nonce = nonce
+        self.changed.add(address)
+
+    def _existing(self, address: bytes) -> CachedAccount:
+        """The account at ``address``, created empty if there is none."""
         account = self.account(address)
         if account is None:
-            if amount == 0:
-                return
             account = self.accounts[address] = CachedAccount(0, 0, b"", BLANK_ROOT_HASH)
             self._wipe(address)
-        account.balance += amount
-        self.changed.add(address)
+        return account
 
     def post_state_root(self) -> bytes:
         updates = {}
@@ -478,7 +487,7 @@ class BlockRun:
         # revm checks the balance against the fee again but charges nothing.
         self.state.add_balance(sender, -transaction.gas * effective_price)
         if not is_creation:
-            self.state.account(sender).nonce = nonce + 1
+            self.state.set_nonce(sender, nonce + 1)
         try:
             success, gas_used, _, logs, touched = self.run(
                 sender, transaction.to, transaction.data, transaction.value, transaction.gas,
@@ -492,7 +501,7 @@ class BlockRun:
             ) from refused
         gas_used = max(gas_used, floor)
         self.state.apply(touched)
-        self.state.account(sender).nonce = nonce + 1
+        self.state.set_nonce(sender, nonce + 1)
         self.state.add_balance(sender, (transaction.gas - gas_used) * effective_price)
         self.state.add_balance(self.header.coinbase, gas_used * priority)
         self.gas_used += gas_used
