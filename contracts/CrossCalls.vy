@@ -162,8 +162,14 @@ def _perform(l1_calls: DynArray[L1Call, MAX_L1_CALLS]) -> (bytes32, uint256):
     for call: L1Call in l1_calls:
         success: bool = False
         returned: Bytes[MAX_RETURN_BYTES] = b""
+        # Each call runs on L1 after exactly the kept calls before it, as the
+        # L2 code was served it: an undone one placed later, or the second of
+        # two in one reverted L2 frame, would see other L1 state here.
+        assert call.position == kept_count, "cross calls: an L1 call is out of place"
+        assert call.target != self and call.target != self.sequencing and (
+            call.target != self.rollup
+        ), "cross calls: an L1 call may not target the cross-call, sequencing or rollup contract"
         if call.kept:
-            assert call.position == kept_count, "cross calls: a kept L1 call is out of place"
             self.l2_sender = call.l2_caller
             success, returned = raw_call(
                 call.target, call.data, max_outsize=MAX_RETURN_BYTES, revert_on_failure=False

@@ -376,7 +376,20 @@ def settle_call(
 
 @internal
 def _run(action: Action):
-    """@notice One L1 action of a based block; its failure reverts the whole block."""
+    """
+    @notice One L1 action of a based block; its failure reverts the whole
+            block. Actions run as this contract, the rollup's sequencer: none
+            may use that to queue a call from L1 in another's name or settle
+            a block outside the rules here, nor reach the cross-call contract.
+    """
+    assert action.target != self.cross_calls or action.target == empty(address), (
+        "based: an action may not call the cross calls contract"
+    )
+    if action.target == self.rollup and len(action.data) >= 4:
+        selector: bytes4 = convert(slice(action.data, 0, 4), bytes4)
+        assert selector != method_id("advance(bytes)", output_type=bytes4) and (
+            selector != method_id("enqueue_call(address,address,bytes32)", output_type=bytes4)
+        ), "based: an action may not queue calls or settle blocks as the sequencer"
     success: bool = False
     response: Bytes[MAX_RETURN_BYTES] = b""
     success, response = raw_call(

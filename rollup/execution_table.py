@@ -229,11 +229,11 @@ class ExecutionTableBuilder:
                 break
             plan = asked
         kept = {key: was_kept for key, served, was_kept in observed.requests if served}
-        table = [
+        table = self.served(number, [
             L1Call(*key[:3], *results.get((number, key), UNKNOWN_RESULT), kept.get(key, False),
                    key[3])
             for key in plan
-        ]
+        ])
         built, observed = self._run_call(chain, message, data, table)
         chain.chaindb.persist_block(built.block)
         stateless_input, _ = prove_block(
@@ -249,6 +249,14 @@ class ExecutionTableBuilder:
             observed.success, observed.returned, table, list(proven.proof),
             list(proven.storage[0].proof),
         )
+
+    def served(self, number: int, table: List[L1Call]) -> List[L1Call]:
+        """
+        The L1 calls call ``number``'s L2 block is served, as planned. A
+        builder that lies overrides this (the tests' attackers do): the L2
+        block then runs with what it returns, and L1 must refuse the lie.
+        """
+        return table
 
     def _run_call(self, chain: ChainAPI, message: QueuedMessage, data: bytes, table):
         """The L2 block of ``message``'s call with ``table``, run not kept, and what it showed."""

@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from eth.abc import BlockAPI, SignedTransactionAPI
+from eth_abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError as EthAbiDecodingError
 
 from contracts import compile_contract
 from l1.builder import run_block
 from l1.rpc.params import BYTES32, DATA, Param, list_of, method
-from precompile.encoding import decode
+from precompile.encoding import DecodingError, decode
 from precompile.execute import EXECUTE_CUMULATIVE_GAS_LIMIT
 from precompile.payload import new_payload_request_to_block
 from precompile.ssz import StatelessInput
@@ -416,26 +418,76 @@ class SlotSequencer(Sequencer):
     def based_blocks_of(self, transaction_hash: bytes, l1_number: int) -> List[BlockAPI]:
         """
         Every L2 block an L1 transaction holding a based block settled, in
-        order: the based block and those of its calls into L2. L1 consumes a
-        table's entries in order, so the settled ones are the first entries,
-        one per block settled besides the based one (its BlockSettled logs);
-        the rest may hold anything and are never read.
+        order (the based block, then those of its calls into L2), checked
+        against the transaction's BlockSettled logs. Read from the
+        ``build_based`` calldata when the transaction is that call and says
+        it plainly; else (a contract landing it, an encoding only the EVM
+        takes) from the inputs of the transaction's ``advance`` calls that
+        succeeded, as L1 ran them.
         """
-        _, arguments = self.sequencing.contract.decode_function_input(
-            self._build_based_call(transaction_hash)
-        )
-        based = self._block_of(bytes(arguments["stateless_input"]))
-        calls = bytes(arguments["calls"])
-        if not calls:
-            return [based]
         settled = [
-            event for event in self.rollup.events("BlockSettled", l1_number, l1_number)
+            bytes(event.args.block_hash)
+            for event in self.rollup.events("BlockSettled", l1_number, l1_number)
             if bytes(event.transactionHash) == bytes(transaction_hash)
         ]
-        _, table = self.cross_calls_abi.decode_function_input(calls)
-        entries = table["entries"][:len(settled) - 1]
-        blocks = [based] + [self._block_of(bytes(entry["stateless_input"])) for entry in entries]
+        blocks = self._blocks_from_calldata(transaction_hash, len(settled))
+        if blocks is None or [block.hash for block in blocks] != settled:
+            blocks = self._blocks_from_trace(transaction_hash)
+        if [block.hash for block in blocks] != settled:
+            raise RollupError(
+                f"L1 transaction 0x{bytes(transaction_hash).hex()} settled L2 blocks its"
+                " advance calls do not show"
+            )
+        return blocks
+
+    def _blocks_from_calldata(self, transaction_hash: bytes, settled: int):
+        """
+        The based block and the first ``settled - 1`` entries of its table
+        (L1 consumes them in order; the rest may hold anything), from a
+        ``build_based`` transaction's calldata; None if it is not one or does
+        not decode strictly.
+        """
+        transaction = self.rollup.l1.eth.get_transaction(transaction_hash)
+        if transaction.to != self.sequencing.address:
+            return None
+        try:
+            _, arguments = self.sequencing.contract.decode_function_input(bytes(transaction.input))
+            blocks = [self._block_of(bytes(arguments["stateless_input"]))]
+            calls = bytes(arguments["calls"])
+            if calls and settled > 1:
+                _, table = self.cross_calls_abi.decode_function_input(calls)
+                blocks += [
+                    self._block_of(bytes(entry["stateless_input"]))
+                    for entry in table["entries"][:settled - 1]
+                ]
+        except (DecodingError, EthAbiDecodingError, ValueError):
+            return None
         return sorted(blocks, key=lambda block: block.number)
+
+    def _blocks_from_trace(self, transaction_hash: bytes) -> List[BlockAPI]:
+        """The L2 blocks of the ``advance`` calls that succeeded in an L1 transaction, in order."""
+        hash_hex = "0x" + bytes(transaction_hash).hex()
+        traced = self.rollup.l1.provider.make_request(
+            "debug_traceTransaction", [hash_hex, {"tracer": "callTracer"}]
+        )
+        if "result" not in traced:
+            raise RollupError(f"cannot trace L1 transaction {hash_hex}: {traced.get('error')}")
+        rollup = self.rollup.address.lower()
+        selector = self.rollup.compiled.selector("advance")
+        blocks = []
+
+        def visit(frame):
+            if frame.get("error"):  # it and everything under it were undone
+                return
+            called = bytes.fromhex(frame.get("input", "0x")[2:])
+            if (frame.get("to") or "").lower() == rollup and called[:4] == selector:
+                (stateless_input,) = abi_decode(["bytes"], called[4:], strict=False)
+                blocks.append(self._block_of(bytes(stateless_input)))
+            for child in frame.get("calls", []):
+                visit(child)
+
+        visit(traced["result"])
+        return blocks
 
     @property
     def cross_calls_abi(self):
@@ -446,37 +498,6 @@ class SlotSequencer(Sequencer):
         stateless_input = decode(encoded_input, StatelessInput)
         return new_payload_request_to_block(
             stateless_input.new_payload_request, self.l2.vm_class
-        )
-
-    def _build_based_call(self, transaction_hash: bytes) -> bytes:
-        """
-        The calldata of the ``build_based`` call in an L1 transaction: the
-        transaction's own, or, when a contract called it (a flash lender
-        landing the block), the call's input in the transaction's call trace.
-        """
-        l1 = self.rollup.l1
-        transaction = l1.eth.get_transaction(transaction_hash)
-        if transaction.to == self.sequencing.address:
-            return bytes(transaction.input)
-        hash_hex = "0x" + bytes(transaction_hash).hex()
-        traced = l1.provider.make_request(
-            "debug_traceTransaction", [hash_hex, {"tracer": "callTracer"}]
-        )
-        if "result" not in traced:
-            raise RollupError(f"cannot trace L1 transaction {hash_hex}: {traced.get('error')}")
-        selector = self.sequencing.compiled.selector("build_based")
-        frames = [traced["result"]]
-        while frames:
-            frame = frames.pop()
-            called = bytes.fromhex(frame.get("input", "0x")[2:])
-            if (frame.get("to") or "").lower() == self.sequencing.address.lower() and (
-                called[:4] == selector and not frame.get("error")
-            ):
-                return called
-            frames.extend(frame.get("calls", []))
-        raise RollupError(
-            f"L1 transaction {hash_hex} landed a based block without"
-            " a build_based call in its trace"
         )
 
     def _undo_reverted(self) -> None:

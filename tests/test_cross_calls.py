@@ -12,6 +12,7 @@ import dataclasses
 import pytest
 import vyper
 from eth_abi import encode as abi_encode
+from eth_hash.auto import keccak
 from rollups import BUILDER, composable, reason_of
 
 from contracts import compile_contract
@@ -20,7 +21,7 @@ from l1.node import Devnet, DevnetConfig
 from rollup.based import Action, BasedBuilder
 from rollup.cross_domain import TallyDemo, signed_l2_transaction
 from rollup.execution_table import ExecutionTableBuilder, table_calldata
-from rollup.l1_contract import L1Contract
+from rollup.l1_contract import L1Contract, RollupError
 from rollup.l2 import L2_CROSS_CALLS
 from rollup.merged_reference import (
     CROSS_CALLS,
@@ -415,3 +416,171 @@ def test_unused_entries_holding_anything_do_not_stop_the_node_following_l1(progr
     rollup = program.rollup
     assert rollup.l2.head().hash == rollup.contract.view("head_hash")
     assert program.counter.view("count") == 5
+
+
+# -- what a based block's own actions may not do (they run as the rollup's sequencer) --
+
+
+def test_an_action_cannot_queue_a_call_from_l1_in_anothers_name(program):
+    rollup = program.rollup
+    victim = program.initiator.address  # never calls anything here
+    data = TALLY.encode_call("tally", program.counter.address, 5, False)
+    forged = Action(rollup.address, rollup.contract.compiled.encode_call(
+        "enqueue_call", victim, program.tally, keccak(data)
+    ))
+    settling = Action(rollup.address, rollup.contract.compiled.encode_call("advance", b"\x00"))
+    loading = Action(rollup.cross_calls.address, b"")
+    for action, reason in [
+        (forged, "may not queue calls or settle blocks as the sequencer"),
+        (settling, "may not queue calls or settle blocks as the sequencer"),
+        (loading, "may not call the cross calls contract"),
+    ]:
+        based = BasedBuilder(rollup, BUILDER).build(
+            before=[action], slot_ending=rollup.sequencer.end_slot()
+        )
+        assert reason in refused(program, based)
+
+
+# -- the order of L1 calls --
+
+# An L2 contract making two L1 calls: ``undone_then_kept`` bumps the counter by 2
+# in a subcall that reverts (carrying the result out), then by 3 for good;
+# ``two_undone`` bumps by 2 and by 3 in one subcall that reverts.
+ORDER_PROBE = """
+# pragma version ~=0.4.3
+interface L2CrossCalls:
+    def call_l1(target: address, data: Bytes[1024]) -> (bool, Bytes[1024]): nonpayable
+
+CROSS_CALLS: constant(address) = 0x4200000000000000000000000000000000000030
+seen: public(uint256)
+
+@internal
+def _bump(counter: address, amount: uint256) -> uint256:
+    ok: bool = False
+    response: Bytes[1024] = b""
+    ok, response = extcall L2CrossCalls(CROSS_CALLS).call_l1(
+        counter, abi_encode(amount, method_id=method_id("bump(uint256)"))
+    )
+    return abi_decode(response, uint256)
+
+@external
+def undone_then_kept(counter: address) -> uint256:
+    ok: bool = False
+    response: Bytes[32] = b""
+    ok, response = raw_call(
+        self, abi_encode(counter, method_id=method_id("bump_and_revert(address)")),
+        max_outsize=32, revert_on_failure=False,
+    )
+    self.seen = abi_decode(response, uint256)
+    self._bump(counter, 3)
+    return self.seen
+
+@external
+def two_undone(counter: address) -> uint256:
+    ok: bool = False
+    response: Bytes[32] = b""
+    ok, response = raw_call(
+        self, abi_encode(counter, method_id=method_id("bump_twice_and_revert(address)")),
+        max_outsize=32, revert_on_failure=False,
+    )
+    self.seen = abi_decode(response, uint256)
+    return self.seen
+
+@external
+def bump_and_revert(counter: address):
+    assert msg.sender == self
+    raw_revert(abi_encode(self._bump(counter, 2)))
+
+@external
+def bump_twice_and_revert(counter: address):
+    assert msg.sender == self
+    self._bump(counter, 2)
+    raw_revert(abi_encode(self._bump(counter, 3)))
+"""
+
+
+def order_probe(program):
+    """The probe deployed on L2, and the L1 action calling ``function`` of it."""
+    compiled = vyper.compile_code(ORDER_PROBE, output_formats=["abi", "bytecode"])
+    l2 = program.rollup.l2_web3
+    sent = l2.eth.contract(abi=compiled["abi"], bytecode=compiled["bytecode"]).constructor(
+    ).transact({"from": ALICE.checksum_address})
+    probe = l2.eth.contract(l2.eth.get_transaction_receipt(sent).contractAddress,
+                            abi=compiled["abi"])
+
+    def action(function: str) -> Action:
+        data = bytes.fromhex(probe.encode_abi(function, [program.counter.address])[2:])
+        return Action(program.initiator.address, INITIATOR.encode_call("run", probe.address, data))
+
+    return probe, action
+
+
+class ReorderingBuilder(ExecutionTableBuilder):
+    """Serves an undone L1 call after a kept one that came later, with the later state's result."""
+
+    def served(self, number, table):
+        if len(table) == 2 and not table[0].kept and table[1].kept and table[0].returned:
+            undone, kept = table
+            return [kept, dataclasses.replace(undone, returned=abi_encode(["uint256"], [5]))]
+        return table
+
+
+def test_the_honest_order_of_an_undone_then_a_kept_l1_call_lands(program):
+    probe, action = order_probe(program)
+    based = program.build(action("undone_then_kept"))
+    assert [(c.kept, c.position) for c in based.entries[0].l1_calls] == [(False, 0), (True, 0)]
+    assert program.land(based).status == 1
+    # The undone bump saw 2, as one EVM would; only the kept bump of 3 stays on L1.
+    assert probe.functions.seen().call() == 2 and program.counter.view("count") == 3
+
+
+def test_an_undone_l1_call_served_after_a_later_kept_one_is_refused(program):
+    _, action = order_probe(program)
+    program.tables = ReorderingBuilder(program.tables.builder)
+    with pytest.raises(RollupError, match="an L1 call is out of place"):
+        program.build(action("undone_then_kept"))
+
+
+def test_two_l1_calls_in_one_reverted_l2_frame_get_a_refused_table_not_a_wrong_result(program):
+    # On L1 each undone call runs alone: the second would not see the first's bump.
+    _, action = order_probe(program)
+    with pytest.raises(RollupError, match="an L1 call is out of place"):
+        program.build(action("two_undone"))
+
+
+# -- the node follows whatever L1 took --
+
+
+def with_padding_byte(encoded: bytes, field: bytes) -> bytes:
+    """``encoded`` with the padding byte after ``field`` (its last copy) set: the EVM takes it."""
+    at = encoded.rindex(field) + len(field)
+    assert len(field) % 32 and encoded[at] == 0
+    return encoded[:at] + b"\x01" + encoded[at + 1:]
+
+
+def test_the_node_follows_a_table_the_evm_decodes_and_a_strict_decoder_refuses(program):
+    based = program.build(program.run(5))
+    based.calls = with_padding_byte(based.calls, based.entries[0].stateless_input)
+    sent = program.tables.land(based)
+    program.node.mine_slot(program.rollup.sequencer.next_l1_slot())
+    assert program.rollup.l1.eth.get_transaction_receipt(sent).status == 1
+    program.rollup.sequencer.follow_l1()
+    assert program.rollup.l2.head().hash == program.rollup.contract.view("head_hash")
+    assert program.tally_view("calls_from_l1") == 1
+
+
+def test_the_node_follows_build_based_calldata_with_padding_only_the_evm_takes(program):
+    rollup = program.rollup
+    based = program.build(program.run(5))
+    calldata = with_padding_byte(
+        rollup.sequencing.compiled.encode_call("build_based", *based.arguments()),
+        based.stateless_input,
+    )
+    sent = rollup.l1.eth.send_transaction({
+        "from": BUILDER.checksum_address, "to": rollup.sequencing.address, "data": calldata,
+        "gas": program.tables.builder.landing_gas(based),
+    })
+    program.node.mine_slot(rollup.sequencer.next_l1_slot())
+    assert rollup.l1.eth.get_transaction_receipt(sent).status == 1
+    rollup.sequencer.follow_l1()
+    assert rollup.l2.head().hash == rollup.contract.view("head_hash")
