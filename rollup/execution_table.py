@@ -218,22 +218,24 @@ class ExecutionTableBuilder:
     def _entry(self, chain: ChainAPI, number: int, message: QueuedMessage, data: bytes, results):
         """The L2 block running ``message``'s call, with the L1 calls it asks for planned in."""
         plan: List[PlanKey] = []
-        for _ in range(MAX_ROUNDS):
-            table = [
-                L1Call(*key[:3], *results.get((number, key), UNKNOWN_RESULT), True, key[3])
+
+        def planned(kept: Dict[PlanKey, bool]) -> List[L1Call]:
+            return [
+                L1Call(*key[:3], *results.get((number, key), UNKNOWN_RESULT),
+                       kept.get(key, False), key[3])
                 for key in plan
             ]
-            built, observed = self._run_call(chain, message, data, table)
+
+        # Until the L2 code asks for no L1 call the plan lacks (a result may change its
+        # path). Which calls are kept matters to L1 only, not to the L2 code.
+        for _ in range(MAX_ROUNDS):
+            _, observed = self._run_call(chain, message, data, planned({}))
             asked = [key for key, _, _ in observed.requests]
             if asked == plan:
                 break
             plan = asked
         kept = {key: was_kept for key, served, was_kept in observed.requests if served}
-        table = self.served(number, [
-            L1Call(*key[:3], *results.get((number, key), UNKNOWN_RESULT), kept.get(key, False),
-                   key[3])
-            for key in plan
-        ])
+        table = self.served(number, planned(kept))
         built, observed = self._run_call(chain, message, data, table)
         chain.chaindb.persist_block(built.block)
         stateless_input, _ = prove_block(

@@ -560,7 +560,8 @@ def with_padding_byte(encoded: bytes, field: bytes) -> bytes:
 
 def test_the_node_follows_a_table_the_evm_decodes_and_a_strict_decoder_refuses(program):
     based = program.build(program.run(5))
-    based.calls = with_padding_byte(based.calls, based.entries[0].stateless_input)
+    # The L1 call's calldata (36 bytes) is followed by padding in the table.
+    based.calls = with_padding_byte(based.calls, based.entries[0].l1_calls[0].data)
     sent = program.tables.land(based)
     program.node.mine_slot(program.rollup.sequencer.next_l1_slot())
     assert program.rollup.l1.eth.get_transaction_receipt(sent).status == 1
@@ -572,9 +573,10 @@ def test_the_node_follows_a_table_the_evm_decodes_and_a_strict_decoder_refuses(p
 def test_the_node_follows_build_based_calldata_with_padding_only_the_evm_takes(program):
     rollup = program.rollup
     based = program.build(program.run(5))
+    # The action's calldata (228 bytes) is followed by padding.
     calldata = with_padding_byte(
         rollup.sequencing.compiled.encode_call("build_based", *based.arguments()),
-        based.stateless_input,
+        based.after[0].data,
     )
     sent = rollup.l1.eth.send_transaction({
         "from": BUILDER.checksum_address, "to": rollup.sequencing.address, "data": calldata,
