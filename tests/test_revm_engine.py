@@ -7,6 +7,7 @@ checked against the witness, also in frames that revert.
 from typing import Dict
 
 import pytest
+from eth.vm.forks.cancun.constants import BEACON_ROOTS_ADDRESS
 
 from l1.builder import build_block
 from nr.testing.mutations import STRUCTURAL_MUTATIONS, without_each_node
@@ -189,3 +190,27 @@ def test_a_free_transaction_from_an_account_that_does_not_exist_creates_it():
     assert chain.get_vm().state.get_nonce(ALICE) == 1
     stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=CHAIN_ID, fork=FORK_PRAGUE))
     assert_revm_runs_and_agrees(stateless_input)
+
+
+def test_a_block_whose_coinbase_nothing_pays_runs_on_revm_without_reading_it():
+    # An empty block: only the system calls run, and no fee reaches the coinbase (an
+    # account that exists), so the witness holds no proof of it (EEST prague/eip7251
+    # and stEIP1559 cases).
+    coinbase = b"\xcb" * 20
+    chain = new_chain(Prague, CHAIN_ID, {coinbase: GenesisAccount(balance=10**18)})
+    block = build_block(chain, [], coinbase=coinbase)
+    stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=CHAIN_ID, fork=FORK_PRAGUE))
+    assert_revm_runs_and_agrees(stateless_input)
+
+
+def test_a_system_contract_that_reads_the_coinbase_is_declined():
+    # System calls run on revm with the system address as coinbase: code that
+    # could see it is not run there.
+    coinbase = b"\xcb" * 20
+    reads_coinbase = GenesisAccount(code=bytes.fromhex("4160005500"))  # SSTORE(0, COINBASE)
+    chain = new_chain(Prague, CHAIN_ID, {BEACON_ROOTS_ADDRESS: reads_coinbase})
+    block = build_block(chain, [], coinbase=coinbase)
+    stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=CHAIN_ID, fork=FORK_PRAGUE))
+    with pytest.raises(EngineDeclined, match="reads COINBASE"):
+        verify_stateless_new_payload(stateless_input, "revm", fallback=False)
+    assert verify_stateless_new_payload(stateless_input).error is None

@@ -52,6 +52,7 @@ from . import Engine, EngineDeclined, ExecutionOutcome, InvalidTransaction, non_
 from .bytecode import (
     CALL,
     CALLCODE,
+    COINBASE,
     CREATE,
     CREATE2,
     DELEGATECALL,
@@ -378,12 +379,12 @@ class BlockRun:
             requests=non_empty_requests(requests),
         )
 
-    def evm(self, gas_limit: int):
+    def evm(self, gas_limit: int, coinbase: Optional[bytes] = None):
         from pyrevm import EVM, BlockEnv, CfgEnv, Env
 
         block_env = BlockEnv(
             number=self.header.block_number,
-            coinbase="0x" + self.header.coinbase.hex(),
+            coinbase="0x" + (self.header.coinbase if coinbase is None else coinbase).hex(),
             timestamp=self.header.timestamp,
             prevrandao=self.header.mix_hash,
             basefee=self.header.base_fee_per_gas,
@@ -398,11 +399,17 @@ class BlockRun:
             fork_block=hex(self.header.block_number),
         )
 
-    def run(self, caller, to, data, value, gas, gas_price, access_list=(), block_gas=None):
-        """Run one message; returns (success, gas used, output, logs, touched accounts)."""
+    def run(
+        self, caller, to, data, value, gas, gas_price, access_list=(), block_gas=None,
+        coinbase=None,
+    ):
+        """
+        Run one message (in a block whose coinbase is ``coinbase`` if given);
+        returns (success, gas used, output, logs, touched accounts).
+        """
         from pyrevm import TxEnv
 
-        evm = self.evm(block_gas or self.header.gas_limit)
+        evm = self.evm(block_gas or self.header.gas_limit, coinbase)
         self.state.load_into(evm)
         if access_list:
             evm.set_tx_env(TxEnv(access_list=[("0x" + a.hex(), list(s)) for a, s in access_list]))
@@ -438,12 +445,20 @@ class BlockRun:
             if checked:
                 raise InvalidTransaction(f"system contract {address.hex()} has no code")
             return b""
+        # revm pays every message's fee to the coinbase, reading it, even a fee
+        # of 0; a system call pays none and touches no coinbase, so it runs with
+        # the system address as coinbase (unless its code could tell).
+        if COINBASE in instructions(account.code):
+            raise EngineDeclined(
+                "revm: a system contract that reads COINBASE, which pyrevm 0.3.7 would"
+                " have to read to pay the system call's fee", address.hex(),
+            )
         # revm charges every message a transaction's intrinsic gas; a system
         # call pays none, so it is added on top of the system call's gas.
         intrinsic = GAS_TX + STANDARD_TOKEN_COST * calldata_tokens(data)
         success, _, output, _, touched = self.run(
             SYSTEM_ADDRESS, address, data, 0, SYSTEM_MESSAGE_GAS + intrinsic, 0,
-            block_gas=2 * SYSTEM_MESSAGE_GAS,
+            block_gas=2 * SYSTEM_MESSAGE_GAS, coinbase=SYSTEM_ADDRESS,
         )
         if checked and not success:
             raise InvalidTransaction(f"system contract {address.hex()} call failed")
