@@ -16,5 +16,5 @@ def test_the_example_project_passes_with_plain_pytest():
         cwd=EXAMPLES, capture_output=True, text=True, timeout=600,
     )
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
-    assert "61 passed" in finished.stdout
+    assert "63 passed" in finished.stdout
     assert "restores (heads and state roots checked)" in finished.stdout

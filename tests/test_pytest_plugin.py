@@ -411,9 +411,8 @@ def test_the_next_test_starts_before_the_based_block(composable, preconfirmed, a
 
 def test_an_l1_contract_calls_l2_and_back_in_one_based_block(composable, accounts):
     from rollup.cross_domain import TallyDemo
-    composable.l1.set_automine(True)
-    demo = TallyDemo.deploy(composable.rollup, accounts[0])
-    composable.l1.set_automine(False)
+    with composable.automining():
+        demo = TallyDemo.deploy(composable.rollup, accounts[0])
     based = composable.build_calling(after=[demo.run(5)])
     assert composable.land(based).status == 1
     assert demo.initiator.view("last_result") == 5 and demo.counter.view("count") == 5

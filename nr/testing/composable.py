@@ -9,6 +9,7 @@ need an L1 whose blocks come by slot: the session's automining L1 (``w3``)
 mines every transaction at once, in whatever slot the clock is in.
 """
 
+from contextlib import contextmanager
 from typing import Optional, Sequence
 
 from eth_account import Account
@@ -44,6 +45,15 @@ class ComposableChains:
     @property
     def l2(self) -> Web3:
         return self.rollup.l2_web3
+
+    @contextmanager
+    def automining(self):
+        """Meanwhile this L1 mines each transaction at once (to deploy contracts), then by slot."""
+        self.l1.set_automine(True)
+        try:
+            yield
+        finally:
+            self.l1.set_automine(False)
 
     def next_slot(self):
         """Mine the next slot's L1 block and let the sequencer follow L1; the block."""
