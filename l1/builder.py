@@ -10,6 +10,8 @@ and persists the result.
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 from eth.abc import BlockAPI, ChainAPI, ReceiptAPI, SignedTransactionAPI, StateAPI
+from eth.db.atomic import AtomicDB
+from eth.db.batch import BatchDB
 
 from .accel import receipts_of
 
@@ -22,6 +24,11 @@ class BuiltBlock(NamedTuple):
     # The state the block ended in (readable at its state root).
     state: StateAPI
     receipts: Tuple[ReceiptAPI, ...]
+
+
+def scratch_chain(chain: ChainAPI) -> ChainAPI:
+    """``chain`` over a write buffer of its database: blocks run on it leave ``chain`` alone."""
+    return type(chain)(AtomicDB(BatchDB(chain.chaindb.db)))
 
 
 def build_block(chain: ChainAPI, transactions: Sequence[SignedTransactionAPI], **header_fields):

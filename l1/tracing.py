@@ -132,6 +132,8 @@ def _is_duration_sequence(text: str) -> bool:
 
 # geth's blockOverrides fields served: the block a traced call runs in.
 BLOCK_OVERRIDE_FIELDS = ("number", "time")
+# A JSON-RPC quantity as geth's hexutil reads one: no leading zero digits.
+HEX_QUANTITY = re.compile(r"0[xX](0|[1-9a-fA-F][0-9a-fA-F]*)")
 
 
 @dataclass(frozen=True)
@@ -142,12 +144,12 @@ class BlockOverrides:
     time: Optional[int] = None
 
 
-def block_overrides(options: Optional[Dict[str, Any]]) -> Optional[BlockOverrides]:
+def block_overrides(overrides: Any) -> Optional[BlockOverrides]:
     """
-    geth's ``blockOverrides`` trace option (``number``, ``time``: hex
-    quantities), None when absent; TracingOptionError for anything else.
+    geth's ``blockOverrides`` option of debug_traceCall (``number``, ``time``:
+    hex quantities; null as absent), None when absent; TracingOptionError
+    for anything else.
     """
-    overrides = (options or {}).get("blockOverrides")
     if overrides is None:
         return None
     if not isinstance(overrides, dict):
@@ -155,11 +157,13 @@ def block_overrides(options: Optional[Dict[str, Any]]) -> Optional[BlockOverride
     unknown = sorted(set(overrides) - set(BLOCK_OVERRIDE_FIELDS))
     if unknown:
         raise TracingOptionError(
-            f"blockOverrides {unknown} are not served: only number and time are"
+            f"blockOverrides: {', '.join(unknown)} not served (only number and time are)"
         )
     values = {}
     for name, value in overrides.items():
-        if not (isinstance(value, str) and re.fullmatch(r"0x(0|[1-9a-f][0-9a-f]*)", value)):
+        if value is None:
+            continue
+        if not (isinstance(value, str) and HEX_QUANTITY.fullmatch(value)):
             raise TracingOptionError(
                 f"blockOverrides.{name} must be a hex quantity such as 0x10, got {value!r}"
             )
@@ -176,10 +180,8 @@ def tracer_from_options(options: Optional[Dict[str, Any]]):
     TracingOptionError for any other tracer or an option not understood.
     """
     options = dict(options or {})
-    trace_timeout(options)  # checked here; the node applies them
-    block_overrides(options)
+    trace_timeout(options)  # checked here; the node applies it
     options.pop("timeout", None)
-    options.pop("blockOverrides", None)
     name = options.pop("tracer", None)
     config = options.pop("tracerConfig", None)
     for ignored in IGNORED_OPTIONS:

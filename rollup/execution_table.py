@@ -24,15 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from eth.abc import BlockAPI, ChainAPI
-from eth.db.atomic import AtomicDB
-from eth.db.batch import BatchDB
 from eth_abi import decode as abi_decode
 from eth_hash.auto import keccak
 from eth_keys import keys
 from eth_utils import to_checksum_address
 
 from contracts import compile_contract
-from l1.builder import run_block
+from l1.builder import run_block, scratch_chain
 from l1.call_tracer import CallTracer
 from l1.state_proofs import prove_account
 from l1.tracing import trace_transaction
@@ -44,12 +42,8 @@ from precompile.witness import prove_block
 from .based import Action, Assertion, BasedBlock, BasedBuilder, chained
 from .l1_contract import RollupError
 from .l2 import L2_BRIDGE, L2_CROSS_CALLS
-from .sequencer import QueuedMessage, relay_gas
+from .sequencer import CALL, QueuedMessage, relay_gas
 
-# NativeRollup's message kind for a call from L1.
-CALL = 2
-# L2CrossCalls keeps outcomes in its second map.
-OUTCOMES_SLOT = 1
 # Gas of the L2 transaction that runs a call from L1.
 CALL_GAS = 2_000_000
 # Simulation rounds before the builder gives up (each learns at least one call or result).
@@ -113,13 +107,9 @@ def table_calldata(entries: Sequence[CallEntry]) -> bytes:
 
 def outcome_slot(index: int) -> int:
     """Where L2CrossCalls keeps ``outcomes[index]``: keccak(slot || key), as Vyper lays out maps."""
-    key = OUTCOMES_SLOT.to_bytes(32, "big") + index.to_bytes(32, "big")
+    slot = compile_contract("L2CrossCalls").slots["outcomes"]
+    key = slot.to_bytes(32, "big") + index.to_bytes(32, "big")
     return int.from_bytes(keccak(key), "big")
-
-
-def scratch_chain(chain: ChainAPI) -> ChainAPI:
-    """``chain`` over a write buffer of its database: blocks built on it leave the node alone."""
-    return type(chain)(AtomicDB(BatchDB(chain.chaindb.db)))
 
 
 # A planned L1 call: who calls, what, and at which position among the kept ones.
@@ -301,9 +291,12 @@ class ExecutionTableBuilder:
     def _seen_on_l2(self, trace: Dict[str, Any], target: str) -> _Observed:
         """The call's result and the L1 calls its code asked for (served, kept, position)."""
         called = next(
-            frame for frame in trace.get("calls", [])
-            if frame.get("to", "").lower() == target.lower()
+            (frame for frame in trace.get("calls", [])
+             if frame.get("to", "").lower() == target.lower()),
+            None,
         )
+        if called is None:
+            raise RollupError(f"the L2 block of the call to {target} never called it")
         observed = _Observed("error" not in called, _bytes(called.get("output")))
         selector = self.l2_cross_calls.selector("call_l1")
         cross = "0x" + L2_CROSS_CALLS.hex()
@@ -359,7 +352,8 @@ class ExecutionTableBuilder:
         }
         traced = l1.provider.make_request("debug_traceCall", [call, "pending", options])
         if "result" not in traced:
-            raise RollupError(f"cannot simulate the based block on L1: {traced.get('error')}")
+            message = (traced.get("error") or {}).get("message", "no answer")
+            raise RollupError(f"cannot simulate the based block on L1: {message}")
         return traced["result"]
 
     def _seen_on_l1(self, trace: Dict[str, Any], entries: List[CallEntry]):
@@ -380,6 +374,8 @@ class ExecutionTableBuilder:
                 number = len(seen)
                 seen.append((to_checksum_address(frame["from"]), to_checksum_address(target),
                              bytes(data)))
+                # CrossCalls.call_l2's own CALLs: settle_call first, then each L1 call
+                # performed (directly, or through perform_and_undo); its reads are STATICCALLs.
                 performed = [c for c in frame.get("calls", []) if c.get("type") == "CALL"][1:]
                 planned = entries[number].l1_calls if number < len(entries) else []
                 for call, made in zip(planned, performed):

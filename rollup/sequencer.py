@@ -43,8 +43,10 @@ RELAY_GAS_PER_DEPOSIT = 135_000
 MAX_MESSAGES_PER_BLOCK = 32
 MAX_FORCED_PER_BLOCK = 1
 RELAY_BASE_GAS = 100_000
-# L2Bridge's message kind for a deposit.
+# L1 -> L2 message kinds (NativeRollup.vy, L2Bridge.vy): a deposit, and a
+# synchronous call from an L1 contract (execution_table.py).
 DEPOSIT = 0
+CALL = 2
 
 
 @dataclass

@@ -110,6 +110,7 @@ class SlotSequencer(Sequencer):
     _open_parent: bytes = b""
     _open_timestamp: int = 0
     _promised_open: Dict[bytes, Preconfirmation] = field(default_factory=dict)
+    _cross_calls_abi: Any = None
 
     def __post_init__(self) -> None:
         self.l2.block_listeners.append(self._block_mined)
@@ -433,7 +434,7 @@ class SlotSequencer(Sequencer):
         blocks = self._blocks_from_calldata(transaction_hash, len(settled))
         if blocks is None or [block.hash for block in blocks] != settled:
             blocks = self._blocks_from_trace(transaction_hash)
-        if [block.hash for block in blocks] != settled:
+        if not settled or [block.hash for block in blocks] != settled:
             raise RollupError(
                 f"L1 transaction 0x{bytes(transaction_hash).hex()} settled L2 blocks its"
                 " advance calls do not show"
@@ -492,7 +493,11 @@ class SlotSequencer(Sequencer):
     @property
     def cross_calls_abi(self):
         """CrossCalls' ABI, to read the execution table a based block carries."""
-        return self.rollup.l1.eth.contract(abi=compile_contract("CrossCalls").abi)
+        if self._cross_calls_abi is None:
+            self._cross_calls_abi = self.rollup.l1.eth.contract(
+                abi=compile_contract("CrossCalls").abi
+            )
+        return self._cross_calls_abi
 
     def _block_of(self, encoded_input: bytes) -> BlockAPI:
         stateless_input = decode(encoded_input, StatelessInput)

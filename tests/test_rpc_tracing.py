@@ -180,8 +180,20 @@ def test_block_overrides_set_the_number_and_time_a_traced_call_sees(devnet):
     assert int.from_bytes(number, "big") == head.block_number + 1
     assert int.from_bytes(timestamp, "big") == later
     assert parent == head.hash  # the next block is still the head's child
-    number, _, _ = block_seen(devnet, blockOverrides={"number": "0x7b"})
+    # geth's quantities: upper-case digits, and null for absent.
+    number, _, _ = block_seen(devnet, blockOverrides={"number": "0X7B", "time": None})
     assert int.from_bytes(number, "big") == 123
+
+
+def test_a_renumbered_block_keeps_blockhash_by_number(devnet):
+    devnet.mine(5)
+    mined = {n: devnet.backend.block(n).hash for n in range(6)}
+    # Later than the head's child: the block before it is not mined, its hash is zero.
+    _, _, parent = block_seen(devnet, blockOverrides={"number": hex(9)})
+    assert parent == bytes(32)
+    # Earlier than the head: BLOCKHASH(2) is block 2's, not the head's.
+    _, _, parent = block_seen(devnet, blockOverrides={"number": hex(3)})
+    assert parent == mined[2]
 
 
 def test_a_call_traced_at_pending_runs_after_the_pending_transactions(devnet):
@@ -198,6 +210,25 @@ def test_a_call_traced_at_pending_runs_after_the_pending_transactions(devnet):
     assert int(pending["output"], 16) == 12345
     # Nothing was mined or dropped by looking.
     assert devnet.head().block_number == 0 and len(devnet.pending) == 1
+
+
+def test_looking_at_pending_uses_up_nothing(devnet):
+    w3 = devnet.web3()
+    devnet.set_automine(False)
+    chosen = devnet.head().timestamp + 5000
+    rpc(devnet, "evm_setNextBlockTimestamp", chosen)
+    sender, broke = w3.eth.accounts[0], w3.eth.accounts[1]
+    w3.eth.send_transaction({"from": sender, "to": STRANGER, "value": 1})
+    w3.eth.send_transaction({"from": broke, "to": STRANGER, "value": 1})
+    rpc(devnet, "anvil_setBalance", broke, "0x0")  # the miner will drop this one
+    # The call runs in the pending block: its timestamp is the one chosen, and the
+    # transaction the miner would drop is left out, not refused.
+    _, timestamp, parent = block_seen(devnet, "pending")
+    assert int.from_bytes(timestamp, "big") == chosen and parent == devnet.head().hash
+    assert len(devnet.pending) == 2
+    devnet.mine()
+    assert devnet.head().timestamp == chosen  # not used up by the trace
+    assert len(devnet.head().hash) == 32 and len(devnet.pending) == 0
 
 
 # -- a long call --
@@ -311,11 +342,19 @@ REJECTED = {
     ),
     "blockOverrides not served": (
         "debug_traceCall", [CALL, "latest", {"blockOverrides": {"baseFee": "0x1"}}],
-        "blockOverrides ['baseFee'] are not served: only number and time are",
+        "blockOverrides: baseFee not served (only number and time are)",
     ),
     "blockOverrides not a quantity": (
         "debug_traceCall", [CALL, "latest", {"blockOverrides": {"time": 5}}],
         "blockOverrides.time must be a hex quantity such as 0x10, got 5",
+    ),
+    "blockOverrides with a leading zero": (
+        "debug_traceCall", [CALL, "latest", {"blockOverrides": {"number": "0x01"}}],
+        "blockOverrides.number must be a hex quantity such as 0x10, got '0x01'",
+    ),
+    "blockOverrides on a mined transaction": (
+        "debug_traceTransaction", ["0x" + "ab" * 32, {"blockOverrides": {"number": "0x1"}}],
+        "unknown tracer options ['blockOverrides']",
     ),
     "blockOverrides not an object": (
         "debug_traceCall", [CALL, "latest", {"blockOverrides": "next"}],

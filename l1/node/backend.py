@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from eth.chains.base import ChainContext
-from eth.constants import GENESIS_PARENT_HASH
+from eth.constants import GENESIS_PARENT_HASH, ZERO_HASH32
 from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth.vm.spoof import SpoofTransaction
 
@@ -59,7 +59,9 @@ def calling_vm_class(vm_class: type, parent_hash: bytes, changes: Dict[str, Any]
     """
     ``vm_class`` whose calls run in the block after its header, as py-evm's
     do, but with ``parent_hash`` as that block's parent (BLOCKHASH of it is
-    the block as mined, even on an edited state) and ``changes`` made to it.
+    the block as mined, even on an edited state) and ``changes`` made to the
+    block. A block renumbered keeps BLOCKHASH by number, as geth does: the
+    hash of a block up to the parent, zero for any later number.
     """
 
     class CallingVM(vm_class):
@@ -68,13 +70,31 @@ def calling_vm_class(vm_class: type, parent_hash: bytes, changes: Dict[str, Any]
             header = self.get_header()
             block = self.generate_block_from_parent_header_and_coinbase(header, header.coinbase)
             free_header = block.header.copy(base_fee_per_gas=0, **changes)
-            previous = itertools.chain((parent_hash,), self.previous_hashes)
+            # Hashes of the blocks before the call's, newest first: the parent's
+            # number is the header's; a renumbered block is that many away from it.
+            # (lazily: a call rarely reads more than one, and each is a header read).
+            mined = itertools.chain((parent_hash,), self.previous_hashes)
+            distance = free_header.block_number - 1 - header.block_number
+            if distance >= 0:
+                previous = itertools.chain(itertools.repeat(ZERO_HASH32, distance), mined)
+            else:
+                previous = itertools.islice(mined, -distance, None)
             state = self.build_state(self.chaindb.db, free_header, self.chain_context, previous)
             snapshot = state.snapshot()
             yield state
             state.revert(snapshot)
 
     return CallingVM
+
+
+def overridden(changes: Dict[str, Any], overrides) -> Dict[str, Any]:
+    """Header ``changes`` with ``overrides`` (``BlockOverrides`` or None) on top."""
+    changes = dict(changes)
+    if overrides is not None and overrides.number is not None:
+        changes["block_number"] = overrides.number
+    if overrides is not None and overrides.time is not None:
+        changes["timestamp"] = overrides.time
+    return changes
 
 
 def call_on(vm, transaction: SpoofTransaction, seconds: Optional[float]):
@@ -218,7 +238,8 @@ class ChainBackend:
     def block_number(self, tag: Union[int, str]) -> int:
         """
         The number of the block a client names: a number up to the head, or a
-        tag (this devnet's latest block is also its pending, safe and finalized one).
+        tag (this devnet's latest block is also its pending, safe and finalized one;
+        only debug_traceCall runs a call after the pending transactions).
         """
         head = self.head().block_number
         if tag == "earliest":
@@ -306,29 +327,40 @@ class ChainBackend:
 
     # -- calls --
 
-    def vm_at(self, number: Optional[int] = None, overrides=None, state_root=None):
+    def vm_at(self, number: Optional[int] = None, overrides=None):
         """
         A VM for calls on block ``number``'s state (the head, with any edits,
         by default). A call runs in the block after ``number``, as the next
         block would; ``overrides`` (``BlockOverrides``) change its number and
-        timestamp, ``state_root`` the state it starts from (a pending block's).
+        timestamp.
         """
-        header = self.header_at(number)
         # The block as mined: an edited state changes the header's hash, not the block's.
         mined = self.head() if number is None else self.block(number).header
-        changes = {}
-        if overrides is not None and overrides.number is not None:
-            changes["block_number"] = overrides.number
-        if overrides is not None and overrides.time is not None:
-            changes["timestamp"] = overrides.time
-        if state_root is not None:
-            changes["state_root"] = state_root
-        vm_class = calling_vm_class(self.chain.get_vm_class(header), mined.hash, changes)
+        return self._calling_vm(self.header_at(number), mined.hash, overridden({}, overrides))
+
+    def vm_after(self, pending: BuiltBlock, chain, overrides=None):
+        """
+        A VM for calls in ``pending`` (the next block, run on ``chain``, a
+        write buffer of this chain) after its transactions: its state,
+        timestamp and coinbase, with ``overrides``.
+        """
+        header = pending.block.header
+        changes = {
+            "state_root": header.state_root, "timestamp": header.timestamp,
+            "coinbase": header.coinbase,
+        }
+        return self._calling_vm(
+            self.header_at(None), self.head().hash, overridden(changes, overrides), chain
+        )
+
+    def _calling_vm(self, header, parent_hash: bytes, changes: Dict[str, Any], chain=None):
+        chain = chain or self.chain
+        vm_class = calling_vm_class(chain.get_vm_class(header), parent_hash, changes)
         return vm_class(
             header=header,
-            chaindb=self.chain.chaindb,
-            chain_context=ChainContext(self.chain.chain_id),
-            consensus_context=self.chain.consensus_context,
+            chaindb=chain.chaindb,
+            chain_context=ChainContext(chain.chain_id),
+            consensus_context=chain.consensus_context,
         )
 
     def estimate_gas(self, transaction: SpoofTransaction) -> int:

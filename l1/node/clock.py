@@ -22,11 +22,17 @@ class Clock:
 
     def block_timestamp(self, parent_timestamp: int, requested: Optional[int] = None) -> int:
         """
-        The next block's timestamp: ``requested``, else the one set for it,
-        else the clock's time; always after its parent's.
+        The next block's timestamp: ``requested``, else the one set for it
+        (used up), else the clock's time; always after its parent's.
         """
         if requested is None and self.next_timestamp is not None:
             requested, self.next_timestamp = self.next_timestamp, None
+        return self.upcoming_timestamp(parent_timestamp, requested)
+
+    def upcoming_timestamp(self, parent_timestamp: int, requested: Optional[int] = None) -> int:
+        """The timestamp the next block would take, the one set for it left in place."""
+        if requested is None:
+            requested = self.next_timestamp
         if requested is None:
             requested = int(time.time()) + self.offset
         timestamp = max(requested, parent_timestamp + 1)

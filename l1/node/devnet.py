@@ -20,13 +20,7 @@ from prover.pool import GossipResult
 
 from ..access_lists import AccessListOutcome
 from ..accounts import derive_accounts
-from ..interface import (
-    InvalidArgument,
-    InvalidState,
-    LimitReached,
-    TransactionRejected,
-    TransactionRequest,
-)
+from ..interface import InvalidArgument, LimitReached, TransactionRejected, TransactionRequest
 from ..provider import web3_for
 from ..tracing import block_overrides, trace_timeout, tracer_from_options
 from .backend import (
@@ -288,35 +282,21 @@ class Devnet:
     ) -> Dict[str, Any]:
         """
         The request traced as a call in block ``number``'s state (beside other
-        requests), in the block that would come next; ``pending``: after the
-        transactions that block would hold. ``blockOverrides`` in
-        ``options`` give that block another number or timestamp.
+        requests), in the block that would come next; ``pending``: in that
+        block after the transactions it would hold (nothing is mined, dropped
+        or used up). geth's ``blockOverrides`` in ``options`` give the block
+        another number or timestamp.
         """
+        options = dict(options or {})
+        overrides = block_overrides(options.pop("blockOverrides", None))
         tracer = tracer_from_options(options)
-        overrides = block_overrides(options)
-        transaction, vm = self._prepare_call(request, number)
-        if overrides is not None or pending:
-            with self.lock:
-                state_root = self._pending_state_root() if pending else None
-                vm = self.backend.vm_at(number, overrides, state_root)
+        with self.lock:
+            transaction, vm = self._prepare_call(request, number)
+            if pending and self.pool.ready():
+                vm = self.backend.vm_after(*self.miner.pending_block(), overrides)
+            elif overrides is not None:
+                vm = self.backend.vm_at(number, overrides)
         return trace_call_on(vm, transaction, tracer, self._trace_seconds(options))
-
-    def _pending_state_root(self) -> Optional[bytes]:
-        """
-        The state after the ready pending transactions, run as the next block
-        would run them (nothing kept); None if none is waiting.
-        """
-        if not self.pool.ready():
-            return None
-        try:
-            built = self.miner.run_next(
-                self.clock.block_timestamp(self.head().timestamp), self.pool.ready()
-            )
-        except Exception as error:  # a transaction the miner would drop; say which
-            raise InvalidState(
-                f"the pending transactions do not make a block yet ({error}); trace at latest"
-            ) from error
-        return built.block.header.state_root
 
     # -- transactions --
 

@@ -6,13 +6,20 @@ with its sender's later ones, until the proofs are in.
 """
 
 from contextlib import contextmanager
-from typing import Callable, List, Optional
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from eth.abc import BlockAPI, SignedTransactionAPI
 
 from prover.pool import ProofPool
 
-from ..builder import BuiltBlock, build_block_and_state, first_failing_transaction, run_block
+from ..builder import (
+    BuiltBlock,
+    build_block_and_state,
+    first_failing_transaction,
+    run_block,
+    scratch_chain,
+)
 from ..fork import AwaitingProofs
 from ..interface import InvalidArgument
 from .backend import ChainBackend
@@ -157,10 +164,6 @@ class Miner:
             **self.backend.controls.header_fields(),
         )
 
-    def run_next(self, timestamp: int, transactions: List[SignedTransactionAPI]) -> BuiltBlock:
-        """The next block with ``transactions``, run and not kept (a pending view)."""
-        return run_block(self.backend.chain, transactions, **self._next_header_fields(timestamp))
-
     def build_next(self, timestamp: int) -> BuiltBlock:
         """
         The next block, its state and receipts: every ready transaction
@@ -169,23 +172,56 @@ class Miner:
         block cannot hold, which are dropped with the reason. A block is
         always built, empty if need be.
         """
+        selected = self.select_next(self.backend.chain, timestamp, build_block_and_state)
+        self.pool.awaiting_proofs.update(selected.awaiting_proofs)
+        for transaction, reason in selected.dropped:
+            self.pool.drop(transaction, reason)
+        return selected.built
+
+    def pending_block(self) -> Tuple[BuiltBlock, Any]:
+        """
+        The block the ready transactions would make next, run on a write
+        buffer of the chain's database, and that buffer's chain: nothing of
+        the chain, the pool or the clock changes.
+        """
+        chain = scratch_chain(self.backend.chain)
+        timestamp = self.clock.upcoming_timestamp(self.backend.head().timestamp)
+        return self.select_next(chain, timestamp, run_block).built, chain
+
+    def select_next(self, chain, timestamp: int, build) -> "SelectedBlock":
+        """
+        The next block as ``build`` makes it on ``chain`` from the ready
+        transactions, leaving out (not dropping: the caller decides) those
+        that wait for proofs and those the block cannot hold.
+        """
         transactions = self.pool.ready()
         header_fields = self._next_header_fields(timestamp)
+        selected = SelectedBlock()
         while True:
             try:
-                return build_block_and_state(self.backend.chain, transactions, **header_fields)
+                selected.built = build(chain, transactions, **header_fields)
+                return selected
             except AwaitingProofs as waiting:
                 held = waiting.transaction
-                self.pool.awaiting_proofs[held.hash] = waiting.missing
+                selected.awaiting_proofs[held.hash] = waiting.missing
                 transactions = without_from(transactions, held)
             except Exception:
-                found = first_failing_transaction(self.backend.chain, transactions, **header_fields)
+                found = first_failing_transaction(chain, transactions, **header_fields)
                 if found is None:  # not a transaction's fault: the node's own
                     raise
                 index, reason = found
                 failing = transactions[index]
-                self.pool.drop(failing, describe_failure(reason))
+                selected.dropped.append((failing, describe_failure(reason)))
                 transactions = without_from(transactions, failing)
+
+
+@dataclass
+class SelectedBlock:
+    """A next block and what was left out of it: waiting for proofs, or dropped with a reason."""
+
+    built: Optional[BuiltBlock] = None
+    awaiting_proofs: Dict[bytes, Any] = field(default_factory=dict)
+    dropped: List[Tuple[SignedTransactionAPI, str]] = field(default_factory=list)
 
 
 def without_from(

@@ -80,6 +80,12 @@ WITNESS_SERVER = WitnessServer()
 GWEI = 10**9
 
 
+# What a system contract's code must not hold to run with another coinbase.
+SEES_OTHER_CODE_OR_COINBASE = frozenset(
+    {COINBASE, CALL, CALLCODE, DELEGATECALL, STATICCALL, CREATE, CREATE2}
+)
+
+
 @dataclass
 class CachedAccount:
     nonce: int
@@ -447,11 +453,11 @@ class BlockRun:
             return b""
         # revm pays every message's fee to the coinbase, reading it, even a fee
         # of 0; a system call pays none and touches no coinbase, so it runs with
-        # the system address as coinbase (unless its code could tell).
-        if COINBASE in instructions(account.code):
+        # the system address as coinbase, where no code it runs could see that.
+        if instructions(account.code) & SEES_OTHER_CODE_OR_COINBASE:
             raise EngineDeclined(
-                "revm: a system contract that reads COINBASE, which pyrevm 0.3.7 would"
-                " have to read to pay the system call's fee", address.hex(),
+                "revm: a system contract that reads COINBASE or runs other code, which"
+                " pyrevm 0.3.7 would show the coinbase of its fee-free call", address.hex(),
             )
         # revm charges every message a transaction's intrinsic gas; a system
         # call pays none, so it is added on top of the system call's gas.
