@@ -8,6 +8,7 @@ node. test_compat_anvil.py compares the same methods with real anvil.
 """
 
 import threading
+import time
 
 import pytest
 from eth_account import Account
@@ -385,3 +386,21 @@ REJECTED = {
 def test_bad_requests_are_invalid_params_that_name_the_fault(devnet, case):
     method, params, message = REJECTED[case]
     assert_invalid_params(devnet, method, params, message)
+
+
+def test_a_call_that_waits_for_a_block_being_mined_runs_on_that_block(devnet):
+    # A server answers a transaction, then mines its block holding the node's lock;
+    # a call asking for "latest" meanwhile must see that block, not the one before.
+    reader = "0x" + "43" * 20
+    rpc(devnet, "anvil_setCode", reader, "0x73" + STRANGER[2:] + "315f5260205ff3")  # BALANCE
+    seen = {}
+    with devnet.lock:
+        waiting = threading.Thread(target=lambda: seen.update(
+            balance=rpc(devnet, "eth_call", {"to": reader}, "latest")
+        ))
+        waiting.start()
+        time.sleep(0.2)  # the call has named its block and waits for the lock
+        w3 = devnet.web3()
+        w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": STRANGER, "value": 777})
+    waiting.join(timeout=10)
+    assert int(seen["balance"], 16) == 777

@@ -164,6 +164,17 @@ class Devnet:
         """The number of the block a number or a tag names; InvalidArgument beyond the head."""
         return self.backend.block_number(tag)
 
+    def call_block(self, tag: Union[int, str]) -> Optional[int]:
+        """
+        The block a call names: its number, or None for a tag naming the head,
+        taken when the call takes the node's lock. A call that arrives while
+        the block of a transaction just answered is being mined then runs on
+        that block, not on the one before it.
+        """
+        if isinstance(tag, str) and tag != "earliest":
+            return None
+        return self.block_number(tag)
+
     def block(self, number: int) -> BlockAPI:
         return self.backend.block(number)
 

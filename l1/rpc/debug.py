@@ -54,4 +54,4 @@ class DebugNamespace:
         """
         if block == "pending":
             return self.devnet.trace_call(call, None, options, pending=True)
-        return self.devnet.trace_call(call, self.devnet.block_number(block), options)
+        return self.devnet.trace_call(call, self.devnet.call_block(block), options)

@@ -166,11 +166,11 @@ class EthNamespace:
 
     @method(Param("call", CALL), BLOCK_PARAM)
     def eth_call(self, call: TransactionRequest, block: BlockTag) -> str:
-        return "0x" + self._call(call, self.devnet.block_number(block)).output.hex()
+        return "0x" + self._call(call, self.devnet.call_block(block)).output.hex()
 
     @method(Param("call", CALL), BLOCK_PARAM)
     def eth_estimateGas(self, call: TransactionRequest, block: BlockTag) -> str:
-        return quantity(self.devnet.estimate_gas(call, self.devnet.block_number(block)))
+        return quantity(self.devnet.estimate_gas(call, self.devnet.call_block(block)))
 
     @method(Param("call", CALL), BLOCK_PARAM)
     def eth_createAccessList(self, call: TransactionRequest, block: BlockTag) -> Dict[str, Any]:
@@ -179,7 +179,7 @@ class EthNamespace:
         uses with them listed (anvil's shape); a failing call is answered as
         eth_call answers it.
         """
-        found = self.devnet.create_access_list(call, self.devnet.block_number(block))
+        found = self.devnet.create_access_list(call, self.devnet.call_block(block))
         if found.computation.is_error:
             raise execution_error(found.computation)
         return {
