@@ -157,11 +157,12 @@ class ExecutionTableBuilder:
         calls = list(table or [])
         results: Dict[Tuple[int, PlanKey], Tuple[bool, bytes]] = {}
         reason = "no simulation ran"
+        # The based block's own L2 block does not depend on the table: built once.
+        based = self.builder.build(
+            transactions, before=before, after=after, assertions=assertions,
+            new_messages=new_messages, slot_ending=slot_ending,
+        )
         for _ in range(MAX_ROUNDS):
-            based = self.builder.build(
-                transactions, before=before, after=after, assertions=assertions,
-                new_messages=new_messages, slot_ending=slot_ending,
-            )
             based.entries = self._entries(based, calls, results, len(new_messages))
             based.calls = table_calldata(based.entries)
             trace = self.simulate(based)
