@@ -209,6 +209,11 @@ def test_a_call_traced_at_pending_runs_after_the_pending_transactions(devnet):
     pending = rpc(devnet, "debug_traceCall", {"to": reader}, "pending", CALL_TRACER)
     assert int(latest["output"], 16) == 0
     assert int(pending["output"], 16) == 12345
+    # The sender's next nonce is the pending block's: a call from it runs there too.
+    sent = rpc(devnet, "debug_traceCall", {
+        "from": w3.eth.accounts[0], "to": STRANGER, "value": "0x1",
+    }, "pending", CALL_TRACER)
+    assert "error" not in sent
     # Nothing was mined or dropped by looking.
     assert devnet.head().block_number == 0 and len(devnet.pending) == 1
 

@@ -302,11 +302,15 @@ class Devnet:
         overrides = block_overrides(options.pop("blockOverrides", None))
         tracer = tracer_from_options(options)
         with self.lock:
-            transaction, vm = self._prepare_call(request, number)
             if pending and self.pool.ready():
-                vm = self.backend.vm_after(*self.miner.pending_block(), overrides)
-            elif overrides is not None:
-                vm = self.backend.vm_at(number, overrides)
+                built, chain = self.miner.pending_block()
+                refuse_unpayable_value(request, built.state)
+                transaction = self.requests.call(request, state=built.state)
+                vm = self.backend.vm_after(built, chain, overrides)
+            else:
+                transaction, vm = self._prepare_call(request, number)
+                if overrides is not None:
+                    vm = self.backend.vm_at(number, overrides)
         return trace_call_on(vm, transaction, tracer, self._trace_seconds(options))
 
     # -- transactions --
