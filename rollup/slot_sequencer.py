@@ -265,7 +265,11 @@ class SlotSequencer(Sequencer):
                     self.seal()
                 last = time.monotonic()
         finally:
-            self.admitting = False
+            # What was promised holds: the open block is sealed as promised before
+            # the node goes back to mining a block per transaction.
+            with self.l2.lock:
+                self.seal(readmit=False)
+                self.admitting = False
 
     def _sequence_pending(self) -> None:
         """Start the slot: automine again, or on a cadence promise what waited; a block of it."""

@@ -696,6 +696,26 @@ def test_on_a_cadence_a_transaction_is_promised_as_it_arrives_and_mined_as_promi
         cadence.join()
 
 
+def test_stopping_the_cadence_keeps_what_it_promised(rollup):
+    namespace = rollup.rpc_namespace()
+    stopped = threading.Event()
+    # An interval longer than the test: only stopping can seal the open block.
+    cadence = threading.Thread(
+        target=rollup.sequencer.run_cadence, args=(stopped, 3600), daemon=True
+    )
+    cadence.start()
+    deadline = time.monotonic() + 10
+    while not rollup.sequencer.admitting:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    answer = namespace.nr_sendRawTransaction(transfer(rollup, ALICE, BOB, 1).encode())
+    promise = answer["preconfirmation"]
+    stopped.set()
+    cadence.join()
+    block, index, _ = rollup.l2.receipt(bytes.fromhex(answer["transactionHash"][2:]))
+    assert (hex(block.number), hex(index)) == (promise["blockNumber"], promise["transactionIndex"])
+
+
 def test_the_l2_endpoint_answers_a_transaction_with_its_preconfirmation(rollup):
     from nr.bench.composability import serve_in_thread
 
