@@ -8,6 +8,7 @@ Each runs against a real L1 devnet in slot mode and the real contracts.
 import dataclasses
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from eth_account import Account
@@ -651,11 +652,12 @@ def test_a_slot_has_no_more_sequencing_blocks_than_its_l1_block_can_settle(l1, r
     assert rollup.l2.head().block_number == cap + 2  # the based block, then the two waiting
 
 
-def test_on_a_cadence_a_transaction_is_promised_as_it_arrives_and_mined_as_promised(rollup):
-    namespace = rollup.rpc_namespace()
+@contextmanager
+def running_cadence(rollup, interval: float):
+    """The sequencer on a cadence of ``interval`` seconds in a thread, admitting; stopped after."""
     stopped = threading.Event()
     cadence = threading.Thread(
-        target=rollup.sequencer.run_cadence, args=(stopped, 0.5), daemon=True
+        target=rollup.sequencer.run_cadence, args=(stopped, interval), daemon=True
     )
     cadence.start()
     try:
@@ -663,6 +665,16 @@ def test_on_a_cadence_a_transaction_is_promised_as_it_arrives_and_mined_as_promi
         while not rollup.sequencer.admitting:
             assert time.monotonic() < deadline
             time.sleep(0.01)
+        yield
+    finally:
+        stopped.set()
+        cadence.join()
+
+
+def test_on_a_cadence_a_transaction_is_promised_as_it_arrives_and_mined_as_promised(rollup):
+    namespace = rollup.rpc_namespace()
+    with running_cadence(rollup, 0.5):
+        deadline = time.monotonic() + 10
         head = rollup.l2.head().block_number
         answers = [
             namespace.nr_sendRawTransaction(transfer(rollup, ALICE, BOB, v + 1).encode())
@@ -691,27 +703,14 @@ def test_on_a_cadence_a_transaction_is_promised_as_it_arrives_and_mined_as_promi
         assert certificate.block_number == head + 2
         assert rollup.l2.block(head + 2).transactions[0].hash.hex() == late[
             "transactionHash"][2:]
-    finally:
-        stopped.set()
-        cadence.join()
 
 
 def test_stopping_the_cadence_keeps_what_it_promised(rollup):
     namespace = rollup.rpc_namespace()
-    stopped = threading.Event()
     # An interval longer than the test: only stopping can seal the open block.
-    cadence = threading.Thread(
-        target=rollup.sequencer.run_cadence, args=(stopped, 3600), daemon=True
-    )
-    cadence.start()
-    deadline = time.monotonic() + 10
-    while not rollup.sequencer.admitting:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    answer = namespace.nr_sendRawTransaction(transfer(rollup, ALICE, BOB, 1).encode())
-    promise = answer["preconfirmation"]
-    stopped.set()
-    cadence.join()
+    with running_cadence(rollup, 3600):
+        answer = namespace.nr_sendRawTransaction(transfer(rollup, ALICE, BOB, 1).encode())
+        promise = answer["preconfirmation"]
     block, index, _ = rollup.l2.receipt(bytes.fromhex(answer["transactionHash"][2:]))
     assert (hex(block.number), hex(index)) == (promise["blockNumber"], promise["transactionIndex"])
 
