@@ -197,7 +197,7 @@ def test_a_renumbered_block_keeps_blockhash_by_number(devnet):
     assert parent == mined[2]
 
 
-def test_a_call_traced_at_pending_runs_after_the_pending_transactions(devnet):
+def test_a_call_at_pending_runs_after_the_pending_transactions(devnet):
     w3 = devnet.web3()
     reader = "0x" + "43" * 20
     # BALANCE of STRANGER, returned as a word.
@@ -214,6 +214,16 @@ def test_a_call_traced_at_pending_runs_after_the_pending_transactions(devnet):
         "from": w3.eth.accounts[0], "to": STRANGER, "value": "0x1",
     }, "pending", CALL_TRACER)
     assert "error" not in sent
+    # eth_call, eth_estimateGas and eth_createAccessList at pending see the same block.
+    assert int(rpc(devnet, "eth_call", {"to": reader}, "pending"), 16) == 12345
+    assert int(rpc(devnet, "eth_call", {"to": reader}, "latest"), 16) == 0
+    spend = {"from": STRANGER, "to": w3.eth.accounts[2], "value": hex(12345)}
+    assert answer(devnet, "eth_estimateGas", spend, "latest")["error"]["message"].startswith(
+        "insufficient funds"
+    )
+    assert int(rpc(devnet, "eth_estimateGas", spend, "pending"), 16) == 21_000
+    listed = rpc(devnet, "eth_createAccessList", {"to": reader}, "pending")
+    assert listed["accessList"] == [] or all("address" in entry for entry in listed["accessList"])
     # Nothing was mined or dropped by looking.
     assert devnet.head().block_number == 0 and len(devnet.pending) == 1
 

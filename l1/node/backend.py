@@ -238,8 +238,8 @@ class ChainBackend:
     def block_number(self, tag: Union[int, str]) -> int:
         """
         The number of the block a client names: a number up to the head, or a
-        tag (this devnet's latest block is also its pending, safe and finalized one;
-        only debug_traceCall runs a call after the pending transactions).
+        tag (this devnet's latest block is also its pending, safe and finalized one
+        for reads; calls at pending run after the pending transactions).
         """
         head = self.head().block_number
         if tag == "earliest":

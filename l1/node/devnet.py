@@ -212,38 +212,49 @@ class Devnet:
     def block_receipts(self, block: BlockAPI) -> Tuple[ReceiptAPI, ...]:
         return self.backend.block_receipts(block)
 
-    def _prepare_call(self, request: TransactionRequest, number: Optional[int]):
+    def _prepare_call(
+        self, request: TransactionRequest, number: Optional[int], pending: bool = False,
+        overrides=None,
+    ):
         """
-        The request as a call in block ``number``'s state, and a VM on that
-        state: all a call needs of the node, taken under the lock, so that
-        the call itself runs beside other requests; ``refuse_unpayable_value``
-        first.
+        The request as a call in block ``number``'s state (``pending``: in the
+        next block after the transactions it would hold), a VM on that state
+        (its block changed by ``overrides``) and the state: all a call needs
+        of the node, taken under the lock, so that the call itself runs beside
+        other requests; ``refuse_unpayable_value`` first.
         """
         with self.lock:
-            refuse_unpayable_value(request, self.read_state(number))
-            return self.requests.call(request, number), self.backend.vm_at(number)
+            if pending and self.pool.ready():
+                built, chain = self.miner.pending_block()
+                state, vm = built.state, self.backend.vm_after(built, chain, overrides)
+            else:
+                state, vm = self.read_state(number), self.backend.vm_at(number, overrides)
+            refuse_unpayable_value(request, state)
+            return self.requests.call(request, number, state=state), vm, state
 
-    def call(self, request: TransactionRequest, number: Optional[int] = None):
+    def call(
+        self, request: TransactionRequest, number: Optional[int] = None, pending: bool = False
+    ):
         """
-        Execute the request in block ``number``'s state without persisting:
-        the computation. It runs beside other requests, for at most
-        ``config.call_timeout`` seconds.
+        Execute the request in block ``number``'s state (``pending``: after
+        the pending transactions) without persisting: the computation. It
+        runs beside other requests, for at most ``config.call_timeout`` seconds.
         """
-        transaction, vm = self._prepare_call(request, number)
+        transaction, vm, _ = self._prepare_call(request, number, pending)
         return call_on(vm, transaction, self.config.call_timeout)
 
-    def estimate_gas(self, request: TransactionRequest, number: Optional[int] = None) -> int:
+    def estimate_gas(
+        self, request: TransactionRequest, number: Optional[int] = None, pending: bool = False
+    ) -> int:
         """
         The least gas the request succeeds with in block ``number``'s state
-        (the head by default), beside other requests; ExecutionFailed if it
-        fails with all the gas it may have.
+        (the head by default; ``pending``: after the pending transactions),
+        beside other requests; ExecutionFailed if it fails with all the gas it
+        may have.
         """
-        with self.lock:
-            state = self.read_state(number)
-            refuse_unpayable_value(request, state)
-            if self._is_plain_transfer(request, state):
-                return GAS_TX  # nothing runs that could need more (geth answers so too)
-        transaction, vm = self._prepare_call(request, number)
+        transaction, vm, state = self._prepare_call(request, number, pending)
+        if self._is_plain_transfer(request, state):
+            return GAS_TX  # nothing runs that could need more (geth answers so too)
         return estimate_gas_on(vm, transaction, self.config.call_timeout)
 
     def _is_plain_transfer(self, request: TransactionRequest, state) -> bool:
@@ -259,10 +270,10 @@ class Devnet:
         )
 
     def create_access_list(
-        self, request: TransactionRequest, number: Optional[int] = None
+        self, request: TransactionRequest, number: Optional[int] = None, pending: bool = False
     ) -> AccessListOutcome:
         """EIP-2930: what the request touches as a call, and its gas listing that."""
-        transaction, vm = self._prepare_call(request, number)
+        transaction, vm, _ = self._prepare_call(request, number, pending)
         return access_list_on(vm, transaction, self.config.call_timeout)
 
     def execution_witness(self, number: int):
@@ -301,16 +312,7 @@ class Devnet:
         options = dict(options or {})
         overrides = block_overrides(options.pop("blockOverrides", None))
         tracer = tracer_from_options(options)
-        with self.lock:
-            if pending and self.pool.ready():
-                built, chain = self.miner.pending_block()
-                refuse_unpayable_value(request, built.state)
-                transaction = self.requests.call(request, state=built.state)
-                vm = self.backend.vm_after(built, chain, overrides)
-            else:
-                transaction, vm = self._prepare_call(request, number)
-                if overrides is not None:
-                    vm = self.backend.vm_at(number, overrides)
+        transaction, vm, _ = self._prepare_call(request, number, pending, overrides)
         return trace_call_on(vm, transaction, tracer, self._trace_seconds(options))
 
     # -- transactions --

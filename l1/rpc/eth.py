@@ -158,19 +158,23 @@ class EthNamespace:
 
     # -- calls --
 
-    def _call(self, call: TransactionRequest, number: int):
-        computation = self.devnet.call(call, number)
+    def _call(self, call: TransactionRequest, block: BlockTag):
+        computation = self.devnet.call(
+            call, self.devnet.call_block(block), pending=block == "pending"
+        )
         if computation.is_error:
             raise execution_error(computation)
         return computation
 
     @method(Param("call", CALL), BLOCK_PARAM)
     def eth_call(self, call: TransactionRequest, block: BlockTag) -> str:
-        return "0x" + self._call(call, self.devnet.call_block(block)).output.hex()
+        return "0x" + self._call(call, block).output.hex()
 
     @method(Param("call", CALL), BLOCK_PARAM)
     def eth_estimateGas(self, call: TransactionRequest, block: BlockTag) -> str:
-        return quantity(self.devnet.estimate_gas(call, self.devnet.call_block(block)))
+        return quantity(self.devnet.estimate_gas(
+            call, self.devnet.call_block(block), pending=block == "pending"
+        ))
 
     @method(Param("call", CALL), BLOCK_PARAM)
     def eth_createAccessList(self, call: TransactionRequest, block: BlockTag) -> Dict[str, Any]:
@@ -179,7 +183,9 @@ class EthNamespace:
         uses with them listed (anvil's shape); a failing call is answered as
         eth_call answers it.
         """
-        found = self.devnet.create_access_list(call, self.devnet.call_block(block))
+        found = self.devnet.create_access_list(
+            call, self.devnet.call_block(block), pending=block == "pending"
+        )
         if found.computation.is_error:
             raise execution_error(found.computation)
         return {
