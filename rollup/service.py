@@ -21,7 +21,7 @@ from l1.server import DevnetServer, stop_on_signals
 
 from .composable import ComposableRollup
 from .l1_contract import RollupError
-from .l2 import L2_BRIDGE, L2_MESSAGE_PASSER
+from .l2 import L2_BRIDGE, L2_CROSS_CALLS, L2_MESSAGE_PASSER
 from .rollup import Rollup
 from .slot_sequencer import SEQUENCED_MODE
 from .stages import DAY, StageConfig
@@ -213,9 +213,12 @@ def rollup_banner(rollups: List[Rollup], host: str, ports: List[int], l1_url: st
         if isinstance(rollup, ComposableRollup):
             lines += [
                 f"         Sequencing (L1)        {rollup.sequencing.address}",
+                f"         CrossCalls (L1)        {rollup.cross_calls.address}",
+                f"         L2CrossCalls (L2)      {to_checksum_address(L2_CROSS_CALLS)}",
                 f"         slot sequencing: {rollup.slots.seconds} s slots, preconfirmations"
                 f" (nr_sendRawTransaction, nr_getPreconfirmation), based blocks"
-                f" (nr build-based), L2 gas limit {config.l2_gas_limit}",
+                f" (nr build-based), synchronous calls into L2 in a based block"
+                f" (CrossCalls.call_l2), L2 gas limit {config.l2_gas_limit}",
             ]
     if rollups:
         sender, recipient = derive_accounts()[:2]

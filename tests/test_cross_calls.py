@@ -586,3 +586,15 @@ def test_the_node_follows_build_based_calldata_with_padding_only_the_evm_takes(p
     assert rollup.l1.eth.get_transaction_receipt(sent).status == 1
     rollup.sequencer.follow_l1()
     assert rollup.l2.head().hash == rollup.contract.view("head_hash")
+
+
+def test_the_banner_names_both_ends_of_synchronous_calls(program):
+    from rollup.service import rollup_banner
+
+    banner = rollup_banner([program.rollup], "127.0.0.1", [8546], "http://127.0.0.1:8545")
+    lines = banner.splitlines()
+    assert any(
+        "CrossCalls (L1)" in line and line.split()[-1] == program.rollup.cross_calls.address
+        for line in lines
+    )
+    assert any("L2CrossCalls (L2)" in line and line.endswith("0030") for line in lines)
