@@ -63,6 +63,9 @@ def run_demo(log: Callable[[str], None] = print) -> List[SlotRecord]:
         "offer", swap_id, BOB.checksum_address, ALICE.checksum_address, 2 * ETHER,
         l1.head().timestamp + 3600, sender=ALICE.checksum_address, value=ETHER,
     )
+    # The contracts' L2 blocks are settled now, while L1 mines each transaction: left to the
+    # first slot, their settlements and its based block would not fit one L1 block.
+    rollup.sequencer.settle()
     l1.set_automine(False)
     rollup.sequencer.follow_l1()
     runner = SlotRunner(l1, rollup, BasedBuilder(rollup, BUILDER))
@@ -109,6 +112,8 @@ def run_demo(log: Callable[[str], None] = print) -> List[SlotRecord]:
 # -- the timeline --
 
 ROWS = ["L1 block", "sequenced", "slot-ending", "based", "cross-domain"]
+# Where a cross-domain label sits from its star (points): above, below, higher above.
+LABEL_OFFSETS = ((6, 8), (6, -14), (6, 22))
 
 
 def draw_timeline(records: List[SlotRecord]) -> bytes:
@@ -123,6 +128,7 @@ def draw_timeline(records: List[SlotRecord]) -> bytes:
                 axis.axvspan(record.slot - 0.5, record.slot + 0.5, color="#f6d7d7", zorder=0)
     row = {name: len(ROWS) - 1 - index for index, name in enumerate(ROWS)}
     lanes.scatter(slots, [row["L1 block"]] * len(slots), marker="s", color="#555555")
+    labelled = 0  # cross-domain labels drawn: they take turns at three heights, not to overlap
     for record in records:
         if record.sequenced:
             lanes.scatter([record.slot], [row["sequenced"]], s=40 + 30 * len(record.sequenced),
@@ -139,7 +145,8 @@ def draw_timeline(records: List[SlotRecord]) -> bytes:
         for label in record.cross_domain:
             lanes.scatter([record.slot], [row["cross-domain"]], marker="*", s=160,
                           color="#f58518")
-            offset = (6, 8) if record.slot % 2 else (6, -14)
+            offset = LABEL_OFFSETS[labelled % len(LABEL_OFFSETS)]
+            labelled += 1
             lanes.annotate(label, (record.slot, row["cross-domain"]), textcoords="offset points",
                            xytext=offset, fontsize=7)
     lanes.set_yticks(list(row.values()), list(row.keys()))

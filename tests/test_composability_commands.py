@@ -15,6 +15,9 @@ def test_the_demo_runs_every_kind_of_slot_and_draws_them(tmp_path):
     assert any("swap" in label for r in records for label in r.cross_domain)
     swap = next(r for r in records if any("swap" in label for label in r.cross_domain))
     assert swap.based_landed
+    # Every based block built landed in its slot (the first one did not fit its L1 block
+    # beside the settlements of the demo contracts' L2 blocks, once).
+    assert all(r.based_landed for r in records if r.based_attempted)
     nested = next(r for r in records if "L1 -> L2 -> L1 call" in r.cross_domain)
     # The based block and the call's own L2 block settled in the slot.
     assert nested.based_landed and nested.settled_head == nested.based + 1
