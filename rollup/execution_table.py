@@ -146,15 +146,14 @@ class ExecutionTableBuilder:
         assertions: Sequence[Assertion] = (),
         new_messages: Sequence[QueuedMessage] = (),
         slot_ending=None,
-        table: Optional[List[Tuple[str, str, bytes]]] = None,
     ) -> BasedBlock:
         """
         The based block (as ``BasedBuilder.build`` takes it) with the
-        execution table its actions' calls into L2 need. ``table`` starts
-        the search from known calls (L1 caller, L2 target, calldata).
-        RollupError if L1 would still refuse it, with L1's reason.
+        execution table its actions' calls into L2 need. RollupError if L1
+        would still refuse it, with L1's reason.
         """
-        calls = list(table or [])
+        # The calls into L2 (L1 caller, L2 target, calldata) seen so far on L1.
+        calls: List[Tuple[str, str, bytes]] = []
         results: Dict[Tuple[int, PlanKey], Tuple[bool, bytes]] = {}
         reason = "no simulation ran"
         # The based block's own L2 block does not depend on the table: built once.

@@ -20,6 +20,7 @@ The sequencer of a synchronously composable rollup, slot by slot.
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from eth.abc import BlockAPI, SignedTransactionAPI
@@ -110,7 +111,6 @@ class SlotSequencer(Sequencer):
     _open_parent: bytes = b""
     _open_timestamp: int = 0
     _promised_open: Dict[bytes, Preconfirmation] = field(default_factory=dict)
-    _cross_calls_abi: Any = None
 
     def __post_init__(self) -> None:
         self.l2.block_listeners.append(self._block_mined)
@@ -494,14 +494,10 @@ class SlotSequencer(Sequencer):
         visit(traced["result"])
         return blocks
 
-    @property
+    @cached_property
     def cross_calls_abi(self):
         """CrossCalls' ABI, to read the execution table a based block carries."""
-        if self._cross_calls_abi is None:
-            self._cross_calls_abi = self.rollup.l1.eth.contract(
-                abi=compile_contract("CrossCalls").abi
-            )
-        return self._cross_calls_abi
+        return self.rollup.l1.eth.contract(abi=compile_contract("CrossCalls").abi)
 
     def _block_of(self, encoded_input: bytes) -> BlockAPI:
         stateless_input = decode(encoded_input, StatelessInput)

@@ -48,7 +48,6 @@ from .transactions import DEFAULT_PRIORITY_FEE, RequestFiller
 MAX_BLOCKS_PER_CALL = 10_000
 
 
-
 def refuse_unpayable_value(request: TransactionRequest, state) -> None:
     """
     TransactionRejected if the request's sender cannot pay the value it
@@ -230,7 +229,7 @@ class Devnet:
             else:
                 state, vm = self.read_state(number), self.backend.vm_at(number, overrides)
             refuse_unpayable_value(request, state)
-            return self.requests.call(request, number, state=state), vm, state
+            return self.requests.call(request, state), vm, state
 
     def call(
         self, request: TransactionRequest, number: Optional[int] = None, pending: bool = False

@@ -37,16 +37,14 @@ class RequestFiller:
         self.backend, self.pool, self.impersonation = backend, pool, impersonation
         self.keys = {account.address: account.private_key for account in accounts}
 
-    def call(
-        self, request: TransactionRequest, number: Optional[int] = None, state=None
-    ) -> SpoofTransaction:
+    def call(self, request: TransactionRequest, state=None) -> SpoofTransaction:
         """
         The request as a transaction from its sender (the zero address if it
-        names none) at the sender's nonce in block ``number`` (or ``state``,
-        a pending block's), for a call.
+        names none) at the sender's nonce in ``state`` (the head's by
+        default), for a call.
         """
         sender = request.sender or bytes(20)
-        state = state if state is not None else self.backend.state_at(number)
+        state = state if state is not None else self.backend.state_at(None)
         fields = dict(
             nonce=state.get_nonce(sender),
             gas_price=request.gas_price or 0,
