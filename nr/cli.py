@@ -564,7 +564,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "--demo runs a composable rollup through a few slots on an in-process L1 in slot "
             "mode: sequenced blocks, slot-ending and based blocks, an atomic cross-domain swap, "
-            "a deposit spent and withdrawn in one L1 transaction, a missed slot, the sequencer "
+            "a deposit spent and withdrawn in one L1 transaction, an L1 contract calling L2 "
+            "which calls L1 back in one L1 transaction, a missed slot, the sequencer "
             "silent until the rollup falls back to based mode, and its return. Writes "
             "timeline.png, timeline.html and slots.json."
         ),
@@ -1330,6 +1331,13 @@ def run_composability_command(args: argparse.Namespace) -> int:
         return 2
     from nr.composability import run_demo, write_demo
 
+    # Checked before the half minute of slots, not after them.
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"nr composability: cannot write the timeline to {args.out}: {error.strerror}",
+              file=sys.stderr)
+        return 2
     switch_on_speed_ups(args)
     records = run_demo(log=log_to_stderr)
     for path in write_demo(records, args.out):

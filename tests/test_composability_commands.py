@@ -54,6 +54,15 @@ def test_nr_composability_without_demo_says_what_it_does(capsys):
     assert "--demo runs the demo" in capsys.readouterr().err
 
 
+def test_nr_composability_refuses_an_out_it_cannot_write_before_running(capsys, tmp_path):
+    taken = tmp_path / "a-file"
+    taken.write_text("")
+    assert main(["composability", "--demo", "--out", str(taken)]) == 2
+    said = capsys.readouterr().err
+    assert f"cannot write the timeline to {taken}: File exists" in said
+    assert "slot" not in said  # refused before any slot ran
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
