@@ -5,6 +5,8 @@ import subprocess
 import sys
 
 import pytest
+from eth.vm.forks.cancun.constants import BEACON_ROOTS_ADDRESS, BEACON_ROOTS_CONTRACT_CODE
+from eth.vm.forks.prague.constants import HISTORY_STORAGE_ADDRESS, HISTORY_STORAGE_CONTRACT_CODE
 
 from l1 import accel
 from l1.accel import stand_ins
@@ -95,9 +97,7 @@ def test_disable_puts_the_library_functions_back(speed_ups_restored):
     assert not accel.enabled("forks") and not accel.enabled("trie")
 
 
-def test_a_library_at_another_version_leaves_its_part_off(
-    monkeypatch, caplog, speed_ups_restored
-):
+def test_a_library_at_another_version_leaves_its_part_off(monkeypatch, caplog, speed_ups_restored):
     accel.disable()
     monkeypatch.setitem(accel.VERIFIED_WITH, "rlp", {"rlp": "0.0.1"})
     with caplog.at_level(logging.WARNING, logger="l1.accel"):
@@ -150,9 +150,34 @@ def test_the_lock_file_pins_the_versions_the_speed_ups_were_verified_with():
     from pathlib import Path
 
     lock = Path(__file__).resolve().parent.parent / "constraints.txt"
-    pinned = dict(
-        line.split("==", 1) for line in lock.read_text().splitlines() if "==" in line
-    )
+    pinned = dict(line.split("==", 1) for line in lock.read_text().splitlines() if "==" in line)
     for part, libraries in accel.VERIFIED_WITH.items():
         for distribution, version in libraries.items():
             assert pinned.get(distribution) == version, (part, distribution)
+
+
+def test_an_accelerated_state_leaves_the_system_contracts_it_finds_unwritten():
+    """
+    py-evm rewrites each system contract's code, unchanged, whenever a state
+    opens; the accelerated state reads it the same and writes nothing.
+    """
+    chain = new_chain(
+        accel.accelerate(Prague),
+        L2_CHAIN_ID,
+        {KEY_1.public_key.to_canonical_address(): GenesisAccount(10**21)},
+    )
+    state = chain.get_vm().state
+    assert state.get_code(BEACON_ROOTS_ADDRESS) == BEACON_ROOTS_CONTRACT_CODE
+    assert state.get_code(HISTORY_STORAGE_ADDRESS) == HISTORY_STORAGE_CONTRACT_CODE
+    written = dict(state._account_db._journaltrie.diff().pending_items())
+    assert written == {}, "opening a state wrote accounts"
+
+
+def test_an_accelerated_state_still_sets_code_outside_the_system_contracts():
+    chain = new_chain(accel.accelerate(Prague), L2_CHAIN_ID, {})
+    state = chain.get_vm().state
+    code = state.get_code(BEACON_ROOTS_ADDRESS)
+    state.set_code(BOB, code)  # the same code a system contract holds, elsewhere
+    assert state.get_code(BOB) == code
+    state.set_code(BEACON_ROOTS_ADDRESS, b"\x00")
+    assert state.get_code(BEACON_ROOTS_ADDRESS) == b"\x00"

@@ -154,3 +154,24 @@ def test_a_written_or_deleted_key_never_reads_its_handed_over_value_again():
     assert cache[b"a"] == b"new a" and db[b"a"] == b"new a"
     assert b"c" not in cache and b"c" not in db
     assert cache.entries() == {b"a": b"new a"}
+
+
+def test_a_warm_storage_db_has_the_layers_py_evm_builds():
+    """Built without py-evm's __init__: the same attributes, the same starting values."""
+    from eth.db.storage import AccountStorageDB
+
+    from l1.accel.warm_accounts import WarmAccountStorageDB
+
+    db = AtomicDB()
+    root = funded_state(db)
+    storage_root = AccountDB(db, root)._get_storage_root(ADDRESSES[0])
+    theirs = AccountStorageDB(db, storage_root, ADDRESSES[0])
+    ours = WarmAccountStorageDB(db, storage_root, ADDRESSES[0])
+    assert set(vars(ours)) == set(vars(theirs))
+    assert {type(layer) for layer in vars(ours).values()} >= {PrimedCacheDB}
+    assert ours._clear_count.diff() == theirs._clear_count.diff()
+    assert dict(ours._clear_count._wrapped_db.kv_store) == dict(
+        theirs._clear_count._wrapped_db.kv_store
+    )
+    for slot in (1, 2**255, 3):
+        assert ours.get(slot) == theirs.get(slot)

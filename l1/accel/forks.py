@@ -42,6 +42,22 @@ class AcceleratedState:
             self.storage_accesses.append((address, slot, None, value))
         super().set_storage(address, slot, value)
 
+    def set_system_contracts(self) -> None:
+        # py-evm (Cancun's and Prague's states, at the verified version) sets a system
+        # contract's code whenever the code is already exactly that, on every state
+        # opened; rewriting an account unchanged costs a state-root update for nothing.
+        # The same reads, and the code set only where it would change something.
+        self._setting_system_contracts = True
+        try:
+            super().set_system_contracts()
+        finally:
+            self._setting_system_contracts = False
+
+    def set_code(self, address: bytes, code: bytes) -> None:
+        if getattr(self, "_setting_system_contracts", False) and self.get_code(address) == code:
+            return
+        super().set_code(address, code)
+
     def storage_untouched(self, address: bytes) -> bool:
         return self._account_db.storage_untouched(address)
 

@@ -20,13 +20,14 @@ witness stays complete.
 """
 
 import weakref
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Set, Tuple
 
 from eth.abc import AtomicDatabaseAPI, DatabaseAPI
 from eth.constants import BLANK_ROOT_HASH
+from eth.db.backends.memory import MemoryDB
 from eth.db.cache import CacheDB
 from eth.db.journal import JournalDB
-from eth.db.storage import AccountStorageDB
+from eth.db.storage import CLEAR_COUNT_KEY_NAME, AccountStorageDB, StorageLookup
 
 from .batched_trie import BatchedAccountDB
 
@@ -111,11 +112,16 @@ class PrimedCacheDB(CacheDB):
 
 class WarmAccountStorageDB(AccountStorageDB):
     def __init__(self, db: AtomicDatabaseAPI, storage_root: bytes, address: bytes) -> None:
-        super().__init__(db, storage_root, address)
-        # The same layers py-evm builds, with a cache that can be primed.
+        # The layers py-evm's __init__ builds (at the verified version), with a cache
+        # that can be primed: built once here, not built there and then replaced (a
+        # block opens a dozen of these).
+        self._address = address
+        self._storage_lookup = StorageLookup(db, storage_root, address)
         self._storage_cache = PrimedCacheDB(self._storage_lookup)
         self._locked_changes = JournalDB(self._storage_cache)
         self._journal_storage = JournalDB(self._locked_changes)
+        self._accessed_slots: Set[int] = set()
+        self._clear_count = JournalDB(MemoryDB({CLEAR_COUNT_KEY_NAME: b"\x00"}))
 
 
 class WarmAccountDB(BatchedAccountDB):

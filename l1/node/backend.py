@@ -11,10 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
+from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 from eth.chains.base import ChainContext
 from eth.constants import GENESIS_PARENT_HASH, ZERO_HASH32
 from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
+from eth.vm.forks.london.headers import calculate_expected_base_fee_per_gas
 from eth.vm.spoof import SpoofTransaction
 
 from precompile.forks import FORK_RULES
@@ -211,6 +212,8 @@ class ChainBackend:
         self._receipts: "OrderedDict[bytes, tuple]" = OrderedDict()
         self._head_state = None
         self._next_base_fee: Optional[Tuple[bytes, int]] = None
+        # The canonical head header as last decoded, by its hash (a header never changes).
+        self._head: Optional[Tuple[bytes, BlockHeaderAPI]] = None
         self.reset()
 
     def reset(self) -> None:
@@ -232,8 +235,14 @@ class ChainBackend:
 
     # -- blocks and receipts --
 
-    def head(self):
-        return self.chain.get_canonical_head()
+    def head(self) -> BlockHeaderAPI:
+        # Asked several times per request and per block: the head's hash is one database
+        # read, decoding its header again costs ten times that.
+        chaindb = self.chain.chaindb
+        head_hash = chaindb._get_canonical_head_hash(chaindb.db)
+        if self._head is None or self._head[0] != head_hash:
+            self._head = (head_hash, chaindb.get_block_header_by_hash(head_hash))
+        return self._head[1]
 
     def block_number(self, tag: Union[int, str]) -> int:
         """
@@ -294,11 +303,10 @@ class ChainBackend:
         if self.controls.base_fee is not None:
             return self.controls.base_fee
         head = self.head()
-        # EIP-1559 derives it from the head header alone: kept for the head it was made for
-        # (each sent transaction asks twice, and building a header costs more than the rest).
+        # EIP-1559 derives it from the head header alone (every fork here is London or
+        # later): kept for the head it was made for, since each sent transaction asks twice.
         if self._next_base_fee is None or self._next_base_fee[0] != head.hash:
-            fee = self.chain.create_header_from_parent(head).base_fee_per_gas
-            self._next_base_fee = (head.hash, fee)
+            self._next_base_fee = (head.hash, calculate_expected_base_fee_per_gas(head))
         return self._next_base_fee[1]
 
     # -- states --
@@ -346,7 +354,8 @@ class ChainBackend:
         """
         header = pending.block.header
         changes = {
-            "state_root": header.state_root, "timestamp": header.timestamp,
+            "state_root": header.state_root,
+            "timestamp": header.timestamp,
             "coinbase": header.coinbase,
         }
         return self._calling_vm(

@@ -35,7 +35,8 @@ class RequestFiller:
         impersonation: Impersonation,
     ) -> None:
         self.backend, self.pool, self.impersonation = backend, pool, impersonation
-        self.keys = {account.address: account.private_key for account in accounts}
+        # The prefunded accounts' keys, made once (deriving a public key costs a signature).
+        self.keys = {account.address: keys.PrivateKey(account.private_key) for account in accounts}
 
     def call(self, request: TransactionRequest, state=None) -> SpoofTransaction:
         """
@@ -103,4 +104,4 @@ class RequestFiller:
         key = self.keys.get(sender)
         if key is None:
             return self.impersonation.sign(unsigned, sender)
-        return unsigned.as_signed_transaction(keys.PrivateKey(key))
+        return unsigned.as_signed_transaction(key)
