@@ -7,7 +7,8 @@ Two kinds, both the same semantics as what they speed up:
   pyrlp's and eth-hash's own, for the whole process;
 - fork classes (``forks.accelerate``): py-evm VM classes with a faster
   interpreter loop, warm and batched account state and remembered system
-  calls, which a devnet uses when the speed-ups are on.
+  calls, which a devnet uses when the speed-ups are on; with the
+  ``bls12-381`` part, EIP-2537's precompiles run over arkworks, not py_ecc.
 
 Each kind was checked against exact versions of the libraries it reaches
 into (``VERIFIED_WITH``). ``enable`` turns on only the parts whose libraries
@@ -32,6 +33,7 @@ VERIFIED_WITH: Dict[str, Dict[str, str]] = {
     "rlp": {"rlp": "5.0.0"},
     "eth-hash": {"eth-hash": "0.8.0"},
     "forks": {"py-evm": "0.12.1b1", "trie": "4.0.0"},
+    "bls12-381": {"py-evm": "0.12.1b1", "py-arkworks-bls12381": "0.5.0"},
 }
 PARTS: Tuple[str, ...] = tuple(VERIFIED_WITH)
 

@@ -4,8 +4,8 @@ The devnet's fork classes: a rules class with the speed-ups mixed in, same seman
 ``accelerate(vm_class)`` subclasses any VM class of ``precompile.forks`` (or
 the NativeRollups fork over it) with the faster interpreter loop, warm and
 batched account state, receipts kept at hand and, from Prague on, remembered
-request system calls. Each accelerated class holds its own system-call memo,
-so two chains never share one.
+request system calls and BLS12-381 precompiles over arkworks. Each accelerated
+class holds its own system-call memo, so two chains never share one.
 """
 
 from typing import Dict, List, Optional, Tuple, Type
@@ -129,14 +129,28 @@ class RequestsFromWhatIsAtHand(KeepsReceipts):
         return output
 
 
+def bls12_381_on() -> bool:
+    from . import enabled  # the package imports this module first
+
+    return enabled("bls12-381")
+
+
 def accelerate(vm_class: Type[VirtualMachineAPI]) -> Type[VirtualMachineAPI]:
-    """``vm_class`` with the speed-ups: a subclass with the same rules."""
+    """
+    ``vm_class`` with the speed-ups: a subclass with the same rules (and, when
+    that part is on, EIP-2537's precompiles over arkworks).
+    """
     state_class = vm_class._state_class
     computation_class = state_class.computation_class
+    computation_namespace: Dict[str, object] = {
+        "opcodes": faster_opcodes(computation_class.opcodes)
+    }
+    if bls12_381_on():
+        from .bls12_381 import with_fast_bls12_381  # arkworks is imported only when on
+
+        computation_namespace["_precompiles"] = with_fast_bls12_381(computation_class._precompiles)
     computation = type(
-        computation_class.__name__,
-        (FasterInterpreter, computation_class),
-        {"opcodes": faster_opcodes(computation_class.opcodes)},
+        computation_class.__name__, (FasterInterpreter, computation_class), computation_namespace
     )
     state = type(
         state_class.__name__, (AcceleratedState, state_class), {"computation_class": computation}
