@@ -14,7 +14,8 @@ contracts), so the hand-over stays the size of a block, not of the history.
 other root (a past block, a different database) starts cold.
 
 Only py-evm's read caches in front of the tries are primed; journaling works
-as py-evm's, trie writes as ``BatchedAccountDB``'s. A database a witness is
+as py-evm's (its open checkpoints indexed, ``journal.IndexedJournal``), trie
+writes as ``BatchedAccountDB``'s. A database a witness is
 recorded through is a new one, so its reads all reach the database and the
 witness stays complete.
 """
@@ -26,10 +27,10 @@ from eth.abc import AtomicDatabaseAPI, DatabaseAPI
 from eth.constants import BLANK_ROOT_HASH
 from eth.db.backends.memory import MemoryDB
 from eth.db.cache import CacheDB
-from eth.db.journal import JournalDB
 from eth.db.storage import CLEAR_COUNT_KEY_NAME, AccountStorageDB, StorageLookup
 
 from .batched_trie import BatchedAccountDB
+from .journal import IndexedJournalDB
 
 
 class KnownAccounts(NamedTuple):
@@ -118,10 +119,10 @@ class WarmAccountStorageDB(AccountStorageDB):
         self._address = address
         self._storage_lookup = StorageLookup(db, storage_root, address)
         self._storage_cache = PrimedCacheDB(self._storage_lookup)
-        self._locked_changes = JournalDB(self._storage_cache)
-        self._journal_storage = JournalDB(self._locked_changes)
+        self._locked_changes = IndexedJournalDB(self._storage_cache)
+        self._journal_storage = IndexedJournalDB(self._locked_changes)
         self._accessed_slots: Set[int] = set()
-        self._clear_count = JournalDB(MemoryDB({CLEAR_COUNT_KEY_NAME: b"\x00"}))
+        self._clear_count = IndexedJournalDB(MemoryDB({CLEAR_COUNT_KEY_NAME: b"\x00"}))
 
 
 class WarmAccountDB(BatchedAccountDB):
@@ -129,14 +130,18 @@ class WarmAccountDB(BatchedAccountDB):
         super().__init__(db, state_root)
         self._database = db
         # The same layers py-evm builds, with a cache that can be primed.
+        self._journaldb = IndexedJournalDB(self._batchdb)
         self._trie_cache = PrimedCacheDB(self._trie_logger)
-        self._journaltrie = JournalDB(self._trie_cache)
+        self._journaltrie = IndexedJournalDB(self._trie_cache)
         self._changed_accounts: Optional[Tuple[set, Dict[bytes, bytes]]] = None
         known = known_accounts(db)
         self._known_storage = {}
         if known is not None and known.state_root == state_root:
             self._trie_cache.prime(known.accounts)
             self._known_storage = known.storage
+
+    def _reset_access_counters(self) -> None:
+        self._journal_accessed_state = IndexedJournalDB(MemoryDB())
 
     def storage_untouched(self, address: bytes) -> bool:
         """Whether this state has not read or written ``address``'s storage yet."""
