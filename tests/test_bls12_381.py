@@ -4,12 +4,11 @@ the same output, gas and failure, input for input, valid and invalid.
 """
 
 import random
-from types import SimpleNamespace
 
 import pytest
-from eth.exceptions import VMError
 from eth.precompiles import bls12_381 as py_evm_bls
 from eth.vm.forks.prague.computation import PragueComputation
+from precompile_calls import outcome
 from py_ecc.bls.hash_to_curve import map_to_curve_G1, map_to_curve_G2
 from py_ecc.optimized_bls12_381 import G1, G2, curve_order, multiply, normalize
 from py_ecc.optimized_bls12_381.optimized_curve import FQ, FQ2
@@ -20,25 +19,6 @@ from l1.accel.bls12_381 import FIELD_MODULUS, PRECOMPILES, with_fast_bls12_381
 
 RANDOM = random.Random(2537)
 ZERO_FIELD = bytes(64)
-
-
-class Computation(SimpleNamespace):
-    """What a precompile reads and writes of a computation."""
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(msg=SimpleNamespace(data=data), output=b"", gas_used=0)
-
-    def consume_gas(self, amount: int, reason: str) -> None:
-        self.gas_used += amount
-
-
-def outcome(precompile, data: bytes):
-    computation = Computation(data)
-    try:
-        precompile(computation)
-    except VMError:
-        return "fails"
-    return computation.output, computation.gas_used
 
 
 def field(value: int) -> bytes:

@@ -22,6 +22,7 @@ from typing import Callable, Dict, List, Sequence
 from eth._utils.address import force_bytes_to_address
 from eth.abc import ComputationAPI
 from eth.exceptions import VMError
+from eth.precompiles import bls12_381 as py_evm
 from eth.precompiles.bls12_381.constants import (
     BLS12_G1_ADD_GAS,
     BLS12_G1_MSM_GAS,
@@ -223,8 +224,26 @@ PRECOMPILES: Dict[bytes, Callable[[ComputationAPI], None]] = {
 }
 
 
+# What py-evm runs at each of those addresses (replaced only where a fork still runs it).
+PY_EVM_PRECOMPILES: Dict[bytes, Callable[[ComputationAPI], None]] = {
+    force_bytes_to_address(address): precompile
+    for address, precompile in (
+        (BLS12_G1ADD_PRECOMPILE_ADDRESS, py_evm.bls12_g1_add),
+        (BLS12_G2ADD_PRECOMPILE_ADDRESS, py_evm.bls12_g2_add),
+        (BLS12_G1MSM_PRECOMPILE_ADDRESS, py_evm.bls12_g1_msm),
+        (BLS12_G2MSM_PRECOMPILE_ADDRESS, py_evm.bls12_g2_msm),
+        (BLS12_PAIRING_CHECK_PRECOMPILE_ADDRESS, py_evm.bls12_pairing_check),
+        (BLS12_MAP_FP_TO_G1_PRECOMPILE_ADDRESS, py_evm.bls12_map_fp_to_g1),
+        (BLS12_MAP_FP2_TO_G2_PRECOMPILE_ADDRESS, py_evm.bls12_map_fp2_to_g2),
+    )
+}
+
+
 def with_fast_bls12_381(precompiles: Dict[bytes, Callable]) -> Dict[bytes, Callable]:
-    """``precompiles`` with each BLS12-381 one it holds run over arkworks (others as they are)."""
+    """``precompiles`` with py-evm's BLS12-381 ones run over arkworks (the others as they are)."""
     return {
-        address: PRECOMPILES.get(address, precompile) for address, precompile in precompiles.items()
+        address: PRECOMPILES[address]
+        if precompile is PY_EVM_PRECOMPILES.get(address)
+        else precompile
+        for address, precompile in precompiles.items()
     }

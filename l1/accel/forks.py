@@ -21,6 +21,7 @@ from precompile.forks import FORK_RULES, ForkRules, Prague
 from precompile.requests import deposit_request_data
 
 from .interpreter import FasterInterpreter, faster_opcodes
+from .point_evaluation import with_setup_loaded_once
 from .system_calls import StorageAccess, SystemCallOutcomes
 from .warm_accounts import WarmAccountDB
 
@@ -137,18 +138,21 @@ def bls12_381_on() -> bool:
 
 def accelerate(vm_class: Type[VirtualMachineAPI]) -> Type[VirtualMachineAPI]:
     """
-    ``vm_class`` with the speed-ups: a subclass with the same rules (and, when
-    that part is on, EIP-2537's precompiles over arkworks).
+    ``vm_class`` with the speed-ups: a subclass with the same rules (EIP-4844's
+    point evaluation with the KZG setup loaded once and, when that part is on,
+    EIP-2537's precompiles over arkworks).
     """
     state_class = vm_class._state_class
     computation_class = state_class.computation_class
-    computation_namespace: Dict[str, object] = {
-        "opcodes": faster_opcodes(computation_class.opcodes)
-    }
+    precompiles = with_setup_loaded_once(computation_class._precompiles)
     if bls12_381_on():
         from .bls12_381 import with_fast_bls12_381  # arkworks is imported only when on
 
-        computation_namespace["_precompiles"] = with_fast_bls12_381(computation_class._precompiles)
+        precompiles = with_fast_bls12_381(precompiles)
+    computation_namespace = {
+        "opcodes": faster_opcodes(computation_class.opcodes),
+        "_precompiles": precompiles,
+    }
     computation = type(
         computation_class.__name__, (FasterInterpreter, computation_class), computation_namespace
     )
