@@ -340,16 +340,22 @@ def changes_state(fixturedef) -> bool:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_fixture_setup(fixturedef, request):
-    """A snapshot before each fixture's setup, restored (in stack order) at its teardown."""
-    session = request.config.stash[STATE].session
-    if session is None or not changes_state(fixturedef) or not isolating(
-        request.config, request.node, fixturedef.scope
-    ):
+    """
+    A snapshot before each fixture's setup, restored (in stack order) at its
+    teardown; with ``--gas``, the transactions its setup sent are counted.
+    """
+    state = request.config.stash[STATE]
+    session = state.session
+    if session is None or not changes_state(fixturedef):
         yield
         return
-    entry = session.world.push(f"{fixturedef.scope} fixture {fixturedef.argname}")
-    fixturedef.addfinalizer(lambda: session.world.finish(entry))
+    heads = chain_heads(session) if state.gas is not None else None
+    if isolating(request.config, request.node, fixturedef.scope):
+        entry = session.world.push(f"{fixturedef.scope} fixture {fixturedef.argname}")
+        fixturedef.addfinalizer(lambda: session.world.finish(entry))
     yield
+    if heads is not None:
+        record_gas(state.gas, session, heads)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -358,8 +364,16 @@ def pytest_runtest_call(item):
     state = item.config.stash[STATE]
     state.tests += 1
     session = state.session
-    if session is None or not isolating(item.config, item, "test"):
+    if session is None:
         yield
+        return
+    heads = chain_heads(session) if state.gas is not None else None
+    if not isolating(item.config, item, "test"):
+        try:
+            yield
+        finally:
+            if heads is not None:
+                record_gas(state.gas, session, heads)
         return
     state.isolated_tests += 1
     entry = session.world.push(f"test {item.nodeid}")
@@ -367,8 +381,8 @@ def pytest_runtest_call(item):
         with each_example_isolated(item, session.world):
             yield
     finally:
-        if state.gas is not None:
-            record_gas(state.gas, session, entry.point)
+        if heads is not None:
+            record_gas(state.gas, session, heads)
         session.world.finish(entry)
 
 
@@ -397,10 +411,16 @@ def each_example_isolated(item, world: World) -> Iterator[None]:
         handle.inner_test = inner
 
 
-def record_gas(gas: GasTable, session: Network, point) -> None:
-    for chain, _, head in point.chains:
-        web3 = session.web3s[chain.name]
-        gas.record_blocks(chain.name, web3, head[0] + 1, web3.eth.block_number)
+def chain_heads(session: Network) -> Dict[str, int]:
+    """Each chain's head block number now."""
+    return {name: web3.eth.block_number for name, web3 in session.web3s.items()}
+
+
+def record_gas(gas: GasTable, session: Network, heads: Dict[str, int]) -> None:
+    """The transactions of every block each chain mined since ``heads``."""
+    for name, head in heads.items():
+        web3 = session.web3s[name]
+        gas.record_blocks(name, web3, head + 1, web3.eth.block_number)
 
 
 def pytest_terminal_summary(terminalreporter, config) -> None:

@@ -431,14 +431,24 @@ def test_its_l1_mines_by_slot_while_the_session_l1_automines(composable, w3, acc
 
 
 def test_the_summary_gives_the_isolation_cost_and_gas_gives_a_table(pytester):
+    """--gas counts what the test bodies and the fixtures they use sent, once each."""
     result = run(pytester, COUNTER + '''
-def test_bump(deploy):
-    deploy(COUNTER).functions.bump(3).transact()
+import pytest
+
+@pytest.fixture(scope="module")
+def counter(deploy):
+    counter = deploy(COUNTER)
+    counter.functions.bump(1).transact()
+    return counter
+
+def test_bump(counter):
+    counter.functions.bump(3).transact()
 ''', "--gas")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines([
         "*gas used (native-rollups --gas)*",
-        "L1 *source *bump *1 *",
+        "L1 *(contract creation) *constructor *1 *",
+        "L1 *source *bump *2 *",
         "*native-rollups isolation*",
         "*snapshots in * ms, * restores (heads and state roots checked) in * ms;"
         " * ms per test over 1 isolated tests",
