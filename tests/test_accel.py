@@ -181,3 +181,38 @@ def test_an_accelerated_state_still_sets_code_outside_the_system_contracts():
     assert state.get_code(BOB) == code
     state.set_code(BEACON_ROOTS_ADDRESS, b"\x00")
     assert state.get_code(BEACON_ROOTS_ADDRESS) == b"\x00"
+
+
+def test_accelerated_rules_touch_the_same_selfdestruct_beneficiaries_below_nested_calls():
+    """
+    EIP-161 deletes an empty account a SELFDESTRUCT two calls down touches:
+    the accelerated frames, which keep their collected beneficiaries, find
+    it as py-evm's walk of the call tree does, block for block.
+    """
+    empty, outer, inner = b"\x0e" * 20, b"\x0a" * 20, b"\x0b" * 20
+    # inner: SELFDESTRUCT to the empty account; middle calls inner; outer calls middle.
+    middle = b"\x0c" * 20
+    inner_code = b"\x73" + empty + b"\xff"
+
+    def calling(target: bytes) -> bytes:
+        return b"\x60\x00" * 5 + b"\x73" + target + b"\x5a\xf1\x00"
+
+    def blocks(vm_class):
+        chain = new_chain(
+            vm_class,
+            L2_CHAIN_ID,
+            {
+                KEY_1.public_key.to_canonical_address(): GenesisAccount(10**21),
+                empty: GenesisAccount(0),
+                outer: GenesisAccount(0, code=calling(middle)),
+                middle: GenesisAccount(0, code=calling(inner)),
+                inner: GenesisAccount(0, code=inner_code),
+            },
+        )
+        assert chain.get_vm().state.account_exists(empty)
+        sender = Sender(chain, KEY_1, L2_CHAIN_ID)
+        block = build_block(chain, [sender.transaction(outer, gas=200_000)], timestamp=100)
+        assert not chain.get_vm().state.account_exists(empty), "the touched empty account stays"
+        return block.header
+
+    assert blocks(accel.accelerate(Prague)) == blocks(Prague)
