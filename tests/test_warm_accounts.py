@@ -175,3 +175,67 @@ def test_a_warm_storage_db_has_the_layers_py_evm_builds():
     )
     for slot in (1, 2**255, 3):
         assert ours.get(slot) == theirs.get(slot)
+
+
+def storage_step(store, opened, rng, kind, next_checkpoint):
+    """One operation on a storage DB; what it answered, or the kind of failure it raised."""
+    from eth_utils import ValidationError
+
+    try:
+        if kind == "record":
+            checkpoint = next_checkpoint()
+            store.record(checkpoint)
+            opened.append(checkpoint)
+            return "recorded"
+        if kind in ("commit", "discard") and opened:
+            checkpoint = opened.pop(rng.randrange(len(opened)))
+            getattr(store, kind)(checkpoint)
+            return kind
+        if kind == "discard unknown":
+            store.discard(next_checkpoint())
+            return "reset"
+        if kind == "set":
+            store.set(rng.choice(SLOTS), rng.randrange(3))
+            return "set"
+        if kind == "delete":
+            store.delete()
+            return "deleted"
+        if kind == "root":
+            store.make_storage_root()
+            return store.get_changed_root() if store.has_changed_root else None
+        return None
+    except (ValidationError, KeyError) as failure:
+        return type(failure).__name__
+
+
+def test_a_warm_storage_db_discards_as_py_evms_does():
+    """Random set, delete, record, commit and discard: the same values, roots and refusals."""
+    import itertools
+    import random
+
+    from eth.db.storage import AccountStorageDB
+
+    from l1.accel.warm_accounts import WarmAccountStorageDB
+
+    kinds = ["record"] * 3 + ["commit", "discard"] * 2 + ["set"] * 4
+    kinds += ["delete", "discard unknown", "root"]
+    for seed in range(30):
+        db = AtomicDB()
+        root = funded_state(db)
+        storage_root = AccountDB(db, root)._get_storage_root(ADDRESSES[0])
+        ids = itertools.count(10**6)
+        stores = [
+            (cls(db, storage_root, ADDRESSES[0]), [], random.Random(seed))
+            for cls in (WarmAccountStorageDB, AccountStorageDB)
+        ]
+        picker = random.Random(seed)
+        for _ in range(150):
+            kind = picker.choice(kinds)
+            checkpoint = next(ids)
+            answers = [
+                storage_step(store, opened, rng, kind, lambda: checkpoint)
+                for store, opened, rng in stores
+            ]
+            assert answers[0] == answers[1], (seed, kind)
+            views = [[store.get(slot) for slot in SLOTS] for store, _, _ in stores]
+            assert views[0] == views[1], (seed, kind)

@@ -21,13 +21,17 @@ witness stays complete.
 """
 
 import weakref
+from functools import lru_cache
 from typing import Dict, NamedTuple, Optional, Set, Tuple
 
+import rlp
 from eth.abc import AtomicDatabaseAPI, DatabaseAPI
 from eth.constants import BLANK_ROOT_HASH
 from eth.db.backends.memory import MemoryDB
 from eth.db.cache import CacheDB
 from eth.db.storage import CLEAR_COUNT_KEY_NAME, AccountStorageDB, StorageLookup
+from eth.rlp.accounts import Account
+from eth_utils import ValidationError
 
 from .batched_trie import BatchedAccountDB
 from .journal import IndexedJournalDB
@@ -111,6 +115,12 @@ class PrimedCacheDB(CacheDB):
         super().__delitem__(key)
 
 
+@lru_cache(maxsize=4096)
+def decoded_account(rlp_account: bytes) -> Account:
+    """An account from its RLP (b"" for none); accounts are immutable, so one object serves all."""
+    return rlp.decode(rlp_account, sedes=Account) if rlp_account else Account()
+
+
 class WarmAccountStorageDB(AccountStorageDB):
     def __init__(self, db: AtomicDatabaseAPI, storage_root: bytes, address: bytes) -> None:
         # The layers py-evm's __init__ builds (at the verified version), with a cache
@@ -123,6 +133,31 @@ class WarmAccountStorageDB(AccountStorageDB):
         self._journal_storage = IndexedJournalDB(self._locked_changes)
         self._accessed_slots: Set[int] = set()
         self._clear_count = IndexedJournalDB(MemoryDB({CLEAR_COUNT_KEY_NAME: b"\x00"}))
+
+    def discard(self, checkpoint) -> None:
+        # py-evm's discard (at the verified version), which every reverted call frame runs
+        # on every storage written so far: the same steps, without converting the clear
+        # counter through eth_utils' validated to_int (a third of its time) or formatting a
+        # debug line nobody logs.
+        latest_clear_count = self._clear_count_now()
+        if self._journal_storage.has_checkpoint(checkpoint):
+            self._journal_storage.discard(checkpoint)
+            self._clear_count.discard(checkpoint)
+        else:  # the checkpoint is older than this storage's tracking: back to its start
+            self._journal_storage.reset()
+            self._clear_count.reset()
+        self._storage_cache.reset_cache()
+        reverted_clear_count = self._clear_count_now()
+        if reverted_clear_count == latest_clear_count - 1:  # back past a storage deletion
+            self._storage_lookup.rollback_trie(reverted_clear_count)
+        elif reverted_clear_count != latest_clear_count:
+            raise ValidationError(
+                f"This revert has changed the clear count in an invalid way, from"
+                f" {latest_clear_count} to {reverted_clear_count}, in 0x{self._address.hex()}"
+            )
+
+    def _clear_count_now(self) -> int:
+        return int.from_bytes(self._clear_count[CLEAR_COUNT_KEY_NAME], "big")
 
 
 class WarmAccountDB(BatchedAccountDB):
@@ -139,6 +174,17 @@ class WarmAccountDB(BatchedAccountDB):
         if known is not None and known.state_root == state_root:
             self._trie_cache.prime(known.accounts)
             self._known_storage = known.storage
+
+    def _get_account(self, address: bytes, from_journal: bool = True) -> Account:
+        # py-evm's (at the verified version), but an account's RLP decoded once: every
+        # reverted call frame empties py-evm's account cache, and decoding the same
+        # accounts again was an eighth of the time of tests with 50,000 calls.
+        if from_journal and address in self._account_cache:
+            return self._account_cache[address]
+        account = decoded_account(self._get_encoded_account(address, from_journal))
+        if from_journal:
+            self._account_cache[address] = account
+        return account
 
     def _reset_access_counters(self) -> None:
         self._journal_accessed_state = IndexedJournalDB(MemoryDB())
