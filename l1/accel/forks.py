@@ -3,9 +3,11 @@ The devnet's fork classes: a rules class with the speed-ups mixed in, same seman
 
 ``accelerate(vm_class)`` subclasses any VM class of ``precompile.forks`` (or
 the NativeRollups fork over it) with the faster interpreter loop, warm and
-batched account state, receipts kept at hand and, from Prague on, remembered
-request system calls and BLS12-381 precompiles over arkworks. Each accelerated
-class holds its own system-call memo, so two chains never share one.
+batched account state, receipts kept at hand, EIP-4844's point evaluation
+with its setup loaded once and, from Prague on, remembered request system
+calls and (with the ``bls12-381`` part) EIP-2537's precompiles over arkworks.
+Each accelerated class holds its own system-call memo, so two chains never
+share one.
 """
 
 from typing import Dict, List, Optional, Tuple, Type
