@@ -82,6 +82,12 @@ def test_rpc_bench_rounds_split_the_transfers_and_every_transfer_lands(monkeypat
         ]
     )
     assert "2.00x b" in table and "0.50x a" in table and "8-12" in table
+    # Each round's ratio, turns next to each other: a machine slowing down between rounds
+    # moves both nodes' rates, not their ratio.
+    a = rpc_bench.RpcMeasurement("a", 30, 3.0, [20.0, 10.0, 5.0])
+    b = rpc_bench.RpcMeasurement("b", 30, 2.0, [40.0, 20.0, 8.0])
+    assert rpc_bench.round_ratios(a, b) == [0.5, 0.5, 0.625]
+    assert rpc_bench.format_ratio(a, b) == "0.67x b (rounds: median 0.50, 0.50-0.62)"
 
 
 @pytest.mark.slow

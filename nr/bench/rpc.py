@@ -11,12 +11,14 @@ ganache, in one run, over HTTP, in two workloads:
 The nodes run side by side and take turns, a round of transfers each, so a
 machine that speeds up or slows down during the run (shared hosts do, by tens
 of percent within a minute) shifts every node's figure alike rather than
-whichever node happened to run then.
+whichever node happened to run then; each ratio also comes as the median and
+range of the rounds' own ratios, turns next to each other in time.
 """
 
 import itertools
 import time
 from dataclasses import dataclass, field
+from statistics import median
 from typing import Callable, Dict, List, Sequence
 
 from eth_account import Account
@@ -156,13 +158,24 @@ def measure_workload(
     return list(results.values())
 
 
+def round_ratios(node: RpcMeasurement, other: RpcMeasurement) -> List[float]:
+    """``node``'s rate over ``other``'s in each round: turns next to each other in time."""
+    return [mine / theirs for mine, theirs in zip(node.round_rates, other.round_rates)]
+
+
+def format_ratio(node: RpcMeasurement, other: RpcMeasurement) -> str:
+    """The ratio of the totals, and the median and range of the rounds' paired ratios."""
+    text = f"{node.per_second / other.per_second:.2f}x {other.node}"
+    paired = round_ratios(node, other)
+    if len(paired) > 1:
+        text += f" (rounds: median {median(paired):.2f}, {min(paired):.2f}-{max(paired):.2f})"
+    return text
+
+
 def format_rpc_results(results: List[RpcMeasurement]) -> str:
-    rates = {m.node: m.per_second for m in results}
     rows = [f"{'node':<10} {'transfers':>9} {'seconds':>9} {'tx/s':>8} {'round tx/s':>13}   ratios"]
     for m in results:
-        ratios = ", ".join(
-            f"{m.per_second / rates[other]:.2f}x {other}" for other in rates if other != m.node
-        )
+        ratios = ", ".join(format_ratio(m, other) for other in results if other.node != m.node)
         spread = f"{min(m.round_rates):.0f}-{max(m.round_rates):.0f}" if m.round_rates else "-"
         rows.append(
             f"{m.node:<10} {m.transactions:>9} {m.seconds:>9.2f} {m.per_second:>8.1f}"
