@@ -15,6 +15,8 @@ from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3
 from eth.rlp.accounts import Account
 from eth_hash.auto import keccak
 from trie import HexaryTrie
+from trie.constants import BLANK_NODE, NODE_TYPE_EXTENSION, NODE_TYPE_LEAF
+from trie.utils.nodes import get_node_type
 
 
 class WitnessTries:
@@ -35,6 +37,33 @@ class WitnessTries:
             return 0
         encoded = HexaryTrie(self._entries, storage_root).get(keccak(slot.to_bytes(32, "big")))
         return rlp.decode(encoded, sedes=rlp.sedes.big_endian_int) if encoded else 0
+
+    def storage_slots_at_least(self, storage_root: bytes) -> int:
+        """
+        How many slots the storage trie at ``storage_root`` holds at least, from
+        its top nodes as far as the witness carries them (0 when it carries none):
+        a leaf holds one, a branch one per child, an extension leads to a branch.
+        """
+        if storage_root == BLANK_ROOT_HASH:
+            return 0
+        node = self._node(storage_root)
+        if node is None:
+            return 0
+        kind = get_node_type(node)
+        if kind == NODE_TYPE_LEAF:
+            return 1
+        if kind == NODE_TYPE_EXTENSION:
+            node = self._node(node[1])
+            if node is None:
+                return 2
+        return sum(1 for child in node[:16] if child != BLANK_NODE) + (1 if node[16] else 0)
+
+    def _node(self, reference) -> Optional[list]:
+        """A trie node by its reference (a hash, or the node itself when small), if carried."""
+        if isinstance(reference, list):
+            return reference
+        encoded = self._entries.get(reference)
+        return None if encoded is None else rlp.decode(encoded)
 
     def code(self, code_hash: bytes) -> Optional[bytes]:
         """The bytecode with ``code_hash``, or None if the witness does not carry it."""

@@ -1,7 +1,10 @@
 """Engines agree on valid blocks, reject every mutation, read only the witness, decline openly."""
 
+import itertools
+
 import pytest
 from eth.db.trie import make_trie_root_and_nodes
+from eth_hash.auto import keccak
 
 from l1.builder import build_block
 from nr.testing.mutations import STRUCTURAL_MUTATIONS, signs_chain_id, without_each_node
@@ -198,3 +201,33 @@ def test_eels_declines_a_witness_missing_a_node_and_the_reference_judges(soundne
             assert report.engine == "pyevm"
             reasons.add(report.declined_reason)
     assert "eels: the witness lacks a trie node the specification reads" in reasons
+
+
+def slot_sharing_a_branch_with(slot: int) -> int:
+    """Another slot whose hashed key starts as ``slot``'s does: the two share a branch."""
+    prefix = keccak(slot.to_bytes(32, "big"))[:1]
+    return next(s for s in itertools.count(1) if keccak(s.to_bytes(32, "big"))[:1] == prefix)
+
+
+def test_eels_judges_a_storage_clear_that_runs_out_of_gas_on_the_witness():
+    """
+    EELS asks whether a storage trie is empty after each write of a zero. Its
+    post-root would need the other child of the branch the deletion collapses,
+    which no execution reads (py-evm never deletes: the transaction runs out of
+    gas and its writes are undone); the pre-state's top nodes answer instead.
+    """
+    target = b"\x0c" * 20
+    clear_slot_0_then_loop = bytes.fromhex("6000600055" + "5b600556")
+    storage = {0: 1, slot_sharing_a_branch_with(0): 2, **{s: 3 for s in range(1000, 1030)}}
+    judged_by_eels_itself(
+        {target: GenesisAccount(nonce=1, code=clear_slot_0_then_loop, storage=storage)}, target
+    )
+
+
+def test_eels_still_finds_a_storage_trie_emptied_by_a_block():
+    """Clearing an account's only slot empties its storage: EELS drops it and agrees."""
+    target = b"\x0d" * 20
+    clear_slot_0 = bytes.fromhex("600060005500")
+    judged_by_eels_itself(
+        {target: GenesisAccount(nonce=1, code=clear_slot_0, storage={0: 7})}, target
+    )

@@ -73,23 +73,34 @@ class Deletable(dict):
 class WitnessSlots(Deletable):
     """
     One account's storage slots. EELS drops a storage trie whose dict compares
-    equal to ``{}``; with slots loaded lazily that only means nothing is loaded,
-    so emptiness is decided by the post-storage root instead.
+    equal to ``{}`` (it asks after every write of a zero); with slots loaded
+    lazily that only means nothing is loaded, so emptiness is decided from the
+    pre-state: not empty while it held more slots than were deleted, else by
+    the post-storage root. The root alone would need, after a deletion, nodes
+    no execution reads (a collapsed branch's other child) and the witness lacks.
     """
 
-    def __init__(self, resolve, *args, deleted=None, root_after=None) -> None:
+    def __init__(self, resolve, *args, deleted=None, root_after=None, slots_at_least=None) -> None:
         super().__init__(resolve, *args, deleted=deleted)
         self._root_after = root_after
+        self._slots_at_least = slots_at_least
 
     def __copy__(self):
         return type(self)(
-            self._resolve, self, deleted=set(self.deleted), root_after=self._root_after
+            self._resolve,
+            self,
+            deleted=set(self.deleted),
+            root_after=self._root_after,
+            slots_at_least=self._slots_at_least,
         )
 
     def __eq__(self, other) -> bool:
-        if not dict.__eq__(self, other):
+        if not dict.__eq__(self, other) or other:
             return False
-        return not other and self._root_after(self) == BLANK_ROOT_HASH
+        # Nothing non-zero is loaded or written: empty once every pre-state slot is deleted.
+        if self._slots_at_least() > len(self.deleted):
+            return False
+        return self._root_after(self) == BLANK_ROOT_HASH
 
     __hash__ = None
 
@@ -228,6 +239,7 @@ class EelsFork:
         slots = WitnessSlots(
             lambda key: self._slot(tries, root, key),
             root_after=lambda data: self._slots_root(tries, root, data),
+            slots_at_least=lambda: tries.storage_slots_at_least(root),
         )
         return self.trie.Trie(secured=True, default=U256(0), _data=slots)
 
