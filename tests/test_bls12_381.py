@@ -7,6 +7,7 @@ import random
 
 import pytest
 from eth.precompiles import bls12_381 as py_evm_bls
+from eth.precompiles.point_evaluation import point_evaluation_precompile
 from eth.vm.forks.prague.computation import PragueComputation
 from precompile_calls import outcome
 from py_ecc.bls.hash_to_curve import map_to_curve_G1, map_to_curve_G2
@@ -14,8 +15,8 @@ from py_ecc.optimized_bls12_381 import G1, G2, curve_order, multiply, normalize
 from py_ecc.optimized_bls12_381.optimized_curve import FQ, FQ2
 
 from l1 import accel
-from l1.accel import bls12_381
-from l1.accel.bls12_381 import FIELD_MODULUS, PRECOMPILES, with_fast_bls12_381
+from l1.accel.bls12_381 import FIELD_MODULUS, REPLACING
+from l1.accel.forks import faster_precompiles
 
 RANDOM = random.Random(2537)
 ZERO_FIELD = bytes(64)
@@ -153,11 +154,6 @@ CASES = {
         },
     ),
 }
-FAST_BY_PY_EVM = {
-    py_evm: PRECOMPILES[address]
-    for address, py_evm in PragueComputation._precompiles.items()
-    if address in PRECOMPILES
-}
 
 
 @pytest.mark.parametrize(
@@ -170,15 +166,23 @@ FAST_BY_PY_EVM = {
 )
 def test_arkworks_precompile_gives_what_py_evm_gives(py_evm_precompile, data):
     expected = outcome(py_evm_precompile, data)
-    assert outcome(FAST_BY_PY_EVM[py_evm_precompile], data) == expected
+    assert outcome(REPLACING[py_evm_precompile], data) == expected
 
 
-def test_every_bls12_381_precompile_of_prague_is_replaced_and_nothing_else():
-    replaced = with_fast_bls12_381(PragueComputation._precompiles)
-    assert set(replaced) == set(PragueComputation._precompiles)
-    changed = {a for a in replaced if replaced[a] is not PragueComputation._precompiles[a]}
-    assert changed == set(PRECOMPILES) and len(changed) == 7
-    assert set(FAST_BY_PY_EVM) == {precompile for precompile, _ in CASES.values()}
+def test_every_bls12_381_precompile_of_prague_is_replaced_and_nothing_else(monkeypatch):
+    monkeypatch.setattr(accel, "_enabled", frozenset({"forks", "bls12-381"}))
+    theirs = PragueComputation._precompiles
+    replaced = faster_precompiles(theirs)
+    assert set(replaced) == set(theirs)
+    changed = {a: replaced[a] for a in replaced if replaced[a] is not theirs[a]}
+    bls = {a: run for a, run in changed.items() if theirs[a] in REPLACING}
+    assert len(bls) == 7 and all(run is REPLACING[theirs[a]] for a, run in bls.items())
+    assert set(changed) - set(bls) == {
+        a for a in theirs if theirs[a] is point_evaluation_precompile
+    }
+    assert set(REPLACING) == {precompile for precompile, _ in CASES.values()}
+    another = {address: (lambda computation: None) for address in bls}
+    assert faster_precompiles(another) == another  # a fork's own precompile stays
 
 
 def test_the_accelerated_prague_computation_runs_arkworks_only_when_that_part_is_on(
@@ -190,7 +194,9 @@ def test_the_accelerated_prague_computation_runs_arkworks_only_when_that_part_is
     with_arkworks = accel.accelerate(Prague)._state_class.computation_class._precompiles
     monkeypatch.setattr(accel, "_enabled", frozenset({"forks"}))
     without = accel.accelerate(Prague)._state_class.computation_class._precompiles
-    for address, precompile in PRECOMPILES.items():
-        assert with_arkworks[address] is precompile
-        assert without[address] is PragueComputation._precompiles[address]
-    assert bls12_381.PRECOMPILES is PRECOMPILES
+    bls_addresses = [a for a, run in PragueComputation._precompiles.items() if run in REPLACING]
+    assert len(bls_addresses) == 7
+    for address in bls_addresses:
+        py_evm_precompile = PragueComputation._precompiles[address]
+        assert with_arkworks[address] is REPLACING[py_evm_precompile]
+        assert without[address] is py_evm_precompile

@@ -10,7 +10,8 @@ from eth.vm.forks.cancun.constants import BLS_MODULUS
 from precompile_calls import outcome
 
 from l1 import accel
-from l1.accel.point_evaluation import point_evaluation, trusted_setup, with_setup_loaded_once
+from l1.accel.forks import faster_precompiles
+from l1.accel.point_evaluation import point_evaluation, trusted_setup
 
 BLOB = b"".join((index * 7919 % 1000).to_bytes(32, "big") for index in range(4096))
 COMMITMENT = bytes(ckzg.blob_to_kzg_commitment(BLOB, trusted_setup()))
@@ -57,11 +58,11 @@ def test_the_valid_proof_is_accepted_and_each_tampered_one_refused():
 
 
 def test_only_py_evms_own_point_evaluation_is_replaced():
-    replaced = with_setup_loaded_once(CancunComputation._precompiles)
+    replaced = faster_precompiles(CancunComputation._precompiles)
     changed = [a for a in replaced if replaced[a] is not CancunComputation._precompiles[a]]
     assert [replaced[a] for a in changed] == [point_evaluation]
     another = {address: (lambda computation: None) for address in changed}
-    assert with_setup_loaded_once(another) == another
+    assert faster_precompiles(another) == another
     from precompile.forks import Prague
 
     computation = accel.accelerate(Prague)._state_class.computation_class

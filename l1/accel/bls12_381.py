@@ -19,7 +19,6 @@ failed py-evm precompile does. Gas is charged from py-evm's own tables.
 
 from typing import Callable, Dict, List, Sequence
 
-from eth._utils.address import force_bytes_to_address
 from eth.abc import ComputationAPI
 from eth.exceptions import VMError
 from eth.precompiles import bls12_381 as py_evm
@@ -35,15 +34,6 @@ from eth.precompiles.bls12_381.constants import (
     G2_MSM_DISCOUNTS,
     G2_MSM_MAX_DISCOUNT,
     MSM_MULTIPLIER,
-)
-from eth.vm.forks.prague.constants import (
-    BLS12_G1ADD_PRECOMPILE_ADDRESS,
-    BLS12_G1MSM_PRECOMPILE_ADDRESS,
-    BLS12_G2ADD_PRECOMPILE_ADDRESS,
-    BLS12_G2MSM_PRECOMPILE_ADDRESS,
-    BLS12_MAP_FP2_TO_G2_PRECOMPILE_ADDRESS,
-    BLS12_MAP_FP_TO_G1_PRECOMPILE_ADDRESS,
-    BLS12_PAIRING_CHECK_PRECOMPILE_ADDRESS,
 )
 from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
 from py_ecc.fields import optimized_bls12_381_FQ
@@ -166,84 +156,36 @@ def pairing_check(computation: ComputationAPI) -> None:
     computation.output = (1 if GT.pairing_check(g1s, g2s) else 0).to_bytes(32, "big")
 
 
-PRECOMPILES: Dict[bytes, Callable[[ComputationAPI], None]] = {
-    force_bytes_to_address(address): precompile
-    for address, precompile in (
-        (
-            BLS12_G1ADD_PRECOMPILE_ADDRESS,
-            add(g1_point, G1_POINT_BYTES, BLS12_G1_ADD_GAS, "BLS12_G1ADD"),
-        ),
-        (
-            BLS12_G2ADD_PRECOMPILE_ADDRESS,
-            add(g2_point, G2_POINT_BYTES, BLS12_G2_ADD_GAS, "BLS12_G2ADD"),
-        ),
-        (
-            BLS12_G1MSM_PRECOMPILE_ADDRESS,
-            msm(
-                G1Point,
-                g1_point,
-                G1_POINT_BYTES,
-                BLS12_G1_MSM_GAS,
-                G1_MSM_DISCOUNTS,
-                G1_MSM_MAX_DISCOUNT,
-                "BLS12_G1MSM",
-            ),
-        ),
-        (
-            BLS12_G2MSM_PRECOMPILE_ADDRESS,
-            msm(
-                G2Point,
-                g2_point,
-                G2_POINT_BYTES,
-                BLS12_G2_MSM_GAS,
-                G2_MSM_DISCOUNTS,
-                G2_MSM_MAX_DISCOUNT,
-                "BLS12_G2MSM",
-            ),
-        ),
-        (BLS12_PAIRING_CHECK_PRECOMPILE_ADDRESS, pairing_check),
-        (
-            BLS12_MAP_FP_TO_G1_PRECOMPILE_ADDRESS,
-            map_to_curve(
-                G1Point.map_from_fp_be,
-                FIELD_ELEMENT_BYTES,
-                BLS12_MAP_FP_G1_GAS,
-                "BLS12_MAP_FP_TO_G1",
-            ),
-        ),
-        (
-            BLS12_MAP_FP2_TO_G2_PRECOMPILE_ADDRESS,
-            map_to_curve(
-                G2Point.map_from_fp2_be,
-                2 * FIELD_ELEMENT_BYTES,
-                BLS12_MAP_FP2_G2_GAS,
-                "BLS12_MAP_FP2_TO_G2",
-            ),
-        ),
-    )
+# py-evm's precompile -> this module's, for the same address of any fork that runs it.
+REPLACING: Dict[Callable[[ComputationAPI], None], Callable[[ComputationAPI], None]] = {
+    py_evm.bls12_g1_add: add(g1_point, G1_POINT_BYTES, BLS12_G1_ADD_GAS, "BLS12_G1ADD"),
+    py_evm.bls12_g2_add: add(g2_point, G2_POINT_BYTES, BLS12_G2_ADD_GAS, "BLS12_G2ADD"),
+    py_evm.bls12_g1_msm: msm(
+        G1Point,
+        g1_point,
+        G1_POINT_BYTES,
+        BLS12_G1_MSM_GAS,
+        G1_MSM_DISCOUNTS,
+        G1_MSM_MAX_DISCOUNT,
+        "BLS12_G1MSM",
+    ),
+    py_evm.bls12_g2_msm: msm(
+        G2Point,
+        g2_point,
+        G2_POINT_BYTES,
+        BLS12_G2_MSM_GAS,
+        G2_MSM_DISCOUNTS,
+        G2_MSM_MAX_DISCOUNT,
+        "BLS12_G2MSM",
+    ),
+    py_evm.bls12_pairing_check: pairing_check,
+    py_evm.bls12_map_fp_to_g1: map_to_curve(
+        G1Point.map_from_fp_be, FIELD_ELEMENT_BYTES, BLS12_MAP_FP_G1_GAS, "BLS12_MAP_FP_TO_G1"
+    ),
+    py_evm.bls12_map_fp2_to_g2: map_to_curve(
+        G2Point.map_from_fp2_be,
+        2 * FIELD_ELEMENT_BYTES,
+        BLS12_MAP_FP2_G2_GAS,
+        "BLS12_MAP_FP2_TO_G2",
+    ),
 }
-
-
-# What py-evm runs at each of those addresses (replaced only where a fork still runs it).
-PY_EVM_PRECOMPILES: Dict[bytes, Callable[[ComputationAPI], None]] = {
-    force_bytes_to_address(address): precompile
-    for address, precompile in (
-        (BLS12_G1ADD_PRECOMPILE_ADDRESS, py_evm.bls12_g1_add),
-        (BLS12_G2ADD_PRECOMPILE_ADDRESS, py_evm.bls12_g2_add),
-        (BLS12_G1MSM_PRECOMPILE_ADDRESS, py_evm.bls12_g1_msm),
-        (BLS12_G2MSM_PRECOMPILE_ADDRESS, py_evm.bls12_g2_msm),
-        (BLS12_PAIRING_CHECK_PRECOMPILE_ADDRESS, py_evm.bls12_pairing_check),
-        (BLS12_MAP_FP_TO_G1_PRECOMPILE_ADDRESS, py_evm.bls12_map_fp_to_g1),
-        (BLS12_MAP_FP2_TO_G2_PRECOMPILE_ADDRESS, py_evm.bls12_map_fp2_to_g2),
-    )
-}
-
-
-def with_fast_bls12_381(precompiles: Dict[bytes, Callable]) -> Dict[bytes, Callable]:
-    """``precompiles`` with py-evm's BLS12-381 ones run over arkworks (the others as they are)."""
-    return {
-        address: PRECOMPILES[address]
-        if precompile is PY_EVM_PRECOMPILES.get(address)
-        else precompile
-        for address, precompile in precompiles.items()
-    }

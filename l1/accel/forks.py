@@ -10,7 +10,7 @@ Each accelerated class holds its own system-call memo, so two chains never
 share one.
 """
 
-from typing import Dict, List, Optional, Tuple, Type
+from typing import Callable, Dict, List, Optional, Tuple, Type
 
 from eth.abc import BlockAPI, ReceiptAPI, VirtualMachineAPI
 from eth.vm.forks.prague.constants import (
@@ -22,8 +22,8 @@ from eth.vm.forks.prague.constants import (
 from precompile.forks import FORK_RULES, ForkRules, Prague
 from precompile.requests import deposit_request_data
 
+from . import point_evaluation
 from .interpreter import FasterInterpreter, faster_opcodes
-from .point_evaluation import with_setup_loaded_once
 from .system_calls import StorageAccess, SystemCallOutcomes
 from .warm_accounts import WarmAccountDB
 
@@ -138,6 +138,20 @@ def bls12_381_on() -> bool:
     return enabled("bls12-381")
 
 
+def faster_precompiles(precompiles: Dict[bytes, Callable]) -> Dict[bytes, Callable]:
+    """
+    ``precompiles`` with each of py-evm's that has a faster twin here replaced
+    by it (only where a fork still runs py-evm's own): point evaluation, and
+    the BLS12-381 ones when that part is on.
+    """
+    replacing = dict(point_evaluation.REPLACING)
+    if bls12_381_on():
+        from . import bls12_381  # arkworks is imported only when on
+
+        replacing.update(bls12_381.REPLACING)
+    return {address: replacing.get(run, run) for address, run in precompiles.items()}
+
+
 def accelerate(vm_class: Type[VirtualMachineAPI]) -> Type[VirtualMachineAPI]:
     """
     ``vm_class`` with the speed-ups: a subclass with the same rules (EIP-4844's
@@ -146,14 +160,9 @@ def accelerate(vm_class: Type[VirtualMachineAPI]) -> Type[VirtualMachineAPI]:
     """
     state_class = vm_class._state_class
     computation_class = state_class.computation_class
-    precompiles = with_setup_loaded_once(computation_class._precompiles)
-    if bls12_381_on():
-        from .bls12_381 import with_fast_bls12_381  # arkworks is imported only when on
-
-        precompiles = with_fast_bls12_381(precompiles)
     computation_namespace = {
         "opcodes": faster_opcodes(computation_class.opcodes),
-        "_precompiles": precompiles,
+        "_precompiles": faster_precompiles(computation_class._precompiles),
     }
     computation = type(
         computation_class.__name__, (FasterInterpreter, computation_class), computation_namespace

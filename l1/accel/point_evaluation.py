@@ -8,10 +8,8 @@ the process; its checks, their order, the gas and the output are py-evm's.
 """
 
 from functools import lru_cache
-from typing import Callable, Dict
 
 from ckzg import load_trusted_setup, verify_kzg_proof
-from eth._utils.address import force_bytes_to_address
 from eth.abc import ComputationAPI
 from eth.exceptions import VMError
 from eth.precompiles.point_evaluation import (
@@ -22,7 +20,6 @@ from eth.precompiles.point_evaluation import (
 from eth.vm.forks.cancun.constants import (
     BLS_MODULUS,
     FIELD_ELEMENTS_PER_BLOB,
-    POINT_EVALUATION_PRECOMPILE_ADDRESS,
     POINT_EVALUATION_PRECOMPILE_GAS,
 )
 
@@ -56,9 +53,5 @@ def point_evaluation(computation: ComputationAPI) -> ComputationAPI:
     return computation
 
 
-def with_setup_loaded_once(precompiles: Dict[bytes, Callable]) -> Dict[bytes, Callable]:
-    """``precompiles`` with py-evm's point evaluation, where a fork runs it, replaced by ours."""
-    address = force_bytes_to_address(POINT_EVALUATION_PRECOMPILE_ADDRESS)
-    if precompiles.get(address) is not point_evaluation_precompile:
-        return dict(precompiles)
-    return {**precompiles, address: point_evaluation}
+# py-evm's precompile -> this module's, for the same address of any fork that runs it.
+REPLACING = {point_evaluation_precompile: point_evaluation}
