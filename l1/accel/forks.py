@@ -34,6 +34,8 @@ class AcceleratedState:
     account_db_class = WarmAccountDB
     # While a system call runs: its storage accesses, for the VM's system-call memo.
     storage_accesses: Optional[List[StorageAccess]] = None
+    # While py-evm's set_system_contracts runs (see there).
+    _setting_system_contracts = False
 
     def get_storage(self, address: bytes, slot: int, from_journal: bool = True) -> int:
         if self.storage_accesses is not None:
@@ -57,7 +59,7 @@ class AcceleratedState:
             self._setting_system_contracts = False
 
     def set_code(self, address: bytes, code: bytes) -> None:
-        if getattr(self, "_setting_system_contracts", False) and self.get_code(address) == code:
+        if self._setting_system_contracts and self.get_code(address) == code:
             return
         super().set_code(address, code)
 

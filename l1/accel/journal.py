@@ -71,7 +71,9 @@ class IndexedJournalDB(JournalDB):
     """py-evm's ``JournalDB`` over an ``IndexedJournal``."""
 
     def __init__(self, wrapped_db) -> None:
-        super().__init__(wrapped_db)
+        # py-evm's __init__ (at the verified version) with the indexed journal, built
+        # once: a block opens several of these per account whose storage it touches.
+        self._wrapped_db = wrapped_db
         self._journal = IndexedJournal()
         self.record = self._journal.record_checkpoint
         self.commit = self._journal.commit_checkpoint
