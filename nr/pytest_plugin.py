@@ -349,13 +349,11 @@ def pytest_fixture_setup(fixturedef, request):
     if session is None or not changes_state(fixturedef):
         yield
         return
-    heads = chain_heads(session) if state.gas is not None else None
-    if isolating(request.config, request.node, fixturedef.scope):
-        entry = session.world.push(f"{fixturedef.scope} fixture {fixturedef.argname}")
-        fixturedef.addfinalizer(lambda: session.world.finish(entry))
-    yield
-    if heads is not None:
-        record_gas(state.gas, session, heads)
+    with gas_counted(state, session):
+        if isolating(request.config, request.node, fixturedef.scope):
+            entry = session.world.push(f"{fixturedef.scope} fixture {fixturedef.argname}")
+            fixturedef.addfinalizer(lambda: session.world.finish(entry))
+        yield
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -367,22 +365,17 @@ def pytest_runtest_call(item):
     if session is None:
         yield
         return
-    heads = chain_heads(session) if state.gas is not None else None
     if not isolating(item.config, item, "test"):
-        try:
+        with gas_counted(state, session):
             yield
-        finally:
-            if heads is not None:
-                record_gas(state.gas, session, heads)
         return
     state.isolated_tests += 1
     entry = session.world.push(f"test {item.nodeid}")
     try:
-        with each_example_isolated(item, session.world):
+        # The gas is read before the snapshot is restored, while the blocks are there.
+        with gas_counted(state, session), each_example_isolated(item, session.world):
             yield
     finally:
-        if heads is not None:
-            record_gas(state.gas, session, heads)
         session.world.finish(entry)
 
 
@@ -409,6 +402,19 @@ def each_example_isolated(item, world: World) -> Iterator[None]:
         yield
     finally:
         handle.inner_test = inner
+
+
+@contextmanager
+def gas_counted(state: PluginState, session: Network) -> Iterator[None]:
+    """With ``--gas``, the transactions of the blocks each chain mines meanwhile are counted."""
+    if state.gas is None:
+        yield
+        return
+    heads = chain_heads(session)
+    try:
+        yield
+    finally:
+        record_gas(state.gas, session, heads)
 
 
 def chain_heads(session: Network) -> Dict[str, int]:
