@@ -13,7 +13,7 @@ from eth.vm.spoof import SpoofTransaction
 
 from l1.interface import ExecutionFailed, TransactionRequest
 from l1.node import Devnet
-from l1.node.gas import minimum_gas
+from l1.node.gas import can_read_gas, least_gas, minimum_gas, state_runs
 from nr.testing.artifacts import vyper_abi_and_bytecode
 
 # A caller keeps 1/64 of its gas back from each call (EIP-150), so the gas
@@ -50,6 +50,33 @@ def take(blob: Bytes[4096]) -> uint256:
     return len(blob)
 """
 
+# Code that cannot read its gas (no call, no GAS): estimated in two runs.
+PLAIN = """
+total: public(uint256)
+
+@external
+def bump(by: uint256):
+    self.total += by
+
+@external
+def rewrite():
+    # The second write costs 100 gas (EIP-2200: the slot is already dirty), and
+    # no SSTORE runs with 2,300 gas or less left: it needs more than it consumes.
+    self.total = 1
+    self.total = 2
+"""
+
+# Code that reads its gas and writes only when it has plenty: with less, it
+# succeeds on less than it consumes with plenty.
+THRIFTY = """
+notes: HashMap[uint256, uint256]
+
+@external
+def thrifty():
+    if msg.gas > 100000:
+        self.notes[7] = 7
+"""
+
 
 @pytest.fixture(scope="module")
 def node():
@@ -57,21 +84,61 @@ def node():
         yield devnet
 
 
+def deployed(node, source: str, name: str):
+    w3 = node.web3()
+    abi, bytecode = vyper_abi_and_bytecode(source, name)
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.contract(abi=abi, bytecode=bytecode)
+        .constructor()
+        .transact({"from": w3.eth.accounts[0]})
+    )
+    return w3.eth.contract(address=receipt.contractAddress, abi=abi)
+
+
 @pytest.fixture(scope="module")
 def contract(node):
-    w3 = node.web3()
-    abi, bytecode = vyper_abi_and_bytecode(SOURCE, "Estimated")
-    sender = w3.eth.accounts[0]
-    receipt = w3.eth.wait_for_transaction_receipt(
-        w3.eth.contract(abi=abi, bytecode=bytecode).constructor().transact({"from": sender})
-    )
-    deployed = w3.eth.contract(address=receipt.contractAddress, abi=abi)
+    estimated = deployed(node, SOURCE, "Estimated")
     # Notes to clear, so that "refund" earns refunds.
-    w3.eth.wait_for_transaction_receipt(deployed.functions.burn(40).transact({"from": sender}))
-    return deployed
+    node.web3().eth.wait_for_transaction_receipt(
+        estimated.functions.burn(40).transact({"from": node.accounts[0].checksum_address})
+    )
+    return estimated
 
 
-def request(node, contract, function, *args) -> TransactionRequest:
+def deployed_code(node, runtime: bytes) -> bytes:
+    """``runtime`` deployed as it is: the new contract's address."""
+    # PUSH2 len, DUP1, PUSH1 12, PUSH1 0, CODECOPY, PUSH1 0, RETURN, then the code.
+    initcode = bytes.fromhex(f"61{len(runtime):04x}80600c6000396000f3") + runtime
+    w3 = node.web3()
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction({"from": w3.eth.accounts[0], "data": initcode})
+    )
+    return bytes.fromhex(receipt.contractAddress[2:])
+
+
+@pytest.fixture(scope="module")
+def keeper(node) -> bytes:
+    """
+    Code without GAS that calls, with a fixed 100,000 gas, code burning all
+    it is given, and ignores the failure: with less gas the callee gets less
+    (EIP-150 keeps 1/64 back) and the caller still succeeds.
+    """
+    burner = deployed_code(node, bytes.fromhex("fe"))  # INVALID
+    call = "6000" * 5 + "73" + burner.hex() + "620186a0" + "f1" + "50" + "00"  # CALL, POP, STOP
+    return deployed_code(node, bytes.fromhex(call))
+
+
+@pytest.fixture(scope="module")
+def plain(node):
+    return deployed(node, PLAIN, "Plain")
+
+
+@pytest.fixture(scope="module")
+def thrifty(node):
+    return deployed(node, THRIFTY, "Thrifty")
+
+
+def request_to(node, contract, function, *args) -> TransactionRequest:
     return TransactionRequest(
         sender=node.accounts[1].address,
         to=bytes.fromhex(contract.address[2:]),
@@ -93,19 +160,37 @@ def succeeds_with(node, call: TransactionRequest, gas: int) -> bool:
 
 
 @pytest.mark.parametrize(
-    "function, args",
-    [("burn", (3,)), ("burn", (30,)), ("forward", (5,)), ("forward", (25,)), ("refund", (40,))],
+    "name, function, args",
+    [
+        ("contract", "burn", (3,)),
+        ("contract", "burn", (30,)),
+        ("contract", "forward", (5,)),
+        ("contract", "forward", (25,)),
+        ("contract", "refund", (40,)),
+        ("plain", "bump", (2,)),
+        ("plain", "rewrite", ()),
+        ("thrifty", "thrifty", ()),
+    ],
 )
-def test_estimate_is_the_least_gas_that_succeeds(node, contract, function, args):
-    call = request(node, contract, function, *args)
+def test_estimate_is_the_least_gas_that_succeeds(request, node, name, function, args):
+    call = request_to(node, request.getfixturevalue(name), function, *args)
     estimate = node.estimate_gas(call)
-    assert estimate == exhaustive_estimate(node, call)
+    # Below the calldata floor (EIP-7623) no transaction is valid, whatever it runs.
+    floor = minimum_gas(node.requests.call(call))
+    assert estimate == max(exhaustive_estimate(node, call), floor)
     assert succeeds_with(node, call, estimate)
-    assert not succeeds_with(node, call, estimate - 1)
+    assert estimate == floor or not succeeds_with(node, call, estimate - 1)
+
+
+def test_a_call_with_fixed_gas_is_searched(node, keeper):
+    call = TransactionRequest(sender=node.accounts[1].address, to=keeper)
+    gases = runs_of_an_estimate(node, call)
+    assert len(gases) >= 3
+    assert node.estimate_gas(call) == exhaustive_estimate(node, call) < gases[1]
 
 
 def test_a_call_that_keeps_gas_back_needs_more_than_it_consumes(node, contract):
-    call = request(node, contract, "forward", 25)
+    call = request_to(node, contract, "forward", 25)
     consumed = node.call(call)
     plenty = node.requests.call(call).gas
     used = plenty - consumed.get_gas_remaining()
@@ -119,7 +204,7 @@ def test_estimate_of_a_transfer_is_the_intrinsic_gas(node):
 
 def test_estimate_is_never_below_the_calldata_floor(node, contract):
     """EIP-7623: 1 KiB of calldata costs more at the floor than the call executes."""
-    call = request(node, contract, "take", b"\x01" * 1024)
+    call = request_to(node, contract, "take", b"\x01" * 1024)
     transaction = node.requests.call(call)
     floor = minimum_gas(transaction)
     assert floor > transaction.intrinsic_gas
@@ -182,3 +267,49 @@ def test_a_transfer_the_sender_cannot_pay_is_refused_in_plain_words(node):
             f"insufficient funds for transfer: address {poor} has 0 wei, the call sends 10**18"
             .replace("10**18", str(10**18))
         )
+
+
+def runs_of_an_estimate(node, call: TransactionRequest) -> list:
+    """The gas of each run the estimate of ``call`` made, in order."""
+    transaction = node.requests.call(call)
+    gases = []
+    with node.backend.vm_at(None).in_costless_state() as state:
+        run = state_runs(state, transaction)
+
+        def counted(gas: int):
+            gases.append(gas)
+            return run(gas)
+
+        least_gas(transaction, min(transaction.gas, state.gas_limit), counted)
+    return gases
+
+
+def test_a_run_that_cannot_see_its_gas_is_estimated_in_two_runs(node, plain):
+    """No call, no GAS: one less than it consumes runs the same way and runs out."""
+    call = request_to(node, plain, "bump", 2)
+    gases = runs_of_an_estimate(node, call)
+    assert len(gases) == 2
+    assert gases[1] == node.estimate_gas(call) == exhaustive_estimate(node, call)
+
+
+@pytest.mark.parametrize(
+    "name, function, args",
+    [("contract", "forward", (5,)), ("thrifty", "thrifty", ()), ("plain", "rewrite", ())],
+)
+def test_a_run_that_can_see_its_gas_or_a_sentry_is_searched(request, node, name, function, args):
+    """
+    A call (63/64 of the gas passed on), GAS read, or a write failing with what
+    it consumes (the SSTORE sentry): one less is tried at least.
+    """
+    contract = request.getfixturevalue(name)
+    gases = runs_of_an_estimate(node, request_to(node, contract, function, *args))
+    assert len(gases) >= 3
+
+
+def test_gas_read_only_as_an_instruction_counts():
+    gas, push1, push2, stop = "5a", "60", "61", "00"
+    assert can_read_gas(bytes.fromhex(push1 + "01" + gas + stop))
+    assert not can_read_gas(bytes.fromhex(push1 + gas + stop))  # 0x5a as PUSH1's data
+    assert not can_read_gas(bytes.fromhex(push2 + "01" + gas + stop))
+    assert can_read_gas(bytes.fromhex(push2 + "01" + gas + gas))
+    assert not can_read_gas(bytes.fromhex(push1 + "01" + stop))

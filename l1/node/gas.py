@@ -5,11 +5,13 @@ estimate, exact as anvil's, in a handful of runs).
 """
 
 from contextlib import nullcontext
+from functools import lru_cache
 from typing import Callable
 
 from eth.abc import ComputationAPI, SignedTransactionAPI
 from eth.constants import GAS_TX
 from eth.vm.forks.prague.constants import STANDARD_TOKEN_COST, TOTAL_COST_FLOOR_PER_TOKEN
+from eth.vm.opcode_values import GAS, PUSH1, PUSH32
 from eth.vm.spoof import SpoofTransaction
 
 from ..interface import ExecutionFailed
@@ -38,9 +40,11 @@ def least_gas(transaction: SignedTransactionAPI, cap: int, run: Run) -> int:
     A transaction that runs no code needs the least it may be sent with (one
     run). Most others need exactly the gas they consume before refunds when
     run with plenty (``consumed``): if that succeeds and one less does not,
-    three runs have the answer. Otherwise (a call keeping back 1/64 of its
-    gas, a stipend, code reading GAS) the search runs between the bounds the
-    first runs found, probing low first (geth's estimator narrows it so too).
+    three runs have the answer; two when the run cannot have seen its gas
+    (``may_depend_on_its_gas``), since then one less runs the same way and
+    runs out. Otherwise (a call keeping back 1/64 of its gas, a stipend, code
+    reading GAS) the search runs between the bounds the first runs found,
+    probing low first (geth's estimator narrows it so too).
     """
     lowest = minimum_gas(transaction)
     at_cap = run(cap)
@@ -57,7 +61,9 @@ def least_gas(transaction: SignedTransactionAPI, cap: int, run: Run) -> int:
     if consumed >= cap:
         return cap
     if succeeds(consumed):
-        if consumed == lowest or not succeeds(consumed - 1):
+        if consumed == lowest or not may_depend_on_its_gas(at_cap):
+            return consumed
+        if not succeeds(consumed - 1):
             return consumed
         failing, passing = lowest - 1, consumed - 1
     else:
@@ -69,6 +75,31 @@ def least_gas(transaction: SignedTransactionAPI, cap: int, run: Run) -> int:
         else:
             failing = probe
     return passing
+
+
+def may_depend_on_its_gas(computation: ComputationAPI) -> bool:
+    """
+    Whether a run could go another way with other gas: it made a call or a
+    create (each passes on gas by EIP-150's 63/64 and stipends) or its code
+    can read GAS. The one other gas-dependent rule, SSTORE's EIP-2200 sentry
+    (no write with 2,300 gas or less left), only ever adds failures: with
+    less gas such a run follows the same path until it fails.
+    """
+    return bool(computation.children) or can_read_gas(bytes(computation.msg.code))
+
+
+@lru_cache(maxsize=256)
+def can_read_gas(code: bytes) -> bool:
+    """Whether ``code`` holds the GAS instruction (outside the data of PUSHes)."""
+    if GAS not in code:
+        return False
+    counter = 0
+    while counter < len(code):
+        opcode = code[counter]
+        if opcode == GAS:
+            return True
+        counter += 1 + (opcode - PUSH1 + 1 if PUSH1 <= opcode <= PUSH32 else 0)
+    return False
 
 
 def state_runs(state, transaction: SignedTransactionAPI, limit: Callable = nullcontext) -> Run:
