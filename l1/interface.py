@@ -28,6 +28,8 @@ class TransactionRequest:
     nonce: Optional[int] = None
     # EIP-2930: (address, storage keys) pairs to warm and pay for up front.
     access_list: Optional[Tuple[Tuple[bytes, Tuple[int, ...]], ...]] = None
+    # The chain the client means; refused when it is not the node's.
+    chain_id: Optional[int] = None
 
 
 class TransactionRejected(ValueError):

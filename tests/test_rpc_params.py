@@ -211,3 +211,27 @@ def test_methods_answer_in_process_and_over_http():
         error = json.loads(response.read())["error"]
     assert error["code"] == -32602
     assert "eth_getBalance: address must be 20 bytes" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("eth_sendTransaction", [{"from": ACCOUNT, "to": ACCOUNT, "value": "0x1"}]),
+        ("eth_call", [{"from": ACCOUNT, "to": ACCOUNT, "value": "0x1"}, "latest"]),
+        ("eth_estimateGas", [{"from": ACCOUNT, "to": ACCOUNT, "value": "0x1"}]),
+        ("eth_createAccessList", [{"from": ACCOUNT, "to": ACCOUNT, "value": "0x1"}]),
+    ],
+)
+def test_a_request_for_another_chain_is_refused(method, params):
+    """As geth: a chainId that is not the node's is refused (web3.py's check, node-side)."""
+    devnet = Devnet()
+    chain_id = devnet.chain_id
+    pending = devnet.pool.pending
+    wrong = answer(devnet, method, {**params[0], "chainId": hex(chain_id + 1)}, *params[1:])
+    assert wrong["error"]["message"] == (
+        f"chainId {chain_id + 1} is not this chain's ({chain_id}): the request is meant for"
+        " another chain"
+    )
+    assert devnet.pool.pending == pending and devnet.block_number("latest") == 0
+    right = answer(devnet, method, {**params[0], "chainId": hex(chain_id)}, *params[1:])
+    assert "result" in right

@@ -44,6 +44,7 @@ class RequestFiller:
         names none) at the sender's nonce in ``state`` (the head's by
         default), for a call.
         """
+        self.refuse_another_chain(request)
         sender = request.sender or bytes(20)
         state = state if state is not None else self.backend.state_at(None)
         fields = dict(
@@ -63,6 +64,14 @@ class RequestFiller:
             unsigned = builder.create_unsigned_transaction(**fields)
         return SpoofTransaction(unsigned, from_=sender)
 
+    def refuse_another_chain(self, request: TransactionRequest) -> None:
+        """TransactionRejected if the request names a chain id that is not this chain's."""
+        if request.chain_id is not None and request.chain_id != self.backend.chain_id:
+            raise TransactionRejected(
+                f"chainId {request.chain_id} is not this chain's ({self.backend.chain_id}):"
+                " the request is meant for another chain"
+            )
+
     def call_gas(self, asked: Optional[int]) -> int:
         """The gas a call runs with: what it asks, within the RPC gas cap (as geth lowers it)."""
         config = self.backend.config
@@ -77,6 +86,7 @@ class RequestFiller:
         request leaves out filled in, signed by the sender's key (a
         prefunded account) or as an impersonated sender.
         """
+        self.refuse_another_chain(request)
         sender = request.sender
         if sender is None:
             raise TransactionRejected("a transaction to send needs a sender")

@@ -267,6 +267,7 @@ def transaction_request(sender_required: bool) -> ParamType:
             data=object_field(value, "data", DATA, "input", default=b""),
             nonce=object_field(value, "nonce", QUANTITY),
             access_list=object_field(value, "accessList", ACCESS_LIST),
+            chain_id=object_field(value, "chainId", QUANTITY),
         )
 
     return ParamType(expected, parse)
