@@ -283,6 +283,8 @@ def _native_rollups(request):
         builder = devnet.accounts[BUILDER_ACCOUNT]
         add_composable(session, stage, ComposableChains.deploy(stage, builder))
     state.session, state.cost = session, session.world.cost
+    for web3 in session.web3s.values():
+        without_client_chain_check(web3)
     note_session_chains(session)
     yield session
     state.session = None
@@ -301,6 +303,19 @@ def add_composable(session: Network, stage: Any, chains: ComposableChains) -> No
         session.world.add_chain(LocalChain(name, devnet))
         session.world.add_pool(devnet.proof_pool)
     session.world.add_sequencer(rollup.sequencer)
+
+
+def without_client_chain_check(web3: Web3) -> Web3:
+    """
+    ``web3`` without web3.py's validation middleware, which asks the node
+    for its chain id before every call, estimate and send to compare it with
+    the request's (about a quarter of a short test's time). The embedded
+    nodes refuse a request for another chain themselves, as geth does; an
+    external node's client keeps the check.
+    """
+    if "validation" in web3.middleware_onion:
+        web3.middleware_onion.remove("validation")
+    return web3
 
 
 def note_session_chains(session: Network) -> None:
@@ -481,7 +496,21 @@ def _rollup_for(request, session: Network) -> Rollup:
     if isinstance(session.world.chains[0], RemoteChain):
         pytest.skip("rollups need the embedded devnet: with --native-rollups-l1 their L2 nodes "
                     "run in another process, where this session cannot snapshot them")
-    return session.rollups[stage_of(request.node)]
+    return deployed_for(request, session.rollups, ROLLUP_FIXTURES)
+
+
+def deployed_for(request, deployed: Dict[Any, Any], fixtures) -> Any:
+    """What the session deployed for the test's stage, or a failure saying why there is none."""
+    stage = stage_of(request.node)
+    if stage not in deployed:
+        pytest.fail(
+            f"{request.node.nodeid}: nothing of stage {stage} in this session for"
+            f" {request.fixturename}: it is deployed before the first snapshot for the tests"
+            f" that name {' or '.join(sorted(fixtures))} among their arguments (or their"
+            " fixtures'); request.getfixturevalue asks too late",
+            pytrace=False,
+        )
+    return deployed[stage]
 
 
 @pytest.fixture(scope="session")
@@ -512,7 +541,7 @@ def composable(request, _native_rollups) -> ComposableChains:
     session: Network = _native_rollups
     if isinstance(session.world.chains[0], RemoteChain):
         pytest.skip("the composable fixture needs the embedded devnet")
-    return session.composables[stage_of(request.node)]
+    return deployed_for(request, session.composables, COMPOSABLE_FIXTURES)
 
 
 @pytest.fixture(scope="session")

@@ -152,6 +152,41 @@ def test_reads(counter):
     result.stderr.fnmatch_lines(["*--no-isolation-scopes: no scope modul; the scopes are test,*"])
 
 
+def test_a_request_for_another_chain_is_refused_on_l1_and_l2(pytester):
+    """The clients skip web3.py's chain id check; the nodes make it."""
+    result = run(pytester, """
+import pytest
+from web3.exceptions import Web3RPCError
+
+@pytest.mark.parametrize("on", ["w3", "l2"])
+def test_wrong_chain(w3, l2, on, accounts):
+    web3 = {"w3": w3, "l2": l2}[on]
+    chain_id = web3.eth.chain_id
+    sender = accounts[0].checksum_address
+    wrong = {"from": sender, "to": sender, "value": 1, "chainId": chain_id + 1}
+    for send in (web3.eth.send_transaction, web3.eth.call, web3.eth.estimate_gas):
+        with pytest.raises(Web3RPCError, match=f"chainId {chain_id + 1} is not this chain's"):
+            send(wrong)
+    web3.eth.send_transaction({**wrong, "chainId": chain_id})
+""")
+    result.assert_outcomes(passed=2)
+
+
+def test_a_rollup_asked_for_too_late_is_named(pytester):
+    result = run(pytester, """
+import pytest
+
+@pytest.mark.parametrize("name", ["l2", "composable"])
+def test_late(request, name):
+    request.getfixturevalue(name)
+""")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*nothing of stage 1 in this session for rollup*too late*",
+        "*nothing of stage 1 in this session for composable*too late*",
+    ])
+
+
 def test_a_failing_reverts_shows_the_revert_reason(pytester):
     result = run(pytester, COUNTER + '''
 import pytest
