@@ -12,7 +12,10 @@ an account with its code, where py-evm often reads a balance or nonce alone,
 and reads each transaction's sender before checking its fees, where py-evm
 refuses a fee cap below the base fee without reading it. revm loads every
 account and slot a transaction's EIP-2930 access list names, which py-evm
-only marks warm: the host reads those too. A witness of
+only marks warm, and loads the account or slot an instruction names before
+charging for it (BALANCE, EXTCODE*, SELFDESTRUCT's beneficiary, SLOAD, and an
+SSTORE's slot before its 2,300-gas check), where py-evm and the specification
+run out of gas first: the host reads those too. A witness of
 py-evm's reads alone lacks those nodes, and EELS had to decline such blocks
 (60 of stSStoreTest's Prague cases, 27 of stMemoryStressTest's).
 
@@ -56,10 +59,14 @@ def read_call_target(computation) -> None:
         computation.state.get_code(code[len(DELEGATION_PREFIX):])
 
 
-def read_static_sstore_slot(computation) -> None:
-    """An SSTORE's slot, original and current, where it is refused in a static context."""
-    if not computation.msg.is_static or computation.get_gas_remaining() <= CALL_STIPEND:
-        return
+def read_named_account(computation) -> None:
+    """The account (with its code) an instruction names on top of the stack."""
+    if computation._stack.values:
+        computation.state.get_code(stack_address(computation, 1))
+
+
+def read_named_slot(computation) -> None:
+    """The slot an SLOAD or SSTORE names on top of the stack, original and current."""
     if not computation._stack.values:
         return
     slot = stack_int(computation._stack.values[-1])
@@ -68,12 +75,29 @@ def read_static_sstore_slot(computation) -> None:
     computation.state.get_storage(address, slot)
 
 
+def read_sstore_slot(computation) -> None:
+    """
+    An SSTORE's slot: EELS reads it before refusing a write in a static
+    context (with more than the stipend left), revm before its stipend check
+    outside one; in a static context revm refuses first.
+    """
+    if computation.msg.is_static and computation.get_gas_remaining() <= CALL_STIPEND:
+        return
+    read_named_slot(computation)
+
+
 SPEC_READS = {
     opcode_values.CALL: read_call_target,
     opcode_values.CALLCODE: read_call_target,
     opcode_values.DELEGATECALL: read_call_target,
     opcode_values.STATICCALL: read_call_target,
-    opcode_values.SSTORE: read_static_sstore_slot,
+    opcode_values.SSTORE: read_sstore_slot,
+    opcode_values.SLOAD: read_named_slot,
+    opcode_values.BALANCE: read_named_account,
+    opcode_values.EXTCODESIZE: read_named_account,
+    opcode_values.EXTCODECOPY: read_named_account,
+    opcode_values.EXTCODEHASH: read_named_account,
+    opcode_values.SELFDESTRUCT: read_named_account,
 }
 
 

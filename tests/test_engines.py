@@ -117,15 +117,48 @@ def test_the_witness_holds_the_code_of_every_account_read_and_eels_declines_with
     assert "0x" + stranger.hex() in report.declined
 
 
-def judged_by_eels_itself(accounts, target: bytes) -> None:
-    """A block calling ``target`` once, with ``accounts``: EELS runs it on the host's witness."""
+def judged_by_itself(accounts, target: bytes, engine: str = "eels") -> None:
+    """A block calling ``target`` once, with ``accounts``: ``engine`` judges it on its witness."""
     alice = KEY_1.public_key.to_canonical_address()
     chain = new_chain(Prague, 901, {alice: GenesisAccount(balance=10**21), **accounts})
     block = build_block(chain, [Sender(chain, KEY_1, 901).transaction(target, gas=200_000)])
     stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=901, fork=FORK_PRAGUE))
-    report = verify_stateless_new_payload(stateless_input, "eels")
+    report = verify_stateless_new_payload(stateless_input, engine)
     assert report.result.successful_validation
-    assert report.engine == "eels", report.declined_reason
+    assert report.engine == engine, report.declined_reason
+
+
+STRANGER = b"\x1b" * 20
+# Each runs out of gas on what it names: revm loads that first, py-evm charges first.
+OUT_OF_GAS_ON = {
+    "BALANCE": "73" + STRANGER.hex() + "31",
+    "EXTCODEHASH": "73" + STRANGER.hex() + "3f",
+    "SELFDESTRUCT": "73" + STRANGER.hex() + "ff",
+    "SLOAD": "600154",  # a cold slot: 2,100 gas
+    "SSTORE": "6005600155",  # 2,300 gas or less left: refused
+}
+
+
+@pytest.mark.parametrize("instruction", sorted(OUT_OF_GAS_ON))
+def test_the_witness_proves_what_revm_loads_before_charging_for_it(instruction):
+    """
+    A frame given 2,000 gas runs out on a cold account or slot (or the
+    SSTORE stipend check); revm loads the account or slot first, so the
+    host reads it too and revm judges the block itself.
+    """
+    starved, caller = b"\x1c" * 20, b"\x1d" * 20
+    code = bytes.fromhex(OUT_OF_GAS_ON[instruction] + "00")
+    # CALL(2000, starved, 0, 0, 0, 0, 0), its failure ignored.
+    call_with_2000_gas = bytes.fromhex("6000" * 5 + "73" + starved.hex() + "6107d0f15000")
+    judged_by_itself(
+        {
+            starved: GenesisAccount(nonce=1, code=code, storage={1: 7, 2: 8}),
+            caller: GenesisAccount(nonce=1, code=call_with_2000_gas),
+            STRANGER: GenesisAccount(balance=3, nonce=1, code=b"\x00"),
+        },
+        caller,
+        engine="revm",
+    )
 
 
 def test_the_witness_proves_the_slot_an_sstore_refused_in_a_static_call_reads():
@@ -133,7 +166,7 @@ def test_the_witness_proves_the_slot_an_sstore_refused_in_a_static_call_reads():
     writer, caller = b"\x0c" * 20, b"\x0d" * 20
     store_one = bytes.fromhex("6001600055" + "00")
     static_call = bytes.fromhex("6000600060006000" + "73" + writer.hex() + "620f4240fa5000")
-    judged_by_eels_itself(
+    judged_by_itself(
         {
             writer: GenesisAccount(nonce=1, code=store_one, storage={0: 5, 1: 6}),
             caller: GenesisAccount(nonce=1, code=static_call),
@@ -149,7 +182,7 @@ def test_the_witness_proves_the_target_of_a_call_that_cannot_pay_for_its_memory(
     out_of_memory_call = bytes.fromhex(
         "600060006020" + "67" + "ff" * 8 + "6000" + "73" + target.hex() + "5af15000"
     )
-    judged_by_eels_itself(
+    judged_by_itself(
         {
             target: GenesisAccount(balance=1, nonce=1, code=b"\x00"),
             caller: GenesisAccount(nonce=1, code=out_of_memory_call),
@@ -219,7 +252,7 @@ def test_eels_judges_a_storage_clear_that_runs_out_of_gas_on_the_witness():
     target = b"\x0c" * 20
     clear_slot_0_then_loop = bytes.fromhex("6000600055" + "5b600556")
     storage = {0: 1, slot_sharing_a_branch_with(0): 2, **{s: 3 for s in range(1000, 1030)}}
-    judged_by_eels_itself(
+    judged_by_itself(
         {target: GenesisAccount(nonce=1, code=clear_slot_0_then_loop, storage=storage)}, target
     )
 
@@ -228,6 +261,6 @@ def test_eels_still_finds_a_storage_trie_emptied_by_a_block():
     """Clearing an account's only slot empties its storage: EELS drops it and agrees."""
     target = b"\x0d" * 20
     clear_slot_0 = bytes.fromhex("600060005500")
-    judged_by_eels_itself(
+    judged_by_itself(
         {target: GenesisAccount(nonce=1, code=clear_slot_0, storage={0: 7})}, target
     )
