@@ -172,6 +172,16 @@ def test_a_traced_call_runs_in_the_next_block_on_the_heads_state(devnet):
     assert parent == head.hash
 
 
+def test_the_block_a_call_runs_in_follows_the_head(devnet):
+    """Calls reuse the head's next block (made once per head): a new head, a new block."""
+    for _ in range(3):
+        number, timestamp, parent = block_seen(devnet)
+        head = devnet.head()
+        assert (int.from_bytes(number, "big"), parent) == (head.block_number + 1, head.hash)
+        assert int.from_bytes(timestamp, "big") > head.timestamp
+        devnet.mine(1)
+
+
 def test_block_overrides_set_the_number_and_time_a_traced_call_sees(devnet):
     head = devnet.head()
     later = head.timestamp + 1000

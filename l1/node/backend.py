@@ -9,8 +9,10 @@ import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple, Union
 
+from eth._utils.headers import new_timestamp_from_parent
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 from eth.chains.base import ChainContext
 from eth.constants import GENESIS_PARENT_HASH, ZERO_HASH32
@@ -56,21 +58,37 @@ def set_sender(transaction: SignedTransactionAPI, sender: bytes) -> None:
     transaction.__dict__["sender"] = sender
 
 
-def calling_vm_class(vm_class: type, parent_hash: bytes, changes: Dict[str, Any]) -> type:
+@lru_cache(maxsize=16)
+def next_header(vm_class: type, parent: BlockHeaderAPI, timestamp: int) -> BlockHeaderAPI:
+    """The header py-evm makes for the block after ``parent`` at ``timestamp``, made once."""
+    return vm_class.create_header_from_parent(
+        parent, coinbase=parent.coinbase, timestamp=timestamp
+    )
+
+
+@lru_cache(maxsize=16)
+def calling_vm_class(
+    vm_class: type, parent_hash: bytes, changes: Tuple[Tuple[str, Any], ...]
+) -> type:
     """
     ``vm_class`` whose calls run in the block after its header, as py-evm's
     do, but with ``parent_hash`` as that block's parent (BLOCKHASH of it is
-    the block as mined, even on an edited state) and ``changes`` made to the
-    block. A block renumbered keeps BLOCKHASH by number, as geth does: the
-    hash of a block up to the parent, zero for any later number.
+    the block as mined, even on an edited state) and ``changes`` (field,
+    value pairs) made to the block. A block renumbered keeps BLOCKHASH by
+    number, as geth does: the hash of a block up to the parent, zero for any
+    later number. Made once per head and changes: every call and estimate
+    asks for one.
     """
+    changes = dict(changes)
 
     class CallingVM(vm_class):
         @contextmanager
         def in_costless_state(self):
             header = self.get_header()
-            block = self.generate_block_from_parent_header_and_coinbase(header, header.coinbase)
-            free_header = block.header.copy(base_fee_per_gas=0, **changes)
+            # py-evm's next header, timed as py-evm times it (a second after
+            # the parent at least), and reused within that second.
+            following = next_header(vm_class, header, new_timestamp_from_parent(header))
+            free_header = following.copy(base_fee_per_gas=0, **changes)
             # Hashes of the blocks before the call's, newest first: the parent's
             # number is the header's; a renumbered block is that many away from it.
             # (lazily: a call rarely reads more than one, and each is a header read).
@@ -364,7 +382,9 @@ class ChainBackend:
 
     def _calling_vm(self, header, parent_hash: bytes, changes: Dict[str, Any], chain=None):
         chain = chain or self.chain
-        vm_class = calling_vm_class(chain.get_vm_class(header), parent_hash, changes)
+        vm_class = calling_vm_class(
+            chain.get_vm_class(header), parent_hash, tuple(sorted(changes.items()))
+        )
         return vm_class(
             header=header,
             chaindb=chain.chaindb,
