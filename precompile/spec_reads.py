@@ -15,7 +15,11 @@ account and slot a transaction's EIP-2930 access list names, which py-evm
 only marks warm, and loads the account or slot an instruction names before
 charging for it (BALANCE, EXTCODE*, SELFDESTRUCT's beneficiary, SLOAD, and an
 SSTORE's slot before its 2,300-gas check), where py-evm and the specification
-run out of gas first: the host reads those too. A witness of
+run out of gas first: the host reads those too. py-evm writes EIP-4788's
+beacon root and EIP-2935's parent hash into their contracts' storage without
+running the contracts, whose SSTOREs read each slot first: on a block that
+fails later, nothing else reads that storage, so the host reads those slots
+as it writes them. A witness of
 py-evm's reads alone lacks those nodes, and EELS had to decline such blocks
 (60 of stSStoreTest's Prague cases, 27 of stMemoryStressTest's).
 
@@ -23,8 +27,9 @@ Only the host makes these reads: the guest's engines read what they need and
 a witness with more than that is still a witness.
 """
 
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Iterator
 
 from eth.constants import EMPTY_SHA3
 from eth.vm import opcode_values
@@ -138,6 +143,33 @@ def reading_senders_first(apply_transaction: Callable) -> Callable:
     return apply
 
 
+@contextmanager
+def slots_read_before_written(state) -> Iterator[None]:
+    """While open, each ``state.set_storage`` reads the slot's pre-block value first."""
+    write = state.set_storage
+
+    def read_then_write(address: bytes, slot: int, value: int) -> None:
+        state.get_storage(address, slot, from_journal=False)
+        write(address, slot, value)
+
+    state.set_storage = read_then_write
+    try:
+        yield
+    finally:
+        del state.set_storage
+
+
+def reading_before_system_writes(vm_class: type) -> type:
+    """``vm_class`` whose pre-block system writes read each slot first, as the contracts do."""
+
+    class SystemWritesRead(vm_class):
+        def block_preprocessing(self, block) -> None:
+            with slots_read_before_written(self.state):
+                super().block_preprocessing(block)
+
+    return SystemWritesRead
+
+
 @lru_cache(maxsize=None)
 def spec_reading(vm_class: type) -> type:
     """``vm_class`` that also makes the reads the specification makes and py-evm skips."""
@@ -148,7 +180,7 @@ def spec_reading(vm_class: type) -> type:
 
     state_class = vm_class.get_state_class()
     return with_opcodes(
-        vm_class,
+        reading_before_system_writes(vm_class),
         reading_first,
         apply_transaction=reading_senders_first(state_class.apply_transaction),
         account_db_class=reading_code_with_accounts(state_class.account_db_class),

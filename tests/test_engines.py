@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 from eth.db.trie import make_trie_root_and_nodes
+from eth.vm.forks.prague.constants import HISTORY_STORAGE_ADDRESS, HISTORY_STORAGE_CONTRACT_CODE
 from eth_hash.auto import keccak
 
 from l1.builder import build_block
@@ -191,10 +192,10 @@ def test_the_witness_proves_the_target_of_a_call_that_cannot_pay_for_its_memory(
     )
 
 
-def test_the_witness_proves_the_sender_of_a_transaction_whose_fee_cap_is_too_low():
-    """EELS reads a transaction's sender before its fee checks; py-evm refuses it unread."""
+def block_with_a_fee_cap_too_low(accounts):
+    """A chain with ``accounts`` and a block whose one transfer pays below the base fee."""
     alice = KEY_1.public_key.to_canonical_address()
-    accounts = {alice: GenesisAccount(balance=10**21)}
+    accounts = {alice: GenesisAccount(balance=10**21), **accounts}
     built = new_chain(Prague, 901, accounts)
     template = build_block(built, [Sender(built, KEY_1, 901).transaction(b"\x77" * 20)])
     chain = new_chain(Prague, 901, accounts)
@@ -208,10 +209,30 @@ def test_the_witness_proves_the_sender_of_a_transaction_whose_fee_cap_is_too_low
     block = template.copy(
         header=template.header.copy(transaction_root=root), transactions=[too_cheap]
     )
+    return chain, block
+
+
+def judged_invalid_by_eels_itself(accounts) -> None:
+    chain, block = block_with_a_fee_cap_too_low(accounts)
     stateless_input, _ = prove_block(chain, block, ChainConfig(chain_id=901, fork=FORK_PRAGUE))
     report = verify_stateless_new_payload(stateless_input, "eels")
     assert not report.result.successful_validation
     assert report.engine == "eels", report.declined_reason
+
+
+def test_the_witness_proves_the_sender_of_a_transaction_whose_fee_cap_is_too_low():
+    """EELS reads a transaction's sender before its fee checks; py-evm refuses it unread."""
+    judged_invalid_by_eels_itself({})
+
+
+def test_the_witness_proves_the_slot_the_parent_hash_goes_to_in_an_invalid_block():
+    """
+    py-evm writes EIP-2935's parent hash without running the contract; EELS
+    runs it, and its SSTORE reads the slot. On a block whose transaction then
+    fails nothing else reads that storage: the host reads the slot as it writes.
+    """
+    history = GenesisAccount(nonce=1, code=HISTORY_STORAGE_CONTRACT_CODE, storage={5: 1})
+    judged_invalid_by_eels_itself({HISTORY_STORAGE_ADDRESS: history})
 
 
 def test_unknown_engine_is_the_callers_error(soundness_inputs):
