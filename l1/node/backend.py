@@ -38,7 +38,7 @@ from ..fork import NativeRollupsVM
 from ..interface import InvalidArgument
 from ..tracing import trace_transaction, traced_copy
 from .config import DevnetConfig
-from .gas import least_gas, state_runs
+from .gas import gauging_sstores, least_gas, state_runs
 from .header_controls import HeaderControls, with_header_controls
 from .time_limit import time_limit
 
@@ -382,8 +382,9 @@ class ChainBackend:
 
     def _calling_vm(self, header, parent_hash: bytes, changes: Dict[str, Any], chain=None):
         chain = chain or self.chain
+        # Its SSTOREs note the gas they start with: gas estimates take one run for that.
         vm_class = calling_vm_class(
-            chain.get_vm_class(header), parent_hash, tuple(sorted(changes.items()))
+            gauging_sstores(chain.get_vm_class(header)), parent_hash, tuple(sorted(changes.items()))
         )
         return vm_class(
             header=header,

@@ -11,11 +11,15 @@ from typing import Callable
 from eth.abc import ComputationAPI, SignedTransactionAPI
 from eth.constants import GAS_TX
 from eth.vm.forks.prague.constants import STANDARD_TOKEN_COST, TOTAL_COST_FLOOR_PER_TOKEN
-from eth.vm.opcode_values import GAS, PUSH1, PUSH32
+from eth.vm.opcode_values import GAS, PUSH1, PUSH32, SSTORE
 from eth.vm.spoof import SpoofTransaction
+
+from precompile.opcodes import with_opcodes
 
 from ..interface import ExecutionFailed
 
+# EIP-2200: no SSTORE runs with this much gas left or less (the stipend a call passes on).
+SSTORE_SENTRY = 2300
 # A run of the transaction with the given gas: its computation (state reverted after).
 Run = Callable[[int], ComputationAPI]
 
@@ -38,13 +42,15 @@ def least_gas(transaction: SignedTransactionAPI, cap: int, run: Run) -> int:
 
     A search from the intrinsic gas up to the cap takes some twenty-five runs.
     A transaction that runs no code needs the least it may be sent with (one
-    run). Most others need exactly the gas they consume before refunds when
-    run with plenty (``consumed``): if that succeeds and one less does not,
-    three runs have the answer; two when the run cannot have seen its gas
-    (``may_depend_on_its_gas``), since then one less runs the same way and
-    runs out. Otherwise (a call keeping back 1/64 of its gas, a stipend, code
-    reading GAS) the search runs between the bounds the first runs found,
-    probing low first (geth's estimator narrows it so too).
+    run). When the run cannot have seen its gas (``may_depend_on_its_gas``)
+    any gas runs it the same way, so it needs what it consumes before refunds
+    (``consumed``) and, for each SSTORE, more than 2,300 gas left there: one
+    run has the answer where ``run`` notes the gas SSTOREs start with
+    (``gauging_sstores``), two where it does not. Most others need exactly
+    ``consumed`` too: if that succeeds and one less does not, three runs have
+    the answer. Otherwise (a call keeping back 1/64 of its gas, a stipend,
+    code reading GAS) the search runs between the bounds the first runs
+    found, probing low first (geth's estimator narrows it so too).
     """
     lowest = minimum_gas(transaction)
     at_cap = run(cap)
@@ -60,6 +66,8 @@ def least_gas(transaction: SignedTransactionAPI, cap: int, run: Run) -> int:
 
     if consumed >= cap:
         return cap
+    if not may_depend_on_its_gas(at_cap) and gauges_sstores(at_cap):
+        return max(consumed, sstore_sentries_pass_from(at_cap, cap))
     if succeeds(consumed):
         if consumed == lowest or not may_depend_on_its_gas(at_cap):
             return consumed
@@ -100,6 +108,48 @@ def can_read_gas(code: bytes) -> bool:
             return True
         counter += 1 + (opcode - PUSH1 + 1 if PUSH1 <= opcode <= PUSH32 else 0)
     return False
+
+
+class SstoreGauge:
+    """An SSTORE that notes on its computation the least gas any SSTORE there started with."""
+
+    def __init__(self, opcode) -> None:
+        self.opcode = opcode
+
+    def __getattr__(self, name: str):
+        return getattr(self.opcode, name)
+
+    def __call__(self, computation) -> None:
+        left = computation.get_gas_remaining()
+        computation.least_gas_at_sstore = min(left, computation.least_gas_at_sstore or left)
+        return self.opcode(computation=computation)
+
+
+@lru_cache(maxsize=16)
+def gauging_sstores(vm_class: type) -> type:
+    """``vm_class`` whose computations note the least gas their SSTOREs start with."""
+
+    def gauged(value: int, opcode):
+        return SstoreGauge(opcode) if value == SSTORE else opcode
+
+    gauging = with_opcodes(vm_class, gauged)
+    gauging.get_state_class().computation_class.least_gas_at_sstore = None
+    return gauging
+
+
+def gauges_sstores(computation: ComputationAPI) -> bool:
+    return isinstance(computation.opcodes.get(SSTORE), SstoreGauge)
+
+
+def sstore_sentries_pass_from(computation: ComputationAPI, cap: int) -> int:
+    """
+    The least transaction gas with which every SSTORE of ``computation``
+    (run with ``cap``, calling nothing) has more than the stipend left, as
+    EIP-2200 requires; 0 without SSTOREs.
+    """
+    if computation.least_gas_at_sstore is None:
+        return 0
+    return cap - computation.least_gas_at_sstore + SSTORE_SENTRY + 1
 
 
 def state_runs(state, transaction: SignedTransactionAPI, limit: Callable = nullcontext) -> Run:
