@@ -239,3 +239,55 @@ def test_a_warm_storage_db_discards_as_py_evms_does():
             assert answers[0] == answers[1], (seed, kind)
             views = [[store.get(slot) for slot in SLOTS] for store, _, _ in stores]
             assert views[0] == views[1], (seed, kind)
+
+
+def account_step(accounts, opened, rng, kind):
+    """One operation on an account DB; what it answered, or that it refused."""
+    from eth_utils import ValidationError
+
+    address = rng.choice(ADDRESSES + [bytes([9]) * 20, bytes([10]) * 20])
+    try:
+        if kind == "touch":
+            accounts.touch_account(address)
+        elif kind == "balance":
+            accounts.set_balance(address, rng.choice([0, 0, 7]))
+        elif kind == "delete":
+            accounts.delete_account(address)
+        elif kind == "clear empty":  # EIP-161, as py-evm's state does it for touched accounts
+            if accounts.account_exists(address) and accounts.account_is_empty(address):
+                accounts.delete_account(address)
+        elif kind == "record":
+            opened.append(accounts.record())
+        elif kind in ("commit", "discard") and opened:
+            getattr(accounts, kind)(opened.pop(rng.randrange(len(opened))))
+        elif kind == "root":
+            return accounts.make_state_root()
+    except ValidationError:  # e.g. a checkpoint a later commit or discard took with it
+        return "refused"
+    return kind
+
+
+def test_a_warm_account_db_touches_as_py_evms_does():
+    """
+    Random touches, balance writes (to zero too), deletions, EIP-161 clears
+    and checkpoints on funded, empty and absent accounts: the same accounts,
+    existence and state roots as py-evm's, though it skips rewriting accounts
+    that have something in them.
+    """
+    import random
+
+    kinds = ["touch"] * 4 + ["balance", "delete", "clear empty", "root"] * 2
+    kinds += ["record"] * 2 + ["commit", "discard"]
+    addresses = ADDRESSES + [bytes([9]) * 20, bytes([10]) * 20]
+    for seed in range(40):
+        db = AtomicDB()
+        root = funded_state(db)
+        dbs = [(cls(db, root), [], random.Random(seed)) for cls in (WarmAccountDB, AccountDB)]
+        picker = random.Random(seed)
+        for step in range(120):
+            kind = picker.choice(kinds)
+            answers = [account_step(accounts, opened, rng, kind) for accounts, opened, rng in dbs]
+            assert answers[0] == answers[1], (seed, step, kind)
+            views = [account_view(accounts, addresses) for accounts, _, _ in dbs]
+            assert views[0] == views[1], (seed, step, kind)
+        assert dbs[0][0].make_state_root() == dbs[1][0].make_state_root(), seed

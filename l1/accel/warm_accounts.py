@@ -70,6 +70,8 @@ def remember_accounts(db: AtomicDatabaseAPI, known: KnownAccounts) -> None:
 
 # A key the handed-over values do not hold (a held value may be b"": absent).
 NOT_HANDED_OVER = object()
+# An account with no balance, nonce, code or storage (or none at all).
+BLANK_ACCOUNT = Account()
 
 
 class PrimedCacheDB(CacheDB):
@@ -185,6 +187,15 @@ class WarmAccountDB(BatchedAccountDB):
         if from_journal:
             self._account_cache[address] = account
         return account
+
+    def touch_account(self, address: bytes) -> None:
+        # py-evm writes the account back as it is, on every message: an encoding
+        # and a journal write per call frame, and one more account to put in the
+        # trie. An account with anything in it is there already, so the write
+        # changes nothing (neither the state root nor whether it exists) and is
+        # left out; an empty or absent one is written as py-evm writes it.
+        if self._get_account(address) == BLANK_ACCOUNT:
+            super().touch_account(address)
 
     def _reset_access_counters(self) -> None:
         self._journal_accessed_state = IndexedJournalDB(MemoryDB())
