@@ -22,7 +22,7 @@ witness stays complete.
 
 import weakref
 from functools import lru_cache
-from typing import Dict, NamedTuple, Optional, Set, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 import rlp
 from eth.abc import AtomicDatabaseAPI, DatabaseAPI
@@ -31,6 +31,7 @@ from eth.db.backends.memory import MemoryDB
 from eth.db.cache import CacheDB
 from eth.db.storage import CLEAR_COUNT_KEY_NAME, AccountStorageDB, StorageLookup
 from eth.rlp.accounts import Account
+from eth.validation import validate_canonical_address, validate_uint256
 from eth_utils import ValidationError
 
 from .batched_trie import BatchedAccountDB
@@ -70,8 +71,6 @@ def remember_accounts(db: AtomicDatabaseAPI, known: KnownAccounts) -> None:
 
 # A key the handed-over values do not hold (a held value may be b"": absent).
 NOT_HANDED_OVER = object()
-# An account with no balance, nonce, code or storage (or none at all).
-BLANK_ACCOUNT = Account()
 
 
 class PrimedCacheDB(CacheDB):
@@ -135,6 +134,8 @@ class WarmAccountStorageDB(AccountStorageDB):
         self._journal_storage = IndexedJournalDB(self._locked_changes)
         self._accessed_slots: Set[int] = set()
         self._clear_count = IndexedJournalDB(MemoryDB({CLEAR_COUNT_KEY_NAME: b"\x00"}))
+        # How many of its account DB's open checkpoints this has recorded (a prefix).
+        self._recorded = 0
 
     def discard(self, checkpoint) -> None:
         # py-evm's discard (at the verified version), which every reverted call frame runs
@@ -171,6 +172,10 @@ class WarmAccountDB(BatchedAccountDB):
         self._trie_cache = PrimedCacheDB(self._trie_logger)
         self._journaltrie = IndexedJournalDB(self._trie_cache)
         self._changed_accounts: Optional[Tuple[set, Dict[bytes, bytes]]] = None
+        # Checkpoints open at this level, oldest first, and the storage DBs each is
+        # recorded in (``_storage_to_write``).
+        self._open_checkpoints: List[Any] = []
+        self._recorded_in: Dict[Any, List[AccountStorageDB]] = {}
         known = known_accounts(db)
         self._known_storage = {}
         if known is not None and known.state_root == state_root:
@@ -189,16 +194,86 @@ class WarmAccountDB(BatchedAccountDB):
         return account
 
     def touch_account(self, address: bytes) -> None:
-        # py-evm writes the account back as it is, on every message: an encoding
-        # and a journal write per call frame, and one more account to put in the
-        # trie. An account with anything in it is there already, so the write
-        # changes nothing (neither the state root nor whether it exists) and is
-        # left out; an empty or absent one is written as py-evm writes it.
-        if self._get_account(address) == BLANK_ACCOUNT:
+        # py-evm writes the account back as it reads it, on every message: an
+        # encoding and a journal write per call frame. Where the journal holds
+        # that account already, the write changes nothing (neither the state
+        # root nor whether it exists) and is left out; otherwise (an absent
+        # account, or one its cache holds otherwise) it is written as py-evm does.
+        encoded = self._get_encoded_account(address)
+        if not encoded or decoded_account(encoded) != self._get_account(address):
             super().touch_account(address)
 
     def _reset_access_counters(self) -> None:
         self._journal_accessed_state = IndexedJournalDB(MemoryDB())
+
+    # -- checkpoints: recorded in a storage DB only when it is next written --
+    #
+    # py-evm records every checkpoint (one per call frame) in every storage DB written
+    # so far in the block, and commits or discards it in each: with thousands of
+    # contracts written (stCreate2/Create2Recursive) that was nearly all of the time.
+    # A storage DB not written since a checkpoint has nothing to undo or merge at it,
+    # so it records the open checkpoints it lacks only before its next write. Each
+    # storage DB has then recorded a prefix of the open checkpoints (``_recorded``).
+
+    def record(self):
+        checkpoint = self._journaldb.record()
+        self._journaltrie.record(checkpoint)
+        self._journal_accessed_state.record(checkpoint)
+        self._open_checkpoints.append(checkpoint)
+        self._recorded_in[checkpoint] = []
+        return checkpoint
+
+    def discard(self, checkpoint) -> None:
+        self._journaldb.discard(checkpoint)
+        self._journaltrie.discard(checkpoint)
+        self._journal_accessed_state.discard(checkpoint)
+        self._account_cache.clear()
+        for store in self._close_checkpoint(checkpoint):
+            store.discard(checkpoint)
+
+    def commit(self, checkpoint) -> None:
+        self._journaldb.commit(checkpoint)
+        self._journaltrie.commit(checkpoint)
+        self._journal_accessed_state.commit(checkpoint)
+        for store in self._close_checkpoint(checkpoint):
+            store.commit(checkpoint)
+
+    def _close_checkpoint(self, checkpoint) -> List[AccountStorageDB]:
+        """
+        The storage DBs ``checkpoint`` is recorded in; it and every later one
+        closed at this level (the journals above have checked it was open).
+        """
+        stores = self._recorded_in[checkpoint]
+        position = self._open_checkpoints.index(checkpoint)
+        for later in self._open_checkpoints[position:]:
+            del self._recorded_in[later]
+        del self._open_checkpoints[position:]
+        for store in stores:
+            store._recorded = min(store._recorded, position)
+        return stores
+
+    def _storage_to_write(self, address: bytes) -> AccountStorageDB:
+        """``address``'s storage DB, having recorded every open checkpoint."""
+        store = self._get_address_store(address)
+        for checkpoint in self._open_checkpoints[store._recorded :]:
+            store.record(checkpoint)
+            self._recorded_in[checkpoint].append(store)
+        store._recorded = len(self._open_checkpoints)
+        return store
+
+    def set_storage(self, address: bytes, slot: int, value: int) -> None:
+        # py-evm's (at the verified version), with the storage DB caught up first
+        validate_uint256(value, title="Storage Value")
+        validate_uint256(slot, title="Storage Slot")
+        validate_canonical_address(address, title="Storage Address")
+        store = self._storage_to_write(address)
+        self._dirty_accounts.add(address)
+        store.set(slot, value)
+
+    def _wipe_storage(self, address: bytes) -> None:
+        store = self._storage_to_write(address)
+        self._dirty_accounts.add(address)
+        store.delete()
 
     def storage_untouched(self, address: bytes) -> bool:
         """Whether this state has not read or written ``address``'s storage yet."""
@@ -222,6 +297,11 @@ class WarmAccountDB(BatchedAccountDB):
         super()._apply_account_diff_without_proof(diff, trie)
 
     def make_state_root(self) -> bytes:
+        # py-evm persists the account journal here, closing every checkpoint.
+        self._open_checkpoints.clear()
+        self._recorded_in.clear()
+        for store in self._account_stores.values():
+            store._recorded = 0
         accounts = self._trie_cache.entries()  # touched at the root this state had
         self._changed_accounts = None
         state_root = super().make_state_root()
