@@ -118,19 +118,28 @@ def test_a_sender_too_poor_for_the_second_fee_check_is_declined():
     )
 
 
-def test_code_that_may_read_the_base_fee_is_declined_wherever_revm_meets_it():
-    """pyrevm 0.3.7 zeroes BASEFEE; code reaching revm from the witness server is checked too."""
-    # slot 0 = BASEFEE, in the called contract and in a contract it calls
-    reads_base_fee = contract("4860005500")
-    direct = proven({CONTRACT: reads_base_fee}, [(CONTRACT, b"")])
+@pytest.mark.parametrize(
+    "instruction, reason",
+    [
+        ("48", "code may read BASEFEE, which pyrevm 0.3.7 zeroes, or create code that may"),
+        # EEST VMTests/vmTests/blockInfo (gaslimit): revm stored 2**64-1, every other engine
+        # the header's gas limit.
+        ("45", "code may read GASLIMIT, which pyrevm 0.3.7 answers 2**64-1"),
+    ],
+)
+def test_code_that_may_read_what_pyrevm_misreports_is_declined_wherever_revm_meets_it(
+    instruction, reason
+):
+    """pyrevm 0.3.7 zeroes BASEFEE and answers GASLIMIT 2**64-1; called code is checked too."""
+    # slot 0 = the instruction's value, in the called contract and in a contract it calls
+    reads_it = contract(instruction + "60005500")
+    direct = proven({CONTRACT: reads_it}, [(CONTRACT, b"")])
     caller = contract("6000600060006000600073" + CALLEE.hex() + "5af15000")
-    nested = proven({CONTRACT: caller, CALLEE: reads_base_fee}, [(CONTRACT, b"")])
+    nested = proven({CONTRACT: caller, CALLEE: reads_it}, [(CONTRACT, b"")])
     for stateless_input in (direct, nested):
         report = verify_stateless_new_payload(stateless_input, "revm")
         assert report.error is None and report.engine == "pyevm"
-        assert report.declined_reason == (
-            "revm: code may read BASEFEE, which pyrevm 0.3.7 zeroes, or create code that may"
-        )
+        assert report.declined_reason == f"revm: {reason}"
 
 
 def test_withdrawals_are_credited_after_the_transactions():

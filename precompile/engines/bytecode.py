@@ -3,7 +3,7 @@
 from typing import Set
 
 PUSH1, PUSH32 = 0x60, 0x7F
-GASPRICE, COINBASE, BASEFEE = 0x3A, 0x41, 0x48
+GASPRICE, COINBASE, GASLIMIT, BASEFEE = 0x3A, 0x41, 0x45, 0x48
 CREATE, CALL, CALLCODE, DELEGATECALL, CREATE2, STATICCALL = 0xF0, 0xF1, 0xF2, 0xF4, 0xF5, 0xFA
 # EIP-7702: an account whose code is this prefix and an address delegates to it.
 DELEGATION_PREFIX = b"\xef\x01\x00"

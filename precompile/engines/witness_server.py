@@ -31,7 +31,7 @@ from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3
 from trie.exceptions import MissingTrieNode
 
 from ..witness_state import WitnessTries
-from .bytecode import BASEFEE, CREATE, CREATE2, instructions, is_delegation
+from .bytecode import BASEFEE, CREATE, CREATE2, GASLIMIT, instructions, is_delegation
 
 # Addresses revm 0.3.7's Prague precompile set lacks (the EIP-2537 BLS12-381
 # precompiles); a call to one reaches the database, and is refused there.
@@ -64,6 +64,8 @@ def unservable_code(code: bytes) -> Optional[str]:
     """
     if is_delegation(code):
         return "pyrevm 0.3.7 has no EIP-7702 delegations"
+    if GASLIMIT in instructions(code):  # its message calls set no block gas limit
+        return "code may read GASLIMIT, which pyrevm 0.3.7 answers 2**64-1"
     if instructions(code) & UNSERVABLE_INSTRUCTIONS:
         return "code may read BASEFEE, which pyrevm 0.3.7 zeroes, or create code that may"
     return None
