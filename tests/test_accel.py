@@ -216,3 +216,20 @@ def test_accelerated_rules_touch_the_same_selfdestruct_beneficiaries_below_neste
         return block.header
 
     assert blocks(accel.accelerate(Prague)) == blocks(Prague)
+
+
+def test_faster_memory_reads_what_py_evms_reads():
+    import random
+
+    from eth.vm.memory import Memory
+
+    from l1.accel.interpreter import FasterMemory
+
+    content = random.Random(5).randbytes(4096)
+    memories = [Memory(), FasterMemory()]
+    for memory in memories:
+        memory.extend(0, 4096)
+        memory.write(0, 4096, content)
+    for start, size in [(0, 0), (0, 32), (17, 100), (4000, 96), (4096, 0), (2**40, 0)]:
+        read = [memory.read_bytes(start, size) for memory in memories]
+        assert read[0] == read[1] and type(read[1]) is bytes, (start, size)

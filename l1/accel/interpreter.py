@@ -11,7 +11,8 @@ pays on every opcode and that do not need to be paid.
   inline and only others go to py-evm's validation, for its error.
 
 Together about a fifth of py-evm's time on compute-heavy code. And each
-frame remembers its SELFDESTRUCT beneficiaries once collected (below). Fork classes
+frame remembers its SELFDESTRUCT beneficiaries once collected, and reads
+memory with one copy, not two (below). Fork classes
 mix ``FasterInterpreter`` into their computation (``l1.accel.forks``).
 """
 
@@ -21,6 +22,7 @@ from eth.abc import OpcodeAPI
 from eth.constants import UINT_256_MAX
 from eth.exceptions import FullStack, InsufficientStack, OutOfGas
 from eth.validation import validate_stack_bytes, validate_stack_int
+from eth.vm.memory import Memory
 from eth.vm.opcode import _FastOpcode
 from eth.vm.stack import Stack
 from eth_typing import Address
@@ -90,6 +92,14 @@ class FasterStack(Stack):
         return tuple(popped)
 
 
+class FasterMemory(Memory):
+    def read_bytes(self, start_position: int, size: int) -> bytes:
+        # py-evm's slices the bytearray (a copy) and copies that into bytes: one copy
+        # here. Every call reads its input so; tests with 50,000 calls spent a tenth
+        # of their time in the two copies.
+        return memoryview(self._bytes)[start_position : start_position + size].tobytes()
+
+
 class FasterInterpreter:
     """Mixed in before a py-evm computation class; its ``opcodes`` must be set with it."""
 
@@ -100,6 +110,7 @@ class FasterInterpreter:
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._stack = FasterStack()
+        self._memory = FasterMemory()
 
     def get_self_destruct_beneficiaries(self) -> List[Address]:
         # py-evm walks the whole call tree below a frame to answer, and EIP-161's
