@@ -35,7 +35,7 @@ from eth.exceptions import HeaderNotFound
 
 from precompile.constants import FORK_NAMES
 from precompile.encoding import decode, encode
-from precompile.engines import REFERENCE_ENGINE, EngineDeclined
+from precompile.engines import REFERENCE_ENGINE, EngineDeclined, is_rust_panic
 from precompile.forks import FORK_RULES, ForkRules, UnknownFork, fork_id_of_network
 from precompile.genesis import accounts_from_fixture, write_accounts
 from precompile.guest import INTERNAL_ERROR, VALID, verify_stateless_new_payload
@@ -422,6 +422,10 @@ def judge_case(
         return CaseResult(
             "", "", FAILED, f"malformed fixture or runner error: {type(error).__name__}: {error}"
         )
+    except BaseException as error:  # a Rust library's panic: the same, never the run's end
+        if not is_rust_panic(error):
+            raise
+        return CaseResult("", "", FAILED, f"a Rust library panicked: {error}")
 
 
 def run_file(

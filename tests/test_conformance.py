@@ -430,3 +430,27 @@ def test_an_internal_error_is_counted_apart_never_as_a_verdict(monkeypatch):
     result = run_case(case)
     assert result.outcome == INTERNAL_ERROR
     assert "pyevm internal error: AttributeError" in result.reason
+
+
+def test_a_rust_panic_in_a_case_is_that_cases_failure_not_the_runs_end(monkeypatch):
+    """pyo3 raises panics as a BaseException; KeyboardInterrupt still stops the run."""
+    from nr import conformance
+
+    class PanicException(BaseException):
+        pass
+
+    def panics(*args):
+        raise PanicException("called `Option::unwrap()` on a `None` value")
+
+    monkeypatch.setattr(conformance, "run_case", panics)
+    (case,) = json.loads(SIMPLE_TX.read_text()).values()
+    result = conformance.judge_case(case, "", ("pyevm",), None)
+    assert result.outcome == "failed"
+    assert result.reason == "a Rust library panicked: called `Option::unwrap()` on a `None` value"
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(conformance, "run_case", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        conformance.judge_case(case, "", ("pyevm",), None)

@@ -223,3 +223,32 @@ def test_a_system_contract_that_reads_the_coinbase_is_declined():
     with pytest.raises(EngineDeclined, match="reads COINBASE or runs other code"):
         verify_stateless_new_payload(stateless_input, "revm", fallback=False)
     assert verify_stateless_new_payload(stateless_input).error is None
+
+
+class PanicException(BaseException):
+    """What pyo3 raises for a panic in Rust code (its module cannot be imported by name)."""
+
+
+def test_a_panic_inside_pyrevm_is_a_decline_not_a_crash(monkeypatch):
+    """
+    pyrevm 0.3.7's deploy unwraps a created address revm may not give (seen
+    once on the release with --engine all): revm declines; the reference judges.
+    """
+    from precompile.engines import revm
+
+    class Panicking:
+        """An EVM whose runs panic (what it is handed first is taken and forgotten)."""
+
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: None
+
+        def message_call(self, *args):
+            raise PanicException("called `Option::unwrap()` on a `None` value")
+
+        deploy = message_call
+
+    monkeypatch.setattr(revm.BlockRun, "evm", lambda self, *args, **kwargs: Panicking())
+    stateless_input = proven({CONTRACT: contract("00")}, [(CONTRACT, b"")])
+    report = verify_stateless_new_payload(stateless_input, "revm")
+    assert report.result.successful_validation and report.engine == "pyevm"
+    assert report.declined_reason == "revm: pyrevm 0.3.7 panicked"

@@ -34,6 +34,15 @@ class InvalidTransaction(Exception):
     """A transaction the block may not contain, as an engine found it."""
 
 
+def is_rust_panic(error: BaseException) -> bool:
+    """
+    Whether ``error`` is a panic inside a Rust library (pyo3 raises it as a
+    ``PanicException``, a BaseException a plain ``except Exception`` misses,
+    from a module that cannot be imported to name it).
+    """
+    return type(error).__name__ == "PanicException"
+
+
 class UnknownEngine(ValueError):
     """No engine of that name."""
 

@@ -48,7 +48,14 @@ from trie.exceptions import MissingTrieNode
 
 from ..requests import deposit_request_data
 from ..witness_state import WitnessTries
-from . import Engine, EngineDeclined, ExecutionOutcome, InvalidTransaction, non_empty_requests
+from . import (
+    Engine,
+    EngineDeclined,
+    ExecutionOutcome,
+    InvalidTransaction,
+    is_rust_panic,
+    non_empty_requests,
+)
 from .bytecode import (
     CALL,
     CALLCODE,
@@ -431,6 +438,11 @@ class BlockRun:
             if not (text.startswith("Revert") or text.startswith("Halt")):
                 raise InvalidTransaction(text) from failure
             success = False
+        except BaseException as failure:
+            if not is_rust_panic(failure):
+                raise
+            # e.g. pyrevm 0.3.7's deploy unwrapping a created address revm gave none
+            raise EngineDeclined("revm: pyrevm 0.3.7 panicked", str(failure)) from None
         result = evm.result
         logs = [log_entry(log) for log in (result.logs or [])] if success else []
         return success, result.gas_used, output, logs, parse_journal(evm.journal_str)
