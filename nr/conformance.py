@@ -15,7 +15,6 @@ A run over a whole release takes hours, so it can keep a report of every case
 as it goes (``report``) and continue from one (``resume``).
 """
 
-import gc
 import json
 import os
 import shutil
@@ -611,24 +610,6 @@ class Progress:
         )
 
 
-# The worker processes' cyclic garbage collection thresholds (CPython's: 700, 10, 10). A case
-# of 50,000 calls makes millions of short-lived objects and few cycles; collecting less often
-# took 6-8% off stStaticCall/static_Call50000 (two side-by-side pairs, 104.1 -> 95.9 s and
-# 115.6 -> 108.8 s).
-WORKER_GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def collect_garbage_less_often() -> None:
-    gc.set_threshold(*WORKER_GC_THRESHOLDS)
-
-
-def worker_pool(jobs: int = 0) -> ProcessPoolExecutor:
-    """``jobs`` worker processes (0: one per core), collecting garbage less often than CPython."""
-    return ProcessPoolExecutor(
-        max_workers=jobs or os.cpu_count() or 1, initializer=collect_garbage_less_often
-    )
-
-
 def run_conformance(
     root: Path,
     jobs: int = 0,
@@ -659,7 +640,8 @@ def run_conformance(
     sizes = {str(path): path.stat().st_size for path in files}
     tracker = Progress(len(files), sum(sizes.values()))
     written = time.monotonic()
-    pool = worker_pool(jobs)
+    jobs = jobs or os.cpu_count() or 1
+    pool = ProcessPoolExecutor(max_workers=jobs)
     try:
         # The largest first, so the run does not end waiting on one big file.
         pending = {

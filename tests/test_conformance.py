@@ -13,7 +13,6 @@ from eth.vm.forks import PragueVM
 
 from l1 import accel
 from nr.conformance import (
-    WORKER_GC_THRESHOLDS,
     InvalidReport,
     Progress,
     chain_from_fixture,
@@ -22,7 +21,6 @@ from nr.conformance import (
     forks_named,
     run_case,
     run_conformance,
-    worker_pool,
 )
 from precompile.engines import engines
 from precompile.forks import Prague, UnknownFork
@@ -290,15 +288,6 @@ def test_files_whose_content_is_absent_are_counted_apart(tmp_path):
     )
     assert f"UNAVAILABLE {tmp_path / 'absent.json'}::<file>: empty file" in completed.stdout
     assert completed.stdout.splitlines()[-1] == totals(passed=1, unavailable=2)
-
-
-def test_workers_collect_garbage_less_often_and_the_caller_is_left_alone():
-    import gc
-
-    before = gc.get_threshold()
-    with worker_pool(1) as pool:
-        assert pool.submit(gc.get_threshold).result() == WORKER_GC_THRESHOLDS
-    assert gc.get_threshold() == before != WORKER_GC_THRESHOLDS
 
 
 def test_progress_shows_the_tally_and_an_eta_from_the_bytes_done():
