@@ -1376,6 +1376,7 @@ def run_fuzz_command(args: argparse.Namespace) -> int:
 def run_conformance_command(args: argparse.Namespace) -> int:
     from nr.conformance import (
         InvalidReport,
+        WorkerDied,
         find_fixture_files,
         forks_named,
         run_conformance,
@@ -1415,11 +1416,12 @@ def run_conformance_command(args: argparse.Namespace) -> int:
         )
     except InvalidReport as invalid:
         return refuse(f"--resume {args.resume}: {invalid}")
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, WorkerDied) as stopped:
         kept = args.report or args.resume
         resumable = f"; the cases done are in {kept}: continue with --resume {kept}" if kept else ""
-        print(f"nr conformance: interrupted{resumable}", file=sys.stderr)
-        return 130
+        why = "interrupted" if isinstance(stopped, KeyboardInterrupt) else str(stopped)
+        print(f"nr conformance: {why}{resumable}", file=sys.stderr)
+        return 130 if isinstance(stopped, KeyboardInterrupt) else 1
     for line in summary_lines(summary, args.directory, engines, args.verbose):
         print(line)
     print(f"{time.monotonic() - started:.1f}s")

@@ -22,6 +22,7 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
@@ -74,6 +75,10 @@ class FixtureUnavailable(Exception):
 
 class InvalidReport(ValueError):
     """A ``resume`` file that is not a report of this run's fixtures and settings."""
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without a result (killed, e.g. for memory); the run stops."""
 
 
 @dataclass
@@ -650,7 +655,13 @@ def run_conformance(
         }
         for future in as_completed(pending):
             path = pending[future]
-            summary.results.extend(future.result())
+            try:
+                summary.results.extend(future.result())
+            except BrokenProcessPool:
+                raise WorkerDied(
+                    f"a worker process ended while running {relative_path(path, root)}"
+                    " (killed, perhaps for memory: a case can take several GiB)"
+                ) from None
             files_done.append(relative_path(path, root))
             tracker.advance(sizes[path])
             if progress:

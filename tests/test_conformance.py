@@ -443,3 +443,33 @@ def test_a_rust_panic_in_a_case_is_that_cases_failure_not_the_runs_end(monkeypat
     monkeypatch.setattr(conformance, "run_case", interrupted)
     with pytest.raises(KeyboardInterrupt):
         conformance.judge_case(case, "", ("pyevm",), None)
+
+
+def dies_on_wrong_state_root(path, *args):
+    """A worker killed while running one file (as the kernel kills one out of memory)."""
+    import os
+
+    from nr.conformance import run_file
+
+    if "wrongStateRoot" in path:
+        os._exit(9)
+    return run_file(path, *args)
+
+
+def test_a_worker_killed_mid_run_names_the_file_and_keeps_the_report(tmp_path, monkeypatch):
+    from nr import conformance
+
+    fixtures = tmp_path / "release"
+    fixture_tree(
+        fixtures,
+        {
+            "a/SimpleTx.json": SIMPLE_TX.read_text(),
+            "b/wrongStateRoot.json": WRONG_STATE_ROOT.read_text(),
+        },
+    )
+    report_file = tmp_path / "report.json"
+    monkeypatch.setattr(conformance, "run_file", dies_on_wrong_state_root)
+    with pytest.raises(conformance.WorkerDied, match="while running b/wrongStateRoot.json"):
+        run_conformance(fixtures, jobs=1, progress=False, report=report_file)
+    report = json.loads(report_file.read_text())
+    assert "b/wrongStateRoot.json" not in report["files"]
