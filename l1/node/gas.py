@@ -11,10 +11,12 @@ from typing import Callable
 from eth.abc import ComputationAPI, SignedTransactionAPI
 from eth.constants import GAS_TX
 from eth.vm.forks.prague.constants import STANDARD_TOKEN_COST, TOTAL_COST_FLOOR_PER_TOKEN
-from eth.vm.opcode_values import GAS, PUSH1, PUSH32, SSTORE
+from eth.vm.opcode_values import GAS, SSTORE
 from eth.vm.spoof import SpoofTransaction
 
+from precompile.engines.bytecode import instructions
 from precompile.opcodes import with_opcodes
+from precompile.spec_reads import ReadsFirst
 
 from ..interface import ExecutionFailed
 
@@ -99,30 +101,13 @@ def may_depend_on_its_gas(computation: ComputationAPI) -> bool:
 @lru_cache(maxsize=256)
 def can_read_gas(code: bytes) -> bool:
     """Whether ``code`` holds the GAS instruction (outside the data of PUSHes)."""
-    if GAS not in code:
-        return False
-    counter = 0
-    while counter < len(code):
-        opcode = code[counter]
-        if opcode == GAS:
-            return True
-        counter += 1 + (opcode - PUSH1 + 1 if PUSH1 <= opcode <= PUSH32 else 0)
-    return False
+    return GAS in code and GAS in instructions(code)
 
 
-class SstoreGauge:
-    """An SSTORE that notes on its computation the least gas any SSTORE there started with."""
-
-    def __init__(self, opcode) -> None:
-        self.opcode = opcode
-
-    def __getattr__(self, name: str):
-        return getattr(self.opcode, name)
-
-    def __call__(self, computation) -> None:
-        left = computation.get_gas_remaining()
-        computation.least_gas_at_sstore = min(left, computation.least_gas_at_sstore or left)
-        return self.opcode(computation=computation)
+def note_gas_at_sstore(computation) -> None:
+    """Keep on ``computation`` the least gas any of its SSTOREs started with."""
+    left = computation.get_gas_remaining()
+    computation.least_gas_at_sstore = min(left, computation.least_gas_at_sstore or left)
 
 
 @lru_cache(maxsize=16)
@@ -130,7 +115,7 @@ def gauging_sstores(vm_class: type) -> type:
     """``vm_class`` whose computations note the least gas their SSTOREs start with."""
 
     def gauged(value: int, opcode):
-        return SstoreGauge(opcode) if value == SSTORE else opcode
+        return ReadsFirst(opcode, note_gas_at_sstore) if value == SSTORE else opcode
 
     gauging = with_opcodes(vm_class, gauged)
     gauging.get_state_class().computation_class.least_gas_at_sstore = None
@@ -138,7 +123,8 @@ def gauging_sstores(vm_class: type) -> type:
 
 
 def gauges_sstores(computation: ComputationAPI) -> bool:
-    return isinstance(computation.opcodes.get(SSTORE), SstoreGauge)
+    """Whether ``computation`` is of a ``gauging_sstores`` class (py-evm's have no such notes)."""
+    return hasattr(computation, "least_gas_at_sstore")
 
 
 def sstore_sentries_pass_from(computation: ComputationAPI, cap: int) -> int:
