@@ -4,6 +4,7 @@ anvil return them; and of execution proofs and proof requests, this node's
 own methods.
 """
 
+from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence
 
 from eth._utils.address import generate_contract_address
@@ -25,7 +26,13 @@ def data(value: bytes) -> str:
 
 
 def address(value: bytes) -> Optional[str]:
-    return to_checksum_address(value) if value else None
+    return checksummed(value) if value else None
+
+
+@lru_cache(maxsize=4096)
+def checksummed(value: bytes) -> str:
+    """EIP-55 spelling; a few addresses (accounts, contracts) recur in every answer."""
+    return to_checksum_address(value)
 
 
 def format_access_list(access_list: Sequence) -> List[Dict[str, Any]]:

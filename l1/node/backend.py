@@ -42,8 +42,10 @@ from .gas import gauging_sstores, least_gas, state_runs
 from .header_controls import HeaderControls, with_header_controls
 from .time_limit import time_limit
 
-# Recent blocks kept decoded, with their receipts (a block hash names both for good).
-RECENT_BLOCKS = 64
+# Recent blocks kept decoded, with their receipts (a block hash names both for good):
+# enough for a test suite that sends a few hundred transactions before reading
+# their receipts (decoding a block again also recovers every sender again).
+RECENT_BLOCKS = 256
 
 
 def remember(cache: "OrderedDict[bytes, Any]", key: bytes, value: Any) -> None:
@@ -427,6 +429,8 @@ class ChainBackend:
         remember(self._blocks, block.hash, block)
         remember(self._receipts, block.hash, receipts)
         self._head_state = (self._head_state_key(block.hash), state)
+        # The new head's header is this block's: not decoded again from the database.
+        self._head = (block.hash, block.header)
         self.controls.block_mined()
         for index, transaction in enumerate(block.transactions):
             self.locations[transaction.hash] = TransactionLocation(block.number, index)
