@@ -262,7 +262,8 @@ def traced_vm_class(vm_class: type, tracer) -> type:
         watched = tracer.watched is None or name in tracer.watched
         return TracedOpcode(opcode, name, tracer) if watched else opcode
 
-    return with_opcodes(vm_class, traced)
+    # Tracers read finished calls' inputs and memory, which the speed-ups let go of.
+    return with_opcodes(vm_class, traced, computation_fields={"keeps_finished_calls": True})
 
 
 def traced_copy(vm, tracer):

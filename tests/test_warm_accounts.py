@@ -1,5 +1,6 @@
 """A state opened at the root the last one made starts warm and reads what a cold one does."""
 
+import pytest
 from eth.db.account import AccountDB
 from eth.db.atomic import AtomicDB
 
@@ -167,7 +168,8 @@ def test_a_warm_storage_db_has_the_layers_py_evm_builds():
     storage_root = AccountDB(db, root)._get_storage_root(ADDRESSES[0])
     theirs = AccountStorageDB(db, storage_root, ADDRESSES[0])
     ours = WarmAccountStorageDB(db, storage_root, ADDRESSES[0])
-    assert set(vars(ours)) - {"_recorded"} == set(vars(theirs))  # its own: checkpoints recorded
+    # its own: the checkpoints it covers, in groups
+    assert set(vars(ours)) - {"_recorded", "_group_starts"} == set(vars(theirs))
     assert {type(layer) for layer in vars(ours).values()} >= {PrimedCacheDB}
     assert ours._clear_count.diff() == theirs._clear_count.diff()
     assert dict(ours._clear_count._wrapped_db.kv_store) == dict(
@@ -279,20 +281,22 @@ def account_step(accounts, opened, rng, kind):
     return kind
 
 
-def test_a_warm_account_db_touches_and_checkpoints_as_py_evms_does():
+@pytest.mark.parametrize("records, closes", [(4, 2), (10, 2)], ids=["shallow", "deep"])
+def test_a_warm_account_db_touches_and_checkpoints_as_py_evms_does(records, closes):
     """
     Random touches, balance and storage writes (to zero too), deletions,
     storage wipes, EIP-161 clears, transaction ends and checkpoints on
     funded, empty and absent accounts: the same accounts, storage, existence
     and state roots as py-evm's, though it skips rewriting accounts that have
     something in them and records checkpoints in a storage only before it is
-    written.
+    written, the checkpoints opened since its last write as one (``deep``:
+    frames nested many at a time between writes).
     """
     import random
 
     kinds = ["touch"] * 4 + ["balance", "delete", "clear empty", "root"] * 2
     kinds += ["store"] * 6 + ["wipe", "lock"]
-    kinds += ["record"] * 4 + ["commit", "discard"] * 2
+    kinds += ["record"] * records + ["commit", "discard"] * closes
     addresses = ADDRESSES + [bytes([9]) * 20, bytes([10]) * 20]
     for seed in range(100):
         db = AtomicDB()

@@ -21,6 +21,7 @@ witness stays complete.
 """
 
 import weakref
+from bisect import bisect_right
 from functools import lru_cache
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
@@ -134,8 +135,10 @@ class WarmAccountStorageDB(AccountStorageDB):
         self._journal_storage = IndexedJournalDB(self._locked_changes)
         self._accessed_slots: Set[int] = set()
         self._clear_count = IndexedJournalDB(MemoryDB({CLEAR_COUNT_KEY_NAME: b"\x00"}))
-        # How many of its account DB's open checkpoints this has recorded (a prefix).
+        # How many of its account DB's open checkpoints this covers (a prefix), and
+        # where each group of them it recorded as one checkpoint starts.
         self._recorded = 0
+        self._group_starts: List[int] = []
 
     def discard(self, checkpoint) -> None:
         # py-evm's discard (at the verified version), which every reverted call frame runs
@@ -175,6 +178,7 @@ class WarmAccountDB(BatchedAccountDB):
         # Checkpoints open at this level, oldest first, and the storage DBs each is
         # recorded in (``_storage_to_write``).
         self._open_checkpoints: List[Any] = []
+        self._open_positions: Dict[Any, int] = {}
         self._recorded_in: Dict[Any, List[AccountStorageDB]] = {}
         known = known_accounts(db)
         self._known_storage = {}
@@ -212,13 +216,19 @@ class WarmAccountDB(BatchedAccountDB):
     # so far in the block, and commits or discards it in each: with thousands of
     # contracts written (stCreate2/Create2Recursive) that was nearly all of the time.
     # A storage DB not written since a checkpoint has nothing to undo or merge at it,
-    # so it records the open checkpoints it lacks only before its next write. Each
-    # storage DB has then recorded a prefix of the open checkpoints (``_recorded``).
+    # so it catches up only before its next write; and the checkpoints it catches up
+    # on then (opened since its last write) all saw the same storage, so it records
+    # one checkpoint for them all: a group. Each storage DB has so covered a prefix
+    # of the open checkpoints (``_recorded`` of them) with groups starting at
+    # ``_group_starts``, and closing a checkpoint closes, in the storage DB, the
+    # group it falls in (discard: back to what the group saw) or the groups after it
+    # (commit: merged into the one it falls in).
 
     def record(self):
         checkpoint = self._journaldb.record()
         self._journaltrie.record(checkpoint)
         self._journal_accessed_state.record(checkpoint)
+        self._open_positions[checkpoint] = len(self._open_checkpoints)
         self._open_checkpoints.append(checkpoint)
         self._recorded_in[checkpoint] = []
         return checkpoint
@@ -228,37 +238,55 @@ class WarmAccountDB(BatchedAccountDB):
         self._journaltrie.discard(checkpoint)
         self._journal_accessed_state.discard(checkpoint)
         self._account_cache.clear()
-        for store in self._close_checkpoint(checkpoint):
-            store.discard(checkpoint)
+        self._close_checkpoint(checkpoint, keep_changes=False)
 
     def commit(self, checkpoint) -> None:
         self._journaldb.commit(checkpoint)
         self._journaltrie.commit(checkpoint)
         self._journal_accessed_state.commit(checkpoint)
-        for store in self._close_checkpoint(checkpoint):
-            store.commit(checkpoint)
+        self._close_checkpoint(checkpoint, keep_changes=True)
 
-    def _close_checkpoint(self, checkpoint) -> List[AccountStorageDB]:
+    def _close_checkpoint(self, checkpoint, keep_changes: bool) -> None:
         """
-        The storage DBs ``checkpoint`` is recorded in; it and every later one
-        closed at this level (the journals above have checked it was open).
+        Close ``checkpoint`` and every later one in the storage DBs that cover
+        it, then at this level (the journals above have checked it was open).
         """
-        stores = self._recorded_in[checkpoint]
-        position = self._open_checkpoints.index(checkpoint)
-        for later in self._open_checkpoints[position:]:
+        position = self._open_positions[checkpoint]
+        opened = self._open_checkpoints
+        for store in self._recorded_in[checkpoint]:
+            if position >= store._recorded:  # closed already, at an earlier listing
+                continue
+            starts = store._group_starts
+            group = bisect_right(starts, position) - 1
+            start = starts[group]
+            if not keep_changes:
+                store.discard(opened[start])
+                del starts[group:]
+                store._recorded = start
+                continue
+            if start == position:
+                store.commit(opened[start])
+                del starts[group:]
+            elif group + 1 < len(starts):
+                store.commit(opened[starts[group + 1]])
+                del starts[group + 1 :]
+            store._recorded = position
+        for later in opened[position:]:
             del self._recorded_in[later]
-        del self._open_checkpoints[position:]
-        for store in stores:
-            store._recorded = min(store._recorded, position)
-        return stores
+            del self._open_positions[later]
+        del opened[position:]
 
     def _storage_to_write(self, address: bytes) -> AccountStorageDB:
-        """``address``'s storage DB, having recorded every open checkpoint."""
+        """``address``'s storage DB, covering every open checkpoint."""
         store = self._get_address_store(address)
-        for checkpoint in self._open_checkpoints[store._recorded :]:
-            store.record(checkpoint)
-            self._recorded_in[checkpoint].append(store)
-        store._recorded = len(self._open_checkpoints)
+        opened = self._open_checkpoints
+        start = store._recorded
+        if start < len(opened):
+            store.record(opened[start])
+            store._group_starts.append(start)
+            for checkpoint in opened[start:]:
+                self._recorded_in[checkpoint].append(store)
+            store._recorded = len(opened)
         return store
 
     def set_storage(self, address: bytes, slot: int, value: int) -> None:
@@ -299,9 +327,11 @@ class WarmAccountDB(BatchedAccountDB):
     def make_state_root(self) -> bytes:
         # py-evm persists the account journal here, closing every checkpoint.
         self._open_checkpoints.clear()
+        self._open_positions.clear()
         self._recorded_in.clear()
         for store in self._account_stores.values():
             store._recorded = 0
+            store._group_starts.clear()
         accounts = self._trie_cache.entries()  # touched at the root this state had
         self._changed_accounts = None
         state_root = super().make_state_root()
