@@ -218,6 +218,44 @@ def test_accelerated_rules_touch_the_same_selfdestruct_beneficiaries_below_neste
     assert blocks(accel.accelerate(Prague)) == blocks(Prague)
 
 
+def test_accelerated_gas_and_transient_storage_run_as_py_evms():
+    """
+    GAS, TSTORE and TLOAD (faster logic in the accelerated rules): a value
+    stored, read back, overwritten with zero, an unset slot read, the gas left
+    read, and a TSTORE under STATICCALL refused; the same block as py-evm's.
+    """
+    contract, writer = b"\x0a" * 20, b"\x0b" * 20
+    code = bytes.fromhex(
+        "6112346001" "5d"  # TSTORE(1, 0x1234)
+        "60015c600055"  # SSTORE(0, TLOAD(1))
+        "60025c600155"  # SSTORE(1, TLOAD(2)): never stored
+        "5a600255"  # SSTORE(2, GAS)
+        "600060015d" "60015c600355"  # TSTORE(1, 0); SSTORE(3, TLOAD(1))
+        "600060006000600073" + writer.hex() + "5afa600455"  # SSTORE(4, STATICCALL(writer))
+        "00"
+    )
+
+    def run(vm_class):
+        chain = new_chain(
+            vm_class,
+            L2_CHAIN_ID,
+            {
+                KEY_1.public_key.to_canonical_address(): GenesisAccount(10**21),
+                contract: GenesisAccount(0, code=code),
+                writer: GenesisAccount(0, code=bytes.fromhex("600160015d00")),
+            },
+        )
+        sender = Sender(chain, KEY_1, L2_CHAIN_ID)
+        block = build_block(chain, [sender.transaction(contract, gas=300_000)], timestamp=100)
+        state = chain.get_vm().state
+        return block.header, [state.get_storage(contract, slot) for slot in range(5)]
+
+    header, slots = run(accel.accelerate(Prague))
+    assert (header, slots) == run(Prague)
+    assert slots[0] == 0x1234 and slots[1] == 0 and slots[3] == 0
+    assert 0 < slots[2] < 300_000 and slots[4] == 0  # the gas left; the static write failed
+
+
 def test_faster_memory_reads_what_py_evms_reads():
     import random
 
