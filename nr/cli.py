@@ -1379,6 +1379,7 @@ def run_conformance_command(args: argparse.Namespace) -> int:
         WorkerDied,
         find_fixture_files,
         forks_named,
+        interrupted_by_sigterm,
         run_conformance,
         summary_lines,
     )
@@ -1404,16 +1405,17 @@ def run_conformance_command(args: argparse.Namespace) -> int:
     engines = ENGINES if args.engine == "all" else (args.engine,)
     started = time.monotonic()
     try:
-        summary = run_conformance(
-            args.directory,
-            jobs=args.jobs,
-            progress=sys.stderr.isatty(),
-            engines=engines,
-            accelerate=args.accelerate,
-            forks=forks,
-            report=args.report,
-            resume=args.resume,
-        )
+        with interrupted_by_sigterm():
+            summary = run_conformance(
+                args.directory,
+                jobs=args.jobs,
+                progress=sys.stderr.isatty(),
+                engines=engines,
+                accelerate=args.accelerate,
+                forks=forks,
+                report=args.report,
+                resume=args.resume,
+            )
     except InvalidReport as invalid:
         return refuse(f"--resume {args.resume}: {invalid}")
     except (KeyboardInterrupt, WorkerDied) as stopped:

@@ -18,11 +18,14 @@ as it goes (``report``) and continue from one (``resume``).
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
@@ -615,6 +618,29 @@ class Progress:
         )
 
 
+def stop_at_once_on_sigterm() -> None:
+    """In a worker: SIGTERM ends it (the parent's handler, inherited, would not)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def interrupt(signal_number: int, frame: Any) -> None:
+    """SIGTERM's handler while a run goes: it stops as Ctrl-C stops it."""
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupted_by_sigterm() -> Iterator[None]:
+    """SIGTERM stops a run as Ctrl-C does: the report written, the workers ended."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_conformance(
     root: Path,
     jobs: int = 0,
@@ -646,13 +672,15 @@ def run_conformance(
     tracker = Progress(len(files), sum(sizes.values()))
     written = time.monotonic()
     jobs = jobs or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(max_workers=jobs)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=stop_at_once_on_sigterm)
+    workers: List[Any] = []
     try:
         # The largest first, so the run does not end waiting on one big file.
         pending = {
             pool.submit(run_file, path, tuple(engines), accelerate, forks): path
             for path in sorted(sizes, key=sizes.get, reverse=True)
         }
+        workers = list(pool._processes.values())  # started by the first submissions
         for future in as_completed(pending):
             path = pending[future]
             try:
@@ -676,6 +704,12 @@ def run_conformance(
             if report is not None and time.monotonic() - written > REPORT_EVERY_S:
                 write_report(report, settings, root, files_done, summary)
                 written = time.monotonic()
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM) or a worker died: the others would finish
+        # their files first, minutes for the largest, with no one to read them.
+        for worker in workers:
+            worker.terminate()
+        raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         if report is not None:

@@ -21,6 +21,7 @@ from nr.conformance import (
     forks_named,
     run_case,
     run_conformance,
+    run_file,
 )
 from precompile.engines import engines
 from precompile.forks import Prague, UnknownFork
@@ -449,8 +450,6 @@ def dies_on_wrong_state_root(path, *args):
     """A worker killed while running one file (as the kernel kills one out of memory)."""
     import os
 
-    from nr.conformance import run_file
-
     if "wrongStateRoot" in path:
         os._exit(9)
     return run_file(path, *args)
@@ -473,3 +472,54 @@ def test_a_worker_killed_mid_run_names_the_file_and_keeps_the_report(tmp_path, m
         run_conformance(fixtures, jobs=1, progress=False, report=report_file)
     report = json.loads(report_file.read_text())
     assert "b/wrongStateRoot.json" not in report["files"]
+
+
+def hangs_on_wrong_state_root(path, *args):
+    """A file that takes its worker far longer than any test may wait."""
+    import time
+
+    if "wrongStateRoot" in path:
+        time.sleep(60)
+    return run_file(path, *args)
+
+
+def test_an_interrupted_run_ends_its_workers_at_once(tmp_path, monkeypatch):
+    """Ctrl-C (or SIGTERM, below) mid-run: no worker goes on with its file."""
+    import multiprocessing
+    import time
+
+    from nr import conformance
+
+    fixture_tree(
+        tmp_path,
+        {
+            "a/SimpleTx.json": SIMPLE_TX.read_text(),
+            "b/wrongStateRoot.json": WRONG_STATE_ROOT.read_text(),
+        },
+    )
+    monkeypatch.setattr(conformance, "run_file", hangs_on_wrong_state_root)
+
+    def interrupted(*args):  # the user presses Ctrl-C once a file is done
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(conformance.Progress, "advance", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_conformance(tmp_path, jobs=2, progress=False)
+    deadline = time.monotonic() + 5
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not multiprocessing.active_children(), "a worker still runs its file"
+
+
+def test_sigterm_stops_a_run_as_ctrl_c_does():
+    import os
+    import signal
+
+    from nr.conformance import interrupted_by_sigterm
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        with interrupted_by_sigterm():
+            os.kill(os.getpid(), signal.SIGTERM)
+            signal.sigtimedwait([], 1)  # the handler runs here at the latest
+    assert signal.getsignal(signal.SIGTERM) is before
