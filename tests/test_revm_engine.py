@@ -20,6 +20,7 @@ from precompile.ssz import ChainConfig
 from precompile.witness import prove_block
 
 from chains import GAS_PRICE, KEY_1, STORE_42, Sender, engine_outcome
+from conftest import FIXTURES, needs_fixtures
 
 CHAIN_ID = 901
 ALICE = KEY_1.public_key.to_canonical_address()
@@ -257,3 +258,23 @@ def test_a_panic_inside_pyrevm_is_a_decline_not_a_crash():
     report = verify_stateless_new_payload(stateless_input, "revm")
     assert not report.result.successful_validation and report.engine == "pyevm"
     assert report.declined_reason == "revm: pyrevm 0.3.7 panicked"
+
+
+@needs_fixtures
+def test_a_transaction_above_the_blocks_gas_is_refused_before_its_sender_is_read():
+    """
+    The specification checks a transaction's gas against the block's before
+    reading its sender; py-evm's witness of such a block then holds no sender.
+    revm refuses the block itself (EEST frontier/validation/test_tx_gas_limit).
+    """
+    import json
+
+    from nr.conformance import PASSED, run_case
+    from precompile.forks import FORK_RULES
+
+    fixture = FIXTURES / "blockchain_tests/frontier/validation/test_tx_gas_limit.json"
+    cases = [case for name, case in json.loads(fixture.read_text()).items() if "Prague" in name]
+    assert cases and "GAS_ALLOWANCE_EXCEEDED" in cases[0]["blocks"][0]["expectException"]
+    for case in cases:
+        result = run_case(case, ("revm",), FORK_RULES)
+        assert (result.outcome, result.declined) == (PASSED, {}), result.reason

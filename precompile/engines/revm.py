@@ -485,6 +485,10 @@ class BlockRun:
         return bytes(output) if isinstance(output, (bytes, bytearray)) else b""
 
     def apply_transaction(self, transaction) -> None:
+        # Checked before the sender is read, as the specification (and py-evm, whose
+        # witness then holds no sender) checks it: a block that fails here reads nothing.
+        if transaction.gas > self.header.gas_limit - self.gas_used:
+            raise InvalidTransaction("transaction gas exceeds the block's remaining gas")
         sender = transaction.sender
         account = self.state.account(sender)
         nonce = account.nonce if account else 0
@@ -495,8 +499,6 @@ class BlockRun:
             raise EngineDeclined("revm: pyrevm 0.3.7 has no EIP-7702 delegations", sender.hex())
         if account is not None and account.code:
             raise InvalidTransaction("sender has code (EIP-3607)")
-        if transaction.gas > self.header.gas_limit - self.gas_used:
-            raise InvalidTransaction("transaction gas exceeds the block's remaining gas")
         base_fee = self.header.base_fee_per_gas
         max_fee = transaction.max_fee_per_gas
         priority = min(transaction.max_priority_fee_per_gas, max_fee - base_fee)
