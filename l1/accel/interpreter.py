@@ -54,7 +54,7 @@ class GasChargingOpcode(_FastOpcode):
 
 def gas_left(computation) -> None:
     """
-    GAS. py-evm's asks first whether the frame failed and burns its gas (a
+    GAS. py-evm's first asks whether the frame failed and burned its gas (a
     frame that is still running has not failed).
     """
     computation._stack.push_int(computation._gas_meter.gas_remaining)
@@ -193,8 +193,8 @@ def let_go_of_finished_call(computation) -> None:
     the transaction ends (for refunds, logs and touched accounts, which need
     none of them); a traceback holds the Python frames it passed through, and
     through them their callers', with the calling frame's copy of the input.
-    50,000 failing calls with 50 KB of input each held 5 GB, and allocating it
-    cost more than running the calls.
+    50,000 failing calls with 50 KB of input each held 3.5 GB, and allocating
+    it cost more than running the calls.
     """
     computation.msg.data = b""
     if len(computation._memory):
