@@ -278,3 +278,36 @@ def test_a_transaction_above_the_blocks_gas_is_refused_before_its_sender_is_read
     for case in cases:
         result = run_case(case, ("revm",), FORK_RULES)
         assert (result.outcome, result.declined) == (PASSED, {}), result.reason
+
+
+def test_a_decline_names_what_revm_was_refused_first_not_what_followed():
+    """
+    CREATE2 onto an account with storage only collides (EIP-7610): py-evm never
+    runs the init code, which reads an account the witness therefore lacks.
+    revm, blind to that storage, runs it; the reason given is what the witness
+    server refused revm first, not the account it went on to read
+    (EEST stExtCodeHash/dynamicAccountOverwriteEmpty_Paris).
+    """
+    from eth_utils import keccak
+
+    elsewhere = b"\xdd" * 20
+    init_code = b"\x73" + elsewhere + b"\x3b\x00"  # EXTCODESIZE(elsewhere)
+    size = len(init_code)
+    # CODECOPY the init code (after this code) to memory 0; CREATE2(0, 0, size, salt 0)
+    deployer_code = bytes.fromhex(
+        f"60{size:02x}6014600039" f"600060{size:02x}60006000f5" "600055" "00"
+    )
+    assert len(deployer_code) == 0x14
+    target = keccak(b"\xff" + CONTRACT + b"\x00" * 32 + keccak(init_code))[12:]
+    stateless_input = proven(
+        {
+            CONTRACT: GenesisAccount(nonce=1, code=deployer_code + init_code),
+            target: GenesisAccount(storage={1: 1}),
+            elsewhere: GenesisAccount(balance=1, code=b"\x00"),
+        },
+        [(CONTRACT, b"")],
+    )
+    with pytest.raises(EngineDeclined) as declined:
+        verify_stateless_new_payload(stateless_input, "revm", fallback=False)
+    assert "does not cover an account" not in str(declined.value)
+    assert verify_stateless_new_payload(stateless_input).error is None

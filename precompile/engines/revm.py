@@ -347,15 +347,22 @@ class RevmEngine(Engine):
         pre_state_root = headers[-1].state_root
         block_hashes = {header.block_number: header.hash for header in headers}
         session = WITNESS_SERVER.open(pre_state_root, witness_entries, block_hashes)
+        declined = None
         try:
             tries = WitnessTries(witness_entries, pre_state_root)
             run = BlockRun(spec_id, vm_class.fork, block, chain_id, RevmState(tries, session))
             outcome = run.outcome()
+        except EngineDeclined as python_side:
+            declined = python_side
         finally:
             declines = WITNESS_SERVER.close(session)
         if declines:
+            # What revm was refused came first; a decline on the Python side after it
+            # (an account revm went on to touch) is its consequence, not the reason.
             reason, detail = declines[0]
             raise EngineDeclined(f"revm: {reason}", detail)
+        if declined is not None:
+            raise declined
         return outcome
 
 
