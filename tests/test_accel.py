@@ -256,6 +256,47 @@ def test_accelerated_gas_and_transient_storage_run_as_py_evms():
     assert 0 < slots[2] < 300_000 and slots[4] == 0  # the gas left; the static write failed
 
 
+def test_finished_calls_let_go_of_their_input_unless_a_tracer_reads_them():
+    """
+    A call that failed keeps neither its 64-byte input nor its traceback once
+    it returned (py-evm keeps every frame of a transaction); the classes a
+    tracer runs keep them, for it reads them afterwards.
+    """
+    from precompile.opcodes import with_opcodes
+
+    caller, callee = b"\x0a" * 20, b"\x0b" * 20
+    # MSTORE(0, 1); CALL(GAS, callee, 0, 0, 64, 0, 0); callee: REVERT(0, 0)
+    code = bytes.fromhex("6001600052" "600060006040600060007" "3" + callee.hex() + "5af100")
+
+    def finished_call(vm_class):
+        chain = new_chain(
+            vm_class,
+            L2_CHAIN_ID,
+            {
+                KEY_1.public_key.to_canonical_address(): GenesisAccount(10**21),
+                caller: GenesisAccount(0, code=code),
+                callee: GenesisAccount(0, code=bytes.fromhex("60006000fd")),
+            },
+        )
+        vm = chain.get_vm()
+        transaction = Sender(chain, KEY_1, L2_CHAIN_ID).transaction(caller, gas=100_000)
+        _, computation = vm.apply_transaction(vm.get_header(), transaction)
+        (child,) = computation.children
+        assert child.is_error
+        return child
+
+    plain = finished_call(Prague)
+    assert len(plain.msg.data) == 64 and plain.error.__traceback__ is not None
+    accelerated = accel.accelerate(Prague)
+    let_go = finished_call(accelerated)
+    assert let_go.msg.data == b"" and let_go.error.__traceback__ is None
+    traced = with_opcodes(
+        accelerated, lambda value, opcode: opcode, computation_fields={"keeps_finished_calls": True}
+    )
+    kept = finished_call(traced)
+    assert kept.msg.data == plain.msg.data and kept.error.__traceback__ is not None
+
+
 def test_faster_memory_reads_what_py_evms_reads():
     import random
 
