@@ -218,6 +218,13 @@ def test_accelerated_rules_touch_the_same_selfdestruct_beneficiaries_below_neste
     assert blocks(accel.accelerate(Prague)) == blocks(Prague)
 
 
+def funded_chain_with_code(vm_class, codes):
+    """A chain whose genesis funds KEY_1 and holds ``codes`` (address -> code)."""
+    accounts = {address: GenesisAccount(0, code=code) for address, code in codes.items()}
+    accounts[KEY_1.public_key.to_canonical_address()] = GenesisAccount(10**21)
+    return new_chain(vm_class, L2_CHAIN_ID, accounts)
+
+
 def test_accelerated_gas_and_transient_storage_run_as_py_evms():
     """
     GAS, TSTORE and TLOAD (faster logic in the accelerated rules): a value
@@ -226,24 +233,18 @@ def test_accelerated_gas_and_transient_storage_run_as_py_evms():
     """
     contract, writer = b"\x0a" * 20, b"\x0b" * 20
     code = bytes.fromhex(
-        "6112346001" "5d"  # TSTORE(1, 0x1234)
+        "61123460015d"  # TSTORE(1, 0x1234)
         "60015c600055"  # SSTORE(0, TLOAD(1))
         "60025c600155"  # SSTORE(1, TLOAD(2)): never stored
         "5a600255"  # SSTORE(2, GAS)
-        "600060015d" "60015c600355"  # TSTORE(1, 0); SSTORE(3, TLOAD(1))
+        "600060015d60015c600355"  # TSTORE(1, 0); SSTORE(3, TLOAD(1))
         "600060006000600073" + writer.hex() + "5afa600455"  # SSTORE(4, STATICCALL(writer))
         "00"
     )
 
     def run(vm_class):
-        chain = new_chain(
-            vm_class,
-            L2_CHAIN_ID,
-            {
-                KEY_1.public_key.to_canonical_address(): GenesisAccount(10**21),
-                contract: GenesisAccount(0, code=code),
-                writer: GenesisAccount(0, code=bytes.fromhex("600160015d00")),
-            },
+        chain = funded_chain_with_code(
+            vm_class, {contract: code, writer: bytes.fromhex("600160015d00")}
         )
         sender = Sender(chain, KEY_1, L2_CHAIN_ID)
         block = build_block(chain, [sender.transaction(contract, gas=300_000)], timestamp=100)
@@ -266,17 +267,11 @@ def test_finished_calls_let_go_of_their_input_unless_a_tracer_reads_them():
 
     caller, callee = b"\x0a" * 20, b"\x0b" * 20
     # MSTORE(0, 1); CALL(GAS, callee, 0, 0, 64, 0, 0); callee: REVERT(0, 0)
-    code = bytes.fromhex("6001600052" "600060006040600060007" "3" + callee.hex() + "5af100")
+    code = bytes.fromhex("60016000526000600060406000600073" + callee.hex() + "5af100")
 
     def finished_call(vm_class):
-        chain = new_chain(
-            vm_class,
-            L2_CHAIN_ID,
-            {
-                KEY_1.public_key.to_canonical_address(): GenesisAccount(10**21),
-                caller: GenesisAccount(0, code=code),
-                callee: GenesisAccount(0, code=bytes.fromhex("60006000fd")),
-            },
+        chain = funded_chain_with_code(
+            vm_class, {caller: code, callee: bytes.fromhex("60006000fd")}
         )
         vm = chain.get_vm()
         transaction = Sender(chain, KEY_1, L2_CHAIN_ID).transaction(caller, gas=100_000)
