@@ -263,7 +263,7 @@ def test_finished_calls_let_go_of_their_input_unless_a_tracer_reads_them():
     it returned (py-evm keeps every frame of a transaction); the classes a
     tracer runs keep them, for it reads them afterwards.
     """
-    from precompile.opcodes import with_opcodes
+    from l1.tracing import traced_vm_class, tracer_from_options
 
     caller, callee = b"\x0a" * 20, b"\x0b" * 20
     # MSTORE(0, 1); CALL(GAS, callee, 0, 0, 64, 0, 0); callee: REVERT(0, 0)
@@ -285,10 +285,8 @@ def test_finished_calls_let_go_of_their_input_unless_a_tracer_reads_them():
     accelerated = accel.accelerate(Prague)
     let_go = finished_call(accelerated)
     assert let_go.msg.data == b"" and let_go.error.__traceback__ is None
-    traced = with_opcodes(
-        accelerated, lambda value, opcode: opcode, computation_fields={"keeps_finished_calls": True}
-    )
-    kept = finished_call(traced)
+    call_tracer = tracer_from_options({"tracer": "callTracer"})
+    kept = finished_call(traced_vm_class(accelerated, call_tracer))
     assert kept.msg.data == plain.msg.data and kept.error.__traceback__ is not None
 
 

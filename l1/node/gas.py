@@ -117,9 +117,7 @@ def gauging_sstores(vm_class: type) -> type:
     def gauged(value: int, opcode):
         return ReadsFirst(opcode, note_gas_at_sstore) if value == SSTORE else opcode
 
-    gauging = with_opcodes(vm_class, gauged)
-    gauging.get_state_class().computation_class.least_gas_at_sstore = None
-    return gauging
+    return with_opcodes(vm_class, gauged, computation_fields={"least_gas_at_sstore": None})
 
 
 def gauges_sstores(computation: ComputationAPI) -> bool:
