@@ -8,15 +8,19 @@ from eth.vm.forks.prague.constants import HISTORY_STORAGE_ADDRESS, HISTORY_STORA
 from eth_hash.auto import keccak
 
 from l1.builder import build_block
-from nr.testing.mutations import STRUCTURAL_MUTATIONS, signs_chain_id, without_each_node
+from nr.testing.mutations import (
+    STRUCTURAL_MUTATIONS,
+    mutated_encodings,
+    signs_chain_id,
+    without_each_node,
+)
 from precompile.constants import FORK_PRAGUE
+from precompile.encoding import decode
 from precompile.engines import EngineDeclined, UnknownEngine, engines
 from precompile.forks import Prague
 from precompile.genesis import GenesisAccount, new_chain
-from precompile.guest import (
-    verify_stateless_new_payload,
-)
-from precompile.ssz import ChainConfig
+from precompile.guest import INVALID, verify_stateless_new_payload
+from precompile.ssz import ChainConfig, StatelessInput
 from precompile.witness import prove_block
 
 from chains import KEY_1, Sender, engine_outcome
@@ -240,21 +244,28 @@ def test_unknown_engine_is_the_callers_error(soundness_inputs):
         verify_stateless_new_payload(soundness_inputs[0][2], "revm9")
 
 
-def test_eels_declines_a_witness_missing_a_node_and_the_reference_judges(soundness_inputs):
+def test_eels_rejects_a_witness_missing_a_node_the_specification_reads(soundness_inputs):
     """
-    A witness without a node EELS reads is EELS's reason to decline, not to
-    call the block invalid: the witness is built for the reference engine,
-    which judges (here, invalid: the reference reads that node too).
+    The host records every read a specification execution makes, so a witness
+    without a node EELS reads is incomplete: EELS itself calls the input
+    invalid, never declines it for the reference to judge. A node EELS can do
+    without is one only revm loads (an access list's accounts): the reference
+    engine does without it too.
     """
     label, _, original = runs_itself("eels", soundness_inputs)[0]
-    reasons = set()
+    rejected = 0
     for index, mutated in without_each_node(original):
         report = verify_stateless_new_payload(mutated, "eels")
-        assert not report.result.successful_validation, (label, index)
-        if report.declined is not None:
-            assert report.engine == "pyevm"
-            reasons.add(report.declined_reason)
-    assert "eels: the witness lacks a trie node the specification reads" in reasons
+        assert report.declined is None and report.engine == "eels", (label, index, report)
+        if report.result.successful_validation:
+            assert verify_stateless_new_payload(mutated, "pyevm").result.successful_validation
+        else:
+            assert report.error.startswith("MissingTrieNode"), (label, index, report.error)
+            rejected += 1
+    assert rejected > 0
+    mutated = decode(mutated_encodings(original)["removed_witness_node"], StatelessInput)
+    report = verify_stateless_new_payload(mutated, "eels")
+    assert (report.engine, report.verdict) == ("eels", INVALID)
 
 
 def slot_sharing_a_branch_with(slot: int) -> int:
@@ -282,6 +293,4 @@ def test_eels_still_finds_a_storage_trie_emptied_by_a_block():
     """Clearing an account's only slot empties its storage: EELS drops it and agrees."""
     target = b"\x0d" * 20
     clear_slot_0 = bytes.fromhex("600060005500")
-    judged_by_itself(
-        {target: GenesisAccount(nonce=1, code=clear_slot_0, storage={0: 7})}, target
-    )
+    judged_by_itself({target: GenesisAccount(nonce=1, code=clear_slot_0, storage={0: 7})}, target)

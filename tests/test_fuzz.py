@@ -11,9 +11,17 @@ import json
 import pytest
 
 from nr.conformance import load_cases, run_case, run_conformance
-from nr.fuzz import ENGINES, draw_round, run_fuzz
+from nr.fuzz import ENGINES, FuzzReport, draw_round, judge_mutations, run_fuzz, stateless_input_of
+from nr.testing.mutations import (
+    account_every_engine_reads,
+    mutated_encodings,
+    nodes_proving_account,
+)
+from precompile.encoding import decode
 from precompile.engines.eels import EelsEngine
 from precompile.forks import FORK_RULES
+from precompile.guest import INVALID, verify_stateless_new_payload
+from precompile.ssz import StatelessInput
 
 SEED = 2026
 # Blocks nr fuzz found the engines disagreeing on: (seed, round) -> what it was.
@@ -42,6 +50,24 @@ def test_a_fixed_seed_burst_finds_every_engine_agreeing_and_every_mutation_refus
 def test_every_engine_agrees_on_the_blocks_fuzzing_found(seed, number):
     result = run_case(draw_round(seed, number).case, ENGINES, FORK_RULES)
     assert result.outcome == "passed", result.reason
+
+
+def test_the_removed_witness_node_is_one_every_engine_needs():
+    """
+    fuzz_1_0's witness holds accounts only revm loads (its access lists name
+    them): without the middle node, one of those, pyevm and EELS rightly
+    accepted. The mutation now removes the first sender's account leaf, which
+    no engine judges the block without; each that does not decline refuses it.
+    """
+    valid = stateless_input_of(draw_round(1, 0).case)
+    sender_path = nodes_proving_account(valid, account_every_engine_reads(valid))
+    mutated = decode(mutated_encodings(valid)["removed_witness_node"], StatelessInput)
+    assert len(mutated.witness.state) == len(valid.witness.state) - 1
+    assert sender_path[-1] not in [bytes(node) for node in mutated.witness.state]
+    for engine in ("pyevm", "eels"):
+        report = verify_stateless_new_payload(mutated, engine)
+        assert (report.engine, report.verdict) == (engine, INVALID), report
+    assert judge_mutations(valid, ENGINES, FuzzReport(1)) == []
 
 
 def test_the_same_seed_draws_the_same_blocks():

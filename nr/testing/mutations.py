@@ -1,9 +1,11 @@
 """Single mutations of a valid StatelessInput, each one EXECUTE must refuse (tests, nr fuzz)."""
 
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 import rlp
+from eth.vm.forks.cancun.constants import BEACON_ROOTS_ADDRESS
 from eth_hash.auto import keccak
+from trie import HexaryTrie
 
 from precompile.encoding import encode
 from precompile.forks import fork_rules
@@ -92,10 +94,41 @@ def without_each_node(stateless_input: StatelessInput):
         yield index, mutated
 
 
+def account_every_engine_reads(stateless_input: StatelessInput) -> bytes:
+    """
+    An account no engine can judge the block without: the first transaction's
+    sender (its nonce is checked), or in a block without transactions the
+    beacon-roots contract, whose storage the block's system call writes.
+    """
+    if stateless_input.public_keys:
+        return keccak(bytes(stateless_input.public_keys[0]))[12:]
+    return BEACON_ROOTS_ADDRESS
+
+
+def nodes_proving_account(stateless_input: StatelessInput, address: bytes) -> List[bytes]:
+    """The witness nodes on the pre-state trie's path to ``address``, root first."""
+    witness = stateless_input.witness
+    parent_state_root = rlp.decode(bytes(witness.headers[len(witness.headers) - 1]))[3]
+    nodes = {keccak(bytes(node)): bytes(node) for node in witness.state}
+    visited: List[bytes] = []
+
+    class Visiting(dict):
+        def __getitem__(self, key: bytes) -> bytes:
+            node = nodes[key]
+            visited.append(node)
+            return node
+
+    HexaryTrie(Visiting(), parent_state_root).get(keccak(address))
+    return visited
+
+
 def _removed_witness_node(s: StatelessInput) -> None:
-    nodes = list(s.witness.state)
-    del nodes[len(nodes) // 2]
-    s.witness.state = nodes
+    # A node every engine needs, not any node: a witness may hold nodes only one
+    # engine reads (revm loads accounts an access list names), and without those
+    # the rest is still sufficient for the others, so their accepting is right.
+    # The path's deepest node: the account's leaf, or the node proving it absent.
+    needed = nodes_proving_account(s, account_every_engine_reads(s))[-1]
+    s.witness.state = [node for node in s.witness.state if bytes(node) != needed]
 
 
 def _wrong_parent_header(s: StatelessInput) -> None:
