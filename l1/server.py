@@ -139,7 +139,13 @@ class DevnetServer:
         devnet.proof_pool.proof_listeners.append(self._on_proof)
         devnet.proof_pool.request_listeners.append(self._on_proof_request)
 
-    async def handle_http(self, request: web.Request) -> web.StreamResponse:
+    def _request(self, message, payload, protocol, writer, task) -> web.BaseRequest:
+        """A request that may carry a body up to the RPC's limit (aiohttp's default is 1 MiB)."""
+        return web.BaseRequest(
+            message, payload, protocol, writer, task, self.loop, client_max_size=MAX_REQUEST_BYTES
+        )
+
+    async def handle_http(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self.handle_websocket(request)
         if request.method != "POST":
@@ -166,6 +172,13 @@ class DevnetServer:
             answered = self.dispatcher.answer_at_once(request)
             if answered is not None:
                 return answered
+        accepted = self.dispatcher.accept_small_send_at_once(request)
+        if accepted is not None:
+            response, mine_and_let_go = accepted
+            # Runs once this handler has written the response and waits for the
+            # next request, so the client reads its hash while the block is mined.
+            self.loop.call_soon(mine_and_let_go)
+            return response
         return await self._dispatch(partial(self.dispatcher.handle_parsed, request))
 
     async def _dispatch(self, handle: Callable[..., Optional[bytes]]) -> Optional[bytes]:
@@ -203,7 +216,7 @@ class DevnetServer:
         work.add_done_callback(finished)
         return await answered
 
-    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+    async def handle_websocket(self, request: web.BaseRequest) -> web.WebSocketResponse:
         socket = web.WebSocketResponse(max_msg_size=MAX_REQUEST_BYTES)
         await socket.prepare(request)
         connection = Connection(socket, request.transport)
@@ -326,17 +339,18 @@ class DevnetServer:
             except Exception as error:  # logged; the next slot is tried
                 logger.error("slot %d: no block: %s", slot, error)
 
-    async def stop(self, runner: web.AppRunner) -> None:
+    async def stop(self, runner: web.BaseRunner) -> None:
         # Open WebSockets (provers, subscribers) would hold the shutdown for a minute.
         for connection in list(self.connections):
             await connection.close()
         await runner.cleanup()
 
-    async def start(self) -> web.AppRunner:
+    async def start(self) -> web.BaseRunner:
         self.loop = asyncio.get_running_loop()
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-        app.router.add_route("*", "/", self.handle_http)
-        runner = web.AppRunner(app, access_log=None)
+        # aiohttp's low-level server: one handler for every path, as a JSON-RPC
+        # node answers, without an application's router and middleware chain.
+        server = web.Server(self.handle_http, request_factory=self._request, access_log=None)
+        runner = web.ServerRunner(server)
         await runner.setup()
         await web.TCPSite(runner, self.host, self.port).start()
         asyncio.create_task(self._interval_mining())

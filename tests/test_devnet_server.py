@@ -225,3 +225,112 @@ def test_the_chain_id_is_answered_on_the_loop_while_a_block_is_being_mined():
         assert dispatcher.answer_at_once(block_number) is None
     finally:
         release.set()
+
+
+@pytest.mark.parametrize(
+    "signed_by_client, gas, on_the_loop",
+    [(True, 21_000, True), (True, 200_000, False), (False, 21_000, False)],
+    ids=["small raw send: loop", "large raw send: thread", "eth_sendTransaction: thread"],
+)
+def test_a_send_is_answered_before_its_slow_block_and_its_receipt_waits(
+    signed_by_client, gas, on_the_loop
+):
+    """
+    A small signed transaction (at most SMALL_SEND_GAS, nothing else pending,
+    the node free) is accepted and its block mined on the server's loop, any
+    other send on a thread: either way the hash is answered before the block
+    is mined, and a receipt asked for next waits for that block.
+    """
+    import threading
+
+    from eth_account import Account
+
+    devnet = Devnet()
+    port, w3 = serve_in_thread(devnet)
+    build_next, mined_on = devnet.miner.build_next, []
+
+    def slow_block(timestamp):
+        mined_on.append(threading.current_thread().name)
+        time.sleep(1.0)
+        return build_next(timestamp)
+
+    devnet.miner.build_next = slow_block
+    sender, recipient = w3.eth.accounts[:2]
+    transfer = {"from": sender, "to": recipient, "value": 5, "gas": gas}
+    if signed_by_client:
+        fields = {**transfer, "nonce": 0, "chainId": 31337, "gasPrice": 2 * 10**9}
+        del fields["from"]
+        signed = Account.sign_transaction(fields, devnet.accounts[0].private_key)
+    started = time.perf_counter()
+    if signed_by_client:
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    else:
+        tx_hash = w3.eth.send_transaction(transfer)
+    answered = time.perf_counter() - started
+    receipt = w3.eth.get_transaction_receipt(tx_hash)  # no polling: it must be there when answered
+    received = time.perf_counter() - started
+    assert answered < 0.5 <= 1.0 <= received
+    assert receipt["status"] == 1 and receipt["blockNumber"] == 1
+    assert (not mined_on[0].startswith("asyncio_")) == on_the_loop, mined_on
+
+
+def test_a_small_send_whose_block_fails_leaves_the_node_answering_and_the_send_pending():
+    """A block mined on the loop that fails lets go of the node's lock; its transaction waits."""
+    from eth_account import Account
+
+    devnet = Devnet()
+    port, w3 = serve_in_thread(devnet)
+    build_next = devnet.miner.build_next
+
+    def failing_once(timestamp):
+        devnet.miner.build_next = build_next
+        raise RuntimeError("the block could not be built")
+
+    devnet.miner.build_next = failing_once
+    recipient = w3.eth.accounts[1]
+
+    def transfer(nonce):
+        fields = {"to": recipient, "value": 1, "gas": 21_000, "gasPrice": 2 * 10**9}
+        fields.update(nonce=nonce, chainId=31337)
+        raw = Account.sign_transaction(fields, devnet.accounts[0].private_key).raw_transaction
+        return w3.eth.send_raw_transaction(raw)
+
+    first = transfer(0)
+    assert w3.eth.block_number == 0  # answered: the lock was let go of after the failure
+    assert w3.provider.make_request("txpool_status", [])["result"]["pending"] == "0x1"
+    second = transfer(1)
+    assert w3.eth.get_transaction_receipt(first)["blockNumber"] == 1
+    assert w3.eth.get_transaction_receipt(second)["blockNumber"] == 1
+
+
+def test_the_gas_a_send_asks_for_is_read_from_every_transaction_type():
+    from eth_account import Account
+
+    from l1.rpc.dispatch import requested_gas
+
+    key = "0x" + "11" * 32
+    base = {"chainId": 31337, "nonce": 0, "to": "0x" + "22" * 20, "value": 1}
+    fees = {"maxFeePerGas": 10**9, "maxPriorityFeePerGas": 1}
+    authorization = Account.sign_authorization(
+        {"chainId": 31337, "address": "0x" + "33" * 20, "nonce": 1}, key
+    )
+    transactions = [
+        {**base, "gas": 21_001, "gasPrice": 10**9},
+        {**base, "gas": 21_002, "gasPrice": 10**9, "accessList": []},
+        {**base, "gas": 21_003, **fees},
+        {**base, "gas": 21_004, **fees, "authorizationList": [authorization]},
+    ]
+    for transaction in transactions:
+        raw = Account.sign_transaction(transaction, key).raw_transaction
+        request = {"method": "eth_sendRawTransaction", "params": ["0x" + raw.hex()]}
+        assert requested_gas(request) == transaction["gas"]
+    sent = {"method": "eth_sendTransaction", "params": [{"gas": "0x5208"}]}
+    assert requested_gas(sent) == 21_000
+    for unreadable in [
+        {"method": "eth_sendTransaction", "params": [{}]},
+        {"method": "eth_sendRawTransaction", "params": ["0x01"]},
+        {"method": "eth_sendRawTransaction", "params": ["not hex"]},
+        {"method": "eth_call", "params": [{"gas": "0x5208"}]},
+        {"method": "eth_sendRawTransaction"},
+    ]:
+        assert requested_gas(unreadable) is None
