@@ -84,8 +84,15 @@ def transaction_type(transaction: SignedTransactionAPI) -> int:
 
 
 def format_transaction(
-    transaction: SignedTransactionAPI, block: Optional[BlockAPI], index: Optional[int]
+    transaction: SignedTransactionAPI,
+    block: Optional[BlockAPI],
+    index: Optional[int],
+    next_base_fee: Optional[int] = None,
 ) -> Dict[str, Any]:
+    """
+    A transaction as JSON-RPC shows it; pending (no block), its gas price is
+    what it would pay at ``next_base_fee`` if given, else its fee cap.
+    """
     kind = transaction_type(transaction)
     formatted = {
         "hash": data(transaction.hash),
@@ -112,10 +119,11 @@ def format_transaction(
         formatted["accessList"] = format_access_list(transaction.access_list)
         formatted["maxFeePerGas"] = quantity(transaction.max_fee_per_gas)
         formatted["maxPriorityFeePerGas"] = quantity(transaction.max_priority_fee_per_gas)
+        base_fee = block.header.base_fee_per_gas if block else next_base_fee
         formatted["gasPrice"] = quantity(
-            effective_gas_price(transaction, block.header.base_fee_per_gas)
-            if block
-            # Pending, the price is not known yet: anvil shows what it may reach.
+            effective_gas_price(transaction, base_fee)
+            if base_fee is not None
+            # Pending, the price is not known yet: anvil's pool shows what it may reach.
             else transaction.max_fee_per_gas
         )
     if kind == BLOB_TX_TYPE:

@@ -256,16 +256,20 @@ def rollup_engineer_scenario(w3) -> List[Dict[str, Any]]:
         return "0x" + bytes(transaction.raw_transaction).hex()
 
     # The pool: two ready, one queued behind a nonce gap; one dropped, then all.
+    # The base fee is set, as the nodes' differ since ``scenario``'s evm_revert.
+    raw(w3, "anvil_setNextBlockBaseFeePerGas", hex(10**9))
     raw(w3, "evm_setAutomine", False)
     hashes = [raw(w3, "eth_sendRawTransaction", signed(n, n + 1)) for n in (0, 1, 3)]
     note("txpool_status", "txpool_status")
     note("txpool_content", "txpool_content")
     note("txpool_inspect", "txpool_inspect")
+    note("nonce, pending", "eth_getTransactionCount", dave.address, "pending")
+    note("nonce, latest", "eth_getTransactionCount", dave.address, "latest")
+    note("a pending transaction", "eth_getTransactionByHash", hashes[0])
+    note("a queued transaction", "eth_getTransactionByHash", hashes[2])
     note("drop the second", "anvil_dropTransaction", hashes[1])
     note("drop it again", "anvil_dropTransaction", hashes[1])
     note("txpool_status after a drop", "txpool_status")
-    # The base fee is set, as the nodes' differ since ``scenario``'s evm_revert.
-    raw(w3, "anvil_setNextBlockBaseFeePerGas", hex(10**9))
     raw(w3, "evm_mine")
     note("eth_getBlockReceipts", "eth_getBlockReceipts", "latest")
     note("eth_getBlockReceipts beyond the head", "eth_getBlockReceipts", "0x999")

@@ -562,3 +562,36 @@ def test_a_block_that_fails_after_the_answer_keeps_its_transaction(devnet, monke
     monkeypatch.undo()
     devnet.mine()
     assert devnet.receipt(signed.hash) is not None and devnet.pending == []
+
+
+def test_pending_nonce_and_pending_transactions_are_those_that_follow_on():
+    """
+    As anvil and geth: the pending nonce counts the sender's pending
+    transactions that follow on from its account's nonce, not one queued
+    behind a gap (which the node's own next send would have collided with),
+    and a sent transaction is found by its hash before it is mined.
+    """
+    from eth_account import Account
+
+    devnet = Devnet()
+    w3 = devnet.web3()
+    w3.provider.make_request("evm_setAutomine", [False])
+    sender, recipient = w3.eth.accounts[:2]
+    key = devnet.accounts[0].private_key
+
+    def signed(nonce):
+        fields = {"to": recipient, "value": 1, "gas": 21_000, "gasPrice": 2 * 10**9}
+        return Account.sign_transaction({**fields, "nonce": nonce, "chainId": 31337}, key)
+
+    first = w3.eth.send_raw_transaction(signed(0).raw_transaction)
+    w3.eth.send_raw_transaction(signed(2).raw_transaction)  # behind a gap
+    assert w3.eth.get_transaction_count(sender, "latest") == 0
+    assert w3.eth.get_transaction_count(sender, "pending") == 1
+    pending = w3.eth.get_transaction(first)
+    assert pending["blockNumber"] is None and pending["nonce"] == 0
+    filled = w3.eth.send_transaction({"from": sender, "to": recipient, "value": 1, "gas": 21_000})
+    assert w3.eth.get_transaction(filled)["nonce"] == 1
+    assert w3.eth.get_transaction_count(sender, "pending") == 3
+    w3.provider.make_request("evm_mine", [])
+    assert w3.eth.get_transaction_count(sender, "latest") == 3
+    assert w3.eth.get_transaction(first)["blockNumber"] == 1

@@ -146,9 +146,13 @@ def test_dropping_a_pending_transaction_forgets_it_once(devnet):
     assert rpc(devnet, "txpool_status") == {"pending": "0x0", "queued": "0x1"}
     rpc(devnet, "evm_mine")
     assert rpc(devnet, "eth_getTransactionReceipt", first) is None
-    assert rpc(devnet, "eth_getTransactionByHash", second) is None
+    assert rpc(devnet, "eth_getTransactionByHash", first) is None
+    # Still queued, not mined: found by its hash without a block, as anvil shows it.
+    assert rpc(devnet, "eth_getTransactionByHash", second)["blockNumber"] is None
+    assert rpc(devnet, "eth_getTransactionReceipt", second) is None
     rpc(devnet, "anvil_dropAllTransactions")
     assert rpc(devnet, "txpool_status") == {"pending": "0x0", "queued": "0x0"}
+    assert rpc(devnet, "eth_getTransactionByHash", second) is None
     assert_invalid_params(
         devnet, "anvil_dropTransaction", ["0xab"], "anvil_dropTransaction: hash must be 32 bytes"
     )

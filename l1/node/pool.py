@@ -6,7 +6,7 @@ EXECUTE calls wait for proofs wait.
 
 import logging
 from collections import OrderedDict
-from typing import Dict, List, Set
+from typing import Dict, List, Optional, Set
 
 from eth.abc import SignedTransactionAPI
 from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
@@ -122,13 +122,27 @@ class TransactionPool:
         except ValidationError as error:
             raise TransactionRejected(str(error)) from error
 
+    def find(self, transaction_hash: bytes) -> Optional[SignedTransactionAPI]:
+        """The pending transaction with this hash, if there is one."""
+        if transaction_hash not in self._hashes:
+            return None
+        return next(t for t in self.pending if t.hash == transaction_hash)
+
     def count_from(self, sender: bytes) -> int:
         """How many pending transactions ``sender`` has sent."""
         return len(self._by_sender.get(sender, ()))
 
     def next_nonce(self, sender: bytes) -> int:
-        """The nonce ``sender``'s next transaction takes: its account's, after those pending."""
-        return self.backend.head_state().get_nonce(sender) + self.count_from(sender)
+        """
+        The nonce ``sender``'s next transaction takes: its account's, after the
+        pending ones that follow on from it (one behind a nonce gap waits for
+        the gap to be filled, as anvil and geth count it).
+        """
+        nonce = self.backend.head_state().get_nonce(sender)
+        pending = self._by_sender.get(sender, {})
+        while nonce in pending:
+            nonce += 1
+        return nonce
 
     def ready(self) -> List[SignedTransactionAPI]:
         """

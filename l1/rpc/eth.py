@@ -103,6 +103,10 @@ class EthNamespace:
 
     @method(ADDRESS_PARAM, BLOCK_PARAM)
     def eth_getTransactionCount(self, address: bytes, block: BlockTag) -> str:
+        if block == "pending":
+            # As anvil and geth answer it: the nonce after the sender's pending
+            # transactions (clients that sign take their next nonce from it).
+            return quantity(self.devnet.pool.next_nonce(address))
         return quantity(self._state(block).get_nonce(address))
 
     @method(ADDRESS_PARAM, BLOCK_PARAM)
@@ -207,7 +211,12 @@ class EthNamespace:
     def eth_getTransactionByHash(self, transaction_hash: bytes) -> Optional[Dict[str, Any]]:
         found = self.devnet.receipt(transaction_hash)
         if found is None:
-            return None
+            # Sent, not mined yet: shown without a block, priced at the next
+            # block's base fee, as anvil shows it.
+            pending = self.devnet.pool.find(transaction_hash)
+            if pending is None:
+                return None
+            return format_transaction(pending, None, None, self.devnet.next_base_fee())
         block, index, _ = found
         return format_transaction(block.transactions[index], block, index)
 
