@@ -303,10 +303,10 @@ def test_a_small_send_whose_block_fails_leaves_the_node_answering_and_the_send_p
     assert w3.eth.get_transaction_receipt(second)["blockNumber"] == 1
 
 
-def test_the_gas_a_send_asks_for_is_read_from_every_transaction_type():
+def test_the_gas_a_raw_send_asks_for_is_read_from_every_transaction_type():
     from eth_account import Account
 
-    from l1.rpc.dispatch import requested_gas
+    from l1.rpc.dispatch import raw_transaction_gas
 
     key = "0x" + "11" * 32
     base = {"chainId": 31337, "nonce": 0, "to": "0x" + "22" * 20, "value": 1}
@@ -323,14 +323,12 @@ def test_the_gas_a_send_asks_for_is_read_from_every_transaction_type():
     for transaction in transactions:
         raw = Account.sign_transaction(transaction, key).raw_transaction
         request = {"method": "eth_sendRawTransaction", "params": ["0x" + raw.hex()]}
-        assert requested_gas(request) == transaction["gas"]
-    sent = {"method": "eth_sendTransaction", "params": [{"gas": "0x5208"}]}
-    assert requested_gas(sent) == 21_000
+        assert raw_transaction_gas(request) == transaction["gas"]
     for unreadable in [
-        {"method": "eth_sendTransaction", "params": [{}]},
+        {"method": "eth_sendTransaction", "params": [{"gas": "0x5208"}]},
         {"method": "eth_sendRawTransaction", "params": ["0x01"]},
         {"method": "eth_sendRawTransaction", "params": ["not hex"]},
         {"method": "eth_call", "params": [{"gas": "0x5208"}]},
         {"method": "eth_sendRawTransaction"},
     ]:
-        assert requested_gas(unreadable) is None
+        assert raw_transaction_gas(unreadable) is None

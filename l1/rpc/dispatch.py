@@ -139,24 +139,21 @@ SMALL_SEND_GAS = 60_000
 GAS_FIELD = {None: 2, 1: 3, 2: 4, 3: 4, 4: 4}
 
 
-def requested_gas(request: Any) -> Optional[int]:
+def raw_transaction_gas(request: Any) -> Optional[int]:
     """
-    The gas a send request's transaction names, or None (another method, no
-    gas given, bytes that do not say): a guess for scheduling only; the
-    method itself reads and checks the transaction.
+    The gas an ``eth_sendRawTransaction`` request's transaction names, or None
+    (another method, bytes that do not say): a guess for scheduling only; the
+    method itself decodes and checks the transaction.
     """
     try:
-        method, params = request["method"], request["params"]
-        if method == "eth_sendTransaction":
-            return int(params[0]["gas"], 16)
-        if method == "eth_sendRawTransaction":
-            encoded = bytes.fromhex(params[0].removeprefix("0x"))
-            typed = encoded[0] < 0x7F
-            fields = rlp.decode(encoded[1:] if typed else encoded)
-            return int.from_bytes(fields[GAS_FIELD[encoded[0] if typed else None]], "big")
-    except Exception:  # not a send, or not one this peek can read: the usual way
+        if request["method"] != "eth_sendRawTransaction":
+            return None
+        encoded = bytes.fromhex(request["params"][0].removeprefix("0x"))
+        typed = encoded[0] < 0x7F
+        fields = rlp.decode(encoded[1:] if typed else encoded)
+        return int.from_bytes(fields[GAS_FIELD[encoded[0] if typed else None]], "big")
+    except Exception:  # not one this peek can read: the usual way
         return None
-    return None
 
 
 # Names other tools use for the same methods (anvil accepts these).
@@ -303,9 +300,7 @@ class Dispatcher:
         runs it once the response is on its way; until then the node answers
         as before that block). None for anything else, to go the usual way.
         """
-        if not isinstance(request, dict) or request.get("method") != "eth_sendRawTransaction":
-            return None
-        gas = requested_gas(request)
+        gas = raw_transaction_gas(request) if isinstance(request, dict) else None
         if gas is None or gas > SMALL_SEND_GAS or self.devnet.pending:
             return None
         if not self.devnet.lock.acquire(blocking=False):
