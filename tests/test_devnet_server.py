@@ -332,3 +332,77 @@ def test_the_gas_a_raw_send_asks_for_is_read_from_every_transaction_type():
         {"method": "eth_sendRawTransaction"},
     ]:
         assert raw_transaction_gas(unreadable) is None
+
+
+def test_nothing_is_answered_on_the_loop_between_a_small_send_and_its_block():
+    """
+    The loop's thread holds the node's (reentrant) lock from accepting a small
+    send until its block is mined: a quick read or another small send arriving
+    in between (a pipelined request; on Python 3.12 aiohttp runs the next one
+    before the loop's other callbacks) goes the usual way, to wait for the
+    block, instead of being answered from the state before it.
+    """
+    from eth_account import Account
+
+    devnet = Devnet()
+    dispatcher = Dispatcher(devnet)
+    key, recipient = devnet.accounts[0].private_key, devnet.accounts[1].checksum_address
+
+    def raw_send(nonce):
+        fields = {"to": recipient, "value": 1, "gas": 21_000, "gasPrice": 2 * 10**9}
+        signed = Account.sign_transaction({**fields, "nonce": nonce, "chainId": 31337}, key)
+        params = ["0x" + signed.raw_transaction.hex()]
+        return {"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": params}
+
+    response, mine_and_let_go = dispatcher.accept_small_send_at_once(raw_send(0))
+    tx_hash = json.loads(response)["result"]
+    receipt = {"jsonrpc": "2.0", "id": 2, "method": "eth_getTransactionReceipt"}
+    receipt["params"] = [tx_hash]
+    assert dispatcher.answer_at_once(receipt) is None
+    assert dispatcher.answer_at_once({**receipt, "method": "eth_blockNumber", "params": []}) is None
+    assert dispatcher.accept_small_send_at_once(raw_send(1)) is None
+    chain_id = {"jsonrpc": "2.0", "id": 3, "method": "eth_chainId", "params": []}
+    assert json.loads(dispatcher.answer_at_once(chain_id))["result"] == "0x7a69"
+    mine_and_let_go()
+    assert json.loads(dispatcher.answer_at_once(receipt))["result"]["blockNumber"] == "0x1"
+    response, mine_and_let_go = dispatcher.accept_small_send_at_once(raw_send(1))
+    mine_and_let_go()
+    assert devnet.head().block_number == 2
+
+
+def test_a_pipelined_small_send_and_receipt_get_the_mined_receipt():
+    """Two requests in one write: the receipt is the mined one, on any Python."""
+    from eth_account import Account
+
+    devnet = Devnet()
+    port, w3 = serve_in_thread(devnet)
+    fields = {"to": w3.eth.accounts[1], "value": 1, "gas": 21_000, "gasPrice": 2 * 10**9}
+    signed = Account.sign_transaction(
+        {**fields, "nonce": 0, "chainId": 31337}, devnet.accounts[0].private_key
+    )
+
+    def http_request(body):
+        encoded = json.dumps(body).encode()
+        head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        return f"{head}Content-Length: {len(encoded)}\r\n\r\n".encode() + encoded
+
+    send = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "eth_sendRawTransaction",
+        "params": ["0x" + signed.raw_transaction.hex()],
+    }
+    receipt = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "eth_getTransactionReceipt",
+        "params": ["0x" + signed.hash.hex()],
+    }
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(http_request(send) + http_request(receipt))
+        received = b""
+        while received.count(b'"jsonrpc"') < 2:
+            received += connection.recv(65536)
+    bodies = [json.loads(part[: part.rindex(b"}") + 1]) for part in received.split(b"\r\n\r\n")[1:]]
+    assert bodies[0]["result"] == "0x" + signed.hash.hex()
+    assert bodies[1]["result"]["blockNumber"] == "0x1"

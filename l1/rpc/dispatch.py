@@ -225,6 +225,8 @@ class Dispatcher:
     def __init__(self, devnet, extra_namespaces: Sequence[Any] = ()) -> None:
         """``extra_namespaces``: more methods this node serves (a rollup's settlement status)."""
         self.devnet = devnet
+        # Whether the event loop's thread holds the node's lock for a small send's block.
+        self._held_for_a_block = False
         filters = InstalledFilters()
         namespaces = (
             EthNamespace(devnet, filters),
@@ -303,22 +305,27 @@ class Dispatcher:
         gas = raw_transaction_gas(request) if isinstance(request, dict) else None
         if gas is None or gas > SMALL_SEND_GAS or self.devnet.pending:
             return None
-        if not self.devnet.lock.acquire(blocking=False):
+        if self._held_for_a_block or not self.devnet.lock.acquire(blocking=False):
             return None
+        self._held_for_a_block = True
         try:
             with self.devnet.mining_deferred():
                 response = self._encode_response(self.handle_one(request))
         except BaseException:
-            self.devnet.lock.release()
+            self._let_go_after_the_block()
             raise
 
         def mine_and_let_go() -> None:
             try:
                 self._mine_due()
             finally:
-                self.devnet.lock.release()
+                self._let_go_after_the_block()
 
         return response, mine_and_let_go
+
+    def _let_go_after_the_block(self) -> None:
+        self._held_for_a_block = False
+        self.devnet.lock.release()
 
     @staticmethod
     def is_quick_read(request: Any) -> bool:
@@ -336,7 +343,9 @@ class Dispatcher:
             # It needs no block (web3.py asks the chain id twice before each send): no
             # waiting for the one being mined.
             return self._encode_response(self.handle_one(request))
-        if not self.devnet.lock.acquire(blocking=False):
+        # The event loop's thread holds the (reentrant) lock while a small send's
+        # block waits to be mined there: a read then must wait for that block.
+        if self._held_for_a_block or not self.devnet.lock.acquire(blocking=False):
             return None
         try:
             return self._encode_response(self.handle_one(request))
