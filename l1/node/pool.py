@@ -6,7 +6,7 @@ EXECUTE calls wait for proofs wait.
 
 import logging
 from collections import OrderedDict
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional
 
 from eth.abc import SignedTransactionAPI
 from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
@@ -33,7 +33,8 @@ class TransactionPool:
     def __init__(self, backend: ChainBackend) -> None:
         self.backend = backend
         self.pending: List[SignedTransactionAPI] = []
-        self._hashes: Set[bytes] = set()
+        # Hash -> its pending transaction.
+        self._by_hash: Dict[bytes, SignedTransactionAPI] = {}
         # Sender -> nonce -> its pending transaction.
         self._by_sender: Dict[bytes, Dict[int, SignedTransactionAPI]] = {}
         # Pending transactions whose EXECUTE calls wait for proofs: hash -> what they lack.
@@ -53,7 +54,7 @@ class TransactionPool:
             self.pending.insert(0, transaction)
         else:
             self.pending.append(transaction)
-        self._hashes.add(transaction.hash)
+        self._by_hash[transaction.hash] = transaction
         self._by_sender.setdefault(transaction.sender, {})[transaction.nonce] = transaction
 
     def validate(self, transaction: SignedTransactionAPI, gapless: bool) -> None:
@@ -67,7 +68,7 @@ class TransactionPool:
             raise TransactionRejected(
                 f"invalid chain id {transaction.chain_id}, this chain is {chain_id}"
             )
-        if transaction.hash in self.backend.locations or transaction.hash in self._hashes:
+        if transaction.hash in self.backend.locations or transaction.hash in self._by_hash:
             raise TransactionRejected("transaction already imported")
         if len(self.pending) >= MAX_PENDING:
             raise LimitReached(
@@ -124,9 +125,7 @@ class TransactionPool:
 
     def find(self, transaction_hash: bytes) -> Optional[SignedTransactionAPI]:
         """The pending transaction with this hash, if there is one."""
-        if transaction_hash not in self._hashes:
-            return None
-        return next(t for t in self.pending if t.hash == transaction_hash)
+        return self._by_hash.get(transaction_hash)
 
     def count_from(self, sender: bytes) -> int:
         """How many pending transactions ``sender`` has sent."""
@@ -167,7 +166,7 @@ class TransactionPool:
 
     def remove(self, transactions: List[SignedTransactionAPI]) -> None:
         """Forget ``transactions`` (now in a block, or dropped)."""
-        gone = {transaction.hash for transaction in transactions} & self._hashes
+        gone = {transaction.hash for transaction in transactions} & self._by_hash.keys()
         if not gone:
             return
         kept = []
@@ -181,7 +180,8 @@ class TransactionPool:
                 del self._by_sender[transaction.sender]
             self.awaiting_proofs.pop(transaction.hash, None)
         self.pending = kept
-        self._hashes -= gone
+        for transaction_hash in gone:
+            del self._by_hash[transaction_hash]
 
     def drop(self, transaction: SignedTransactionAPI, reason: str) -> None:
         """
@@ -202,4 +202,4 @@ class TransactionPool:
 
     def clear(self) -> None:
         self.pending, self.awaiting_proofs = [], {}
-        self._hashes, self._by_sender = set(), {}
+        self._by_hash, self._by_sender = {}, {}
