@@ -3,15 +3,18 @@
 from typing import Callable, Dict, List
 
 import rlp
+from eth.db.backends.memory import MemoryDB
 from eth.vm.forks.cancun.constants import BEACON_ROOTS_ADDRESS
 from eth_hash.auto import keccak
 from trie import HexaryTrie
 
 from precompile.encoding import encode
 from precompile.forks import fork_rules
+from precompile.guest import witness_entries
 from precompile.payload import new_payload_request_to_block
 from precompile.signatures import recover_public_key
 from precompile.ssz import StatelessInput
+from precompile.witness import RecordingDB
 
 
 def reseal(stateless_input: StatelessInput) -> StatelessInput:
@@ -109,17 +112,9 @@ def nodes_proving_account(stateless_input: StatelessInput, address: bytes) -> Li
     """The witness nodes on the pre-state trie's path to ``address``, root first."""
     witness = stateless_input.witness
     parent_state_root = rlp.decode(bytes(witness.headers[len(witness.headers) - 1]))[3]
-    nodes = {keccak(bytes(node)): bytes(node) for node in witness.state}
-    visited: List[bytes] = []
-
-    class Visiting(dict):
-        def __getitem__(self, key: bytes) -> bytes:
-            node = nodes[key]
-            visited.append(node)
-            return node
-
-    HexaryTrie(Visiting(), parent_state_root).get(keccak(address))
-    return visited
+    reading = RecordingDB(MemoryDB(witness_entries(witness)))
+    HexaryTrie(reading, parent_state_root).get(keccak(address))
+    return list(reading.reads.values())  # first read first: the path from the root
 
 
 def _removed_witness_node(s: StatelessInput) -> None:
