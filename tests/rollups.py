@@ -61,4 +61,16 @@ def land_and_follow(l1, rollup, based, builder=None, slot=None):
 def reason_of(l1, receipt) -> str:
     """Why an L1 transaction reverted: its trace's revert reason (it ran in its own block)."""
     trace = l1.trace_transaction(bytes(receipt.transactionHash), {"tracer": "callTracer"})
-    return trace.get("revertReason") or trace.get("error") or "did not revert"
+    if trace.get("revertReason"):
+        return trace["revertReason"]
+    if not trace.get("error"):
+        return "did not revert"
+    # A revert without a reason passes on a failure deeper down (out of gas, say): name it.
+    return " <- ".join(reversed(failures_down_to_the_first(trace)))
+
+
+def failures_down_to_the_first(call: dict) -> list:
+    """Each failed call's address and error, from ``call`` to the first failure under it."""
+    chain = [f"{call.get('to')}: {call.get('revertReason') or call.get('error')}"]
+    failed = [inner for inner in call.get("calls") or () if inner.get("error")]
+    return chain + failures_down_to_the_first(failed[0]) if failed else chain
