@@ -167,6 +167,66 @@ def test_bad_transactions_get_errors_and_the_node_keeps_serving(devnet, w3):
     assert "nonce too low" in replay["error"]["message"] or "already" in replay["error"]["message"]
 
 
+def signed_fields(devnet):
+    """A valid type-2 transfer's RLP fields, to break one at a time."""
+    signed = Account.sign_transaction({
+        "to": devnet.accounts[1].checksum_address, "value": 1, "gas": 21_000, "nonce": 0,
+        "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 0, "chainId": 31337,
+    }, devnet.accounts[0].private_key).raw_transaction
+    return rlp.decode(bytes(signed)[1:])
+
+
+def type_2(fields) -> str:
+    return "0x02" + rlp.encode(fields).hex()
+
+
+# Words of the libraries under the node, which no error a client gets may quote.
+LIBRARY_WORDS = ("sedes", "Rlp", "PayloadInfo", "Deserializ", "Invariant", "Error", "NotImpl")
+
+
+@pytest.mark.parametrize("name", [
+    "empty", "unknown type", "type byte alone", "not RLP", "bytes after the end", "a string",
+    "fields missing", "access list a number", "recipient of 3 bytes", "r of 0",
+    "y parity of 5", "nonce past 2^64", "value past 2^256",
+])
+def test_bytes_that_are_not_a_transaction_are_refused_saying_what_is_wrong(devnet, name):
+    fields = signed_fields(devnet)
+    encoded, expected = {
+        "empty": ("0x", "no bytes"),
+        "unknown type": ("0x05" + rlp.encode(fields).hex(), "unknown transaction type 0x05"),
+        "type byte alone": ("0x01", "type-1 (EIP-2930) transaction with no fields"),
+        "not RLP": (type_2(fields)[:-8], "not one RLP item"),
+        "bytes after the end": (type_2(fields) + "00", "not one RLP item"),
+        "a string": ("0x" + rlp.encode(b"\x01" * 40).hex(), "list of its fields, not a"),
+        "fields missing": (type_2(fields[:3]), "has 12 fields, this one 3"),
+        "access list a number": (type_2(fields[:8] + [b"\x01"] + fields[9:]), "does not decode"),
+        "recipient of 3 bytes": (type_2(fields[:5] + [b"abc"] + fields[6:]), "does not decode"),
+        "r of 0": (type_2(fields[:10] + [b""] + fields[11:]), "signature recovers no sender"),
+        "y parity of 5": (type_2(fields[:9] + [b"\x05"] + fields[10:]), "recovers no sender"),
+        "nonce past 2^64": (type_2(fields[:1] + [b"\xff" * 8] + fields[2:]), "(EIP-2681)"),
+        "value past 2^256": (type_2(fields[:6] + [b"\x01" * 33] + fields[7:]), "value does not"),
+    }[name]
+    error = rpc(devnet, "eth_sendRawTransaction", encoded)["error"]
+    assert error["code"] == -32602
+    assert "invalid transaction: " in error["message"] and expected in error["message"]
+    assert not any(word in error["message"] for word in LIBRARY_WORDS)
+    assert devnet.pending == [] and devnet.head().block_number == 0
+
+
+def test_no_broken_transaction_is_an_internal_error(devnet):
+    """Every cut and every flipped byte of a valid transaction: refused in words, or taken."""
+    valid = bytes.fromhex(type_2(signed_fields(devnet))[2:])
+    broken = [valid[:end] for end in range(len(valid))] + [
+        valid[:at] + bytes([valid[at] ^ flip]) + valid[at + 1:]
+        for at in range(len(valid)) for flip in (0x01, 0x80)
+    ]
+    for encoded in broken:
+        answer = rpc(devnet, "eth_sendRawTransaction", "0x" + encoded.hex())
+        if "error" in answer:
+            assert answer["error"]["code"] in (-32602, -32003), (encoded.hex(), answer)
+            assert not any(word in answer["error"]["message"] for word in LIBRARY_WORDS)
+
+
 def test_reverting_call_is_error_3(w3):
     workload, _ = deploy_workload(w3)
     with pytest.raises(ContractLogicError):

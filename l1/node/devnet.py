@@ -22,6 +22,7 @@ from ..access_lists import AccessListOutcome
 from ..accounts import derive_accounts
 from ..interface import InvalidArgument, LimitReached, TransactionRejected, TransactionRequest
 from ..provider import web3_for
+from ..raw_transactions import decode_signed_transaction
 from ..tracing import block_overrides, trace_timeout, tracer_from_options
 from .backend import (
     ChainBackend,
@@ -332,11 +333,7 @@ class Devnet:
 
     def send_raw_transaction(self, encoded: bytes) -> bytes:
         """Decode a signed transaction and send it; InvalidArgument if the bytes are not one."""
-        try:
-            transaction = self.vm_class.get_transaction_builder().decode(encoded)
-            transaction.sender  # recovers the signer: an invalid signature fails here
-        except Exception as error:  # undecodable bytes or an unrecoverable signature
-            raise InvalidArgument(f"invalid transaction: {error}") from error
+        transaction = decode_signed_transaction(self.vm_class.get_transaction_builder(), encoded)
         return self.send_transaction(transaction)
 
     def send_request(self, request: TransactionRequest) -> bytes:

@@ -9,7 +9,6 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-import rlp
 from eth_utils import ValidationError
 
 from ..accounts import InvalidMnemonic
@@ -21,6 +20,7 @@ from ..interface import (
     TimedOut,
     TransactionRejected,
 )
+from ..raw_transactions import transaction_gas
 from .anvil import AnvilNamespace
 from .debug import DebugNamespace
 from .envelope import parse_request
@@ -133,26 +133,18 @@ QUICK_READS = (
 # middleware), which the loop answers while a thread mines.
 SMALL_SEND_GAS = 60_000
 
-# Where the gas limit sits among a signed transaction's RLP fields, by type
-# (legacy: nonce, gas price, gas; EIP-2930: chain id, nonce, gas price, gas;
-# EIP-1559, blob and EIP-7702: chain id, nonce, two fee caps, gas).
-GAS_FIELD = {None: 2, 1: 3, 2: 4, 3: 4, 4: 4}
-
 
 def raw_transaction_gas(request: Any) -> Optional[int]:
     """
     The gas an ``eth_sendRawTransaction`` request's transaction names, or None
-    (another method, bytes that do not say): a guess for scheduling only; the
-    method itself decodes and checks the transaction.
+    (another method, bytes that are not a transaction): a guess for scheduling
+    only; the method itself decodes and checks the transaction.
     """
     try:
         if request["method"] != "eth_sendRawTransaction":
             return None
-        encoded = bytes.fromhex(request["params"][0].removeprefix("0x"))
-        typed = encoded[0] < 0x7F
-        fields = rlp.decode(encoded[1:] if typed else encoded)
-        return int.from_bytes(fields[GAS_FIELD[encoded[0] if typed else None]], "big")
-    except Exception:  # not one this peek can read: the usual way
+        return transaction_gas(bytes.fromhex(request["params"][0].removeprefix("0x")))
+    except Exception:  # not one this peek can read: the usual way, which says why
         return None
 
 
