@@ -24,7 +24,13 @@ MAX_STATE_BYTES = 1 << 30
 def decompress_bounded(compressed: bytes, limit: int) -> bytes:
     """``compressed`` gunzipped; InvalidState if it is larger than ``limit`` bytes."""
     inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)  # a gzip header
-    data = inflater.decompress(compressed, limit)
+    try:
+        data = inflater.decompress(compressed, limit)
+    except zlib.error:
+        raise InvalidState(
+            "unreadable state dump: not gzip-compressed (a dump is gzipped JSON, as"
+            " anvil_dumpState and --state write it)"
+        ) from None
     if inflater.unconsumed_tail:
         raise InvalidState(f"state dump larger than {limit >> 20} MiB once decompressed")
     if not inflater.eof:
@@ -74,8 +80,14 @@ def encode_state(snapshot: Dict[str, Any]) -> bytes:
 
 def read_state(dumped: bytes, chain_id: int, chain_class: type) -> SavedChain:
     """The chain in a dump, for a devnet of ``chain_id``; InvalidState if it is not one."""
+    decompressed = decompress_bounded(dumped, MAX_STATE_BYTES)
     try:
-        document = json.loads(decompress_bounded(dumped, MAX_STATE_BYTES))
+        document = json.loads(decompressed)
+    except ValueError:  # not UTF-8, or not JSON
+        raise InvalidState("unreadable state dump: not JSON once decompressed") from None
+    if not isinstance(document, dict):
+        raise InvalidState("unreadable state dump: its JSON is not an object")
+    try:
         if document.get("format") != STATE_FORMAT:
             raise InvalidState(f"not a {STATE_FORMAT} state dump")
         if document["chainId"] != chain_id:
@@ -111,8 +123,13 @@ def read_state(dumped: bytes, chain_id: int, chain_class: type) -> SavedChain:
         )
     except InvalidState:
         raise
-    except Exception as error:  # truncated gzip, bad JSON, missing keys, bad hex
-        raise InvalidState(f"unreadable state dump: {type(error).__name__}: {error}") from error
+    except KeyError as missing:
+        raise InvalidState(f"unreadable state dump: it has no {missing} field") from None
+    except Exception:  # bad hex, a field of the wrong kind, headers that do not decode
+        raise InvalidState(
+            "unreadable state dump: its fields do not form a chain (a value that is not hex,"
+            " or of the wrong kind, or a block the database lacks)"
+        ) from None
 
 
 def write_atomically(path: str, data: bytes) -> None:
