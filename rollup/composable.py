@@ -12,6 +12,7 @@ from web3 import Web3
 from l1.accounts import DevAccount
 from l1.node import InvalidArgument, InvalidState
 from l1.node.slots import DEFAULT_SLOT_TIME, SlotClock
+from l1.raw_transactions import decode_signed_transaction
 
 from .based import BasedBuilder
 from .certificates import Committee
@@ -109,10 +110,12 @@ class ComposableRollup(Rollup):
     def based_block_for_rpc(self, encoded_transactions: List[bytes]) -> Dict[str, Any]:
         """``nr_buildBasedBlock``: built by this node (its sequencer key signs any relay)."""
         builder = self.l2.vm_class.get_transaction_builder()
-        try:
-            transactions = [builder.decode(encoded) for encoded in encoded_transactions]
-        except Exception as error:  # undecodable bytes: the caller's mistake, said as such
-            raise InvalidArgument(f"invalid transaction: {error}") from error
+        transactions = []
+        for position, encoded in enumerate(encoded_transactions):
+            try:
+                transactions.append(decode_signed_transaction(builder, encoded))
+            except InvalidArgument as refused:
+                raise InvalidArgument(f"transaction {position}: {refused}") from None
         sequencer = self.sequencer
         certificate = None
         if self.sequencing.view("mode") == SEQUENCED_MODE:

@@ -9,7 +9,6 @@ import pytest
 from eth.precompiles import bls12_381 as py_evm_bls
 from eth.precompiles.point_evaluation import point_evaluation_precompile
 from eth.vm.forks.prague.computation import PragueComputation
-from precompile_calls import outcome
 from py_ecc.bls.hash_to_curve import map_to_curve_G1, map_to_curve_G2
 from py_ecc.optimized_bls12_381 import G1, G2, curve_order, multiply, normalize
 from py_ecc.optimized_bls12_381.optimized_curve import FQ, FQ2
@@ -17,6 +16,8 @@ from py_ecc.optimized_bls12_381.optimized_curve import FQ, FQ2
 from l1 import accel
 from l1.accel.bls12_381 import FIELD_MODULUS, REPLACING
 from l1.accel.forks import faster_precompiles
+
+from precompile_calls import outcome
 
 RANDOM = random.Random(2537)
 ZERO_FIELD = bytes(64)

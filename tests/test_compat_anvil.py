@@ -14,7 +14,6 @@ from typing import Any, Dict, List, Tuple
 import pytest
 from eth._utils.address import generate_contract_address
 from eth_account import Account
-from relay_contracts import caller_init_code, deploy_relay
 
 from contracts import compile_contract
 from l1.accounts import derive_accounts
@@ -22,6 +21,7 @@ from l1.accounts import derive_accounts
 from chains import free_port, start_devnet_process
 from merkle_patricia import verify_account_proof
 from peers import start_anvil
+from relay_contracts import caller_init_code, deploy_relay
 
 KEYS = [account.private_key for account in derive_accounts(count=4)]
 FEES = {"maxFeePerGas": 5 * 10**9, "maxPriorityFeePerGas": 10**9}

@@ -12,11 +12,11 @@ from contextlib import contextmanager
 
 import pytest
 from eth_account import Account
-from rollups import BUILDER, SLOT_TIME, composable, land_and_follow, reason_of
 from web3 import Web3
 
 from l1.accounts import derive_accounts
 from l1.node import Devnet, DevnetConfig, InvalidArgument
+from l1.rpc import Dispatcher
 from rollup.based import Action, Assertion, BasedBuilder
 from rollup.certificates import (
     SEQUENCED,
@@ -37,6 +37,10 @@ from rollup.cross_domain import (
 from rollup.l1_contract import RollupError
 from rollup.merged_reference import based_swap, merged_swap
 from rollup.stages import load_preset
+from rollup.status import SettlementNamespace
+
+from rollups import BUILDER, SLOT_TIME, composable, land_and_follow, reason_of
+from rpc_inputs import assert_every_method_answers_malformed_params
 
 ACCOUNTS = derive_accounts()
 ALICE, BOB, STRANGER = ACCOUNTS[0], ACCOUNTS[1], ACCOUNTS[6]
@@ -751,6 +755,13 @@ def test_the_l2_endpoint_answers_a_transaction_with_its_preconfirmation(rollup):
     assert waiting["result"]["preconfirmation"] is None
     refused = web3.provider.make_request("nr_sendRawTransaction", ["0x1234"])
     assert "invalid transaction" in refused["error"]["message"]
+
+
+def test_the_l2_endpoint_answers_malformed_params_in_the_nodes_words(rollup):
+    """Its node's methods, the settlement status and the slot methods, fed nonsense."""
+    namespaces = (SettlementNamespace(rollup), rollup.rpc_namespace())
+    assert_every_method_answers_malformed_params(Dispatcher(rollup.l2, namespaces), ALICE)
+    assert rollup.rpc_namespace().nr_slotStatus()["mode"] == "sequenced"
 
 
 def test_nr_build_based_lands_a_based_block_built_by_the_l2_node(capsys):

@@ -13,7 +13,6 @@ import pytest
 import vyper
 from eth_abi import encode as abi_encode
 from eth_hash.auto import keccak
-from rollups import BUILDER, composable, reason_of
 
 from contracts import compile_contract
 from l1.accounts import derive_accounts
@@ -31,6 +30,8 @@ from rollup.merged_reference import (
     based_program,
     merged_program,
 )
+
+from rollups import BUILDER, composable, reason_of
 
 ACCOUNTS = derive_accounts()
 ALICE, STRANGER = ACCOUNTS[0], ACCOUNTS[6]

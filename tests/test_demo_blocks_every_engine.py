@@ -6,13 +6,14 @@ address, which the witness did not cover).
 """
 
 import pytest
-from rollups import ALICE, BOB, ETHER, deploy
 
 from l1.node import Devnet
 from precompile.encoding import decode
 from precompile.engines import engines
 from precompile.guest import verify_stateless_new_payload
 from precompile.ssz import StatelessInput
+
+from rollups import ALICE, BOB, ETHER, deploy
 
 
 @pytest.mark.parametrize("stage", [0, 2])

@@ -4,12 +4,12 @@ import subprocess
 import sys
 import time
 
-from rollups import ALICE, BOB, read_until_ready
 from web3 import Web3
 
 from contracts import compile_contract
 
 from chains import free_port, start_devnet_process
+from rollups import ALICE, BOB, read_until_ready
 
 SETTLE_TIMEOUT = 60
 

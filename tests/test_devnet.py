@@ -17,6 +17,7 @@ from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS
 from precompile.ssz import StatelessValidationResult
 
 from chains import l2_block_input
+from rpc_inputs import LIBRARY_WORDS, assert_every_method_answers_malformed_params
 
 # anvil's first accounts for the standard test mnemonic.
 ANVIL_ADDRESSES = [
@@ -180,10 +181,6 @@ def type_2(fields) -> str:
     return "0x02" + rlp.encode(fields).hex()
 
 
-# Words of the libraries under the node, which no error a client gets may quote.
-LIBRARY_WORDS = ("sedes", "Rlp", "PayloadInfo", "Deserializ", "Invariant", "Error", "NotImpl")
-
-
 @pytest.mark.parametrize("name", [
     "empty", "unknown type", "type byte alone", "not RLP", "bytes after the end", "a string",
     "fields missing", "access list a number", "recipient of 3 bytes", "r of 0",
@@ -233,29 +230,7 @@ def test_every_method_answers_malformed_params_in_the_nodes_words(devnet):
     of parameters: an error naming what is wrong (or an answer), never an
     internal error or a library's words, and the node still serves after.
     """
-    address = devnet.accounts[0].checksum_address
-    call = {"from": address, "to": address}
-    malformed = [
-        [], [None], ["0xzz"], [{}], [1], [-1], [1e300], ["latest"], [[]], ["", ""],
-        ["0x" + "ff" * 40], [address, "0xzz"], [address, [], "latest"], [address, ["0x1"]],
-        [{"to": "0x12"}], [{**call, "gas": "0x1"}], [{**call, "value": "0x" + "f" * 70}],
-        ["0x1", True], ["0x" + "f" * 70, False], [address, "0x" + "f" * 70],
-        [{"fromBlock": "0x5", "toBlock": "0x1"}], [{"address": ["0xzz"]}], [{"topics": [["0x1"]]}],
-        [call, "latest", {address: {"balance": "0xzz"}}], [call, "latest", {"0x12": {}}],
-        ["0x" + "00" * 32, {"tracer": "nope"}], ["0x" + "00" * 32, {"timeout": "soon"}],
-        [{"from": address, "data": "0x" + "60" * 10}], ["0x1"] * 5, [{"a": [{"b": 1}]}],
-    ]
-    dispatcher = Dispatcher(devnet)
-    for method in sorted(dispatcher.methods):
-        for params in malformed:
-            request = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-            answer = dispatcher.handle(request)
-            error = answer.get("error")
-            if error:
-                assert error["code"] != -32603, (method, params, error)
-                assert not any(word in error["message"] for word in LIBRARY_WORDS + ("__",)), (
-                    method, params, error,
-                )
+    assert_every_method_answers_malformed_params(Dispatcher(devnet), devnet.accounts[0])
     assert "result" in rpc(devnet, "eth_blockNumber")  # some of them mined or set the chain id
 
 

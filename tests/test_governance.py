@@ -9,13 +9,14 @@ import json
 
 import pytest
 from eth_hash.auto import keccak
-from rollups import ACCOUNTS, ALICE, BOB, DAY, ETHER, deploy, wait, with_payload_fields
 
 from l1.node import Devnet
 from precompile.ssz import StatelessValidationResult
 from rollup.governance import demo_council_keys
 from rollup.l1_contract import RollupError
 from rollup.stages import InvalidPreset, load_preset
+
+from rollups import ACCOUNTS, ALICE, BOB, DAY, ETHER, deploy, wait, with_payload_fields
 
 ATTACKER = ACCOUNTS[7].checksum_address
 # prove_bug runs EXECUTE twice, each charging the L2 gas limit (10M).

@@ -7,11 +7,12 @@ import pytest
 from eth.precompiles.point_evaluation import point_evaluation_precompile
 from eth.vm.forks.cancun.computation import CancunComputation
 from eth.vm.forks.cancun.constants import BLS_MODULUS
-from precompile_calls import outcome
 
 from l1 import accel
 from l1.accel.forks import faster_precompiles
 from l1.accel.point_evaluation import point_evaluation, trusted_setup
+
+from precompile_calls import outcome
 
 BLOB = b"".join((index * 7919 % 1000).to_bytes(32, "big") for index in range(4096))
 COMMITMENT = bytes(ckzg.blob_to_kzg_commitment(BLOB, trusted_setup()))

@@ -8,7 +8,6 @@ k keeps signatures alone from vouching for an invalid block.
 
 import pytest
 from eth_utils import to_checksum_address
-from rollups import with_state_root
 
 from l1.node import Devnet, DevnetConfig
 from precompile.encoding import decode
@@ -17,6 +16,8 @@ from precompile.ssz import StatelessInput, StatelessValidationResult
 from prover.pool import ACCEPT, REJECT
 from prover.signing import demo_prover_key
 from rollup.adversaries import forged_attestations
+
+from rollups import with_state_root
 
 EXECUTE = to_checksum_address(EXECUTE_PRECOMPILE_ADDRESS)
 

@@ -19,7 +19,6 @@ from typing import Callable, Dict, Optional
 
 import pytest
 from aiohttp import web
-from rollups import read_until_ready
 from web3 import Web3
 
 from l1.peers import free_consecutive_ports
@@ -32,6 +31,7 @@ from prover.workers import workers_for
 
 from chains import free_port
 from proving import PROVERS, sign
+from rollups import read_until_ready
 
 # A payload the fake L1 asks provers to prove, and how many proof types its EXECUTE needs.
 ROOT = "0x" + "ab" * 32

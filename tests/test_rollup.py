@@ -10,11 +10,12 @@ import json
 import pytest
 from eth_account import Account
 from eth_hash.auto import keccak
-from rollups import ACCOUNTS, ALICE, BOB, CAROL, ETHER, HOUR, deploy, wait, with_state_root
 
 from l1.node import Devnet
 from rollup.l1_contract import RollupError
 from rollup.stages import InvalidPreset, load_preset
+
+from rollups import ACCOUNTS, ALICE, BOB, CAROL, ETHER, HOUR, deploy, wait, with_state_root
 
 
 @pytest.fixture

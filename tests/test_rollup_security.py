@@ -8,7 +8,6 @@ a smart-contract wallet that writes storage on receipt.
 import pytest
 from eth_account import Account
 from eth_hash.auto import keccak
-from rollups import ACCOUNTS, ALICE, BOB, ETHER, HOUR, deploy, wait
 
 from contracts import compile_contract
 from l1.node import Devnet
@@ -24,6 +23,8 @@ from rollup.adversaries import (
 from rollup.l1_contract import RollupError
 from rollup.l2 import L2_BRIDGE
 from rollup.sequencer import MAX_MESSAGES_PER_BLOCK, relay_gas
+
+from rollups import ACCOUNTS, ALICE, BOB, ETHER, HOUR, deploy, wait
 
 
 @pytest.fixture

@@ -12,12 +12,13 @@ import time
 
 import pytest
 from eth_account import Account
-from relay_contracts import caller_init_code, deploy_relay
 from test_rpc_anvil_methods import answer, assert_invalid_params, rpc
 
 from l1.accounts import derive_accounts
 from l1.node import Devnet, DevnetConfig
 from l1.rpc import UNLOCKED_METHODS
+
+from relay_contracts import caller_init_code, deploy_relay
 
 CALL_TRACER = {"tracer": "callTracer"}
 WITH_LOG = {**CALL_TRACER, "tracerConfig": {"withLog": True}}

@@ -10,11 +10,12 @@ from dataclasses import replace
 
 import pytest
 from eth_account import Account
-from rollups import ACCOUNTS, ALICE, BOB, CAROL, ETHER, deploy, wait
 
 from l1.node import Devnet
 from rollup.l1_contract import RollupError
 from rollup.successor import WindDown
+
+from rollups import ACCOUNTS, ALICE, BOB, CAROL, ETHER, deploy, wait
 
 FORCER = ACCOUNTS[6]
 

@@ -5,13 +5,13 @@ import subprocess
 import sys
 import time
 
-from rollups import read_until_ready
 from web3 import Web3
 
 from contracts import compile_contract
 from l1.peers import free_consecutive_ports
 
 from peers import peer
+from rollups import read_until_ready
 
 SETTLE_TIMEOUT = 60
 
