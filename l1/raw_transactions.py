@@ -138,8 +138,8 @@ def check_number_sizes(transaction: SignedTransactionAPI, kind: TransactionKind)
 
 
 def number_field(transaction: SignedTransactionAPI, name: str) -> int:
-    """Field ``name`` of ``transaction``; 0 if its type has no such field."""
+    """Field ``name`` of ``transaction``; 0 if its type has no such field (or it is unset)."""
     try:
-        return getattr(transaction, name)
+        return getattr(transaction, name) or 0  # None: a legacy transaction's absent chain id
     except (AttributeError, NotImplementedError):  # py-evm's way of saying "not this type"
         return 0

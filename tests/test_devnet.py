@@ -234,6 +234,19 @@ def test_every_method_answers_malformed_params_in_the_nodes_words(devnet):
     assert "result" in rpc(devnet, "eth_blockNumber")  # some of them mined or set the chain id
 
 
+def test_a_send_naming_only_its_tip_gets_a_fee_cap_with_room_for_it(devnet, w3):
+    """As web3.py fills it in: twice the base fee plus the tip named (not the default tip)."""
+    tip = 7 * 10**9
+    base_fee = devnet.next_base_fee()
+    request = {
+        "from": w3.eth.accounts[0], "to": w3.eth.accounts[1], "maxPriorityFeePerGas": hex(tip),
+    }
+    sent = rpc(devnet, "eth_sendTransaction", request)["result"]  # the node fills it, not web3.py
+    transaction = w3.eth.get_transaction(sent)
+    assert (transaction.maxPriorityFeePerGas, transaction.maxFeePerGas) == (tip, 2 * base_fee + tip)
+    assert w3.eth.get_transaction_receipt(sent).status == 1
+
+
 def test_reverting_call_is_error_3(w3):
     workload, _ = deploy_workload(w3)
     with pytest.raises(ContractLogicError):

@@ -21,9 +21,13 @@ from .pool import TransactionPool
 DEFAULT_PRIORITY_FEE = 10**9
 
 
-def default_max_fee(base_fee: int) -> int:
-    """The fee cap a transaction gets when its request names none: room for two base fees."""
-    return 2 * base_fee + DEFAULT_PRIORITY_FEE
+def default_max_fee(base_fee: int, priority_fee: Optional[int] = None) -> int:
+    """
+    The fee cap a transaction gets when its request names none: room for two
+    base fees and its tip (the default tip if it names none), as web3.py and
+    anvil fill it in.
+    """
+    return 2 * base_fee + (DEFAULT_PRIORITY_FEE if priority_fee is None else priority_fee)
 
 
 class RequestFiller:
@@ -94,7 +98,7 @@ class RequestFiller:
         gas = self.backend.estimate_gas(self.call(request)) if request.gas is None else request.gas
         max_fee = next(
             (fee for fee in (request.max_fee_per_gas, request.gas_price) if fee is not None),
-            default_max_fee(self.backend.next_base_fee()),
+            default_max_fee(self.backend.next_base_fee(), request.max_priority_fee_per_gas),
         )
         priority = request.max_priority_fee_per_gas
         if priority is None:
