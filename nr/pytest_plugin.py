@@ -31,6 +31,7 @@ from rollup.stages import InvalidPreset, load_preset
 from .testing import assertions, revert_sites
 from .testing.artifacts import abi_and_bytecode, deploy_contract, vyper_positions, vyper_source
 from .testing.chains import ChainControl, Chains
+from .testing.clients import lean_client
 from .testing.composable import ComposableChains
 from .testing.gas import GasTable
 from .testing.isolation import Cost, LocalChain, RemoteChain, World
@@ -284,7 +285,7 @@ def _native_rollups(request):
         add_composable(session, stage, ComposableChains.deploy(stage, builder))
     state.session, state.cost = session, session.world.cost
     for web3 in session.web3s.values():
-        without_client_chain_check(web3)
+        lean_client(web3)
     note_session_chains(session)
     yield session
     state.session = None
@@ -303,19 +304,6 @@ def add_composable(session: Network, stage: Any, chains: ComposableChains) -> No
         session.world.add_chain(LocalChain(name, devnet))
         session.world.add_pool(devnet.proof_pool)
     session.world.add_sequencer(rollup.sequencer)
-
-
-def without_client_chain_check(web3: Web3) -> Web3:
-    """
-    ``web3`` without web3.py's validation middleware, which asks the node
-    for its chain id before every call, estimate and send to compare it with
-    the request's (about a quarter of a short test's time). The embedded
-    nodes refuse a request for another chain themselves, as geth does; an
-    external node's client keeps the check.
-    """
-    if "validation" in web3.middleware_onion:
-        web3.middleware_onion.remove("validation")
-    return web3
 
 
 def note_session_chains(session: Network) -> None:

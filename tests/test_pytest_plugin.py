@@ -172,6 +172,39 @@ def test_wrong_chain(w3, l2, on, accounts):
     result.assert_outcomes(passed=2)
 
 
+def test_a_transaction_asks_the_node_only_what_it_needs_and_keeps_web3s_errors(pytester):
+    """
+    No chain id, block or fee reads around a transact(): the estimate, the gas
+    limit (unformatted) and the send; the gas is web3.py's (estimate plus its
+    buffer), and a revert still raises ContractLogicError with the reason.
+    """
+    result = run(pytester, COUNTER + """
+import json
+
+import pytest
+from web3.exceptions import ContractLogicError
+
+@pytest.mark.parametrize("on", ["l1", "l2"])
+def test_lean(deploy, rollup, w3, l2, on):
+    web3 = {"l1": w3, "l2": l2}[on]
+    counter = deploy(COUNTER, on={"l1": "l1", "l2": rollup}[on])
+    estimate = counter.functions.bump(3).estimate_gas()  # on the state the send runs on
+    asked = []
+    dispatcher = web3.provider.dispatcher
+    handle_bytes = dispatcher.handle_bytes
+    dispatcher.handle_bytes = lambda body, *rest: (
+        asked.append(json.loads(body)["method"]) or handle_bytes(body, *rest)
+    )
+    sent = counter.functions.bump(3).transact()
+    assert asked == ["eth_estimateGas", "eth_getBlockByNumber", "eth_sendTransaction"]
+    assert web3.eth.get_transaction(sent).gas == estimate + 100_000
+    with pytest.raises(ContractLogicError, match="at most 9 at a time"):
+        counter.functions.bump(10).transact()
+    assert counter.functions.count().call() == 3
+""")
+    result.assert_outcomes(passed=2)
+
+
 def test_a_rollup_asked_for_too_late_is_named(pytester):
     result = run(pytester, """
 import pytest
