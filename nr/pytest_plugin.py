@@ -3,11 +3,12 @@ The pytest plugin (registered through ``pytest11``): fixtures for L2
 integration tests against EXECUTE (``l1``, ``w3``, ``accounts``, ``rollup``,
 ``l2``, ``prover``, ``deploy``, ``chain``), each test and each fixture
 isolated by one snapshot across L1 and every L2 (``nr.testing.isolation``),
-``--native-rollups-l1`` for a running node, ``--gas``, and the plugin's own
-snapshot cost in the terminal summary.
+``--native-rollups-l1`` for a running node as the L1 (the rollups deployed
+on it, their L2 nodes here), ``--gas``, and the plugin's own snapshot cost in
+the terminal summary.
 
 Importing it changes nothing: the project's speed-ups (``l1.accel``) are
-switched on by the session fixture that starts the embedded devnet, as
+switched on by the session fixture that starts the embedded nodes, as
 ``nr devnet`` runs, and off again at the session's end if they were off.
 """
 
@@ -24,7 +25,12 @@ from web3 import Web3
 from l1 import accel
 from l1.accounts import derive_accounts
 from l1.node import Devnet, DevnetConfig
-from precompile.execute import EXECUTE_MODES, REEXECUTE_MODE, ExecuteParameters
+from precompile.execute import (
+    EXECUTE_MODES,
+    EXECUTE_PRECOMPILE_ADDRESS,
+    REEXECUTE_MODE,
+    ExecuteParameters,
+)
 from rollup.rollup import Rollup
 from rollup.stages import InvalidPreset, load_preset
 
@@ -187,6 +193,13 @@ def pytest_collection_modifyitems(config, items) -> None:
                 except InvalidPreset as invalid:
                     raise pytest.UsageError(f"{item.nodeid}: stage marker: {invalid}") from None
                 stages.append(stage)
+    if state.external is not None and state.stages:
+        missing = missing_execute(state.external)
+        if missing:
+            raise pytest.UsageError(
+                f"--native-rollups-l1: {missing}; the rollups the selected tests ask for settle"
+                " through it: run them against nr devnet or nr up"
+            )
 
 
 # -- external nodes --
@@ -242,55 +255,81 @@ def missing_snapshot_support(w3: Web3) -> Optional[str]:
     return None
 
 
+def missing_execute(w3: Web3) -> Optional[str]:
+    """Why the node has no EXECUTE precompile (a call to it that takes no input), or None."""
+    address = "0x" + EXECUTE_PRECOMPILE_ADDRESS.hex()
+    answer = w3.provider.make_request("eth_call", [{"to": address, "data": "0x"}, "latest"])
+    refusal = answer.get("error", {}).get("message", "")
+    if "EXECUTE" in refusal:
+        return None
+    said = f"answered {refusal!r}" if refusal else "succeeded"
+    return f"the node has no EXECUTE precompile at {address} (a call to it with no input {said})"
+
+
 # -- the session --
 
 
 @pytest.fixture(scope="session")
 def _native_rollups(request):
     state = request.config.stash[STATE]
-    if state.external is not None:
-        chain = RemoteChain("L1", state.external)
-        state.external.eth.default_account = derive_accounts()[0].checksum_address
-        world = World()
-        world.add_chain(chain)
-        state.session = Network(world, chain, state.external, web3s={"L1": state.external})
-        state.cost = world.cost
-        note_session_chains(state.session)
-        yield state.session
-        state.session = None
-        return
     was_on = accel.enabled()
-    accel.enable()  # the embedded devnet runs as nr devnet runs it: accelerated
-    mode = request.config.getoption("native_rollups_execute")
-    devnet = Devnet(DevnetConfig(execute=ExecuteParameters(mode=mode)))
+    # The embedded nodes (the L1 and every L2 node) run as nr devnet runs them: accelerated.
+    accel.enable()
+    if state.external is not None:
+        session = external_network(state.external)
+    else:
+        session = embedded_network(request.config.getoption("native_rollups_execute"))
+    for stage in state.stages:
+        add_rollup(session, stage, Rollup.deploy(session.w3, stage), state.gas)
+    for stage in state.composable_stages if state.external is None else ():
+        builder = session.l1.accounts[BUILDER_ACCOUNT]
+        add_composable(session, stage, ComposableChains.deploy(stage, builder))
+    state.session, state.cost = session, session.world.cost
+    for name, web3 in session.web3s.items():
+        if web3 is not state.external:  # a client of an embedded node
+            lean_client(web3)
+    note_session_chains(session)
+    yield session
+    state.session = None
+    if not was_on:
+        accel.disable()
+
+
+def embedded_network(execute_mode: str) -> Network:
+    """The session's own L1 devnet, in the EXECUTE mode asked for."""
+    devnet = Devnet(DevnetConfig(execute=ExecuteParameters(mode=execute_mode)))
     w3 = devnet.web3()
     # Transactions without "from" come from account 0, on L1 and every L2.
     w3.eth.default_account = devnet.accounts[0].checksum_address
     session = Network(World(), devnet, w3, web3s={"L1": w3})
     session.world.add_chain(LocalChain("L1", devnet))
     session.world.add_pool(devnet.proof_pool)
-    for stage in state.stages:
-        rollup = Rollup.deploy(w3, stage)
-        name = f"L2 {rollup.config.l2_chain_id} (stage {stage})"
-        session.rollups[stage] = rollup
-        if state.gas is not None:
-            state.gas.name_rollup(rollup)
-        session.web3s[name] = rollup.l2_web3
-        rollup.l2_web3.eth.default_account = w3.eth.default_account
-        session.world.add_chain(LocalChain(name, rollup.l2))
-        session.world.add_sequencer(rollup.sequencer)
-        session.world.add_pool(rollup.l2.proof_pool)
-    for stage in state.composable_stages:
-        builder = devnet.accounts[BUILDER_ACCOUNT]
-        add_composable(session, stage, ComposableChains.deploy(stage, builder))
-    state.session, state.cost = session, session.world.cost
-    for web3 in session.web3s.values():
-        lean_client(web3)
-    note_session_chains(session)
-    yield session
-    state.session = None
-    if not was_on:
-        accel.disable()
+    return session
+
+
+def external_network(w3: Web3) -> Network:
+    """
+    A running node as the L1 (``--native-rollups-l1``): snapshotted over
+    JSON-RPC with the rest; the rollups' L2 nodes still run in this process.
+    """
+    w3.eth.default_account = derive_accounts()[0].checksum_address
+    chain = RemoteChain("L1", w3)
+    session = Network(World(), chain, w3, web3s={"L1": w3})
+    session.world.add_chain(chain)
+    return session
+
+
+def add_rollup(session: Network, stage: Any, rollup: Rollup, gas: Optional[GasTable]) -> None:
+    """A demo rollup on the session's L1, its L2 node snapshotted with every other chain."""
+    name = f"L2 {rollup.config.l2_chain_id} (stage {stage})"
+    session.rollups[stage] = rollup
+    if gas is not None:
+        gas.name_rollup(rollup)
+    session.web3s[name] = rollup.l2_web3
+    rollup.l2_web3.eth.default_account = session.w3.eth.default_account
+    session.world.add_chain(LocalChain(name, rollup.l2))
+    session.world.add_sequencer(rollup.sequencer)
+    session.world.add_pool(rollup.l2.proof_pool)
 
 
 def add_composable(session: Network, stage: Any, chains: ComposableChains) -> None:
@@ -481,9 +520,6 @@ def accounts(_native_rollups):
 
 
 def _rollup_for(request, session: Network) -> Rollup:
-    if isinstance(session.world.chains[0], RemoteChain):
-        pytest.skip("rollups need the embedded devnet: with --native-rollups-l1 their L2 nodes "
-                    "run in another process, where this session cannot snapshot them")
     return deployed_for(request, session.rollups, ROLLUP_FIXTURES)
 
 

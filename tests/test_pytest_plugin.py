@@ -12,7 +12,8 @@ import pytest
 
 from l1.node import Devnet
 
-from chains import serve_in_thread
+from chains import free_port, serve_in_thread
+from peers import start_anvil
 
 pytest_plugins = ["pytester"]
 
@@ -554,7 +555,7 @@ def test_one(counter):
 def test_two(counter):
     assert counter.functions.count().call() == 0
 
-def test_rollups_need_the_embedded_devnet(rollup):
+def test_composable_needs_the_embedded_devnet(composable):
     pass
 '''
     result = run(pytester, source, f"--native-rollups-l1=http://127.0.0.1:{port}")
@@ -564,6 +565,62 @@ def test_rollups_need_the_embedded_devnet(rollup):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*the node's chain id is 31337, not 1; pass "
                                  "--native-rollups-chain-id 31337 if it is the node you mean*"])
+
+
+def test_rollups_on_an_external_node_are_isolated_with_it(pytester):
+    """
+    With --native-rollups-l1 the rollups are deployed on that node and their
+    L2 nodes run here: a deposit, a withdrawal and its claim in one test are
+    gone from both chains in the next, and the L1 node agrees.
+    """
+    devnet = Devnet()
+    port, _ = serve_in_thread(devnet)
+    source = '''
+from nr.testing.cross_domain import deposit, withdraw
+
+ETHER = 10**18
+
+def test_deposit_withdraw_and_claim(rollup, accounts, w3, l2):
+    user = accounts[2].checksum_address
+    deposit(rollup, user, 2 * ETHER, within=1)
+    assert l2.eth.get_balance(user) == 10_000 * ETHER + 2 * ETHER
+    withdrawal = withdraw(rollup, user, ETHER)
+    before = w3.eth.get_balance(user)
+    rollup.claim(withdrawal, sender=accounts[0].checksum_address)
+    assert w3.eth.get_balance(user) == before + ETHER
+
+def test_both_chains_are_back(rollup, accounts, w3, l2):
+    user = accounts[2].checksum_address
+    assert l2.eth.get_balance(user) == 10_000 * ETHER
+    assert w3.eth.get_balance(rollup.address) == 0
+    assert rollup.settled_head() == 0 and rollup.l2.head().block_number == 0
+    assert rollup.contract.view("message_count") == 0
+'''
+    head = devnet.head().block_number
+    result = run(pytester, source, f"--native-rollups-l1=http://127.0.0.1:{port}", "-p",
+                 "no:randomly")
+    result.assert_outcomes(passed=2)
+    # The rollup's deployment came before the first snapshot and stays; what the tests did
+    # on the node (the deposit, the claim) was reverted with the rest.
+    assert devnet.head().block_number > head
+    assert devnet.web3().eth.get_balance(devnet.accounts[2].checksum_address) == 10_000 * 10**18
+
+
+def test_rollup_tests_on_a_node_without_execute_are_refused_saying_so(pytester):
+    """anvil snapshots, so L1 tests run on it; a rollup's settlement needs EXECUTE."""
+    port = free_port()
+    process, _ = start_anvil(port)
+    try:
+        url = f"--native-rollups-l1=http://127.0.0.1:{port}"
+        run(pytester, "def test_x(w3): pass", url).assert_outcomes(passed=1)
+        result = run(pytester, "def test_x(rollup): pass", url)
+    finally:
+        process.terminate()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "*the node has no EXECUTE precompile at 0x0000000000000000000000000000000000000101*"
+        "run them against nr devnet or nr up*"
+    ])
 
 
 def test_a_non_loopback_node_is_refused_unless_asked(pytester):
