@@ -31,7 +31,6 @@ from trie.constants import (
     NODE_TYPE_LEAF,
 )
 from trie.exceptions import MissingTrieNode
-from trie.utils.nibbles import bytes_to_nibbles
 from trie.utils.nodes import (
     compute_extension_key,
     compute_leaf_key,
@@ -39,6 +38,8 @@ from trie.utils.nodes import (
     get_common_prefix_length,
     get_node_type,
 )
+
+from .stand_ins import bytes_to_nibbles  # the fast one: py-trie's is a generator per key
 
 # Below a node: (the key's nibbles still to walk, the value, the whole key).
 Update = Tuple[Tuple[int, ...], bytes, bytes]
