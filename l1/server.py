@@ -306,8 +306,9 @@ class DevnetServer:
         last_failure = None
         while True:
             seconds = self.devnet.block_time
-            await asyncio.sleep(seconds or IDLE_POLL_SECONDS)
-            if seconds and self.devnet.block_time:
+            if not await self._interval_passed(seconds):
+                continue  # the interval changed (or mining went off): wait the new one
+            if seconds:
                 try:
                     mining = loop.run_in_executor(None, self.devnet.mine)
                 except RuntimeError:  # the process is exiting: no executor left to mine on
@@ -319,6 +320,21 @@ class DevnetServer:
                     if str(error) != last_failure:
                         logger.error("interval mining: the block failed: %s", error)
                     last_failure = str(error)
+
+    async def _interval_passed(self, seconds: Optional[float]) -> bool:
+        """
+        Wait ``seconds`` (idle a moment if None), looking every moment for a
+        new interval: False as soon as ``block_time`` is no longer ``seconds``.
+        A long interval set by mistake is left at once for the next one set.
+        """
+        loop = asyncio.get_running_loop()
+        due = loop.time() + (seconds or IDLE_POLL_SECONDS)
+        while True:
+            await asyncio.sleep(min(IDLE_POLL_SECONDS, max(0.0, due - loop.time())))
+            if self.devnet.block_time != seconds:
+                return False
+            if loop.time() >= due:
+                return True
 
     async def _slot_mining(self) -> None:
         """

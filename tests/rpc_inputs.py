@@ -1,7 +1,10 @@
 """Requests no client may break a node with, and words its answers must not hold."""
 
 # Words of the libraries under the node, which no error a client gets may quote.
-LIBRARY_WORDS = ("sedes", "Rlp", "PayloadInfo", "Deserializ", "Invariant", "Error", "NotImpl", "__")
+LIBRARY_WORDS = (
+    "sedes", "Rlp", "PayloadInfo", "Deserializ", "Invariant", "Error", "NotImpl", "__",
+    "Message.gas", "ssize_t", "int_max_str_digits",
+)
 
 
 def malformed_params(account) -> list:
@@ -18,6 +21,12 @@ def malformed_params(account) -> list:
         ["0x" + "00" * 32, {"tracer": "nope"}], ["0x" + "00" * 32, {"timeout": "soon"}],
         [{"from": address, "data": "0x" + "60" * 10}], ["0x1"] * 5, [{"a": [{"b": 1}]}],
         ["0x1234"], ["0x02c0"], [["0x01"]],
+        # Numbers too long for any quantity (a decimal string of them is refused by Python).
+        ["0x" + "f" * 4000], [10**100], [address, "0x" + "f" * 4000],
+        [{**call, "value": "0x" + "f" * 4000}, "latest"],
+        # Below a call's intrinsic gas; a block number past what a C index holds.
+        [{**call, "gas": "0x3a98"}, "latest"],
+        [call, "latest", {"blockOverrides": {"number": "0x8000000000000001"}}],
     ]
 
 

@@ -1,6 +1,7 @@
 """The in-process devnet via web3.py: anvil's accounts, transactions, calls, controls, errors."""
 
 import json
+import time
 
 import pytest
 import rlp
@@ -291,6 +292,23 @@ def test_snapshot_revert_deletes_it_and_later_ones(devnet, w3):
         w3.eth.send_transaction({"from": sender, "to": recipient, "value": 7})
     )
     assert receipt.blockNumber == 1 and w3.eth.get_balance(recipient) == 10_000 * 10**18 + 7
+
+
+def test_revert_brings_back_the_clock_and_the_pending_transactions_of_the_snapshot(devnet, w3):
+    """As hardhat: snapshot, warp and queue, revert: the warp is gone, the queue is back."""
+    sender, recipient = w3.eth.accounts[:2]
+    devnet.set_automine(False)
+    waiting = w3.eth.send_transaction({"from": sender, "to": recipient, "value": 3})
+    taken = w3.provider.make_request("evm_snapshot", [])["result"]
+    w3.provider.make_request("evm_increaseTime", [10**6])
+    w3.provider.make_request("evm_setNextBlockTimestamp", [hex(2**40)])
+    w3.eth.send_transaction({"from": sender, "to": recipient, "value": 4})
+    assert w3.provider.make_request("evm_revert", [taken])["result"] is True
+    assert [t.hash for t in devnet.pending] == [bytes(waiting)]
+    assert w3.eth.get_transaction_count(sender, "pending") == 1
+    block = devnet.mine(1)[0]
+    assert [t.hash for t in block.transactions] == [bytes(waiting)]
+    assert block.header.timestamp < time.time() + 100  # neither the warp nor the set time
 
 
 def test_time_travel(w3):

@@ -19,8 +19,9 @@ from eth_account import Account
 from web3 import Web3
 
 from l1.filters import InstalledFilters
-from l1.interface import InvalidState, LimitReached, TimedOut
+from l1.interface import InvalidArgument, InvalidState, LimitReached, TimedOut
 from l1.node import Devnet, DevnetConfig, persistence
+from l1.node.clock import LATEST_SETTABLE_TIME
 from l1.node.persistence import decompress_bounded
 from l1.rpc import MAX_NESTING_DEPTH
 from l1.rpc.envelope import nesting_depth
@@ -433,10 +434,86 @@ def test_the_cli_refuses_settings_no_node_can_run_with(tmp_path):
         assert message in completed.stderr and "Traceback" not in completed.stderr
 
 
-def test_timestamps_past_uint64_are_refused(node):
+def test_timestamps_that_leave_no_room_for_later_blocks_are_refused(node):
+    """At 2**64 - 1 no block could follow: refused, as is a clock moved close to it."""
     port, process, w3 = node
-    for method, value in (("evm_setNextBlockTimestamp", 2**64), ("evm_increaseTime", 2**64)):
+    for method, value in (
+        ("evm_setNextBlockTimestamp", 2**64), ("evm_setNextBlockTimestamp", 2**64 - 1),
+        ("evm_increaseTime", 2**64 - 1), ("evm_increaseTime", 2**64 - 2**31),
+    ):
         answer = rpc(port, method, hex(value))
         assert answer["error"]["code"] == -32602, method
-        assert "below 2**64" in answer["error"]["message"], method
+        assert "no room for the blocks after" in answer["error"]["message"], method
     assert_alive(port, process, w3)
+
+
+def test_the_latest_settable_time_still_leaves_blocks_to_mine():
+    devnet = Devnet()
+    devnet.set_next_timestamp(LATEST_SETTABLE_TIME)
+    first, second = devnet.mine(2)
+    assert (first.header.timestamp, second.header.timestamp) == (
+        LATEST_SETTABLE_TIME, LATEST_SETTABLE_TIME + 1
+    )
+    with pytest.raises(InvalidArgument, match="no room"):
+        devnet.mine(1, interval=2**33)
+
+
+def test_a_new_interval_takes_over_at_once_and_absurd_ones_are_refused():
+    """A long interval set by mistake does not keep the shorter one set after it waiting."""
+    devnet = Devnet(DevnetConfig(block_time=1))
+    port, w3 = serve_in_thread(devnet)
+    assert "result" in rpc(port, "evm_setIntervalMining", 3600)
+    time.sleep(0.5)  # the timer is now waiting out the hour
+    assert "result" in rpc(port, "evm_setIntervalMining", 0.2)
+    start = w3.eth.block_number
+    deadline = time.monotonic() + 20
+    while w3.eth.block_number < start + 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert w3.eth.block_number >= start + 3, "the new interval did not take over"
+    for seconds in (1e308, 2**33, -1):
+        answer = rpc(port, "evm_setIntervalMining", seconds)
+        assert answer["error"]["code"] == -32602, seconds
+        assert "a number of seconds from 0 to 2**32" in answer["error"]["message"]
+    for body in (b'{"jsonrpc":"2.0","id":1,"method":"evm_setIntervalMining","params":[NaN]}',
+                 b'{"jsonrpc":"2.0","id":1e999,"method":"eth_chainId","params":[]}'):
+        assert post(port, body)["error"]["code"] == -32700
+
+
+def test_fee_history_is_bounded_in_blocks_and_percentiles(node):
+    port, process, w3 = node
+    rpc(port, "anvil_mine", hex(1100))
+    history = rpc(port, "eth_feeHistory", hex(10**6), "latest", [10, 50, 90])["result"]
+    assert len(history["baseFeePerGas"]) == 1025 and len(history["reward"]) == 1024
+    for percentiles in ([50] * 101, [50, 10], [101], [-1]):
+        answer = rpc(port, "eth_feeHistory", "0x4", "latest", percentiles)
+        assert answer["error"]["code"] == -32602
+        assert "ascending list of at most 100 percentiles from 0 to 100" in (
+            answer["error"]["message"]
+        )
+    assert_alive(port, process, w3)
+
+
+def test_other_clients_are_answered_during_a_long_anvil_mine(node):
+    """They get answers while it runs: heights between its start and its end."""
+    port, process, w3 = node
+    start = w3.eth.block_number
+    mining = threading.Thread(target=rpc, args=(port, "anvil_mine", hex(1500)))
+    mining.start()
+    seen = []
+    while mining.is_alive():
+        seen.append(int(rpc(port, "eth_blockNumber")["result"], 16))
+        time.sleep(0.05)
+    mining.join()
+    assert any(start < height < start + 1500 for height in seen), seen
+    assert w3.eth.block_number == start + 1500
+
+
+def test_anvil_mine_spaces_blocks_by_its_interval():
+    devnet = Devnet()
+    port, w3 = serve_in_thread(devnet)
+    head = w3.eth.get_block("latest").timestamp
+    assert "result" in rpc(port, "anvil_mine", "0x3", "0x3c")
+    stamps = [w3.eth.get_block(number).timestamp for number in (1, 2, 3)]
+    assert stamps[0] > head and stamps[1] - stamps[0] == stamps[2] - stamps[1] == 60
+    answer = rpc(port, "anvil_mine", "0x2", "0x0")
+    assert "interval must be at least 1 second" in answer["error"]["message"]

@@ -46,6 +46,8 @@ from .time_limit import time_limit
 # enough for a test suite that sends a few hundred transactions before reading
 # their receipts (decoding a block again also recovers every sender again).
 RECENT_BLOCKS = 256
+# How many blocks back BLOCKHASH answers.
+BLOCKHASH_WINDOW = 256
 
 
 def remember(cache: "OrderedDict[bytes, Any]", key: bytes, value: Any) -> None:
@@ -97,7 +99,9 @@ def calling_vm_class(
             mined = itertools.chain((parent_hash,), self.previous_hashes)
             distance = free_header.block_number - 1 - header.block_number
             if distance >= 0:
-                previous = itertools.chain(itertools.repeat(ZERO_HASH32, distance), mined)
+                # BLOCKHASH sees 256 blocks back: past that the hashes are never read.
+                unknown = itertools.repeat(ZERO_HASH32, min(distance, BLOCKHASH_WINDOW))
+                previous = itertools.chain(unknown, mined)
             else:
                 previous = itertools.islice(mined, -distance, None)
             state = self.build_state(self.chaindb.db, free_header, self.chain_context, previous)

@@ -8,6 +8,10 @@ from ..interface import InvalidArgument
 # A header's timestamp is a uint64: a block at or past this could never be encoded
 # for EXECUTE or imported elsewhere.
 TIMESTAMP_LIMIT = 2**64
+# The latest time a client may move the clock to: blocks need strictly later
+# timestamps, so a clock set at the limit would leave no block minable after it.
+# This leaves room for 2**32 more one-second blocks.
+LATEST_SETTABLE_TIME = TIMESTAMP_LIMIT - 1 - 2**32
 
 
 class Clock:
@@ -47,9 +51,10 @@ class Clock:
         repeat), so the next block is also held to at least the head's time
         plus ``seconds``.
         """
-        if head_timestamp + seconds >= TIMESTAMP_LIMIT:
+        if max(head_timestamp, int(time.time()) + self.offset) + seconds > LATEST_SETTABLE_TIME:
             raise InvalidArgument(
-                f"the clock cannot move {seconds} s ahead: block timestamps must stay below 2**64"
+                f"the clock cannot move {seconds} s ahead: it would leave no room for the"
+                " blocks after (block timestamps stay below 2**64)"
             )
         self.offset += seconds
         self.next_timestamp = max(self.next_timestamp or 0, head_timestamp + seconds)
@@ -59,6 +64,9 @@ class Clock:
         """evm_setNextBlockTimestamp: the next block's timestamp, which must follow the head's."""
         if timestamp <= head_timestamp:
             raise InvalidArgument(f"timestamp {timestamp} is not after the head's")
-        if timestamp >= TIMESTAMP_LIMIT:
-            raise InvalidArgument(f"a block timestamp must be below 2**64, got {timestamp}")
+        if timestamp > LATEST_SETTABLE_TIME:
+            raise InvalidArgument(
+                f"timestamp {timestamp} would leave no room for the blocks after it: the latest"
+                f" a block may be set to is {LATEST_SETTABLE_TIME} (2**64 - 2**32 - 1)"
+            )
         self.next_timestamp = timestamp

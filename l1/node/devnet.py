@@ -33,8 +33,9 @@ from .backend import (
     estimate_gas_on,
     trace_call_on,
 )
-from .clock import Clock
+from .clock import LATEST_SETTABLE_TIME, Clock
 from .config import DevnetConfig, check_chain_id
+from .gas import minimum_gas
 from .header_controls import check_gas_limit
 from .impersonation import Impersonation
 from .miner import Miner
@@ -47,6 +48,9 @@ from .transactions import DEFAULT_PRIORITY_FEE, RequestFiller
 
 # Most blocks one anvil_mine may ask for (each is a block's work for the node).
 MAX_BLOCKS_PER_CALL = 10_000
+# A long mining run lets the lock go for a pause after each turn of this long.
+MINING_TURN_SECONDS = 0.02
+MINING_PAUSE_SECONDS = 0.001
 
 
 def refuse_unpayable_value(request: TransactionRequest, state) -> None:
@@ -60,6 +64,28 @@ def refuse_unpayable_value(request: TransactionRequest, state) -> None:
         raise TransactionRejected(
             f"insufficient funds for transfer: address 0x{sender.hex()} has {balance}"
             f" wei, the call sends {request.value}"
+        )
+
+
+def check_block_interval(interval: int, blocks: int, head_timestamp: int) -> None:
+    """InvalidArgument unless ``blocks`` blocks ``interval`` seconds apart fit after the head."""
+    if interval < 1:
+        raise InvalidArgument("interval must be at least 1 second: each block is after the last")
+    if head_timestamp + interval * blocks > LATEST_SETTABLE_TIME:
+        raise InvalidArgument(
+            f"{blocks} blocks {interval} s apart would leave no room for the blocks after them"
+            " (block timestamps stay below 2**64)"
+        )
+
+
+def refuse_gas_below_intrinsic(request: TransactionRequest, transaction) -> None:
+    """TransactionRejected if the request's gas is below what any run of it needs first."""
+    if request.gas is None:
+        return
+    least = minimum_gas(transaction)
+    if request.gas < least:
+        raise TransactionRejected(
+            f"intrinsic gas too low: the call needs at least {least} gas, it has {request.gas}"
         )
 
 
@@ -230,7 +256,9 @@ class Devnet:
             else:
                 state, vm = self.read_state(number), self.backend.vm_at(number, overrides)
             refuse_unpayable_value(request, state)
-            return self.requests.call(request, state), vm, state
+            transaction = self.requests.call(request, state)
+            refuse_gas_below_intrinsic(request, transaction)
+            return transaction, vm, state
 
     def call(
         self, request: TransactionRequest, number: Optional[int] = None, pending: bool = False
@@ -359,18 +387,31 @@ class Devnet:
 
     # -- blocks --
 
-    def mine(self, blocks: int = 1, timestamp: Optional[int] = None) -> List[BlockAPI]:
+    def mine(
+        self, blocks: int = 1, timestamp: Optional[int] = None, interval: Optional[int] = None
+    ) -> List[BlockAPI]:
         """
-        Mine ``blocks`` blocks, the first holding the pending transactions;
-        the lock is taken for each block, so other clients are answered
-        between them.
+        Mine ``blocks`` blocks, the first holding the pending transactions,
+        each ``interval`` seconds after the one before if given (anvil_mine's);
+        the lock is taken for each block and let go a moment now and then, so
+        other clients are answered during a long run.
         """
         if blocks > MAX_BLOCKS_PER_CALL:
             raise LimitReached(f"at most {MAX_BLOCKS_PER_CALL} blocks per call; asked for {blocks}")
+        if interval is not None:
+            check_block_interval(interval, blocks, self.head().timestamp)
         mined: List[BlockAPI] = []
+        held_since = time.monotonic()
         for index in range(blocks):
             with self.lock:
-                mined += self.miner.mine(1, timestamp if index == 0 else None)
+                if index and interval is not None:
+                    timestamp = self.head().timestamp + interval
+                mined += self.miner.mine(1, timestamp if index == 0 or interval else None)
+            if time.monotonic() - held_since > MINING_TURN_SECONDS:
+                # A thread waiting for the lock seldom gets it back from one that takes
+                # it again at once: a pause lets the others through, then mining goes on.
+                time.sleep(MINING_PAUSE_SECONDS)
+                held_since = time.monotonic()
         return mined
 
     def import_block(self, block: BlockAPI) -> BlockAPI:

@@ -6,7 +6,7 @@ EXECUTE calls wait for proofs wait.
 
 import logging
 from collections import OrderedDict
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from eth.abc import SignedTransactionAPI
 from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
@@ -54,6 +54,9 @@ class TransactionPool:
             self.pending.insert(0, transaction)
         else:
             self.pending.append(transaction)
+        self._index(transaction)
+
+    def _index(self, transaction: SignedTransactionAPI) -> None:
         self._by_hash[transaction.hash] = transaction
         self._by_sender.setdefault(transaction.sender, {})[transaction.nonce] = transaction
 
@@ -203,3 +206,13 @@ class TransactionPool:
     def clear(self) -> None:
         self.pending, self.awaiting_proofs = [], {}
         self._by_hash, self._by_sender = {}, {}
+
+    def restore(self, pending: Sequence[SignedTransactionAPI]) -> None:
+        """
+        The pool as it was with ``pending`` waiting (a snapshot's, on the
+        state they were accepted on): taken back as they were, unchecked.
+        """
+        self.clear()
+        self.pending = list(pending)
+        for transaction in pending:
+            self._index(transaction)

@@ -3,7 +3,7 @@ Going back in a devnet's history: evm_snapshot and evm_revert (anvil's
 semantics), and rewinding to an earlier block (a reorg on a devnet).
 """
 
-from typing import Dict, List, NamedTuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from eth.abc import SignedTransactionAPI
 
@@ -17,6 +17,10 @@ class Snapshot(NamedTuple):
     block_hash: bytes
     time_offset: int
     head_state_root: bytes
+    # The timestamp set for the next block (evm_setNextBlockTimestamp, evm_increaseTime).
+    next_timestamp: Optional[int]
+    # The transactions waiting then, in the pool's order.
+    pending: Tuple[SignedTransactionAPI, ...]
 
 
 class Snapshots:
@@ -34,22 +38,30 @@ class Snapshots:
         self.taken = {}
 
     def take(self) -> int:
-        """evm_snapshot: an id to return to this head, this state and this clock."""
+        """
+        evm_snapshot: an id to return to this head, this state, this clock and
+        these pending transactions (as hardhat keeps them).
+        """
         head = self.backend.head()
         snapshot_id, self.next_id = self.next_id, self.next_id + 1
         self.taken[snapshot_id] = Snapshot(
-            head.block_number, head.hash, self.clock.offset, self.backend.head_state_root
+            head.block_number, head.hash, self.clock.offset, self.backend.head_state_root,
+            self.clock.next_timestamp, tuple(self.pool.pending),
         )
         return snapshot_id
 
     def revert(self, snapshot_id: int) -> bool:
-        """evm_revert: back to the snapshot; it and later ones are gone, and so is the pool."""
+        """
+        evm_revert: back to the snapshot, its clock and its pending
+        transactions; it and later snapshots are gone.
+        """
         snapshot = self.taken.get(snapshot_id)
         if snapshot is None:
             return False
         self.taken = {key: kept for key, kept in self.taken.items() if key < snapshot_id}
-        self.clock.offset = snapshot.time_offset
+        self.clock.offset, self.clock.next_timestamp = snapshot.time_offset, snapshot.next_timestamp
         self._go_back(snapshot.block_number, snapshot.block_hash, snapshot.head_state_root)
+        self.pool.restore(snapshot.pending)
         return True
 
     def rewind(self, number: int) -> List[SignedTransactionAPI]:

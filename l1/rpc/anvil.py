@@ -27,7 +27,7 @@ class AnvilNamespace:
 
     @method(Param("blocks", QUANTITY, 1), Param("interval", QUANTITY, None))
     def anvil_mine(self, blocks: int, interval: Optional[int]) -> None:
-        self.devnet.mine(blocks=blocks)
+        self.devnet.mine(blocks=blocks, interval=interval)
 
     @method(Param("enabled", BOOLEAN))
     def evm_setAutomine(self, enabled: bool) -> None:

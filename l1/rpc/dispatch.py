@@ -98,6 +98,9 @@ UNLOCKED_METHODS = (
     "debug_traceCall",
     # Reads the rollup's L1 contract: never with the L2 node's lock held.
     "nr_settlementStatus",
+    # Up to 10,000 blocks: the lock is taken for each, so others are answered meanwhile.
+    "anvil_mine",
+    "hardhat_mine",
 )
 
 # Reads quick enough to answer on the server's event loop when the node's lock

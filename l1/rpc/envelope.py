@@ -7,6 +7,7 @@ the recursion limit far past what a thread's stack holds, so a body nested
 """
 
 import json
+import math
 import re
 from typing import Any
 
@@ -50,6 +51,38 @@ def parse_request(body: bytes) -> Any:
             f"invalid request: arrays and objects nested deeper than {MAX_NESTING_DEPTH} levels",
         )
     try:
-        return json.loads(body)
+        return json.loads(
+            body, parse_int=bounded_integer, parse_float=finite_number, parse_constant=no_constant
+        )
+    except NotAJsonNumber as refused:
+        raise RpcError(PARSE_ERROR, f"parse error: {refused}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RpcError(PARSE_ERROR, f"parse error: {error}") from error
+
+
+class NotAJsonNumber(ValueError):
+    """A number this node does not read: too long for any quantity, infinite, or NaN."""
+
+
+# 2**256 has 78 decimal digits: no quantity a request may hold is longer.
+MAX_INTEGER_DIGITS = 78
+
+
+def bounded_integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise NotAJsonNumber(
+            f"a number of {len(text.lstrip('-'))} digits (no quantity has more than"
+            f" {MAX_INTEGER_DIGITS})"
+        )
+    return int(text)
+
+
+def finite_number(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise NotAJsonNumber(f"{text[:20]} is too large a number")
+    return number
+
+
+def no_constant(name: str) -> None:
+    raise NotAJsonNumber(f"{name} is not JSON")

@@ -32,7 +32,7 @@ from .params import (
     CALL,
     DATA,
     LOG_FILTER,
-    NUMBERS,
+    PERCENTILES,
     QUANTITY,
     STORAGE_KEYS,
     TEXT,
@@ -61,6 +61,10 @@ def execution_error(computation) -> RpcError:
         message = f"execution reverted: {reason}" if reason else "execution reverted"
         return RpcError(EXECUTION_REVERTED, message, "0x" + computation.output.hex())
     return RpcError(EXECUTION_REVERTED, f"execution reverted: {failure_message(computation.error)}")
+
+
+# The most blocks one eth_feeHistory covers (geth's limit; a larger count is cut to it).
+MAX_FEE_HISTORY_BLOCKS = 1024
 
 
 class EthNamespace:
@@ -258,11 +262,11 @@ class EthNamespace:
     @method(
         Param("blockCount", QUANTITY),
         Param("newestBlock", BLOCK),
-        Param("rewardPercentiles", NUMBERS, ()),
+        Param("rewardPercentiles", PERCENTILES, ()),
     )
     def eth_feeHistory(self, count: int, newest: BlockTag, percentiles: List[float]) -> Dict:
         last = self.devnet.block_number(newest)
-        first = max(0, last - count + 1)
+        first = max(0, last - min(count, MAX_FEE_HISTORY_BLOCKS) + 1)  # geth caps it so
         blocks = [self.devnet.block(n) for n in range(first, last + 1)]
         base_fees = [b.header.base_fee_per_gas for b in blocks] + [self.devnet.next_base_fee()]
         return {

@@ -43,15 +43,24 @@ class ParamType:
         return self.parse(value)
 
 
+# No quantity in Ethereum is wider than a word: 256 bits, 64 hex digits.
+QUANTITY_LIMIT = 2**256
+
+
 def _quantity(value: Any) -> int:
+    number = None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    if isinstance(value, str) and value.startswith("0x") and len(value) > 2:
+        number = value
+    elif isinstance(value, str) and value.startswith("0x") and len(value) > 2:
         try:
-            return int(value, 16)
+            number = int(value, 16)
         except ValueError:
             pass
-    raise WrongType(QUANTITY.expected, value)
+    if number is None:
+        raise WrongType(QUANTITY.expected, value)
+    if number >= QUANTITY_LIMIT:
+        raise WrongType(f"{QUANTITY.expected} of at most 256 bits", value)
+    return number
 
 
 QUANTITY = ParamType("a hex quantity", _quantity)
@@ -98,13 +107,18 @@ def _boolean(value: Any) -> bool:
 BOOLEAN = ParamType("true or false", _boolean)
 
 
+# The longest a duration parameter may be: about 136 years (NaN and infinity never are).
+SECONDS_LIMIT = 2**32
+
+
 def _seconds(value: Any) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-        return float(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 0 <= value <= SECONDS_LIMIT:  # false for NaN
+            return float(value)
     raise WrongType(SECONDS.expected, value)
 
 
-SECONDS = ParamType("a non-negative number of seconds", _seconds)
+SECONDS = ParamType("a number of seconds from 0 to 2**32", _seconds)
 
 
 def _text(value: Any) -> str:
@@ -125,15 +139,24 @@ def _object(value: Any) -> Dict[str, Any]:
 OBJECT = ParamType("an object", _object)
 
 
-def _numbers(value: Any) -> List[float]:
-    if isinstance(value, list) and all(
-        isinstance(item, (int, float)) and not isinstance(item, bool) for item in value
-    ):
+# At most this many reward percentiles in one eth_feeHistory (each block answers each).
+MAX_PERCENTILES = 100
+
+
+def _percentiles(value: Any) -> List[float]:
+    listed = isinstance(value, list) and len(value) <= MAX_PERCENTILES
+    if listed and all(map(is_percentile, value)) and value == sorted(value):
         return value
-    raise WrongType(NUMBERS.expected, value)
+    raise WrongType(PERCENTILES.expected, value)
 
 
-NUMBERS = ParamType("a list of numbers", _numbers)
+def is_percentile(item: Any) -> bool:
+    return isinstance(item, (int, float)) and not isinstance(item, bool) and 0 <= item <= 100
+
+
+PERCENTILES = ParamType(
+    f"an ascending list of at most {MAX_PERCENTILES} percentiles from 0 to 100", _percentiles
+)
 
 
 def _storage_key(value: Any) -> int:
