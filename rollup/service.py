@@ -154,7 +154,9 @@ async def step_once(rollup: Rollup, log=print) -> None:
         log(f"{name}: sequencer round failed: {in_words(failure)}")
         return
     if settled:
-        log(f"{name}: settled L2 block(s) {', '.join(map(str, settled))} on L1")
+        # A slot sequencer's settlements land with the slot's L1 block: sent, not yet settled.
+        done = "sent to L1 to settle" if isinstance(rollup, ComposableRollup) else "settled on L1"
+        log(f"{name}: L2 block(s) {', '.join(map(str, settled))} {done}")
 
 
 def serve(

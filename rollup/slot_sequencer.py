@@ -26,6 +26,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from eth.abc import BlockAPI, SignedTransactionAPI
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError as EthAbiDecodingError
+from web3.exceptions import TransactionNotFound
 
 from contracts import compile_contract
 from l1.builder import run_block
@@ -101,6 +102,8 @@ class SlotSequencer(Sequencer):
     # Sequencing blocks so far in the slot being sequenced (capped: blocks_per_slot).
     blocks_this_slot: int = 0
     _sent_through: int = 0
+    # The L1 transaction that carries each L2 block sent to settle and not yet settled.
+    _settling: Dict[int, bytes] = field(default_factory=dict)
     _landed_from: int = 0
     _importing: Optional[bytes] = None
     _blocks_per_slot: Optional[int] = None
@@ -309,21 +312,50 @@ class SlotSequencer(Sequencer):
             gas=settlement_gas(self.l2, data) + CERTIFICATE_GAS,
         )
         self._sent_through = max(self._sent_through, number)
+        self._settling[number] = bytes(sent)
         return sent
 
     def settle(self) -> List[int]:
         """
         Send every certified L2 block L1 has not settled (nor been sent) to
         ``settle_sequenced``; their numbers. In slot mode they land with the
-        slot's L1 block, in order (one sender, consecutive nonces).
+        slot's L1 block, in order (one sender, consecutive nonces). A block
+        whose settlement L1 lost (its chain went back) or refused is sent
+        again, with every one after it.
         """
         if self.mode == BASED_MODE:
             return []
-        first = max(self.rollup.view("head_number"), self._sent_through) + 1
+        settled = self.rollup.view("head_number")
+        self._resend_lost_settlements(settled)
+        first = max(settled, self._sent_through) + 1
         numbers = list(range(first, self.l2.head().block_number + 1))
         for number in numbers:
             self.submit(number)
         return numbers
+
+    def _resend_lost_settlements(self, settled: int) -> None:
+        """
+        Forget what L1 settled; if the settlement of a later block sent is no
+        longer on L1 (nor waiting there), or failed, send from that block on again.
+        """
+        self._settling = {n: sent for n, sent in self._settling.items() if n > settled}
+        for number in range(settled + 1, self._sent_through + 1):
+            sent = self._settling.get(number)
+            if sent is None or self._settlement_lost(sent):
+                self._sent_through = number - 1
+                return
+
+    def _settlement_lost(self, transaction_hash: bytes) -> bool:
+        """Whether L1 neither holds nor waits on this settlement, or ran it and it failed."""
+        eth = self.rollup.l1.eth
+        try:
+            return eth.get_transaction_receipt(transaction_hash).status != 1
+        except TransactionNotFound:  # not mined (now): still waiting, or gone
+            try:
+                eth.get_transaction(transaction_hash)
+            except TransactionNotFound:
+                return True
+            return False
 
     # -- slots --
 

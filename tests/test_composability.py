@@ -150,6 +150,23 @@ def test_sequenced_blocks_settle_each_slot_under_their_certificates(l1, rollup):
     assert rollup.l2.head().block_number == 3  # the waiting transaction, in the next slot
 
 
+def test_a_settlement_l1_lost_is_sent_again(l1, rollup):
+    """L1 goes back past a settlement (a revert, a reorg): the next round sends it again."""
+    before = l1.snapshot()
+    rollup.l2.send_transaction(transfer(rollup, ALICE, BOB, 1))
+    assert rollup.sequencer.settle() == [1]
+    l1.mine_slot()
+    assert rollup.contract.view("head_number") == 1
+    assert l1.revert(before)  # the settlement is gone from L1
+    assert rollup.contract.view("head_number") == 0
+    rollup.l2.send_transaction(transfer(rollup, ALICE, BOB, 2))
+    assert rollup.sequencer.settle() == [1, 2]
+    l1.mine_slot()
+    assert rollup.contract.view("head_number") == 2
+    # Nothing lost now: nothing sent again.
+    assert rollup.sequencer.settle() == []
+
+
 def test_a_certificate_needs_the_committee_threshold_of_distinct_members(l1):
     members = tuple(ACCOUNTS[2:5])
     config = load_preset(1)
