@@ -22,7 +22,7 @@ from precompile.witness import RecordingDB, replay_vm
 
 from .call_tracer import CallTracer
 from .formatting import data
-from .interface import InvalidArgument
+from .interface import InvalidArgument, LimitReached
 
 OPCODE_NAMES = {
     value: name for name, value in vars(opcode_values).items() if name.isupper()
@@ -44,6 +44,14 @@ class TracingOptionError(InvalidArgument):
     """A tracer or option this node does not offer."""
 
 
+# The most a struct-log trace holds: steps, and words of stack, memory and storage
+# over all its steps (each a hex string: a step of 1 KB of memory is 32 of them).
+# A loop runs a million steps a second, and a trace that copies its memory at each
+# one would otherwise fill the machine's memory before its timeout.
+MAX_TRACE_STEPS = 500_000
+MAX_TRACE_WORDS = 2_000_000
+
+
 @dataclass
 class StructLogger:
     enable_memory: bool = False
@@ -57,6 +65,8 @@ class StructLogger:
     storage: Dict[bytes, Dict[str, str]] = field(default_factory=dict)
     # The refund counter as the enclosing frames left it, by depth.
     refund_base: Dict[int, int] = field(default_factory=dict)
+    # Words of stack, memory and storage the steps logged so far hold.
+    words: int = 0
 
     def before(self, computation, opcode) -> Dict[str, Any]:
         depth = computation.msg.depth + 1
@@ -89,6 +99,13 @@ class StructLogger:
             step["storage"] = dict(touched)
         step["refund"] = self.refund_base[depth] + computation.get_gas_refund()
         self.logs.append(step)
+        self.words += sum(len(step.get(part, ())) for part in ("stack", "memory", "storage"))
+        if len(self.logs) > MAX_TRACE_STEPS or self.words > MAX_TRACE_WORDS:
+            raise LimitReached(
+                f"trace too large: more than {MAX_TRACE_STEPS} steps or {MAX_TRACE_WORDS} words"
+                " of stack, memory and storage; trace a shorter run, leave enableMemory off,"
+                " or use the callTracer"
+            )
         return step
 
     def after(self, computation, step: Dict[str, Any]) -> None:

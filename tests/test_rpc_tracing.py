@@ -430,3 +430,21 @@ def test_a_call_that_waits_for_a_block_being_mined_runs_on_that_block(devnet):
         w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": STRANGER, "value": 777})
     waiting.join(timeout=10)
     assert int(seen["balance"], 16) == 777
+
+
+def test_a_trace_that_would_fill_the_memory_is_stopped_saying_why(devnet):
+    """32 KB of memory copied at each step of a loop: refused long before its timeout."""
+    grower = "0x" + "cd" * 20
+    # MSTORE at 0x7fe0 (32 KB of memory), then loop for ever.
+    devnet.set_account(bytes.fromhex(grower[2:]), code=bytes.fromhex("6001617fe0525b600656"))
+    started = time.monotonic()
+    response = answer(
+        devnet, "debug_traceCall", {"to": grower, "gas": hex(10**6)}, "latest",
+        {"enableMemory": True},
+    )
+    assert response["error"]["code"] == -32005
+    assert "trace too large" in response["error"]["message"]
+    assert time.monotonic() - started < devnet.config.call_timeout
+    # Without memory the same loop stops at its gas, its steps well within the bound.
+    trace = rpc(devnet, "debug_traceCall", {"to": grower, "gas": hex(30_000)}, "latest")
+    assert trace["failed"] and len(trace["structLogs"]) > 900
