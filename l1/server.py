@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional
 
@@ -27,7 +28,14 @@ from .formatting import (
     format_signed_proof,
 )
 from .node import Devnet
-from .rpc import INVALID_PARAMS, MAX_REQUEST_BYTES, Dispatcher, RpcError, parse_request
+from .rpc import (
+    CALL_METHODS,
+    INVALID_PARAMS,
+    MAX_REQUEST_BYTES,
+    Dispatcher,
+    RpcError,
+    parse_request,
+)
 
 # anvil saves --state only on exit unless told; saving also periodically loses less.
 DEFAULT_STATE_INTERVAL = 30.0
@@ -40,6 +48,8 @@ GIL_SWITCH_INTERVAL = 0.0005
 ANSWER_HANDOFF_SECONDS = 0.05
 # How often an idle interval miner looks whether evm_setIntervalMining turned it on.
 IDLE_POLL_SECONDS = 0.2
+# Threads for calls, gas estimates, access lists and traced calls (CALL_METHODS).
+CALL_LANE_WORKERS = 32
 # Bodies up to this size are read on the event loop (to answer a quick read at
 # once); larger ones are parsed on a thread, where a slow parse blocks no one.
 QUICK_READ_BYTES = 4096
@@ -133,6 +143,10 @@ class DevnetServer:
     def __init__(self, devnet: Devnet, host: str, port: int, namespaces=()) -> None:
         self.devnet, self.host, self.port = devnet, host, port
         self.dispatcher = Dispatcher(devnet, namespaces)
+        # Calls and their kin run EVM code for up to the call timeout each, on threads of
+        # their own: not ahead of sends and reads, and many at once, sharing the CPU
+        # rather than waiting in line (a gas estimate a send needs gets a thread at once).
+        self.call_lane = ThreadPoolExecutor(CALL_LANE_WORKERS, thread_name_prefix="nr-calls")
         self.connections: List[Connection] = []
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         devnet.block_listeners.append(self._on_block)
@@ -179,9 +193,19 @@ class DevnetServer:
             # next request, so the client reads its hash while the block is mined.
             self.loop.call_soon(mine_and_let_go)
             return response
-        return await self._dispatch(partial(self.dispatcher.handle_parsed, request))
+        return await self._dispatch(
+            partial(self.dispatcher.handle_parsed, request), self._lane(request)
+        )
 
-    async def _dispatch(self, handle: Callable[..., Optional[bytes]]) -> Optional[bytes]:
+    def _lane(self, request: Any) -> Optional[ThreadPoolExecutor]:
+        """The call lane for a call, a gas estimate, an access list or a traced call."""
+        if isinstance(request, dict) and request.get("method") in CALL_METHODS:
+            return self.call_lane
+        return None  # the loop's own executor
+
+    async def _dispatch(
+        self, handle: Callable[..., Optional[bytes]], lane: Optional[ThreadPoolExecutor] = None
+    ) -> Optional[bytes]:
         """
         The response ``handle`` (a dispatcher method, given the answer
         callback) makes, as soon as it has it: a transaction is answered once
@@ -212,7 +236,7 @@ class DevnetServer:
             loop.call_soon_threadsafe(deliver, response, taken)
             taken.wait(ANSWER_HANDOFF_SECONDS)
 
-        work = loop.run_in_executor(None, handle, answer)
+        work = loop.run_in_executor(lane, handle, answer)
         work.add_done_callback(finished)
         return await answered
 
@@ -238,7 +262,9 @@ class DevnetServer:
                 if answer is None and self.dispatcher.is_quick_read(parsed):
                     answer = self.dispatcher.answer_at_once(parsed)
                 if answer is None:
-                    answer = await self._dispatch(partial(self.dispatcher.handle_parsed, parsed))
+                    answer = await self._dispatch(
+                        partial(self.dispatcher.handle_parsed, parsed), self._lane(parsed)
+                    )
                 if answer:
                     connection.send(answer.decode() if isinstance(answer, bytes) else answer)
         finally:
@@ -360,6 +386,7 @@ class DevnetServer:
         for connection in list(self.connections):
             await connection.close()
         await runner.cleanup()
+        self.call_lane.shutdown(wait=False, cancel_futures=True)
 
     async def start(self) -> web.BaseRunner:
         self.loop = asyncio.get_running_loop()

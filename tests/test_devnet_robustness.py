@@ -517,3 +517,34 @@ def test_anvil_mine_spaces_blocks_by_its_interval():
     assert stamps[0] > head and stamps[1] - stamps[0] == stamps[2] - stamps[1] == 60
     answer = rpc(port, "anvil_mine", "0x2", "0x0")
     assert "interval must be at least 1 second" in answer["error"]["message"]
+
+
+def test_many_long_calls_share_the_cpu_and_never_queue_ahead_of_a_send():
+    """
+    Sixteen clients calling a loop for its whole timeout: the transfer, and
+    the gas estimate web3.py asks before it, get threads of their own at once.
+    """
+    devnet, loop = looping_devnet(call_timeout=2, rpc_gas_cap=0)
+    port, w3 = serve_in_thread(devnet)
+    stop = threading.Event()
+
+    def keep_calling():
+        while not stop.is_set():
+            rpc(port, "eth_call", {"to": loop, "gas": hex(10**11)}, "latest")
+
+    callers = [threading.Thread(target=keep_calling) for _ in range(16)]
+    for caller in callers:
+        caller.start()
+    try:
+        time.sleep(0.5)  # every caller's call running
+        started = time.monotonic()
+        sender, recipient = w3.eth.accounts[:2]
+        sent = w3.eth.send_transaction({"from": sender, "to": recipient, "value": 1})
+        assert w3.eth.wait_for_transaction_receipt(sent, timeout=30).status == 1
+        waited = time.monotonic() - started
+    finally:
+        stop.set()
+        for caller in callers:
+            caller.join()
+    # Queued behind the calls it waits for rounds of their 2 s timeouts (12 s measured).
+    assert waited < 4.0, f"the transfer waited {waited:.2f} s behind the calls"

@@ -7,6 +7,7 @@ the dispatcher checks before the method runs.
 
 from .dispatch import (
     ALIASES,
+    CALL_METHODS,
     STATE_EDITING_METHODS,
     UNLOCKED_METHODS,
     Dispatcher,
@@ -29,6 +30,7 @@ from .net import CLIENT_VERSION
 
 __all__ = [
     "ALIASES",
+    "CALL_METHODS",
     "CLIENT_VERSION",
     "Dispatcher",
     "EXECUTION_REVERTED",

@@ -84,6 +84,8 @@ CHAIN_CONTROL_METHODS = (
 # re-execution proof takes as long as the block; and calls, gas estimates,
 # access lists and call traces, which take the lock only to prepare and then
 # run on a state of their own, so that a long one never holds up other clients.
+# Methods that run EVM code on a state of their own, up to the call timeout.
+CALL_METHODS = ("eth_call", "eth_estimateGas", "eth_createAccessList", "debug_traceCall")
 UNLOCKED_METHODS = (
     "eth_chainId",
     "eth_syncing",
@@ -92,10 +94,7 @@ UNLOCKED_METHODS = (
     "web3_clientVersion",
     "eth_accounts",
     "nr_submitExecutionProof",
-    "eth_call",
-    "eth_estimateGas",
-    "eth_createAccessList",
-    "debug_traceCall",
+    *CALL_METHODS,
     # Reads the rollup's L1 contract: never with the L2 node's lock held.
     "nr_settlementStatus",
     # Up to 10,000 blocks: the lock is taken for each, so others are answered meanwhile.
