@@ -77,6 +77,12 @@ class InstalledFilters:
         self._used(filter_id)
         return installed
 
+    def went_back(self, head: int) -> None:
+        """The chain went back to block ``head``: blocks after it are new to every filter."""
+        for filter_id, installed in self.by_id.items():
+            if installed.seen > head:
+                self.by_id[filter_id] = installed._replace(seen=head)
+
     def uninstall(self, filter_id: str) -> bool:
         self.last_used.pop(filter_id, None)
         return self.by_id.pop(filter_id, None) is not None

@@ -311,6 +311,23 @@ def test_revert_brings_back_the_clock_and_the_pending_transactions_of_the_snapsh
     assert block.header.timestamp < time.time() + 100  # neither the warp nor the set time
 
 
+def test_filters_see_the_blocks_mined_after_a_revert(devnet, w3):
+    """The new block 1 after going back to 0 is a change to a filter that saw the old 1 and 2."""
+    sender, recipient = w3.eth.accounts[:2]
+    taken = w3.provider.make_request("evm_snapshot", [])["result"]
+    blocks = w3.eth.filter("latest")
+    logs = w3.eth.filter({"fromBlock": "latest"})
+    workload, _ = deploy_workload(w3)
+    w3.eth.send_transaction({"from": sender, "to": recipient, "value": 1})
+    assert len(blocks.get_new_entries()) == 2
+    logs.get_new_entries()
+    assert w3.provider.make_request("evm_revert", [taken])["result"] is True
+    workload, receipt = deploy_workload(w3)
+    assert [bytes(h) for h in blocks.get_new_entries()] == [bytes(receipt.blockHash)]
+    workload.functions.fill(0, 1).transact({"from": sender})
+    assert len(logs.get_new_entries()) == 1
+
+
 def test_time_travel(w3):
     start = w3.eth.get_block("latest").timestamp
     w3.provider.make_request("evm_increaseTime", [hex(3600)])

@@ -9,6 +9,7 @@ call it from any thread.
 
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
@@ -113,6 +114,21 @@ class Devnet:
         # Called with each transaction the pool takes, under the lock (a
         # sequencer preconfirming at admission listens here).
         self.transaction_listeners: List[Callable[[SignedTransactionAPI], None]] = []
+        # Told the new head's number when the chain goes back (evm_revert, a rewind,
+        # anvil_reset), under the lock: installed filters forget the blocks now gone.
+        # Weak references: a client's dispatcher is gone with the client.
+        self.rewind_listeners: List[weakref.WeakMethod] = []
+
+    def listen_for_rewinds(self, listener: Callable[[int], None]) -> None:
+        """Call bound method ``listener`` with the head's number each time the chain goes back."""
+        self.rewind_listeners.append(weakref.WeakMethod(listener))
+
+    def _went_back(self) -> None:
+        number = self.head().block_number
+        alive = [reference for reference in self.rewind_listeners if reference() is not None]
+        self.rewind_listeners = alive
+        for reference in alive:
+            reference()(number)
 
     def __enter__(self) -> "Devnet":
         return self
@@ -494,7 +510,10 @@ class Devnet:
     def revert(self, snapshot_id: int) -> bool:
         """evm_revert (anvil semantics): back to the snapshot; it and later ones are gone."""
         with self.lock:
-            return self.snapshots.revert(snapshot_id)
+            reverted = self.snapshots.revert(snapshot_id)
+            if reverted:
+                self._went_back()
+            return reverted
 
     def rewind(self, number: int) -> List[SignedTransactionAPI]:
         """
@@ -502,7 +521,9 @@ class Devnet:
         transactions of the dropped blocks, in order, for the caller to resend.
         """
         with self.lock:
-            return self.snapshots.rewind(number)
+            dropped = self.snapshots.rewind(number)
+            self._went_back()
+            return dropped
 
     def set_account(self, address: bytes, **fields) -> None:
         """anvil_setBalance/setNonce/setCode/setStorageAt: edit the head state in place."""
@@ -578,6 +599,7 @@ class Devnet:
             self.snapshots.clear()
             self.clock.reset()
             self.impersonation.clear()
+            self._went_back()
 
     # -- persistence --
 

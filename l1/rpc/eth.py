@@ -70,6 +70,7 @@ MAX_FEE_HISTORY_BLOCKS = 1024
 class EthNamespace:
     def __init__(self, devnet, filters: InstalledFilters) -> None:
         self.devnet, self.filters = devnet, filters
+        devnet.listen_for_rewinds(filters.went_back)
 
     # -- chain and state --
 
