@@ -191,7 +191,8 @@ def test_the_next_base_fee_is_set_for_one_block_then_follows_eip_1559(devnet):
         devnet, "anvil_setNextBlockBaseFeePerGas", [-1], "anvil_setNextBlockBaseFeePerGas: baseFee"
     )
     assert_invalid_params(
-        devnet, "anvil_setNextBlockBaseFeePerGas", [hex(2**256)], "a base fee must fit in 256 bits"
+        devnet, "anvil_setNextBlockBaseFeePerGas", [hex(2**256)],
+        "anvil_setNextBlockBaseFeePerGas: baseFee must be a hex quantity of at most 256 bits",
     )
 
 
