@@ -328,6 +328,23 @@ def test_filters_see_the_blocks_mined_after_a_revert(devnet, w3):
     assert len(logs.get_new_entries()) == 1
 
 
+def test_blocks_a_revert_left_behind_are_gone_by_hash_too(devnet, w3):
+    sender, recipient = w3.eth.accounts[:2]
+    kept = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction({"from": sender, "to": recipient, "value": 1})
+    )
+    taken = w3.provider.make_request("evm_snapshot", [])["result"]
+    orphan = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction({"from": sender, "to": recipient, "value": 2})
+    )
+    assert w3.provider.make_request("evm_revert", [taken])["result"] is True
+    orphan_hash = "0x" + bytes(orphan.blockHash).hex()
+    for method in ("eth_getBlockByHash", "eth_getBlockReceipts"):
+        params = [orphan_hash, False] if method == "eth_getBlockByHash" else [orphan_hash]
+        assert rpc(devnet, method, *params)["result"] is None, method
+    assert w3.eth.get_block(kept.blockHash).number == kept.blockNumber
+
+
 def test_time_travel(w3):
     start = w3.eth.get_block("latest").timestamp
     w3.provider.make_request("evm_increaseTime", [hex(3600)])

@@ -292,12 +292,20 @@ class ChainBackend:
         return self.with_senders(block)
 
     def block_by_hash(self, block_hash: bytes) -> Optional[BlockAPI]:
-        """The block with this hash, canonical or not; None if the chain has none."""
+        """
+        The chain's block with this hash; None if it has none, or if a revert
+        or a rewind left it behind (anvil forgets those too).
+        """
+        chaindb = self.chain.chaindb
         try:
-            block = self.chain.get_block_by_hash(block_hash)
+            number = chaindb.get_block_header_by_hash(block_hash).block_number
         except Exception:  # unknown hash (py-evm raises several kinds)
             return None
-        return self.with_senders(block)
+        if number > self.head().block_number:
+            return None
+        if chaindb.get_canonical_block_hash(number) != block_hash:
+            return None
+        return self.block(number)
 
     def with_senders(self, block: BlockAPI) -> BlockAPI:
         """Give impersonated transactions back the sender their signature does not name."""
@@ -433,11 +441,12 @@ class ChainBackend:
         remember(self._blocks, block.hash, block)
         remember(self._receipts, block.hash, receipts)
         self._head_state = (self._head_state_key(block.hash), state)
-        # The new head's header is this block's: not decoded again from the database.
-        self._head = (block.hash, block.header)
-        self.controls.block_mined()
         for index, transaction in enumerate(block.transactions):
             self.locations[transaction.hash] = TransactionLocation(block.number, index)
+        self.controls.block_mined()
+        # The new head's header is this block's: not decoded again from the database. Made
+        # the head last, so that a reader without the lock who sees it finds its receipts.
+        self._head = (block.hash, block.header)
 
     def set_head(self, number: int, block_hash: bytes, state_root: bytes) -> None:
         """Make an earlier block the head again, at ``state_root``; later transactions are gone."""
