@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     devnet.add_argument(
         "--block-time",
         "-b",
-        type=positive_float,
+        type=block_interval,
         default=None,
         help="mine every N seconds (default: a block per transaction)",
     )
@@ -650,6 +650,11 @@ def integer(text: str) -> int:
 
 
 positive_float = number(float, "a number", lambda value: value > 0, "must be positive")
+# An interval between blocks (as evm_setIntervalMining takes it): at most 2**32 seconds.
+block_interval = number(
+    float, "a number", lambda value: 0 < value <= 2**32,
+    "must be more than 0 and at most 2**32 seconds",
+)
 positive_int = number(integer, "an integer", lambda value: value > 0, "must be positive")
 non_negative_float = number(float, "a number", lambda value: value >= 0, "must be zero or more")
 non_negative_int = number(integer, "an integer", lambda value: value >= 0, "must be zero or more")

@@ -421,6 +421,7 @@ def test_the_cli_refuses_settings_no_node_can_run_with(tmp_path):
         (["--gas-limit", "10"], "a block gas limit below 21000 holds no transaction"),
         (["--state", str(tmp_path)], "is a directory: name a file"),
         (["--call-timeout", "-1"], "must be zero or more"),
+        (["--block-time", "1e308"], "must be more than 0 and at most 2**32 seconds"),
         (["--fork-url", "http://127.0.0.1:1"], "--fork-url is anvil's; forking a live chain"),
         (["--dump-state", "out.json"], "--dump-state is anvil's; use --state PATH"),
     ):
