@@ -392,10 +392,13 @@ def pytest_fixture_setup(fixturedef, request):
         yield
         return
     with gas_counted(state, session):
-        if isolating(request.config, request.node, fixturedef.scope):
-            entry = session.world.push(f"{fixturedef.scope} fixture {fixturedef.argname}")
-            fixturedef.addfinalizer(lambda: session.world.finish(entry))
+        if not isolating(request.config, request.node, fixturedef.scope):
+            yield
+            return
+        entry = session.world.push(f"{fixturedef.scope} fixture {fixturedef.argname}")
+        fixturedef.addfinalizer(lambda: session.world.finish(entry))
         yield
+        session.world.settled(entry)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -418,7 +421,7 @@ def pytest_runtest_call(item):
         with gas_counted(state, session), each_example_isolated(item, session.world):
             yield
     finally:
-        session.world.finish(entry)
+        session.world.finish(entry, strict=True)
 
 
 @contextmanager

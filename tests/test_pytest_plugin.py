@@ -173,6 +173,55 @@ def test_wrong_chain(w3, l2, on, accounts):
     result.assert_outcomes(passed=2)
 
 
+def test_fixtures_finalized_out_of_order_leave_no_writes_behind(pytester):
+    """
+    A parametrized module fixture's second value, set up while a fixture
+    set up after the first is still in use; a module fixture asked for
+    inside a test: neither sees what the one before wrote.
+    """
+    fixtures = COUNTER + """
+import pytest
+
+@pytest.fixture(scope="module")
+def counter(deploy):
+    return deploy(COUNTER)
+
+@pytest.fixture(scope="module")
+def label():
+    return "a value, no chain touched"
+"""
+    pytester.makepyfile(test_late=fixtures + """
+@pytest.fixture(scope="module")
+def writer(counter):
+    counter.functions.bump(5).transact()
+
+def test_writes_then_asks_late(counter, request):
+    counter.functions.bump(7).transact()
+    request.getfixturevalue("label")
+
+def test_sees_none_of_it(counter):
+    assert counter.functions.count().call() == 0
+
+def test_zz_a_late_fixture_that_writes_is_named(counter, request):
+    counter.functions.bump(3).transact()
+    request.getfixturevalue("writer")
+""")
+    result = run(pytester, fixtures + """
+@pytest.fixture(scope="module", params=[1, 2])
+def bumped(request, counter):
+    counter.functions.bump(request.param).transact()
+    return request.param
+
+def test_each_value_on_a_clean_counter(counter, bumped, label):
+    assert counter.functions.count().call() == bumped
+""", "-p", "no:randomly")
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines([
+        "*test test_late.py::test_zz_a_late_fixture_that_writes_is_named ended while module"
+        " fixture writer, set up after it, is still in use and changed a chain*",
+    ])
+
+
 def test_a_transaction_asks_the_node_only_what_it_needs_and_keeps_web3s_errors(pytester):
     """
     No chain id, block or fee reads around a transact(): the estimate, the gas

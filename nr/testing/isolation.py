@@ -71,6 +71,9 @@ class Entry:
     label: str
     point: Point
     done: bool = False
+    # Set once its fixture is set up: whether that changed no chain (its value is all it
+    # made), so that what lies below it may be restored without losing anything of it.
+    neutral: bool = False
 
 
 @dataclass
@@ -145,12 +148,42 @@ class World:
         self.stack.append(entry)
         return entry
 
-    def finish(self, entry: Entry) -> None:
-        """Mark ``entry`` done; restore from the top while the top is done (pytest may finalize
-        out of order: an entry below one still in use waits for it)."""
+    def settled(self, entry: Entry) -> None:
+        """``entry``'s fixture is set up: note whether its setup changed any chain."""
+        entry.neutral = [chain.head() for chain in self.chains] == [
+            head for _, _, head in entry.point.chains
+        ]
+
+    def finish(self, entry: Entry, strict: bool = False) -> None:
+        """
+        Mark ``entry`` done and restore from the top while the top is done.
+        pytest may finalize out of order (a parametrized fixture's next value,
+        a wider fixture set up inside a test): entries above ``entry`` still in
+        use whose setup changed no chain are kept, snapshotted again below it,
+        and ``entry`` is restored now. Above one that did change a chain,
+        ``entry``'s writes wait for it (a session fixture first set up after a
+        module fixture, as in titanoboa); ``strict`` (a test body, whose writes
+        the next test must not see) makes that an IsolationError instead.
+        """
         entry.done = True
+        above = self.stack[self.stack.index(entry) + 1:]
+        in_use = [later for later in above if not later.done]
+        if in_use and all(later.neutral for later in in_use):
+            del self.stack[self.stack.index(entry):]
+            self.restore(entry.point)
+            for later in in_use:
+                later.point = self.snapshot()
+                self.stack.append(later)
         while self.stack and self.stack[-1].done:
             self.restore(self.stack.pop().point)
+        if strict and entry in self.stack:
+            holders = ", ".join(later.label for later in in_use if not later.neutral)
+            raise IsolationError(
+                f"{entry.label} ended while {holders}, set up after it, is still in use and"
+                f" changed a chain on top of what {entry.label} wrote: those writes stay until"
+                " it ends. Name that fixture among the arguments from the start (not through"
+                " request.getfixturevalue), or give it a scope that ends first"
+            )
 
     @contextmanager
     def isolate(self, label: str = "block") -> Iterator[None]:
