@@ -303,7 +303,7 @@ def embedded_network(execute_mode: str) -> Network:
     w3.eth.default_account = devnet.accounts[0].checksum_address
     session = Network(World(), devnet, w3, web3s={"L1": w3})
     session.world.add_chain(LocalChain("L1", devnet))
-    session.world.add_pool(devnet.proof_pool)
+    session.world.add_part(devnet.proof_pool)
     return session
 
 
@@ -329,7 +329,7 @@ def add_rollup(session: Network, stage: Any, rollup: Rollup, gas: Optional[GasTa
     rollup.l2_web3.eth.default_account = session.w3.eth.default_account
     session.world.add_chain(LocalChain(name, rollup.l2))
     session.world.add_sequencer(rollup.sequencer)
-    session.world.add_pool(rollup.l2.proof_pool)
+    session.world.add_part(rollup.l2.proof_pool)
 
 
 def add_composable(session: Network, stage: Any, chains: ComposableChains) -> None:
@@ -341,7 +341,7 @@ def add_composable(session: Network, stage: Any, chains: ComposableChains) -> No
         web3.eth.default_account = devnet.accounts[0].checksum_address
         session.web3s[name] = web3
         session.world.add_chain(LocalChain(name, devnet))
-        session.world.add_pool(devnet.proof_pool)
+        session.world.add_part(devnet.proof_pool)
     session.world.add_sequencer(rollup.sequencer)
 
 
@@ -351,6 +351,7 @@ def note_session_chains(session: Network) -> None:
     ``reverts(dev=...)``), and its L2s by chain id (for EXECUTE diagnoses).
     """
     revert_sites.SITES = revert_sites.RevertSites()
+    session.world.add_part(revert_sites.SITES)
     for web3 in session.web3s.values():
         revert_sites.watch(web3)
     assertions.KNOWN_L2S.clear()
@@ -615,11 +616,11 @@ def deploy(request, _native_rollups, accounts):
         deployed = deploy_contract(
             web3, contract, *args, sender=sender or accounts[0].checksum_address
         )
-        source = vyper_source(contract)
+        source, known = vyper_source(contract), None
         if source is not None:
             text, name = source
             known = revert_sites.VyperSource(name, text, vyper_positions(text, name))
-            revert_sites.SITES.add_source(revert_sites.watch(web3), deployed.address, known)
+        revert_sites.SITES.add_source(revert_sites.watch(web3), deployed.address, known)
         gas = request.config.stash[STATE].gas
         if gas is not None:
             gas.name(deployed.address, contract_name(contract), abi_and_bytecode(contract)[0])

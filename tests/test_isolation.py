@@ -25,7 +25,7 @@ def network():
     world.add_chain(LocalChain("L1", l1))
     world.add_chain(LocalChain("L2", rollup.l2))
     world.add_sequencer(rollup.sequencer)
-    world.add_pool(l1.proof_pool)
+    world.add_part(l1.proof_pool)
     return world, l1, rollup
 
 

@@ -762,6 +762,33 @@ def custom_error_artifact(error_signature: str, argument: int) -> dict:
     return {"abi": abi, "bytecode": "0x" + init}
 
 
+def test_a_dev_comment_is_never_read_from_the_source_a_restore_took_away(pytester):
+    """
+    The next test deploys other code at the same address (the deployer's
+    nonce went back with the restore): the first contract's dev comments
+    must not be read for it, in order or in one run.
+    """
+    pytester.makefile(".json", plain=json.dumps(custom_error_artifact("TooLow(uint256)", 7)))
+    result = run(pytester, COUNTER + '''
+from nr.testing.assertions import reverts
+
+def test_a_vyper_counter(deploy):
+    counter = deploy(COUNTER)
+    with reverts(dev="none here either"):
+        counter.functions.bump(10).transact()
+
+def test_b_an_artifact_at_the_same_address(deploy):
+    plain = deploy("plain.json")
+    with reverts(dev="at most 9 at a time"):
+        plain.functions.poke().transact()
+''', "-p", "no:randomly")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*expected a revert with dev comment 'at most 9 at a time', but the revert came from"
+        " code whose Vyper source the deploy fixture did not deploy*",
+    ])
+
+
 def test_custom_errors_from_hardhat_and_foundry_artifacts(pytester):
     hardhat = custom_error_artifact("TooLow(uint256)", 7)
     pytester.makefile(".json", hardhat=json.dumps(hardhat))

@@ -63,7 +63,8 @@ class Point:
 
     chains: List[Tuple[Any, Any, Head]]
     sequencers: List[Tuple[Any, dict]]
-    pools: List[Tuple[Any, tuple]]
+    # Off-chain parts (proof pools, the known revert sites): each with what it saved.
+    parts: List[Tuple[Any, Any]]
 
 
 @dataclass
@@ -92,7 +93,7 @@ class World:
 
     chains: list = field(default_factory=list)
     sequencers: list = field(default_factory=list)
-    pools: list = field(default_factory=list)
+    parts: list = field(default_factory=list)
     stack: List[Entry] = field(default_factory=list)
     cost: Cost = field(default_factory=Cost)
 
@@ -102,8 +103,9 @@ class World:
     def add_sequencer(self, sequencer) -> None:
         self.sequencers.append(sequencer)
 
-    def add_pool(self, pool) -> None:
-        self.pools.append(pool)
+    def add_part(self, part) -> None:
+        """Something off the chains a test can change, with ``saved()`` and ``restore(saved)``."""
+        self.parts.append(part)
 
     # -- one snapshot --
 
@@ -112,7 +114,7 @@ class World:
         point = Point(
             [(chain, chain.snapshot(), chain.head()) for chain in self.chains],
             [(sequencer, sequencer.cursor()) for sequencer in self.sequencers],
-            [(pool, pool.saved()) for pool in self.pools],
+            [(part, part.saved()) for part in self.parts],
         )
         self.cost.snapshots += 1
         self.cost.snapshot_seconds += time.perf_counter() - started
@@ -134,8 +136,8 @@ class World:
                 problems.append(f"{chain.name}: {describe_heads(head, now)}")
         for sequencer, cursor in point.sequencers:
             sequencer.restore_cursor(cursor)
-        for pool, saved in point.pools:
-            pool.restore(saved)
+        for part, saved in point.parts:
+            part.restore(saved)
         self.cost.restores += 1
         self.cost.restore_seconds += time.perf_counter() - started
         if problems:

@@ -82,8 +82,22 @@ class RevertSites:
         self.failures = 0
         self.last_failure: Optional[FailedRequest] = None
 
-    def add_source(self, web3: Web3, address: str, source: VyperSource) -> None:
-        self.sources[(web3.eth.chain_id, to_canonical_address(address))] = source
+    def add_source(self, web3: Web3, address: str, source: Optional[VyperSource]) -> None:
+        """The Vyper source of the code now at ``address`` (None: code of no known source)."""
+        key = (web3.eth.chain_id, to_canonical_address(address))
+        if source is None:
+            self.sources.pop(key, None)
+        else:
+            self.sources[key] = source
+
+    # A snapshot holds the sources as deployed then: an address a restore emptied may get
+    # other code next, which must not be read with this source.
+
+    def saved(self) -> Dict[Tuple[int, bytes], VyperSource]:
+        return dict(self.sources)
+
+    def restore(self, saved: Dict[Tuple[int, bytes], VyperSource]) -> None:
+        self.sources = dict(saved)
 
     def record_failure(self, web3: Web3, method: str, params: List[Any]) -> None:
         self.failures += 1
