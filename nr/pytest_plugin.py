@@ -416,6 +416,12 @@ def pytest_runtest_call(item):
             yield
         return
     state.isolated_tests += 1
+    if session.world.broken is not None:
+        pytest.fail(
+            "native-rollups: a restore failed earlier in this session, so the chains are not"
+            f" as this test expects them: {session.world.broken}",
+            pytrace=False,
+        )
     entry = session.world.push(f"test {item.nodeid}")
     try:
         # The gas is read before the snapshot is restored, while the blocks are there.

@@ -66,11 +66,11 @@ def test_entries_finished_out_of_order_wait_for_the_ones_above(network):
 def test_a_snapshot_the_node_lost_is_an_error_naming_the_chain(network):
     world, l1, _ = network
     entry = world.push("test")
-    l1_snapshot_id, _ = entry.point.chains[0][1]
+    l1_snapshot_id = entry.point.chains[0][1][0]
     assert l1.revert(l1_snapshot_id)  # someone reverted the node behind the plugin's back
     number = l1.head().block_number
     with pytest.raises(IsolationError, match=f"L1: the node no longer has the snapshot taken at "
-                       f"block {number} .was it reverted outside the plugin"):
+                       f"block {number} .reverted, reset or restarted outside the plugin"):
         world.finish(entry)
 
 

@@ -222,6 +222,72 @@ def test_each_value_on_a_clean_counter(counter, bumped, label):
     ])
 
 
+NODE_SETTINGS = '''
+import pytest
+
+OTHER = "0x000000000000000000000000000000000000bEEF"
+
+def rpc(w3, method, *params):
+    answer = w3.provider.make_request(method, list(params))
+    assert "error" not in answer, answer
+
+def test_a_changes_every_setting(w3):
+    rpc(w3, "anvil_setCoinbase", OTHER)
+    rpc(w3, "evm_setBlockGasLimit", hex(5_000_000))
+    rpc(w3, "anvil_impersonateAccount", OTHER)
+    rpc(w3, "anvil_setNextBlockBaseFeePerGas", hex(12345))
+    rpc(w3, "anvil_setChainId", hex(999))
+    rpc(w3, "evm_setAutomine", False)
+
+def test_b_finds_them_as_they_were(w3):
+    assert w3.eth.chain_id == 31337
+    rpc(w3, "anvil_setBalance", OTHER, hex(10**18))
+    with pytest.raises(Exception, match="not impersonated|unknown account|no key"):
+        w3.eth.send_transaction({"from": OTHER, "to": OTHER, "value": 0})
+    sent = w3.eth.send_transaction({"to": OTHER, "value": 1})
+    block = w3.eth.get_block(w3.eth.wait_for_transaction_receipt(sent, timeout=5).blockNumber)
+    assert block.miner != OTHER and block.gasLimit != 5_000_000 and block.baseFeePerGas != 12345
+'''
+
+
+def test_node_settings_a_test_changes_are_back_for_the_next(pytester):
+    """Mining mode, coinbase, gas limit, next base fee, chain id, impersonation."""
+    run(pytester, NODE_SETTINGS, "-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_an_external_node_gets_its_chain_id_back(pytester):
+    """The one setting that would make the node refuse the next session."""
+    devnet = Devnet()
+    port, _ = serve_in_thread(devnet)
+    url = f"--native-rollups-l1=http://127.0.0.1:{port}"
+    source = NODE_SETTINGS.split("def test_b_finds")[0]
+    run(pytester, source, url).assert_outcomes(passed=1)
+    assert devnet.web3().eth.chain_id == 31337
+
+
+def test_after_a_failed_restore_the_next_tests_say_why_they_cannot_run(pytester):
+    result = run(pytester, COUNTER + '''
+import pytest
+
+@pytest.fixture(scope="session")
+def counter(deploy):
+    return deploy(COUNTER)
+
+def test_resets_the_node_behind_the_plugins_back(counter, w3):
+    w3.provider.make_request("anvil_reset", [])
+
+def test_later(counter):
+    counter.functions.count().call()
+''', "-p", "no:randomly")
+    # The session fixture's own restore, at the end, fails the same way.
+    result.assert_outcomes(failed=2, errors=1)
+    result.stdout.fnmatch_lines([
+        "*L1: the node no longer has the snapshot taken at block * (reverted, reset or restarted"
+        " outside the plugin?)*",
+        "*a restore failed earlier in this session, so the chains are not as this test expects*",
+    ])
+
+
 def test_a_transaction_asks_the_node_only_what_it_needs_and_keeps_web3s_errors(pytester):
     """
     No chain id, block or fee reads around a transact(): the estimate, the gas

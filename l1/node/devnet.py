@@ -11,8 +11,8 @@ import threading
 import time
 import weakref
 from contextlib import contextmanager
-from dataclasses import replace
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from eth.constants import GAS_TX
@@ -88,6 +88,19 @@ def refuse_gas_below_intrinsic(request: TransactionRequest, transaction) -> None
         raise TransactionRejected(
             f"intrinsic gas too low: the call needs at least {least} gas, it has {request.gas}"
         )
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """What ``Devnet.settings`` returns: the modes and controls a client may change."""
+
+    automine: bool
+    block_time: Optional[float]
+    coinbase: bytes
+    gas_limit: int
+    chain_id: int
+    impersonated: FrozenSet[bytes]
+    auto_impersonate: bool
 
 
 class Devnet:
@@ -529,6 +542,31 @@ class Devnet:
         """anvil_setBalance/setNonce/setCode/setStorageAt: edit the head state in place."""
         with self.lock:
             self.backend.set_account(address, **fields)
+
+    def settings(self) -> "NodeSettings":
+        """How the node mines and whom it lets send: what no snapshot of the chain holds."""
+        with self.lock:
+            return NodeSettings(
+                self.miner.automine, self.miner.block_time, self.coinbase, self.config.gas_limit,
+                self.config.chain_id, frozenset(self.impersonation.addresses),
+                self.impersonation.auto,
+            )
+
+    def restore_settings(self, saved: "NodeSettings") -> None:
+        """Back to ``settings()`` taken earlier."""
+        with self.lock:
+            if saved.chain_id != self.config.chain_id:
+                self.set_chain_id(saved.chain_id)
+            self.config = replace(self.config, gas_limit=saved.gas_limit)
+            self.backend.config = self.config
+            self.backend.controls.coinbase = saved.coinbase
+            self.impersonation.addresses = set(saved.impersonated)
+            self.impersonation.auto = saved.auto_impersonate
+            if saved.block_time is not None:
+                self.miner.set_interval(saved.block_time)
+            else:
+                self.miner.set_interval(0)
+                self.miner.set_automine(saved.automine)
 
     def impersonate(self, address: bytes) -> None:
         """anvil_impersonateAccount: ``address`` may send without its key."""

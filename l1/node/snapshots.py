@@ -21,6 +21,8 @@ class Snapshot(NamedTuple):
     next_timestamp: Optional[int]
     # The transactions waiting then, in the pool's order.
     pending: Tuple[SignedTransactionAPI, ...]
+    # The base fee set for the next block (anvil_setNextBlockBaseFeePerGas), if any.
+    next_base_fee: Optional[int]
 
 
 class Snapshots:
@@ -39,14 +41,15 @@ class Snapshots:
 
     def take(self) -> int:
         """
-        evm_snapshot: an id to return to this head, this state, this clock and
-        these pending transactions (as hardhat keeps them).
+        evm_snapshot: an id to return to this head, this state, this clock,
+        these pending transactions (as hardhat keeps them) and the base fee
+        set for the next block.
         """
         head = self.backend.head()
         snapshot_id, self.next_id = self.next_id, self.next_id + 1
         self.taken[snapshot_id] = Snapshot(
             head.block_number, head.hash, self.clock.offset, self.backend.head_state_root,
-            self.clock.next_timestamp, tuple(self.pool.pending),
+            self.clock.next_timestamp, tuple(self.pool.pending), self.backend.controls.base_fee,
         )
         return snapshot_id
 
@@ -62,6 +65,7 @@ class Snapshots:
         self.clock.offset, self.clock.next_timestamp = snapshot.time_offset, snapshot.next_timestamp
         self._go_back(snapshot.block_number, snapshot.block_hash, snapshot.head_state_root)
         self.pool.restore(snapshot.pending)
+        self.backend.controls.base_fee = snapshot.next_base_fee
         return True
 
     def rewind(self, number: int) -> List[SignedTransactionAPI]:

@@ -29,14 +29,17 @@ class LocalChain:
         return header.block_number, header.hash, self.devnet.backend.head_state_root
 
     def snapshot(self) -> Any:
-        # The anchor of the next L2 block is no chain state: kept beside it.
-        return self.devnet.snapshot(), self.devnet.parent_beacon_block_root
+        # The anchor of the next L2 block and the node's settings (mining mode, coinbase,
+        # gas limit, chain id, impersonation) are no chain state: kept beside it.
+        devnet = self.devnet
+        return devnet.snapshot(), devnet.parent_beacon_block_root, devnet.settings()
 
     def revert(self, taken: Any) -> bool:
-        snapshot_id, anchor = taken
+        snapshot_id, anchor, settings = taken
         if not self.devnet.revert(snapshot_id):
             return False
         self.devnet.parent_beacon_block_root = anchor
+        self.devnet.restore_settings(settings)
         return True
 
 
@@ -51,10 +54,19 @@ class RemoteChain:
         return block.number, bytes(block.hash), bytes(block.stateRoot)
 
     def snapshot(self) -> Any:
-        return self.web3.provider.make_request("evm_snapshot", [])["result"]
+        # The chain id too: a test that changes it would otherwise leave the node refusing
+        # the next session (the other settings have no standard way to be read back).
+        request = self.web3.provider.make_request
+        return request("evm_snapshot", [])["result"], request("eth_chainId", [])["result"]
 
     def revert(self, taken: Any) -> bool:
-        return bool(self.web3.provider.make_request("evm_revert", [taken]).get("result"))
+        snapshot_id, chain_id = taken
+        request = self.web3.provider.make_request
+        if not request("evm_revert", [snapshot_id]).get("result"):
+            return False
+        if request("eth_chainId", [])["result"] != chain_id:
+            request("anvil_setChainId", [chain_id])
+        return True
 
 
 @dataclass
@@ -96,6 +108,8 @@ class World:
     parts: list = field(default_factory=list)
     stack: List[Entry] = field(default_factory=list)
     cost: Cost = field(default_factory=Cost)
+    # Why a restore failed, once one did: the chains are no longer as any snapshot left them.
+    broken: Optional[str] = None
 
     def add_chain(self, chain) -> None:
         self.chains.append(chain)
@@ -128,7 +142,7 @@ class World:
             if not chain.revert(taken):
                 problems.append(
                     f"{chain.name}: the node no longer has the snapshot taken at block {head[0]}"
-                    " (was it reverted outside the plugin?)"
+                    " (reverted, reset or restarted outside the plugin?)"
                 )
                 continue
             now = chain.head()
@@ -141,7 +155,8 @@ class World:
         self.cost.restores += 1
         self.cost.restore_seconds += time.perf_counter() - started
         if problems:
-            raise IsolationError("after restoring the snapshot, " + "; ".join(problems))
+            self.broken = "after restoring the snapshot, " + "; ".join(problems)
+            raise IsolationError(self.broken)
 
     # -- the stack --
 
