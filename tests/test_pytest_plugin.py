@@ -828,6 +828,41 @@ def custom_error_artifact(error_signature: str, argument: int) -> dict:
     return {"abi": abi, "bytecode": "0x" + init}
 
 
+def test_a_transaction_sent_with_its_own_gas_reverts_on_chain_and_is_caught(pytester):
+    """No estimate to refuse it: it is mined, fails, and only its receipt says why."""
+    result = run(pytester, COUNTER + '''
+import pytest
+from nr.testing.assertions import reverts
+
+@pytest.fixture
+def counter_l1(deploy):
+    return deploy(COUNTER)
+
+def test_caught_with_its_reason_on_l1(counter_l1):
+    with reverts("at most 9 at a time") as caught:
+        counter_l1.functions.bump(10).transact({"gas": 200_000})
+    assert caught.reason == "at most 9 at a time"
+
+def test_caught_with_its_reason_on_l2(deploy, rollup):
+    counter = deploy(COUNTER, on=rollup)
+    with reverts("at most 9 at a time"):
+        counter.functions.bump(10).transact({"gas": 200_000})
+
+def test_the_wrong_reason_is_named(counter_l1):
+    with reverts("something else"):
+        counter_l1.functions.bump(10).transact({"gas": 200_000})
+
+def test_a_mined_success_is_no_revert(counter_l1):
+    with reverts("at most 9 at a time"):
+        counter_l1.functions.bump(1).transact({"gas": 200_000})
+''', "-p", "no:randomly")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines([
+        "*expected a revert 'something else', but it reverted with 'at most 9 at a time'*",
+        "*the call did not revert (expected 'at most 9 at a time')*",
+    ])
+
+
 def test_a_dev_comment_is_never_read_from_the_source_a_restore_took_away(pytester):
     """
     The next test deploys other code at the same address (the deployer's

@@ -96,6 +96,8 @@ def reverts(
     caught = Revert()
     expected = shown(reason) if reason else repr(error) if error else None
     failures_before = revert_sites.SITES.failures
+    sends_before = revert_sites.SITES.sends
+    mined = None
     try:
         yield caught
     except ContractCustomError as reverted:
@@ -104,10 +106,13 @@ def reverts(
     except (ContractLogicError, RollupError) as reverted:
         caught.reason = revert_reason(str(getattr(reverted, "message", None) or reverted))
     else:
-        raise AssertionError(
-            "the call did not revert" + (f" (expected {expected})" if expected else "")
-        )
-    site = revert_site_since(failures_before)
+        mined = mined_revert(revert_sites.SITES.sent_since(sends_before), caught)
+        if mined is None:
+            raise AssertionError(
+                "the call did not revert" + (f" (expected {expected})" if expected else "")
+            )
+    site = (mined or None) if mined is not None else revert_site_since(failures_before)
+    answered = mined is not None or revert_sites.SITES.failures != failures_before
     where = f" at {site}" if site is not None else ""
     if error is not None and caught.data != error.data:
         found = error.describe(caught.data) if caught.data else repr(caught.reason)
@@ -119,7 +124,29 @@ def reverts(
             f"expected a revert {shown(reason)}, but it reverted with {caught.reason!r}{where}"
         )
     if dev is not None:
-        check_dev_comment(dev, site, failures_before)
+        check_dev_comment(dev, site, answered)
+
+
+def mined_revert(sent: list, caught: Revert):
+    """
+    A transaction sent inside the block with its own gas is mined even when it
+    reverts: the first of ``sent`` that did puts its reason and data in
+    ``caught``; its revert site, or False when it has none known; None if
+    none reverted.
+    """
+    for web3, transaction_hash in sent:
+        receipt = web3.eth.wait_for_transaction_receipt(transaction_hash, timeout=10)
+        if receipt.status != 0:
+            continue
+        trace = web3.provider.make_request(
+            "debug_traceTransaction", [transaction_hash, {"tracer": "callTracer"}]
+        ).get("result") or {}
+        output = bytes.fromhex(str(trace.get("output") or "0x").removeprefix("0x"))
+        caught.reason = trace.get("revertReason") or ""
+        caught.data = output if output and not caught.reason else None
+        site = revert_sites.SITES.site_of_transaction(web3, transaction_hash, receipt.to)
+        return site or False
+    return None
 
 
 def revert_site_since(failures_before: int) -> Optional[revert_sites.RevertSite]:
@@ -130,9 +157,10 @@ def revert_site_since(failures_before: int) -> Optional[revert_sites.RevertSite]
     return sites.site_of(sites.last_failure)
 
 
-def check_dev_comment(dev: Expected, site, failures_before: int) -> None:
+def check_dev_comment(dev: Expected, site, answered: bool) -> None:
+    """``answered``: a node answered the block's revert to the plugin's clients."""
     expected = f"expected a revert with dev comment {shown(dev)}"
-    if revert_sites.SITES.failures == failures_before:
+    if not answered:
         raise AssertionError(
             f"{expected}, but no node answered a revert to the plugin's clients inside the block"
             " (dev comments are found for calls and transactions sent through the l1, w3 and"

@@ -74,6 +74,12 @@ class FailedRequest:
     params: List[Any]
 
 
+# Requests that send a transaction, whose answer is its hash.
+SENDS = ("eth_sendTransaction", "eth_sendRawTransaction")
+# The sent transactions remembered (a ``reverts`` block looks at those it sent).
+MAX_SENT_REMEMBERED = 64
+
+
 class RevertSites:
     """The Vyper sources deployed on each chain; the last request a node answered with a revert."""
 
@@ -81,6 +87,11 @@ class RevertSites:
         self.sources: Dict[Tuple[int, bytes], VyperSource] = {}
         self.failures = 0
         self.last_failure: Optional[FailedRequest] = None
+        # Transactions the clients sent (a client, its hash), the last ones, and how many in
+        # all: one sent with its own gas is mined even when it reverts, and only its receipt
+        # says so. (A hash can come again: a restore takes the sender's nonce back.)
+        self.sent: List[Tuple[Web3, str]] = []
+        self.sends = 0
 
     def add_source(self, web3: Web3, address: str, source: Optional[VyperSource]) -> None:
         """The Vyper source of the code now at ``address`` (None: code of no known source)."""
@@ -103,6 +114,16 @@ class RevertSites:
         self.failures += 1
         self.last_failure = FailedRequest(web3, method, list(params))
 
+    def record_sent(self, web3: Web3, transaction_hash: str) -> None:
+        self.sends += 1
+        self.sent.append((web3, transaction_hash))
+        del self.sent[:-MAX_SENT_REMEMBERED]
+
+    def sent_since(self, sends_before: int) -> List[Tuple[Web3, str]]:
+        """The transactions sent after the first ``sends_before`` (the last ones remembered)."""
+        count = self.sends - sends_before
+        return self.sent[len(self.sent) - count:] if count else []
+
     def site_of(self, failure: FailedRequest) -> Optional[RevertSite]:
         """Where ``failure`` reverted, if the frame that reverted first runs a known source."""
         call = failure.params[0]
@@ -111,12 +132,21 @@ class RevertSites:
         if block_index is not None and len(failure.params) > block_index:
             block = failure.params[block_index]
         answer = failure.web3.provider.make_request("debug_traceCall", [call, block, {}])
+        return self.site_in(answer, call.get("to"), failure.web3)
+
+    def site_of_transaction(self, web3: Web3, transaction_hash: str, to: Optional[str]):
+        """Where a mined transaction reverted, as ``site_of`` finds it for a request."""
+        answer = web3.provider.make_request("debug_traceTransaction", [transaction_hash, {}])
+        return self.site_in(answer, to, web3)
+
+    def site_in(self, answer: Dict[str, Any], to: Optional[str], web3: Web3):
+        """The revert site in a struct-log trace ``answer`` of a run that started at ``to``."""
         steps = (answer.get("result") or {}).get("structLogs") or []
-        found = first_revert(steps, call.get("to"))
+        found = first_revert(steps, to)
         if found is None:
             return None
         address, pcs = found
-        chain_id = failure.web3.eth.chain_id
+        chain_id = web3.eth.chain_id
         source = self.sources.get((chain_id, to_canonical_address(address))) if address else None
         if source is None:
             return None
@@ -168,6 +198,8 @@ class RevertRecorder(Web3Middleware):
                 and error.get("code") == EXECUTION_REVERTED
             ):
                 SITES.record_failure(self._w3, method, params)
+            elif method in SENDS and isinstance(response, dict) and "result" in response:
+                SITES.record_sent(self._w3, response["result"])
             return response
 
         return record
