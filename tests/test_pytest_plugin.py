@@ -961,7 +961,7 @@ def test_deploy_errors(deploy):
     ])
 
 
-def test_in_proofs_mode_execute_accepts_once_the_prover_has_proven(pytester):
+def test_in_proofs_mode_execute_accepts_once_proven_and_says_what_was_missing(pytester):
     result = run(pytester, '''
 from nr.testing.assertions import execute_accepts, execute_rejects
 from nr.testing.cross_domain import deposit
@@ -970,6 +970,14 @@ def test_proofs(rollup, prover, w3, accounts):
     valid = rollup.sequencer.stateless_input(deposit(rollup, accounts[1].checksum_address, 1))
     execute_rejects(w3, valid, reason="0 of the 3 proofs of distinct types needed")
     prover.prove(valid)
-    assert execute_accepts(w3, valid).successful_validation
+    assert execute_accepts(w3, "0x" + bytes(valid).hex()).successful_validation  # hex too
+
+def test_unproven_shows_what_execute_said(rollup, w3, accounts):
+    valid = rollup.sequencer.stateless_input(deposit(rollup, accounts[1].checksum_address, 1))
+    execute_accepts(w3, valid)
 ''', "--native-rollups-execute=proofs")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*EXECUTE refused the L2 block: *0 of the 3 proofs of distinct types needed*",
+        "*guest verdict: valid*",
+    ])

@@ -7,7 +7,7 @@ refusal, the roots the payload claims beside those execution computes, and gas.
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Pattern, Union
+from typing import Any, Dict, Iterator, List, Optional, Pattern, Tuple, Union
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -184,12 +184,19 @@ def shown(expected: Expected) -> str:
 # -- EXECUTE --
 
 
-def call_execute(w3: Web3, encoded_input: bytes) -> Optional[bytes]:
-    """EXECUTE's output for ``encoded_input`` as an L1 call, or None where it failed."""
+def call_execute(w3: Web3, encoded_input: Union[bytes, str]) -> Tuple[Optional[bytes], str]:
+    """EXECUTE's output for ``encoded_input`` as an L1 call and "", or None and its refusal."""
     try:
-        return bytes(w3.eth.call({"to": EXECUTE, "data": bytes(encoded_input)}))
-    except ContractLogicError:
-        return None
+        return bytes(w3.eth.call({"to": EXECUTE, "data": input_bytes(encoded_input)})), ""
+    except ContractLogicError as refused:
+        return None, revert_reason(str(refused.message))
+
+
+def input_bytes(encoded_input: Union[bytes, str]) -> bytes:
+    """An encoded input given as bytes or as 0x-prefixed hex."""
+    if isinstance(encoded_input, str):
+        return bytes.fromhex(encoded_input.removeprefix("0x"))
+    return bytes(encoded_input)
 
 
 def diagnosis(encoded_input: bytes, l2: Optional[Web3] = None) -> str:
@@ -343,30 +350,32 @@ def header_differences(header, theirs) -> List[str]:
 
 
 def execute_accepts(
-    w3: Web3, encoded_input: bytes, l2: Optional[Web3] = None
+    w3: Web3, encoded_input: Union[bytes, str], l2: Optional[Web3] = None
 ) -> StatelessValidationResult:
     """
     EXECUTE on ``w3``'s L1 must accept the input; its result. A refusal shows
     why (``l2``: the chain to find the first diverging transaction against).
     """
-    output = call_execute(w3, encoded_input)
+    output, refusal = call_execute(w3, encoded_input)
     if output is None:
-        raise AssertionError("EXECUTE refused the L2 block\n" + diagnosis(encoded_input, l2))
+        raise AssertionError(
+            f"EXECUTE refused the L2 block: {refusal or 'no reason given'}\n"
+            + diagnosis(input_bytes(encoded_input), l2)
+        )
     return StatelessValidationResult.decode_bytes(output)
 
 
 def execute_rejects(
-    w3: Web3, encoded_input: bytes, reason: Expected = None, l2: Optional[Web3] = None
+    w3: Web3, encoded_input: Union[bytes, str], reason: Expected = None,
+    l2: Optional[Web3] = None,
 ) -> str:
     """
     EXECUTE on ``w3``'s L1 must refuse the input (with ``reason``: text the
     refusal contains, or a pattern); the refusal. ``l2`` as for ``execute_accepts``.
     """
-    try:
-        w3.eth.call({"to": EXECUTE, "data": bytes(encoded_input)})
-    except ContractLogicError as refused:
-        refusal = revert_reason(str(refused.message))
-    else:
+    output, refusal = call_execute(w3, encoded_input)
+    encoded_input = input_bytes(encoded_input)
+    if output is not None:
         raise AssertionError("EXECUTE accepted the L2 block" + (
             f" (expected a refusal {shown(reason)})" if reason else ""
         ) + "\n" + diagnosis(encoded_input, l2))
