@@ -12,6 +12,7 @@ switched on by the session fixture that starts the embedded nodes, as
 ``nr devnet`` runs, and off again at the session's end if they were off.
 """
 
+import functools
 import ipaddress
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,6 +61,18 @@ COMPOSABLE_FIXTURES = {"composable", "composables"}
 BUILDER_ACCOUNT = 7
 
 
+class RollupsByStage(dict):
+    """The ``rollups`` fixture's dict: a stage no test asked for is explained, not a KeyError."""
+
+    def __missing__(self, stage):
+        deployed = ", ".join(map(repr, self)) or "none"
+        raise LookupError(
+            f"rollups[{stage!r}]: no rollup of stage {stage!r} in this session (deployed: "
+            f"{deployed}); a stage is deployed when a selected test asks for the rollup, rollups"
+            f" or l2 fixture under @pytest.mark.stage({stage!r})"
+        )
+
+
 @dataclass
 class Network:
     """What one test session runs against."""
@@ -67,7 +80,7 @@ class Network:
     world: World
     l1: Any
     w3: Web3
-    rollups: Dict[Any, Rollup] = field(default_factory=dict)
+    rollups: Dict[Any, Rollup] = field(default_factory=RollupsByStage)
     composables: Dict[Any, ComposableChains] = field(default_factory=dict)
     # Where each chain's web3 is, for the gas report.
     web3s: Dict[str, Web3] = field(default_factory=dict)
@@ -180,6 +193,7 @@ def pytest_collection_modifyitems(config, items) -> None:
     """The rollups the selected tests ask for, deployed once per session before any snapshot."""
     state = config.stash[STATE]
     for item in items:
+        check_no_isolation_markers(item)
         for fixtures, stages in (
             (ROLLUP_FIXTURES, state.stages),
             (COMPOSABLE_FIXTURES, state.composable_stages),
@@ -199,6 +213,17 @@ def pytest_collection_modifyitems(config, items) -> None:
             raise pytest.UsageError(
                 f"--native-rollups-l1: {missing}; the rollups the selected tests ask for settle"
                 " through it: run them against nr devnet or nr up"
+            )
+
+
+def check_no_isolation_markers(item) -> None:
+    """UsageError for a ``no_isolation`` marker naming a scope there is not (a typo)."""
+    for marker in item.iter_markers("no_isolation"):
+        unknown = [scope for scope in marker.args if scope not in SCOPES]
+        if unknown:
+            raise pytest.UsageError(
+                f"{item.nodeid}: no_isolation marker: no scope {', '.join(map(repr, unknown))};"
+                f" the scopes are {', '.join(SCOPES)}"
             )
 
 
@@ -445,7 +470,9 @@ def each_example_isolated(item, world: World) -> Iterator[None]:
         yield
         return
 
+    @functools.wraps(inner)
     def isolated(*args, **kwargs):
+        __tracebackhide__ = True
         with world.isolate(f"example of {item.nodeid}"):
             return inner(*args, **kwargs)
 

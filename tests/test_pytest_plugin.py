@@ -288,6 +288,47 @@ def test_later(counter):
     ])
 
 
+def test_a_misspelt_scope_in_the_no_isolation_marker_is_refused(pytester):
+    result = run(pytester, '''
+import pytest
+
+@pytest.mark.no_isolation("tests")
+def test_x(w3):
+    pass
+''')
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "*test_user.py::test_x: no_isolation marker: no scope 'tests'; the scopes are test,*"
+    ])
+
+
+def test_a_stage_no_test_asked_for_is_explained_and_examples_keep_their_name(pytester):
+    result = run(pytester, '''
+import pytest
+from hypothesis import given, settings, strategies as st
+
+@pytest.fixture(scope="session")
+def stage_two(rollups):
+    return rollups[2]
+
+def test_needs_stage_two(stage_two, rollup):
+    pass
+
+@settings(max_examples=3, database=None)
+@given(st.integers(min_value=5, max_value=9))
+def test_examples(w3, number):
+    assert number < 5
+''')
+    result.assert_outcomes(errors=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*rollups[[]2]: no rollup of stage 2 in this session (deployed: 1); a stage is deployed"
+        " when a selected test asks for the rollup, rollups or l2 fixture under"
+        " @pytest.mark.stage(2)*",
+        "*Failing test case: test_examples(*",
+    ])
+    result.stdout.no_fnmatch_line("*isolated(*")
+
+
 def test_a_transaction_asks_the_node_only_what_it_needs_and_keeps_web3s_errors(pytester):
     """
     No chain id, block or fee reads around a transact(): the estimate, the gas

@@ -93,6 +93,7 @@ def reverts(
     with ``dev``, at a Vyper line whose ``# dev:`` comment says so (a contract
     the ``deploy`` fixture deployed, called through the plugin's clients).
     """
+    __tracebackhide__ = True  # a failure points at the test's line
     caught = Revert()
     expected = shown(reason) if reason else repr(error) if error else None
     failures_before = revert_sites.SITES.failures
@@ -356,6 +357,7 @@ def execute_accepts(
     EXECUTE on ``w3``'s L1 must accept the input; its result. A refusal shows
     why (``l2``: the chain to find the first diverging transaction against).
     """
+    __tracebackhide__ = True  # a failure points at the test's line
     output, refusal = call_execute(w3, encoded_input)
     if output is None:
         raise AssertionError(
@@ -373,6 +375,7 @@ def execute_rejects(
     EXECUTE on ``w3``'s L1 must refuse the input (with ``reason``: text the
     refusal contains, or a pattern); the refusal. ``l2`` as for ``execute_accepts``.
     """
+    __tracebackhide__ = True  # a failure points at the test's line
     output, refusal = call_execute(w3, encoded_input)
     encoded_input = input_bytes(encoded_input)
     if output is not None:
