@@ -896,11 +896,18 @@ def test_the_wrong_reason_is_named(counter_l1):
 def test_a_mined_success_is_no_revert(counter_l1):
     with reverts("at most 9 at a time"):
         counter_l1.functions.bump(1).transact({"gas": 200_000})
+
+def test_one_still_pending_is_said(counter_l1, l1):
+    l1.set_automine(False)
+    with reverts("at most 9 at a time"):
+        counter_l1.functions.bump(10).transact({"gas": 200_000})
 ''', "-p", "no:randomly")
-    result.assert_outcomes(passed=2, failed=2)
+    result.assert_outcomes(passed=2, failed=3)
     result.stdout.fnmatch_lines([
         "*expected a revert 'something else', but it reverted with 'at most 9 at a time'*",
         "*the call did not revert (expected 'at most 9 at a time')*",
+        "*did not revert (expected 'at most 9 at a time'); 1 transaction(s) it sent are still"
+        " pending: mine them inside the block*",
     ])
 
 

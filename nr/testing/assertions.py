@@ -14,7 +14,7 @@ from eth_abi import encode as abi_encode
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
 
 from precompile.encoding import DecodingError, decode
 from precompile.engines import ExecutionOutcome
@@ -36,6 +36,8 @@ class Revert:
 
     reason: Optional[str] = None
     data: Optional[bytes] = None
+    # Transactions the block sent that were not mined by its end (automine off).
+    pending: int = 0
 
 
 class CustomError:
@@ -111,6 +113,10 @@ def reverts(
         if mined is None:
             raise AssertionError(
                 "the call did not revert" + (f" (expected {expected})" if expected else "")
+                + (
+                    f"; {caught.pending} transaction(s) it sent are still pending: mine them"
+                    " inside the block to see whether they revert" if caught.pending else ""
+                )
             )
     site = (mined or None) if mined is not None else revert_site_since(failures_before)
     answered = mined is not None or revert_sites.SITES.failures != failures_before
@@ -136,7 +142,11 @@ def mined_revert(sent: list, caught: Revert):
     none reverted.
     """
     for web3, transaction_hash in sent:
-        receipt = web3.eth.wait_for_transaction_receipt(transaction_hash, timeout=10)
+        try:
+            receipt = web3.eth.get_transaction_receipt(transaction_hash)
+        except TransactionNotFound:  # pending (no automine): whether it reverts is unknown yet
+            caught.pending += 1
+            continue
         if receipt.status != 0:
             continue
         trace = web3.provider.make_request(
