@@ -17,7 +17,7 @@ import ipaddress
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Union
 from urllib.parse import urlparse
 
 import pytest
@@ -42,7 +42,7 @@ from .testing.clients import lean_client
 from .testing.composable import ComposableChains
 from .testing.gas import GasTable
 from .testing.isolation import Cost, LocalChain, RemoteChain, World
-from .testing.proving import Prover
+from .testing.proving import Prover, ProverUnavailable, RemoteProver
 
 DEFAULT_STAGE = 1
 # Where snapshots are taken: around the test body, and before fixtures of each pytest scope.
@@ -627,11 +627,18 @@ def isolate(_native_rollups):
 
 
 @pytest.fixture(scope="session")
-def prover(_native_rollups) -> Prover:
-    """The shared prover, in-process: proofs for EXECUTE inputs, into the L1's proof pool."""
-    if isinstance(_native_rollups.world.chains[0], RemoteChain):
-        pytest.skip("the prover fixture needs the embedded devnet (its provers' keys)")
-    return Prover(_native_rollups.l1)
+def prover(_native_rollups) -> Union[Prover, RemoteProver]:
+    """
+    The shared prover: proofs for EXECUTE inputs, into the L1's proof pool
+    (over RPC with --native-rollups-l1, for a node whose provers hold the
+    demo keys: --deterministic-provers).
+    """
+    if not isinstance(_native_rollups.world.chains[0], RemoteChain):
+        return Prover(_native_rollups.l1)
+    try:
+        return RemoteProver(_native_rollups.w3)
+    except ProverUnavailable as unavailable:
+        pytest.skip(f"the prover fixture on --native-rollups-l1: {unavailable}")
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ whitelist in the beacon state; a devnet keeps it in its configuration).
 """
 
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Any, Dict, Iterable, Optional
 
 from .containers import Domain, Prover, ProverRegistry
 from .signing import demo_prover_key, proof_domain
@@ -42,6 +42,17 @@ class ProverSet:
             ProverRegistry(
                 Prover(pubkey=key, active=index not in inactive)
                 for index, key in enumerate(public_keys)
+            ),
+        )
+
+    @classmethod
+    def of_registry(cls, answer: Dict[str, Any]) -> "ProverSet":
+        """The provers a node's ``nr_proverRegistry`` answer lists, active or not, in order."""
+        return cls(
+            int(answer["l1ChainId"], 16),
+            ProverRegistry(
+                Prover(pubkey=bytes.fromhex(entry["pubkey"][2:]), active=entry["active"])
+                for entry in answer["provers"]
             ),
         )
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import aiohttp
 
-from .containers import ExecutionProof, Prover, ProverRegistry
+from .containers import ExecutionProof
 from .pool import sign_proof
 from .registry import ProverSet
 from .signing import SecretKey, demo_prover_key
@@ -177,13 +177,7 @@ class ProverService:
 
     async def _registry(self, rpc: RpcSocket) -> ProverSet:
         registry = await rpc.call("nr_proverRegistry")
-        provers = ProverSet(
-            int(registry["l1ChainId"], 16),
-            ProverRegistry(
-                Prover(pubkey=bytes.fromhex(p["pubkey"][2:]), active=p["active"])
-                for p in registry["provers"]
-            ),
-        )
+        provers = ProverSet.of_registry(registry)
         if registry.get("executeMode") == "proofs":
             self.threshold = int(registry["threshold"])
         entry = provers.prover(self.prover_index)

@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from l1.node import Devnet
+from l1.node import Devnet, DevnetConfig
+from precompile.execute import ExecuteParameters
 
 from chains import free_port, serve_in_thread
 from peers import start_anvil
@@ -760,6 +761,32 @@ def test_both_chains_are_back(rollup, accounts, w3, l2):
     # on the node (the deposit, the claim) was reverted with the rest.
     assert devnet.head().block_number > head
     assert devnet.web3().eth.get_balance(devnet.accounts[2].checksum_address) == 10_000 * 10**18
+
+
+PROVING = '''
+from nr.testing.assertions import execute_accepts, execute_rejects
+from nr.testing.cross_domain import deposit
+
+def test_proofs(rollup, prover, w3, accounts):
+    valid = rollup.sequencer.stateless_input(deposit(rollup, accounts[1].checksum_address, 1))
+    execute_rejects(w3, valid, reason="0 of the 3 proofs of distinct types needed")
+    prover.prove(valid)
+    assert execute_accepts(w3, valid).successful_validation
+'''
+
+
+def test_the_prover_fixture_proves_over_rpc_for_a_node_with_the_demo_keys(pytester):
+    proofs_mode = ExecuteParameters(mode="proofs")
+    port, _ = serve_in_thread(Devnet(DevnetConfig(execute=proofs_mode, deterministic_provers=True)))
+    result = run(pytester, PROVING, f"--native-rollups-l1=http://127.0.0.1:{port}")
+    result.assert_outcomes(passed=1)
+    port, _ = serve_in_thread(Devnet(DevnetConfig(execute=proofs_mode)))
+    result = run(pytester, PROVING, f"--native-rollups-l1=http://127.0.0.1:{port}", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines([
+        "*the prover fixture on --native-rollups-l1: its provers' keys are its own; start it with"
+        " --deterministic-provers*",
+    ])
 
 
 def test_rollup_tests_on_a_node_without_execute_are_refused_saying_so(pytester):

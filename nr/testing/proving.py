@@ -1,9 +1,32 @@
-"""The ``prover`` fixture: the shared prover's job, in-process, with the devnet's prover keys."""
+"""
+The ``prover`` fixture: the shared prover's job, with the L1's registered
+provers' keys: in-process with the embedded devnet's, or over JSON-RPC with a
+node started with ``--deterministic-provers`` (whose provers hold the public
+demo keys).
+"""
 
-from typing import List, Optional, Sequence
+from typing import Any, Iterator, List, Optional, Sequence
 
 from prover.pool import sign_proof
 from prover.proof_types import proof_system
+from prover.registry import ProverSet
+from prover.signing import SecretKey, demo_prover_key
+
+
+class ProverUnavailable(Exception):
+    """The node's provers' keys are not this session's to sign with."""
+
+
+def signed_proofs(
+    encoded_input: bytes, proof_types: Sequence[str], keys: Sequence[SecretKey],
+    provers: ProverSet,
+) -> Iterator[bytes]:
+    """One signed proof per proof type, prover ``i`` signing type ``i``, encoded."""
+    for index, name in enumerate(proof_types):
+        signer = index % len(keys)
+        key = keys[signer]
+        proof = proof_system(name, provers, (signer, key)).prove(bytes(encoded_input))
+        yield sign_proof(proof, signer, key, provers).encode_bytes()
 
 
 class Prover:
@@ -19,15 +42,52 @@ class Prover:
     def prove(self, encoded_input: bytes, proof_types: Optional[Sequence[str]] = None) -> List:
         """
         One signed proof per proof type (by default every type the L1 accepts),
-        prover ``i`` signing type ``i``, each submitted to the L1's proof pool;
-        the pool's verdicts, in order (it ignores proofs past its per-payload bound).
+        each submitted to the L1's proof pool; the pool's verdicts, in order (it
+        ignores proofs past its per-payload bound).
         """
-        keys, provers = self.devnet.prover_keys, self.devnet.provers
-        verdicts = []
-        for index, name in enumerate(proof_types or self.pool.accepted_types):
-            signer = index % len(keys)
-            key = keys[signer]
-            proof = proof_system(name, provers, (signer, key)).prove(bytes(encoded_input))
-            signed = sign_proof(proof, signer, key, provers)
-            verdicts.append(self.devnet.submit_proof(signed.encode_bytes()))
-        return verdicts
+        proofs = signed_proofs(
+            encoded_input, proof_types or self.pool.accepted_types, self.devnet.prover_keys,
+            self.devnet.provers,
+        )
+        return [self.devnet.submit_proof(proof) for proof in proofs]
+
+
+class RemoteProver:
+    """
+    The same over JSON-RPC, for ``--native-rollups-l1``: the node must list
+    its provers (``nr_proverRegistry``) and they must hold the demo keys.
+    """
+
+    def __init__(self, web3) -> None:
+        answer = web3.provider.make_request("nr_proverRegistry", [])
+        if "result" not in answer:
+            raise ProverUnavailable(
+                "the node lists no provers (nr_proverRegistry: nr devnet and nr up serve it)"
+            )
+        registry = answer["result"]
+        self.web3, self.provers = web3, ProverSet.of_registry(registry)
+        self.proof_types: List[str] = list(registry["proofTypes"])
+        self.keys = [demo_prover_key(index) for index in range(len(self.provers.registry))]
+        registered = [bytes(entry.pubkey) for entry in self.provers.registry]
+        if registered != [key.public_key for key in self.keys]:
+            raise ProverUnavailable(
+                "its provers' keys are its own; start it with --deterministic-provers (public"
+                " demo keys) to prove from the tests"
+            )
+
+    @property
+    def pool(self):
+        raise AttributeError("prover.pool: the proof pool is the node's, behind its RPC")
+
+    def prove(self, encoded_input: bytes, proof_types: Optional[Sequence[str]] = None) -> List:
+        """As ``Prover.prove``, each proof sent with ``nr_submitExecutionProof``; the answers."""
+        proofs = signed_proofs(
+            encoded_input, proof_types or self.proof_types, self.keys, self.provers
+        )
+        return [self._submit(proof) for proof in proofs]
+
+    def _submit(self, proof: bytes) -> Any:
+        answer = self.web3.provider.make_request("nr_submitExecutionProof", ["0x" + proof.hex()])
+        if "error" in answer:
+            raise ProverUnavailable(f"the node refused a proof: {answer['error']['message']}")
+        return answer["result"]
