@@ -183,6 +183,8 @@ class World:
         the next test must not see) makes that an IsolationError instead.
         """
         entry.done = True
+        if entry not in self.stack:  # gone already: a restore below it took it
+            return
         above = self.stack[self.stack.index(entry) + 1:]
         in_use = [later for later in above if not later.done]
         if in_use and all(later.neutral for later in in_use):
