@@ -310,7 +310,7 @@ def _native_rollups(request):
         builder = session.l1.accounts[BUILDER_ACCOUNT]
         add_composable(session, stage, ComposableChains.deploy(stage, builder))
     state.session, state.cost = session, session.world.cost
-    for name, web3 in session.web3s.items():
+    for web3 in session.web3s.values():
         if web3 is not state.external:  # a client of an embedded node
             lean_client(web3)
     note_session_chains(session)

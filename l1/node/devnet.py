@@ -557,16 +557,13 @@ class Devnet:
         with self.lock:
             if saved.chain_id != self.config.chain_id:
                 self.set_chain_id(saved.chain_id)
-            self.config = replace(self.config, gas_limit=saved.gas_limit)
-            self.backend.config = self.config
-            self.backend.controls.coinbase = saved.coinbase
+            self.set_block_gas_limit(saved.gas_limit)
+            self.set_coinbase(saved.coinbase)
             self.impersonation.addresses = set(saved.impersonated)
-            self.impersonation.auto = saved.auto_impersonate
-            if saved.block_time is not None:
-                self.miner.set_interval(saved.block_time)
-            else:
-                self.miner.set_interval(0)
-                self.miner.set_automine(saved.automine)
+            self.auto_impersonate(saved.auto_impersonate)
+            self.set_interval_mining(saved.block_time or 0)  # 0: automine, then as it was
+            if saved.block_time is None:
+                self.set_automine(saved.automine)
 
     def impersonate(self, address: bytes) -> None:
         """anvil_impersonateAccount: ``address`` may send without its key."""

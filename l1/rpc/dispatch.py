@@ -77,6 +77,8 @@ CHAIN_CONTROL_METHODS = (
     "anvil_dropAllTransactions",
 )
 
+# Methods that run EVM code on a state of their own, up to the call timeout.
+CALL_METHODS = ("eth_call", "eth_estimateGas", "eth_createAccessList", "debug_traceCall")
 # Methods answered without the node's lock (each request otherwise holds it
 # throughout, so it sees one state): those that read no chain state (web3.py
 # asks the chain id right after sending a transaction; it need not wait for
@@ -84,8 +86,6 @@ CHAIN_CONTROL_METHODS = (
 # re-execution proof takes as long as the block; and calls, gas estimates,
 # access lists and call traces, which take the lock only to prepare and then
 # run on a state of their own, so that a long one never holds up other clients.
-# Methods that run EVM code on a state of their own, up to the call timeout.
-CALL_METHODS = ("eth_call", "eth_estimateGas", "eth_createAccessList", "debug_traceCall")
 UNLOCKED_METHODS = (
     "eth_chainId",
     "eth_syncing",

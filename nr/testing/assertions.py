@@ -100,7 +100,7 @@ def reverts(
     expected = shown(reason) if reason else repr(error) if error else None
     failures_before = revert_sites.SITES.failures
     sends_before = revert_sites.SITES.sends
-    mined = None
+    failed = None
     try:
         yield caught
     except ContractCustomError as reverted:
@@ -109,8 +109,8 @@ def reverts(
     except (ContractLogicError, RollupError) as reverted:
         caught.reason = revert_reason(str(getattr(reverted, "message", None) or reverted))
     else:
-        mined = mined_revert(revert_sites.SITES.sent_since(sends_before), caught)
-        if mined is None:
+        failed = first_failed_transaction(revert_sites.SITES.sent_since(sends_before), caught)
+        if failed is None:
             raise AssertionError(
                 "the call did not revert" + (f" (expected {expected})" if expected else "")
                 + (
@@ -118,8 +118,11 @@ def reverts(
                     " inside the block to see whether they revert" if caught.pending else ""
                 )
             )
-    site = (mined or None) if mined is not None else revert_site_since(failures_before)
-    answered = mined is not None or revert_sites.SITES.failures != failures_before
+    if failed is not None:
+        site = revert_sites.SITES.site_of_transaction(*failed)
+    else:
+        site = revert_site_since(failures_before)
+    answered = failed is not None or revert_sites.SITES.failures != failures_before
     where = f" at {site}" if site is not None else ""
     if error is not None and caught.data != error.data:
         found = error.describe(caught.data) if caught.data else repr(caught.reason)
@@ -134,12 +137,12 @@ def reverts(
         check_dev_comment(dev, site, answered)
 
 
-def mined_revert(sent: list, caught: Revert):
+def first_failed_transaction(sent: list, caught: Revert) -> Optional[Tuple[Web3, str, str]]:
     """
     A transaction sent inside the block with its own gas is mined even when it
     reverts: the first of ``sent`` that did puts its reason and data in
-    ``caught``; its revert site, or False when it has none known; None if
-    none reverted.
+    ``caught``; its client, hash and recipient (where its trace starts), or
+    None if none reverted.
     """
     for web3, transaction_hash in sent:
         try:
@@ -155,8 +158,7 @@ def mined_revert(sent: list, caught: Revert):
         output = bytes.fromhex(str(trace.get("output") or "0x").removeprefix("0x"))
         caught.reason = trace.get("revertReason") or ""
         caught.data = output if output and not caught.reason else None
-        site = revert_sites.SITES.site_of_transaction(web3, transaction_hash, receipt.to)
-        return site or False
+        return web3, transaction_hash, receipt.to
     return None
 
 

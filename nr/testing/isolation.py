@@ -185,10 +185,10 @@ class World:
         entry.done = True
         if entry not in self.stack:  # gone already: a restore below it took it
             return
-        above = self.stack[self.stack.index(entry) + 1:]
-        in_use = [later for later in above if not later.done]
+        position = self.stack.index(entry)
+        in_use = [later for later in self.stack[position + 1 :] if not later.done]
         if in_use and all(later.neutral for later in in_use):
-            del self.stack[self.stack.index(entry):]
+            del self.stack[position:]
             self.restore(entry.point)
             for later in in_use:
                 later.point = self.snapshot()
