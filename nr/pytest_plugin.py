@@ -306,8 +306,10 @@ def _native_rollups(request):
         session = embedded_network(request.config.getoption("native_rollups_execute"))
     for stage in state.stages:
         add_rollup(session, stage, Rollup.deploy(session.w3, stage), state.gas)
-    for stage in state.composable_stages if state.external is None else ():
-        builder = session.l1.accounts[BUILDER_ACCOUNT]
+    # A composable rollup runs on an L1 of its own in slot mode, embedded even beside an
+    # external node (whose blocks come as it mines them, not by slot).
+    for stage in state.composable_stages:
+        builder = derive_accounts()[BUILDER_ACCOUNT]
         add_composable(session, stage, ComposableChains.deploy(stage, builder))
     state.session, state.cost = session, session.world.cost
     for web3 in session.web3s.values():
@@ -595,14 +597,12 @@ def composable(request, _native_rollups) -> ComposableChains:
     """
     A composable rollup of the test's stage (slot sequencing with
     preconfirmations, slot-ending and based blocks: ``nr up``'s default) on
-    an L1 of its own in slot mode (``composable.w3``): ``next_slot()`` mines
+    an L1 of its own in slot mode (``composable.w3``, embedded even with
+    ``--native-rollups-l1``): ``next_slot()`` mines
     the next slot's block, ``build_based(...)`` and ``land(...)`` build and
     land a based block. Snapshotted with every other chain.
     """
-    session: Network = _native_rollups
-    if isinstance(session.world.chains[0], RemoteChain):
-        pytest.skip("the composable fixture needs the embedded devnet")
-    return deployed_for(request, session.composables, COMPOSABLE_FIXTURES)
+    return deployed_for(request, _native_rollups.composables, COMPOSABLE_FIXTURES)
 
 
 @pytest.fixture(scope="session")

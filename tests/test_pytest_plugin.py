@@ -712,11 +712,19 @@ def test_one(counter):
 def test_two(counter):
     assert counter.functions.count().call() == 0
 
-def test_composable_needs_the_embedded_devnet(composable):
-    pass
+def test_a_composable_rollup_lands_on_its_own_slot_mode_l1(composable, w3, accounts):
+    assert composable.w3 is not w3
+    receiver = accounts[2].checksum_address
+    based = composable.build_based([composable.sign_l2(accounts[1], receiver, 7)])
+    assert composable.land(based).status == 1
+    assert composable.rollup.rpc_namespace().nr_slotStatus()["lastBased"] is not None
+
+def test_the_composable_rollup_is_back_before_the_based_block(composable):
+    assert composable.rollup.rpc_namespace().nr_slotStatus()["lastBased"] is None
 '''
-    result = run(pytester, source, f"--native-rollups-l1=http://127.0.0.1:{port}")
-    result.assert_outcomes(passed=2, skipped=1)
+    result = run(pytester, source, f"--native-rollups-l1=http://127.0.0.1:{port}", "-p",
+                 "no:randomly")
+    result.assert_outcomes(passed=4)
     result = run(pytester, source, f"--native-rollups-l1=http://127.0.0.1:{port}",
                  "--native-rollups-chain-id=1")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
