@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
+from precompile.constants import EXECUTE_MODES, REEXECUTE_MODE
+
 # Engine names, as precompile.engines registers them; "all" runs each and compares.
 ENGINES = ("pyevm", "revm", "eels")
 
@@ -770,8 +772,8 @@ def add_execute_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--execute-mode",
-        choices=("reexecute", "proofs"),
-        default="reexecute",
+        choices=EXECUTE_MODES,
+        default=REEXECUTE_MODE,
         help="how EXECUTE verifies: re-run the L2 block (default), or accept it once k of n "
         "execution proofs of distinct types are in this node's proof pool",
     )

@@ -7,42 +7,36 @@ isolated by one snapshot across L1 and every L2 (``nr.testing.isolation``),
 on it, their L2 nodes here), ``--gas``, and the plugin's own snapshot cost in
 the terminal summary.
 
-Importing it changes nothing: the project's speed-ups (``l1.accel``) are
-switched on by the session fixture that starts the embedded nodes, as
-``nr devnet`` runs, and off again at the session's end if they were off.
+Importing it changes nothing, and costs little: pytest loads it in every run
+of the environment, so the nodes, web3.py and py-evm are imported only when a
+test asks for one of its fixtures (``nr.testing.network``). The project's
+speed-ups (``l1.accel``) are switched on by the session fixture that starts
+the embedded nodes, as ``nr devnet`` runs, and off again at the session's end
+if they were off.
 """
 
+from __future__ import annotations
+
 import functools
-import ipaddress
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Union
-from urllib.parse import urlparse
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union
 
 import pytest
-from web3 import Web3
 
-from l1 import accel
-from l1.accounts import derive_accounts
-from l1.node import Devnet, DevnetConfig
-from precompile.execute import (
-    EXECUTE_MODES,
-    EXECUTE_PRECOMPILE_ADDRESS,
-    REEXECUTE_MODE,
-    ExecuteParameters,
-)
-from rollup.rollup import Rollup
-from rollup.stages import InvalidPreset, load_preset
+from precompile.constants import EXECUTE_MODES, REEXECUTE_MODE
 
-from .testing import assertions, revert_sites
-from .testing.artifacts import abi_and_bytecode, deploy_contract, vyper_positions, vyper_source
-from .testing.chains import ChainControl, Chains
-from .testing.clients import lean_client
-from .testing.composable import ComposableChains
-from .testing.gas import GasTable
-from .testing.isolation import Cost, LocalChain, RemoteChain, World
-from .testing.proving import Prover, ProverUnavailable, RemoteProver
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from rollup.rollup import Rollup
+
+    from .testing.chains import Chains
+    from .testing.composable import ComposableChains
+    from .testing.gas import GasTable
+    from .testing.isolation import Cost, World
+    from .testing.network import Network
+    from .testing.proving import Prover, RemoteProver
 
 DEFAULT_STAGE = 1
 # Where snapshots are taken: around the test body, and before fixtures of each pytest scope.
@@ -57,34 +51,6 @@ PLUGIN_FIXTURES = {
 ROLLUP_FIXTURES = {"rollup", "rollups", "l2"}
 # A test asking for this has its stage's composable rollup (and slot-mode L1) deployed too.
 COMPOSABLE_FIXTURES = {"composable", "composables"}
-# Who lands based blocks for the composable fixture: an account no other fixture pays from.
-BUILDER_ACCOUNT = 7
-
-
-class RollupsByStage(dict):
-    """The ``rollups`` fixture's dict: a stage no test asked for is explained, not a KeyError."""
-
-    def __missing__(self, stage):
-        deployed = ", ".join(map(repr, self)) or "none"
-        raise LookupError(
-            f"rollups[{stage!r}]: no rollup of stage {stage!r} in this session (deployed: "
-            f"{deployed}); a stage is deployed when a selected test asks for the rollup, rollups"
-            f" or l2 fixture under @pytest.mark.stage({stage!r})"
-        )
-
-
-@dataclass
-class Network:
-    """What one test session runs against."""
-
-    world: World
-    l1: Any
-    w3: Web3
-    rollups: Dict[Any, Rollup] = field(default_factory=RollupsByStage)
-    composables: Dict[Any, ComposableChains] = field(default_factory=dict)
-    # Where each chain's web3 is, for the gas report.
-    web3s: Dict[str, Web3] = field(default_factory=dict)
-
 
 @dataclass
 class PluginState:
@@ -155,12 +121,19 @@ def pytest_configure(config) -> None:
             f"--no-isolation-scopes: no scope {', '.join(sorted(unknown))}; the scopes are "
             + ", ".join(SCOPES)
         )
-    config.stash[STATE] = PluginState(gas=GasTable() if config.getoption("gas") else None)
+    gas = None
+    if config.getoption("gas"):
+        from .testing.gas import GasTable
+
+        gas = GasTable()
+    config.stash[STATE] = PluginState(gas=gas)
 
 
 def pytest_sessionstart(session) -> None:
     url = session.config.getoption("native_rollups_l1")
     if url is not None:
+        from .testing.network import connect_external
+
         session.config.stash[STATE].external = connect_external(
             url, session.config.getoption("native_rollups_allow_remote"),
             session.config.getoption("native_rollups_chain_id"),
@@ -194,6 +167,10 @@ def pytest_collection_modifyitems(config, items) -> None:
     state = config.stash[STATE]
     for item in items:
         check_no_isolation_markers(item)
+        if not asks_for_a_rollup(item, ROLLUP_FIXTURES | COMPOSABLE_FIXTURES):
+            continue
+        from rollup.stages import InvalidPreset, load_preset
+
         for fixtures, stages in (
             (ROLLUP_FIXTURES, state.stages),
             (COMPOSABLE_FIXTURES, state.composable_stages),
@@ -208,6 +185,8 @@ def pytest_collection_modifyitems(config, items) -> None:
                     raise pytest.UsageError(f"{item.nodeid}: stage marker: {invalid}") from None
                 stages.append(stage)
     if state.external is not None and state.stages:
+        from .testing.network import missing_execute
+
         missing = missing_execute(state.external)
         if missing:
             raise pytest.UsageError(
@@ -227,164 +206,23 @@ def check_no_isolation_markers(item) -> None:
             )
 
 
-# -- external nodes --
-
-
-def connect_external(url: str, allow_remote: bool, chain_id: int) -> Web3:
-    """A web3 for ``url`` once it is on this machine (or allowed), of ``chain_id`` and able to
-    snapshot; pytest.UsageError saying what is wrong otherwise."""
-    where = f"--native-rollups-l1 {url}"
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise pytest.UsageError(f"{where}: give an http:// or https:// URL of the L1 node")
-    if not allow_remote and not is_loopback(parsed.hostname):
-        raise pytest.UsageError(
-            f"{where}: {parsed.hostname} is not this machine; every test snapshots and reverts "
-            "that chain, so pass --native-rollups-allow-remote if you mean it"
-        )
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 10}))
-    try:
-        found = w3.eth.chain_id
-    except Exception as error:  # any failure to connect: requests, timeouts, bad JSON
-        raise pytest.UsageError(f"{where}: the node does not answer ({error})") from None
-    if found != chain_id:
-        raise pytest.UsageError(
-            f"{where}: the node's chain id is {found}, not {chain_id}; pass "
-            f"--native-rollups-chain-id {found} if it is the node you mean"
-        )
-    missing = missing_snapshot_support(w3)
-    if missing:
-        raise pytest.UsageError(
-            f"{where}: the node cannot isolate tests: {missing} (nr devnet, nr up and anvil can)"
-        )
-    return w3
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def missing_snapshot_support(w3: Web3) -> Optional[str]:
-    """What the node lacks of evm_snapshot / evm_revert, or None."""
-    taken = w3.provider.make_request("evm_snapshot", [])
-    if "error" in taken or taken.get("result") is None:
-        return f"evm_snapshot failed: {taken.get('error', {}).get('message', 'no result')}"
-    reverted = w3.provider.make_request("evm_revert", [taken["result"]])
-    if "error" in reverted or reverted.get("result") is not True:
-        return f"evm_revert failed: {reverted.get('error', {}).get('message', 'it returned false')}"
-    return None
-
-
-def missing_execute(w3: Web3) -> Optional[str]:
-    """Why the node has no EXECUTE precompile (a call to it that takes no input), or None."""
-    address = "0x" + EXECUTE_PRECOMPILE_ADDRESS.hex()
-    answer = w3.provider.make_request("eth_call", [{"to": address, "data": "0x"}, "latest"])
-    refusal = answer.get("error", {}).get("message", "")
-    if "EXECUTE" in refusal:
-        return None
-    said = f"answered {refusal!r}" if refusal else "succeeded"
-    return f"the node has no EXECUTE precompile at {address} (a call to it with no input {said})"
-
-
 # -- the session --
 
 
 @pytest.fixture(scope="session")
 def _native_rollups(request):
+    from .testing.network import session_network
+
     state = request.config.stash[STATE]
-    was_on = accel.enabled()
-    # The embedded nodes (the L1 and every L2 node) run as nr devnet runs them: accelerated.
-    accel.enable()
-    if state.external is not None:
-        session = external_network(state.external)
-    else:
-        session = embedded_network(request.config.getoption("native_rollups_execute"))
-    for stage in state.stages:
-        add_rollup(session, stage, Rollup.deploy(session.w3, stage), state.gas)
-    # A composable rollup runs on an L1 of its own in slot mode, embedded even beside an
-    # external node (whose blocks come as it mines them, not by slot).
-    for stage in state.composable_stages:
-        builder = derive_accounts()[BUILDER_ACCOUNT]
-        add_composable(session, stage, ComposableChains.deploy(stage, builder))
-    state.session, state.cost = session, session.world.cost
-    for web3 in session.web3s.values():
-        if web3 is not state.external:  # a client of an embedded node
-            lean_client(web3)
-    note_session_chains(session)
-    yield session
-    state.session = None
-    if not was_on:
-        accel.disable()
-
-
-def embedded_network(execute_mode: str) -> Network:
-    """The session's own L1 devnet, in the EXECUTE mode asked for."""
-    devnet = Devnet(DevnetConfig(execute=ExecuteParameters(mode=execute_mode)))
-    w3 = devnet.web3()
-    # Transactions without "from" come from account 0, on L1 and every L2.
-    w3.eth.default_account = devnet.accounts[0].checksum_address
-    session = Network(World(), devnet, w3, web3s={"L1": w3})
-    session.world.add_chain(LocalChain("L1", devnet))
-    session.world.add_part(devnet.proof_pool)
-    return session
-
-
-def external_network(w3: Web3) -> Network:
-    """
-    A running node as the L1 (``--native-rollups-l1``): snapshotted over
-    JSON-RPC with the rest; the rollups' L2 nodes still run in this process.
-    """
-    w3.eth.default_account = derive_accounts()[0].checksum_address
-    chain = RemoteChain("L1", w3)
-    session = Network(World(), chain, w3, web3s={"L1": w3})
-    session.world.add_chain(chain)
-    return session
-
-
-def add_rollup(session: Network, stage: Any, rollup: Rollup, gas: Optional[GasTable]) -> None:
-    """A demo rollup on the session's L1, its L2 node snapshotted with every other chain."""
-    name = f"L2 {rollup.config.l2_chain_id} (stage {stage})"
-    session.rollups[stage] = rollup
-    if gas is not None:
-        gas.name_rollup(rollup)
-    session.web3s[name] = rollup.l2_web3
-    rollup.l2_web3.eth.default_account = session.w3.eth.default_account
-    session.world.add_chain(LocalChain(name, rollup.l2))
-    session.world.add_sequencer(rollup.sequencer)
-    session.world.add_part(rollup.l2.proof_pool)
-
-
-def add_composable(session: Network, stage: Any, chains: ComposableChains) -> None:
-    """A composable rollup and its slot-mode L1 in the session, snapshotted with the rest."""
-    session.composables[stage] = chains
-    rollup = chains.rollup
-    names = (f"L1 in slot mode (stage {stage})", f"L2 {rollup.config.l2_chain_id} (composable)")
-    for name, devnet, web3 in zip(names, (chains.l1, rollup.l2), (chains.w3, chains.l2)):
-        web3.eth.default_account = devnet.accounts[0].checksum_address
-        session.web3s[name] = web3
-        session.world.add_chain(LocalChain(name, devnet))
-        session.world.add_part(devnet.proof_pool)
-    session.world.add_sequencer(rollup.sequencer)
-
-
-def note_session_chains(session: Network) -> None:
-    """
-    A new session's revert sites, noted on every chain's client (for
-    ``reverts(dev=...)``), and its L2s by chain id (for EXECUTE diagnoses).
-    """
-    revert_sites.SITES = revert_sites.RevertSites()
-    session.world.add_part(revert_sites.SITES)
-    for web3 in session.web3s.values():
-        revert_sites.watch(web3)
-    assertions.KNOWN_L2S.clear()
-    rollups = [*session.rollups.values(), *(c.rollup for c in session.composables.values())]
-    for rollup in rollups:
-        assertions.KNOWN_L2S[rollup.config.l2_chain_id] = rollup.l2_web3
+    with session_network(
+        state.external, request.config.getoption("native_rollups_execute"), state.stages,
+        state.composable_stages, state.gas,
+    ) as session:
+        state.session, state.cost = session, session.world.cost
+        try:
+            yield session
+        finally:
+            state.session = None
 
 
 def scopes_off(listed: str) -> List[str]:
@@ -419,7 +257,7 @@ def pytest_fixture_setup(fixturedef, request):
     if session is None or not changes_state(fixturedef):
         yield
         return
-    with gas_counted(state, session):
+    with gas_counted(state.gas, session):
         if not isolating(request.config, request.node, fixturedef.scope):
             yield
             return
@@ -439,7 +277,7 @@ def pytest_runtest_call(item):
         yield
         return
     if not isolating(item.config, item, "test"):
-        with gas_counted(state, session):
+        with gas_counted(state.gas, session):
             yield
         return
     state.isolated_tests += 1
@@ -452,10 +290,17 @@ def pytest_runtest_call(item):
     entry = session.world.push(f"test {item.nodeid}")
     try:
         # The gas is read before the snapshot is restored, while the blocks are there.
-        with gas_counted(state, session), each_example_isolated(item, session.world):
+        with gas_counted(state.gas, session), each_example_isolated(item, session.world):
             yield
     finally:
         session.world.finish(entry, strict=True)
+
+
+def gas_counted(gas: Optional[GasTable], session: Network):
+    """``nr.testing.network.gas_counted``: the session has imported it, as it is running."""
+    from .testing.network import gas_counted as counted
+
+    return counted(gas, session)
 
 
 @contextmanager
@@ -483,31 +328,6 @@ def each_example_isolated(item, world: World) -> Iterator[None]:
         yield
     finally:
         handle.inner_test = inner
-
-
-@contextmanager
-def gas_counted(state: PluginState, session: Network) -> Iterator[None]:
-    """With ``--gas``, the transactions of the blocks each chain mines meanwhile are counted."""
-    if state.gas is None:
-        yield
-        return
-    heads = chain_heads(session)
-    try:
-        yield
-    finally:
-        record_gas(state.gas, session, heads)
-
-
-def chain_heads(session: Network) -> Dict[str, int]:
-    """Each chain's head block number now."""
-    return {name: web3.eth.block_number for name, web3 in session.web3s.items()}
-
-
-def record_gas(gas: GasTable, session: Network, heads: Dict[str, int]) -> None:
-    """The transactions of every block each chain mined since ``heads``."""
-    for name, head in heads.items():
-        web3 = session.web3s[name]
-        gas.record_blocks(name, web3, head + 1, web3.eth.block_number)
 
 
 def pytest_terminal_summary(terminalreporter, config) -> None:
@@ -555,6 +375,8 @@ def w3(_native_rollups) -> Web3:
 @pytest.fixture(scope="session")
 def accounts(_native_rollups):
     """The funded accounts of the standard test mnemonic, with keys (the same on every L2)."""
+    from l1.accounts import derive_accounts
+
     return derive_accounts()
 
 
@@ -633,10 +455,11 @@ def prover(_native_rollups) -> Union[Prover, RemoteProver]:
     (over RPC with --native-rollups-l1, for a node whose provers hold the
     demo keys: --deterministic-provers).
     """
-    if not isinstance(_native_rollups.world.chains[0], RemoteChain):
-        return Prover(_native_rollups.l1)
+    from .testing.network import session_prover
+    from .testing.proving import ProverUnavailable
+
     try:
-        return RemoteProver(_native_rollups.w3)
+        return session_prover(_native_rollups)
     except ProverUnavailable as unavailable:
         pytest.skip(f"the prover fixture on --native-rollups-l1: {unavailable}")
 
@@ -649,49 +472,18 @@ def deploy(request, _native_rollups, accounts):
     contract by name, deployed by account 0 (or ``sender``) on the L1 (the
     default), a rollup's L2 (``on=rollup``) or any chain (``on=web3``).
     """
-    session: Network = _native_rollups
+    from .testing.network import deployer
 
-    def deploy_on(contract, *args, on: Any = "l1", sender: Optional[str] = None):
-        web3 = chain_web3(session, on)
-        deployed = deploy_contract(
-            web3, contract, *args, sender=sender or accounts[0].checksum_address
-        )
-        source, known = vyper_source(contract), None
-        if source is not None:
-            text, name = source
-            known = revert_sites.VyperSource(name, text, vyper_positions(text, name))
-        revert_sites.SITES.add_source(revert_sites.watch(web3), deployed.address, known)
-        gas = request.config.stash[STATE].gas
-        if gas is not None:
-            gas.name(deployed.address, contract_name(contract), abi_and_bytecode(contract)[0])
-        return deployed
-
-    return deploy_on
-
-
-def chain_web3(session: Network, on: Any) -> Web3:
-    if isinstance(on, Web3):
-        return on
-    if isinstance(on, Rollup):
-        return on.l2_web3
-    if on == "l1":
-        return session.w3
-    raise ValueError(f"deploy: on={on!r}: give 'l1', a rollup (for its L2) or a web3")
-
-
-def contract_name(contract) -> str:
-    text = str(contract)
-    return "source" if "\n" in text else Path(text).stem
+    return deployer(
+        _native_rollups, accounts[0].checksum_address, request.config.stash[STATE].gas
+    )
 
 
 @pytest.fixture
 def chain(request, _native_rollups) -> Chains:
     """``chain.l1`` and ``chain.l2``: mine, warp and run until a condition holds."""
-    session: Network = _native_rollups
-    devnet = session.l1 if isinstance(session.l1, Devnet) else None
-    l1 = ChainControl("L1", devnet=devnet, web3=session.w3)
-    l2 = None
-    if {"rollup", "l2"} & set(request.fixturenames):
-        rollup_ = _rollup_for(request, session)
-        l2 = ChainControl("L2", devnet=rollup_.l2, web3=rollup_.l2_web3)
-    return Chains(l1, l2)
+    from .testing.network import chain_controls
+
+    wants_l2 = {"rollup", "l2"} & set(request.fixturenames)
+    rollup_ = _rollup_for(request, _native_rollups) if wants_l2 else None
+    return chain_controls(_native_rollups, rollup_)

@@ -48,3 +48,8 @@ SCHEMA_ID_BYTES = 2
 FORK_CANCUN = 1
 FORK_PRAGUE = 2
 FORK_NAMES = {FORK_CANCUN: "cancun", FORK_PRAGUE: "prague"}
+
+# How a node verifies EXECUTE calls: run the guest inline, or count the
+# execution proofs in its pool (k of n distinct proof types).
+REEXECUTE_MODE, PROOFS_MODE = "reexecute", "proofs"
+EXECUTE_MODES = (REEXECUTE_MODE, PROOFS_MODE)

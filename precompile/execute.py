@@ -15,7 +15,7 @@ from eth.abc import ComputationAPI
 from eth.exceptions import VMError
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
 
-from .constants import FORK_PRAGUE
+from .constants import FORK_PRAGUE, PROOFS_MODE, REEXECUTE_MODE
 from .encoding import DecodingError, decode
 from .engines import REFERENCE_ENGINE
 from .forks import FORK_RULES, ForkRules
@@ -35,10 +35,6 @@ EXECUTE_CUMULATIVE_GAS_LIMIT = 30_000_000
 # (the order of a SNARK verification on L1).
 EXECUTE_PROOF_VERIFICATION_GAS = 200_000
 
-# How a node verifies EXECUTE calls: run the guest inline, or count the
-# execution proofs in its pool (k of n distinct proof types).
-REEXECUTE_MODE, PROOFS_MODE = "reexecute", "proofs"
-EXECUTE_MODES = (REEXECUTE_MODE, PROOFS_MODE)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,27 @@ def run(pytester, source, *args):
     return pytester.runpytest("-p", "no:cacheprovider", "-q", *args)
 
 
+def test_a_run_without_the_plugins_fixtures_imports_no_node_nor_web3(pytester):
+    """
+    pytest loads the plugin in every run of the environment, so loading it
+    imports no node, web3.py or py-evm (1.7 s): a test that asks for one of
+    its fixtures does.
+    """
+    pytester.makepyfile(test_user='''
+import sys
+
+HEAVY = ("web3", "eth", "l1.node", "rollup.stages", "py_ecc")
+
+def test_without_the_plugin():
+    assert [name for name in HEAVY if name in sys.modules] == []
+
+def test_with_it(w3):
+    assert [name for name in HEAVY if name in sys.modules] != []
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+
+
 def test_state_written_in_one_test_is_gone_in_the_next_at_every_scope_on_l1(pytester):
     pytester.makeconftest(COUNTER + '''
 import pytest

@@ -1,0 +1,309 @@
+"""
+What a pytest session of L2 integration tests runs against (``Network``):
+the L1 (the embedded devnet, or a running node over JSON-RPC), the demo
+rollups and composable rollups the selected tests ask for, and one ``World``
+that snapshots them all. The plugin (``nr.pytest_plugin``) builds it in its
+session fixture and imports this module only then, so that loading the
+plugin costs a pytest run that does not use it nothing.
+"""
+
+import ipaddress
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, Optional, Sequence, Union
+from urllib.parse import urlparse
+
+import pytest
+from web3 import Web3
+
+from l1 import accel
+from l1.accounts import derive_accounts
+from l1.node import Devnet, DevnetConfig
+from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS, ExecuteParameters
+from rollup.rollup import Rollup
+
+from . import assertions, revert_sites
+from .artifacts import abi_and_bytecode, deploy_contract, vyper_positions, vyper_source
+from .chains import ChainControl, Chains
+from .clients import lean_client
+from .composable import ComposableChains
+from .gas import GasTable
+from .isolation import LocalChain, RemoteChain, World
+from .proving import Prover, RemoteProver
+
+# Who lands based blocks for the composable fixture: an account no other fixture pays from.
+BUILDER_ACCOUNT = 7
+
+
+class RollupsByStage(dict):
+    """The ``rollups`` fixture's dict: a stage no test asked for is explained, not a KeyError."""
+
+    def __missing__(self, stage):
+        deployed = ", ".join(map(repr, self)) or "none"
+        raise LookupError(
+            f"rollups[{stage!r}]: no rollup of stage {stage!r} in this session (deployed: "
+            f"{deployed}); a stage is deployed when a selected test asks for the rollup, rollups"
+            f" or l2 fixture under @pytest.mark.stage({stage!r})"
+        )
+
+
+@dataclass
+class Network:
+    """What one test session runs against."""
+
+    world: World
+    l1: Any
+    w3: Web3
+    rollups: Dict[Any, Rollup] = field(default_factory=RollupsByStage)
+    composables: Dict[Any, ComposableChains] = field(default_factory=dict)
+    # Where each chain's web3 is, for the gas report.
+    web3s: Dict[str, Web3] = field(default_factory=dict)
+
+
+# -- external nodes --
+
+
+def connect_external(url: str, allow_remote: bool, chain_id: int) -> Web3:
+    """A web3 for ``url`` once it is on this machine (or allowed), of ``chain_id`` and able to
+    snapshot; pytest.UsageError saying what is wrong otherwise."""
+    where = f"--native-rollups-l1 {url}"
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise pytest.UsageError(f"{where}: give an http:// or https:// URL of the L1 node")
+    if not allow_remote and not is_loopback(parsed.hostname):
+        raise pytest.UsageError(
+            f"{where}: {parsed.hostname} is not this machine; every test snapshots and reverts "
+            "that chain, so pass --native-rollups-allow-remote if you mean it"
+        )
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 10}))
+    try:
+        found = w3.eth.chain_id
+    except Exception as error:  # any failure to connect: requests, timeouts, bad JSON
+        raise pytest.UsageError(f"{where}: the node does not answer ({error})") from None
+    if found != chain_id:
+        raise pytest.UsageError(
+            f"{where}: the node's chain id is {found}, not {chain_id}; pass "
+            f"--native-rollups-chain-id {found} if it is the node you mean"
+        )
+    missing = missing_snapshot_support(w3)
+    if missing:
+        raise pytest.UsageError(
+            f"{where}: the node cannot isolate tests: {missing} (nr devnet, nr up and anvil can)"
+        )
+    return w3
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def missing_snapshot_support(w3: Web3) -> Optional[str]:
+    """What the node lacks of evm_snapshot / evm_revert, or None."""
+    taken = w3.provider.make_request("evm_snapshot", [])
+    if "error" in taken or taken.get("result") is None:
+        return f"evm_snapshot failed: {taken.get('error', {}).get('message', 'no result')}"
+    reverted = w3.provider.make_request("evm_revert", [taken["result"]])
+    if "error" in reverted or reverted.get("result") is not True:
+        return f"evm_revert failed: {reverted.get('error', {}).get('message', 'it returned false')}"
+    return None
+
+
+def missing_execute(w3: Web3) -> Optional[str]:
+    """Why the node has no EXECUTE precompile (a call to it that takes no input), or None."""
+    address = "0x" + EXECUTE_PRECOMPILE_ADDRESS.hex()
+    answer = w3.provider.make_request("eth_call", [{"to": address, "data": "0x"}, "latest"])
+    refusal = answer.get("error", {}).get("message", "")
+    if "EXECUTE" in refusal:
+        return None
+    said = f"answered {refusal!r}" if refusal else "succeeded"
+    return f"the node has no EXECUTE precompile at {address} (a call to it with no input {said})"
+
+
+# -- the session --
+
+
+@contextmanager
+def session_network(
+    external: Optional[Web3],
+    execute_mode: str,
+    stages: Sequence[Any],
+    composable_stages: Sequence[Any],
+    gas: Optional[GasTable],
+) -> Iterator[Network]:
+    """
+    The session's network: on ``external`` (a running node) or an embedded
+    devnet in ``execute_mode``, with a rollup of each of ``stages`` and a
+    composable rollup of each of ``composable_stages``. Meanwhile the
+    embedded nodes (the L1 and every L2 node) run as ``nr devnet`` runs
+    them, accelerated; the speed-ups are off again after, if they were off.
+    """
+    was_on = accel.enabled()
+    accel.enable()
+    try:
+        if external is not None:
+            session = external_network(external)
+        else:
+            session = embedded_network(execute_mode)
+        for stage in stages:
+            add_rollup(session, stage, Rollup.deploy(session.w3, stage), gas)
+        # A composable rollup runs on an L1 of its own in slot mode, embedded even beside an
+        # external node (whose blocks come as it mines them, not by slot).
+        for stage in composable_stages:
+            builder = derive_accounts()[BUILDER_ACCOUNT]
+            add_composable(session, stage, ComposableChains.deploy(stage, builder))
+        for web3 in session.web3s.values():
+            if web3 is not external:  # a client of an embedded node
+                lean_client(web3)
+        note_session_chains(session)
+        yield session
+    finally:
+        if not was_on:
+            accel.disable()
+
+
+def embedded_network(execute_mode: str) -> Network:
+    """The session's own L1 devnet, in the EXECUTE mode asked for."""
+    devnet = Devnet(DevnetConfig(execute=ExecuteParameters(mode=execute_mode)))
+    w3 = devnet.web3()
+    # Transactions without "from" come from account 0, on L1 and every L2.
+    w3.eth.default_account = devnet.accounts[0].checksum_address
+    session = Network(World(), devnet, w3, web3s={"L1": w3})
+    session.world.add_chain(LocalChain("L1", devnet))
+    session.world.add_part(devnet.proof_pool)
+    return session
+
+
+def external_network(w3: Web3) -> Network:
+    """
+    A running node as the L1 (``--native-rollups-l1``): snapshotted over
+    JSON-RPC with the rest; the rollups' L2 nodes still run in this process.
+    """
+    w3.eth.default_account = derive_accounts()[0].checksum_address
+    chain = RemoteChain("L1", w3)
+    session = Network(World(), chain, w3, web3s={"L1": w3})
+    session.world.add_chain(chain)
+    return session
+
+
+def add_rollup(session: Network, stage: Any, rollup: Rollup, gas: Optional[GasTable]) -> None:
+    """A demo rollup on the session's L1, its L2 node snapshotted with every other chain."""
+    name = f"L2 {rollup.config.l2_chain_id} (stage {stage})"
+    session.rollups[stage] = rollup
+    if gas is not None:
+        gas.name_rollup(rollup)
+    session.web3s[name] = rollup.l2_web3
+    rollup.l2_web3.eth.default_account = session.w3.eth.default_account
+    session.world.add_chain(LocalChain(name, rollup.l2))
+    session.world.add_sequencer(rollup.sequencer)
+    session.world.add_part(rollup.l2.proof_pool)
+
+
+def add_composable(session: Network, stage: Any, chains: ComposableChains) -> None:
+    """A composable rollup and its slot-mode L1 in the session, snapshotted with the rest."""
+    session.composables[stage] = chains
+    rollup = chains.rollup
+    names = (f"L1 in slot mode (stage {stage})", f"L2 {rollup.config.l2_chain_id} (composable)")
+    for name, devnet, web3 in zip(names, (chains.l1, rollup.l2), (chains.w3, chains.l2)):
+        web3.eth.default_account = devnet.accounts[0].checksum_address
+        session.web3s[name] = web3
+        session.world.add_chain(LocalChain(name, devnet))
+        session.world.add_part(devnet.proof_pool)
+    session.world.add_sequencer(rollup.sequencer)
+
+
+def note_session_chains(session: Network) -> None:
+    """
+    A new session's revert sites, noted on every chain's client (for
+    ``reverts(dev=...)``), and its L2s by chain id (for EXECUTE diagnoses).
+    """
+    revert_sites.SITES = revert_sites.RevertSites()
+    session.world.add_part(revert_sites.SITES)
+    for web3 in session.web3s.values():
+        revert_sites.watch(web3)
+    assertions.KNOWN_L2S.clear()
+    rollups = [*session.rollups.values(), *(c.rollup for c in session.composables.values())]
+    for rollup in rollups:
+        assertions.KNOWN_L2S[rollup.config.l2_chain_id] = rollup.l2_web3
+
+
+@contextmanager
+def gas_counted(gas: Optional[GasTable], session: Network) -> Iterator[None]:
+    """With a gas table, the transactions of the blocks each chain mines meanwhile are counted."""
+    if gas is None:
+        yield
+        return
+    heads = chain_heads(session)
+    try:
+        yield
+    finally:
+        record_gas(gas, session, heads)
+
+
+def chain_heads(session: Network) -> Dict[str, int]:
+    """Each chain's head block number now."""
+    return {name: web3.eth.block_number for name, web3 in session.web3s.items()}
+
+
+def record_gas(gas: GasTable, session: Network, heads: Dict[str, int]) -> None:
+    """The transactions of every block each chain mined since ``heads``."""
+    for name, head in heads.items():
+        web3 = session.web3s[name]
+        gas.record_blocks(name, web3, head + 1, web3.eth.block_number)
+
+
+def chain_web3(session: Network, on: Any) -> Web3:
+    if isinstance(on, Web3):
+        return on
+    if isinstance(on, Rollup):
+        return on.l2_web3
+    if on == "l1":
+        return session.w3
+    raise ValueError(f"deploy: on={on!r}: give 'l1', a rollup (for its L2) or a web3")
+
+
+def contract_name(contract) -> str:
+    text = str(contract)
+    return "source" if "\n" in text else Path(text).stem
+
+
+def deployer(session: Network, default_sender: str, gas: Optional[GasTable]):
+    """
+    ``deploy(contract, *args, on=..., sender=None)`` (the plugin's ``deploy``)
+    on ``session``: by ``default_sender`` unless another is given, its Vyper
+    revert sites noted, its functions named in ``gas``.
+    """
+
+    def deploy_on(contract, *args, on: Any = "l1", sender: Optional[str] = None):
+        web3 = chain_web3(session, on)
+        deployed = deploy_contract(web3, contract, *args, sender=sender or default_sender)
+        source, known = vyper_source(contract), None
+        if source is not None:
+            text, name = source
+            known = revert_sites.VyperSource(name, text, vyper_positions(text, name))
+        revert_sites.SITES.add_source(revert_sites.watch(web3), deployed.address, known)
+        if gas is not None:
+            gas.name(deployed.address, contract_name(contract), abi_and_bytecode(contract)[0])
+        return deployed
+
+    return deploy_on
+
+
+def chain_controls(session: Network, rollup: Optional[Rollup]) -> Chains:
+    """The ``chain`` fixture's helpers for the L1 and, if given, ``rollup``'s L2."""
+    devnet = session.l1 if isinstance(session.l1, Devnet) else None
+    l1 = ChainControl("L1", devnet=devnet, web3=session.w3)
+    l2 = None if rollup is None else ChainControl("L2", devnet=rollup.l2, web3=rollup.l2_web3)
+    return Chains(l1, l2)
+
+
+def session_prover(session: Network) -> Union[Prover, RemoteProver]:
+    """The shared prover for the session's L1; ProverUnavailable over RPC when it cannot sign."""
+    if not isinstance(session.world.chains[0], RemoteChain):
+        return Prover(session.l1)
+    return RemoteProver(session.w3)
