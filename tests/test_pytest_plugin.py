@@ -336,7 +336,7 @@ def stage_two(rollups):
 def test_needs_stage_two(stage_two, rollup):
     pass
 
-@settings(max_examples=3, database=None)
+@settings(max_examples=3, database=None, deadline=None)
 @given(st.integers(min_value=5, max_value=9))
 def test_examples(w3, number):
     assert number < 5
