@@ -525,6 +525,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_accelerate_option(rpc)
     rpc.set_defaults(run=run_bench_rpc_command)
+    plugin_bench = benches.add_parser(
+        "plugin",
+        help="the pytest plugin's cost per test, beside titanoboa and ape",
+        description=(
+            "Run the example project's 50 tests (examples/test_overhead.py: 25 touching only "
+            "L1, 25 a rollup's L2) under the pytest plugin and, given their environments' "
+            "interpreters, the same tests on titanoboa and on ape, taking turns; prints each "
+            "harness's time per test (setup + call + teardown as pytest reports it) and how it "
+            "compares with the plugin's."
+        ),
+    )
+    plugin_bench.add_argument(
+        "--rounds",
+        type=positive_int,
+        default=2,
+        help="turns the harnesses take, each running the 50 tests (default: 2)",
+    )
+    plugin_bench.add_argument(
+        "--titanoboa",
+        metavar="PYTHON",
+        default=None,
+        help="the interpreter of an environment with titanoboa and pytest installed",
+    )
+    plugin_bench.add_argument(
+        "--ape",
+        metavar="PYTHON",
+        default=None,
+        help="the interpreter of an environment with eth-ape, ape-vyper and vyper installed"
+        " (its ape beside it)",
+    )
+    plugin_bench.set_defaults(run=run_bench_plugin_command)
     composability_bench = benches.add_parser(
         "composability",
         help="preconfirmation and settlement latency, based blocks landing in their slot",
@@ -1309,6 +1340,23 @@ def run_bench_rpc_command(args: argparse.Namespace) -> int:
         f"{workload} transfers\n{format_rpc_results(measured)}"
         for workload, measured in results.items()
     ))
+    return 0
+
+
+def run_bench_plugin_command(args: argparse.Namespace) -> int:
+    from nr.bench.plugin import (
+        HarnessFailed,
+        HarnessUnavailable,
+        format_plugin_results,
+        run_plugin_bench,
+    )
+
+    try:
+        results = run_plugin_bench(args.rounds, args.titanoboa, args.ape, log=log_to_stderr)
+    except (HarnessUnavailable, HarnessFailed) as problem:
+        print(f"nr bench plugin: {problem}", file=sys.stderr)
+        return 2 if isinstance(problem, HarnessUnavailable) else 1
+    print(format_plugin_results(results))
     return 0
 
 

@@ -102,3 +102,58 @@ def test_forcing_bench_shows_bonds_bound_the_attackers_leverage():
     # but net of the bonds it is paid, forcing costs the attacker about as much as the sequencer.
     assert costs.net_wei_amplification < 2
     assert "gas amplification" in format_forcing_costs(costs)
+
+
+# -- nr bench plugin --
+
+
+def test_the_plugin_bench_times_the_example_suite_per_test_and_reports_isolation():
+    from nr.bench.plugin import PLUGIN, format_plugin_results, run_plugin_bench
+
+    (plugin,) = run_plugin_bench(rounds=1)
+    assert plugin.name == PLUGIN
+    # 25 cases a function, the first (the session's setup) left out.
+    assert len(plugin.l1) == len(plugin.l2) == 24
+    assert 0 < plugin.l1_median < 1000 and 0 < plugin.l2_median < 1000
+    assert "50 isolated tests" in plugin.isolation
+    table = format_plugin_results([plugin])
+    assert table.splitlines()[1].startswith(PLUGIN) and "isolation: 52 snapshots" in table
+
+
+def test_per_test_times_leave_out_each_functions_first_case():
+    from nr.bench.plugin import per_test_milliseconds
+
+    durations = {
+        "test_overhead.py::test_l1[1]": 2.0,
+        "test_overhead.py::test_l1[2]": 0.004,
+        "test_overhead.py::test_l1[11]": 0.006,
+        "tests/test_overhead.py::test_l2[2]": 0.008,
+    }
+    assert per_test_milliseconds(durations, "test_l1") == pytest.approx([4.0, 6.0])
+    assert per_test_milliseconds(durations, "test_l2") == pytest.approx([8.0])
+
+
+def test_a_harness_environment_without_its_tool_is_refused_saying_what_is_missing(capsys):
+    import sys
+
+    from nr.bench.plugin import HarnessUnavailable, run_plugin_bench
+    from nr.cli import main
+
+    with pytest.raises(HarnessUnavailable, match="cannot import titanoboa and pytest"):
+        run_plugin_bench(rounds=1, titanoboa=sys.executable)
+    with pytest.raises(HarnessUnavailable, match="no ape beside it"):
+        run_plugin_bench(rounds=1, ape=sys.executable)
+    assert main(["bench", "plugin", "--titanoboa", "/no/such/python"]) == 2
+    assert "--titanoboa /no/such/python: no such interpreter" in capsys.readouterr().err
+
+
+def test_a_harness_whose_tests_fail_is_reported_with_its_output(tmp_path, monkeypatch):
+    from nr.bench import plugin as bench
+
+    failing = tmp_path / "test_overhead.py"
+    failing.write_text(
+        bench.OVERHEAD_SUITE.read_text().replace("== by", "== by + 1", 1)
+    )
+    monkeypatch.setattr(bench, "OVERHEAD_SUITE", failing)
+    with pytest.raises(bench.HarnessFailed, match=r"(?s)did not pass \(exit 1\).*failed"):
+        bench.run_plugin_bench(rounds=1)
