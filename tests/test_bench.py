@@ -151,9 +151,7 @@ def test_a_harness_whose_tests_fail_is_reported_with_its_output(tmp_path, monkey
     from nr.bench import plugin as bench
 
     failing = tmp_path / "test_overhead.py"
-    failing.write_text(
-        bench.OVERHEAD_SUITE.read_text().replace("== by", "== by + 1", 1)
-    )
+    failing.write_text(bench.OVERHEAD_SUITE.read_text().replace("== by", "== by + 1", 1))
     monkeypatch.setattr(bench, "OVERHEAD_SUITE", failing)
     with pytest.raises(bench.HarnessFailed, match=r"(?s)did not pass \(exit 1\).*failed"):
         bench.run_plugin_bench(rounds=1)
