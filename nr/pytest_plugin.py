@@ -18,9 +18,11 @@ if they were off.
 from __future__ import annotations
 
 import functools
+import ipaddress
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union
+from urllib.parse import urlparse
 
 import pytest
 
@@ -132,12 +134,35 @@ def pytest_configure(config) -> None:
 def pytest_sessionstart(session) -> None:
     url = session.config.getoption("native_rollups_l1")
     if url is not None:
+        check_external_url(url, session.config.getoption("native_rollups_allow_remote"))
         from .testing.network import connect_external
 
         session.config.stash[STATE].external = connect_external(
-            url, session.config.getoption("native_rollups_allow_remote"),
-            session.config.getoption("native_rollups_chain_id"),
+            url, session.config.getoption("native_rollups_chain_id")
         )
+
+
+def check_external_url(url: str, allow_remote: bool) -> None:
+    """pytest.UsageError unless ``url`` is an http(s) URL on this machine (or remote allowed),
+    said before the node's client is even imported."""
+    where = f"--native-rollups-l1 {url}"
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise pytest.UsageError(f"{where}: give an http:// or https:// URL of the L1 node")
+    if not allow_remote and not is_loopback(parsed.hostname):
+        raise pytest.UsageError(
+            f"{where}: {parsed.hostname} is not this machine; every test snapshots and reverts "
+            "that chain, so pass --native-rollups-allow-remote if you mean it"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def stage_of(node) -> Any:

@@ -1,6 +1,8 @@
 """The benchmark's workload blocks are real L2 blocks: every engine verifies them."""
 
 import itertools
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -134,8 +136,6 @@ def test_per_test_times_leave_out_each_functions_first_case():
 
 
 def test_a_harness_environment_without_its_tool_is_refused_saying_what_is_missing(capsys):
-    import sys
-
     from nr.bench.plugin import HarnessUnavailable, run_plugin_bench
     from nr.cli import main
 
@@ -145,6 +145,23 @@ def test_a_harness_environment_without_its_tool_is_refused_saying_what_is_missin
         run_plugin_bench(rounds=1, ape=sys.executable)
     assert main(["bench", "plugin", "--titanoboa", "/no/such/python"]) == 2
     assert "--titanoboa /no/such/python: no such interpreter" in capsys.readouterr().err
+    # A program that exits 0 on anything is not taken for a Python; a directory is not one.
+    with pytest.raises(HarnessUnavailable, match="/bin/true: not a Python interpreter"):
+        run_plugin_bench(rounds=1, titanoboa="/bin/true")
+    with pytest.raises(HarnessUnavailable, match="a directory; give its python"):
+        run_plugin_bench(rounds=1, titanoboa=str(Path(sys.executable).parent))
+
+
+def test_an_interpreter_given_by_a_relative_path_is_found_from_the_harness_directory(
+    tmp_path, monkeypatch
+):
+    """Each harness runs in a directory of its own: a relative path must not be kept."""
+    from nr.bench.plugin import existing_interpreter
+
+    monkeypatch.chdir(Path(sys.executable).parent.parent)
+    relative = str(Path(sys.executable).relative_to(Path.cwd()))
+    found = existing_interpreter(relative, "--titanoboa")
+    assert Path(found).is_absolute() and Path(found).samefile(sys.executable)
 
 
 def test_a_harness_whose_tests_fail_is_reported_with_its_output(tmp_path, monkeypatch):

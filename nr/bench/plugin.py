@@ -175,9 +175,7 @@ def plugin_harness(suite: str) -> Harness:
 def titanoboa_harness(python: str, counter: str) -> Harness:
     """The suite on titanoboa (``boa.loads``, its own rollback), in ``python``'s environment."""
     interpreter = existing_interpreter(python, "--titanoboa")
-    found = subprocess.run(
-        [interpreter, "-c", "import boa, pytest"], capture_output=True, text=True, timeout=120
-    )
+    found = environment_answers(interpreter, "--titanoboa", "import boa, pytest")
     if found.returncode != 0:
         raise HarnessUnavailable(
             f"--titanoboa {python}: that environment cannot import titanoboa and pytest "
@@ -201,18 +199,14 @@ def ape_harness(python: str, counter: str) -> Harness:
         raise HarnessUnavailable(
             f"--ape {python}: no ape beside it ({ape}); pip install eth-ape ape-vyper vyper there"
         )
-    version = subprocess.run(
-        [interpreter, "-c", "import vyper; print(vyper.__version__)"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    version = environment_answers(interpreter, "--ape", "import vyper; print(vyper.__version__)")
     if version.returncode != 0:
         raise HarnessUnavailable(
             f"--ape {python}: that environment has no vyper compiler "
             f"({last_line(version.stderr)}); pip install ape-vyper vyper there"
         )
-    pragma = f"# pragma version {version.stdout.strip().split('+')[0]}\n"
+    # It printed the version, then "ok".
+    pragma = f"# pragma version {version.stdout.split()[-2].split('+')[0]}\n"
     files = {
         "ape-config.yaml": "name: overhead\nplugins:\n  - name: vyper\n",
         "contracts/Counter.vy": pragma + counter,
@@ -223,10 +217,24 @@ def ape_harness(python: str, counter: str) -> Harness:
 
 
 def existing_interpreter(python: str, option: str) -> str:
+    """``python`` as an absolute path (the harness runs in a directory of its own)."""
+    if os.path.isdir(python):
+        raise HarnessUnavailable(f"{option} {python}: a directory; give its python")
     found = shutil.which(python)
     if found is None:
         raise HarnessUnavailable(f"{option} {python}: no such interpreter")
-    return found
+    return os.path.abspath(found)
+
+
+def environment_answers(interpreter: str, option: str, code: str) -> subprocess.CompletedProcess:
+    """``code`` run by ``interpreter``; HarnessUnavailable if that is no Python (another
+    program may exit 0 on anything: a Python prints ``ok`` after the code)."""
+    completed = subprocess.run(
+        [interpreter, "-c", code + "; print('ok')"], capture_output=True, text=True, timeout=120
+    )
+    if completed.returncode == 0 and last_line(completed.stdout) != "ok":
+        raise HarnessUnavailable(f"{option} {interpreter}: not a Python interpreter")
+    return completed
 
 
 def last_line(text: str) -> str:
@@ -260,11 +268,16 @@ def run_once(harness: Harness, directory: Path) -> Tuple[Dict[str, float], str]:
         raise HarnessFailed(
             f"{harness.name}: the 50 tests did not finish in {RUN_TIMEOUT_SECONDS} s"
         ) from None
-    if completed.returncode != 0 or not durations.is_file():
-        output = (completed.stdout + completed.stderr).strip().splitlines()[-15:]
+    output = (completed.stdout + completed.stderr).strip().splitlines()[-15:]
+    if completed.returncode != 0:
         raise HarnessFailed(
             f"{harness.name}: the 50 tests did not pass (exit {completed.returncode}):\n"
             + "\n".join(output)
+        )
+    if not durations.is_file():
+        raise HarnessFailed(
+            f"{harness.name}: the run wrote no test times (is {harness.command[0]} that "
+            "harness's pytest?):\n" + "\n".join(output)
         )
     return json.loads(durations.read_text()), completed.stdout
 
@@ -328,7 +341,8 @@ def format_plugin_results(results: Sequence[HarnessTimes]) -> str:
     """A row per harness: per-test medians, each round's L1 median, and ratios to the plugin."""
     plugin = next(times for times in results if times.name == PLUGIN)
     rows = [
-        f"{'harness':<15} {'L1-only test':>12} {'L2 test':>9} {'rounds (L1)':>17}   vs the plugin"
+        f"{'harness':<15} {'L1-only test':>12} {'L2 test':>9} {'rounds (L1)':>17}"
+        "   L1 vs the plugin"
     ]
     for times in results:
         spread = ", ".join(f"{l1:.2f}" for l1, _ in times.rounds)

@@ -7,12 +7,10 @@ session fixture and imports this module only then, so that loading the
 plugin costs a pytest run that does not use it nothing.
 """
 
-import ipaddress
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Sequence, Union
-from urllib.parse import urlparse
 
 import pytest
 from web3 import Web3
@@ -64,18 +62,10 @@ class Network:
 # -- external nodes --
 
 
-def connect_external(url: str, allow_remote: bool, chain_id: int) -> Web3:
-    """A web3 for ``url`` once it is on this machine (or allowed), of ``chain_id`` and able to
-    snapshot; pytest.UsageError saying what is wrong otherwise."""
+def connect_external(url: str, chain_id: int) -> Web3:
+    """A web3 for the node at ``url`` (checked by the plugin as a URL already), of
+    ``chain_id`` and able to snapshot; pytest.UsageError saying what is wrong otherwise."""
     where = f"--native-rollups-l1 {url}"
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise pytest.UsageError(f"{where}: give an http:// or https:// URL of the L1 node")
-    if not allow_remote and not is_loopback(parsed.hostname):
-        raise pytest.UsageError(
-            f"{where}: {parsed.hostname} is not this machine; every test snapshots and reverts "
-            "that chain, so pass --native-rollups-allow-remote if you mean it"
-        )
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 10}))
     try:
         found = w3.eth.chain_id
@@ -92,15 +82,6 @@ def connect_external(url: str, allow_remote: bool, chain_id: int) -> Web3:
             f"{where}: the node cannot isolate tests: {missing} (nr devnet, nr up and anvil can)"
         )
     return w3
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def missing_snapshot_support(w3: Web3) -> Optional[str]:
