@@ -3,8 +3,8 @@ What a pytest session of L2 integration tests runs against (``Network``):
 the L1 (the embedded devnet, or a running node over JSON-RPC), the demo
 rollups and composable rollups the selected tests ask for, and one ``World``
 that snapshots them all. The plugin (``nr.pytest_plugin``) builds it in its
-session fixture and imports this module only then, so that loading the
-plugin costs a pytest run that does not use it nothing.
+session fixture and imports this module only then: a pytest run that does
+not use the plugin's fixtures pays nothing for this module's imports.
 """
 
 from contextlib import contextmanager
