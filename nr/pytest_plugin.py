@@ -192,10 +192,6 @@ def pytest_collection_modifyitems(config, items) -> None:
     state = config.stash[STATE]
     for item in items:
         check_no_isolation_markers(item)
-        if not asks_for_a_rollup(item, ROLLUP_FIXTURES | COMPOSABLE_FIXTURES):
-            continue
-        from rollup.stages import InvalidPreset, load_preset
-
         for fixtures, stages in (
             (ROLLUP_FIXTURES, state.stages),
             (COMPOSABLE_FIXTURES, state.composable_stages),
@@ -204,6 +200,9 @@ def pytest_collection_modifyitems(config, items) -> None:
                 continue
             stage = stage_of(item)
             if stage not in stages:
+                # Imported only for a stage to check: a run without rollups never pays for it.
+                from rollup.stages import InvalidPreset, load_preset
+
                 try:
                     load_preset(stage)
                 except InvalidPreset as invalid:

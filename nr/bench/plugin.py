@@ -32,6 +32,8 @@ PLUGIN, TITANOBOA, APE = "native-rollups", "titanoboa", "ape"
 DEFAULT_ROUNDS = 2
 # The longest one harness's run of the 50 tests may take, its session's setup included.
 RUN_TIMEOUT_SECONDS = 600
+# How the plugin's and titanoboa's harnesses start pytest (ape's starts it itself).
+PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
 # The two halves of the suite, by test function.
 L1_TESTS, L2_TESTS = "test_l1", "test_l2"
 
@@ -168,8 +170,7 @@ def counter_source(suite: str) -> str:
 
 def plugin_harness(suite: str) -> Harness:
     """The suite under this project's plugin, in this interpreter."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    return Harness(PLUGIN, command, {"test_overhead.py": suite})
+    return Harness(PLUGIN, [sys.executable, *PYTEST], {"test_overhead.py": suite})
 
 
 def titanoboa_harness(python: str, counter: str) -> Harness:
@@ -181,9 +182,8 @@ def titanoboa_harness(python: str, counter: str) -> Harness:
             f"--titanoboa {python}: that environment cannot import titanoboa and pytest "
             f"({last_line(found.stderr)}); pip install titanoboa pytest there"
         )
-    command = [interpreter, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     suite = f"COUNTER = {counter!r}\n{TITANOBOA_SUITE}"
-    return Harness(TITANOBOA, command, {"test_overhead.py": suite})
+    return Harness(TITANOBOA, [interpreter, *PYTEST], {"test_overhead.py": suite})
 
 
 def ape_harness(python: str, counter: str) -> Harness:
