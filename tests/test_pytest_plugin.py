@@ -6,6 +6,7 @@ what a failing assertion says, external nodes, and the reports.
 
 import json
 import threading
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -841,19 +842,13 @@ def test_a_non_loopback_node_is_refused_unless_asked(pytester):
     result.stderr.fnmatch_lines(["*10.1.2.3 is not this machine;*--native-rollups-allow-remote*"])
 
 
-class NoSnapshots(BaseHTTPRequestHandler):
-    """A JSON-RPC node of chain 31337 without evm_snapshot, as geth answers an unknown method."""
+class PostServer(BaseHTTPRequestHandler):
+    """An HTTP server answering each POST with ``answer(body)``: (content type, bytes)."""
 
     def do_POST(self):
-        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if request["method"] == "eth_chainId":
-            answer = {"result": "0x7a69"}
-        else:
-            message = f"the method {request['method']} does not exist/is not available"
-            answer = {"error": {"code": -32601, "message": message}}
-        body = json.dumps({"jsonrpc": "2.0", "id": request["id"], **answer}).encode()
+        content_type, body = self.answer(self.rfile.read(int(self.headers["Content-Length"])))
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -862,14 +857,55 @@ class NoSnapshots(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_node_without_snapshots_is_refused_saying_what_is_missing(pytester):
-    server = HTTPServer(("127.0.0.1", 0), NoSnapshots)
+@contextmanager
+def serving(handler):
+    """``handler`` served on a free local port meanwhile: its URL."""
+    server = HTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{server.server_port}"
-        result = run(pytester, "def test_x(w3): pass", f"--native-rollups-l1={url}")
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+
+
+class NotANode(PostServer):
+    """A web server that answers every request with a page, not JSON-RPC."""
+
+    def answer(self, body):
+        return "text/html", b"<html>hello</html>"
+
+
+def test_an_external_node_that_does_not_answer_is_refused_in_words(pytester):
+    """Nothing listening, or a web server that is no node: said so, not in requests' words."""
+    url = f"--native-rollups-l1=http://127.0.0.1:{free_port()}"
+    result = run(pytester, "def test_x(w3): pass", url)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*: nothing answers there: is the node running, on that port?"])
+    assert "HTTPConnectionPool" not in result.stderr.str()
+    with serving(NotANode) as url:
+        result = run(pytester, "def test_x(w3): pass", f"--native-rollups-l1={url}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*: what answers there is no JSON-RPC node (eth_chainId got no*"])
+
+
+class NoSnapshots(PostServer):
+    """A JSON-RPC node of chain 31337 without evm_snapshot, as geth answers an unknown method."""
+
+    def answer(self, body):
+        request = json.loads(body)
+        if request["method"] == "eth_chainId":
+            answer = {"result": "0x7a69"}
+        else:
+            message = f"the method {request['method']} does not exist/is not available"
+            answer = {"error": {"code": -32601, "message": message}}
+        return "application/json", json.dumps(
+            {"jsonrpc": "2.0", "id": request["id"], **answer}
+        ).encode()
+
+
+def test_a_node_without_snapshots_is_refused_saying_what_is_missing(pytester):
+    with serving(NoSnapshots) as url:
+        result = run(pytester, "def test_x(w3): pass", f"--native-rollups-l1={url}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([
         "*the node cannot isolate tests: evm_snapshot failed: the method evm_snapshot does not"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Sequence, Union
 
 import pytest
+import requests
 from web3 import Web3
 
 from l1 import accel
@@ -70,7 +71,7 @@ def connect_external(url: str, chain_id: int) -> Web3:
     try:
         found = w3.eth.chain_id
     except Exception as error:  # any failure to connect: requests, timeouts, bad JSON
-        raise pytest.UsageError(f"{where}: the node does not answer ({error})") from None
+        raise pytest.UsageError(f"{where}: {unanswered(error)}") from None
     if found != chain_id:
         raise pytest.UsageError(
             f"{where}: the node's chain id is {found}, not {chain_id}; pass "
@@ -82,6 +83,17 @@ def connect_external(url: str, chain_id: int) -> Web3:
             f"{where}: the node cannot isolate tests: {missing} (nr devnet, nr up and anvil can)"
         )
     return w3
+
+
+def unanswered(error: Exception) -> str:
+    """Why asking a node for its chain id failed, in words (not the HTTP library's)."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return "nothing answers there within 10 s (a firewall, or the wrong host?)"
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return "nothing answers there: is the node running, on that port?"
+    if isinstance(error, requests.exceptions.Timeout):
+        return "the node took more than 10 s to tell its chain id"
+    return "what answers there is no JSON-RPC node (eth_chainId got no chain id back)"
 
 
 def missing_snapshot_support(w3: Web3) -> Optional[str]:
