@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from contextlib import contextmanager
+import os
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union
 from urllib.parse import urlparse
 
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from .testing.chains import Chains
     from .testing.composable import ComposableChains
     from .testing.gas import GasTable
-    from .testing.isolation import Cost, World
+    from .testing.isolation import Cost, Entry, World
     from .testing.network import Network
     from .testing.proving import Prover, RemoteProver
 
@@ -65,6 +67,29 @@ class PluginState:
     gas: Optional[GasTable] = None
     # The session's snapshot cost, kept for the summary after its fixtures are gone.
     cost: Optional[Cost] = None
+    # Fixtures being set up before the session started: it may start inside their setup.
+    waiting: List[FixtureSetup] = field(default_factory=list)
+
+
+@dataclass
+class FixtureSetup:
+    """A fixture being set up, and the snapshot taken before it (if any)."""
+
+    fixturedef: Any
+    request: Any
+    world: Optional[World] = None
+    entry: Optional[Entry] = None
+
+    def snapshot(self, world: World) -> None:
+        """A snapshot before this fixture, restored (in stack order) when it ends."""
+        fixturedef = self.fixturedef
+        self.world = world
+        code = getattr(fixturedef.func, "__code__", None)
+        where = None if code is None else (code.co_filename, code.co_firstlineno)
+        self.entry = entry = world.push(
+            f"{fixturedef.scope} fixture {fixturedef.argname}", fixturedef.scope, where
+        )
+        fixturedef.addfinalizer(lambda: world.finish(entry))
 
 
 STATE = pytest.StashKey[PluginState]()
@@ -166,15 +191,35 @@ def is_loopback(host: str) -> bool:
 
 
 def stage_of(node) -> Any:
-    """The stage a test's rollup has: its (or its module's) ``stage`` marker, else 1."""
+    """
+    The stage a test's rollup has: its (or its module's) ``stage`` marker,
+    else 1. A stage number (``"1"`` is 1), or a preset file's path: relative
+    to the test's file if there is one there, else to the working directory.
+    """
     marker = node.get_closest_marker("stage")
     if marker is None:
         return DEFAULT_STAGE
-    if len(marker.args) != 1:
+    if len(marker.args) != 1 or marker.kwargs:
         raise pytest.UsageError(
             f"{node.nodeid}: the stage marker takes one stage (0, 1, 2) or a preset path"
         )
-    return marker.args[0]
+    stage = marker.args[0]
+    if isinstance(stage, str) and stage.strip().isdigit():
+        return int(stage)
+    if isinstance(stage, int) and not isinstance(stage, bool):
+        return stage
+    if isinstance(stage, (str, os.PathLike)) and str(stage).strip():
+        return preset_path(node, Path(stage))
+    raise pytest.UsageError(
+        f"{node.nodeid}: the stage marker takes a stage (0, 1, 2) or a preset file's path,"
+        f" not {stage!r}"
+    )
+
+
+def preset_path(node, given: Path) -> str:
+    """A preset's path beside the test's file if it is there, else as given; absolute."""
+    beside_the_test = Path(getattr(node, "path", ".")).parent / given
+    return str((beside_the_test if beside_the_test.exists() else given).absolute())
 
 
 def asks_for_a_rollup(item, fixtures=ROLLUP_FIXTURES) -> bool:
@@ -190,6 +235,7 @@ def asks_for_a_rollup(item, fixtures=ROLLUP_FIXTURES) -> bool:
 def pytest_collection_modifyitems(config, items) -> None:
     """The rollups the selected tests ask for, deployed once per session before any snapshot."""
     state = config.stash[STATE]
+    chain_ids: Dict[int, Any] = {}
     for item in items:
         check_no_isolation_markers(item)
         for fixtures, stages in (
@@ -204,9 +250,11 @@ def pytest_collection_modifyitems(config, items) -> None:
                 from rollup.stages import InvalidPreset, load_preset
 
                 try:
-                    load_preset(stage)
+                    preset = load_preset(stage)
                 except InvalidPreset as invalid:
                     raise pytest.UsageError(f"{item.nodeid}: stage marker: {invalid}") from None
+                if stages is state.stages:
+                    check_own_chain_id(item, stage, preset.l2_chain_id, chain_ids)
                 stages.append(stage)
     if state.external is not None and state.stages:
         from .testing.network import missing_execute
@@ -219,9 +267,25 @@ def pytest_collection_modifyitems(config, items) -> None:
             )
 
 
+def check_own_chain_id(item, stage: Any, chain_id: int, chain_ids: Dict[int, Any]) -> None:
+    """UsageError for a second rollup of the session with an L2 chain id another one has."""
+    other = chain_ids.setdefault(chain_id, stage)
+    if other != stage:
+        raise pytest.UsageError(
+            f"{item.nodeid}: stage marker: the rollup of {stage!r} would have L2 chain id"
+            f" {chain_id}, as the rollup of {other!r} in this session has; give the preset"
+            " an l2_chain_id of its own (transactions of one L2 are valid on the other)"
+        )
+
+
 def check_no_isolation_markers(item) -> None:
     """UsageError for a ``no_isolation`` marker naming a scope there is not (a typo)."""
     for marker in item.iter_markers("no_isolation"):
+        if marker.kwargs:
+            raise pytest.UsageError(
+                f"{item.nodeid}: no_isolation marker: it takes scopes as arguments"
+                f" (no_isolation(\"test\", \"function\")), not {', '.join(marker.kwargs)}="
+            )
         unknown = [scope for scope in marker.args if scope not in SCOPES]
         if unknown:
             raise pytest.UsageError(
@@ -243,6 +307,7 @@ def _native_rollups(request):
         state.composable_stages, state.gas,
     ) as session:
         state.session, state.cost = session, session.world.cost
+        start_isolating(state, session)
         try:
             yield session
         finally:
@@ -265,30 +330,62 @@ def isolating(config, node, scope: str) -> bool:
 
 
 def changes_state(fixturedef) -> bool:
-    """Whether a fixture may change a chain: not the plugin's own, nor a parametrize value."""
-    direct_parameter = getattr(fixturedef.func, "__name__", "") == "get_direct_param_fixture_func"
-    return fixturedef.argname not in PLUGIN_FIXTURES and not direct_parameter
+    """
+    Whether a fixture may change a chain: not the plugin's own (a project's
+    fixture of the same name is snapshotted like any other), nor a parametrize
+    value.
+    """
+    function = fixturedef.func
+    direct_parameter = getattr(function, "__name__", "") == "get_direct_param_fixture_func"
+    plugins_own = fixturedef.argname in PLUGIN_FIXTURES and function.__module__ == __name__
+    return not plugins_own and not direct_parameter
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(fixturedef, request):
     """
     A snapshot before each fixture's setup, restored (in stack order) at its
-    teardown; with ``--gas``, the transactions its setup sent are counted.
+    teardown, or at once if the setup fails (nobody has its value); with
+    ``--gas``, the transactions its setup sent are counted.
     """
     state = request.config.stash[STATE]
+    if not changes_state(fixturedef):
+        return (yield)
     session = state.session
-    if session is None or not changes_state(fixturedef):
-        yield
-        return
-    with gas_counted(state.gas, session):
-        if not isolating(request.config, request.node, fixturedef.scope):
-            yield
-            return
-        entry = session.world.push(f"{fixturedef.scope} fixture {fixturedef.argname}")
-        fixturedef.addfinalizer(lambda: session.world.finish(entry))
-        yield
-        session.world.settled(entry)
+    setup = FixtureSetup(fixturedef, request)
+    if session is None:
+        # The session may start inside this setup (a fixture reaching w3 through
+        # request.getfixturevalue): it then snapshots this fixture before anything else.
+        state.waiting.append(setup)
+    elif isolating(request.config, request.node, fixturedef.scope):
+        setup.snapshot(session.world)
+    try:
+        with gas_counted(state.gas, session):
+            result = yield
+    except BaseException:
+        if setup.entry is not None:
+            setup.world.finish(setup.entry)
+        raise
+    finally:
+        if session is None:
+            state.waiting.remove(setup)
+    if setup.entry is not None:
+        setup.world.settled(setup.entry)
+    return result
+
+
+def start_isolating(state: PluginState, session: Network) -> None:
+    """
+    A new session's isolation: the shared clients' settings snapshotted with
+    the chains, and a snapshot before each fixture whose setup started it.
+    """
+    from .testing.isolation import ClientSettings
+
+    for web3 in session.web3s.values():
+        session.world.add_part(ClientSettings(web3))
+    for setup in state.waiting:  # outermost first
+        if isolating(setup.request.config, setup.request.node, setup.fixturedef.scope):
+            setup.snapshot(session.world)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -320,11 +417,32 @@ def pytest_runtest_call(item):
         session.world.finish(entry, strict=True)
 
 
-def gas_counted(gas: Optional[GasTable], session: Network):
+def gas_counted(gas: Optional[GasTable], session: Optional[Network]):
     """``nr.testing.network.gas_counted``: the session has imported it, as it is running."""
+    if session is None:
+        return nullcontext()
     from .testing.network import gas_counted as counted
 
     return counted(gas, session)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failure while writes of finished tests or fixtures are still on the chains says so."""
+    report = yield
+    session = item.config.stash[STATE].session
+    if report.failed and session is not None:
+        own = f"test {item.nodeid}"
+        earlier = [label for label in session.world.leftovers() if label != own]
+        if earlier:
+            report.sections.append((
+                "native-rollups isolation",
+                "still on the chains, from before this test: the writes of "
+                + ", ".join(earlier)
+                + " (each ended while a fixture set up after it, with writes of its own, was"
+                " still in use; see the warning or error it ended with)",
+            ))
+    return report
 
 
 @contextmanager

@@ -171,8 +171,10 @@ def council_requirements(config: StageConfig) -> list:
 def load_preset(name: Union[int, str, Path]) -> StageConfig:
     """A preset by stage number (0, 1, 2) or by path to a JSON file."""
     path = PRESETS / f"stage{name}.json" if str(name) in map(str, STAGES) else Path(str(name))
-    if not path.exists() and str(name).isdigit():
+    if not path.exists() and str(name).lstrip("-").isdigit():
         raise InvalidPreset(f"no stage {name}: the stages are {STAGES}, or give a preset file")
+    if not path.is_file():
+        raise InvalidPreset(f"{path.absolute()}: no preset file there")
     try:
         document = json.loads(Path(path).read_text())
     except (OSError, ValueError) as error:

@@ -3,11 +3,14 @@ One snapshot across L1, an L2, its sequencer's cursor and the proof pools
 (``nr.testing.isolation``): restored together, in stack order, and checked.
 """
 
+import warnings
+
 import pytest
 from test_prover_robustness import for_unseen_payload
+from web3.middleware import Web3Middleware
 
 from l1.node import Devnet
-from nr.testing.isolation import IsolationError, LocalChain, World
+from nr.testing.isolation import ClientSettings, IsolationError, LeftoverWrites, LocalChain, World
 from precompile.encoding import encode
 from prover.pool import ProofPool
 from rollup.rollup import Rollup
@@ -48,19 +51,145 @@ def test_a_restore_takes_l1_the_l2_and_the_sequencer_cursor_back_together(networ
         assert rollup.l2_balance(alice) == before + 2 * ETHER
 
 
-def test_entries_finished_out_of_order_wait_for_the_ones_above(network):
+def test_entries_finished_out_of_order_wait_for_the_ones_above_and_say_so(network):
     world, l1, _ = network
     bob = l1.accounts[1].checksum_address
     w3 = l1.web3()
     start = l1.head().block_number
-    lower = world.push("module fixture")
+    lower = world.push("module fixture lower", "module")
     w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
-    upper = world.push("session fixture set up later")
+    world.settled(lower)
+    upper = world.push("session fixture upper", "session")
     w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
-    world.finish(lower)
+    world.settled(upper)
+    with pytest.warns(LeftoverWrites, match="module fixture lower ended while session fixture"
+                      " upper, set up after it, is still in use"):
+        world.finish(lower)
     assert l1.head().block_number == start + 2 and world.stack == [lower, upper]
+    assert world.leftovers() == ["module fixture lower"]
     world.finish(upper)
     assert l1.head().block_number == start and world.stack == []
+
+
+def test_a_finished_fixture_that_changed_nothing_gives_way_to_the_ones_above(network):
+    world, l1, _ = network
+    bob = l1.accounts[1].checksum_address
+    start = l1.head().block_number
+    lower = world.push("module fixture lower", "module")
+    world.settled(lower)
+    upper = world.push("session fixture upper", "session")
+    l1.web3().eth.send_transaction({"from": bob, "to": bob, "value": 1})
+    world.settled(upper)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        world.finish(lower)
+    assert world.stack == [upper] and l1.head().block_number == start + 1
+    world.finish(upper)
+    assert l1.head().block_number == start and world.stack == []
+
+
+def queue_a_transaction(l1, rollup):
+    l1.set_automine(False)
+    bob = l1.accounts[1].checksum_address
+    l1.web3().eth.send_transaction({"from": bob, "to": bob, "value": 1})
+
+
+def censor(l1, rollup):
+    rollup.sequencer.ignores_forced = True
+
+
+def what_no_head_shows(l1, rollup):
+    return (
+        len(l1.pool.pending), l1.settings().automine, rollup.sequencer.ignores_forced,
+        l1.clock.offset,
+    )
+
+
+@pytest.mark.parametrize("change", [
+    queue_a_transaction,
+    lambda l1, rollup: l1.set_automine(False),
+    censor,
+    lambda l1, rollup: l1.increase_time(3600),
+], ids=["a pending transaction", "automine off", "a censoring sequencer", "the clock moved"])
+def test_a_fixture_that_changed_no_head_but_something_else_is_not_taken_for_neutral(
+    network, change
+):
+    """
+    Below it, a finished fixture waits, rather than being restored with a
+    snapshot of the fixture taken again on top: that would lose what it did.
+    """
+    world, l1, rollup = network
+    before = what_no_head_shows(l1, rollup)
+    lower = world.push("module fixture lower", "module")
+    l1.web3().eth.send_transaction({"from": l1.accounts[2].checksum_address,
+                                   "to": l1.accounts[2].checksum_address, "value": 1})
+    world.settled(lower)
+    upper = world.push("session fixture upper", "session")
+    change(l1, rollup)
+    world.settled(upper)
+    changed = what_no_head_shows(l1, rollup)
+    assert changed != before and not upper.neutral
+    with pytest.warns(LeftoverWrites):
+        world.finish(lower)
+    assert what_no_head_shows(l1, rollup) == changed
+    world.finish(upper)
+    assert what_no_head_shows(l1, rollup) == before and world.stack == []
+
+
+def test_a_test_body_and_a_function_fixture_it_asked_for_late_end_together(network):
+    """
+    A function fixture reached through request.getfixturevalue ends in the
+    test's own teardown: the body's writes wait for it, without an error.
+    """
+    world, l1, _ = network
+    bob = l1.accounts[1].checksum_address
+    w3 = l1.web3()
+    start = l1.head().block_number
+    body = world.push("test body")
+    w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
+    late = world.push("function fixture late", "function")
+    w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
+    world.settled(late)
+    world.finish(body, strict=True)
+    world.finish(late)
+    assert l1.head().block_number == start and world.stack == []
+
+
+def test_a_test_body_under_a_wider_fixture_it_asked_for_late_is_an_error(network):
+    world, l1, _ = network
+    bob = l1.accounts[1].checksum_address
+    body = world.push("test body")
+    late = world.push("module fixture late", "module")
+    l1.web3().eth.send_transaction({"from": bob, "to": bob, "value": 1})
+    world.settled(late)
+    with pytest.raises(IsolationError, match="test body ended while module fixture late"):
+        world.finish(body, strict=True)
+    world.finish(late)
+    assert world.stack == []
+
+
+def test_an_isolate_block_left_open_is_named_as_such(network):
+    world, l1, _ = network
+    body = world.push("test body")
+    world.push("block")
+    with pytest.raises(IsolationError, match="an isolate.. block opened in it still open"):
+        world.finish(body, strict=True)
+    world.stack.clear()
+
+
+def test_a_clients_default_account_and_middlewares_go_back(network):
+    _, l1, _ = network
+    w3 = l1.web3()
+    w3.eth.default_account = l1.accounts[0].checksum_address
+    middleware = tuple(w3.middleware_onion.middleware)
+    world = World()
+    world.add_part(ClientSettings(w3))
+    with world.isolate():
+        w3.eth.default_account = l1.accounts[3].checksum_address
+        w3.middleware_onion.remove("validation")
+        w3.middleware_onion.add(Web3Middleware, "a test's own")
+    assert w3.eth.default_account == l1.accounts[0].checksum_address
+    assert tuple(w3.middleware_onion.middleware) == middleware
 
 
 def test_a_snapshot_the_node_lost_is_an_error_naming_the_chain(network):

@@ -112,6 +112,25 @@ def test_accepted_after_three_of_five_proofs_not_two(
     assert result.new_payload_request_root == valid_input.new_payload_request.hash_tree_root()
 
 
+def test_a_revert_brings_back_the_proofs_and_what_waits_for_them(devnet, encoded_input, all_proofs):
+    """
+    evm_revert restores the proof pool and which pending transactions wait for
+    proofs: proofs gossiped after the snapshot are gone (EXECUTE needs them
+    again), and a waiting transaction is still mined once they arrive.
+    """
+    tx_hash = send_execute(devnet, encoded_input)
+    snapshot = devnet.snapshot()
+    assert publish(devnet, all_proofs, DEFAULT_PROOF_TYPES[:3]) == [ACCEPT] * 3
+    assert succeeded(receipt(devnet, tx_hash))
+    assert devnet.revert(snapshot)
+    assert receipt(devnet, tx_hash) is None
+    (waiting,) = devnet.awaiting_proofs.values()
+    assert "0 of the 3 proofs" in waiting
+    # The pool forgot them: the same proofs count again, and the transaction is mined.
+    assert publish(devnet, all_proofs, DEFAULT_PROOF_TYPES[:3]) == [ACCEPT] * 3
+    assert succeeded(receipt(devnet, tx_hash))
+
+
 def test_proofs_of_another_block_do_not_count(devnet, all_proofs):
     other = encode(l2_block_input(transfer=7))
     publish(devnet, all_proofs, DEFAULT_PROOF_TYPES[:3])

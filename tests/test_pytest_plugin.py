@@ -245,6 +245,139 @@ def test_each_value_on_a_clean_counter(counter, bumped, label):
     ])
 
 
+def test_what_no_head_shows_is_kept_and_undone_like_the_rest(pytester):
+    """
+    A session fixture first asked for in a module's second test, which
+    changes no head (a transaction queued with automine off, a censoring
+    sequencer): the module fixture below it ends without taking that along.
+    """
+    pytester.makeconftest("""
+import pytest
+
+@pytest.fixture(scope="session")
+def prepared(l1, w3, accounts, rollups):
+    l1.set_automine(False)
+    w3.eth.send_transaction({"from": accounts[5].checksum_address,
+                             "to": accounts[6].checksum_address, "value": 1, "gas": 21000})
+    rollups[1].sequencer.ignores_forced = True
+""")
+    pytester.makepyfile(test_a="""
+import pytest
+
+@pytest.fixture(scope="module")
+def label():
+    return "a value, no chain touched"
+
+def test_1(label, rollup):
+    pass
+
+def test_2(label, prepared, l1, rollup):
+    assert len(l1.pool.pending) == 1 and rollup.sequencer.ignores_forced
+""")
+    result = run(pytester, """
+def test_3(prepared, l1, rollup):
+    assert len(l1.pool.pending) == 1 and rollup.sequencer.ignores_forced
+    assert not l1.settings().automine
+
+def test_4(l1, rollup):
+    pass
+""", "-p", "no:randomly", "-W", "error::nr.testing.isolation.LeftoverWrites")
+    result.assert_outcomes(passed=4)
+
+
+def test_fixtures_the_isolation_once_missed_are_undone(pytester):
+    """
+    A project fixture named like one of the plugin's; a fixture that starts
+    the session through request.getfixturevalue; a function fixture a test
+    asks for late; a session fixture that writes and then fails; the shared
+    client's default account and middlewares.
+    """
+    pytester.makeconftest("""
+import pytest
+
+BASE = 10_000 * 10**18
+
+@pytest.fixture
+def accounts(accounts, w3):
+    w3.eth.send_transaction({"from": accounts[0].checksum_address,
+                             "to": accounts[9].checksum_address, "value": 1})
+    return accounts
+
+@pytest.fixture
+def starts_the_session(request):
+    w3 = request.getfixturevalue("w3")
+    w3.eth.send_transaction({"to": w3.eth.accounts[8], "value": 2})
+    return w3
+
+@pytest.fixture
+def funded(w3):
+    w3.eth.send_transaction({"to": w3.eth.accounts[7], "value": 3})
+
+@pytest.fixture(scope="session")
+def half_done(w3):
+    w3.eth.send_transaction({"to": w3.eth.accounts[6], "value": 4})
+    raise RuntimeError("setup failed after a write")
+""")
+    result = run(pytester, """
+from conftest import BASE
+
+def test_a_starts_it(starts_the_session):
+    assert starts_the_session.eth.get_balance(starts_the_session.eth.accounts[8]) == BASE + 2
+
+def test_b_own_accounts(accounts, w3):
+    assert w3.eth.get_balance(accounts[9].checksum_address) == BASE + 1
+
+def test_c_own_accounts_again(accounts, w3):
+    assert w3.eth.get_balance(accounts[9].checksum_address) == BASE + 1
+
+def test_d_asks_late(request, w3):
+    request.getfixturevalue("funded")
+    w3.eth.default_account = w3.eth.accounts[5]
+    w3.middleware_onion.remove("buffered_estimate")
+
+def test_e_uses_the_failing_one(half_done):
+    pass
+
+def test_f_nothing_is_left(w3):
+    assert w3.eth.block_number == 0
+    assert w3.eth.default_account == w3.eth.accounts[0]
+    assert "buffered_estimate" in w3.middleware_onion
+""", "-p", "no:randomly")
+    result.assert_outcomes(passed=5, errors=1)
+    result.stdout.fnmatch_lines(["*RuntimeError: setup failed after a write*"])
+
+
+def test_a_fixture_whose_writes_must_stay_warns_and_later_failures_say_so(pytester):
+    """
+    Two parametrized module fixtures that write: pytest ends one's first
+    value while the other's, set up after it, is still in use. Its writes
+    cannot go without the other's: a warning says so, and a test that fails
+    meanwhile names them.
+    """
+    result = run(pytester, """
+import pytest
+
+@pytest.fixture(scope="module", params=[1, 2])
+def a(request, w3):
+    w3.eth.send_transaction({"to": w3.eth.accounts[8], "value": request.param})
+    return request.param
+
+@pytest.fixture(scope="module", params=[10, 20])
+def b(request, w3):
+    w3.eth.send_transaction({"to": w3.eth.accounts[9], "value": request.param})
+    return request.param
+
+def test_both(a, b, w3):
+    assert w3.eth.get_balance(w3.eth.accounts[8]) == 10_000 * 10**18 + a
+""", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines([
+        "*still on the chains, from before this test: the writes of module fixture a*",
+        "*test_user.py:3: LeftoverWrites: module fixture a ended while module fixture b, set up"
+        " after it, is still in use*",
+    ])
+
+
 NODE_SETTINGS = '''
 import pytest
 
@@ -713,6 +846,63 @@ def test_x(rollup):
 ''')
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*stage marker: no stage 7: the stages are*"])
+
+
+def test_a_stage_named_as_text_is_the_same_stage_and_a_preset_is_found_beside_the_test(pytester):
+    from rollup.stages import PRESETS
+
+    preset = json.loads((PRESETS / "stage1.json").read_text())
+    pytester.mkdir("presets")
+    (pytester.path / "presets" / "own.json").write_text(json.dumps({**preset, "l2_chain_id": 77}))
+    pytester.mkdir("elsewhere")
+    pytester.makepyfile(test_user="""
+import pytest
+
+@pytest.mark.stage("1")
+def test_text(rollups, rollup):
+    assert rollup is rollups[1]
+
+@pytest.mark.stage(1)
+def test_number(rollups, rollup):
+    assert rollup is rollups[1] and len(rollups) == 2
+
+@pytest.mark.stage("presets/own.json")
+def test_preset(l2):
+    assert l2.eth.chain_id == 77
+""")
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.chdir(pytester.path / "elsewhere")  # the preset's path is the test file's
+    try:
+        result = pytester.runpytest("-p", "no:cacheprovider", "-q", str(pytester.path))
+    finally:
+        monkeypatch.undo()
+    result.assert_outcomes(passed=3)
+
+
+@pytest.mark.parametrize("marker, said", [
+    ("stage(-1)", "*stage marker: no stage -1: the stages are*"),
+    ("stage(None)", "*the stage marker takes a stage (0, 1, 2) or a preset file's path, not None*"),
+    ('stage("missing.json")', "*stage marker: */missing.json: no preset file there*"),
+    ('stage("twin.json")', "*stage marker: the rollup of */twin.json' would have L2 chain id 901,"
+     " as the rollup of 1 in this session has; give the preset an l2_chain_id of its own*"),
+    ('no_isolation(scope="test")', "*no_isolation marker: it takes scopes as arguments*"),
+])
+def test_a_bad_marker_is_refused_in_words(pytester, marker, said):
+    from rollup.stages import PRESETS
+
+    (pytester.path / "twin.json").write_text((PRESETS / "stage1.json").read_text())
+    result = run(pytester, f"""
+import pytest
+
+def test_stage_one(rollup):
+    pass
+
+@pytest.mark.{marker}
+def test_x(rollup):
+    pass
+""", "-p", "no:randomly")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([said])
 
 
 # -- external nodes --

@@ -121,7 +121,7 @@ class Devnet:
         self.miner = Miner(self.backend, self.pool, self.clock, self.proof_pool, config.block_time)
         if config.slot_mode:
             self.miner.set_automine(False)
-        self.snapshots = Snapshots(self.backend, self.pool, self.clock)
+        self.snapshots = Snapshots(self.backend, self.pool, self.clock, self.proof_pool)
         self.impersonation = Impersonation(self.backend)
         self.requests = RequestFiller(self.backend, self.pool, self.accounts, self.impersonation)
         # Called with each transaction the pool takes, under the lock (a
@@ -519,6 +519,15 @@ class Devnet:
         """evm_snapshot: an id to return to this head and these pending transactions."""
         with self.lock:
             return self.snapshots.take()
+
+    def mark(self) -> tuple:
+        """
+        A value that stays equal while nothing a snapshot restores, nor the
+        node's settings, changes: whether anything happened, without taking
+        a snapshot.
+        """
+        with self.lock:
+            return self.snapshots.current().comparable(), self.settings()
 
     def revert(self, snapshot_id: int) -> bool:
         """evm_revert (anvil semantics): back to the snapshot; it and later ones are gone."""

@@ -207,12 +207,16 @@ class TransactionPool:
         self.pending, self.awaiting_proofs = [], {}
         self._by_hash, self._by_sender = {}, {}
 
-    def restore(self, pending: Sequence[SignedTransactionAPI]) -> None:
+    def restore(
+        self, pending: Sequence[SignedTransactionAPI], awaiting_proofs: Dict[bytes, ProofsMissing]
+    ) -> None:
         """
         The pool as it was with ``pending`` waiting (a snapshot's, on the
-        state they were accepted on): taken back as they were, unchecked.
+        state they were accepted on), those of ``awaiting_proofs`` waiting for
+        proofs: taken back as they were, unchecked.
         """
         self.clear()
         self.pending = list(pending)
+        self.awaiting_proofs = dict(awaiting_proofs)
         for transaction in pending:
             self._index(transaction)

@@ -3,7 +3,7 @@ Going back in a devnet's history: evm_snapshot and evm_revert (anvil's
 semantics), and rewinding to an earlier block (a reorg on a devnet).
 """
 
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from eth.abc import SignedTransactionAPI
 
@@ -23,6 +23,19 @@ class Snapshot(NamedTuple):
     pending: Tuple[SignedTransactionAPI, ...]
     # The base fee set for the next block (anvil_setNextBlockBaseFeePerGas), if any.
     next_base_fee: Optional[int]
+    # Which of those transactions wait for proofs of their EXECUTE calls, and what they lack:
+    # a block is mined for them when the proofs arrive.
+    awaiting_proofs: Dict[bytes, Any]
+    # The proof pool's payloads and proofs (``ProofPool.saved``): whether EXECUTE accepts an
+    # L2 block in proofs mode depends on them as much as on the chain.
+    proofs: tuple
+
+    def comparable(self) -> tuple:
+        """This snapshot as a value equal to another exactly when they restore the same."""
+        return self._replace(
+            pending=tuple(transaction.hash for transaction in self.pending),
+            awaiting_proofs=frozenset(self.awaiting_proofs),
+        )
 
 
 class Snapshots:
@@ -31,8 +44,10 @@ class Snapshots:
     anvil numbers them: after a revert the next snapshot gets a new id.
     """
 
-    def __init__(self, backend: ChainBackend, pool: TransactionPool, clock: Clock) -> None:
-        self.backend, self.pool, self.clock = backend, pool, clock
+    def __init__(
+        self, backend: ChainBackend, pool: TransactionPool, clock: Clock, proof_pool
+    ) -> None:
+        self.backend, self.pool, self.clock, self.proof_pool = backend, pool, clock, proof_pool
         self.taken: Dict[int, Snapshot] = {}
         self.next_id = 0
 
@@ -42,21 +57,26 @@ class Snapshots:
     def take(self) -> int:
         """
         evm_snapshot: an id to return to this head, this state, this clock,
-        these pending transactions (as hardhat keeps them) and the base fee
-        set for the next block.
+        these pending transactions (as hardhat keeps them), the base fee set
+        for the next block and the proofs held.
         """
-        head = self.backend.head()
         snapshot_id, self.next_id = self.next_id, self.next_id + 1
-        self.taken[snapshot_id] = Snapshot(
+        self.taken[snapshot_id] = self.current()
+        return snapshot_id
+
+    def current(self) -> Snapshot:
+        """What a snapshot taken now holds."""
+        head = self.backend.head()
+        return Snapshot(
             head.block_number, head.hash, self.clock.offset, self.backend.head_state_root,
             self.clock.next_timestamp, tuple(self.pool.pending), self.backend.controls.base_fee,
+            dict(self.pool.awaiting_proofs), self.proof_pool.saved(),
         )
-        return snapshot_id
 
     def revert(self, snapshot_id: int) -> bool:
         """
-        evm_revert: back to the snapshot, its clock and its pending
-        transactions; it and later snapshots are gone.
+        evm_revert: back to the snapshot, its clock, its pending
+        transactions and its proofs; it and later snapshots are gone.
         """
         snapshot = self.taken.get(snapshot_id)
         if snapshot is None:
@@ -64,7 +84,8 @@ class Snapshots:
         self.taken = {key: kept for key, kept in self.taken.items() if key < snapshot_id}
         self.clock.offset, self.clock.next_timestamp = snapshot.time_offset, snapshot.next_timestamp
         self._go_back(snapshot.block_number, snapshot.block_hash, snapshot.head_state_root)
-        self.pool.restore(snapshot.pending)
+        self.pool.restore(snapshot.pending, snapshot.awaiting_proofs)
+        self.proof_pool.restore(snapshot.proofs)
         self.backend.controls.base_fee = snapshot.next_base_fee
         return True
 

@@ -6,6 +6,7 @@ and state roots are checked, not assumed.
 """
 
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator, List, Optional, Tuple
@@ -18,6 +19,10 @@ class IsolationError(Exception):
     """A snapshot could not be taken or restored as it was."""
 
 
+class LeftoverWrites(UserWarning):
+    """A finished fixture's writes stay on the chains, under a later fixture's still in use."""
+
+
 class LocalChain:
     """An in-process ``l1.node.Devnet`` (the embedded L1, or an L2 node)."""
 
@@ -27,6 +32,10 @@ class LocalChain:
     def head(self) -> Head:
         header = self.devnet.head()
         return header.block_number, header.hash, self.devnet.backend.head_state_root
+
+    def mark(self) -> Any:
+        """Equal to a later mark exactly when nothing a snapshot restores changed between."""
+        return self.devnet.mark(), self.devnet.parent_beacon_block_root
 
     def snapshot(self) -> Any:
         # The anchor of the next L2 block and the node's settings (mining mode, coinbase,
@@ -53,6 +62,13 @@ class RemoteChain:
         block = self.web3.eth.get_block("latest")
         return block.number, bytes(block.hash), bytes(block.stateRoot)
 
+    def mark(self) -> Any:
+        # What a standard node tells of itself: its head and the transactions waiting.
+        pending = self.web3.provider.make_request(
+            "eth_getBlockTransactionCountByNumber", ["pending"]
+        )
+        return self.head(), pending.get("result")
+
     def snapshot(self) -> Any:
         # The chain id too: a test that changes it would otherwise leave the node refusing
         # the next session (the other settings have no standard way to be read back).
@@ -69,6 +85,28 @@ class RemoteChain:
         return True
 
 
+class ClientSettings:
+    """
+    What a test may change on a session's shared web3.py client: the account
+    transactions without ``from`` come from, and the middlewares.
+    """
+
+    def __init__(self, web3) -> None:
+        self.web3 = web3
+
+    def saved(self) -> Tuple[Any, Tuple[Any, ...]]:
+        return self.web3.eth.default_account, tuple(self.web3.middleware_onion.middleware)
+
+    def restore(self, saved: Tuple[Any, Tuple[Any, ...]]) -> None:
+        default_account, middleware = saved
+        self.web3.eth.default_account = default_account
+        onion = self.web3.middleware_onion
+        if tuple(onion.middleware) != middleware:
+            onion.clear()
+            for element, name in reversed(middleware):  # outermost last, as they were added
+                onion.add(element, name)
+
+
 @dataclass
 class Point:
     """Everything one snapshot holds."""
@@ -83,9 +121,15 @@ class Point:
 class Entry:
     label: str
     point: Point
+    # The fixture's pytest scope; None for a test body or an ``isolate()`` block.
+    scope: Optional[str] = None
+    # Where its fixture is defined (file, line): what a warning about it points at.
+    where: Optional[Tuple[str, int]] = None
     done: bool = False
-    # Set once its fixture is set up: whether that changed no chain (its value is all it
-    # made), so that what lies below it may be restored without losing anything of it.
+    # Before its fixture's setup: every part's mark (see ``World.marks``).
+    marks: Optional[list] = None
+    # Set once its fixture is set up: whether that changed nothing a snapshot holds (its
+    # value is all it made), so that what lies below it may be restored without losing it.
     neutral: bool = False
 
 
@@ -134,6 +178,17 @@ class World:
         self.cost.snapshot_seconds += time.perf_counter() - started
         return point
 
+    def marks(self) -> list:
+        """
+        Every chain's, sequencer's and off-chain part's state as a value: two
+        lists are equal exactly when nothing a snapshot restores changed.
+        """
+        return [
+            *(chain.mark() for chain in self.chains),
+            *(sequencer.cursor() for sequencer in self.sequencers),
+            *(part.saved() for part in self.parts),
+        ]
+
     def restore(self, point: Point) -> None:
         """Every part back to ``point``; IsolationError naming each chain that did not go back."""
         started = time.perf_counter()
@@ -160,16 +215,21 @@ class World:
 
     # -- the stack --
 
-    def push(self, label: str) -> Entry:
-        entry = Entry(label, self.snapshot())
+    def push(
+        self, label: str, scope: Optional[str] = None, where: Optional[Tuple[str, int]] = None
+    ) -> Entry:
+        """
+        A snapshot on the stack for a test body, a block, or a fixture of
+        ``scope`` (defined at ``where``).
+        """
+        marks = self.marks() if scope is not None else None
+        entry = Entry(label, self.snapshot(), scope, where, marks=marks)
         self.stack.append(entry)
         return entry
 
     def settled(self, entry: Entry) -> None:
-        """``entry``'s fixture is set up: note whether its setup changed any chain."""
-        entry.neutral = [chain.head() for chain in self.chains] == [
-            head for _, _, head in entry.point.chains
-        ]
+        """``entry``'s fixture is set up: note whether its setup changed anything."""
+        entry.neutral = self.marks() == entry.marks
 
     def finish(self, entry: Entry, strict: bool = False) -> None:
         """
@@ -195,14 +255,34 @@ class World:
                 self.stack.append(later)
         while self.stack and self.stack[-1].done:
             self.restore(self.stack.pop().point)
-        if strict and entry in self.stack:
-            holders = ", ".join(later.label for later in in_use if not later.neutral)
-            raise IsolationError(
-                f"{entry.label} ended while {holders}, set up after it, is still in use and"
-                f" changed a chain on top of what {entry.label} wrote: those writes stay until"
-                " it ends. Name that fixture among the arguments from the start (not through"
-                " request.getfixturevalue), or give it a scope that ends first"
-            )
+        if entry not in self.stack:
+            return
+        above = self.stack[self.stack.index(entry) + 1]
+        if entry.marks is not None and above.marks == entry.marks:
+            # Nothing changed from before its setup to the snapshot above it: nothing of it
+            # lies under the entries still in use, and restoring them restores it too.
+            self.stack.remove(entry)
+            return
+        # A function fixture set up inside a test body ends in that test's teardown, and
+        # the body's writes go with it: only wider holders keep them.
+        holders = [
+            later
+            for later in in_use
+            if not later.neutral and not (strict and later.scope == "function")
+        ]
+        if not holders:
+            return
+        leftover = leftover_writes(entry, holders)
+        if strict:
+            raise IsolationError(leftover)
+        if entry.where is None:
+            warnings.warn(LeftoverWrites(leftover), stacklevel=2)
+        else:
+            warnings.warn_explicit(LeftoverWrites(leftover), LeftoverWrites, *entry.where)
+
+    def leftovers(self) -> List[str]:
+        """The finished entries whose writes are still on the chains, bottom first."""
+        return [entry.label for entry in self.stack if entry.done]
 
     @contextmanager
     def isolate(self, label: str = "block") -> Iterator[None]:
@@ -217,6 +297,22 @@ class World:
     def pending(self) -> Optional[str]:
         """The snapshots still on the stack, bottom first, or None."""
         return ", ".join(entry.label for entry in self.stack) or None
+
+
+def leftover_writes(entry: Entry, holders: List[Entry]) -> str:
+    """Why ``entry``'s writes stay on the chains after it ended, and what to do about it."""
+    if all(holder.scope is None for holder in holders):  # isolate() blocks it opened
+        return (
+            f"{entry.label} ended with an isolate() block opened in it still open: what it"
+            " wrote stays until that block ends; use isolate() as `with isolate(): ...`"
+        )
+    names = ", ".join(holder.label for holder in holders)
+    return (
+        f"{entry.label} ended while {names}, set up after it, is still in use and changed"
+        f" a chain on top of what {entry.label} wrote: those writes stay until it ends,"
+        " and every test meanwhile sees them. Name that fixture among the arguments from the"
+        " start (not through request.getfixturevalue), or give it a scope that ends first"
+    )
 
 
 def describe_heads(expected: Head, found: Head) -> str:
