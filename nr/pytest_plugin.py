@@ -124,9 +124,10 @@ def pytest_addoption(parser) -> None:
         + " (test is the test body)",
     )
     group.addoption(
-        "--native-rollups-execute", choices=EXECUTE_MODES, default=REEXECUTE_MODE,
+        "--native-rollups-execute", choices=EXECUTE_MODES, default=None,
         help="how the embedded L1 verifies L2 blocks: reexecute (default) or proofs (k of n "
-        "execution proofs in its pool; the prover fixture makes them)",
+        "execution proofs in its pool; the prover fixture makes them); a node given by "
+        "--native-rollups-l1 verifies them as it was started to",
     )
     group.addoption(
         "--gas", action="store_true",
@@ -160,6 +161,13 @@ def pytest_sessionstart(session) -> None:
     url = session.config.getoption("native_rollups_l1")
     if url is not None:
         check_external_url(url, session.config.getoption("native_rollups_allow_remote"))
+        mode = session.config.getoption("native_rollups_execute")
+        if mode is not None:
+            raise pytest.UsageError(
+                f"--native-rollups-execute {mode}: that is the embedded L1's mode; the node at"
+                f" --native-rollups-l1 verifies L2 blocks as it was started to (nr devnet"
+                f" --execute-mode {mode})"
+            )
         from .testing.network import connect_external
 
         session.config.stash[STATE].external = connect_external(
@@ -174,6 +182,10 @@ def check_external_url(url: str, allow_remote: bool) -> None:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise pytest.UsageError(f"{where}: give an http:// or https:// URL of the L1 node")
+    try:
+        parsed.port
+    except ValueError:
+        raise pytest.UsageError(f"{where}: the port is no number from 1 to 65535") from None
     if not allow_remote and not is_loopback(parsed.hostname):
         raise pytest.UsageError(
             f"{where}: {parsed.hostname} is not this machine; every test snapshots and reverts "
@@ -182,12 +194,14 @@ def check_external_url(url: str, allow_remote: bool) -> None:
 
 
 def is_loopback(host: str) -> bool:
+    """Whether a client reaching ``host`` reaches this machine (0.0.0.0 and :: do too)."""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return address.is_loopback or address.is_unspecified
 
 
 def stage_of(node) -> Any:
@@ -303,7 +317,8 @@ def _native_rollups(request):
 
     state = request.config.stash[STATE]
     with session_network(
-        state.external, request.config.getoption("native_rollups_execute"), state.stages,
+        state.external, request.config.getoption("native_rollups_execute") or REEXECUTE_MODE,
+        state.stages,
         state.composable_stages, state.gas,
     ) as session:
         state.session, state.cost = session, session.world.cost

@@ -1026,10 +1026,28 @@ def test_rollup_tests_on_a_node_without_execute_are_refused_saying_so(pytester):
     ])
 
 
-def test_a_non_loopback_node_is_refused_unless_asked(pytester):
-    result = run(pytester, "def test_x(w3): pass", "--native-rollups-l1=http://10.1.2.3:8545")
+@pytest.mark.parametrize("options, said", [
+    (["--native-rollups-l1=http://10.1.2.3:8545"],
+     "*10.1.2.3 is not this machine;*--native-rollups-allow-remote*"),
+    (["--native-rollups-l1=http://127.0.0.1:99999"],
+     "*127.0.0.1:99999: the port is no number from 1 to 65535*"),
+    (["--native-rollups-l1=http://localhost:abc"], "*the port is no number from 1 to 65535*"),
+    (["--native-rollups-l1=http://127.0.0.1:8545", "--native-rollups-execute=proofs"],
+     "*--native-rollups-execute proofs: that is the embedded L1's mode; the node at"
+     " --native-rollups-l1 verifies L2 blocks as it was started to (nr devnet --execute-mode"
+     " proofs)*"),
+], ids=["another machine", "a port too high", "a port that is no number", "an execute mode"])
+def test_a_node_option_that_cannot_hold_is_refused_in_words(pytester, options, said):
+    result = run(pytester, "def test_x(w3): pass", *options)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*10.1.2.3 is not this machine;*--native-rollups-allow-remote*"])
+    result.stderr.fnmatch_lines([said])
+
+
+def test_the_unspecified_address_is_this_machine():
+    from nr.pytest_plugin import is_loopback
+
+    assert is_loopback("0.0.0.0") and is_loopback("::") and is_loopback("127.0.0.2")
+    assert not is_loopback("10.1.2.3") and not is_loopback("node.example")
 
 
 class PostServer(BaseHTTPRequestHandler):
