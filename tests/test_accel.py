@@ -25,7 +25,7 @@ import importlib, inspect, pkgutil, sys
 from eth_hash.auto import keccak
 keccak(b""); keccak.new(b"")  # eth-hash settles its backend on first use
 
-LIBRARIES = ["trie", "rlp", "eth_hash", "eth"]
+LIBRARIES = ["trie", "rlp", "eth_hash", "eth", "eth_account", "web3"]
 
 def snapshot():
     seen = {}
@@ -43,6 +43,7 @@ def snapshot():
     return seen
 
 import eth.vm.forks, trie.hexary, trie.fog, trie.iter, rlp.sedes.serializable
+import eth_account, web3
 before = snapshot()
 for package in ("precompile", "l1", "prover", "rollup", "contracts", "nr"):
     root = importlib.import_module(package)
@@ -73,6 +74,19 @@ def test_the_import_check_sees_a_replaced_library_function():
     )
     assert "('trie.hexary', 'decode_node')" in completed.stdout
     assert "('keccak', 'hasher')" in completed.stdout
+
+
+def test_the_import_check_sees_a_library_switch_turned_on():
+    """eth-account's HD wallet switch is global: deriving the accounts leaves it off."""
+    script = IMPORT_EVERYTHING.replace(
+        "after = snapshot()",
+        "from eth_account import Account; Account.enable_unaudited_hdwallet_features()\n"
+        "after = snapshot()",
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert "_use_unaudited_hdwallet_features" in completed.stdout
 
 
 @pytest.fixture
