@@ -172,3 +172,55 @@ def test_a_harness_whose_tests_fail_is_reported_with_its_output(tmp_path, monkey
     monkeypatch.setattr(bench, "OVERHEAD_SUITE", failing)
     with pytest.raises(bench.HarnessFailed, match=r"(?s)did not pass \(exit 1\).*failed"):
         bench.run_plugin_bench(rounds=1)
+
+
+def test_a_harness_that_never_answers_is_stopped_with_what_it_started(tmp_path, monkeypatch):
+    """Its shell's sleep would outlive it, and hold its output open, if only it were killed."""
+    from nr.bench import plugin as bench
+
+    started = tmp_path / "started"
+    hangs = tmp_path / "hangs"
+    hangs.write_text(f"#!/bin/sh\nsleep 300 &\necho $! > {started}\nwait\n")
+    hangs.chmod(0o755)
+    monkeypatch.setattr(bench, "ANSWER_TIMEOUT_SECONDS", 1)
+    with pytest.raises(bench.HarnessUnavailable, match=f"--titanoboa {hangs}: did not answer"
+                       " within 1 s"):
+        bench.run_plugin_bench(rounds=1, titanoboa=str(hangs))
+    assert gone(int(started.read_text()))
+    monkeypatch.setattr(bench, "RUN_TIMEOUT_SECONDS", 1)
+    harness = bench.Harness("hangs", [str(hangs)], {})
+    with pytest.raises(bench.HarnessFailed, match="hangs: the 50 tests did not finish in 1 s"):
+        bench.run_once(harness, tmp_path)
+    assert gone(int(started.read_text()))
+
+
+def gone(pid: int, seconds: float = 5) -> bool:
+    """Whether ``pid`` ends within ``seconds``: a killed process takes a moment to exit, and an
+    orphan may stay a zombie until init reaps it."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            return True
+        if "State:\tZ" in status:
+            return True
+        time.sleep(0.05)
+    print(status)
+    return False
+
+
+def test_a_shell_or_a_file_that_is_no_program_is_not_taken_for_a_python(tmp_path):
+    from nr.bench.plugin import HarnessUnavailable, run_plugin_bench
+
+    with pytest.raises(HarnessUnavailable, match="/bin/sh: not a Python interpreter"):
+        run_plugin_bench(rounds=1, titanoboa="/bin/sh")
+    text = tmp_path / "text.txt"
+    text.write_text("not a program\n")
+    with pytest.raises(HarnessUnavailable, match="text.txt: not executable"):
+        run_plugin_bench(rounds=1, titanoboa=str(text))
+    text.chmod(0o755)  # executable, but no format the system runs
+    with pytest.raises(HarnessUnavailable, match="text.txt: (not a Python|cannot be run)"):
+        run_plugin_bench(rounds=1, titanoboa=str(text))

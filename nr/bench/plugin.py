@@ -15,9 +15,11 @@ left out.
 """
 
 import ast
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -32,6 +34,10 @@ PLUGIN, TITANOBOA, APE = "native-rollups", "titanoboa", "ape"
 DEFAULT_ROUNDS = 2
 # The longest one harness's run of the 50 tests may take, its session's setup included.
 RUN_TIMEOUT_SECONDS = 600
+# The longest an interpreter may take to say whether its environment has a harness's tools.
+ANSWER_TIMEOUT_SECONDS = 60
+# What a Python prints first when asked about its environment: another program does not.
+PYTHON_MARK = "nr-bench: a python"
 # How the plugin's and titanoboa's harnesses start pytest (ape's starts it itself).
 PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
 # The two halves of the suite, by test function.
@@ -117,6 +123,33 @@ class HarnessUnavailable(Exception):
 
 class HarnessFailed(Exception):
     """A harness's run of the suite did not pass: the message ends with its output."""
+
+
+class TimedOut(Exception):
+    """A harness's process ran past its time; it and every process it started were killed."""
+
+
+def run_to_the_end(command: List[str], timeout: float, **options) -> subprocess.CompletedProcess:
+    """
+    ``command`` run to its end, its output captured as text; TimedOut past
+    ``timeout`` seconds. It runs in a process group of its own, killed whole
+    then: a harness's pytest (or a shell script) starts processes of its own,
+    which would outlive it, and hold its output open, if only it were killed.
+    """
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True, **options,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException as stopped:  # past its time, or interrupted (Ctrl-C): none of it stays
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        if isinstance(stopped, subprocess.TimeoutExpired):
+            raise TimedOut(command[0]) from None
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 @dataclass
@@ -220,6 +253,10 @@ def existing_interpreter(python: str, option: str) -> str:
     """``python`` as an absolute path (the harness runs in a directory of its own)."""
     if os.path.isdir(python):
         raise HarnessUnavailable(f"{option} {python}: a directory; give its python")
+    if os.path.isfile(python) and not os.access(python, os.X_OK):
+        raise HarnessUnavailable(
+            f"{option} {python}: not executable; give the python of the harness's environment"
+        )
     found = shutil.which(python)
     if found is None:
         raise HarnessUnavailable(f"{option} {python}: no such interpreter")
@@ -227,13 +264,27 @@ def existing_interpreter(python: str, option: str) -> str:
 
 
 def environment_answers(interpreter: str, option: str, code: str) -> subprocess.CompletedProcess:
-    """``code`` run by ``interpreter``; HarnessUnavailable if that is no Python (another
-    program may exit 0 on anything: a Python prints ``ok`` after the code)."""
-    completed = subprocess.run(
-        [interpreter, "-c", code + "; print('ok')"], capture_output=True, text=True, timeout=120
-    )
-    if completed.returncode == 0 and last_line(completed.stdout) != "ok":
-        raise HarnessUnavailable(f"{option} {interpreter}: not a Python interpreter")
+    """
+    ``code`` run by ``interpreter`` (its output after a first line of its own);
+    HarnessUnavailable if that is no Python, cannot run or never answers.
+    A Python prints ``PYTHON_MARK`` before running the code; another program
+    (a shell, one that exits 0 on anything) does not.
+    """
+    said = f"{option} {interpreter}"
+    command = [interpreter, "-c", f"print({PYTHON_MARK!r}, flush=True); {code}; print('ok')"]
+    try:
+        completed = run_to_the_end(command, ANSWER_TIMEOUT_SECONDS)
+    except OSError as error:
+        raise HarnessUnavailable(f"{said}: cannot be run ({error.strerror})") from None
+    except TimedOut:
+        raise HarnessUnavailable(
+            f"{said}: did not answer within {ANSWER_TIMEOUT_SECONDS} s (stopped, with what it"
+            " started); is it a Python interpreter?"
+        ) from None
+    first, _, rest = completed.stdout.partition("\n")
+    if first != PYTHON_MARK:
+        raise HarnessUnavailable(f"{said}: not a Python interpreter")
+    completed.stdout = rest
     return completed
 
 
@@ -256,17 +307,17 @@ def run_once(harness: Harness, directory: Path) -> Tuple[Dict[str, float], str]:
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     try:
-        completed = subprocess.run(
-            harness.command,
-            cwd=directory,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_SECONDS,
+        completed = run_to_the_end(
+            harness.command, RUN_TIMEOUT_SECONDS, cwd=directory, env=environment
         )
-    except subprocess.TimeoutExpired:
+    except TimedOut:
         raise HarnessFailed(
-            f"{harness.name}: the 50 tests did not finish in {RUN_TIMEOUT_SECONDS} s"
+            f"{harness.name}: the 50 tests did not finish in {RUN_TIMEOUT_SECONDS} s (its"
+            f" processes were stopped): {' '.join(harness.command)}"
+        ) from None
+    except OSError as error:
+        raise HarnessFailed(
+            f"{harness.name}: {harness.command[0]} cannot be run ({error.strerror})"
         ) from None
     output = (completed.stdout + completed.stderr).strip().splitlines()[-15:]
     if completed.returncode != 0:

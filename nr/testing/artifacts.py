@@ -11,12 +11,36 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import vyper
 from web3 import Web3
+from web3.exceptions import ContractLogicError, Web3RPCError
 
-from contracts import UnknownContract, compile_contract
+from contracts import UnknownContract, abi_type, compile_contract
+
+from .arguments import InvalidArgument, an_address, described
+from .revert_sites import mined_revert, node_message, revert_of
+
+# The kinds of ABI entries (an entry without a type is a function), and those with a name.
+ABI_ENTRY_TYPES = ("function", "constructor", "event", "error", "fallback", "receive")
+NAMED_ABI_ENTRIES = ("function", "event", "error")
 
 
 class ArtifactError(ValueError):
     """A contract that cannot be read or compiled, in words."""
+
+
+class ConstructorReverted(ContractLogicError):
+    """
+    A deployment whose constructor reverted: the contract, and the revert's
+    reason and data (a custom error's). A ``ContractLogicError``, as the
+    revert of a call is; ``reverts`` reads the reason and data.
+    """
+
+    def __init__(self, contract: str, reason: str, data: Optional[bytes]) -> None:
+        said = f": {reason}" if reason else " (no reason given)"
+        super().__init__(f"deploying {contract}: the constructor reverted{said}")
+        self.contract, self.reason, self.custom_error = contract, reason, data
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 def vyper_abi_and_bytecode(source: str, name: str) -> Tuple[List[Dict[str, Any]], bytes]:
@@ -47,9 +71,49 @@ def artifact_abi_and_bytecode(path: Path) -> Tuple[List[Dict[str, Any]], bytes]:
             "(foundry's bytecode.object or hardhat's bytecode)"
         )
     try:
-        return document["abi"], bytes.fromhex(bytecode.removeprefix("0x"))
+        code = bytes.fromhex(bytecode.removeprefix("0x"))
     except ValueError:
         raise ArtifactError(f"{path}: bytecode is not hex (unlinked libraries?)") from None
+    if not code:
+        raise ArtifactError(f"{path} has no bytecode: an interface or abstract contract?")
+    problem = abi_problem(document["abi"])
+    if problem is not None:
+        raise ArtifactError(f"{path}: its abi {problem}")
+    return document["abi"], code
+
+
+def abi_problem(abi: List[Any]) -> Optional[str]:
+    """What is wrong with a hand-made or damaged ABI (web3.py would fail on it later), or None."""
+    for index, entry in enumerate(abi):
+        if not isinstance(entry, dict):
+            return f"entry {index} is not an object"
+        kind = entry.get("type", "function")
+        if kind not in ABI_ENTRY_TYPES:
+            return f"entry {index} has type {kind!r}, not one of {', '.join(ABI_ENTRY_TYPES)}"
+        if kind in NAMED_ABI_ENTRIES and not isinstance(entry.get("name"), str):
+            return f"entry {index} ({kind}) has no name"
+        for side in ("inputs", "outputs"):
+            problem = parameters_problem(entry.get(side, []))
+            if problem is not None:
+                return f"entry {index} ({entry.get('name', kind)}): {side}: {problem}"
+    return None
+
+
+def parameters_problem(parameters: Any) -> Optional[str]:
+    """What is wrong with a list of ABI parameters (a tuple's components among them), or None."""
+    if not isinstance(parameters, list):
+        return "not a list"
+    for index, parameter in enumerate(parameters):
+        if not isinstance(parameter, dict) or not isinstance(parameter.get("type"), str):
+            return f"parameter {index} has no type"
+        if parameter["type"].startswith("tuple"):
+            components = parameter.get("components")
+            if not isinstance(components, list):
+                return f"parameter {index} is a tuple without components"
+            problem = parameters_problem(components)
+            if problem is not None:
+                return f"parameter {index}: {problem}"
+    return None
 
 
 @lru_cache(maxsize=None)
@@ -96,13 +160,66 @@ def abi_and_bytecode(contract: Union[str, Path]) -> Tuple[List[Dict[str, Any]], 
     return compiled.abi, compiled.bytecode
 
 
-def deploy_contract(w3: Web3, contract: Union[str, Path], *args: Any, sender: str):
-    """Deploy on ``w3``'s chain from ``sender`` (an account the node signs for); the contract."""
+def contract_label(contract: Union[str, Path]) -> str:
+    """How a message names ``contract``: its path or name as given, or "Vyper source"."""
+    text = str(contract)
+    return "the Vyper source given" if "\n" in text else text
+
+
+def deploy_contract(w3: Web3, contract: Union[str, Path], *args: Any, sender: Any, **named):
+    """
+    Deploy on ``w3``'s chain from ``sender`` (an account the node signs for,
+    or its address); the contract. ``ConstructorReverted`` with the reason
+    where the constructor reverts; ``InvalidArgument`` for arguments its
+    constructor does not take (``named``: any, they go by position), or a
+    sender the node does not sign for.
+    """
+    label = contract_label(contract)
+    sender = an_address(sender, f"deploying {label}: sender")
     abi, bytecode = abi_and_bytecode(contract)
     factory = w3.eth.contract(abi=abi, bytecode=bytecode)
-    receipt = w3.eth.wait_for_transaction_receipt(
-        factory.constructor(*args).transact({"from": sender})
-    )
+    constructor = constructor_call(factory, label, args, named)
+    try:
+        sent = constructor.transact({"from": sender})
+    except ContractLogicError as reverted:  # the gas estimate ran the constructor
+        raise ConstructorReverted(label, *revert_of(reverted)) from None
+    except Web3RPCError as refused:
+        raise InvalidArgument(
+            f"deploying {label}: the node refused to send from {sender}: {node_message(refused)}"
+        ) from None
+    receipt = w3.eth.wait_for_transaction_receipt(sent)
     if receipt.status != 1 or receipt.contractAddress is None:
-        raise ArtifactError(f"deploying {contract}: the constructor reverted")
+        raise ConstructorReverted(label, *mined_revert(w3, receipt.transactionHash))
     return w3.eth.contract(address=receipt.contractAddress, abi=abi)
+
+
+def constructor_call(factory, label: str, args: tuple, named: Dict[str, Any]):
+    """``factory``'s constructor call with ``args``; InvalidArgument naming the constructor's
+    parameters where they do not fit (their number, or one's type), or some came by name."""
+    parameters = next(
+        (entry.get("inputs", []) for entry in factory.abi if entry.get("type") == "constructor"),
+        [],
+    )
+    signature = ", ".join(
+        f"{parameter.get('name') or '_'}: {abi_type(parameter)}" for parameter in parameters
+    )
+    takes = f"its constructor takes ({signature})" if parameters else "its constructor takes none"
+    if named:
+        raise InvalidArgument(
+            f"deploying {label}: {', '.join(named)} given by name; {takes}, by position after the"
+            " contract (deploy(contract, first, ...); by name deploy takes only on= and sender=)"
+        )
+    if len(args) != len(parameters):
+        raise InvalidArgument(f"deploying {label}: {takes}; {len(args)} argument(s) given")
+    try:
+        return factory.constructor(*args)
+    except TypeError:  # web3.py's: an argument its type cannot encode
+        unfit = [
+            f"{parameter.get('name') or f'argument {index + 1}'}={described(argument)} is not a"
+            f" {abi_type(parameter)}"
+            for index, (argument, parameter) in enumerate(zip(args, parameters))
+            if not factory.w3.codec.is_encodable(abi_type(parameter), argument)
+        ]
+        raise InvalidArgument(
+            f"deploying {label}: {takes}; " + ("; ".join(unfit) or "the arguments do not fit")
+        ) from None

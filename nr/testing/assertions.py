@@ -7,14 +7,15 @@ refusal, the roots the payload claims beside those execution computes, and gas.
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Pattern, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
+from eth_abi.exceptions import ABITypeError, EncodingError, ParseError
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
+from web3.exceptions import ContractLogicError, TransactionNotFound
 
 from precompile.encoding import DecodingError, decode
 from precompile.engines import ExecutionOutcome
@@ -23,11 +24,16 @@ from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS
 from precompile.guest import engine_arguments, verify_stateless_new_payload
 from precompile.ssz import StatelessInput, StatelessValidationResult
 from rollup.l1_contract import RollupError
+from rollup.rollup import Rollup
 
 from . import revert_sites
+from .arguments import Expected, InvalidArgument, byte_string, described, expected_text
+from .artifacts import ConstructorReverted
+from .revert_sites import mined_revert, revert_of, revert_reason
 
 EXECUTE = to_checksum_address(EXECUTE_PRECOMPILE_ADDRESS)
-Expected = Union[str, Pattern, None]
+# A custom error's signature: its name, then its argument types in parentheses.
+ERROR_SIGNATURE = re.compile(r"^([A-Za-z_$][A-Za-z0-9_$]*)\((.*)\)$")
 
 
 @dataclass
@@ -43,18 +49,22 @@ class Revert:
 class CustomError:
     """
     A custom error as a contract reverts with it: ``CustomError("TooLow(uint256)", 7)``
-    (flat argument types; the selector and ABI encoding are computed from the signature).
+    (the selector and ABI encoding are computed from the signature; a tuple
+    argument is written ``(uint256,address)``). InvalidArgument at once for a
+    signature that is not one, or arguments its types do not take.
     """
 
     def __init__(self, signature: str, *args) -> None:
-        name, _, rest = signature.partition("(")
-        self.name, self.args = name, args
-        self.types = [kind for kind in rest.rstrip(")").split(",") if kind]
-        self.selector = keccak(signature.encode())[:4]
-
-    @property
-    def data(self) -> bytes:
-        return self.selector + abi_encode(self.types, list(self.args))
+        found = ERROR_SIGNATURE.match(signature) if isinstance(signature, str) else None
+        if found is None:
+            raise InvalidArgument(
+                f"CustomError: {described(signature)} is not an error's signature; give its name"
+                " and argument types, as CustomError(\"TooLow(uint256)\", 7)"
+            )
+        self.name, self.args = found.group(1), args
+        self.types = argument_types(found.group(2))
+        self.selector = keccak(f"{self.name}({','.join(self.types)})".encode())[:4]
+        self.data = self.selector + encoded_arguments(signature, self.types, args)
 
     def describe(self, data: bytes) -> str:
         """``data`` as this error with its arguments where the selector matches, else hex."""
@@ -70,10 +80,43 @@ class CustomError:
         return f"{self.name}({', '.join(map(repr, self.args))})"
 
 
-def revert_reason(message: str) -> str:
-    """The reason alone, without the node's "execution reverted: " (and what came before)."""
-    reason = message.split("execution reverted: ", 1)[-1]
-    return "" if reason == "execution reverted" else reason
+def argument_types(listed: str) -> List[str]:
+    """The types of an error's signature, split at the commas outside a tuple's parentheses."""
+    types, depth, start = [], 0, 0
+    for index, character in enumerate(listed):
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if character == "," and depth == 0:
+            types.append(listed[start:index].strip())
+            start = index + 1
+    last = listed[start:].strip()
+    return types + [last] if last or types else types
+
+
+def encoded_arguments(signature: str, types: List[str], args: tuple) -> bytes:
+    """``args`` ABI-encoded as ``types``; InvalidArgument saying which does not fit."""
+    said = f"CustomError({signature!r})"
+    if len(args) != len(types):
+        raise InvalidArgument(
+            f"{said}: its signature has {len(types)} argument(s), {len(args)} given"
+        )
+    try:
+        return abi_encode(types, list(args))
+    except (ParseError, ABITypeError):
+        raise InvalidArgument(f"{said}: {', '.join(types)} are not all ABI types") from None
+    except EncodingError:
+        unfit = [
+            f"{described(argument)} is not a {kind}"
+            for kind, argument in zip(types, args) if not fits(kind, argument)
+        ]
+        raise InvalidArgument(f"{said}: {'; '.join(unfit) or 'the arguments do not fit'}") from None
+
+
+def fits(kind: str, argument: Any) -> bool:
+    try:
+        abi_encode([kind], [argument])
+    except EncodingError:
+        return False
+    return True
 
 
 def matches(expected: Expected, found: str) -> bool:
@@ -90,24 +133,33 @@ def reverts(
 ) -> Iterator[Revert]:
     """
     The block must revert (an L1 or L2 call or transaction sent through web3.py,
-    or a rollup operation); with ``reason`` (text it contains, or a pattern), for
-    that reason; with ``error``, with that custom error and those arguments;
-    with ``dev``, at a Vyper line whose ``# dev:`` comment says so (a contract
-    the ``deploy`` fixture deployed, called through the plugin's clients).
+    a deployment, or a rollup operation); with ``reason`` (text it contains, or
+    a pattern), for that reason; with ``error``, with that custom error and those
+    arguments; with ``dev``, at a Vyper line whose ``# dev:`` comment says so (a
+    contract the ``deploy`` fixture deployed, called through the plugin's clients).
+    What it is given is checked before the block runs.
     """
     __tracebackhide__ = True  # a failure points at the test's line
+    reason = expected_text(reason, "reverts: reason")
+    dev = expected_text(dev, "reverts: dev")
+    if error is not None and not isinstance(error, CustomError):
+        raise InvalidArgument(
+            f"reverts: error={described(error)}: give a CustomError, as"
+            " error=CustomError(\"TooLow(uint256)\", 7)"
+        )
     caught = Revert()
     expected = shown(reason) if reason else repr(error) if error else None
     failures_before = revert_sites.SITES.failures
     sends_before = revert_sites.SITES.sends
-    failed = None
+    failed = constructor = None
     try:
         yield caught
-    except ContractCustomError as reverted:
-        caught.data = bytes.fromhex(str(reverted.data).removeprefix("0x"))
-        caught.reason = str(reverted.message)
-    except (ContractLogicError, RollupError) as reverted:
-        caught.reason = revert_reason(str(getattr(reverted, "message", None) or reverted))
+    except ConstructorReverted as reverted:
+        caught.reason, caught.data, constructor = reverted.reason, reverted.custom_error, reverted
+    except ContractLogicError as reverted:
+        caught.reason, caught.data = revert_of(reverted)
+    except RollupError as reverted:
+        caught.reason = revert_reason(str(reverted))
     else:
         failed = first_failed_transaction(revert_sites.SITES.sent_since(sends_before), caught)
         if failed is None:
@@ -134,7 +186,7 @@ def reverts(
             f"expected a revert {shown(reason)}, but it reverted with {caught.reason!r}{where}"
         )
     if dev is not None:
-        check_dev_comment(dev, site, answered)
+        check_dev_comment(dev, site, answered, constructor)
 
 
 def first_failed_transaction(sent: list, caught: Revert) -> Optional[Tuple[Web3, str, str]]:
@@ -152,12 +204,7 @@ def first_failed_transaction(sent: list, caught: Revert) -> Optional[Tuple[Web3,
             continue
         if receipt.status != 0:
             continue
-        trace = web3.provider.make_request(
-            "debug_traceTransaction", [transaction_hash, {"tracer": "callTracer"}]
-        ).get("result") or {}
-        output = bytes.fromhex(str(trace.get("output") or "0x").removeprefix("0x"))
-        caught.reason = trace.get("revertReason") or ""
-        caught.data = output if output and not caught.reason else None
+        caught.reason, caught.data = mined_revert(web3, transaction_hash)
         return web3, transaction_hash, receipt.to
     return None
 
@@ -170,9 +217,19 @@ def revert_site_since(failures_before: int) -> Optional[revert_sites.RevertSite]
     return sites.site_of(sites.last_failure)
 
 
-def check_dev_comment(dev: Expected, site, answered: bool) -> None:
-    """``answered``: a node answered the block's revert to the plugin's clients."""
+def check_dev_comment(
+    dev: Expected, site, answered: bool, constructor: Optional[ConstructorReverted] = None
+) -> None:
+    """``answered``: a node answered the block's revert to the plugin's clients;
+    ``constructor``: the revert was a deployment's."""
     expected = f"expected a revert with dev comment {shown(dev)}"
+    if constructor is not None:
+        # Source maps cover deployed code: a constructor's lines are not in them.
+        instead = f" reverts({constructor.reason!r})" if constructor.reason else " the reason"
+        raise AssertionError(
+            f"{expected}, but it reverted in the constructor of {constructor.contract}, whose"
+            f" dev comments are not read (only deployed code's are): expect{instead} instead"
+        )
     if not answered:
         raise AssertionError(
             f"{expected}, but no node answered a revert to the plugin's clients inside the block"
@@ -197,19 +254,50 @@ def shown(expected: Expected) -> str:
 # -- EXECUTE --
 
 
-def call_execute(w3: Web3, encoded_input: Union[bytes, str]) -> Tuple[Optional[bytes], str]:
-    """EXECUTE's output for ``encoded_input`` as an L1 call and "", or None and its refusal."""
+def call_execute(w3: Web3, encoded_input: bytes, said: str) -> Tuple[Optional[bytes], str]:
+    """
+    EXECUTE's output for ``encoded_input`` as a call on ``w3``'s L1 and "",
+    or None and its refusal. InvalidArgument where the chain answers nothing:
+    it has no EXECUTE, so it is not the L1 (an L2, most likely).
+    """
     try:
-        return bytes(w3.eth.call({"to": EXECUTE, "data": input_bytes(encoded_input)})), ""
+        output = bytes(w3.eth.call({"to": EXECUTE, "data": encoded_input}))
     except ContractLogicError as refused:
         return None, revert_reason(str(refused.message))
+    if not output:  # EXECUTE answers a result or a refusal; nothing comes from no code at all
+        raise InvalidArgument(
+            f"{said}: this is not the L1: chain {w3.eth.chain_id} has no EXECUTE precompile at"
+            f" {EXECUTE} (a call to it returned nothing); pass the L1's w3 (the w3 fixture),"
+            " not an L2's: an L2 block is executed on the L1"
+        )
+    return output, ""
 
 
-def input_bytes(encoded_input: Union[bytes, str]) -> bytes:
-    """An encoded input given as bytes or as 0x-prefixed hex."""
-    if isinstance(encoded_input, str):
-        return bytes.fromhex(encoded_input.removeprefix("0x"))
-    return bytes(encoded_input)
+def l1_web3(w3: Any, said: str) -> Web3:
+    """``w3`` if it is a web3 (of the L1, the call tells); InvalidArgument otherwise."""
+    if isinstance(w3, Web3):
+        return w3
+    if isinstance(w3, Rollup):
+        raise InvalidArgument(f"{said}: w3 is a rollup: pass its L1's web3, rollup.l1 (or w3)")
+    raise InvalidArgument(f"{said}: w3={described(w3)}: pass the L1's web3 (the w3 fixture)")
+
+
+def l2_web3(l2: Any, said: str) -> Optional[Web3]:
+    """The L2 chain to compare with: None (the session's, by chain id) or a web3."""
+    if l2 is None or isinstance(l2, Web3):
+        return l2
+    if isinstance(l2, Rollup):
+        raise InvalidArgument(f"{said}: l2 is a rollup: pass its L2's web3, rollup.l2_web3")
+    raise InvalidArgument(f"{said}: l2={described(l2)}: pass the L2's web3 (the l2 fixture)")
+
+
+def checked_arguments(
+    w3: Any, encoded_input: Any, l2: Any, said: str
+) -> Tuple[Web3, bytes, Optional[Web3]]:
+    """An EXECUTE assertion's arguments, checked: the L1's web3, the input's bytes (given as
+    bytes or hex), and the L2's web3 or None."""
+    encoded_input = byte_string(encoded_input, f"{said}: encoded_input")
+    return l1_web3(w3, said), encoded_input, l2_web3(l2, said)
 
 
 def diagnosis(encoded_input: bytes, l2: Optional[Web3] = None) -> str:
@@ -370,11 +458,13 @@ def execute_accepts(
     why (``l2``: the chain to find the first diverging transaction against).
     """
     __tracebackhide__ = True  # a failure points at the test's line
-    output, refusal = call_execute(w3, encoded_input)
+    said = "execute_accepts"
+    w3, encoded_input, l2 = checked_arguments(w3, encoded_input, l2, said)
+    output, refusal = call_execute(w3, encoded_input, said)
     if output is None:
         raise AssertionError(
             f"EXECUTE refused the L2 block: {refusal or 'no reason given'}\n"
-            + diagnosis(input_bytes(encoded_input), l2)
+            + diagnosis(encoded_input, l2)
         )
     return StatelessValidationResult.decode_bytes(output)
 
@@ -388,8 +478,10 @@ def execute_rejects(
     refusal contains, or a pattern); the refusal. ``l2`` as for ``execute_accepts``.
     """
     __tracebackhide__ = True  # a failure points at the test's line
-    output, refusal = call_execute(w3, encoded_input)
-    encoded_input = input_bytes(encoded_input)
+    said = "execute_rejects"
+    w3, encoded_input, l2 = checked_arguments(w3, encoded_input, l2, said)
+    reason = expected_text(reason, f"{said}: reason")
+    output, refusal = call_execute(w3, encoded_input, said)
     if output is not None:
         raise AssertionError("EXECUTE accepted the L2 block" + (
             f" (expected a refusal {shown(reason)})" if reason else ""

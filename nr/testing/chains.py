@@ -2,6 +2,8 @@
 
 from typing import Callable, Optional
 
+from .arguments import a_function, whole_number
+
 
 class ChainControl:
     """Test controls of one chain, in-process (a ``Devnet``) or over RPC (``evm_*`` methods)."""
@@ -15,6 +17,7 @@ class ChainControl:
 
     def mine(self, blocks: int = 1) -> int:
         """Mine ``blocks`` blocks; the new head's number."""
+        whole_number(blocks, f"chain.{self.label}.mine: blocks")
         if self.devnet is not None:
             self.devnet.mine(blocks)
         else:
@@ -24,6 +27,10 @@ class ChainControl:
 
     def warp(self, seconds: int) -> int:
         """Move the clock ``seconds`` ahead and mine a block there; its timestamp."""
+        whole_number(
+            seconds, f"chain.{self.label}.warp: seconds",
+            why="the clock only moves ahead: a block's time is never before its parent's",
+        )
         if self.devnet is not None:
             self.devnet.increase_time(seconds)
         else:
@@ -39,11 +46,22 @@ class ChainControl:
         Mine (or run ``step``) until ``condition()`` holds, at most ``blocks``
         times; the head's number then. AssertionError saying so if it never held.
         """
-        for _ in range(blocks + 1):
+        said = f"chain.{self.label}.until"
+        a_function(condition, f"{said}: condition")
+        whole_number(blocks, f"{said}: blocks")
+        advance = self.mine if step is None else a_function(step, f"{said}: step")
+        if condition():
+            return self.height
+        for _ in range(blocks):
+            advance()
             if condition():
                 return self.height
-            step() if step is not None else self.mine()
         raise AssertionError(f"{what} did not hold on {self.name} within {blocks} blocks")
+
+    @property
+    def label(self) -> str:
+        """How a test names this chain: ``chain.l1`` or ``chain.l2``."""
+        return self.name.lower()
 
 
 class Chains:

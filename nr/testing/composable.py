@@ -20,6 +20,10 @@ from l1.node import Devnet, DevnetConfig
 from rollup.based import BasedBlock, BasedBuilder
 from rollup.composable import ComposableRollup, slot_friendly
 from rollup.execution_table import ExecutionTableBuilder
+from rollup.l1_contract import RollupError
+
+from .arguments import InvalidArgument, described
+from .revert_sites import mined_revert
 
 
 class ComposableChains:
@@ -87,10 +91,26 @@ class ComposableChains:
         return [decode(bytes(raw)) for raw in transactions], self.rollup.sequencer.end_slot()
 
     def land(self, based: BasedBlock):
-        """Land ``based`` in the next slot's L1 block and follow it; the L1 receipt."""
+        """
+        Land ``based`` in the next slot's L1 block and follow it; the L1
+        receipt. RollupError with L1's reason if it did not land: a based
+        block lands once, in the slot it was built in.
+        """
+        if not isinstance(based, BasedBlock):
+            raise InvalidArgument(
+                f"land: based={described(based)}: give what build_based or build_calling returned"
+            )
         sent = self.builder.land(based)
         self.next_slot()
-        return self.w3.eth.get_transaction_receipt(sent)
+        receipt = self.w3.eth.get_transaction_receipt(sent)
+        if receipt.status != 1:
+            reason, _ = mined_revert(self.w3, sent)
+            raise RollupError(
+                f"land: the based block did not land (L1 block {receipt.blockNumber} reverted"
+                f" it): {reason or 'no reason given'}; a based block lands once, in the slot it"
+                " was built in: build it after next_slot(), not before"
+            )
+        return receipt
 
     def sign_l2(
         self, sender: DevAccount, to: str, value: int, nonce: Optional[int] = None

@@ -1,10 +1,16 @@
 """Assertions across L1 and an L2: a deposit credited on L2, a withdrawal claimable on L1."""
 
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
-from web3.exceptions import ContractLogicError
+from web3 import Web3
+from web3.exceptions import ContractLogicError, Web3RPCError
 
+from rollup.l1_contract import RollupError
 from rollup.rollup import Rollup, Withdrawal
+
+from .arguments import InvalidArgument, an_address, whole_number
+from .revert_sites import node_message, revert_of
 
 
 def deposit(
@@ -14,9 +20,12 @@ def deposit(
     Deposit ``amount`` wei on L1 and assert it is credited to ``recipient`` on
     L2 within ``within`` L2 blocks of the sequencer; the L2 block that did.
     """
-    recipient = recipient or sender
+    sender, recipient = parties("deposit", sender, recipient)
+    whole_number(within, "deposit: within", least=1, why="L2 blocks to credit it in")
+    affordable("deposit", rollup.l1, "L1", sender, amount)
     before = rollup.l2_balance(recipient)
-    index = rollup.deposit(sender, amount, recipient)
+    with refusals_said("deposit"):
+        index = rollup.deposit(sender, amount, recipient)
     for _ in range(within):
         number = rollup.sequencer.take_in_messages()
         if rollup.l2_balance(recipient) == before + amount:
@@ -34,7 +43,10 @@ def withdraw(
     Withdraw on L2, settle on L1, wait out the finality delay and assert the
     claim would go through (a call, nothing sent); the withdrawal, to claim.
     """
-    withdrawal = rollup.withdraw(sender, amount, recipient)
+    sender, recipient = parties("withdraw", sender, recipient)
+    affordable("withdraw", rollup.l2_web3, "L2", sender, amount)
+    with refusals_said("withdraw"):
+        withdrawal = rollup.withdraw(sender, amount, recipient)
     rollup.sequencer.settle()
     assert_not_claimable_yet(rollup, withdrawal)
     rollup.l1.provider.make_request("evm_increaseTime", [rollup.config.finality_delay])
@@ -46,6 +58,37 @@ def withdraw(
             f" ({rollup.config.finality_delay} s): {refusal}"
         )
     return withdrawal
+
+
+def parties(operation: str, sender, recipient) -> tuple:
+    """The sender's and the recipient's (the sender's by default) checksummed addresses."""
+    sender = an_address(sender, f"{operation}: sender")
+    return sender, sender if recipient is None else an_address(recipient, f"{operation}: recipient")
+
+
+def affordable(operation: str, web3: Web3, chain: str, sender: str, amount) -> None:
+    """InvalidArgument unless ``amount`` is wei ``sender`` has on that chain (gas aside)."""
+    whole_number(amount, f"{operation}: amount")
+    balance = web3.eth.get_balance(sender)
+    if amount > balance:
+        raise InvalidArgument(
+            f"{operation}: {sender} has {balance} wei on {chain}, less than the {amount} wei to"
+            f" {operation}"
+        )
+
+
+@contextmanager
+def refusals_said(operation: str) -> Iterator[None]:
+    """
+    A revert, or a node's refusal, of ``operation`` as a RollupError with the
+    reason (as the rollup's own L1 operations raise it), not web3.py's error.
+    """
+    try:
+        yield
+    except ContractLogicError as reverted:
+        raise RollupError(f"{operation}: {revert_of(reverted)[0] or 'reverted'}") from None
+    except Web3RPCError as refused:
+        raise RollupError(f"{operation}: the node refused it: {node_message(refused)}") from None
 
 
 def claim_refusal(rollup: Rollup, withdrawal: Withdrawal) -> Optional[str]:

@@ -13,11 +13,14 @@ from rollup.l2 import L2_BRIDGE, L2_MESSAGE_PASSER
 
 def selectors(abi: list) -> Dict[bytes, str]:
     """Each function's 4-byte selector -> its name."""
-    return {
-        keccak(f"{entry['name']}({','.join(abi_type(i) for i in entry['inputs'])})".encode())[:4]:
-        entry["name"]
-        for entry in abi if entry.get("type") == "function"
-    }
+    functions = [entry for entry in abi if entry.get("type") == "function"]
+    return {selector(function): function["name"] for function in functions}
+
+
+def selector(function: dict) -> bytes:
+    """A function's selector; one without arguments may leave its inputs out of the ABI."""
+    types = ",".join(abi_type(argument) for argument in function.get("inputs", []))
+    return keccak(f"{function['name']}({types})".encode())[:4]
 
 
 class GasTable:

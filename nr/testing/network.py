@@ -23,6 +23,7 @@ from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS, ExecuteParameters
 from rollup.rollup import Rollup
 
 from . import assertions, revert_sites
+from .arguments import InvalidArgument, described
 from .artifacts import abi_and_bytecode, deploy_contract, vyper_positions, vyper_source
 from .chains import ChainControl, Chains
 from .clients import lean_client
@@ -35,16 +36,31 @@ from .proving import Prover, RemoteProver
 BUILDER_ACCOUNT = 7
 
 
-class RollupsByStage(dict):
-    """The ``rollups`` fixture's dict: a stage no test asked for is explained, not a KeyError."""
+class ByStage(dict):
+    """
+    The ``rollups`` and ``composables`` fixtures' dicts: a stage no test asked
+    for is explained, not a KeyError.
+    """
+
+    def __init__(self, fixture: str, what: str, asked_through: str) -> None:
+        super().__init__()
+        self.fixture, self.what, self.asked_through = fixture, what, asked_through
 
     def __missing__(self, stage):
         deployed = ", ".join(map(repr, self)) or "none"
         raise LookupError(
-            f"rollups[{stage!r}]: no rollup of stage {stage!r} in this session (deployed: "
-            f"{deployed}); a stage is deployed when a selected test asks for the rollup, rollups"
-            f" or l2 fixture under @pytest.mark.stage({stage!r})"
+            f"{self.fixture}[{stage!r}]: no {self.what} of stage {stage!r} in this session"
+            f" (deployed: {deployed}); a stage is deployed when a selected test asks for the"
+            f" {self.asked_through} under @pytest.mark.stage({stage!r})"
         )
+
+
+def rollups_by_stage() -> ByStage:
+    return ByStage("rollups", "rollup", "rollup, rollups or l2 fixture")
+
+
+def composables_by_stage() -> ByStage:
+    return ByStage("composables", "composable rollup", "composable or composables fixture")
 
 
 @dataclass
@@ -54,8 +70,8 @@ class Network:
     world: World
     l1: Any
     w3: Web3
-    rollups: Dict[Any, Rollup] = field(default_factory=RollupsByStage)
-    composables: Dict[Any, ComposableChains] = field(default_factory=dict)
+    rollups: Dict[Any, Rollup] = field(default_factory=rollups_by_stage)
+    composables: Dict[Any, ComposableChains] = field(default_factory=composables_by_stage)
     # Where each chain's web3 is, for the gas report.
     web3s: Dict[str, Web3] = field(default_factory=dict)
 
@@ -251,13 +267,54 @@ def record_gas(gas: GasTable, session: Network, heads: Dict[str, int]) -> None:
 
 
 def chain_web3(session: Network, on: Any) -> Web3:
+    """The web3 ``deploy(on=...)`` names; InvalidArgument, saying what to give, for the rest."""
     if isinstance(on, Web3):
         return on
     if isinstance(on, Rollup):
         return on.l2_web3
-    if on == "l1":
+    if isinstance(on, str) and on == "l1":
         return session.w3
-    raise ValueError(f"deploy: on={on!r}: give 'l1', a rollup (for its L2) or a web3")
+    if isinstance(on, ComposableChains):
+        raise InvalidArgument(
+            "deploy: on=composable: give one of its chains: composable.w3 (its L1, inside"
+            " `with composable.automining():`) or composable.l2"
+        )
+    raise InvalidArgument(f"deploy: on={described(on)}: give 'l1', a rollup (for its L2) or a web3")
+
+
+def node_behind(session: Network, web3: Web3) -> Optional[Any]:
+    """The embedded node ``web3`` is a client of (the session's L1, an L2, a composable
+    rollup's L1 or L2), or None for a node elsewhere."""
+    nodes = [(session.w3, session.l1)]
+    nodes += [(rollup.l2_web3, rollup.l2) for rollup in session.rollups.values()]
+    for chains in session.composables.values():
+        nodes += [(chains.w3, chains.l1), (chains.l2, chains.rollup.l2)]
+    return next((node for client, node in nodes if client is web3), None)
+
+
+def refuse_unmined(session: Network, web3: Web3) -> None:
+    """
+    InvalidArgument where ``web3``'s node is an embedded one that does not
+    mine each transaction at once now: the deployment would wait for a block
+    that nothing mines (a composable rollup's L1 mines by slot).
+    """
+    node = node_behind(session, web3)
+    if not isinstance(node, Devnet) or node.automine:
+        return
+    raise InvalidArgument(
+        "deploy: this chain does not mine each transaction at once now, so the deployment"
+        f" would wait for a block nothing mines: {how_to_deploy_on(session, web3)}"
+    )
+
+
+def how_to_deploy_on(session: Network, web3: Web3) -> str:
+    """How to deploy on a chain that is not automining now."""
+    for chains in session.composables.values():
+        if web3 is chains.w3:
+            return "its L1 mines by slot; deploy inside `with composable.automining():`"
+        if web3 is chains.l2:
+            return "its slot has ended (build_based ends it); deploy after composable.next_slot()"
+    return "switch its automine on while deploying"
 
 
 def contract_name(contract) -> str:
@@ -272,9 +329,12 @@ def deployer(session: Network, default_sender: str, gas: Optional[GasTable]):
     revert sites noted, its functions named in ``gas``.
     """
 
-    def deploy_on(contract, *args, on: Any = "l1", sender: Optional[str] = None):
+    def deploy_on(contract, *args, on: Any = "l1", sender: Optional[str] = None, **named):
         web3 = chain_web3(session, on)
-        deployed = deploy_contract(web3, contract, *args, sender=sender or default_sender)
+        refuse_unmined(session, web3)
+        deployed = deploy_contract(
+            web3, contract, *args, sender=sender or default_sender, **named
+        )
         source, known = vyper_source(contract), None
         if source is not None:
             text, name = source

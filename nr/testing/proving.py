@@ -5,12 +5,14 @@ node started with ``--deterministic-provers`` (whose provers hold the public
 demo keys).
 """
 
-from typing import Any, Iterator, List, Optional, Sequence
+from typing import Any, Iterator, List, Optional, Sequence, Union
 
 from prover.pool import sign_proof
 from prover.proof_types import proof_system
 from prover.registry import ProverSet
 from prover.signing import SecretKey, demo_prover_key
+
+from .arguments import InvalidArgument, byte_string, described
 
 
 class ProverUnavailable(Exception):
@@ -18,15 +20,28 @@ class ProverUnavailable(Exception):
 
 
 def signed_proofs(
-    encoded_input: bytes, proof_types: Sequence[str], keys: Sequence[SecretKey],
+    encoded_input: Union[bytes, str], proof_types: Sequence[str], keys: Sequence[SecretKey],
     provers: ProverSet,
 ) -> Iterator[bytes]:
     """One signed proof per proof type, prover ``i`` signing type ``i``, encoded."""
+    encoded_input = byte_string(encoded_input, "prover.prove: encoded_input")
     for index, name in enumerate(proof_types):
         signer = index % len(keys)
         key = keys[signer]
-        proof = proof_system(name, provers, (signer, key)).prove(bytes(encoded_input))
+        proof = proof_system(name, provers, (signer, key)).prove(encoded_input)
         yield sign_proof(proof, signer, key, provers).encode_bytes()
+
+
+def chosen_types(proof_types: Optional[Sequence[str]], accepted: Sequence[str]) -> List[str]:
+    """The proof types to prove: those asked for, or (None) every type the L1 accepts."""
+    if proof_types is None:
+        return list(accepted)
+    if isinstance(proof_types, str) or not proof_types:
+        raise InvalidArgument(
+            f"prover.prove: proof_types={described(proof_types)}: give a list of one or more"
+            f" of {', '.join(accepted)}, or leave it out for every one"
+        )
+    return list(proof_types)
 
 
 class Prover:
@@ -39,15 +54,17 @@ class Prover:
     def pool(self):
         return self.devnet.proof_pool
 
-    def prove(self, encoded_input: bytes, proof_types: Optional[Sequence[str]] = None) -> List:
+    def prove(
+        self, encoded_input: Union[bytes, str], proof_types: Optional[Sequence[str]] = None
+    ) -> List:
         """
         One signed proof per proof type (by default every type the L1 accepts),
         each submitted to the L1's proof pool; the pool's verdicts, in order (it
-        ignores proofs past its per-payload bound).
+        ignores proofs past its per-payload bound). The input as bytes or hex.
         """
         proofs = signed_proofs(
-            encoded_input, proof_types or self.pool.accepted_types, self.devnet.prover_keys,
-            self.devnet.provers,
+            encoded_input, chosen_types(proof_types, self.pool.accepted_types),
+            self.devnet.prover_keys, self.devnet.provers,
         )
         return [self.devnet.submit_proof(proof) for proof in proofs]
 
@@ -79,10 +96,12 @@ class RemoteProver:
     def pool(self):
         raise AttributeError("prover.pool: the proof pool is the node's, behind its RPC")
 
-    def prove(self, encoded_input: bytes, proof_types: Optional[Sequence[str]] = None) -> List:
+    def prove(
+        self, encoded_input: Union[bytes, str], proof_types: Optional[Sequence[str]] = None
+    ) -> List:
         """As ``Prover.prove``, each proof sent with ``nr_submitExecutionProof``; the answers."""
         proofs = signed_proofs(
-            encoded_input, proof_types or self.proof_types, self.keys, self.provers
+            encoded_input, chosen_types(proof_types, self.proof_types), self.keys, self.provers
         )
         return [self._submit(proof) for proof in proofs]
 

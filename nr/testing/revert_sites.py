@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from eth_utils import to_canonical_address
 from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
 from web3.middleware import Web3Middleware
 
 # geth's code for a call that reverted (eth_call, eth_estimateGas, eth_sendTransaction).
@@ -26,6 +27,42 @@ CALLS = {"CALL", "CALLCODE", "DELEGATECALL", "STATICCALL"}
 CREATES = {"CREATE", "CREATE2"}
 RECORDER = "native-rollups revert sites"
 DEV_COMMENT = re.compile(r"#\s*dev:\s*(.*?)\s*$")
+
+
+def revert_reason(message: str) -> str:
+    """The reason alone, without the node's "execution reverted: " (and what came before)."""
+    reason = message.split("execution reverted: ", 1)[-1]
+    return "" if reason == "execution reverted" else reason
+
+
+def revert_of(error: ContractLogicError) -> Tuple[str, Optional[bytes]]:
+    """The reason of a revert web3.py raised, and its data where it is a custom error's
+    (whose reason web3.py gives as that data in hex)."""
+    if isinstance(error, ContractCustomError):
+        return str(error.message), bytes.fromhex(str(error.data).removeprefix("0x"))
+    return revert_reason(str(error.message or "")), None
+
+
+def mined_revert(web3: Web3, transaction_hash) -> Tuple[str, Optional[bytes]]:
+    """
+    What a mined transaction that failed reverted with, traced again: its
+    reason, else its revert data (a custom error's) if it gave any. The hash
+    in hex, as a node answers it, or as bytes, as web3.py returns it.
+    """
+    if not isinstance(transaction_hash, str):
+        transaction_hash = "0x" + bytes(transaction_hash).hex()
+    trace = web3.provider.make_request(
+        "debug_traceTransaction", [transaction_hash, {"tracer": "callTracer"}]
+    ).get("result") or {}
+    output = bytes.fromhex(str(trace.get("output") or "0x").removeprefix("0x"))
+    reason = trace.get("revertReason") or ""
+    return reason, output if output and not reason else None
+
+
+def node_message(error: Web3RPCError) -> str:
+    """The node's own words in a JSON-RPC error web3.py raised (not its dict)."""
+    response = getattr(error, "rpc_response", None) or {}
+    return str((response.get("error") or {}).get("message") or error.user_message or error)
 
 
 @dataclass(frozen=True)

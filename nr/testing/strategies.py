@@ -11,9 +11,10 @@ from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 from hypothesis import strategies as st
 
-from precompile.encoding import decode, encode
+from precompile.encoding import DecodingError, decode, encode
 from precompile.ssz import StatelessInput
 
+from .arguments import InvalidArgument, byte_string, described, whole_number
 from .mutations import reseal
 
 ETHER = 10**18
@@ -30,6 +31,7 @@ def addresses() -> st.SearchStrategy:
 
 def amounts(most: int = 10 * ETHER) -> st.SearchStrategy:
     """Wei amounts from 0 to ``most``, the edges likelier."""
+    whole_number(most, "amounts: most")
     return st.one_of(st.sampled_from([0, 1, most]), st.integers(min_value=0, max_value=most))
 
 
@@ -40,6 +42,10 @@ def signed_l2_transactions(
     Raw signed EIP-1559 transfers on ``chain_id`` from one of ``senders`` (dev
     accounts), with gas for a precompile at the receiving end (ecrecover's 3,000).
     """
+    said = "signed_l2_transactions"
+    whole_number(chain_id, f"{said}: chain_id", least=1)
+    whole_number(nonce, f"{said}: nonce")
+    senders = signers(senders, said)
 
     def signed(sender, to, value) -> bytes:
         transaction = {
@@ -48,7 +54,21 @@ def signed_l2_transactions(
         }
         return bytes(Account.sign_transaction(transaction, sender.private_key).raw_transaction)
 
-    return st.builds(signed, st.sampled_from(list(senders)), addresses(), amounts(ETHER))
+    return st.builds(signed, st.sampled_from(senders), addresses(), amounts(ETHER))
+
+
+def signers(senders: Sequence, said: str) -> list:
+    """``senders`` if each is an account with its key to sign with; InvalidArgument otherwise."""
+    senders = list(senders)
+    if not senders:
+        raise InvalidArgument(f"{said}: senders: none given; give accounts to sign with")
+    for sender in senders:
+        if not isinstance(getattr(sender, "private_key", None), (bytes, str)):
+            raise InvalidArgument(
+                f"{said}: senders: {described(sender)} has no key to sign with; give accounts"
+                " (the accounts fixture's), not addresses"
+            )
+    return senders
 
 
 # payload field -> (what to put there, given the old value and a drawn int; the refusal)
@@ -57,8 +77,7 @@ MUTATIONS: dict = {
                    "state_root does not match the post-state"),
     "receipts_root": (lambda old, n: keccak(bytes(old) + n.to_bytes(8, "big")),
                       "receipts_root does not match execution"),
-    # Less than the block used (a block with transactions): never over its gas limit.
-    "gas_used": (lambda old, n: int(old) - 1 - n % int(old), "gas_used"),
+    "gas_used": (lambda old, n: other_gas_used(int(old), n), "gas_used"),
     "logs_bloom": (
         lambda old, n: (int.from_bytes(bytes(old), "big") ^ (1 << (n % 2048))).to_bytes(256, "big"),
         "logs_bloom does not match execution",
@@ -66,9 +85,22 @@ MUTATIONS: dict = {
 }
 
 
+def other_gas_used(used: int, drawn: int) -> int:
+    """
+    Gas used other than ``used``: less than the block used, so never over its
+    gas limit; 1 in a block that used none (a block without transactions).
+    """
+    return used - 1 - drawn % used if used else 1
+
+
 def mutate(encoded: bytes, field: str, drawn: int) -> bytes:
     """``encoded`` with one payload field changed (and the block hash resealed)."""
-    stateless_input = decode(bytes(encoded), StatelessInput)
+    if field not in MUTATIONS:
+        raise InvalidArgument(
+            f"mutate: field={described(field)}: give one of {', '.join(sorted(MUTATIONS))}"
+        )
+    whole_number(drawn, "mutate: drawn")
+    stateless_input = decoded_input(encoded, "mutate")
     payload = stateless_input.new_payload_request.execution_payload
     change, _ = MUTATIONS[field]
     setattr(payload, field, change(getattr(payload, field), drawn))
@@ -76,9 +108,18 @@ def mutate(encoded: bytes, field: str, drawn: int) -> bytes:
     return encode(stateless_input)
 
 
+def decoded_input(encoded, said: str) -> StatelessInput:
+    """An EXECUTE input (bytes or hex) decoded; InvalidArgument if it is none."""
+    try:
+        return decode(byte_string(encoded, f"{said}: encoded"), StatelessInput)
+    except DecodingError as error:
+        raise InvalidArgument(f"{said}: encoded: not an EXECUTE input ({error})") from None
+
+
 def block_mutations(encoded: bytes) -> st.SearchStrategy:
     """``(field, mutated input, refusal)``: one payload field of a valid L2 block changed,
     resealed, and the words EXECUTE's refusal must contain."""
+    encoded = encode(decoded_input(encoded, "block_mutations"))  # checked before any draw
 
     def build(field: str, drawn: int) -> Tuple[str, bytes, str]:
         return field, mutate(encoded, field, drawn), MUTATIONS[field][1]
