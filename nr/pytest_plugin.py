@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import re
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,7 +219,7 @@ def stage_of(node) -> Any:
             f"{node.nodeid}: the stage marker takes one stage (0, 1, 2) or a preset path"
         )
     stage = marker.args[0]
-    if isinstance(stage, str) and stage.strip().isdigit():
+    if isinstance(stage, str) and re.fullmatch(r"[0-9]+", stage.strip()):
         return int(stage)
     if isinstance(stage, int) and not isinstance(stage, bool):
         return stage

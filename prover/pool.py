@@ -115,6 +115,21 @@ class ProofPool:
                 set(self.first_seen), list(self.queued), list(self.ready),
             )
 
+    @staticmethod
+    def comparable(saved: tuple) -> tuple:
+        """
+        What ``saved()`` held that a verdict can depend on, as a value equal to
+        another's exactly when they judge alike: the proofs accepted and held,
+        not the order payloads were last seen in, nor payloads seen without
+        proofs (a call to EXECUTE notes its input: that is a read).
+        """
+        payloads, first_seen, queued, ready = saved
+        proven = frozenset(
+            (key, frozenset(payload.proofs)) for key, payload in payloads.items()
+            if payload.proofs
+        )
+        return proven, frozenset(first_seen), tuple(queued), tuple(ready)
+
     def restore(self, saved: tuple) -> None:
         """Back to what ``saved()`` held: newer payloads, proofs and queued bytes are gone."""
         payloads, first_seen, queued, ready = saved

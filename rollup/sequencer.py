@@ -12,7 +12,7 @@ asks EXECUTE.
 import copy
 import time
 from dataclasses import dataclass, field, fields
-from typing import List, Optional
+from typing import ClassVar, List, Optional, Tuple
 
 from eth.abc import SignedTransactionAPI
 from eth.vm.forks.prague.transactions import PragueTransactionBuilder
@@ -65,12 +65,12 @@ class QueuedMessage:
         return (self.kind, self.index, self.sender, self.recipient, self.amount, self.data_hash)
 
 
-# The parts a sequencer works with, not where it stands: left out of its cursor.
-CURSOR_OWNERS = ("rollup", "l2", "key")
-
 
 @dataclass
 class Sequencer:
+    # The parts a sequencer works with, not where it stands: left out of its cursor.
+    cursor_owners: ClassVar[Tuple[str, ...]] = ("rollup", "l2", "key")
+
     rollup: L1Contract
     l2: Devnet
     key: DevAccount
@@ -244,7 +244,7 @@ class Sequencer:
         """
         return {
             name: copy.copy(getattr(self, name))
-            for name in (f.name for f in fields(self)) if name not in CURSOR_OWNERS
+            for name in (f.name for f in fields(self)) if name not in self.cursor_owners
         }
 
     def restore_cursor(self, cursor: dict) -> None:

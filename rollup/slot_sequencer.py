@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
 
 from eth.abc import BlockAPI, SignedTransactionAPI
 from eth_abi import decode as abi_decode
@@ -77,6 +77,8 @@ class LandedBlock:
 
 @dataclass
 class SlotSequencer(Sequencer):
+    cursor_owners: ClassVar[Tuple[str, ...]] = (*Sequencer.cursor_owners, "sequencing", "committee")
+
     sequencing: Optional[L1Contract] = None
     committee: Optional[Committee] = None
     # The L1 slot of the L1 head the blocks being sequenced see (certificates and

@@ -4,17 +4,27 @@ One snapshot across L1, an L2, its sequencer's cursor and the proof pools
 """
 
 import warnings
+from types import SimpleNamespace
 
 import pytest
 from test_prover_robustness import for_unseen_payload
 from web3.middleware import Web3Middleware
 
 from l1.node import Devnet
-from nr.testing.isolation import ClientSettings, IsolationError, LeftoverWrites, LocalChain, World
+from nr.testing import assertions
+from nr.testing.isolation import (
+    ClientSettings,
+    IsolationError,
+    LeftoverWrites,
+    LocalChain,
+    RemoteChain,
+    World,
+)
 from precompile.encoding import encode
 from prover.pool import ProofPool
 from rollup.rollup import Rollup
 
+from chains import serve_in_thread
 from proving import PROVERS, sign
 
 ETHER = 10**18
@@ -186,10 +196,92 @@ def test_a_clients_default_account_and_middlewares_go_back(network):
     world.add_part(ClientSettings(w3))
     with world.isolate():
         w3.eth.default_account = l1.accounts[3].checksum_address
+        w3.eth.default_block = 0
+        w3.eth.set_gas_price_strategy(lambda web3, transaction: 1)
+        w3.strict_bytes_type_checking = False
         w3.middleware_onion.remove("validation")
         w3.middleware_onion.add(Web3Middleware, "a test's own")
     assert w3.eth.default_account == l1.accounts[0].checksum_address
+    assert w3.eth.default_block == "latest" and w3.strict_bytes_type_checking
+    assert w3.eth.generate_gas_price() is None
     assert tuple(w3.middleware_onion.middleware) == middleware
+
+
+def test_a_fixture_that_writes_after_asking_for_a_wider_one_is_not_dropped(network):
+    """
+    A module fixture that asks for a session fixture first (its snapshot is
+    taken before either wrote) and then writes: its writes lie under the
+    session fixture's, so it waits, and says so.
+    """
+    world, l1, _ = network
+    bob = l1.accounts[1].checksum_address
+    w3 = l1.web3()
+    start = l1.head().block_number
+    module = world.push("module fixture m", "module")
+    session = world.push("session fixture s", "session")
+    w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
+    world.settled(session)
+    w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
+    world.settled(module)
+    with pytest.warns(LeftoverWrites, match="module fixture m ended while session fixture s"):
+        world.finish(module)
+    assert l1.head().block_number == start + 2 and world.stack == [module, session]
+    world.finish(session)
+    assert l1.head().block_number == start and world.stack == []
+
+
+def test_a_remote_node_counts_as_changed_by_any_request_that_is_no_read():
+    """
+    Over JSON-RPC nothing standard tells a node's pending transactions or an
+    edited balance: the session client's requests tell whether it changed.
+    """
+    port, w3 = serve_in_thread(Devnet())
+    world = World()
+    world.add_chain(RemoteChain("L1", w3))
+    reading = world.push("session fixture reading", "session")
+    w3.eth.get_balance(w3.eth.accounts[1])
+    w3.eth.call({"to": w3.eth.accounts[1]})
+    world.settled(reading)
+    editing = world.push("session fixture editing", "session")
+    w3.provider.make_request("anvil_setBalance", [w3.eth.accounts[1], hex(12345)])
+    world.settled(editing)
+    assert reading.neutral and not editing.neutral
+    world.finish(editing)
+    world.finish(reading)
+    assert w3.eth.get_balance(w3.eth.accounts[1]) == 10_000 * ETHER
+
+
+def test_a_payload_seen_by_a_call_is_no_change_a_proof_is(valid_input):
+    pool = ProofPool(PROVERS)
+    before = ProofPool.comparable(pool.saved())
+    pool.see(valid_input, encode(valid_input))
+    assert ProofPool.comparable(pool.saved()) == before
+    pool.submit(sign(for_unseen_payload(2, b"held"), 1))
+    assert ProofPool.comparable(pool.saved()) != before
+
+
+class FakeL2:
+    """A client whose chain holds only the blocks named."""
+
+    def __init__(self, *hashes: bytes) -> None:
+        self.eth = self
+        self.hashes = hashes
+
+    def get_block(self, block_hash):
+        if block_hash not in self.hashes:
+            raise LookupError("no such block")
+        return {"hash": block_hash}
+
+
+def test_a_diagnosis_compares_with_the_l2_that_holds_the_blocks_parent(monkeypatch):
+    parent = b"\x01" * 32
+    first, second = FakeL2(b"\x02" * 32), FakeL2(parent)
+    monkeypatch.setitem(assertions.KNOWN_L2S, 901, [first, second])
+    block = SimpleNamespace(header=SimpleNamespace(parent_hash=parent))
+    assert assertions.session_l2_of(block, 901) is second
+    orphan = SimpleNamespace(header=SimpleNamespace(parent_hash=b"\x03" * 32))
+    assert assertions.session_l2_of(orphan, 901) is first
+    assert assertions.session_l2_of(block, 902) is None
 
 
 def test_a_snapshot_the_node_lost_is_an_error_naming_the_chain(network):

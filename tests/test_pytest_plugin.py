@@ -378,6 +378,35 @@ def test_both(a, b, w3):
     ])
 
 
+def test_with_a_composable_rollup_in_the_session_a_fixture_that_writes_nothing_is_neutral(
+    pytester
+):
+    """
+    The slot sequencer's cursor compares equal to itself: a session fixture
+    first set up above a parametrized module fixture's first value, writing
+    nothing, lets the second value start clean, without a warning.
+    """
+    result = run(pytester, """
+import pytest
+
+@pytest.fixture(scope="session")
+def harmless():
+    return 42
+
+@pytest.fixture(scope="module", params=["a", "b"])
+def sent(request, w3):
+    w3.eth.send_transaction({"to": w3.eth.accounts[9], "value": 1})
+    return request.param
+
+def test_first(sent, w3, composable):
+    assert w3.eth.get_transaction_count(w3.eth.accounts[0]) == 1
+
+def test_second(sent, harmless, w3):
+    assert w3.eth.get_transaction_count(w3.eth.accounts[0]) == 1
+""", "-p", "no:randomly", "-W", "error::nr.testing.isolation.LeftoverWrites")
+    result.assert_outcomes(passed=4)
+
+
 NODE_SETTINGS = '''
 import pytest
 
@@ -812,7 +841,10 @@ def test_its_l1_mines_by_slot_while_the_session_l1_automines(composable, w3, acc
 
 
 def test_the_summary_gives_the_isolation_cost_and_gas_gives_a_table(pytester):
-    """--gas counts what the test bodies and the fixtures they use sent, once each."""
+    """
+    --gas counts what the test bodies and the fixtures they use sent, once
+    each (a fixture a test asks for late too).
+    """
     result = run(pytester, COUNTER + '''
 import pytest
 
@@ -822,14 +854,21 @@ def counter(deploy):
     counter.functions.bump(1).transact()
     return counter
 
-def test_bump(counter):
+@pytest.fixture
+def bumped_late(counter):
+    counter.functions.bump(2).transact()
+
+def test_bump(counter, request):
+    request.getfixturevalue("bumped_late")
     counter.functions.bump(3).transact()
 ''', "--gas")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines([
         "*gas used (native-rollups --gas)*",
         "L1 *(contract creation) *constructor *1 *",
-        "L1 *source *bump *2 *",
+    ])
+    result.stdout.re_match_lines([r"L1\s+source\s+bump\s+3\s"])
+    result.stdout.fnmatch_lines([
         "*native-rollups isolation*",
         "*snapshots in * ms, * restores (heads and state roots checked) in * ms;"
         " * ms per test over 1 isolated tests",
@@ -867,8 +906,8 @@ def test_number(rollups, rollup):
     assert rollup is rollups[1] and len(rollups) == 2
 
 @pytest.mark.stage("presets/own.json")
-def test_preset(l2):
-    assert l2.eth.chain_id == 77
+def test_preset(l2, rollups, rollup):
+    assert l2.eth.chain_id == 77 and rollups["presets/own.json"] is rollup
 """)
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.chdir(pytester.path / "elsewhere")  # the preset's path is the test file's
@@ -882,6 +921,7 @@ def test_preset(l2):
 @pytest.mark.parametrize("marker, said", [
     ("stage(-1)", "*stage marker: no stage -1: the stages are*"),
     ("stage(None)", "*the stage marker takes a stage (0, 1, 2) or a preset file's path, not None*"),
+    ('stage("\u00b2")', "*stage marker: */\u00b2: no preset file there*"),
     ('stage("missing.json")', "*stage marker: */missing.json: no preset file there*"),
     ('stage("twin.json")', "*stage marker: the rollup of */twin.json' would have L2 chain id 901,"
      " as the rollup of 1 in this session has; give the preset an l2_chain_id of its own*"),

@@ -7,6 +7,8 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from eth.abc import SignedTransactionAPI
 
+from prover.pool import ProofPool
+
 from .backend import ChainBackend
 from .clock import Clock
 from .pool import TransactionPool
@@ -35,6 +37,7 @@ class Snapshot(NamedTuple):
         return self._replace(
             pending=tuple(transaction.hash for transaction in self.pending),
             awaiting_proofs=frozenset(self.awaiting_proofs),
+            proofs=ProofPool.comparable(self.proofs),
         )
 
 

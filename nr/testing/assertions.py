@@ -318,13 +318,26 @@ def diagnosis(encoded_input: bytes, l2: Optional[Web3] = None) -> str:
         execution = ReferenceExecution.of(stateless_input)
     except Exception as failure:  # the diagnosis of a refused block may not run at all
         return "\n".join([*lines, f"execution could not run: {failure}"])
-    if l2 is None:
-        l2 = KNOWN_L2S.get(int(stateless_input.chain_config.chain_id))
+    if l2 is None and execution.block is not None:
+        l2 = session_l2_of(execution.block, int(stateless_input.chain_config.chain_id))
     return "\n".join([*lines, *execution.compared_roots(), *execution.compared_transactions(l2)])
 
 
-# The L2 chains of the test session, by chain id: the plugin names them, for diagnoses.
-KNOWN_L2S: Dict[int, Web3] = {}
+# The L2 chains of the test session by chain id (a rollup and a composable rollup of one
+# stage share theirs, on L1s of their own): the plugin names them, for diagnoses.
+KNOWN_L2S: Dict[int, List[Web3]] = {}
+
+
+def session_l2_of(block, chain_id: int) -> Optional[Web3]:
+    """The session's L2 of ``chain_id`` that holds ``block``'s parent (else its first)."""
+    candidates = KNOWN_L2S.get(chain_id, [])
+    for candidate in candidates:
+        try:
+            candidate.eth.get_block(block.header.parent_hash)
+        except Exception:  # web3's BlockNotFound: not this one
+            continue
+        return candidate
+    return candidates[0] if candidates else None
 
 
 @dataclass

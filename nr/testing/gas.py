@@ -30,6 +30,8 @@ class GasTable:
         # address -> (contract name, selector -> function name)
         self.known: Dict[str, Tuple[str, Dict[bytes, str]]] = {}
         self.used: Dict[Tuple[str, str, str], List[int]] = defaultdict(list)
+        # Counting windows open (a fixture set up inside a test's): only the outermost counts.
+        self.counting = 0
 
     def name(self, address: str, contract: str, abi: list) -> None:
         self.known[to_checksum_address(address)] = (contract, selectors(abi))

@@ -52,22 +52,61 @@ class LocalChain:
         return True
 
 
+# What a request to a node over JSON-RPC that changes nothing a snapshot holds starts with
+# or is: reads, and the snapshots themselves.
+READ_PREFIXES = ("eth_get", "net_", "web3_", "debug_trace", "txpool_")
+READS = frozenset(
+    {
+        "eth_call",
+        "eth_estimateGas",
+        "eth_chainId",
+        "eth_blockNumber",
+        "eth_gasPrice",
+        "eth_maxPriorityFeePerGas",
+        "eth_blobBaseFee",
+        "eth_feeHistory",
+        "eth_accounts",
+        "eth_syncing",
+        "eth_createAccessList",
+        "nr_proverRegistry",
+        "nr_awaitingProofs",
+        "evm_snapshot",
+        "evm_revert",
+    }
+)
+
+
+def changes_the_node(method: str) -> bool:
+    """Whether a request may change what a snapshot holds (any method not known to read)."""
+    return not method.startswith(READ_PREFIXES) and method not in READS
+
+
 class RemoteChain:
-    """A node over JSON-RPC with ``evm_snapshot`` and ``evm_revert`` (anvil's semantics)."""
+    """
+    A node over JSON-RPC with ``evm_snapshot`` and ``evm_revert`` (anvil's
+    semantics). No standard request tells everything such a snapshot holds
+    (pending transactions, settings, edited balances, proofs), so what the
+    session's own client asked of it tells whether a fixture changed it.
+    """
 
     def __init__(self, name: str, web3) -> None:
         self.name, self.web3 = name, web3
+        self.requests_that_change = 0
+        make_request = web3.provider.make_request
+
+        def counted(method: str, params: Any) -> Any:
+            if changes_the_node(method):
+                self.requests_that_change += 1
+            return make_request(method, params)
+
+        web3.provider.make_request = counted
 
     def head(self) -> Head:
         block = self.web3.eth.get_block("latest")
         return block.number, bytes(block.hash), bytes(block.stateRoot)
 
     def mark(self) -> Any:
-        # What a standard node tells of itself: its head and the transactions waiting.
-        pending = self.web3.provider.make_request(
-            "eth_getBlockTransactionCountByNumber", ["pending"]
-        )
-        return self.head(), pending.get("result")
+        return self.head(), self.requests_that_change
 
     def snapshot(self) -> Any:
         # The chain id too: a test that changes it would otherwise leave the node refusing
@@ -88,19 +127,38 @@ class RemoteChain:
 class ClientSettings:
     """
     What a test may change on a session's shared web3.py client: the account
-    transactions without ``from`` come from, and the middlewares.
+    transactions without ``from`` come from, the block reads default to, the
+    gas price strategy, bytes checking, the provider's caching, and the
+    middlewares.
     """
 
     def __init__(self, web3) -> None:
         self.web3 = web3
 
-    def saved(self) -> Tuple[Any, Tuple[Any, ...]]:
-        return self.web3.eth.default_account, tuple(self.web3.middleware_onion.middleware)
+    def saved(self) -> Tuple[Any, ...]:
+        web3 = self.web3
+        return (
+            web3.eth.default_account,
+            web3.eth.default_block,
+            web3.eth._gas_price_strategy,  # web3.py has a setter for it and no getter
+            web3.strict_bytes_type_checking,
+            getattr(web3.provider, "cache_allowed_requests", None),
+            tuple(web3.middleware_onion.middleware),
+        )
 
-    def restore(self, saved: Tuple[Any, Tuple[Any, ...]]) -> None:
-        default_account, middleware = saved
-        self.web3.eth.default_account = default_account
-        onion = self.web3.middleware_onion
+    def restore(self, saved: Tuple[Any, ...]) -> None:
+        if saved == self.saved():
+            return
+        web3 = self.web3
+        default_account, default_block, gas_price_strategy, strict_bytes, caching, middleware = (
+            saved
+        )
+        web3.eth.default_account, web3.eth.default_block = default_account, default_block
+        web3.eth.set_gas_price_strategy(gas_price_strategy)
+        web3.strict_bytes_type_checking = strict_bytes
+        if caching is not None:
+            web3.provider.cache_allowed_requests = caching
+        onion = web3.middleware_onion
         if tuple(onion.middleware) != middleware:
             onion.clear()
             for element, name in reversed(middleware):  # outermost last, as they were added
@@ -113,7 +171,7 @@ class Point:
 
     chains: List[Tuple[Any, Any, Head]]
     sequencers: List[Tuple[Any, dict]]
-    # Off-chain parts (proof pools, the known revert sites): each with what it saved.
+    # Off-chain parts (the known revert sites, the clients' settings): each with what it saved.
     parts: List[Tuple[Any, Any]]
 
 
@@ -139,6 +197,7 @@ class Cost:
 
     snapshots: int = 0
     restores: int = 0
+    # Taking snapshots, and telling whether a fixture's setup changed anything.
     snapshot_seconds: float = 0.0
     restore_seconds: float = 0.0
 
@@ -222,14 +281,18 @@ class World:
         A snapshot on the stack for a test body, a block, or a fixture of
         ``scope`` (defined at ``where``).
         """
+        started = time.perf_counter()
         marks = self.marks() if scope is not None else None
+        self.cost.snapshot_seconds += time.perf_counter() - started
         entry = Entry(label, self.snapshot(), scope, where, marks=marks)
         self.stack.append(entry)
         return entry
 
     def settled(self, entry: Entry) -> None:
         """``entry``'s fixture is set up: note whether its setup changed anything."""
+        started = time.perf_counter()
         entry.neutral = self.marks() == entry.marks
+        self.cost.snapshot_seconds += time.perf_counter() - started
 
     def finish(self, entry: Entry, strict: bool = False) -> None:
         """
@@ -258,9 +321,9 @@ class World:
         if entry not in self.stack:
             return
         above = self.stack[self.stack.index(entry) + 1]
-        if entry.marks is not None and above.marks == entry.marks:
-            # Nothing changed from before its setup to the snapshot above it: nothing of it
-            # lies under the entries still in use, and restoring them restores it too.
+        if entry.neutral and above.marks == entry.marks:
+            # Its setup changed nothing, nor did anything from then to the snapshot above it:
+            # nothing of it lies under the entries still in use.
             self.stack.remove(entry)
             return
         # A function fixture set up inside a test body ends in that test's teardown, and

@@ -7,6 +7,7 @@ session fixture and imports this module only then: a pytest run that does
 not use the plugin's fixtures pays nothing for this module's imports.
 """
 
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,12 +48,32 @@ class ByStage(dict):
         self.fixture, self.what, self.asked_through = fixture, what, asked_through
 
     def __missing__(self, stage):
+        spelled = self.stage_spelled(stage)
+        if spelled is not None:
+            return self[spelled]
         deployed = ", ".join(map(repr, self)) or "none"
         raise LookupError(
             f"{self.fixture}[{stage!r}]: no {self.what} of stage {stage!r} in this session"
             f" (deployed: {deployed}); a stage is deployed when a selected test asks for the"
             f" {self.asked_through} under @pytest.mark.stage({stage!r})"
         )
+
+
+    def stage_spelled(self, stage) -> Any:
+        """
+        The stage ``stage`` names as a marker may spell it: "1" for 1, a preset's
+        path as given for the absolute one the plugin keeps (if one path ends so).
+        """
+        if isinstance(stage, str) and stage.strip().isascii() and stage.strip().isdigit():
+            return int(stage) if int(stage) in self else None
+        if not isinstance(stage, (str, os.PathLike)):
+            return None
+        given = Path(stage).parts
+        ending_so = [
+            key for key in self
+            if isinstance(key, str) and Path(key).parts[-len(given) :] == given
+        ]
+        return ending_so[0] if len(ending_so) == 1 else None
 
 
 def rollups_by_stage() -> ByStage:
@@ -103,6 +124,8 @@ def connect_external(url: str, chain_id: int) -> Web3:
 
 def unanswered(error: Exception) -> str:
     """Why asking a node for its chain id failed, in words (not the HTTP library's)."""
+    if isinstance(error, requests.exceptions.SSLError):
+        return "the TLS handshake failed: does the node serve plain http (an http:// URL)?"
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return "nothing answers there within 10 s (a firewall, or the wrong host?)"
     if isinstance(error, requests.exceptions.ConnectionError):
@@ -184,7 +207,6 @@ def embedded_network(execute_mode: str) -> Network:
     w3.eth.default_account = devnet.accounts[0].checksum_address
     session = Network(World(), devnet, w3, web3s={"L1": w3})
     session.world.add_chain(LocalChain("L1", devnet))
-    session.world.add_part(devnet.proof_pool)
     return session
 
 
@@ -210,7 +232,6 @@ def add_rollup(session: Network, stage: Any, rollup: Rollup, gas: Optional[GasTa
     rollup.l2_web3.eth.default_account = session.w3.eth.default_account
     session.world.add_chain(LocalChain(name, rollup.l2))
     session.world.add_sequencer(rollup.sequencer)
-    session.world.add_part(rollup.l2.proof_pool)
 
 
 def add_composable(session: Network, stage: Any, chains: ComposableChains) -> None:
@@ -222,7 +243,6 @@ def add_composable(session: Network, stage: Any, chains: ComposableChains) -> No
         web3.eth.default_account = devnet.accounts[0].checksum_address
         session.web3s[name] = web3
         session.world.add_chain(LocalChain(name, devnet))
-        session.world.add_part(devnet.proof_pool)
     session.world.add_sequencer(rollup.sequencer)
 
 
@@ -238,19 +258,21 @@ def note_session_chains(session: Network) -> None:
     assertions.KNOWN_L2S.clear()
     rollups = [*session.rollups.values(), *(c.rollup for c in session.composables.values())]
     for rollup in rollups:
-        assertions.KNOWN_L2S[rollup.config.l2_chain_id] = rollup.l2_web3
+        assertions.KNOWN_L2S.setdefault(rollup.config.l2_chain_id, []).append(rollup.l2_web3)
 
 
 @contextmanager
 def gas_counted(gas: Optional[GasTable], session: Network) -> Iterator[None]:
     """With a gas table, the transactions of the blocks each chain mines meanwhile are counted."""
-    if gas is None:
+    if gas is None or gas.counting:  # an enclosing window counts these blocks
         yield
         return
     heads = chain_heads(session)
+    gas.counting += 1
     try:
         yield
     finally:
+        gas.counting -= 1
         record_gas(gas, session, heads)
 
 
