@@ -167,6 +167,14 @@ def test_an_artifact_without_bytecode_is_refused(tmp_path, bytecode):
         abi_and_bytecode(path)
 
 
+def test_a_one_line_source_is_source_and_no_contract_at_all_is_said_so():
+    abi, bytecode = abi_and_bytecode("x: public(uint256)")
+    assert [entry["name"] for entry in abi] == ["x"] and bytecode
+    for nothing in ("", "  "):
+        with pytest.raises(ArtifactError, match="no contract given: give Vyper source"):
+            abi_and_bytecode(nothing)
+
+
 # -- 5. chain helpers --
 
 

@@ -1337,7 +1337,7 @@ def test_no_l2_without_a_rollup(chain):
 def test_deploy_errors(deploy):
     with pytest.raises(ArtifactError, match="no contract 'Nope'; available: .*BugRecord"):
         deploy("Nope")
-    with pytest.raises(ArtifactError, match="no contract file missing.vy"):
+    with pytest.raises(ArtifactError, match="no contract file /.*/missing.vy"):
         deploy("missing.vy")
     with pytest.raises(ArtifactError, match="source does not compile"):
         deploy("@external\\ndef f(:\\n    pass\\n")

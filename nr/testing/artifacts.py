@@ -132,13 +132,18 @@ def vyper_positions(source: str, name: str) -> Dict[int, Tuple[int, int, int, in
 def vyper_source(contract: Union[str, Path]) -> Optional[Tuple[str, str]]:
     """The Vyper source text and its name, where ``contract`` is Vyper source or a ``.vy`` file."""
     text = str(contract)
-    if "\n" in text or "def " in text:
-        return text, "source"
     path = Path(text)
     if path.suffix == ".vy":
         if not path.is_file():
-            raise ArtifactError(f"no contract file {path}")
+            raise ArtifactError(f"no contract file {path.absolute()}")
         return path.read_text(), path.name
+    if not text.strip():
+        raise ArtifactError(
+            "no contract given: give Vyper source, a .vy or .json path, or a contract's name"
+        )
+    # A contract's name is one word; anything else but a path is source ("x: public(uint256)").
+    if path.suffix != ".json" and not text.strip().isidentifier():
+        return text, "source"
     return None
 
 
@@ -151,7 +156,7 @@ def abi_and_bytecode(contract: Union[str, Path]) -> Tuple[List[Dict[str, Any]], 
     path = Path(text)
     if path.suffix == ".json":
         if not path.is_file():
-            raise ArtifactError(f"no contract file {path}")
+            raise ArtifactError(f"no contract file {path.absolute()}")
         return artifact_abi_and_bytecode(path)
     try:
         compiled = compile_contract(text)
@@ -163,7 +168,16 @@ def abi_and_bytecode(contract: Union[str, Path]) -> Tuple[List[Dict[str, Any]], 
 def contract_label(contract: Union[str, Path]) -> str:
     """How a message names ``contract``: its path or name as given, or "Vyper source"."""
     text = str(contract)
-    return "the Vyper source given" if "\n" in text else text
+    return "the Vyper source given" if vyper_source_text(text) else text
+
+
+def vyper_source_text(text: str) -> bool:
+    """Whether ``text`` is Vyper source itself, not a path or a contract's name."""
+    try:
+        found = vyper_source(text)
+    except ArtifactError:
+        return False
+    return found is not None and found[1] == "source"
 
 
 def deploy_contract(w3: Web3, contract: Union[str, Path], *args: Any, sender: Any, **named):
