@@ -155,6 +155,23 @@ def test_landing_a_based_block_after_its_slot_or_twice_says_why(composable, acco
         composable.land(None)
 
 
+def test_a_based_block_of_what_is_no_transaction_is_refused_before_the_slot_ends(
+    composable, accounts
+):
+    sequencer = composable.rollup.sequencer
+    cursor = sequencer.cursor()
+    for garbage, said in ((b"garbage", "7 bytes"), ("0xzz", "0xzz")):
+        with pytest.raises(InvalidArgument, match=f"build_based: transactions.0.*{said}"):
+            composable.build_based([garbage])
+    assert sequencer.cursor() == cursor  # the slot did not end for nothing
+    signed = composable.sign_l2(accounts[1], accounts[2].checksum_address.lower(), 1)
+    assert composable.land(composable.build_based(["0x" + signed.hex()])).status == 1
+    with pytest.raises(InvalidArgument, match="sign_l2: sender=.*give an account of the accounts"):
+        composable.sign_l2(accounts[1].checksum_address, accounts[2].checksum_address, 1)
+    with pytest.raises(InvalidArgument, match="sign_l2: to='0x12': not an address"):
+        composable.sign_l2(accounts[1], "0x12", 1)
+
+
 # -- 4. an artifact without code --
 
 

@@ -22,7 +22,7 @@ from rollup.composable import ComposableRollup, slot_friendly
 from rollup.execution_table import ExecutionTableBuilder
 from rollup.l1_contract import RollupError
 
-from .arguments import InvalidArgument, described
+from .arguments import InvalidArgument, an_address, byte_string, described, whole_number
 from .revert_sites import mined_revert
 
 
@@ -86,9 +86,23 @@ class ComposableChains:
         )
 
     def _ending_the_slot(self, transactions: Sequence[bytes]):
-        """``transactions`` decoded, and the slot-ending certificate the sequencer releases now."""
-        decode = self.rollup.l2.vm_class.get_transaction_builder().decode
-        return [decode(bytes(raw)) for raw in transactions], self.rollup.sequencer.end_slot()
+        """
+        ``transactions`` decoded (bytes or hex), and the slot-ending certificate
+        the sequencer releases now: only once every one of them decodes.
+        """
+        decoded = [self._decoded(raw, index) for index, raw in enumerate(transactions)]
+        return decoded, self.rollup.sequencer.end_slot()
+
+    def _decoded(self, raw, index: int):
+        encoded = byte_string(raw, f"build_based: transactions[{index}]")
+        try:
+            return self.rollup.l2.vm_class.get_transaction_builder().decode(encoded)
+        except Exception:  # py-evm raises several kinds for bytes that are no transaction
+            raise InvalidArgument(
+                f"build_based: transactions[{index}] ({described(encoded)}) does not decode as a"
+                " signed L2 transaction; give what sign_l2 returns, or another signed"
+                " transaction's bytes"
+            ) from None
 
     def land(self, based: BasedBlock):
         """
@@ -116,9 +130,14 @@ class ComposableChains:
         self, sender: DevAccount, to: str, value: int, nonce: Optional[int] = None
     ) -> bytes:
         """A signed L2 transfer from ``sender`` (its next pending nonce by default)."""
+        if not isinstance(sender, DevAccount):
+            raise InvalidArgument(
+                f"sign_l2: sender={described(sender)}: give an account of the accounts fixture"
+                " (its key signs)"
+            )
         transaction = {
-            "to": to,
-            "value": value,
+            "to": an_address(to, "sign_l2: to"),
+            "value": whole_number(value, "sign_l2: value"),
             "gas": 21_000,
             "maxFeePerGas": 10**10,
             "maxPriorityFeePerGas": 0,
