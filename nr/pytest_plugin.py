@@ -488,6 +488,46 @@ def each_example_isolated(item, world: World) -> Iterator[None]:
         handle.inner_test = inner
 
 
+def pytest_sessionfinish(session) -> None:
+    """Under pytest-xdist, a worker hands its isolation cost and gas to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    state = session.config.stash[STATE]
+    if workeroutput is None:
+        return
+    cost = state.cost
+    workeroutput["native_rollups"] = {
+        "cost": None if cost is None else [
+            cost.snapshots, cost.restores, cost.snapshot_seconds, cost.restore_seconds
+        ],
+        "isolated_tests": state.isolated_tests,
+        "gas": [] if state.gas is None else [
+            [*key, list(used)] for key, used in state.gas.used.items()
+        ],
+    }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist's controller: a finished worker's isolation cost and gas, added up."""
+    handed = getattr(node, "workeroutput", {}).get("native_rollups")
+    if handed is None:
+        return
+    state = node.config.stash[STATE]
+    if handed["cost"] is not None:
+        from .testing.isolation import Cost
+
+        snapshots, restores, snapshot_seconds, restore_seconds = handed["cost"]
+        total = state.cost = state.cost or Cost()
+        total.snapshots += snapshots
+        total.restores += restores
+        total.snapshot_seconds += snapshot_seconds
+        total.restore_seconds += restore_seconds
+    state.isolated_tests += handed["isolated_tests"]
+    if state.gas is not None:
+        for chain, contract, function, used in handed["gas"]:
+            state.gas.used[(chain, contract, function)].extend(used)
+
+
 def pytest_terminal_summary(terminalreporter, config) -> None:
     state = config.stash[STATE]
     if state.gas is not None:

@@ -875,6 +875,27 @@ def test_bump(counter, request):
     ])
 
 
+def test_under_xdist_the_summary_adds_up_every_workers_cost_and_gas(pytester):
+    tests = COUNTER + """
+import pytest
+
+@pytest.fixture(scope="module")
+def counter(deploy):
+    return deploy(COUNTER)
+
+@pytest.mark.parametrize("by", [1, 2])
+def test_bump(counter, by):
+    counter.functions.bump(by).transact()
+"""
+    pytester.makepyfile(test_one=tests, test_two=tests)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-q", "-n", "2", "--dist", "loadfile", "--gas"
+    )
+    result.assert_outcomes(passed=4)
+    result.stdout.re_match_lines([r"L1\s+source\s+bump\s+4\s"])
+    result.stdout.fnmatch_lines(["*restores (heads and state roots checked)*over 4 isolated tests"])
+
+
 def test_a_bad_stage_marker_is_a_usage_error(pytester):
     result = run(pytester, '''
 import pytest
