@@ -301,6 +301,11 @@ def check_no_isolation_markers(item) -> None:
                 f"{item.nodeid}: no_isolation marker: it takes scopes as arguments"
                 f" (no_isolation(\"test\", \"function\")), not {', '.join(marker.kwargs)}="
             )
+        if not all(isinstance(scope, str) for scope in marker.args):
+            raise pytest.UsageError(
+                f"{item.nodeid}: no_isolation marker: give scopes as separate arguments"
+                f" (no_isolation(\"test\", \"function\")), not {marker.args!r}"
+            )
         unknown = [scope for scope in marker.args if scope not in SCOPES]
         if unknown:
             raise pytest.UsageError(

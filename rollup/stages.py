@@ -177,8 +177,10 @@ def load_preset(name: Union[int, str, Path]) -> StageConfig:
         raise InvalidPreset(f"{path.absolute()}: no preset file there")
     try:
         document = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as error:
-        raise InvalidPreset(f"{path}: {error}") from error
+    except OSError as error:
+        raise InvalidPreset(f"{path}: cannot be read ({error.strerror})") from error
+    except ValueError as error:  # JSON's decoder, or text that is no UTF-8
+        raise InvalidPreset(f"{path} is not a JSON preset: {error}") from error
     config = stage_config(document, path)
     problems = stage_requirements(config)
     if problems:

@@ -14,6 +14,7 @@ import re
 import time
 
 import pytest
+from eth_account import Account
 from hypothesis import HealthCheck, given, settings
 
 from nr.testing.arguments import InvalidArgument
@@ -28,7 +29,7 @@ from nr.testing.network import (
     session_network,
     session_prover,
 )
-from nr.testing.strategies import block_mutations, mutate, signed_l2_transactions
+from nr.testing.strategies import amounts, block_mutations, mutate, signed_l2_transactions
 from rollup.l1_contract import RollupError
 
 ETHER = 10**18
@@ -166,7 +167,7 @@ def test_a_based_block_of_what_is_no_transaction_is_refused_before_the_slot_ends
     assert sequencer.cursor() == cursor  # the slot did not end for nothing
     signed = composable.sign_l2(accounts[1], accounts[2].checksum_address.lower(), 1)
     assert composable.land(composable.build_based(["0x" + signed.hex()])).status == 1
-    with pytest.raises(InvalidArgument, match="sign_l2: sender=.*give an account of the accounts"):
+    with pytest.raises(InvalidArgument, match="sign_l2: sender=.*an account with its key"):
         composable.sign_l2(accounts[1].checksum_address, accounts[2].checksum_address, 1)
     with pytest.raises(InvalidArgument, match="sign_l2: to='0x12': not an address"):
         composable.sign_l2(accounts[1], "0x12", 1)
@@ -188,8 +189,37 @@ def test_a_one_line_source_is_source_and_no_contract_at_all_is_said_so():
     abi, bytecode = abi_and_bytecode("x: public(uint256)")
     assert [entry["name"] for entry in abi] == ["x"] and bytecode
     for nothing in ("", "  "):
-        with pytest.raises(ArtifactError, match="no contract given: give Vyper source"):
+        with pytest.raises(ArtifactError, match="no contract given .*: give Vyper source"):
             abi_and_bytecode(nothing)
+
+
+@pytest.mark.parametrize("contract, said", [
+    (42, "no contract given .42.: give Vyper source, a .vy or .json path"),
+    (b"\x60\x00", "no contract given .2 bytes.: give Vyper source"),
+    ("Thing.sol", "Thing.sol: Solidity is not compiled here; build it with foundry or hardhat"),
+    ("nope/Missing", "no contract file /.*/nope/Missing .give a .vy or .json path."),
+    (".", "is a folder: give a .vy or .json file in it"),
+])
+def test_what_is_no_contract_is_said_so(contract, said):
+    with pytest.raises(ArtifactError, match=said):
+        abi_and_bytecode(contract)
+
+
+OWNED = """
+owner: public(address)
+
+@deploy
+def __init__(owner: address):
+    self.owner = owner
+"""
+
+
+def test_an_address_argument_may_be_lowercase_or_an_account(deploy, accounts):
+    expected = accounts[3].checksum_address
+    for owner in (expected.lower(), accounts[3]):
+        assert deploy(OWNED, owner).functions.owner().call() == expected
+    with pytest.raises(InvalidArgument, match="owner='0x12' is not an address"):
+        deploy(OWNED, "0x12")
 
 
 # -- 5. chain helpers --
@@ -328,6 +358,29 @@ def test_a_composable_stage_no_test_asked_for_is_explained(network):
 # -- 9. strategies and mutations --
 
 
+@given(amounts(0))
+def test_amounts_up_to_nothing_are_nothing(amount):
+    assert amount == 0
+
+
+def test_an_eth_account_account_signs_like_the_fixtures(composable, accounts):
+    local = Account.from_key(accounts[1].private_key)
+    recipient = accounts[2].checksum_address
+    assert composable.sign_l2(local, recipient, 1) == composable.sign_l2(accounts[1], recipient, 1)
+
+    @settings(max_examples=3, database=None, deadline=None)
+    @given(signed_l2_transactions(901, [local]))
+    def signed_by_it(raw):
+        assert Account.recover_transaction(raw) == local.address
+
+    signed_by_it()
+    for nonce in (-1, "x"):
+        with pytest.raises(InvalidArgument, match="sign_l2: nonce=.*give a whole number"):
+            composable.sign_l2(local, recipient, 1, nonce=nonce)
+    with pytest.raises(InvalidArgument, match="signed_l2_transactions: base_fee=-1"):
+        signed_l2_transactions(901, [local], base_fee=-1)
+
+
 def test_mutations_and_strategies_refuse_what_they_cannot_take(block, accounts):
     with pytest.raises(InvalidArgument, match="mutate: field='nope': give one of gas_used"):
         mutate(block, "nope", 1)
@@ -335,7 +388,7 @@ def test_mutations_and_strategies_refuse_what_they_cannot_take(block, accounts):
         mutate(block, "state_root", -1)
     with pytest.raises(InvalidArgument, match="block_mutations: encoded: not an EXECUTE input"):
         block_mutations(b"garbage")
-    with pytest.raises(InvalidArgument, match="has no key to sign with; give accounts"):
+    with pytest.raises(InvalidArgument, match="senders=.*an account with its key"):
         signed_l2_transactions(901, [accounts[0].checksum_address])
     with pytest.raises(InvalidArgument, match="senders: none given"):
         signed_l2_transactions(901, [])

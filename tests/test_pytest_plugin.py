@@ -947,6 +947,7 @@ def test_preset(l2, rollups, rollup):
     ('stage("twin.json")', "*stage marker: the rollup of */twin.json' would have L2 chain id 901,"
      " as the rollup of 1 in this session has; give the preset an l2_chain_id of its own*"),
     ('no_isolation(scope="test")', "*no_isolation marker: it takes scopes as arguments*"),
+    ('no_isolation(["test"])', "*no_isolation marker: give scopes as separate arguments*"),
 ])
 def test_a_bad_marker_is_refused_in_words(pytester, marker, said):
     from rollup.stages import PRESETS

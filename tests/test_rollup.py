@@ -239,6 +239,9 @@ def test_presets_are_checked_against_their_stage(tmp_path):
         path.write_text(json.dumps(document))
         with pytest.raises(InvalidPreset, match=message):
             load_preset(path)
+    (tmp_path / "broken.json").write_text("{\n")
+    with pytest.raises(InvalidPreset, match="broken.json is not a JSON preset: Expecting"):
+        load_preset(tmp_path / "broken.json")
     with pytest.raises(InvalidPreset, match="missing.json: no preset file there"):
         load_preset(tmp_path / "missing.json")
     for stage in (3, -1):

@@ -48,6 +48,44 @@ def account_address(value: Any) -> Optional[str]:
     return None
 
 
+def a_kind(kind: str) -> str:
+    """An ABI type with its article, as a message says it: "an address", "a uint256"."""
+    return f"{'an' if kind[:1] in 'aeio' else 'a'} {kind}"  # a uint256, an int256
+
+
+def as_address_if_one(value: Any) -> Any:
+    """An address given as an account or in any case, checksummed; anything else as it is."""
+    address = account_address(value)
+    if address is not None:
+        return address
+    if isinstance(value, str) and is_address(value):
+        return to_checksum_address(value)
+    return value
+
+
+def signing_key(value: Any) -> Optional[bytes]:
+    """The private key of an account object (the accounts fixture's ``private_key``,
+    eth-account's ``key``), else None."""
+    if account_address(value) is None:
+        return None
+    for attribute in ("private_key", "key"):
+        key = getattr(value, attribute, None)
+        if isinstance(key, (bytes, bytearray)) and len(key) == 32:
+            return bytes(key)
+    return None
+
+
+def an_account(value: Any, what: str) -> bytes:
+    """The key of ``value``, an account that can sign; InvalidArgument naming ``what`` else."""
+    key = signing_key(value)
+    if key is None:
+        raise InvalidArgument(
+            f"{what}={described(value)}: give an account with its key to sign with (the"
+            " accounts fixture's, or eth-account's), not an address"
+        )
+    return key
+
+
 def whole_number(value: Any, what: str, least: int = 0, why: str = "") -> int:
     """``value`` if it is a whole number of at least ``least`` (not a bool, float or text);
     ``why`` the least is what it is, for the message."""

@@ -5,6 +5,8 @@ web3.py on any chain.
 """
 
 import json
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -15,7 +17,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 
 from contracts import UnknownContract, abi_type, compile_contract
 
-from .arguments import InvalidArgument, an_address, described
+from .arguments import InvalidArgument, a_kind, an_address, as_address_if_one, described
 from .revert_sites import mined_revert, node_message, revert_of
 
 # The kinds of ABI entries (an entry without a type is a function), and those with a name.
@@ -131,18 +133,20 @@ def vyper_positions(source: str, name: str) -> Dict[int, Tuple[int, int, int, in
 
 def vyper_source(contract: Union[str, Path]) -> Optional[Tuple[str, str]]:
     """The Vyper source text and its name, where ``contract`` is Vyper source or a ``.vy`` file."""
+    if not isinstance(contract, (str, os.PathLike)) or not str(contract).strip():
+        raise ArtifactError(
+            f"no contract given ({described(contract)}): give Vyper source, a .vy or .json path,"
+            " or a contract's name"
+        )
     text = str(contract)
     path = Path(text)
     if path.suffix == ".vy":
         if not path.is_file():
             raise ArtifactError(f"no contract file {path.absolute()}")
         return path.read_text(), path.name
-    if not text.strip():
-        raise ArtifactError(
-            "no contract given: give Vyper source, a .vy or .json path, or a contract's name"
-        )
-    # A contract's name is one word; anything else but a path is source ("x: public(uint256)").
-    if path.suffix != ".json" and not text.strip().isidentifier():
+    # A name or a path is one word without Vyper's punctuation: else it is source
+    # ("x: public(uint256)").
+    if re.search(r"[\s:()@#=]", text.strip()):
         return text, "source"
     return None
 
@@ -154,10 +158,19 @@ def abi_and_bytecode(contract: Union[str, Path]) -> Tuple[List[Dict[str, Any]], 
         return vyper_abi_and_bytecode(*source)
     text = str(contract)
     path = Path(text)
+    if path.suffix == ".sol":
+        raise ArtifactError(
+            f"{path}: Solidity is not compiled here; build it with foundry or hardhat and give"
+            " its JSON artifact"
+        )
+    if path.is_dir():
+        raise ArtifactError(f"{path.absolute()} is a folder: give a .vy or .json file in it")
     if path.suffix == ".json":
         if not path.is_file():
             raise ArtifactError(f"no contract file {path.absolute()}")
         return artifact_abi_and_bytecode(path)
+    if "/" in text or "\\" in text:  # a path, to no .vy or .json
+        raise ArtifactError(f"no contract file {path.absolute()} (give a .vy or .json path)")
     try:
         compiled = compile_contract(text)
     except UnknownContract as unknown:
@@ -225,12 +238,16 @@ def constructor_call(factory, label: str, args: tuple, named: Dict[str, Any]):
         )
     if len(args) != len(parameters):
         raise InvalidArgument(f"deploying {label}: {takes}; {len(args)} argument(s) given")
+    args = tuple(  # an address as web3.py takes it: checksummed, whatever case or account given
+        as_address_if_one(argument) if abi_type(parameter) == "address" else argument
+        for argument, parameter in zip(args, parameters)
+    )
     try:
         return factory.constructor(*args)
     except TypeError:  # web3.py's: an argument its type cannot encode
         unfit = [
-            f"{parameter.get('name') or f'argument {index + 1}'}={described(argument)} is not a"
-            f" {abi_type(parameter)}"
+            f"{parameter.get('name') or f'argument {index + 1}'}={described(argument)} is not"
+            f" {a_kind(abi_type(parameter))}"
             for index, (argument, parameter) in enumerate(zip(args, parameters))
             if not factory.w3.codec.is_encodable(abi_type(parameter), argument)
         ]

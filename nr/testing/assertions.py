@@ -27,7 +27,7 @@ from rollup.l1_contract import RollupError
 from rollup.rollup import Rollup
 
 from . import revert_sites
-from .arguments import Expected, InvalidArgument, byte_string, described, expected_text
+from .arguments import Expected, InvalidArgument, a_kind, byte_string, described, expected_text
 from .artifacts import ConstructorReverted
 from .revert_sites import mined_revert, revert_of, revert_reason
 
@@ -105,7 +105,7 @@ def encoded_arguments(signature: str, types: List[str], args: tuple) -> bytes:
         raise InvalidArgument(f"{said}: {', '.join(types)} are not all ABI types") from None
     except EncodingError:
         unfit = [
-            f"{described(argument)} is not a {kind}"
+            f"{described(argument)} is not {a_kind(kind)}"
             for kind, argument in zip(types, args) if not fits(kind, argument)
         ]
         raise InvalidArgument(f"{said}: {'; '.join(unfit) or 'the arguments do not fit'}") from None

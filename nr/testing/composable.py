@@ -22,7 +22,15 @@ from rollup.composable import ComposableRollup, slot_friendly
 from rollup.execution_table import ExecutionTableBuilder
 from rollup.l1_contract import RollupError
 
-from .arguments import InvalidArgument, an_address, byte_string, described, whole_number
+from .arguments import (
+    InvalidArgument,
+    account_address,
+    an_account,
+    an_address,
+    byte_string,
+    described,
+    whole_number,
+)
 from .revert_sites import mined_revert
 
 
@@ -130,18 +138,16 @@ class ComposableChains:
         self, sender: DevAccount, to: str, value: int, nonce: Optional[int] = None
     ) -> bytes:
         """A signed L2 transfer from ``sender`` (its next pending nonce by default)."""
-        if not isinstance(sender, DevAccount):
-            raise InvalidArgument(
-                f"sign_l2: sender={described(sender)}: give an account of the accounts fixture"
-                " (its key signs)"
-            )
+        key = an_account(sender, "sign_l2: sender")
+        if nonce is None:
+            nonce = self.rollup.l2.pool.next_nonce(bytes.fromhex(account_address(sender)[2:]))
         transaction = {
             "to": an_address(to, "sign_l2: to"),
             "value": whole_number(value, "sign_l2: value"),
             "gas": 21_000,
             "maxFeePerGas": 10**10,
             "maxPriorityFeePerGas": 0,
-            "nonce": self.rollup.l2.pool.next_nonce(sender.address) if nonce is None else nonce,
+            "nonce": whole_number(nonce, "sign_l2: nonce"),
             "chainId": self.rollup.config.l2_chain_id,
         }
-        return bytes(Account.sign_transaction(transaction, sender.private_key).raw_transaction)
+        return bytes(Account.sign_transaction(transaction, key).raw_transaction)

@@ -4,7 +4,7 @@ transactions, and single-field mutations of an L2 block, each with the
 refusal EXECUTE must give it.
 """
 
-from typing import Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 from eth_account import Account
 from eth_hash.auto import keccak
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from precompile.encoding import DecodingError, decode, encode
 from precompile.ssz import StatelessInput
 
-from .arguments import InvalidArgument, byte_string, described, whole_number
+from .arguments import InvalidArgument, an_account, byte_string, described, whole_number
 from .mutations import reseal
 
 ETHER = 10**18
@@ -32,7 +32,8 @@ def addresses() -> st.SearchStrategy:
 def amounts(most: int = 10 * ETHER) -> st.SearchStrategy:
     """Wei amounts from 0 to ``most``, the edges likelier."""
     whole_number(most, "amounts: most")
-    return st.one_of(st.sampled_from([0, 1, most]), st.integers(min_value=0, max_value=most))
+    edges = sorted({0, min(1, most), most})
+    return st.one_of(st.sampled_from(edges), st.integers(min_value=0, max_value=most))
 
 
 def signed_l2_transactions(
@@ -45,30 +46,25 @@ def signed_l2_transactions(
     said = "signed_l2_transactions"
     whole_number(chain_id, f"{said}: chain_id", least=1)
     whole_number(nonce, f"{said}: nonce")
-    senders = signers(senders, said)
+    whole_number(base_fee, f"{said}: base_fee")
+    keys = signers(senders, said)
 
-    def signed(sender, to, value) -> bytes:
+    def signed(key, to, value) -> bytes:
         transaction = {
             "type": 2, "chainId": chain_id, "nonce": nonce, "to": to, "value": value,
             "gas": TRANSFER_GAS, "maxFeePerGas": 2 * base_fee, "maxPriorityFeePerGas": 0,
         }
-        return bytes(Account.sign_transaction(transaction, sender.private_key).raw_transaction)
+        return bytes(Account.sign_transaction(transaction, key).raw_transaction)
 
-    return st.builds(signed, st.sampled_from(senders), addresses(), amounts(ETHER))
+    return st.builds(signed, st.sampled_from(keys), addresses(), amounts(ETHER))
 
 
-def signers(senders: Sequence, said: str) -> list:
-    """``senders`` if each is an account with its key to sign with; InvalidArgument otherwise."""
+def signers(senders: Sequence, said: str) -> List[bytes]:
+    """The keys of ``senders``, each an account with its key; InvalidArgument otherwise."""
     senders = list(senders)
     if not senders:
         raise InvalidArgument(f"{said}: senders: none given; give accounts to sign with")
-    for sender in senders:
-        if not isinstance(getattr(sender, "private_key", None), (bytes, str)):
-            raise InvalidArgument(
-                f"{said}: senders: {described(sender)} has no key to sign with; give accounts"
-                " (the accounts fixture's), not addresses"
-            )
-    return senders
+    return [an_account(sender, f"{said}: senders") for sender in senders]
 
 
 # payload field -> (what to put there, given the old value and a drawn int; the refusal)
