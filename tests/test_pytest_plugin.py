@@ -407,6 +407,40 @@ def test_second(sent, harmless, w3):
     result.assert_outcomes(passed=4)
 
 
+def test_an_isolate_block_left_open_is_named_and_nothing_else_is_blamed(pytester):
+    """
+    A test that opens an isolate() block and never closes it fails saying so;
+    a later failure names its writes, not a fixture that wrote nothing; and
+    the block is not closed behind everyone's back when the process exits.
+    """
+    pytester.makepyfile(test_user="""
+import pytest
+
+KEPT = []
+
+@pytest.fixture(autouse=True)
+def harmless():
+    yield
+
+def test_1_leaves_a_block_open(isolate, w3):
+    KEPT.append(isolate())
+    KEPT[-1].__enter__()
+    w3.eth.send_transaction({"to": w3.eth.accounts[2], "value": 1})
+
+def test_2_after(w3):
+    assert w3.eth.block_number == 0
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "-p", "no:randomly")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*ended with an isolate() block opened in it still open*",
+        "*still on the chains, from before this test: the writes of test"
+        " test_user.py::test_1_leaves_a_block_open (*",
+    ])
+    result.stdout.no_fnmatch_line("*the writes of function fixture harmless*")
+    assert "Exception ignored" not in result.stderr.str() + result.stdout.str()
+
+
 NODE_SETTINGS = '''
 import pytest
 

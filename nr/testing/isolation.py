@@ -7,9 +7,9 @@ and state roots are checked, not assumed.
 
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import ContextDecorator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 # What a chain's head is: (number, hash, state root).
 Head = Tuple[int, bytes, bytes]
@@ -326,6 +326,8 @@ class World:
             # nothing of it lies under the entries still in use.
             self.stack.remove(entry)
             return
+        if entry.neutral:  # nothing of its own is left: the writes above are others' to own
+            return
         # A function fixture set up inside a test body ends in that test's teardown, and
         # the body's writes go with it: only wider holders keep them.
         holders = [
@@ -345,21 +347,36 @@ class World:
 
     def leftovers(self) -> List[str]:
         """The finished entries whose writes are still on the chains, bottom first."""
-        return [entry.label for entry in self.stack if entry.done]
+        return [entry.label for entry in self.stack if entry.done and not entry.neutral]
 
-    @contextmanager
-    def isolate(self, label: str = "block") -> Iterator[None]:
+    def isolate(self, label: str = "block") -> "Isolated":
         """Whatever the block changes on any chain is undone when it ends (a new snapshot each
         time: a node forgets a snapshot once reverted to it)."""
-        entry = self.push(label)
-        try:
-            yield
-        finally:
-            self.finish(entry)
+        return Isolated(self, label)
 
     def pending(self) -> Optional[str]:
         """The snapshots still on the stack, bottom first, or None."""
         return ", ".join(entry.label for entry in self.stack) or None
+
+
+class Isolated(ContextDecorator):
+    """
+    ``World.isolate``'s block: a snapshot when it starts, restored when it
+    ends. A class, not a generator: a block a test opened and never closed
+    stays open, and is not closed later by the garbage collector on nodes
+    that are gone.
+    """
+
+    def __init__(self, world: World, label: str) -> None:
+        self.world, self.label = world, label
+        self.entry: Optional[Entry] = None
+
+    def __enter__(self) -> None:
+        self.entry = self.world.push(self.label)
+
+    def __exit__(self, *exc_info) -> bool:
+        self.world.finish(self.entry)
+        return False
 
 
 def leftover_writes(entry: Entry, holders: List[Entry]) -> str:
