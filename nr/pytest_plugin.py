@@ -150,6 +150,12 @@ def pytest_configure(config) -> None:
             f"--no-isolation-scopes: no scope {', '.join(sorted(unknown))}; the scopes are "
             + ", ".join(SCOPES)
         )
+    workers = getattr(config.option, "numprocesses", None)
+    if config.getoption("native_rollups_l1") is not None and workers:
+        raise pytest.UsageError(
+            f"--native-rollups-l1 with -n {workers}: every pytest-xdist worker would snapshot"
+            " and revert the same node under the others; run with -n 0"
+        )
     gas = None
     if config.getoption("gas"):
         from .testing.gas import GasTable
@@ -392,6 +398,9 @@ def pytest_fixture_setup(fixturedef, request):
             state.waiting.remove(setup)
     if setup.entry is not None:
         setup.world.settled(setup.entry)
+        # Finalizers run last first: this one before the fixture's own teardown.
+        entry, world = setup.entry, setup.world
+        fixturedef.addfinalizer(lambda: world.tearing_down(entry))
     return result
 
 

@@ -49,6 +49,9 @@ FORK_CANCUN = 1
 FORK_PRAGUE = 2
 FORK_NAMES = {FORK_CANCUN: "cancun", FORK_PRAGUE: "prague"}
 
+# Where EXECUTE lives on L1 (a precompile address, as the EIP places it).
+EXECUTE_PRECOMPILE_ADDRESS = bytes.fromhex("0000000000000000000000000000000000000101")
+
 # How a node verifies EXECUTE calls: run the guest inline, or count the
 # execution proofs in its pool (k of n distinct proof types).
 REEXECUTE_MODE, PROOFS_MODE = "reexecute", "proofs"

@@ -22,7 +22,6 @@ from .forks import FORK_RULES, ForkRules
 from .guest import verify_stateless_new_payload
 from .ssz import Root, StatelessInput, StatelessValidationResult
 
-EXECUTE_PRECOMPILE_ADDRESS = bytes.fromhex("0000000000000000000000000000000000000101")
 # Flat cost of every call: decoding, hashing and setting up the guest.
 EXECUTE_BASE_GAS = 100_000
 # Each input byte costs what a non-zero calldata byte costs (EIP-2028).

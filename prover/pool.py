@@ -119,14 +119,14 @@ class ProofPool:
     def comparable(saved: tuple) -> tuple:
         """
         What ``saved()`` held that a verdict can depend on, as a value equal to
-        another's exactly when they judge alike: the proofs accepted and held,
-        not the order payloads were last seen in, nor payloads seen without
-        proofs (a call to EXECUTE notes its input: that is a read).
+        another's exactly when they judge alike: the payloads seen (a proof for
+        one is judged, not held) and the proof types each holds, the proofs
+        held and ready; not the order payloads were last seen in.
         """
         payloads, first_seen, queued, ready = saved
         proven = frozenset(
-            (key, frozenset(payload.proofs)) for key, payload in payloads.items()
-            if payload.proofs
+            (key, frozenset(payload.proofs), payload.data is not None)
+            for key, payload in payloads.items()
         )
         return proven, frozenset(first_seen), tuple(queued), tuple(ready)
 

@@ -13,8 +13,8 @@ from l1.accounts import InvalidMnemonic, derive_accounts
 from l1.node import Devnet, DevnetConfig
 from l1.rpc import Dispatcher
 from nr.testing.mutations import mutated_encodings
+from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS
 from precompile.encoding import encode
-from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS
 from precompile.ssz import StatelessValidationResult
 
 from chains import l2_block_input

@@ -11,9 +11,9 @@ from contracts import compile_contract
 from l1.builder import build_block
 from l1.fork import NativeRollupsVM
 from nr.testing.mutations import mutated_encodings
-from precompile.constants import FORK_CANCUN
+from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS, FORK_CANCUN
 from precompile.encoding import encode
-from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS, ExecuteParameters, execute_gas
+from precompile.execute import ExecuteParameters, execute_gas
 from precompile.genesis import GenesisAccount, new_chain
 from precompile.ssz import Withdrawal
 

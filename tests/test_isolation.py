@@ -241,23 +241,88 @@ def test_a_remote_node_counts_as_changed_by_any_request_that_is_no_read():
     reading = world.push("session fixture reading", "session")
     w3.eth.get_balance(w3.eth.accounts[1])
     w3.eth.call({"to": w3.eth.accounts[1]})
+    w3.provider.make_request("eth_coinbase", [])
+    w3.eth.filter("latest")
+    with world.isolate():  # what it changed here it took back
+        w3.provider.make_request("anvil_setBalance", [w3.eth.accounts[1], hex(1)])
     world.settled(reading)
     editing = world.push("session fixture editing", "session")
     w3.provider.make_request("anvil_setBalance", [w3.eth.accounts[1], hex(12345)])
     world.settled(editing)
     assert reading.neutral and not editing.neutral
     world.finish(editing)
+    batching = world.push("session fixture batching", "session")
+    w3.provider.make_batch_request([("anvil_setNonce", [w3.eth.accounts[1], hex(5)])])
+    world.settled(batching)
+    calling_execute = world.push("session fixture calling EXECUTE", "session")
+    w3.provider.make_request("eth_call", [{"to": "0x" + "00" * 18 + "0101"}, "latest"])
+    world.settled(calling_execute)
+    assert not batching.neutral and not calling_execute.neutral
+    world.finish(calling_execute)
+    world.finish(batching)
     world.finish(reading)
     assert w3.eth.get_balance(w3.eth.accounts[1]) == 10_000 * ETHER
+    assert w3.eth.get_transaction_count(w3.eth.accounts[1]) == 0
 
 
-def test_a_payload_seen_by_a_call_is_no_change_a_proof_is(valid_input):
+def test_a_payload_seen_is_a_change_the_order_payloads_were_seen_in_is_not(valid_input):
+    """A proof for a payload seen is judged, for one not seen held: seeing one changes that."""
     pool = ProofPool(PROVERS)
     before = ProofPool.comparable(pool.saved())
     pool.see(valid_input, encode(valid_input))
-    assert ProofPool.comparable(pool.saved()) == before
+    seen = ProofPool.comparable(pool.saved())
+    assert seen != before
+    pool.see(valid_input, encode(valid_input))  # seen again: last in the pool's order
+    assert ProofPool.comparable(pool.saved()) == seen
     pool.submit(sign(for_unseen_payload(2, b"held"), 1))
-    assert ProofPool.comparable(pool.saved()) != before
+    assert ProofPool.comparable(pool.saved()) != seen
+
+
+def test_an_isolate_block_entered_again_inside_itself_restores_each_level(network):
+    world, l1, _ = network
+    bob = l1.accounts[1].checksum_address
+    w3 = l1.web3()
+    start = l1.head().block_number
+    block = world.isolate()
+    with block:
+        w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
+        with block:
+            w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
+        assert l1.head().block_number == start + 1
+    assert l1.head().block_number == start and world.stack == []
+
+    @world.isolate()
+    def deeper(levels):
+        w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
+        if levels:
+            deeper(levels - 1)
+
+    deeper(2)
+    assert l1.head().block_number == start and world.stack == []
+
+
+def test_what_a_fixture_writes_in_its_teardown_is_its_own_too(network):
+    """
+    A fixture whose setup changed nothing but whose teardown writes, ending
+    under one that wrote: its teardown's writes stay, and it says so, once.
+    """
+    world, l1, _ = network
+    bob = l1.accounts[1].checksum_address
+    w3 = l1.web3()
+    lower = world.push("module fixture lower", "module")
+    world.settled(lower)
+    upper = world.push("session fixture upper", "session")
+    w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
+    world.settled(upper)
+    world.tearing_down(lower)
+    w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
+    with pytest.warns(LeftoverWrites, match="module fixture lower ended while"):
+        world.finish(lower)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        world.finish(lower)  # its finalizer after a failed setup's finish: said once
+    world.finish(upper)
+    assert world.stack == []
 
 
 class FakeL2:

@@ -10,8 +10,9 @@ import pytest
 from eth_utils import to_checksum_address
 
 from l1.node import Devnet, DevnetConfig
+from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS
 from precompile.encoding import decode
-from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS, PROOFS_MODE, ExecuteParameters
+from precompile.execute import PROOFS_MODE, ExecuteParameters
 from precompile.ssz import StatelessInput, StatelessValidationResult
 from prover.pool import ACCEPT, REJECT
 from prover.signing import demo_prover_key

@@ -11,8 +11,8 @@ import time
 
 from eth_utils import to_checksum_address
 
+from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS
 from precompile.encoding import encode
-from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS
 
 from chains import free_port, l2_block_input, start_devnet_process
 

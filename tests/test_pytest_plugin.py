@@ -1132,7 +1132,11 @@ def test_rollup_tests_on_a_node_without_execute_are_refused_saying_so(pytester):
      "*--native-rollups-execute proofs: that is the embedded L1's mode; the node at"
      " --native-rollups-l1 verifies L2 blocks as it was started to (nr devnet --execute-mode"
      " proofs)*"),
-], ids=["another machine", "a port too high", "a port that is no number", "an execute mode"])
+    (["--native-rollups-l1=http://127.0.0.1:8545", "-n", "2"],
+     "*--native-rollups-l1 with -n 2: every pytest-xdist worker would snapshot and revert the"
+     " same node under the others; run with -n 0*"),
+], ids=["another machine", "a port too high", "a port that is no number", "an execute mode",
+        "xdist workers"])
 def test_a_node_option_that_cannot_hold_is_refused_in_words(pytester, options, said):
     result = run(pytester, "def test_x(w3): pass", *options)
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -3,7 +3,8 @@
 from eth._utils.address import force_bytes_to_address
 from eth_utils.toolz import merge
 
-from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS, execute
+from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS
+from precompile.execute import execute
 from precompile.forks import PragueComputation
 
 NATIVE_ROLLUPS_PRECOMPILES = merge(

@@ -17,10 +17,10 @@ from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound
 
+from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS
 from precompile.encoding import DecodingError, decode
 from precompile.engines import ExecutionOutcome
 from precompile.engines.pyevm import PyEvmEngine
-from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS
 from precompile.guest import engine_arguments, verify_stateless_new_payload
 from precompile.ssz import StatelessInput, StatelessValidationResult
 from rollup.l1_contract import RollupError

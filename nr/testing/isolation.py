@@ -11,6 +11,8 @@ from contextlib import ContextDecorator
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Tuple
 
+from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS
+
 # What a chain's head is: (number, hash, state root).
 Head = Tuple[int, bytes, bytes]
 
@@ -53,14 +55,15 @@ class LocalChain:
 
 
 # What a request to a node over JSON-RPC that changes nothing a snapshot holds starts with
-# or is: reads, and the snapshots themselves.
-READ_PREFIXES = ("eth_get", "net_", "web3_", "debug_trace", "txpool_")
+# or is: reads (signing with a node's key, installing a log filter), and the snapshots.
+READ_PREFIXES = ("eth_get", "eth_sign", "net_", "web3_", "debug_", "txpool_", "nr_get")
 READS = frozenset(
     {
         "eth_call",
         "eth_estimateGas",
         "eth_chainId",
         "eth_blockNumber",
+        "eth_coinbase",
         "eth_gasPrice",
         "eth_maxPriorityFeePerGas",
         "eth_blobBaseFee",
@@ -68,38 +71,65 @@ READS = frozenset(
         "eth_accounts",
         "eth_syncing",
         "eth_createAccessList",
+        "eth_simulateV1",
+        "eth_newFilter",
+        "eth_newBlockFilter",
+        "eth_newPendingTransactionFilter",
+        "eth_uninstallFilter",
+        "anvil_nodeInfo",
+        "anvil_dumpState",
         "nr_proverRegistry",
         "nr_awaitingProofs",
         "evm_snapshot",
         "evm_revert",
     }
 )
+# A call or an estimate that reaches EXECUTE notes its input in the node's proof pool: then
+# a proof for it is judged, not held. That is a change.
+EXECUTE_ADDRESS = "0x" + EXECUTE_PRECOMPILE_ADDRESS.hex()
 
 
-def changes_the_node(method: str) -> bool:
+def changes_the_node(method: str, params: Any) -> bool:
     """Whether a request may change what a snapshot holds (any method not known to read)."""
+    if method in ("eth_call", "eth_estimateGas"):
+        return reaches_execute(params)
     return not method.startswith(READ_PREFIXES) and method not in READS
+
+
+def reaches_execute(params: Any) -> bool:
+    """Whether a call's parameters send it to EXECUTE (or, with no ``to``, may reach it)."""
+    call = params[0] if isinstance(params, (list, tuple)) and params else None
+    if not isinstance(call, dict):
+        return True
+    return str(call.get("to") or EXECUTE_ADDRESS).lower() == EXECUTE_ADDRESS
 
 
 class RemoteChain:
     """
     A node over JSON-RPC with ``evm_snapshot`` and ``evm_revert`` (anvil's
     semantics). No standard request tells everything such a snapshot holds
-    (pending transactions, settings, edited balances, proofs), so what the
-    session's own client asked of it tells whether a fixture changed it.
+    (pending transactions, settings, edited balances, proofs), so the
+    requests the session's own client sent that may change it, counted and
+    taken back with each revert, tell whether a fixture changed it.
     """
 
     def __init__(self, name: str, web3) -> None:
         self.name, self.web3 = name, web3
         self.requests_that_change = 0
-        make_request = web3.provider.make_request
+        provider = web3.provider
+        make_request, make_batch_request = provider.make_request, provider.make_batch_request
 
         def counted(method: str, params: Any) -> Any:
-            if changes_the_node(method):
-                self.requests_that_change += 1
+            self.requests_that_change += changes_the_node(method, params)
             return make_request(method, params)
 
-        web3.provider.make_request = counted
+        def counted_batch(requests) -> Any:
+            self.requests_that_change += sum(
+                changes_the_node(method, params) for method, params in requests
+            )
+            return make_batch_request(requests)
+
+        provider.make_request, provider.make_batch_request = counted, counted_batch
 
     def head(self) -> Head:
         block = self.web3.eth.get_block("latest")
@@ -112,15 +142,17 @@ class RemoteChain:
         # The chain id too: a test that changes it would otherwise leave the node refusing
         # the next session (the other settings have no standard way to be read back).
         request = self.web3.provider.make_request
-        return request("evm_snapshot", [])["result"], request("eth_chainId", [])["result"]
+        taken = request("evm_snapshot", [])["result"], request("eth_chainId", [])["result"]
+        return (*taken, self.requests_that_change)
 
     def revert(self, taken: Any) -> bool:
-        snapshot_id, chain_id = taken
+        snapshot_id, chain_id, requests_that_change = taken
         request = self.web3.provider.make_request
         if not request("evm_revert", [snapshot_id]).get("result"):
             return False
         if request("eth_chainId", [])["result"] != chain_id:
             request("anvil_setChainId", [chain_id])
+        self.requests_that_change = requests_that_change
         return True
 
 
@@ -184,8 +216,9 @@ class Entry:
     # Where its fixture is defined (file, line): what a warning about it points at.
     where: Optional[Tuple[str, int]] = None
     done: bool = False
-    # Before its fixture's setup: every part's mark (see ``World.marks``).
+    # Before its fixture's setup, and before its teardown: every part's mark (``World.marks``).
     marks: Optional[list] = None
+    teardown_marks: Optional[list] = None
     # Set once its fixture is set up: whether that changed nothing a snapshot holds (its
     # value is all it made), so that what lies below it may be restored without losing it.
     neutral: bool = False
@@ -288,6 +321,12 @@ class World:
         self.stack.append(entry)
         return entry
 
+    def tearing_down(self, entry: Entry) -> None:
+        """``entry``'s fixture is about to be torn down: what its teardown writes is its too."""
+        started = time.perf_counter()
+        entry.teardown_marks = self.marks()
+        self.cost.snapshot_seconds += time.perf_counter() - started
+
     def settled(self, entry: Entry) -> None:
         """``entry``'s fixture is set up: note whether its setup changed anything."""
         started = time.perf_counter()
@@ -305,6 +344,8 @@ class World:
         module fixture, as in titanoboa); ``strict`` (a test body, whose writes
         the next test must not see) makes that an IsolationError instead.
         """
+        if entry.done:  # finished already (a failed setup, then its finalizer)
+            return
         entry.done = True
         if entry not in self.stack:  # gone already: a restore below it took it
             return
@@ -321,12 +362,15 @@ class World:
         if entry not in self.stack:
             return
         above = self.stack[self.stack.index(entry) + 1]
-        if entry.neutral and above.marks == entry.marks:
+        wrote_nothing = entry.neutral and (
+            entry.teardown_marks is None or entry.teardown_marks == self.marks()
+        )
+        if wrote_nothing and above.marks == entry.marks:
             # Its setup changed nothing, nor did anything from then to the snapshot above it:
             # nothing of it lies under the entries still in use.
             self.stack.remove(entry)
             return
-        if entry.neutral:  # nothing of its own is left: the writes above are others' to own
+        if wrote_nothing:  # nothing of its own is left: the writes above are others' to own
             return
         # A function fixture set up inside a test body ends in that test's teardown, and
         # the body's writes go with it: only wider holders keep them.
@@ -369,13 +413,15 @@ class Isolated(ContextDecorator):
 
     def __init__(self, world: World, label: str) -> None:
         self.world, self.label = world, label
-        self.entry: Optional[Entry] = None
+        # One snapshot per entry: the same block may be entered again inside itself (a
+        # recursive function it decorates).
+        self.entries: List[Entry] = []
 
     def __enter__(self) -> None:
-        self.entry = self.world.push(self.label)
+        self.entries.append(self.world.push(self.label))
 
     def __exit__(self, *exc_info) -> bool:
-        self.world.finish(self.entry)
+        self.world.finish(self.entries.pop())
         return False
 
 

@@ -20,7 +20,8 @@ from web3 import Web3
 from l1 import accel
 from l1.accounts import derive_accounts
 from l1.node import Devnet, DevnetConfig
-from precompile.execute import EXECUTE_PRECOMPILE_ADDRESS, ExecuteParameters
+from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS
+from precompile.execute import ExecuteParameters
 from rollup.rollup import Rollup
 
 from . import assertions, revert_sites
