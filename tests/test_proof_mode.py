@@ -13,11 +13,11 @@ from l1.builder import build_block
 from l1.fork import AwaitingProofs, NativeRollupsVM
 from l1.node import Devnet, DevnetConfig
 from nr.testing.mutations import mutated_encodings
+from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS
 from precompile.encoding import decode, encode
 from precompile.execute import (
     EXECUTE_BASE_GAS,
     EXECUTE_GAS_PER_INPUT_BYTE,
-    EXECUTE_PRECOMPILE_ADDRESS,
     EXECUTE_PROOF_VERIFICATION_GAS,
     PROOFS_MODE,
     ExecuteParameters,
