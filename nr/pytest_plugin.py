@@ -150,10 +150,10 @@ def pytest_configure(config) -> None:
             f"--no-isolation-scopes: no scope {', '.join(sorted(unknown))}; the scopes are "
             + ", ".join(SCOPES)
         )
-    workers = getattr(config.option, "numprocesses", None)
+    workers = xdist_workers(config)
     if config.getoption("native_rollups_l1") is not None and workers:
         raise pytest.UsageError(
-            f"--native-rollups-l1 with -n {workers}: every pytest-xdist worker would snapshot"
+            f"--native-rollups-l1 with {workers}: every pytest-xdist worker would snapshot"
             " and revert the same node under the others; run with -n 0"
         )
     gas = None
@@ -162,6 +162,15 @@ def pytest_configure(config) -> None:
 
         gas = GasTable()
     config.stash[STATE] = PluginState(gas=gas)
+
+
+def xdist_workers(config) -> Optional[str]:
+    """The pytest-xdist workers asked for (``-n N``, ``--tx ...``), as given; None for none."""
+    numprocesses = getattr(config.option, "numprocesses", None)
+    if numprocesses:
+        return f"-n {numprocesses}"
+    gateways = getattr(config.option, "tx", None)
+    return f"--tx {' '.join(gateways)}" if gateways else None
 
 
 def pytest_sessionstart(session) -> None:

@@ -1135,8 +1135,10 @@ def test_rollup_tests_on_a_node_without_execute_are_refused_saying_so(pytester):
     (["--native-rollups-l1=http://127.0.0.1:8545", "-n", "2"],
      "*--native-rollups-l1 with -n 2: every pytest-xdist worker would snapshot and revert the"
      " same node under the others; run with -n 0*"),
+    (["--native-rollups-l1=http://127.0.0.1:8545", "--tx", "2*popen"],
+     "*--native-rollups-l1 with --tx 2*popen: every pytest-xdist worker would*"),
 ], ids=["another machine", "a port too high", "a port that is no number", "an execute mode",
-        "xdist workers"])
+        "xdist workers", "xdist gateways"])
 def test_a_node_option_that_cannot_hold_is_refused_in_words(pytester, options, said):
     result = run(pytester, "def test_x(w3): pass", *options)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
