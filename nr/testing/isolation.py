@@ -341,8 +341,10 @@ class World:
         use whose setup changed no chain are kept, snapshotted again below it,
         and ``entry`` is restored now. Above one that did change a chain,
         ``entry``'s writes wait for it (a session fixture first set up after a
-        module fixture, as in titanoboa); ``strict`` (a test body, whose writes
-        the next test must not see) makes that an IsolationError instead.
+        module fixture, as in titanoboa), with a LeftoverWrites warning;
+        ``strict`` (a test body, whose writes the next test must not see) makes
+        that an IsolationError instead. An entry whose fixture changed nothing
+        in its setup and teardown has nothing to wait with: it goes silently.
         """
         if entry.done:  # finished already (a failed setup, then its finalizer)
             return
