@@ -209,12 +209,10 @@ def plugin_harness(suite: str) -> Harness:
 def titanoboa_harness(python: str, counter: str) -> Harness:
     """The suite on titanoboa (``boa.loads``, its own rollback), in ``python``'s environment."""
     interpreter = existing_interpreter(python, "--titanoboa")
-    found = environment_answers(interpreter, "--titanoboa", "import boa, pytest")
-    if found.returncode != 0:
-        raise HarnessUnavailable(
-            f"--titanoboa {python}: that environment cannot import titanoboa and pytest "
-            f"({last_line(found.stderr)}); pip install titanoboa pytest there"
-        )
+    environment_output(
+        interpreter, "--titanoboa", python, "import boa, pytest",
+        "cannot import titanoboa and pytest", "pip install titanoboa pytest there",
+    )
     suite = f"COUNTER = {counter!r}\n{TITANOBOA_SUITE}"
     return Harness(TITANOBOA, [interpreter, *PYTEST], {"test_overhead.py": suite})
 
@@ -232,14 +230,12 @@ def ape_harness(python: str, counter: str) -> Harness:
         raise HarnessUnavailable(
             f"--ape {python}: no ape beside it ({ape}); pip install eth-ape ape-vyper vyper there"
         )
-    version = environment_answers(interpreter, "--ape", "import vyper; print(vyper.__version__)")
-    if version.returncode != 0:
-        raise HarnessUnavailable(
-            f"--ape {python}: that environment has no vyper compiler "
-            f"({last_line(version.stderr)}); pip install ape-vyper vyper there"
-        )
+    version = environment_output(
+        interpreter, "--ape", python, "import vyper; print(vyper.__version__)",
+        "has no vyper compiler", "pip install ape-vyper vyper there",
+    )
     # It printed the version, then "ok".
-    pragma = f"# pragma version {version.stdout.split()[-2].split('+')[0]}\n"
+    pragma = f"# pragma version {version.split()[-2].split('+')[0]}\n"
     files = {
         "ape-config.yaml": "name: overhead\nplugins:\n  - name: vyper\n",
         "contracts/Counter.vy": pragma + counter,
@@ -286,6 +282,23 @@ def environment_answers(interpreter: str, option: str, code: str) -> subprocess.
         raise HarnessUnavailable(f"{said}: not a Python interpreter")
     completed.stdout = rest
     return completed
+
+
+def environment_output(
+    interpreter: str, option: str, python: str, code: str, lacking: str, remedy: str
+) -> str:
+    """
+    What ``code`` printed in ``interpreter``'s environment; HarnessUnavailable
+    saying the environment ``lacking`` (with its last error line) and the
+    ``remedy`` where it failed.
+    """
+    completed = environment_answers(interpreter, option, code)
+    if completed.returncode != 0:
+        raise HarnessUnavailable(
+            f"{option} {python}: that environment {lacking} ({last_line(completed.stderr)});"
+            f" {remedy}"
+        )
+    return completed.stdout
 
 
 def last_line(text: str) -> str:

@@ -144,11 +144,18 @@ def vyper_source(contract: Union[str, Path]) -> Optional[Tuple[str, str]]:
         if not path.is_file():
             raise ArtifactError(f"no contract file {path.absolute()}")
         return path.read_text(), path.name
-    # A name or a path is one word without Vyper's punctuation: else it is source
-    # ("x: public(uint256)").
-    if re.search(r"[\s:()@#=]", text.strip()):
+    if is_source_text(text):
         return text, "source"
     return None
+
+
+def is_source_text(text: str) -> bool:
+    """
+    Whether ``text`` is Vyper source itself: a name or a path is one word
+    without Vyper's punctuation, anything else (``"x: public(uint256)"``) is
+    source; a ``.vy`` path is a file's.
+    """
+    return Path(text).suffix != ".vy" and re.search(r"[\s:()@#=]", text.strip()) is not None
 
 
 def abi_and_bytecode(contract: Union[str, Path]) -> Tuple[List[Dict[str, Any]], bytes]:
@@ -181,16 +188,7 @@ def abi_and_bytecode(contract: Union[str, Path]) -> Tuple[List[Dict[str, Any]], 
 def contract_label(contract: Union[str, Path]) -> str:
     """How a message names ``contract``: its path or name as given, or "Vyper source"."""
     text = str(contract)
-    return "the Vyper source given" if vyper_source_text(text) else text
-
-
-def vyper_source_text(text: str) -> bool:
-    """Whether ``text`` is Vyper source itself, not a path or a contract's name."""
-    try:
-        found = vyper_source(text)
-    except ArtifactError:
-        return False
-    return found is not None and found[1] == "source"
+    return "the Vyper source given" if is_source_text(text) else text
 
 
 def deploy_contract(w3: Web3, contract: Union[str, Path], *args: Any, sender: Any, **named):
