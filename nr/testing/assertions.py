@@ -11,6 +11,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
+from eth_abi import is_encodable
 from eth_abi.exceptions import ABITypeError, EncodingError, ParseError
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
@@ -106,17 +107,9 @@ def encoded_arguments(signature: str, types: List[str], args: tuple) -> bytes:
     except EncodingError:
         unfit = [
             f"{described(argument)} is not {a_kind(kind)}"
-            for kind, argument in zip(types, args) if not fits(kind, argument)
+            for kind, argument in zip(types, args) if not is_encodable(kind, argument)
         ]
         raise InvalidArgument(f"{said}: {'; '.join(unfit) or 'the arguments do not fit'}") from None
-
-
-def fits(kind: str, argument: Any) -> bool:
-    try:
-        abi_encode([kind], [argument])
-    except EncodingError:
-        return False
-    return True
 
 
 def matches(expected: Expected, found: str) -> bool:
