@@ -414,14 +414,7 @@ def pytest_fixture_setup(fixturedef, request):
 
 
 def start_isolating(state: PluginState, session: Network) -> None:
-    """
-    A new session's isolation: the shared clients' settings snapshotted with
-    the chains, and a snapshot before each fixture whose setup started it.
-    """
-    from .testing.isolation import ClientSettings
-
-    for web3 in session.web3s.values():
-        session.world.add_part(ClientSettings(web3))
+    """A new session's first snapshots: one before each fixture whose setup started it."""
     for setup in state.waiting:  # outermost first
         if isolating(setup.request.config, setup.request.node, setup.fixturedef.scope):
             setup.snapshot(session.world)

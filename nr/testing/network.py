@@ -31,7 +31,7 @@ from .chains import ChainControl, Chains
 from .clients import lean_client
 from .composable import ComposableChains
 from .gas import GasTable
-from .isolation import LocalChain, RemoteChain, World
+from .isolation import ClientSettings, LocalChain, RemoteChain, World
 from .proving import Prover, RemoteProver
 
 # Who lands based blocks for the composable fixture: an account no other fixture pays from.
@@ -193,6 +193,8 @@ def session_network(
         for web3 in session.web3s.values():
             if web3 is not external:  # a client of an embedded node
                 lean_client(web3)
+            # What a test may change on the shared client goes back with the chains.
+            session.world.add_part(ClientSettings(web3))
         note_session_chains(session)
         yield session
     finally:
