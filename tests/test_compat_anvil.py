@@ -273,6 +273,23 @@ def rollup_engineer_scenario(w3) -> List[Dict[str, Any]]:
     raw(w3, "evm_mine")
     note("eth_getBlockReceipts", "eth_getBlockReceipts", "latest")
     note("eth_getBlockReceipts beyond the head", "eth_getBlockReceipts", "0x999")
+    # The mined block's transactions by position, counted, and its (absent) uncles.
+    mined_block = raw(w3, "eth_getBlockByNumber", "latest", False)["hash"]
+    unknown_block = "0x" + "11" * 32
+    note("transactions in the head", "eth_getBlockTransactionCountByNumber", "latest")
+    note("transactions in genesis", "eth_getBlockTransactionCountByNumber", "0x0")
+    note("transactions beyond the head", "eth_getBlockTransactionCountByNumber", "0x999")
+    note("transactions by hash", "eth_getBlockTransactionCountByHash", mined_block)
+    note("transactions of no block", "eth_getBlockTransactionCountByHash", unknown_block)
+    note("first by number", "eth_getTransactionByBlockNumberAndIndex", "latest", "0x0")
+    note("past the last", "eth_getTransactionByBlockNumberAndIndex", "latest", "0x1")
+    note("first by hash", "eth_getTransactionByBlockHashAndIndex", mined_block, "0x0")
+    note("in no block", "eth_getTransactionByBlockHashAndIndex", unknown_block, "0x0")
+    note("uncles of the head", "eth_getUncleCountByBlockNumber", "latest")
+    note("uncles by hash", "eth_getUncleCountByBlockHash", mined_block)
+    note("an uncle", "eth_getUncleByBlockNumberAndIndex", "latest", "0x0")
+    note("web3_sha3", "web3_sha3", "0x68656c6c6f")
+    note("anvil_getAutomine while off", "anvil_getAutomine")
     mined = raw(w3, "eth_getTransactionByHash", hashes[0])
     observed.append({"step": "transaction fields", "value": sorted(mined)})
     raw(w3, "anvil_dropAllTransactions")

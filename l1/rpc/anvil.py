@@ -33,6 +33,10 @@ class AnvilNamespace:
     def evm_setAutomine(self, enabled: bool) -> None:
         self.devnet.set_automine(enabled)
 
+    @method()
+    def anvil_getAutomine(self) -> bool:
+        return self.devnet.automine
+
     @method(Param("seconds", SECONDS))
     def evm_setIntervalMining(self, seconds: float) -> None:
         self.devnet.set_interval_mining(seconds)

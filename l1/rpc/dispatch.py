@@ -92,6 +92,7 @@ UNLOCKED_METHODS = (
     "net_version",
     "net_listening",
     "web3_clientVersion",
+    "web3_sha3",
     "eth_accounts",
     "nr_submitExecutionProof",
     *CALL_METHODS,
@@ -123,6 +124,10 @@ QUICK_READS = (
     "eth_getTransactionByHash",
     "eth_getBlockByNumber",
     "eth_getBlockByHash",
+    "eth_getBlockTransactionCountByNumber",
+    "eth_getBlockTransactionCountByHash",
+    "eth_getTransactionByBlockNumberAndIndex",
+    "eth_getTransactionByBlockHashAndIndex",
 )
 
 # A signed transaction asking for at most this much gas is accepted, and its
@@ -164,6 +169,7 @@ ALIASES = {
     "anvil_increaseTime": "evm_increaseTime",
     "anvil_setNextBlockTimestamp": "evm_setNextBlockTimestamp",
     "anvil_setAutomine": "evm_setAutomine",
+    "hardhat_getAutomine": "anvil_getAutomine",
     "anvil_setIntervalMining": "evm_setIntervalMining",
     "hardhat_reset": "anvil_reset",
     "hardhat_autoImpersonateAccount": "anvil_autoImpersonateAccount",

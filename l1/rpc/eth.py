@@ -46,6 +46,7 @@ from .params import (
 ADDRESS_PARAM = Param("address", ADDRESS)
 BLOCK_PARAM = Param("block", BLOCK, "latest")
 FULL_PARAM = Param("full", BOOLEAN, False)
+INDEX_PARAM = Param("index", QUANTITY)
 
 
 def execution_error(computation) -> RpcError:
@@ -61,6 +62,14 @@ def execution_error(computation) -> RpcError:
         message = f"execution reverted: {reason}" if reason else "execution reverted"
         return RpcError(EXECUTION_REVERTED, message, "0x" + computation.output.hex())
     return RpcError(EXECUTION_REVERTED, f"execution reverted: {failure_message(computation.error)}")
+
+
+def transaction_at(block, index: int) -> Optional[Dict[str, Any]]:
+    """The block's transaction at ``index``, as eth_getTransactionByHash shows it; None past
+    its last."""
+    if index >= len(block.transactions):
+        return None
+    return format_transaction(block.transactions[index], block, index)
 
 
 # The most blocks one eth_feeHistory covers (geth's limit; a larger count is cut to it).
@@ -237,12 +246,58 @@ class EthNamespace:
 
     @method(Param("block", BLOCK), FULL_PARAM)
     def eth_getBlockByNumber(self, block: BlockTag, full: bool) -> Optional[Dict[str, Any]]:
-        return format_block(self.devnet.block(self.devnet.block_number(block)), full)
+        return format_block(self._numbered_block(block), full)
 
     @method(Param("hash", BYTES32), FULL_PARAM)
     def eth_getBlockByHash(self, block_hash: bytes, full: bool) -> Optional[Dict[str, Any]]:
         block = self.devnet.block_by_hash(block_hash)
         return None if block is None else format_block(block, full)
+
+    @method(Param("block", BLOCK))
+    def eth_getBlockTransactionCountByNumber(self, block: BlockTag) -> str:
+        return quantity(len(self._numbered_block(block).transactions))
+
+    @method(Param("hash", BYTES32))
+    def eth_getBlockTransactionCountByHash(self, block_hash: bytes) -> Optional[str]:
+        block = self.devnet.block_by_hash(block_hash)
+        return None if block is None else quantity(len(block.transactions))
+
+    @method(Param("block", BLOCK), INDEX_PARAM)
+    def eth_getTransactionByBlockNumberAndIndex(
+        self, block: BlockTag, index: int
+    ) -> Optional[Dict[str, Any]]:
+        return transaction_at(self._numbered_block(block), index)
+
+    @method(Param("hash", BYTES32), INDEX_PARAM)
+    def eth_getTransactionByBlockHashAndIndex(
+        self, block_hash: bytes, index: int
+    ) -> Optional[Dict[str, Any]]:
+        block = self.devnet.block_by_hash(block_hash)
+        return None if block is None else transaction_at(block, index)
+
+    # A proof-of-stake chain has no uncles: every block this node has counts none.
+
+    @method(Param("block", BLOCK))
+    def eth_getUncleCountByBlockNumber(self, block: BlockTag) -> str:
+        self._numbered_block(block)
+        return quantity(0)
+
+    @method(Param("hash", BYTES32))
+    def eth_getUncleCountByBlockHash(self, block_hash: bytes) -> Optional[str]:
+        return None if self.devnet.block_by_hash(block_hash) is None else quantity(0)
+
+    @method(Param("block", BLOCK), INDEX_PARAM)
+    def eth_getUncleByBlockNumberAndIndex(self, block: BlockTag, index: int) -> None:
+        self._numbered_block(block)
+        return None
+
+    @method(Param("hash", BYTES32), INDEX_PARAM)
+    def eth_getUncleByBlockHashAndIndex(self, block_hash: bytes, index: int) -> None:
+        return None
+
+    def _numbered_block(self, block: BlockTag):
+        """The block a number or tag names; invalid params beyond the head."""
+        return self.devnet.block(self.devnet.block_number(block))
 
     @method(Param("block", BLOCK_ID))
     def eth_getBlockReceipts(self, block_id: Union[BlockTag, bytes]) -> Optional[List[Dict]]:

@@ -1,6 +1,8 @@
 """The ``net_`` and ``web3_`` namespaces: which network and which client answers."""
 
-from .params import method
+from eth_hash.auto import keccak
+
+from .params import DATA, Param, method
 
 CLIENT_VERSION = "native-rollups/v0.1.0"
 
@@ -12,6 +14,11 @@ class NetNamespace:
     @method()
     def web3_clientVersion(self) -> str:
         return CLIENT_VERSION
+
+    @method(Param("data", DATA))
+    def web3_sha3(self, data: bytes) -> str:
+        """Keccak-256 of the bytes given (not SHA3-256, despite the name)."""
+        return "0x" + keccak(data).hex()
 
     @method()
     def net_version(self) -> str:
