@@ -1369,12 +1369,24 @@ def test_not_an_artifact(deploy):
     with pytest.raises(ArtifactError, match="broken.json is not a contract artifact: it needs "
                        "an abi list and bytecode"):
         deploy("broken.json")
+
+def test_reason_of_a_named_custom_error(deploy):
+    with reverts("too low", error=CustomError("TooLow(uint256)", 7)):
+        deploy("hardhat.json").functions.poke().transact()
+
+def test_reason_of_an_unnamed_custom_error(deploy):
+    with reverts("too low"):
+        deploy("hardhat.json").functions.poke().transact()
 ''')
-    result.assert_outcomes(passed=3, failed=2)
+    result.assert_outcomes(passed=3, failed=4)
     result.stdout.fnmatch_lines([
         "*expected a revert with TooLow(8), but it reverted with TooLow(7)*",
         "*expected a revert with TooHigh(7), but it reverted with custom error 0x*(not TooHigh)*",
-    ])
+        "*expected a revert 'too low', but it reverted with TooLow(7), a custom error, which"
+        " carries no reason text*",
+        "*expected a revert 'too low', but it reverted with 0x*0007, a custom error, which"
+        " carries no reason text*",
+    ], consecutive=False)
 
 
 def test_chain_helpers_mine_warp_and_wait_for_a_condition(pytester):

@@ -169,17 +169,31 @@ def reverts(
         site = revert_site_since(failures_before)
     answered = failed is not None or revert_sites.SITES.failures != failures_before
     where = f" at {site}" if site is not None else ""
+    found = what_it_reverted_with(caught, error)
     if error is not None and caught.data != error.data:
-        found = error.describe(caught.data) if caught.data else repr(caught.reason)
         raise AssertionError(
             f"expected a revert with {error!r}, but it reverted with {found}{where}"
         )
     if not matches(reason, caught.reason):
+        if caught.data:
+            found += ", a custom error, which carries no reason text"
         raise AssertionError(
-            f"expected a revert {shown(reason)}, but it reverted with {caught.reason!r}{where}"
+            f"expected a revert {shown(reason)}, but it reverted with {found}{where}"
         )
     if dev is not None:
         check_dev_comment(dev, site, answered, constructor)
+
+
+def what_it_reverted_with(caught: Revert, error: Optional[CustomError]) -> str:
+    """
+    The revert's reason, or its custom error: decoded where ``error`` is that
+    error, in hex otherwise (the node gives such a revert no reason text).
+    """
+    if not caught.data:
+        return repr(caught.reason)
+    if error is not None:
+        return error.describe(caught.data)
+    return f"0x{caught.data.hex()}"
 
 
 def first_failed_transaction(sent: list, caught: Revert) -> Optional[Tuple[Web3, str, str]]:
