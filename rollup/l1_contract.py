@@ -3,20 +3,82 @@ The L1 side of a rollup as web3.py sees it: its contracts (``NativeRollup``,
 ``Governance``), transactions to them, and the revert reason when one fails.
 """
 
+import time
 from typing import Any, Dict, Optional
 
 from web3 import Web3
-from web3.exceptions import ContractLogicError
+from web3.exceptions import ContractLogicError, TransactionNotFound
 
 from contracts import compile_contract
+
+# The longest a transaction to a rollup contract may take to be mined.
+RECEIPT_TIMEOUT_SECONDS = 120.0
+# How long a transaction may wait for execution proofs while none arrives for it
+# before the wait is given up: an L1 in proofs mode with no prover beside it never
+# mines it (nr up runs one; proofs come from it within seconds).
+PROOF_PATIENCE_SECONDS = 20.0
+POLL_SECONDS = 0.1
 
 
 class RollupError(Exception):
     """An L1 or L2 operation the rollup refused, with the contract's reason."""
 
 
+class ProofsNotComing(RollupError):
+    """A transaction waits for execution proofs on an L1 in proofs mode, and none arrive."""
+
+
+def mined_receipt(
+    l1: Web3, transaction_hash: bytes, name: str, proof_patience: float = PROOF_PATIENCE_SECONDS
+):
+    """
+    The receipt of ``transaction_hash`` once mined. ProofsNotComing when the
+    node holds it for execution proofs (``nr_awaitingProofs``) and what it
+    lacks has not changed in ``proof_patience`` seconds; RollupError when it
+    is not mined in ``RECEIPT_TIMEOUT_SECONDS``.
+    """
+    started = time.monotonic()
+    lacking, lacking_since = None, started
+    while True:
+        try:
+            return l1.eth.get_transaction_receipt(transaction_hash)
+        except TransactionNotFound:
+            pass
+        now = time.monotonic()
+        waits_for = proofs_awaited(l1, transaction_hash)
+        if waits_for != lacking:
+            lacking, lacking_since = waits_for, now
+        elif lacking is not None and now - lacking_since >= proof_patience:
+            raise ProofsNotComing(
+                f"{name}: the transaction 0x{bytes(transaction_hash).hex()} waits for execution"
+                f" proofs ({lacking}) and none came in {proof_patience:g} s: run a prover beside"
+                " the node (nr prover; nr up runs one), prove the input first (the prover"
+                " fixture), or start the L1 with --execute-mode reexecute"
+            )
+        if now - started >= RECEIPT_TIMEOUT_SECONDS:
+            raise RollupError(
+                f"{name}: the transaction 0x{bytes(transaction_hash).hex()} was not mined in"
+                f" {RECEIPT_TIMEOUT_SECONDS:g} s"
+            )
+        time.sleep(POLL_SECONDS)
+
+
+def proofs_awaited(l1: Web3, transaction_hash: bytes) -> Optional[str]:
+    """What the node says a pending transaction lacks in execution proofs; None if it waits
+    for none (or the node does not say: only nr devnet and nr up answer nr_awaitingProofs)."""
+    answer = l1.provider.make_request("nr_awaitingProofs", [])
+    wanted = "0x" + bytes(transaction_hash).hex()
+    for waiting in answer.get("result") or []:
+        if waiting.get("hash") == wanted:
+            return waiting.get("reason")
+    return None
+
+
 class L1Contract:
     """One of the package's contracts (``contracts/<name>.vy``) at ``address`` on L1."""
+
+    # How long a transaction to it waits for execution proofs that do not come.
+    proof_patience: float = PROOF_PATIENCE_SECONDS
 
     def __init__(self, l1: Web3, name: str, address: str) -> None:
         self.l1, self.name = l1, name
@@ -57,7 +119,7 @@ class L1Contract:
         function = self._function(name, args)
         parameters = self._parameters(sender, value, gas)
         transaction_hash = self._send(function, parameters, name)
-        receipt = self.l1.eth.wait_for_transaction_receipt(transaction_hash)
+        receipt = mined_receipt(self.l1, transaction_hash, name, self.proof_patience)
         if receipt.status != 1:
             raise RollupError(f"{name}: {self._revert_reason(function, parameters, receipt)}")
         return receipt

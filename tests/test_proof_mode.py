@@ -5,6 +5,9 @@ proofs of another block, chain or L1; transactions wait for proofs in the
 pool instead of being dropped; a prover outage of n - k still finalises.
 """
 
+import threading
+import time
+
 import pytest
 from eth_utils import to_checksum_address
 from web3.exceptions import ContractLogicError, Web3RPCError
@@ -13,6 +16,7 @@ from l1.builder import build_block
 from l1.fork import AwaitingProofs, NativeRollupsVM
 from l1.node import Devnet, DevnetConfig
 from nr.testing.mutations import mutated_encodings
+from nr.testing.proving import Prover
 from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS
 from precompile.encoding import decode, encode
 from precompile.execute import (
@@ -29,9 +33,12 @@ from prover.containers import ExecutionProof, public_input_of
 from prover.pool import ACCEPT, REJECT, ProofPool
 from prover.proof_types import ProofRefused
 from prover.registry import ProverSet
+from rollup.l1_contract import RECEIPT_TIMEOUT_SECONDS, ProofsNotComing
 
 from chains import KEY_0, Sender, l2_block_input, receipts_of, succeeded
 from proving import L1_CHAIN_ID, PROVERS, sign, signed_proofs
+from rollups import ALICE, BOB, ETHER
+from rollups import deploy as deploy_rollup
 
 PROOFS = ExecuteParameters(mode=PROOFS_MODE, proof_threshold=3)
 EXECUTE = to_checksum_address(EXECUTE_PRECOMPILE_ADDRESS)
@@ -257,3 +264,39 @@ def test_a_block_imports_on_a_second_node_once_it_holds_the_proofs(encoded_input
         follower_pool.submit_bytes(all_proofs[name])
     follower_pool.judge_held()
     assert follower.import_block(block).imported_block.hash == block.hash
+
+
+def test_a_settlement_nobody_proves_fails_saying_so_and_goes_through_once_proven(devnet):
+    rollup = deploy_rollup(devnet, 1)
+    rollup.contract.proof_patience = 0.5
+    rollup.deposit(ALICE, ETHER, BOB)
+    started = time.monotonic()
+    with pytest.raises(
+        ProofsNotComing,
+        match=r"advance: the transaction 0x[0-9a-f]{64} waits for execution proofs \(0 of the 3"
+        r" proofs .*\) and none came in 0.5 s: run a prover beside the node",
+    ):
+        rollup.sequencer.step()
+    assert time.monotonic() - started < RECEIPT_TIMEOUT_SECONDS / 4
+    assert rollup.settled_head() == 0
+    # The transaction still waits in the pool: once proven, it settles the block.
+    Prover(devnet).prove(rollup.sequencer.stateless_input(1))
+    assert rollup.settled_head() == 1
+
+
+def test_a_settlement_keeps_waiting_while_proofs_keep_coming(devnet):
+    rollup = deploy_rollup(devnet, 1)
+    rollup.contract.proof_patience = 2.0
+    rollup.deposit(ALICE, ETHER, BOB)
+    prover = Prover(devnet)
+    # Three proofs a second apart: longer in all than the patience, never idle that long.
+    arriving = threading.Timer(0.2, lambda: [
+        (time.sleep(1.0), prover.prove(rollup.sequencer.stateless_input(1), [proof_type]))
+        for proof_type in DEFAULT_PROOF_TYPES[:3]
+    ])
+    arriving.start()
+    try:
+        assert rollup.sequencer.step() == [1]
+    finally:
+        arriving.join()
+    assert rollup.settled_head() == 1
