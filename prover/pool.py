@@ -15,6 +15,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
+from eth_hash.auto import keccak
+
 from precompile.execute import ProofRequirement, ProofsMissing
 from precompile.ssz import StatelessInput
 
@@ -129,6 +131,23 @@ class ProofPool:
             for key, payload in payloads.items()
         )
         return proven, frozenset(first_seen), tuple(queued), tuple(ready)
+
+    def digest(self) -> bytes:
+        """
+        A hash of what ``comparable`` compares, for a client that sees this
+        pool only over RPC: pools with the same digest judge alike.
+        """
+        with self.lock:
+            canonical = repr((
+                sorted(
+                    (key, sorted(payload.proofs), payload.data is not None)
+                    for key, payload in self.payloads.items()
+                ),
+                sorted(self.first_seen),
+                [(held.payload, held.validator, held.data) for held in self.queued],
+                list(self.ready),
+            ))
+        return keccak(canonical.encode())
 
     def restore(self, saved: tuple) -> None:
         """Back to what ``saved()`` held: newer payloads, proofs and queued bytes are gone."""

@@ -21,6 +21,7 @@ from nr.testing.isolation import (
     World,
 )
 from precompile.encoding import encode
+from precompile.ssz import StatelessValidationResult
 from prover.pool import ProofPool
 from rollup.rollup import Rollup
 
@@ -265,17 +266,42 @@ def test_a_remote_node_counts_as_changed_by_any_request_that_is_no_read():
     assert w3.eth.get_transaction_count(w3.eth.accounts[1]) == 0
 
 
+# Runtime code that hands its calldata to EXECUTE (STATICCALL) and returns what it answered.
+EXECUTE_FORWARDER = "0x365f5f375f5f365f6101015afa3d5f5f3e3d5ff3"
+
+
+def test_a_remote_call_reaching_execute_through_a_contract_is_a_change(valid_input):
+    """No request names EXECUTE there: the node's proof pool digest tells the payload seen."""
+    port, w3 = serve_in_thread(Devnet())
+    forwarder = w3.to_checksum_address("0x" + "fe" * 20)
+    w3.provider.make_request("anvil_setCode", [forwarder, EXECUTE_FORWARDER])
+    world = World()
+    world.add_chain(RemoteChain("L1", w3))
+    verifying = world.push("session fixture verifying through a contract", "session")
+    result = w3.eth.call({"to": forwarder, "data": encode(valid_input)})
+    world.settled(verifying)
+    assert StatelessValidationResult.decode_bytes(result).successful_validation
+    assert not verifying.neutral
+    again = world.push("session fixture verifying the same block again", "session")
+    w3.eth.call({"to": forwarder, "data": encode(valid_input)})
+    world.settled(again)
+    assert again.neutral  # seen already: nothing a verdict depends on changed
+    world.finish(again)
+    world.finish(verifying)
+    assert w3.provider.make_request("nr_getProofRequests", [])["result"] == []
+
+
 def test_a_payload_seen_is_a_change_the_order_payloads_were_seen_in_is_not(valid_input):
     """A proof for a payload seen is judged, for one not seen held: seeing one changes that."""
     pool = ProofPool(PROVERS)
-    before = ProofPool.comparable(pool.saved())
+    before, digest_before = ProofPool.comparable(pool.saved()), pool.digest()
     pool.see(valid_input, encode(valid_input))
-    seen = ProofPool.comparable(pool.saved())
-    assert seen != before
+    seen, digest_seen = ProofPool.comparable(pool.saved()), pool.digest()
+    assert seen != before and digest_seen != digest_before
     pool.see(valid_input, encode(valid_input))  # seen again: last in the pool's order
-    assert ProofPool.comparable(pool.saved()) == seen
+    assert ProofPool.comparable(pool.saved()) == seen and pool.digest() == digest_seen
     pool.submit(sign(for_unseen_payload(2, b"held"), 1))
-    assert ProofPool.comparable(pool.saved()) != seen
+    assert ProofPool.comparable(pool.saved()) != seen and pool.digest() != digest_seen
 
 
 def test_an_isolate_block_entered_again_inside_itself_restores_each_level(network):

@@ -56,6 +56,15 @@ class NrNamespace:
         }
 
     @method()
+    def nr_proofPoolDigest(self) -> str:
+        """
+        A hash of what the proof pool's verdicts depend on (payloads seen,
+        proofs held and queued): a test harness compares it before and after
+        a step to tell whether the step changed the pool.
+        """
+        return "0x" + self.devnet.proof_pool.digest().hex()
+
+    @method()
     def nr_awaitingProofs(self) -> List[Dict[str, str]]:
         """Pending transactions whose EXECUTE calls wait for proofs, and what they lack."""
         return [

@@ -80,6 +80,7 @@ READS = frozenset(
         "anvil_dumpState",
         "nr_proverRegistry",
         "nr_awaitingProofs",
+        "nr_proofPoolDigest",
         "evm_snapshot",
         "evm_revert",
     }
@@ -108,14 +109,16 @@ class RemoteChain:
     """
     A node over JSON-RPC with ``evm_snapshot`` and ``evm_revert`` (anvil's
     semantics). No standard request tells everything such a snapshot holds
-    (pending transactions, settings, edited balances, proofs), so the
-    requests the session's own client sent that may change it, counted and
-    taken back with each revert, tell whether a fixture changed it.
+    (pending transactions, settings, edited balances), so the requests the
+    session's own client sent that may change it, counted and taken back with
+    each revert, tell whether a fixture changed it; beside them, the proof
+    pool's digest where the node has one (nr devnet, nr up).
     """
 
     def __init__(self, name: str, web3) -> None:
         self.name, self.web3 = name, web3
         self.requests_that_change = 0
+        self.has_proof_pool = True
         provider = web3.provider
         make_request, make_batch_request = provider.make_request, provider.make_batch_request
 
@@ -136,7 +139,19 @@ class RemoteChain:
         return block.number, bytes(block.hash), bytes(block.stateRoot)
 
     def mark(self) -> Any:
-        return self.head(), self.requests_that_change
+        return self.head(), self.requests_that_change, self.proof_pool_digest()
+
+    def proof_pool_digest(self) -> Optional[str]:
+        """
+        The node's proof pool digest: a call that reaches EXECUTE through a
+        contract (no request says so) changes it by noting a payload. None from
+        a node without a pool (anvil: it has no EXECUTE either).
+        """
+        if not self.has_proof_pool:
+            return None
+        answer = self.web3.provider.make_request("nr_proofPoolDigest", [])
+        self.has_proof_pool = "result" in answer
+        return answer.get("result")
 
     def snapshot(self) -> Any:
         # The chain id too: a test that changes it would otherwise leave the node refusing
