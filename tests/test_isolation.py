@@ -166,17 +166,42 @@ def test_a_test_body_and_a_function_fixture_it_asked_for_late_end_together(netwo
     assert l1.head().block_number == start and world.stack == []
 
 
-def test_a_test_body_under_a_wider_fixture_it_asked_for_late_is_an_error(network):
+@pytest.mark.parametrize("body_writes", ["before asking", "after asking"])
+def test_a_test_body_that_wrote_under_a_wider_fixture_it_asked_for_late_is_an_error(
+    network, body_writes
+):
     world, l1, _ = network
-    bob = l1.accounts[1].checksum_address
+    bob, carol = (account.checksum_address for account in l1.accounts[1:3])
+    w3 = l1.web3()
     body = world.push("test body")
+    if body_writes == "before asking":
+        w3.provider.make_request("anvil_setBalance", [carol, hex(5)])
     late = world.push("module fixture late", "module")
-    l1.web3().eth.send_transaction({"from": bob, "to": bob, "value": 1})
+    w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
     world.settled(late)
+    if body_writes == "after asking":
+        w3.provider.make_request("anvil_setBalance", [carol, hex(5)])
     with pytest.raises(IsolationError, match="test body ended while module fixture late"):
         world.finish(body, strict=True)
     world.finish(late)
     assert world.stack == []
+
+
+def test_a_test_body_that_wrote_nothing_may_ask_late_for_a_wider_fixture_that_writes(network):
+    world, l1, _ = network
+    bob = l1.accounts[1].checksum_address
+    w3 = l1.web3()
+    start = l1.head().block_number
+    body = world.push("test body")
+    w3.eth.get_balance(bob)  # reads are not writes
+    late = world.push("module fixture late", "module")
+    w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
+    world.settled(late)
+    world.finish(body, strict=True)
+    # The fixture's writes stay while it is in use, and go when it ends.
+    assert l1.head().block_number == start + 1 and world.stack == [late]
+    world.finish(late)
+    assert l1.head().block_number == start and world.stack == []
 
 
 def test_an_isolate_block_left_open_is_named_as_such(network):

@@ -229,6 +229,19 @@ def test_zz_a_late_fixture_that_writes_is_named(counter, request):
     counter.functions.bump(3).transact()
     request.getfixturevalue("writer")
 """)
+    pytester.makepyfile(test_late_reader=fixtures + """
+@pytest.fixture(scope="module")
+def writer(counter):
+    counter.functions.bump(5).transact()
+
+def test_reads_then_asks_late(counter, request):
+    assert counter.functions.count().call() == 0
+    request.getfixturevalue("writer")
+    assert counter.functions.count().call() == 5
+
+def test_the_late_fixture_still_holds_its_writes(counter, writer):
+    assert counter.functions.count().call() == 5
+""")
     result = run(pytester, fixtures + """
 @pytest.fixture(scope="module", params=[1, 2])
 def bumped(request, counter):
@@ -238,7 +251,7 @@ def bumped(request, counter):
 def test_each_value_on_a_clean_counter(counter, bumped, label):
     assert counter.functions.count().call() == bumped
 """, "-p", "no:randomly")
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=6, failed=1)
     result.stdout.fnmatch_lines([
         "*test test_late.py::test_zz_a_late_fixture_that_writes_is_named ended while module"
         " fixture writer, set up after it, is still in use and changed a chain*",

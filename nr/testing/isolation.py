@@ -234,6 +234,8 @@ class Entry:
     # Before its fixture's setup, and before its teardown: every part's mark (``World.marks``).
     marks: Optional[list] = None
     teardown_marks: Optional[list] = None
+    # Once its fixture is set up: every part's mark then.
+    settled_marks: Optional[list] = None
     # Set once its fixture is set up: whether that changed nothing a snapshot holds (its
     # value is all it made), so that what lies below it may be restored without losing it.
     neutral: bool = False
@@ -330,7 +332,7 @@ class World:
         ``scope`` (defined at ``where``).
         """
         started = time.perf_counter()
-        marks = self.marks() if scope is not None else None
+        marks = self.marks()
         self.cost.snapshot_seconds += time.perf_counter() - started
         entry = Entry(label, self.snapshot(), scope, where, marks=marks)
         self.stack.append(entry)
@@ -345,7 +347,8 @@ class World:
     def settled(self, entry: Entry) -> None:
         """``entry``'s fixture is set up: note whether its setup changed anything."""
         started = time.perf_counter()
-        entry.neutral = self.marks() == entry.marks
+        entry.settled_marks = self.marks()
+        entry.neutral = entry.settled_marks == entry.marks
         self.cost.snapshot_seconds += time.perf_counter() - started
 
     def finish(self, entry: Entry, strict: bool = False) -> None:
@@ -358,8 +361,9 @@ class World:
         ``entry``'s writes wait for it (a session fixture first set up after a
         module fixture, as in titanoboa), with a LeftoverWrites warning;
         ``strict`` (a test body, whose writes the next test must not see) makes
-        that an IsolationError instead. An entry whose fixture changed nothing
-        in its setup and teardown has nothing to wait with: it goes silently.
+        that an IsolationError instead, unless the body wrote nothing of its
+        own. An entry whose fixture changed nothing in its setup and teardown
+        has nothing to wait with: it goes silently.
         """
         if entry.done:  # finished already (a failed setup, then its finalizer)
             return
@@ -398,6 +402,11 @@ class World:
         ]
         if not holders:
             return
+        if strict and self.only_setups_above(entry):
+            # A test body that asked late for a wider fixture and wrote nothing of its own:
+            # what lies above its snapshot is that fixture's, which holds it while in use.
+            self.stack.remove(entry)
+            return
         leftover = leftover_writes(entry, holders)
         if strict:
             raise IsolationError(leftover)
@@ -405,6 +414,19 @@ class World:
             warnings.warn(LeftoverWrites(leftover), stacklevel=2)
         else:
             warnings.warn_explicit(LeftoverWrites(leftover), LeftoverWrites, *entry.where)
+
+    def only_setups_above(self, entry: Entry) -> bool:
+        """
+        Whether everything that changed since ``entry``'s snapshot came from the
+        setups of the entries above it: each began where the one before ended,
+        and nothing changed after the last.
+        """
+        ended = entry.marks
+        for later in self.stack[self.stack.index(entry) + 1 :]:
+            if later.settled_marks is None or later.marks != ended:
+                return False
+            ended = later.settled_marks
+        return ended == self.marks()
 
     def leftovers(self) -> List[str]:
         """The finished entries whose writes are still on the chains, bottom first."""
