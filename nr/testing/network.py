@@ -36,6 +36,8 @@ from .proving import Prover, RemoteProver
 
 # Who lands based blocks for the composable fixture: an account no other fixture pays from.
 BUILDER_ACCOUNT = 7
+# How long a rollup's transaction may wait for execution proofs while none comes.
+PROOF_PATIENCE_SECONDS = 20.0
 
 
 class ByStage(dict):
@@ -229,6 +231,9 @@ def add_rollup(session: Network, stage: Any, rollup: Rollup, gas: Optional[GasTa
     """A demo rollup on the session's L1, its L2 node snapshotted with every other chain."""
     name = f"L2 {rollup.config.l2_chain_id} (stage {stage})"
     session.rollups[stage] = rollup
+    # A test waits no longer than this for proofs that do not come (no prover runs beside an
+    # L1 in proofs mode unless the test proves, or the node has one).
+    rollup.contract.proof_patience = PROOF_PATIENCE_SECONDS
     if gas is not None:
         gas.name_rollup(rollup)
     session.web3s[name] = rollup.l2_web3
