@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
-import re
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,8 @@ from urllib.parse import urlparse
 import pytest
 
 from precompile.constants import EXECUTE_MODES, REEXECUTE_MODE
+
+from .testing.stage_names import stage_number
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -234,10 +235,9 @@ def stage_of(node) -> Any:
             f"{node.nodeid}: the stage marker takes one stage (0, 1, 2) or a preset path"
         )
     stage = marker.args[0]
-    if isinstance(stage, str) and re.fullmatch(r"[0-9]+", stage.strip()):
-        return int(stage)
-    if isinstance(stage, int) and not isinstance(stage, bool):
-        return stage
+    number = stage_number(stage)
+    if number is not None:
+        return number
     if isinstance(stage, (str, os.PathLike)) and str(stage).strip():
         return preset_path(node, Path(stage))
     raise pytest.UsageError(

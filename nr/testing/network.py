@@ -33,6 +33,7 @@ from .composable import ComposableChains
 from .gas import GasTable
 from .isolation import ClientSettings, LocalChain, RemoteChain, World
 from .proving import Prover, RemoteProver
+from .stage_names import stage_number
 
 # Who lands based blocks for the composable fixture: an account no other fixture pays from.
 BUILDER_ACCOUNT = 7
@@ -67,8 +68,9 @@ class ByStage(dict):
         The stage ``stage`` names as a marker may spell it: "1" for 1, a preset's
         path as given for the absolute one the plugin keeps (if one path ends so).
         """
-        if isinstance(stage, str) and stage.strip().isascii() and stage.strip().isdigit():
-            return int(stage) if int(stage) in self else None
+        number = stage_number(stage) if isinstance(stage, str) else None
+        if number is not None:
+            return number if number in self else None
         if not isinstance(stage, (str, os.PathLike)):
             return None
         given = Path(stage).parts
