@@ -13,6 +13,7 @@ proof types vouch for an input.
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from eth_hash.auto import keccak
@@ -69,6 +70,11 @@ class HeldProof:
     payload: bytes
     validator: int
     data: bytes
+
+    @cached_property
+    def data_hash(self) -> bytes:
+        """Its bytes' hash, once (they may be a few hundred KB; a digest of the pool reads it)."""
+        return keccak(self.data)
 
 
 def payload_key(public_input: PublicInput) -> bytes:
@@ -144,8 +150,8 @@ class ProofPool:
                     for key, payload in self.payloads.items()
                 ),
                 sorted(self.first_seen),
-                [(held.payload, held.validator, held.data) for held in self.queued],
-                list(self.ready),
+                [(held.payload, held.validator, held.data_hash) for held in self.queued],
+                [keccak(data) for data in self.ready],
             ))
         return keccak(canonical.encode())
 
