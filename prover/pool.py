@@ -243,6 +243,12 @@ class ProofPool:
             "the proofs are in; it goes into the next block"
         )
 
+    def proven(self, missing: ProofsMissing) -> bool:
+        """Whether the proofs a transaction that met ``missing`` waits for are in now."""
+        return missing.public_input is not None and self.meets(
+            missing.public_input, missing.requirement
+        )
+
     def requests(self) -> List[Payload]:
         """Seen inputs, newest last: what provers are asked to prove."""
         with self.lock:

@@ -72,12 +72,16 @@ def mined_receipt(
 
 
 def proofs_awaited(l1: Web3, transaction_hash: bytes) -> Optional[str]:
-    """What the node says a pending transaction lacks in execution proofs; None if it waits
-    for none (or the node does not say: only nr devnet and nr up answer nr_awaitingProofs)."""
+    """
+    What the node says a pending transaction lacks in execution proofs; None
+    if it lacks none: it waits for none, its proofs are in (it waits for the
+    next block), or the node does not say (only nr devnet and nr up answer
+    nr_awaitingProofs).
+    """
     answer = l1.provider.make_request("nr_awaitingProofs", [])
     wanted = "0x" + bytes(transaction_hash).hex()
     for waiting in answer.get("result") or []:
-        if waiting.get("hash") == wanted:
+        if waiting.get("hash") == wanted and not waiting.get("proven"):
             return waiting.get("reason")
     return None
 

@@ -284,19 +284,51 @@ def test_a_settlement_nobody_proves_fails_saying_so_and_goes_through_once_proven
     assert rollup.settled_head() == 1
 
 
+def settles_block_1_meanwhile(rollup, meanwhile) -> None:
+    """The sequencer's round settles L2 block 1 while ``meanwhile`` runs beside it."""
+    beside = threading.Thread(target=meanwhile)
+    beside.start()
+    try:
+        assert rollup.sequencer.step() == [1]
+    finally:
+        beside.join()
+    assert rollup.settled_head() == 1
+
+
 def test_a_settlement_keeps_waiting_while_proofs_keep_coming(devnet):
     rollup = deploy_rollup(devnet, 1)
     rollup.contract.proof_patience = 2.0
     rollup.deposit(ALICE, ETHER, BOB)
     prover = Prover(devnet)
     # Three proofs a second apart: longer in all than the patience, never idle that long.
-    arriving = threading.Timer(0.2, lambda: [
+    settles_block_1_meanwhile(rollup, lambda: [
         (time.sleep(1.0), prover.prove(rollup.sequencer.stateless_input(1), [proof_type]))
         for proof_type in DEFAULT_PROOF_TYPES[:3]
     ])
-    arriving.start()
-    try:
-        assert rollup.sequencer.step() == [1]
-    finally:
-        arriving.join()
-    assert rollup.settled_head() == 1
+
+
+def test_a_settlement_whose_proofs_are_in_waits_for_its_block_without_complaint(devnet):
+    rollup = deploy_rollup(devnet, 1)
+    rollup.contract.proof_patience = 1.0
+    rollup.deposit(ALICE, ETHER, BOB)
+
+    def proven_then_mined_late():
+        time.sleep(0.3)
+        devnet.set_automine(False)  # the block comes only when mined
+        Prover(devnet).prove(rollup.sequencer.stateless_input(1))
+        time.sleep(2.5)  # well past the patience, with nothing lacking
+        devnet.mine()
+
+    settles_block_1_meanwhile(rollup, proven_then_mined_late)
+    assert devnet.web3().provider.make_request("nr_awaitingProofs", [])["result"] == []
+
+
+def test_the_node_says_which_waiting_transactions_are_proven(devnet, encoded_input, all_proofs):
+    sent = send_execute(devnet, encoded_input)
+    web3 = devnet.web3()
+    (waiting,) = web3.provider.make_request("nr_awaitingProofs", [])["result"]
+    assert waiting["hash"] == "0x" + bytes(sent).hex() and waiting["proven"] is False
+    devnet.set_automine(False)
+    publish(devnet, all_proofs, DEFAULT_PROOF_TYPES[:3])
+    (waiting,) = web3.provider.make_request("nr_awaitingProofs", [])["result"]
+    assert waiting["proven"] is True and "the proofs are in" in waiting["reason"]

@@ -177,6 +177,15 @@ class Devnet:
         }
 
     @property
+    def proven_awaiting(self) -> Set[bytes]:
+        """The transactions awaiting proofs whose proofs are in: they go into the next block."""
+        return {
+            transaction_hash
+            for transaction_hash, missing in self.pool.awaiting_proofs.items()
+            if self.proof_pool.proven(missing)
+        }
+
+    @property
     def locations(self) -> Dict[bytes, TransactionLocation]:
         return self.backend.locations
 

@@ -66,8 +66,12 @@ class NrNamespace:
 
     @method()
     def nr_awaitingProofs(self) -> List[Dict[str, str]]:
-        """Pending transactions whose EXECUTE calls wait for proofs, and what they lack."""
+        """
+        Pending transactions whose EXECUTE calls wait for proofs: what they
+        lack, and whether the proofs are in (then it goes into the next block).
+        """
+        proven = self.devnet.proven_awaiting
         return [
-            {"hash": "0x" + tx_hash.hex(), "reason": reason}
+            {"hash": "0x" + tx_hash.hex(), "reason": reason, "proven": tx_hash in proven}
             for tx_hash, reason in self.devnet.awaiting_proofs.items()
         ]
