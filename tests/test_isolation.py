@@ -8,12 +8,14 @@ from types import SimpleNamespace
 
 import pytest
 from test_prover_robustness import for_unseen_payload
+from web3 import Web3
 from web3.middleware import Web3Middleware
 
 from l1.node import Devnet
 from nr.testing import assertions
 from nr.testing.isolation import (
     ClientSettings,
+    Entry,
     IsolationError,
     LeftoverWrites,
     LocalChain,
@@ -166,6 +168,19 @@ def test_a_test_body_and_a_function_fixture_it_asked_for_late_end_together(netwo
     assert l1.head().block_number == start and world.stack == []
 
 
+def late_module_fixture_writing(world, w3, sender) -> Entry:
+    """A module fixture a test body asks for late, which sends a transaction in its setup."""
+    late = world.push("module fixture late", "module")
+    w3.eth.send_transaction({"from": sender, "to": sender, "value": 1})
+    world.settled(late)
+    return late
+
+
+def body_ends_in_error(world, body) -> None:
+    with pytest.raises(IsolationError, match="test body ended while module fixture late"):
+        world.finish(body, strict=True)
+
+
 @pytest.mark.parametrize("body_writes", ["before asking", "after asking"])
 def test_a_test_body_that_wrote_under_a_wider_fixture_it_asked_for_late_is_an_error(
     network, body_writes
@@ -176,15 +191,45 @@ def test_a_test_body_that_wrote_under_a_wider_fixture_it_asked_for_late_is_an_er
     body = world.push("test body")
     if body_writes == "before asking":
         w3.provider.make_request("anvil_setBalance", [carol, hex(5)])
-    late = world.push("module fixture late", "module")
-    w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
-    world.settled(late)
+    late = late_module_fixture_writing(world, w3, bob)
     if body_writes == "after asking":
         w3.provider.make_request("anvil_setBalance", [carol, hex(5)])
-    with pytest.raises(IsolationError, match="test body ended while module fixture late"):
-        world.finish(body, strict=True)
+    body_ends_in_error(world, body)
     world.finish(late)
     assert world.stack == []
+
+
+def test_a_function_fixture_a_body_asked_for_late_under_a_wider_one_is_the_bodys(network):
+    """Its writes end with the test: under a wider fixture asked for after it, an error."""
+    world, l1, _ = network
+    bob = l1.accounts[1].checksum_address
+    w3 = l1.web3()
+    start = l1.head().block_number
+    body = world.push("test body")
+    own = world.push("function fixture funded", "function")
+    w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
+    world.settled(own)
+    wider = late_module_fixture_writing(world, w3, bob)
+    body_ends_in_error(world, body)
+    with pytest.warns(LeftoverWrites):
+        world.finish(own)
+    world.finish(wider)
+    assert l1.head().block_number == start and world.stack == []
+
+
+def test_over_rpc_a_body_is_never_taken_to_have_written_nothing():
+    """Another client's writes go unseen there: a wider fixture asked for late is an error."""
+    port, w3 = serve_in_thread(Devnet())
+    carol = w3.eth.accounts[2]
+    world = World()
+    world.add_chain(RemoteChain("L1", w3))
+    body = world.push("test body")
+    another_client = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
+    another_client.provider.make_request("anvil_setBalance", [carol, hex(5)])
+    late = late_module_fixture_writing(world, w3, w3.eth.accounts[1])
+    body_ends_in_error(world, body)
+    world.finish(late)
+    assert w3.eth.get_balance(carol) == 10_000 * ETHER
 
 
 def test_a_test_body_that_wrote_nothing_may_ask_late_for_a_wider_fixture_that_writes(network):
@@ -194,9 +239,7 @@ def test_a_test_body_that_wrote_nothing_may_ask_late_for_a_wider_fixture_that_wr
     start = l1.head().block_number
     body = world.push("test body")
     w3.eth.get_balance(bob)  # reads are not writes
-    late = world.push("module fixture late", "module")
-    w3.eth.send_transaction({"from": bob, "to": bob, "value": 1})
-    world.settled(late)
+    late = late_module_fixture_writing(world, w3, bob)
     world.finish(body, strict=True)
     # The fixture's writes stay while it is in use, and go when it ends.
     assert l1.head().block_number == start + 1 and world.stack == [late]

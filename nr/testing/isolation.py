@@ -28,6 +28,9 @@ class LeftoverWrites(UserWarning):
 class LocalChain:
     """An in-process ``l1.node.Devnet`` (the embedded L1, or an L2 node)."""
 
+    # Its mark reads the node's own state, whoever wrote to it.
+    sees_every_client = True
+
     def __init__(self, name: str, devnet) -> None:
         self.name, self.devnet = name, devnet
 
@@ -114,6 +117,9 @@ class RemoteChain:
     each revert, tell whether a fixture changed it; beside them, the proof
     pool's digest where the node has one (nr devnet, nr up).
     """
+
+    # Its mark counts the session client's requests: another client's writes go unseen.
+    sees_every_client = False
 
     def __init__(self, name: str, web3) -> None:
         self.name, self.web3 = name, web3
@@ -402,7 +408,7 @@ class World:
         ]
         if not holders:
             return
-        if strict and self.only_setups_above(entry):
+        if strict and self.only_wider_setups_above(entry):
             # A test body that asked late for a wider fixture and wrote nothing of its own:
             # what lies above its snapshot is that fixture's, which holds it while in use.
             self.stack.remove(entry)
@@ -415,15 +421,22 @@ class World:
         else:
             warnings.warn_explicit(LeftoverWrites(leftover), LeftoverWrites, *entry.where)
 
-    def only_setups_above(self, entry: Entry) -> bool:
+    def only_wider_setups_above(self, entry: Entry) -> bool:
         """
         Whether everything that changed since ``entry``'s snapshot came from the
-        setups of the entries above it: each began where the one before ended,
-        and nothing changed after the last.
+        setups of wider fixtures above it: each began where the one before
+        ended, nothing changed after the last, and none that changed anything
+        ends with the test (a function fixture's writes are the test's). Only
+        where every chain's mark sees every client's writes (an embedded node,
+        not one over RPC, which another client may have changed unseen).
         """
+        if not all(chain.sees_every_client for chain in self.chains):
+            return False
         ended = entry.marks
         for later in self.stack[self.stack.index(entry) + 1 :]:
             if later.settled_marks is None or later.marks != ended:
+                return False
+            if later.scope == "function" and not later.neutral:
                 return False
             ended = later.settled_marks
         return ended == self.marks()
