@@ -283,6 +283,8 @@ def rollup_engineer_scenario(w3) -> List[Dict[str, Any]]:
     note("transactions of no block", "eth_getBlockTransactionCountByHash", unknown_block)
     note("first by number", "eth_getTransactionByBlockNumberAndIndex", "latest", "0x0")
     note("past the last", "eth_getTransactionByBlockNumberAndIndex", "latest", "0x1")
+    note("in a block beyond the head", "eth_getTransactionByBlockNumberAndIndex", "0x999", "0x0")
+    note("a block beyond the head", "eth_getBlockByNumber", "0x999", False)
     note("first by hash", "eth_getTransactionByBlockHashAndIndex", mined_block, "0x0")
     note("in no block", "eth_getTransactionByBlockHashAndIndex", unknown_block, "0x0")
     note("uncles of the head", "eth_getUncleCountByBlockNumber", "latest")

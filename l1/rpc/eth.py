@@ -246,7 +246,9 @@ class EthNamespace:
 
     @method(Param("block", BLOCK), FULL_PARAM)
     def eth_getBlockByNumber(self, block: BlockTag, full: bool) -> Optional[Dict[str, Any]]:
-        return format_block(self._numbered_block(block), full)
+        """The block; null beyond the head (as anvil and geth answer: it may come yet)."""
+        found = self._block_by_id(block)
+        return None if found is None else format_block(found, full)
 
     @method(Param("hash", BYTES32), FULL_PARAM)
     def eth_getBlockByHash(self, block_hash: bytes, full: bool) -> Optional[Dict[str, Any]]:
@@ -266,7 +268,8 @@ class EthNamespace:
     def eth_getTransactionByBlockNumberAndIndex(
         self, block: BlockTag, index: int
     ) -> Optional[Dict[str, Any]]:
-        return transaction_at(self._numbered_block(block), index)
+        found = self._block_by_id(block)
+        return None if found is None else transaction_at(found, index)
 
     @method(Param("hash", BYTES32), INDEX_PARAM)
     def eth_getTransactionByBlockHashAndIndex(
