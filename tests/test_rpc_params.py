@@ -121,6 +121,23 @@ WRONG_TYPE = {
         [{**CALL, "accessList": [{"storageKeys": []}]}],
         "eth_estimateGas: call.accessList[0].address must be 20 bytes of 0x-prefixed hex, got None",
     ),
+    # Hex is digits 0-9, a-f: not what Python's int() and bytes.fromhex() also take.
+    "anvil_setBalance underscore": (
+        [ACCOUNT, "0x_1"], "anvil_setBalance: balance must be a hex quantity, got '0x_1'"
+    ),
+    "anvil_setBalance space": (
+        [ACCOUNT, "0x1 "], "anvil_setBalance: balance must be a hex quantity, got '0x1 '"
+    ),
+    "anvil_setBalance other digits": (
+        [ACCOUNT, "0x\u0661"], "anvil_setBalance: balance must be a hex quantity, got '0x\u0661'"
+    ),
+    "web3_sha3 spaced": (
+        ["0xab  cd"], "web3_sha3: data must be 0x-prefixed hex bytes, got '0xab  cd'"
+    ),
+    "eth_getTransactionByBlockHashAndIndex": (
+        [TRANSACTION_HASH, "1"],
+        "eth_getTransactionByBlockHashAndIndex: index must be a hex quantity, got '1'",
+    ),
 }
 
 

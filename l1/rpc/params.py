@@ -4,6 +4,7 @@ read, and what is expected when it cannot be), and the ``method`` declaration
 that names each parameter with its type and, if optional, its default.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -47,15 +48,25 @@ class ParamType:
 QUANTITY_LIMIT = 2**256
 
 
+# Hex digits and nothing else: Python's int() and bytes.fromhex() also take
+# underscores, spaces and other scripts' digits, which no other node does.
+HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
+
+
+def is_hex(value: Any) -> bool:
+    """Whether ``value`` is "0x" then hex digits only."""
+    return (
+        isinstance(value, str) and value.startswith("0x")
+        and HEX_DIGITS.fullmatch(value, 2) is not None
+    )
+
+
 def _quantity(value: Any) -> int:
     number = None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         number = value
-    elif isinstance(value, str) and value.startswith("0x") and len(value) > 2:
-        try:
-            number = int(value, 16)
-        except ValueError:
-            pass
+    elif is_hex(value) and len(value) > 2:
+        number = int(value, 16)
     if number is None:
         raise WrongType(QUANTITY.expected, value)
     if number >= QUANTITY_LIMIT:
@@ -67,11 +78,8 @@ QUANTITY = ParamType("a hex quantity", _quantity)
 
 
 def _data(value: Any) -> bytes:
-    if isinstance(value, str) and value.startswith("0x") and len(value) % 2 == 0:
-        try:
-            return bytes.fromhex(value[2:])
-        except ValueError:
-            pass
+    if is_hex(value) and len(value) % 2 == 0:
+        return bytes.fromhex(value[2:])
     raise WrongType(DATA.expected, value)
 
 
