@@ -488,7 +488,7 @@ class Devnet:
             self.miner.set_automine(enabled)
 
     def set_interval_mining(self, seconds: float) -> None:
-        """evm_setIntervalMining: a block every ``seconds``; 0 turns the timer off."""
+        """evm_setIntervalMining: a block every ``seconds``; 0 mines nothing until asked."""
         with self.lock:
             self.miner.set_interval(seconds)
 
@@ -579,7 +579,7 @@ class Devnet:
             self.set_coinbase(saved.coinbase)
             self.impersonation.addresses = set(saved.impersonated)
             self.auto_impersonate(saved.auto_impersonate)
-            self.set_interval_mining(saved.block_time or 0)  # 0: automine, then as it was
+            self.set_interval_mining(saved.block_time or 0)
             if saved.block_time is None:
                 self.set_automine(saved.automine)
 

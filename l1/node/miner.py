@@ -54,9 +54,13 @@ class Miner:
     # -- modes --
 
     def set_interval(self, seconds: float) -> None:
-        """evm_setIntervalMining: a block every ``seconds``; 0 turns the timer off (automine)."""
+        """
+        evm_setIntervalMining: a block every ``seconds``, not one per
+        transaction; 0 turns the timer off and mines nothing until asked
+        (anvil's way: evm_setAutomine turns automine back on).
+        """
         self.block_time = seconds or None
-        self.automine = self.block_time is None
+        self.automine = False
 
     def set_automine(self, enabled: bool) -> None:
         """evm_setAutomine: mine a block for each transaction, or only when asked."""
