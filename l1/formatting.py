@@ -4,6 +4,7 @@ anvil return them; and of execution proofs and proof requests, this node's
 own methods.
 """
 
+import json
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -15,6 +16,19 @@ from eth_utils import to_checksum_address
 from prover.constants import PROOF_TYPES
 
 LEGACY_TRANSACTION_TYPE = 0
+# How much of a bad value an error message quotes.
+SHOWN_CHARACTERS = 80
+
+
+def shown(value: Any) -> str:
+    """``value`` as an error message quotes it: as JSON, as the client sent it, cut short."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):  # not from JSON (a caller's own value): as Python shows it
+        text = repr(value)
+    if len(text) > SHOWN_CHARACTERS:
+        return text[:SHOWN_CHARACTERS] + "..."
+    return text
 
 
 def quantity(value: int) -> str:

@@ -26,6 +26,7 @@ from .formatting import (
     format_block_logs,
     format_proof_request,
     format_signed_proof,
+    shown,
 )
 from .node import Devnet
 from .rpc import (
@@ -134,7 +135,7 @@ def subscription_result(method: str, params: Any, subscriptions: Subscriptions) 
         return subscriptions.by_id.pop(params[0] if params else None, None) is not None
     kind = params[0] if params else None
     if kind not in SUBSCRIPTION_KINDS:
-        raise RpcError(INVALID_PARAMS, f"invalid params: unsupported subscription {kind!r}")
+        raise RpcError(INVALID_PARAMS, f"invalid params: unsupported subscription {shown(kind)}")
     criteria = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
     return subscriptions.add(kind, criteria)
 

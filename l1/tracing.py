@@ -21,7 +21,7 @@ from precompile.opcodes import stack_int, with_opcodes
 from precompile.witness import RecordingDB, replay_vm
 
 from .call_tracer import CallTracer
-from .formatting import data
+from .formatting import data, shown
 from .interface import InvalidArgument, LimitReached
 
 OPCODE_NAMES = {
@@ -132,13 +132,13 @@ def trace_timeout(options: Optional[Dict[str, Any]]) -> Optional[float]:
         return None
     if not isinstance(text, str) or not text or not _is_duration_sequence(text):
         raise TracingOptionError(
-            f'timeout must be a duration such as "5s" or "500ms", got {text!r}'
+            f'timeout must be a duration such as "5s" or "500ms", got {shown(text)}'
         )
     seconds = sum(
         float(amount) * GO_DURATION_UNITS[unit] for amount, unit in GO_DURATION.findall(text)
     )
     if seconds <= 0:
-        raise TracingOptionError(f"timeout must be more than zero, got {text!r}")
+        raise TracingOptionError(f"timeout must be more than zero, got {shown(text)}")
     return seconds
 
 
@@ -170,7 +170,7 @@ def block_overrides(overrides: Any) -> Optional[BlockOverrides]:
     if overrides is None:
         return None
     if not isinstance(overrides, dict):
-        raise TracingOptionError(f"blockOverrides must be an object, got {overrides!r}")
+        raise TracingOptionError(f"blockOverrides must be an object, got {shown(overrides)}")
     unknown = sorted(set(overrides) - set(BLOCK_OVERRIDE_FIELDS))
     if unknown:
         raise TracingOptionError(
@@ -182,7 +182,7 @@ def block_overrides(overrides: Any) -> Optional[BlockOverrides]:
             continue
         if not (isinstance(value, str) and HEX_QUANTITY.fullmatch(value)):
             raise TracingOptionError(
-                f"blockOverrides.{name} must be a hex quantity such as 0x10, got {value!r}"
+                f"blockOverrides.{name} must be a hex quantity such as 0x10, got {shown(value)}"
             )
         values[name] = int(value, 16)
         if values[name] >= 2**64:
@@ -225,14 +225,16 @@ def call_tracer_config(config: Any) -> Dict[str, bool]:
     if config is None:
         return {}
     if not isinstance(config, dict):
-        raise TracingOptionError(f"tracerConfig must be an object, got {config!r}")
+        raise TracingOptionError(f"tracerConfig must be an object, got {shown(config)}")
     unknown = sorted(set(config) - set(CALL_TRACER_CONFIG))
     if unknown:
         raise TracingOptionError(f"unknown callTracer options {unknown}")
     arguments = {}
     for name, value in config.items():
         if not isinstance(value, bool):
-            raise TracingOptionError(f"tracerConfig.{name} must be true or false, got {value!r}")
+            raise TracingOptionError(
+                f"tracerConfig.{name} must be true or false, got {shown(value)}"
+            )
         arguments[CALL_TRACER_CONFIG[name]] = value
     return arguments
 

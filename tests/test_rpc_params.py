@@ -72,7 +72,7 @@ MISSING = {
 WRONG_TYPE = {
     "eth_getBalance": (
         ["zz"],
-        "eth_getBalance: address must be 20 bytes of 0x-prefixed hex, got 'zz'",
+        "eth_getBalance: address must be 20 bytes of 0x-prefixed hex, got \"zz\"",
     ),
     "eth_getBalance block": (
         [ACCOUNT, "tomorrow"],
@@ -80,29 +80,29 @@ WRONG_TYPE = {
     ),
     "eth_call": (
         [{"to": "0x1234"}],
-        "eth_call: call.to must be 20 bytes of 0x-prefixed hex, got '0x1234'",
+        "eth_call: call.to must be 20 bytes of 0x-prefixed hex, got \"0x1234\"",
     ),
-    "eth_call object": (["0x1234"], "eth_call: call must be a transaction object, got '0x1234'"),
+    "eth_call object": (["0x1234"], "eth_call: call must be a transaction object, got \"0x1234\""),
     "eth_sendTransaction": (
         [{"to": ACCOUNT}],
-        "eth_sendTransaction: transaction.from must be 20 bytes of 0x-prefixed hex, got None",
+        "eth_sendTransaction: transaction.from must be 20 bytes of 0x-prefixed hex, got null",
     ),
     "eth_sendTransaction gas": (
         [{"from": ACCOUNT, "gas": "lots"}],
-        "eth_sendTransaction: transaction.gas must be a hex quantity, got 'lots'",
+        "eth_sendTransaction: transaction.gas must be a hex quantity, got \"lots\"",
     ),
-    "evm_increaseTime": (["-5"], "evm_increaseTime: seconds must be a hex quantity, got '-5'"),
+    "evm_increaseTime": (["-5"], "evm_increaseTime: seconds must be a hex quantity, got \"-5\""),
     "anvil_setBalance": (
         [ACCOUNT, True],
-        "anvil_setBalance: balance must be a hex quantity, got True",
+        "anvil_setBalance: balance must be a hex quantity, got true",
     ),
     "debug_traceTransaction": (
         ["0xab"],
-        "debug_traceTransaction: hash must be 32 bytes of 0x-prefixed hex, got '0xab'",
+        "debug_traceTransaction: hash must be 32 bytes of 0x-prefixed hex, got \"0xab\"",
     ),
     "debug_traceTransaction options": (
         [TRANSACTION_HASH, "fast"],
-        "debug_traceTransaction: options must be an object, got 'fast'",
+        "debug_traceTransaction: options must be an object, got \"fast\"",
     ),
     "nr_submitExecutionProof": (
         [12],
@@ -111,32 +111,32 @@ WRONG_TYPE = {
     "eth_call accessList": (
         [{**CALL, "accessList": {"address": ACCOUNT}}],
         "eth_call: call.accessList must be a list of {address, storageKeys} objects,"
-        " got {'address'",
+        " got {\"address\"",
     ),
     "eth_call accessList key": (
         [{**CALL, "accessList": [{"address": ACCOUNT, "storageKeys": ["0x01"]}]}],
-        "eth_call: call.accessList[0].storageKeys must be 32 bytes of 0x-prefixed hex, got '0x01'",
+        'eth_call: call.accessList[0].storageKeys must be 32 bytes of 0x-prefixed hex, got "0x01"',
     ),
     "eth_estimateGas accessList address": (
         [{**CALL, "accessList": [{"storageKeys": []}]}],
-        "eth_estimateGas: call.accessList[0].address must be 20 bytes of 0x-prefixed hex, got None",
+        "eth_estimateGas: call.accessList[0].address must be 20 bytes of 0x-prefixed hex, got null",
     ),
     # Hex is digits 0-9, a-f: not what Python's int() and bytes.fromhex() also take.
     "anvil_setBalance underscore": (
-        [ACCOUNT, "0x_1"], "anvil_setBalance: balance must be a hex quantity, got '0x_1'"
+        [ACCOUNT, "0x_1"], "anvil_setBalance: balance must be a hex quantity, got \"0x_1\""
     ),
     "anvil_setBalance space": (
-        [ACCOUNT, "0x1 "], "anvil_setBalance: balance must be a hex quantity, got '0x1 '"
+        [ACCOUNT, "0x1 "], "anvil_setBalance: balance must be a hex quantity, got \"0x1 \""
     ),
     "anvil_setBalance other digits": (
-        [ACCOUNT, "0x\u0661"], "anvil_setBalance: balance must be a hex quantity, got '0x\u0661'"
+        [ACCOUNT, "0x\u0661"], "anvil_setBalance: balance must be a hex quantity, got \"0x\u0661\""
     ),
     "web3_sha3 spaced": (
-        ["0xab  cd"], "web3_sha3: data must be 0x-prefixed hex bytes, got '0xab  cd'"
+        ["0xab  cd"], "web3_sha3: data must be 0x-prefixed hex bytes, got \"0xab  cd\""
     ),
     "eth_getTransactionByBlockHashAndIndex": (
         [TRANSACTION_HASH, "1"],
-        "eth_getTransactionByBlockHashAndIndex: index must be a hex quantity, got '1'",
+        "eth_getTransactionByBlockHashAndIndex: index must be a hex quantity, got \"1\"",
     ),
 }
 

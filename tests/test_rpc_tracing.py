@@ -329,13 +329,13 @@ CALL = {"to": STRANGER}
 REJECTED = {
     "missing call": ("debug_traceCall", [], "debug_traceCall: missing call"),
     "call not an object": (
-        "debug_traceCall", ["x"], "debug_traceCall: call must be a transaction object, got 'x'"
+        "debug_traceCall", ["x"], "debug_traceCall: call must be a transaction object, got \"x\""
     ),
     "bad block": ("debug_traceCall", [CALL, "soon"], "debug_traceCall: block must be a block"),
     "block beyond the head": ("debug_traceCall", [CALL, "0x99"], "block 153 is beyond the head"),
     "options not an object": (
         "debug_traceCall", [CALL, "latest", "fast"],
-        "debug_traceCall: options must be an object, got 'fast'",
+        "debug_traceCall: options must be an object, got \"fast\"",
     ),
     "one parameter too many": (
         "debug_traceCall", [CALL, "latest", {}, 1],
@@ -356,7 +356,7 @@ REJECTED = {
     "onlyTopCall not a boolean": (
         "debug_traceCall",
         [CALL, "latest", {"tracer": "callTracer", "tracerConfig": {"onlyTopCall": "yes"}}],
-        "tracerConfig.onlyTopCall must be true or false, got 'yes'",
+        "tracerConfig.onlyTopCall must be true or false, got \"yes\"",
     ),
     "unknown tracerConfig": (
         "debug_traceTransaction",
@@ -365,7 +365,7 @@ REJECTED = {
     ),
     "timeout not a duration": (
         "debug_traceCall", [CALL, "latest", {"timeout": "soon"}],
-        'timeout must be a duration such as "5s" or "500ms", got \'soon\'',
+        'timeout must be a duration such as "5s" or "500ms", got "soon"',
     ),
     "blockOverrides not served": (
         "debug_traceCall", [CALL, "latest", {"blockOverrides": {"baseFee": "0x1"}}],
@@ -377,7 +377,7 @@ REJECTED = {
     ),
     "blockOverrides with a leading zero": (
         "debug_traceCall", [CALL, "latest", {"blockOverrides": {"number": "0x01"}}],
-        "blockOverrides.number must be a hex quantity such as 0x10, got '0x01'",
+        "blockOverrides.number must be a hex quantity such as 0x10, got \"0x01\"",
     ),
     "blockOverrides on a mined transaction": (
         "debug_traceTransaction", ["0x" + "ab" * 32, {"blockOverrides": {"number": "0x1"}}],
@@ -385,18 +385,18 @@ REJECTED = {
     ),
     "blockOverrides not an object": (
         "debug_traceCall", [CALL, "latest", {"blockOverrides": "next"}],
-        "blockOverrides must be an object, got 'next'",
+        "blockOverrides must be an object, got \"next\"",
     ),
     "timeout of zero": (
         "debug_traceTransaction", ["0x" + "ab" * 32, {"timeout": "0s"}],
-        "timeout must be more than zero, got '0s'",
+        "timeout must be more than zero, got \"0s\"",
     ),
     "access list: missing call": (
         "eth_createAccessList", [], "eth_createAccessList: missing call (a transaction object)"
     ),
     "access list: bad address": (
         "eth_createAccessList", [{"to": "0x12"}],
-        "eth_createAccessList: call.to must be 20 bytes of 0x-prefixed hex, got '0x12'",
+        "eth_createAccessList: call.to must be 20 bytes of 0x-prefixed hex, got \"0x12\"",
     ),
     "access list: block beyond the head": (
         "eth_createAccessList", [CALL, "0x99"], "block 153 is beyond the head"

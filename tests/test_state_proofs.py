@@ -173,7 +173,7 @@ BAD_PARAMS = {
     ),
     "a key too long": (
         [CONTRACT, [word(1), "0x" + "11" * 33]],
-        "eth_getProof: storageKeys[1] must be 0x-prefixed hex of at most 32 bytes, got '0x1111",
+        "eth_getProof: storageKeys[1] must be 0x-prefixed hex of at most 32 bytes, got \"0x1111",
     ),
     "a key not hex": (
         [CONTRACT, ["slot one"]],

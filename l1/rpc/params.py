@@ -8,21 +8,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
+from ..formatting import shown
 from ..interface import TransactionRequest
 
 # A block named by number or by tag.
 BlockTag = Union[int, str]
 BLOCK_TAGS = ("latest", "earliest", "pending", "safe", "finalized")
-# How much of a bad value an error message quotes.
-SHOWN_CHARACTERS = 80
-
-
-def shown(value: Any) -> str:
-    """``value`` as an error message quotes it: its repr, cut short."""
-    text = repr(value)
-    if len(text) > SHOWN_CHARACTERS:
-        return text[:SHOWN_CHARACTERS] + "..."
-    return text
 
 
 class WrongType(ValueError):
