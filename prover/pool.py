@@ -210,9 +210,13 @@ class ProofPool:
         ``requirement`` vouch for it, else ``ProofsMissing``
         (the ``precompile.execute.ProofSource`` a node in proofs mode asks).
         """
+        ready_before = len(self.ready)
         public_input = self.see(stateless_input, data)
         reason = self.shortfall(public_input, requirement)
         if reason is not None:
+            released = len(self.ready) - ready_before
+            if released > 0:  # judged right after this call or block, outside EXECUTE
+                reason += f"; {released} proof(s) published before it was seen are judged next"
             raise ProofsMissing(reason, public_input, requirement)
         return public_input
 

@@ -237,6 +237,19 @@ def test_proofs_published_before_the_payload_is_seen_count_once_it_is(
     assert succeeded(receipt(devnet, tx_hash))
 
 
+def test_proofs_held_until_a_call_meets_the_payload_are_judged_after_it(
+    devnet, encoded_input, all_proofs
+):
+    publish(devnet, all_proofs, DEFAULT_PROOF_TYPES[:3])  # held: the payload is not seen yet
+    web3 = devnet.web3()
+    call = {"to": EXECUTE, "data": "0x" + encoded_input.hex()}
+    refused = web3.provider.make_request("eth_call", [call, "latest"])["error"]["message"]
+    assert "0 of the 3 proofs" in refused
+    assert "3 proof(s) published before it was seen are judged next" in refused
+    # Judged right after that call: the next one is accepted.
+    assert "result" in web3.provider.make_request("eth_call", [call, "latest"])
+
+
 def proof_mode_chain(pool):
     vm_class = NativeRollupsVM.with_parameters(PROOFS, pool)
     account = KEY_0.public_key.to_canonical_address()

@@ -1450,8 +1450,14 @@ def test_proofs(rollup, prover, w3, accounts):
 def test_unproven_shows_what_execute_said(rollup, w3, accounts):
     valid = rollup.sequencer.stateless_input(deposit(rollup, accounts[1].checksum_address, 1))
     execute_accepts(w3, valid)
+
+def test_proven_before_execute_ever_met_it(rollup, prover, w3, accounts):
+    valid = rollup.sequencer.stateless_input(deposit(rollup, accounts[1].checksum_address, 1))
+    verdicts = prover.prove(valid)
+    assert [verdict.verdict for verdict in verdicts[:3]] == ["accept"] * 3
+    assert execute_accepts(w3, valid).successful_validation
 ''', "--native-rollups-execute=proofs")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "*EXECUTE refused the L2 block: *0 of the 3 proofs of distinct types needed*",
         "*guest verdict: valid*",

@@ -307,7 +307,9 @@ class Devnet:
         runs beside other requests, for at most ``config.call_timeout`` seconds.
         """
         transaction, vm, _ = self._prepare_call(request, number, pending)
-        return call_on(vm, transaction, self.config.call_timeout)
+        computation = call_on(vm, transaction, self.config.call_timeout)
+        self.judge_held_proofs()
+        return computation
 
     def estimate_gas(
         self, request: TransactionRequest, number: Optional[int] = None, pending: bool = False
@@ -321,7 +323,10 @@ class Devnet:
         transaction, vm, state = self._prepare_call(request, number, pending)
         if self._is_plain_transfer(request, state):
             return GAS_TX  # nothing runs that could need more (geth answers so too)
-        return estimate_gas_on(vm, transaction, self.config.call_timeout)
+        try:
+            return estimate_gas_on(vm, transaction, self.config.call_timeout)
+        finally:
+            self.judge_held_proofs()
 
     def _is_plain_transfer(self, request: TransactionRequest, state) -> bool:
         """Ether to an account with no code (nor a precompile), and no data."""
@@ -499,6 +504,16 @@ class Devnet:
             yield
 
     # -- execution proofs --
+
+    def judge_held_proofs(self) -> None:
+        """
+        Judge the proofs held for payloads a call has just met (a block judges
+        those it met as it is mined): an accepted one may let waiting
+        transactions in. Outside the lock, as ``submit_proof``.
+        """
+        if self.proof_pool.judge_held():
+            with self.lock:
+                self.miner.proofs_arrived()
 
     def submit_proof(self, data: bytes) -> GossipResult:
         """

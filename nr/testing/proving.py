@@ -7,12 +7,16 @@ demo keys).
 
 from typing import Any, Iterator, List, Optional, Sequence, Union
 
+from l1.interface import TransactionRequest
+from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS, PROOFS_MODE
 from prover.pool import sign_proof
 from prover.proof_types import proof_system
 from prover.registry import ProverSet
 from prover.signing import SecretKey, demo_prover_key
 
 from .arguments import InvalidArgument, byte_string, described
+
+EXECUTE = "0x" + EXECUTE_PRECOMPILE_ADDRESS.hex()
 
 
 class ProverUnavailable(Exception):
@@ -62,6 +66,11 @@ class Prover:
         each submitted to the L1's proof pool; the pool's verdicts, in order (it
         ignores proofs past its per-payload bound). The input as bytes or hex.
         """
+        encoded_input = byte_string(encoded_input, "prover.prove: encoded_input")
+        if self.devnet.config.execute.mode == PROOFS_MODE:
+            # The L1 meets the input first, so the proofs are judged as they come, not held
+            # until its next block meets it.
+            self.devnet.call(TransactionRequest(to=EXECUTE_PRECOMPILE_ADDRESS, data=encoded_input))
         proofs = signed_proofs(
             encoded_input, chosen_types(proof_types, self.pool.accepted_types),
             self.devnet.prover_keys, self.devnet.provers,
@@ -84,6 +93,7 @@ class RemoteProver:
         registry = answer["result"]
         self.web3, self.provers = web3, ProverSet.of_registry(registry)
         self.proof_types: List[str] = list(registry["proofTypes"])
+        self.execute_mode = registry.get("executeMode")
         self.keys = [demo_prover_key(index) for index in range(len(self.provers.registry))]
         registered = [bytes(entry.pubkey) for entry in self.provers.registry]
         if registered != [key.public_key for key in self.keys]:
@@ -100,6 +110,11 @@ class RemoteProver:
         self, encoded_input: Union[bytes, str], proof_types: Optional[Sequence[str]] = None
     ) -> List:
         """As ``Prover.prove``, each proof sent with ``nr_submitExecutionProof``; the answers."""
+        encoded_input = byte_string(encoded_input, "prover.prove: encoded_input")
+        if self.execute_mode == PROOFS_MODE:  # as Prover.prove: the L1 meets the input first
+            self.web3.provider.make_request(
+                "eth_call", [{"to": EXECUTE, "data": "0x" + encoded_input.hex()}, "latest"]
+            )
         proofs = signed_proofs(
             encoded_input, chosen_types(proof_types, self.proof_types), self.keys, self.provers
         )
