@@ -96,6 +96,53 @@ class FixtureSetup:
 
 STATE = pytest.StashKey[PluginState]()
 
+# This project's top-level packages the plugin imports only when it is used; a folder of the
+# user's project with one of these names, put on sys.path ahead of them, would hide them.
+LATE_PACKAGES = ("contracts", "l1", "prover", "rollup")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def own_packages_in_reach(in_a_fixture: bool = False) -> Iterator[None]:
+    """Around the plugin's own late imports: an ImportError that a user's folder named like one
+    of this project's packages caused is said as such (a usage error, or in a fixture a
+    failure without the plugin's traceback)."""
+    try:
+        yield
+        return
+    except ImportError:
+        hidden = hiding_folder()
+        if hidden is None:
+            raise
+    name, folder = hidden
+    message = (
+        f"native-rollups: the folder {folder} has the name of native-rollups' own package"
+        f" `{name}` and hides it (pytest put its parent on sys.path, or python -m put the"
+        " working directory there); rename that folder (examples/ keeps its Vyper sources"
+        " in sources/), or run plain `pytest --import-mode=importlib`"
+    )
+    if in_a_fixture:
+        raise pytest.fail.Exception(message, pytrace=False) from None
+    raise pytest.UsageError(message) from None
+
+
+def hiding_folder() -> Optional[tuple]:
+    """(name, folder) of the first of ``LATE_PACKAGES`` that resolves elsewhere than here."""
+    import importlib.util
+    import sys
+
+    for name in LATE_PACKAGES:
+        module = sys.modules.get(name)
+        if module is not None:
+            found = list(getattr(module, "__path__", None) or [])
+        else:
+            spec = importlib.util.find_spec(name)
+            found = list(spec.submodule_search_locations or []) if spec else []
+        elsewhere = [path for path in found if Path(path).resolve() != PROJECT_ROOT / name]
+        if elsewhere:
+            return name, elsewhere[0]
+    return None
+
 
 # -- options and markers --
 
@@ -159,8 +206,8 @@ def pytest_configure(config) -> None:
         )
     gas = None
     if config.getoption("gas"):
-        from .testing.gas import GasTable
-
+        with own_packages_in_reach():
+            from .testing.gas import GasTable
         gas = GasTable()
     config.stash[STATE] = PluginState(gas=gas)
 
@@ -185,8 +232,8 @@ def pytest_sessionstart(session) -> None:
                 f" --native-rollups-l1 verifies L2 blocks as it was started to (nr devnet"
                 f" --execute-mode {mode})"
             )
-        from .testing.network import connect_external
-
+        with own_packages_in_reach():
+            from .testing.network import connect_external
         session.config.stash[STATE].external = connect_external(
             url, session.config.getoption("native_rollups_chain_id")
         )
@@ -277,7 +324,8 @@ def pytest_collection_modifyitems(config, items) -> None:
             stage = stage_of(item)
             if stage not in stages:
                 # Imported only for a stage to check: a run without rollups never pays for it.
-                from rollup.stages import InvalidPreset, load_preset
+                with own_packages_in_reach():
+                    from rollup.stages import InvalidPreset, load_preset
 
                 try:
                     preset = load_preset(stage)
@@ -287,8 +335,8 @@ def pytest_collection_modifyitems(config, items) -> None:
                     check_own_chain_id(item, stage, preset.l2_chain_id, chain_ids)
                 stages.append(stage)
     if state.external is not None and state.stages:
-        from .testing.network import missing_execute
-
+        with own_packages_in_reach():
+            from .testing.network import missing_execute
         missing = missing_execute(state.external)
         if missing:
             raise pytest.UsageError(
@@ -334,7 +382,8 @@ def check_no_isolation_markers(item) -> None:
 
 @pytest.fixture(scope="session")
 def _native_rollups(request):
-    from .testing.network import session_network
+    with own_packages_in_reach(in_a_fixture=True):
+        from .testing.network import session_network
 
     state = request.config.stash[STATE]
     with session_network(

@@ -1462,3 +1462,23 @@ def test_proven_before_execute_ever_met_it(rollup, prover, w3, accounts):
         "*EXECUTE refused the L2 block: *0 of the 3 proofs of distinct types needed*",
         "*guest verdict: valid*",
     ])
+
+
+@pytest.mark.parametrize("options", [(), ("--gas",)], ids=["fixtures", "gas table"])
+def test_a_project_folder_named_like_a_package_of_ours_is_said_so(pytester, options):
+    """
+    Its conftest puts the project's folder on sys.path, ahead of this
+    project's packages: a folder there named contracts/ hides ours. In a
+    process of its own: this one has imported ours already.
+    """
+    pytester.mkdir("contracts").joinpath("TipJar.vy").write_text("# the project's contract\n")
+    pytester.makeconftest("")
+    pytester.makepyfile(test_user="def test_on_l1(w3):\n    assert w3.eth.chain_id\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", *options)
+    assert result.ret != 0
+    said = (result.stdout.str() + result.stderr.str()).replace("\n", " ")
+    assert (
+        f"the folder {pytester.path / 'contracts'} has the name of native-rollups' own package"
+        " `contracts` and hides it" in said
+    ), said
+    assert "cannot import name" not in said
