@@ -890,10 +890,13 @@ def test_its_l1_mines_by_slot_while_the_session_l1_automines(composable, w3, acc
 def test_the_summary_gives_the_isolation_cost_and_gas_gives_a_table(pytester):
     """
     --gas counts what the test bodies and the fixtures they use sent, once
-    each (a fixture a test asks for late too).
+    each (a fixture a test asks for late too), inside isolate() blocks and
+    hypothesis examples too.
     """
     result = run(pytester, COUNTER + '''
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 @pytest.fixture(scope="module")
 def counter(deploy):
@@ -908,17 +911,28 @@ def bumped_late(counter):
 def test_bump(counter, request):
     request.getfixturevalue("bumped_late")
     counter.functions.bump(3).transact()
-''', "--gas")
-    result.assert_outcomes(passed=1)
+
+def test_bump_in_a_block_undone(counter, isolate):
+    with isolate():
+        counter.functions.bump(4).transact()
+    counter.functions.bump(5).transact()
+
+@given(by=st.integers(min_value=1, max_value=9))
+@settings(max_examples=3, deadline=None, database=None)
+def test_bump_per_example(counter, by):
+    counter.functions.bump(by).transact()
+''', "--gas", "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines([
         "*gas used (native-rollups --gas)*",
         "L1 *(contract creation) *constructor *1 *",
     ])
-    result.stdout.re_match_lines([r"L1\s+source\s+bump\s+3\s"])
+    # 1 + 2 + 3, 4 (undone) + 5, and one per example.
+    result.stdout.re_match_lines([r"L1\s+source\s+bump\s+8\s"])
     result.stdout.fnmatch_lines([
         "*native-rollups isolation*",
         "*snapshots in * ms, * restores (heads and state roots checked) in * ms;"
-        " * ms per test over 1 isolated tests",
+        " * ms per test over 3 isolated tests",
     ])
 
 

@@ -269,6 +269,9 @@ class World:
     cost: Cost = field(default_factory=Cost)
     # Why a restore failed, once one did: the chains are no longer as any snapshot left them.
     broken: Optional[str] = None
+    # Told before and after each restore (``before_restore()``, ``after_restore()``): what
+    # reads the blocks a restore takes away (the --gas table) reads them first.
+    restore_watchers: list = field(default_factory=list)
 
     def add_chain(self, chain) -> None:
         self.chains.append(chain)
@@ -306,6 +309,15 @@ class World:
 
     def restore(self, point: Point) -> None:
         """Every part back to ``point``; IsolationError naming each chain that did not go back."""
+        for watcher in self.restore_watchers:
+            watcher.before_restore()
+        try:
+            self._restore(point)
+        finally:
+            for watcher in self.restore_watchers:
+                watcher.after_restore()
+
+    def _restore(self, point: Point) -> None:
         started = time.perf_counter()
         problems = []
         for chain, taken, head in point.chains:

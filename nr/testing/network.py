@@ -273,17 +273,41 @@ def note_session_chains(session: Network) -> None:
 
 @contextmanager
 def gas_counted(gas: Optional[GasTable], session: Network) -> Iterator[None]:
-    """With a gas table, the transactions of the blocks each chain mines meanwhile are counted."""
+    """
+    With a gas table, the transactions of the blocks each chain mines meanwhile
+    are counted, those an isolate() block or a hypothesis example mines too
+    (read before their restore takes them away).
+    """
     if gas is None or gas.counting:  # an enclosing window counts these blocks
         yield
         return
-    heads = chain_heads(session)
+    window = GasWindow(gas, session)
     gas.counting += 1
+    session.world.restore_watchers.append(window)
     try:
         yield
     finally:
+        session.world.restore_watchers.remove(window)
         gas.counting -= 1
-        record_gas(gas, session, heads)
+        window.record()
+
+
+class GasWindow:
+    """The blocks mined since each chain's head at ``heads``, counted up to each restore."""
+
+    def __init__(self, gas: GasTable, session: Network) -> None:
+        self.gas, self.session = gas, session
+        self.heads = chain_heads(session)
+
+    def record(self) -> None:
+        record_gas(self.gas, self.session, self.heads)
+        self.heads = chain_heads(self.session)
+
+    def before_restore(self) -> None:
+        self.record()
+
+    def after_restore(self) -> None:
+        self.heads = chain_heads(self.session)
 
 
 def chain_heads(session: Network) -> Dict[str, int]:
