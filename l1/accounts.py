@@ -4,7 +4,7 @@ standard Ethereum path, as anvil and hardhat derive them, so the default
 mnemonic yields the addresses and keys every tool already knows.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List
 
 from eth_account import Account
@@ -22,12 +22,20 @@ DERIVATION_PATH = "m/44'/60'/0'/0/{index}"
 @dataclass(frozen=True)
 class DevAccount:
     address: bytes
-    # Left out of the repr: a failing test's traceback shows its accounts.
-    private_key: bytes = field(repr=False)
+    private_key: bytes
 
     @property
     def checksum_address(self) -> str:
         return to_checksum_address(self.address)
+
+    def __repr__(self) -> str:
+        # The address as users write it, never the key: a failing test's traceback and
+        # hypothesis's failing example show the accounts they used.
+        return f"DevAccount({self.checksum_address})"
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        """What hypothesis (and IPython) print for it: the same as repr."""
+        printer.text(repr(self))
 
     def sign_message(self, message: bytes) -> bytes:
         """

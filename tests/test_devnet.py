@@ -63,6 +63,16 @@ def test_accounts_are_anvils(w3):
     assert all(w3.eth.get_balance(a) == 10_000 * 10**18 for a in w3.eth.accounts)
 
 
+def test_an_account_is_shown_by_its_address_never_its_key():
+    from hypothesis.vendor.pretty import pretty
+
+    account = derive_accounts(count=1)[0]
+    assert repr(account) == f"DevAccount({ANVIL_ADDRESSES[0]})"
+    key = account.private_key.hex()
+    for shown in (repr(account), str([account]), pretty(account), pretty({"sender": account})):
+        assert key not in shown and ANVIL_ADDRESSES[0] in shown
+
+
 def test_other_mnemonics_and_bad_ones():
     other = derive_accounts("abandon " * 11 + "about", 2)
     assert [a.checksum_address for a in other] != ANVIL_ADDRESSES[:2]
