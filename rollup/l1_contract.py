@@ -4,7 +4,7 @@ The L1 side of a rollup as web3.py sees it: its contracts (``NativeRollup``,
 """
 
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from web3 import Web3
 from web3.exceptions import (
@@ -34,14 +34,16 @@ class ProofsNotComing(Exception):
 
 
 def mined_receipt(
-    l1: Web3, transaction_hash: bytes, name: str, proof_patience: Optional[float] = None
+    l1: Web3, transaction_hash: bytes, name: str, proof_patience: Optional[float] = None,
+    when_awaiting_proofs: Optional[Callable[[], Any]] = None,
 ):
     """
     The receipt of ``transaction_hash`` once mined. ProofsNotComing when the
     node holds it for execution proofs (``nr_awaitingProofs``) and what it
     lacks has not changed in ``proof_patience`` seconds, or still lacks them
     after ``RECEIPT_TIMEOUT_SECONDS``; web3.py's TimeExhausted when it is not
-    mined by then for another reason.
+    mined by then for another reason. ``when_awaiting_proofs`` is called each
+    time what it lacks changes (a prover at hand proves then).
     """
     started = time.monotonic()
     lacking, lacking_since = None, started
@@ -54,14 +56,18 @@ def mined_receipt(
         waits_for = proofs_awaited(l1, transaction_hash)
         if waits_for != lacking:
             lacking, lacking_since = waits_for, now
+            if lacking is not None and when_awaiting_proofs is not None:
+                when_awaiting_proofs()
+                continue
         timed_out = now - started >= RECEIPT_TIMEOUT_SECONDS
         stalled = proof_patience is not None and now - lacking_since >= proof_patience
         if lacking is not None and (stalled or timed_out):
             raise ProofsNotComing(
                 f"{name}: the transaction 0x{bytes(transaction_hash).hex()} waits for execution"
                 f" proofs ({lacking}) and none came in {now - lacking_since:.1f} s: run a"
-                " prover beside the node (nr prover; nr up runs one), prove the input first"
-                " (the prover fixture), or start the L1 with --execute-mode reexecute"
+                " prover beside the node (nr prover; nr up runs one), prove it from the test"
+                " (`with prover.proving_settlements():`), or start the L1 with --execute-mode"
+                " reexecute"
             )
         if timed_out:
             raise TimeExhausted(
@@ -92,6 +98,9 @@ class L1Contract:
     # How long a transaction to it may wait for execution proofs while none comes
     # (None: as long as for any receipt); the pytest plugin's rollups give up sooner.
     proof_patience: Optional[float] = None
+    # Called while a transaction to it waits for proofs (the prover fixture's
+    # ``proving_settlements`` sets it); None: nothing here proves.
+    when_awaiting_proofs: Optional[Callable[[], Any]] = None
 
     def __init__(self, l1: Web3, name: str, address: str) -> None:
         self.l1, self.name = l1, name
@@ -132,7 +141,9 @@ class L1Contract:
         function = self._function(name, args)
         parameters = self._parameters(sender, value, gas)
         transaction_hash = self._send(function, parameters, name)
-        receipt = mined_receipt(self.l1, transaction_hash, name, self.proof_patience)
+        receipt = mined_receipt(
+            self.l1, transaction_hash, name, self.proof_patience, self.when_awaiting_proofs
+        )
         if receipt.status != 1:
             raise RollupError(f"{name}: {self._revert_reason(function, parameters, receipt)}")
         return receipt

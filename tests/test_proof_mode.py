@@ -17,6 +17,7 @@ from l1.fork import AwaitingProofs, NativeRollupsVM
 from l1.node import Devnet, DevnetConfig
 from nr.testing.mutations import mutated_encodings
 from nr.testing.proving import Prover
+from nr.testing.strategies import mutate
 from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS
 from precompile.encoding import decode, encode
 from precompile.execute import (
@@ -345,3 +346,20 @@ def test_the_node_says_which_waiting_transactions_are_proven(devnet, encoded_inp
     publish(devnet, all_proofs, DEFAULT_PROOF_TYPES[:3])
     (waiting,) = web3.provider.make_request("nr_awaitingProofs", [])["result"]
     assert waiting["proven"] is True and "the proofs are in" in waiting["reason"]
+
+
+def test_a_prover_at_hand_proves_what_a_settlement_waits_for(devnet, encoded_input):
+    rollup = deploy_rollup(devnet, 1)
+    rollup.contract.proof_patience = 1.0
+    prover = Prover(devnet, [rollup])
+    rollup.deposit(ALICE, ETHER, BOB)
+    with prover.proving_settlements():
+        assert rollup.sequencer.step() == [1]
+    assert rollup.settled_head() == 1
+    assert rollup.contract.when_awaiting_proofs is None  # only within
+    # An input no proof system proves (a tampered block) is left as it is.
+    tampered = mutate(encoded_input, "state_root", 7)
+    call = {"to": EXECUTE, "data": "0x" + tampered.hex()}
+    devnet.web3().provider.make_request("eth_call", [call, "latest"])
+    assert tampered in [encoded for encoded, _ in prover.inputs_met()]
+    assert prover.prove_what_the_l1_met() == 0

@@ -1108,13 +1108,19 @@ def test_both_chains_are_back(rollup, accounts, w3, l2):
 
 PROVING = '''
 from nr.testing.assertions import execute_accepts, execute_rejects
-from nr.testing.cross_domain import deposit
+from nr.testing.cross_domain import deposit, withdraw
 
 def test_proofs(rollup, prover, w3, accounts):
     valid = rollup.sequencer.stateless_input(deposit(rollup, accounts[1].checksum_address, 1))
     execute_rejects(w3, valid, reason="0 of the 3 proofs of distinct types needed")
     prover.prove(valid)
     assert execute_accepts(w3, valid).successful_validation
+
+def test_withdraw_with_the_prover_at_hand(rollup, prover, accounts):
+    creator = accounts[2].checksum_address
+    deposit(rollup, creator, 2 * 10**18)
+    with prover.proving_settlements():
+        withdraw(rollup, creator, 10**18)
 '''
 
 
@@ -1122,10 +1128,10 @@ def test_the_prover_fixture_proves_over_rpc_for_a_node_with_the_demo_keys(pytest
     proofs_mode = ExecuteParameters(mode="proofs")
     port, _ = serve_in_thread(Devnet(DevnetConfig(execute=proofs_mode, deterministic_provers=True)))
     result = run(pytester, PROVING, f"--native-rollups-l1=http://127.0.0.1:{port}")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
     port, _ = serve_in_thread(Devnet(DevnetConfig(execute=proofs_mode)))
     result = run(pytester, PROVING, f"--native-rollups-l1=http://127.0.0.1:{port}", "-rs")
-    result.assert_outcomes(skipped=1)
+    result.assert_outcomes(skipped=2)
     result.stdout.fnmatch_lines([
         "*the prover fixture on --native-rollups-l1: its provers' keys are its own; start it with"
         " --deterministic-provers*",
@@ -1453,7 +1459,7 @@ def test_deploy_errors(deploy):
 def test_in_proofs_mode_execute_accepts_once_proven_and_says_what_was_missing(pytester):
     result = run(pytester, '''
 from nr.testing.assertions import execute_accepts, execute_rejects
-from nr.testing.cross_domain import deposit
+from nr.testing.cross_domain import deposit, withdraw
 
 def test_proofs(rollup, prover, w3, accounts):
     valid = rollup.sequencer.stateless_input(deposit(rollup, accounts[1].checksum_address, 1))
@@ -1470,8 +1476,15 @@ def test_proven_before_execute_ever_met_it(rollup, prover, w3, accounts):
     verdicts = prover.prove(valid)
     assert [verdict.verdict for verdict in verdicts[:3]] == ["accept"] * 3
     assert execute_accepts(w3, valid).successful_validation
+
+def test_withdraw_with_the_prover_at_hand(rollup, prover, accounts):
+    creator = accounts[2].checksum_address
+    deposit(rollup, creator, 2 * 10**18)
+    with prover.proving_settlements():
+        withdraw(rollup, creator, 10**18)
+    assert rollup.settled_head() == rollup.l2.head().block_number
 ''', "--native-rollups-execute=proofs")
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines([
         "*EXECUTE refused the L2 block: *0 of the 3 proofs of distinct types needed*",
         "*guest verdict: valid*",

@@ -413,6 +413,7 @@ def chain_controls(session: Network, rollup: Optional[Rollup]) -> Chains:
 
 def session_prover(session: Network) -> Union[Prover, RemoteProver]:
     """The shared prover for the session's L1; ProverUnavailable over RPC when it cannot sign."""
+    rollups = list(session.rollups.values())
     if not isinstance(session.world.chains[0], RemoteChain):
-        return Prover(session.l1)
-    return RemoteProver(session.w3)
+        return Prover(session.l1, rollups)
+    return RemoteProver(session.w3, rollups)

@@ -5,12 +5,14 @@ node started with ``--deterministic-provers`` (whose provers hold the public
 demo keys).
 """
 
-from typing import Any, Iterator, List, Optional, Sequence, Union
+from contextlib import contextmanager
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
 from l1.interface import TransactionRequest
 from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS, PROOFS_MODE
+from prover.constants import MAX_EXECUTION_PROOFS_PER_PAYLOAD, PROOF_TYPES
 from prover.pool import sign_proof
-from prover.proof_types import proof_system
+from prover.proof_types import ProofRefused, proof_system
 from prover.registry import ProverSet
 from prover.signing import SecretKey, demo_prover_key
 
@@ -48,15 +50,13 @@ def chosen_types(proof_types: Optional[Sequence[str]], accepted: Sequence[str]) 
     return list(proof_types)
 
 
-class Prover:
-    """Proves EXECUTE inputs with the L1 devnet's registered provers and gossips the proofs."""
+class ProvesWhatTheL1Met:
+    """
+    What both provers share: proving every input the L1 has met that lacks
+    proofs, and doing so whenever one of the session's rollups waits for them.
+    """
 
-    def __init__(self, devnet) -> None:
-        self.devnet = devnet
-
-    @property
-    def pool(self):
-        return self.devnet.proof_pool
+    rollups: Sequence[Any] = ()
 
     def prove(
         self, encoded_input: Union[bytes, str], proof_types: Optional[Sequence[str]] = None
@@ -65,34 +65,95 @@ class Prover:
         One signed proof per proof type (by default every type the L1 accepts),
         each submitted to the L1's proof pool; the pool's verdicts, in order (it
         ignores proofs past its per-payload bound). The input as bytes or hex.
+        In proofs mode the L1 meets the input first (a call to EXECUTE), so the
+        proofs are judged as they come, not held until a block meets it.
         """
         encoded_input = byte_string(encoded_input, "prover.prove: encoded_input")
-        if self.devnet.config.execute.mode == PROOFS_MODE:
-            # The L1 meets the input first, so the proofs are judged as they come, not held
-            # until its next block meets it.
-            self.devnet.call(TransactionRequest(to=EXECUTE_PRECOMPILE_ADDRESS, data=encoded_input))
+        if self.execute_mode == PROOFS_MODE:
+            self.show(encoded_input)
+        return self.publish(encoded_input, chosen_types(proof_types, self.accepted_types))
+
+    def prove_what_the_l1_met(self) -> int:
+        """
+        Proofs of each type the L1 accepts and holds none of yet, for every
+        input it has met (one no proof system proves, an invalid block, stays
+        as it is); how many inputs got them.
+        """
+        proven = 0
+        for encoded_input, held in self.inputs_met():
+            lacking = [name for name in self.accepted_types if name not in held]
+            if not lacking or len(held) >= MAX_EXECUTION_PROOFS_PER_PAYLOAD:  # no more held
+                continue
+            try:
+                self.publish(encoded_input, lacking)
+            except ProofRefused:
+                continue
+            proven += 1
+        return proven
+
+    @contextmanager
+    def proving_settlements(self) -> Iterator[None]:
+        """
+        Within, a rollup's transaction that waits for proofs (a settlement in
+        proofs mode) gets them: every input the L1 has met is proven then, as
+        nr up's prover does.
+        """
+        contracts = [rollup.contract for rollup in self.rollups]
+        for contract in contracts:
+            contract.when_awaiting_proofs = self.prove_what_the_l1_met
+        try:
+            yield
+        finally:
+            for contract in contracts:
+                contract.when_awaiting_proofs = None
+
+
+class Prover(ProvesWhatTheL1Met):
+    """Proves EXECUTE inputs with the L1 devnet's registered provers and gossips the proofs."""
+
+    def __init__(self, devnet, rollups: Sequence[Any] = ()) -> None:
+        self.devnet, self.rollups = devnet, list(rollups)
+        self.execute_mode = devnet.config.execute.mode
+
+    @property
+    def pool(self):
+        return self.devnet.proof_pool
+
+    @property
+    def accepted_types(self) -> Sequence[str]:
+        return self.pool.accepted_types
+
+    def show(self, encoded_input: bytes) -> None:
+        self.devnet.call(TransactionRequest(to=EXECUTE_PRECOMPILE_ADDRESS, data=encoded_input))
+
+    def publish(self, encoded_input: bytes, proof_types: Sequence[str]) -> List:
         proofs = signed_proofs(
-            encoded_input, chosen_types(proof_types, self.pool.accepted_types),
-            self.devnet.prover_keys, self.devnet.provers,
+            encoded_input, proof_types, self.devnet.prover_keys, self.devnet.provers
         )
         return [self.devnet.submit_proof(proof) for proof in proofs]
 
+    def inputs_met(self) -> List[Tuple[bytes, List[str]]]:
+        return [
+            (payload.data, [PROOF_TYPES[proof_type] for proof_type in payload.proofs])
+            for payload in self.pool.requests()
+        ]
 
-class RemoteProver:
+
+class RemoteProver(ProvesWhatTheL1Met):
     """
     The same over JSON-RPC, for ``--native-rollups-l1``: the node must list
     its provers (``nr_proverRegistry``) and they must hold the demo keys.
     """
 
-    def __init__(self, web3) -> None:
+    def __init__(self, web3, rollups: Sequence[Any] = ()) -> None:
         answer = web3.provider.make_request("nr_proverRegistry", [])
         if "result" not in answer:
             raise ProverUnavailable(
                 "the node lists no provers (nr_proverRegistry: nr devnet and nr up serve it)"
             )
         registry = answer["result"]
-        self.web3, self.provers = web3, ProverSet.of_registry(registry)
-        self.proof_types: List[str] = list(registry["proofTypes"])
+        self.web3, self.provers, self.rollups = web3, ProverSet.of_registry(registry), list(rollups)
+        self.accepted_types: List[str] = list(registry["proofTypes"])
         self.execute_mode = registry.get("executeMode")
         self.keys = [demo_prover_key(index) for index in range(len(self.provers.registry))]
         registered = [bytes(entry.pubkey) for entry in self.provers.registry]
@@ -106,19 +167,22 @@ class RemoteProver:
     def pool(self):
         raise AttributeError("prover.pool: the proof pool is the node's, behind its RPC")
 
-    def prove(
-        self, encoded_input: Union[bytes, str], proof_types: Optional[Sequence[str]] = None
-    ) -> List:
-        """As ``Prover.prove``, each proof sent with ``nr_submitExecutionProof``; the answers."""
-        encoded_input = byte_string(encoded_input, "prover.prove: encoded_input")
-        if self.execute_mode == PROOFS_MODE:  # as Prover.prove: the L1 meets the input first
-            self.web3.provider.make_request(
-                "eth_call", [{"to": EXECUTE, "data": "0x" + encoded_input.hex()}, "latest"]
-            )
-        proofs = signed_proofs(
-            encoded_input, chosen_types(proof_types, self.proof_types), self.keys, self.provers
+    def show(self, encoded_input: bytes) -> None:
+        self.web3.provider.make_request(
+            "eth_call", [{"to": EXECUTE, "data": "0x" + encoded_input.hex()}, "latest"]
         )
+
+    def publish(self, encoded_input: bytes, proof_types: Sequence[str]) -> List:
+        """Each proof sent with ``nr_submitExecutionProof``; the answers."""
+        proofs = signed_proofs(encoded_input, proof_types, self.keys, self.provers)
         return [self._submit(proof) for proof in proofs]
+
+    def inputs_met(self) -> List[Tuple[bytes, List[str]]]:
+        answer = self.web3.provider.make_request("nr_getProofRequests", [])
+        return [
+            (bytes.fromhex(request["input"][2:]), list(request["proofTypes"]))
+            for request in answer.get("result") or []
+        ]
 
     def _submit(self, proof: bytes) -> Any:
         answer = self.web3.provider.make_request("nr_submitExecutionProof", ["0x" + proof.hex()])
