@@ -925,7 +925,7 @@ def test_bump_per_example(counter, by):
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines([
         "*gas used (native-rollups --gas)*",
-        "L1 *(contract creation) *constructor *1 *",
+        "L1 *source *constructor *1 *",
     ])
     # 1 + 2 + 3, 4 (undone) + 5, and one per example.
     result.stdout.re_match_lines([r"L1\s+source\s+bump\s+8\s"])

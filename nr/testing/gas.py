@@ -49,12 +49,14 @@ class GasTable:
             block = web3.eth.get_block(number, full_transactions=True)
             for transaction in block.transactions:
                 receipt = web3.eth.get_transaction_receipt(transaction.hash)
-                contract, function = self.called(transaction)
+                contract, function = self.called(transaction, receipt)
                 self.used[(chain, contract, function)].append(receipt.gasUsed)
 
-    def called(self, transaction) -> Tuple[str, str]:
-        if transaction.to is None:
-            return "(contract creation)", "constructor"
+    def called(self, transaction, receipt) -> Tuple[str, str]:
+        if transaction.to is None:  # a deployment: by its contract's name once it has one
+            created = receipt.contractAddress
+            known = self.known.get(to_checksum_address(created)) if created else None
+            return (known[0] if known else "(contract creation)"), "constructor"
         contract, functions = self.known.get(to_checksum_address(transaction.to), (None, {}))
         data = bytes(transaction.input)
         if contract is None:
