@@ -633,6 +633,11 @@ def test_no_revert(deploy):
         "*expected a revert 'overflow', but it reverted with 'at most 9 at a time'*",
         "*the call did not revert (expected 'at most 9')*",
     ])
+    # Each failure points at the test's own line, not chained to web3.py's revert error.
+    output = result.stdout.str()
+    assert "During handling of the above exception" not in output
+    assert "contextlib" not in output and "ContractLogicError" not in output
+    result.stdout.re_match_lines([r"test_user.py:\d+: AssertionError"])
 
 
 DEV_COMMENTS = '''

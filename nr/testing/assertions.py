@@ -5,9 +5,8 @@ refusal, the roots the payload claims beside those execution computes, and gas.
 """
 
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -120,17 +119,17 @@ def matches(expected: Expected, found: str) -> bool:
     return expected == found or expected in found
 
 
-@contextmanager
 def reverts(
     reason: Expected = None, error: Optional[CustomError] = None, dev: Expected = None
-) -> Iterator[Revert]:
+) -> "ExpectedRevert":
     """
     The block must revert (an L1 or L2 call or transaction sent through web3.py,
     a deployment, or a rollup operation); with ``reason`` (text it contains, or
     a pattern), for that reason; with ``error``, with that custom error and those
     arguments; with ``dev``, at a Vyper line whose ``# dev:`` comment says so (a
     contract the ``deploy`` fixture deployed, called through the plugin's clients).
-    What it is given is checked before the block runs.
+    What it is given is checked before the block runs; ``as caught`` gives the
+    ``Revert`` (its reason and custom error data).
     """
     __tracebackhide__ = True  # a failure points at the test's line
     reason = expected_text(reason, "reverts: reason")
@@ -140,48 +139,88 @@ def reverts(
             f"reverts: error={described(error)}: give a CustomError, as"
             " error=CustomError(\"TooLow(uint256)\", 7)"
         )
-    caught = Revert()
-    expected = shown(reason) if reason else repr(error) if error else None
-    failures_before = revert_sites.SITES.failures
-    sends_before = revert_sites.SITES.sends
-    failed = constructor = None
-    try:
-        yield caught
-    except ConstructorReverted as reverted:
-        caught.reason, caught.data, constructor = reverted.reason, reverted.custom_error, reverted
-    except ContractLogicError as reverted:
-        caught.reason, caught.data = revert_of(reverted)
-    except RollupError as reverted:
-        caught.reason = revert_reason(str(reverted))
-    else:
-        failed = first_failed_transaction(revert_sites.SITES.sent_since(sends_before), caught)
-        if failed is None:
-            raise AssertionError(
-                "the call did not revert" + (f" (expected {expected})" if expected else "")
-                + (
-                    f"; {caught.pending} transaction(s) it sent are still pending: mine them"
-                    " inside the block to see whether they revert" if caught.pending else ""
-                )
+    return ExpectedRevert(reason, error, dev)
+
+
+# What a block that reverts raises: a deployment's, web3.py's for a call or a
+# transaction's gas estimate, a rollup operation's.
+REVERTED = (ConstructorReverted, ContractLogicError, RollupError)
+
+
+class ExpectedRevert:
+    """
+    ``reverts``'s block. A class, not a generator: a failure then points at
+    the test's ``with`` line, with no contextlib frame in between and not
+    chained to the revert it judged.
+    """
+
+    def __init__(self, reason: Expected, error: Optional[CustomError], dev: Expected) -> None:
+        self.reason, self.error, self.dev = reason, error, dev
+
+    def __enter__(self) -> Revert:
+        self.caught = Revert()
+        self.failures_before = revert_sites.SITES.failures
+        self.sends_before = revert_sites.SITES.sends
+        return self.caught
+
+    def __exit__(self, kind, raised, traceback) -> bool:
+        __tracebackhide__ = True
+        if raised is not None and not isinstance(raised, REVERTED):
+            return False  # not a revert: the test's own error, as it is
+        try:
+            self.judge(raised)
+        except AssertionError as failure:
+            raise failure from None
+        return True
+
+    def judge(self, raised: Optional[BaseException]) -> None:
+        """AssertionError unless ``raised`` (or a transaction the block sent) reverted as
+        expected."""
+        __tracebackhide__ = True
+        caught, error, failed, constructor = self.caught, self.error, None, None
+        if isinstance(raised, ConstructorReverted):
+            caught.reason, caught.data, constructor = raised.reason, raised.custom_error, raised
+        elif isinstance(raised, ContractLogicError):
+            caught.reason, caught.data = revert_of(raised)
+        elif isinstance(raised, RollupError):
+            caught.reason = revert_reason(str(raised))
+        else:
+            failed = first_failed_transaction(
+                revert_sites.SITES.sent_since(self.sends_before), caught
             )
-    if failed is not None:
-        site = revert_sites.SITES.site_of_transaction(*failed)
-    else:
-        site = revert_site_since(failures_before)
-    answered = failed is not None or revert_sites.SITES.failures != failures_before
-    where = f" at {site}" if site is not None else ""
-    found = what_it_reverted_with(caught, error)
-    if error is not None and caught.data != error.data:
-        raise AssertionError(
-            f"expected a revert with {error!r}, but it reverted with {found}{where}"
-        )
-    if not matches(reason, caught.reason):
-        if caught.data:
-            found += ", a custom error, which carries no reason text"
-        raise AssertionError(
-            f"expected a revert {shown(reason)}, but it reverted with {found}{where}"
-        )
-    if dev is not None:
-        check_dev_comment(dev, site, answered, constructor)
+            if failed is None:
+                raise AssertionError(
+                    "the call did not revert" + self.expected_in_parentheses()
+                    + (
+                        f"; {caught.pending} transaction(s) it sent are still pending: mine"
+                        " them inside the block to see whether they revert"
+                        if caught.pending else ""
+                    )
+                )
+        if failed is not None:
+            site = revert_sites.SITES.site_of_transaction(*failed)
+        else:
+            site = revert_site_since(self.failures_before)
+        answered = failed is not None or revert_sites.SITES.failures != self.failures_before
+        where = f" at {site}" if site is not None else ""
+        found = what_it_reverted_with(caught, error)
+        if error is not None and caught.data != error.data:
+            raise AssertionError(
+                f"expected a revert with {error!r}, but it reverted with {found}{where}"
+            )
+        if not matches(self.reason, caught.reason):
+            if caught.data:
+                found += ", a custom error, which carries no reason text"
+            raise AssertionError(
+                f"expected a revert {shown(self.reason)}, but it reverted with {found}{where}"
+            )
+        if self.dev is not None:
+            check_dev_comment(self.dev, site, answered, constructor)
+
+    def expected_in_parentheses(self) -> str:
+        if self.reason:
+            return f" (expected {shown(self.reason)})"
+        return f" (expected {self.error!r})" if self.error else ""
 
 
 def what_it_reverted_with(caught: Revert, error: Optional[CustomError]) -> str:
