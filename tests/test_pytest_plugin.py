@@ -1514,3 +1514,20 @@ def test_a_project_folder_named_like_a_package_of_ours_is_said_so(pytester, opti
         " `contracts` and hides it" in said
     ), said
     assert "cannot import name" not in said
+
+
+def test_a_helper_refusing_a_tests_input_points_at_the_tests_line(pytester):
+    result = run(pytester, '''
+from nr.testing.cross_domain import deposit
+
+def test_bad_amount(rollup, accounts):
+    deposit(rollup, accounts[1].checksum_address, -1)
+
+def test_no_such_file(deploy):
+    deploy("missing.vy")
+''', "--tb=line")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*test_user.py:4: *InvalidArgument: deposit: amount=-1: give a whole number, 0 or more",
+        "*test_user.py:7: *ArtifactError: no contract file */missing.vy",
+    ])

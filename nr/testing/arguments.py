@@ -22,6 +22,23 @@ class InvalidArgument(ValueError):
     """A testing helper was given what it cannot take; the message says what to give."""
 
 
+def hidden_when_refusing(*refusals: type) -> Callable[[Any], bool]:
+    """
+    A module's ``__tracebackhide__`` (pytest reads it in each frame): its
+    frames are left out of a test's traceback when the error is one of
+    ``refusals``, a helper refusing what the test gave it, so the failure
+    points at the test's own line; any other error keeps them, to be debugged.
+    """
+
+    def hidden(excinfo) -> bool:
+        return excinfo is not None and excinfo.errisinstance(refusals)
+
+    return hidden
+
+
+__tracebackhide__ = hidden_when_refusing(InvalidArgument)
+
+
 def described(value: Any) -> str:
     """``value`` as a message may show it: an account by its address, long text by its length."""
     address = account_address(value)

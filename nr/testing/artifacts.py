@@ -17,7 +17,14 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 
 from contracts import UnknownContract, abi_type, compile_contract
 
-from .arguments import InvalidArgument, a_kind, an_address, as_address_if_one, described
+from .arguments import (
+    InvalidArgument,
+    a_kind,
+    an_address,
+    as_address_if_one,
+    described,
+    hidden_when_refusing,
+)
 from .revert_sites import mined_revert, node_message, revert_of
 
 # The kinds of ABI entries (an entry without a type is a function), and those with a name.
@@ -27,6 +34,10 @@ NAMED_ABI_ENTRIES = ("function", "event", "error")
 
 class ArtifactError(ValueError):
     """A contract that cannot be read or compiled, in words."""
+
+
+# A helper refusing what a test gave it points at the test's line, not its own.
+__tracebackhide__ = hidden_when_refusing(InvalidArgument, ArtifactError)
 
 
 class ConstructorReverted(ContractLogicError):

@@ -2,7 +2,10 @@
 
 from typing import Callable, Optional
 
-from .arguments import a_function, whole_number
+from .arguments import InvalidArgument, a_function, hidden_when_refusing, whole_number
+
+# A helper refusing what a test gave it points at the test's line, not its own.
+__tracebackhide__ = hidden_when_refusing(InvalidArgument)
 
 
 class ChainControl:

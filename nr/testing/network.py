@@ -25,8 +25,14 @@ from precompile.execute import ExecuteParameters
 from rollup.rollup import Rollup
 
 from . import assertions, revert_sites
-from .arguments import InvalidArgument, described
-from .artifacts import abi_and_bytecode, deploy_contract, vyper_positions, vyper_source
+from .arguments import InvalidArgument, described, hidden_when_refusing
+from .artifacts import (
+    ArtifactError,
+    abi_and_bytecode,
+    deploy_contract,
+    vyper_positions,
+    vyper_source,
+)
 from .chains import ChainControl, Chains
 from .clients import lean_client
 from .composable import ComposableChains
@@ -34,6 +40,9 @@ from .gas import GasTable
 from .isolation import ClientSettings, LocalChain, RemoteChain, World
 from .proving import Prover, RemoteProver
 from .stage_names import stage_number
+
+# A helper refusing what a test gave it points at the test's line, not its own.
+__tracebackhide__ = hidden_when_refusing(InvalidArgument, ArtifactError)
 
 # Who lands based blocks for the composable fixture: an account no other fixture pays from.
 BUILDER_ACCOUNT = 7
@@ -61,7 +70,6 @@ class ByStage(dict):
             f" (deployed: {deployed}); a stage is deployed when a selected test asks for the"
             f" {self.asked_through} under @pytest.mark.stage({stage!r})"
         )
-
 
     def stage_spelled(self, stage) -> Any:
         """

@@ -14,8 +14,18 @@ from hypothesis import strategies as st
 from precompile.encoding import DecodingError, decode, encode
 from precompile.ssz import StatelessInput
 
-from .arguments import InvalidArgument, an_account, byte_string, described, whole_number
+from .arguments import (
+    InvalidArgument,
+    an_account,
+    byte_string,
+    described,
+    hidden_when_refusing,
+    whole_number,
+)
 from .mutations import reseal
+
+# A helper refusing what a test gave it points at the test's line, not its own.
+__tracebackhide__ = hidden_when_refusing(InvalidArgument)
 
 ETHER = 10**18
 TRANSFER_GAS = 30_000
