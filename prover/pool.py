@@ -101,6 +101,9 @@ class ProofPool:
         self.provers = provers
         self.accepted_types = tuple(accepted_types)
         self.lock = threading.RLock()
+        # Counts restores: a submission judged (unlocked) across one belongs to the pool
+        # as it was before it, and leaves the restored pool as it is.
+        self.epoch = 0
         self.payloads: "OrderedDict[bytes, Payload]" = OrderedDict()
         # (payload, proof type, validator) of every proof whose signature held.
         self.first_seen: Set[Tuple[bytes, int, int]] = set()
@@ -161,6 +164,7 @@ class ProofPool:
         with self.lock:
             self.payloads = OrderedDict((key, payload.copy()) for key, payload in payloads.items())
             self.first_seen, self.queued, self.ready = set(first_seen), list(queued), list(ready)
+            self.epoch += 1
 
     # -- payloads --
 
@@ -265,7 +269,7 @@ class ProofPool:
 
     # -- gossip --
 
-    def submit_bytes(self, data: bytes) -> GossipResult:
+    def submit_bytes(self, data: bytes, epoch: Optional[int] = None) -> GossipResult:
         """A gossiped message as SSZ bytes; undecodable or oversized bytes are REJECTed."""
         try:
             signed = SignedExecutionProof.decode_bytes(bytes(data))
@@ -274,26 +278,36 @@ class ProofPool:
             if oversized is not None:
                 return GossipResult(REJECT, _too_large(oversized))
             return GossipResult(REJECT, f"not a SignedExecutionProof: {error}")
-        return self.submit(signed, bytes(data))
+        return self.submit(signed, bytes(data), epoch)
 
-    def submit(self, signed: SignedExecutionProof, data: Optional[bytes] = None) -> GossipResult:
+    def submit(
+        self, signed: SignedExecutionProof, data: Optional[bytes] = None,
+        epoch: Optional[int] = None,
+    ) -> GossipResult:
         """
         EIP-8025 ``execution_proof`` validation, rule by rule in the spec's
         order; a proof for a payload not seen yet is held (as ``data``, its
-        bytes) once its signer and signature check out.
+        bytes) once its signer and signature check out. ``epoch``: the pool's
+        when the proof was taken up (held proofs judged later), else now; a
+        restore since (``evm_revert``) voids the submission.
         """
         proof = signed.message
         key = payload_key(proof.public_input)
         proof_type, validator = int(proof.proof_type), int(signed.validator_index)
         with self.lock:
+            epoch = self.epoch if epoch is None else epoch
+            if self.epoch != epoch:
+                return RESTORED_MEANWHILE
             payload = self.payloads.get(key)
             unseen = payload is None or payload.data is None
         if unseen:
             forged = self._signer_fault(signed)
             if forged is not None:
                 return forged
-            return self._hold(HeldProof(key, validator, data or signed.encode_bytes()))
+            return self._hold(HeldProof(key, validator, data or signed.encode_bytes()), epoch)
         with self.lock:
+            if self.epoch != epoch:
+                return RESTORED_MEANWHILE
             if proof_type in payload.proofs:
                 return GossipResult(IGNORE, "a valid proof of this type is already held")
             if (key, proof_type, validator) in self.first_seen:
@@ -302,6 +316,8 @@ class ProofPool:
         if forged is not None:
             return forged
         with self.lock:
+            if self.epoch != epoch:
+                return RESTORED_MEANWHILE
             # Counted only once the signature holds, so forged messages cannot use up a slot.
             self.first_seen.add((key, proof_type, validator))
         if len(proof.proof_data) == 0:
@@ -312,6 +328,8 @@ class ProofPool:
         if not valid:
             return GossipResult(REJECT, why)
         with self.lock:
+            if self.epoch != epoch:  # its slot and this proof went with the pool it came to
+                return RESTORED_MEANWHILE
             # Verification ran unlocked; another proof of this type may have won meanwhile.
             if proof_type in payload.proofs:
                 return GossipResult(IGNORE, "a valid proof of this type is already held")
@@ -336,17 +354,25 @@ class ProofPool:
     def judge_held(self) -> int:
         """Run the gossip rules on held proofs whose payload is now seen; how many were accepted."""
         with self.lock:
-            ready, self.ready = self.ready, []
-        return sum(self.submit_bytes(data).verdict == ACCEPT for data in ready)
+            ready, self.ready, epoch = self.ready, [], self.epoch
+        return sum(self.submit_bytes(data, epoch).verdict == ACCEPT for data in ready)
 
-    def _hold(self, held: HeldProof) -> GossipResult:
+    def _hold(self, held: HeldProof, epoch: int) -> GossipResult:
         """Keep ``held``; past a bound (in all, or for its prover) the oldest go first."""
         with self.lock:
+            if self.epoch != epoch:
+                return RESTORED_MEANWHILE
             self.queued.append(held)
             self.queued = within_bounds(self.queued)
         if held not in self.queued:
             return GossipResult(IGNORE, "payload not seen yet; this prover holds too many already")
         return GossipResult(IGNORE, "payload not seen yet; held until it is", queued=True)
+
+
+# A submission a restore overtook: the restored pool never had it.
+RESTORED_MEANWHILE = GossipResult(
+    IGNORE, "the node went back to a snapshot while judging it (evm_revert); send it again"
+)
 
 
 def within_bounds(queued: List[HeldProof]) -> List[HeldProof]:

@@ -29,6 +29,7 @@ from precompile.execute import (
 )
 from precompile.genesis import GenesisAccount, new_chain
 from precompile.ssz import StatelessInput, StatelessValidationResult
+from prover import pool as prover_pool_module
 from prover.constants import DEFAULT_PROOF_TYPES, PROOF_TYPE_IDS
 from prover.containers import ExecutionProof, public_input_of
 from prover.pool import ACCEPT, REJECT, ProofPool
@@ -363,3 +364,33 @@ def test_a_prover_at_hand_proves_what_a_settlement_waits_for(devnet, encoded_inp
     devnet.web3().provider.make_request("eth_call", [call, "latest"])
     assert tampered in [encoded for encoded, _ in prover.inputs_met()]
     assert prover.prove_what_the_l1_met() == 0
+
+
+@pytest.mark.parametrize("step", ["_signer_fault", "verify_execution_proof"])
+def test_a_proof_judged_across_a_revert_leaves_the_restored_pool_as_it_was(
+    devnet, encoded_input, all_proofs, monkeypatch, step
+):
+    """
+    evm_revert while a proof is judged (its signature checked, then the proof
+    verified, both unlocked): the restored pool neither holds the proof nor
+    counts its prover's slot as used, so the same proof counts when sent again.
+    """
+    web3, pool = devnet.web3(), devnet.proof_pool
+    call = {"to": EXECUTE, "data": "0x" + encoded_input.hex()}
+    web3.provider.make_request("eth_call", [call, "latest"])  # the L1 meets the payload
+    snapshot, digest = devnet.snapshot(), pool.digest()
+    owner = pool if step == "_signer_fault" else prover_pool_module
+    original = getattr(owner, step)
+
+    def reverting_meanwhile(*args):
+        monkeypatch.setattr(owner, step, original)
+        assert devnet.revert(snapshot)
+        return original(*args)
+
+    monkeypatch.setattr(owner, step, reverting_meanwhile)
+    overtaken = devnet.submit_proof(all_proofs[DEFAULT_PROOF_TYPES[0]])
+    assert overtaken.verdict == "ignore" and "evm_revert" in overtaken.reason
+    assert pool.digest() == digest
+    verdicts = [devnet.submit_proof(all_proofs[name]).verdict for name in DEFAULT_PROOF_TYPES[:3]]
+    assert verdicts == [ACCEPT] * 3
+    assert "result" in web3.provider.make_request("eth_call", [call, "latest"])
