@@ -15,6 +15,7 @@ from web3.exceptions import ContractLogicError, Web3RPCError
 from l1.builder import build_block
 from l1.fork import AwaitingProofs, NativeRollupsVM
 from l1.node import Devnet, DevnetConfig
+from nr.testing import proving as proving_module
 from nr.testing.mutations import mutated_encodings
 from nr.testing.proving import Prover
 from nr.testing.strategies import mutate
@@ -30,10 +31,14 @@ from precompile.execute import (
 from precompile.genesis import GenesisAccount, new_chain
 from precompile.ssz import StatelessInput, StatelessValidationResult
 from prover import pool as prover_pool_module
-from prover.constants import DEFAULT_PROOF_TYPES, PROOF_TYPE_IDS
+from prover.constants import (
+    DEFAULT_PROOF_TYPES,
+    MAX_EXECUTION_PROOFS_PER_PAYLOAD,
+    PROOF_TYPE_IDS,
+)
 from prover.containers import ExecutionProof, public_input_of
 from prover.pool import ACCEPT, REJECT, ProofPool
-from prover.proof_types import ProofRefused
+from prover.proof_types import ProofDeclined, ProofRefused
 from prover.registry import ProverSet
 from rollup.l1_contract import RECEIPT_TIMEOUT_SECONDS, ProofsNotComing
 
@@ -355,6 +360,9 @@ def test_a_prover_at_hand_proves_what_a_settlement_waits_for(devnet, encoded_inp
     prover = Prover(devnet, [rollup])
     rollup.deposit(ALICE, ETHER, BOB)
     with prover.proving_settlements():
+        with prover.proving_settlements():  # nested: the outer one's stays after
+            pass
+        assert rollup.contract.when_awaiting_proofs is not None
         assert rollup.sequencer.step() == [1]
     assert rollup.settled_head() == 1
     assert rollup.contract.when_awaiting_proofs is None  # only within
@@ -364,6 +372,28 @@ def test_a_prover_at_hand_proves_what_a_settlement_waits_for(devnet, encoded_inp
     devnet.web3().provider.make_request("eth_call", [call, "latest"])
     assert tampered in [encoded for encoded, _ in prover.inputs_met()]
     assert prover.prove_what_the_l1_met() == 0
+
+
+def test_a_prover_at_hand_makes_the_types_it_can_when_one_engine_declines(
+    devnet, encoded_input, monkeypatch
+):
+    """A type whose engine cannot run the block does not stop the types after it."""
+    prover = Prover(devnet)
+    call = {"to": EXECUTE, "data": "0x" + encoded_input.hex()}
+    devnet.web3().provider.make_request("eth_call", [call, "latest"])  # the L1 meets it
+    first = DEFAULT_PROOF_TYPES[0]
+    original = proving_module.proof_system
+
+    def declining_the_first(name, *args):
+        if name == first:
+            raise ProofDeclined(f"{name} cannot run this block")
+        return original(name, *args)
+
+    monkeypatch.setattr(proving_module, "proof_system", declining_the_first)
+    assert prover.prove_what_the_l1_met() == len(DEFAULT_PROOF_TYPES) - 1
+    held = dict(prover.inputs_met())[encoded_input]
+    assert first not in held and len(held) == MAX_EXECUTION_PROOFS_PER_PAYLOAD
+    assert "result" in devnet.web3().provider.make_request("eth_call", [call, "latest"])
 
 
 @pytest.mark.parametrize("step", ["_signer_fault", "verify_execution_proof"])

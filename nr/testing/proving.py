@@ -79,20 +79,20 @@ class ProvesWhatTheL1Met:
     def prove_what_the_l1_met(self) -> int:
         """
         Proofs of each type the L1 accepts and holds none of yet, for every
-        input it has met (one no proof system proves, an invalid block, stays
-        as it is); how many inputs got them.
+        input it has met, type by type (a type whose engine cannot run the
+        block, or an input no type proves, such as an invalid block, is left);
+        how many proofs were published.
         """
-        proven = 0
+        published = 0
         for encoded_input, held in self.inputs_met():
-            lacking = [name for name in self.accepted_types if name not in held]
-            if not lacking or len(held) >= MAX_EXECUTION_PROOFS_PER_PAYLOAD:  # no more held
+            if len(held) >= MAX_EXECUTION_PROOFS_PER_PAYLOAD:  # the pool takes no more
                 continue
-            try:
-                self.publish(encoded_input, lacking)
-            except ProofRefused:
-                continue
-            proven += 1
-        return proven
+            for name in (name for name in self.accepted_types if name not in held):
+                try:
+                    published += len(self.publish(encoded_input, [name]))
+                except ProofRefused:  # ProofDeclined too: another type may run it
+                    continue
+        return published
 
     @contextmanager
     def proving_settlements(self) -> Iterator[None]:
@@ -102,13 +102,14 @@ class ProvesWhatTheL1Met:
         nr up's prover does.
         """
         contracts = [rollup.contract for rollup in self.rollups]
+        before = [contract.when_awaiting_proofs for contract in contracts]
         for contract in contracts:
             contract.when_awaiting_proofs = self.prove_what_the_l1_met
         try:
             yield
-        finally:
-            for contract in contracts:
-                contract.when_awaiting_proofs = None
+        finally:  # as they were: an enclosing block's prover, or none
+            for contract, hook in zip(contracts, before):
+                contract.when_awaiting_proofs = hook
 
 
 class Prover(ProvesWhatTheL1Met):
