@@ -290,6 +290,11 @@ def rollup_engineer_scenario(w3) -> List[Dict[str, Any]]:
     note("uncles of the head", "eth_getUncleCountByBlockNumber", "latest")
     note("uncles by hash", "eth_getUncleCountByBlockHash", mined_block)
     note("an uncle", "eth_getUncleByBlockNumberAndIndex", "latest", "0x0")
+    # State at a block named by its hash (EIP-1898), as cast, ethers and web3.py name it.
+    genesis = raw(w3, "eth_getBlockByNumber", "0x0", False)["hash"]
+    note("balance at genesis by hash", "eth_getBalance", alice.address, {"blockHash": genesis})
+    note("balance at genesis by bare hash", "eth_getBalance", alice.address, genesis)
+    note("balance at the head by hash", "eth_getBalance", alice.address, {"blockHash": mined_block})
     note("web3_sha3", "web3_sha3", "0x68656c6c6f")
     note("anvil_getAutomine while off", "anvil_getAutomine")
     raw(w3, "evm_setAutomine", True)

@@ -274,6 +274,12 @@ def test_protocol_errors(devnet):
     assert rpc(devnet, "eth_noSuchMethod")["error"]["code"] == -32601
     assert rpc(devnet, "eth_getBalance", "0x12")["error"]["code"] == -32602
     assert rpc(devnet, "eth_getBalance")["error"]["code"] == -32602
+    # A block named by a hash this chain has no block with (EIP-1898).
+    unknown = rpc(devnet, "eth_getBalance", "0x" + "00" * 20, {"blockHash": "0x" + "11" * 32})
+    assert unknown["error"] == {
+        "code": -32602,
+        "message": "invalid params: no block of this chain has the hash 0x" + "11" * 32,
+    }
     # State beyond the head is an error; a block beyond it is null (it may come yet), as in anvil.
     beyond = rpc(devnet, "eth_getBalance", "0x" + "00" * 20, "0x99")["error"]
     assert beyond == {"code": -32602, "message": "invalid params: block 153 is beyond the head 0"}

@@ -76,7 +76,7 @@ WRONG_TYPE = {
     ),
     "eth_getBalance block": (
         [ACCOUNT, "tomorrow"],
-        "eth_getBalance: block must be a block number or one of latest,",
+        "eth_getBalance: block must be a block hash, a block number or one of latest,",
     ),
     "eth_call": (
         [{"to": "0x1234"}],
@@ -120,6 +120,10 @@ WRONG_TYPE = {
     "eth_estimateGas accessList address": (
         [{**CALL, "accessList": [{"storageKeys": []}]}],
         "eth_estimateGas: call.accessList[0].address must be 20 bytes of 0x-prefixed hex, got null",
+    ),
+    "eth_getBalance bad hash": (
+        [ACCOUNT, {"blockHash": "0x12"}],
+        'eth_getBalance: block must be a block hash, a block number or one of latest,',
     ),
     # Hex is digits 0-9, a-f: not what Python's int() and bytes.fromhex() also take.
     "anvil_setBalance underscore": (

@@ -268,15 +268,20 @@ class ChainBackend:
             self._head = (head_hash, chaindb.get_block_header_by_hash(head_hash))
         return self._head[1]
 
-    def block_number(self, tag: Union[int, str]) -> int:
+    def block_number(self, tag: Union[int, str, bytes]) -> int:
         """
-        The number of the block a client names: a number up to the head, or a
-        tag (this devnet's latest block is also its pending, safe and finalized one
+        The number of the block a client names: a number up to the head, its
+        hash, or a tag (this devnet's latest block is also its pending, safe and finalized one
         for reads; calls at pending run after the pending transactions).
         """
         head = self.head().block_number
         if tag == "earliest":
             return 0
+        if isinstance(tag, bytes):  # a block hash (EIP-1898)
+            block = self.block_by_hash(tag)
+            if block is None:
+                raise InvalidArgument(f"no block of this chain has the hash 0x{tag.hex()}")
+            return block.number
         if isinstance(tag, str):
             return head
         if tag > head:

@@ -26,7 +26,6 @@ from .errors import EXECUTION_REVERTED, INVALID_PARAMS, RpcError, invalid_params
 from .params import (
     ADDRESS,
     BLOCK,
-    BLOCK_ID,
     BOOLEAN,
     BYTES32,
     CALL,
@@ -302,7 +301,7 @@ class EthNamespace:
         """The block a number or tag names; invalid params beyond the head."""
         return self.devnet.block(self.devnet.block_number(block))
 
-    @method(Param("block", BLOCK_ID))
+    @method(Param("block", BLOCK))
     def eth_getBlockReceipts(self, block_id: Union[BlockTag, bytes]) -> Optional[List[Dict]]:
         """Every receipt of a block, in order; null for a block this node does not have."""
         block = self._block_by_id(block_id)

@@ -191,39 +191,31 @@ def list_of(kind: ParamType) -> ParamType:
 STORAGE_KEYS = list_of(STORAGE_KEY)
 
 
-def _block(value: Any) -> BlockTag:
-    """A block number or tag; null is the latest block, EIP-1898's object its blockNumber."""
+def _block(value: Any) -> Union[BlockTag, bytes]:
+    """
+    A block by number, tag or hash (as geth reads it: 32 bytes of hex are a
+    hash); null is the latest block; EIP-1898's object by its blockHash or
+    blockNumber.
+    """
     if value is None:
         return "latest"
+    named_by_hash = isinstance(value, dict) and "blockHash" in value
     if isinstance(value, dict):
-        value = value.get("blockNumber", "latest")
-    if value in BLOCK_TAGS:
+        value = value["blockHash"] if named_by_hash else value.get("blockNumber", "latest")
+    if value in BLOCK_TAGS and not named_by_hash:
         return value
+    if named_by_hash or (isinstance(value, str) and len(value) == 66):
+        try:
+            return BYTES32(value)
+        except WrongType:
+            raise WrongType(BLOCK.expected, value) from None
     try:
         return _quantity(value)
     except WrongType:
         raise WrongType(BLOCK.expected, value) from None
 
 
-BLOCK = ParamType(f"a block number or one of {', '.join(BLOCK_TAGS)}", _block)
-
-
-def _block_id(value: Any) -> Union[BlockTag, bytes]:
-    """A block by number, tag or hash; EIP-1898's object by its blockHash or blockNumber."""
-    if isinstance(value, dict) and "blockHash" in value:
-        value = value["blockHash"]
-    if isinstance(value, str) and len(value) == 66:
-        try:
-            return BYTES32(value)
-        except WrongType:
-            raise WrongType(BLOCK_ID.expected, value) from None
-    try:
-        return _block(value)
-    except WrongType:
-        raise WrongType(BLOCK_ID.expected, value) from None
-
-
-BLOCK_ID = ParamType(f"a block hash, a block number or one of {', '.join(BLOCK_TAGS)}", _block_id)
+BLOCK = ParamType(f"a block hash, a block number or one of {', '.join(BLOCK_TAGS)}", _block)
 
 
 def object_field(
