@@ -464,3 +464,28 @@ def test_a_proof_pool_restored_forgets_what_came_after(valid_input):
     pool.restore(saved)
     assert len(pool.queued) == 1 and pool.queued[0].validator == 0
     assert len(pool.payloads) == 0
+
+
+def test_a_restore_watcher_that_fails_does_not_keep_the_chains_from_going_back(network):
+    world, l1, _ = network
+    bob = l1.accounts[1].checksum_address
+    start = l1.head().block_number
+
+    class FailingWatcher:  # a --gas window whose reading of the blocks fails
+        told_after = False
+
+        def before_restore(self):
+            raise RuntimeError("reading the blocks failed")
+
+        def after_restore(self):
+            self.told_after = True
+
+    watcher = FailingWatcher()
+    world.restore_watchers.append(watcher)
+    try:
+        with pytest.raises(RuntimeError, match="reading the blocks failed"):
+            with world.isolate():
+                l1.web3().eth.send_transaction({"from": bob, "to": bob, "value": 1})
+    finally:
+        world.restore_watchers.remove(watcher)
+    assert l1.head().block_number == start and watcher.told_after and world.stack == []

@@ -12,7 +12,7 @@ import time
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple, Union
 
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from eth.constants import GAS_TX
@@ -307,9 +307,8 @@ class Devnet:
         runs beside other requests, for at most ``config.call_timeout`` seconds.
         """
         transaction, vm, _ = self._prepare_call(request, number, pending)
-        computation = call_on(vm, transaction, self.config.call_timeout)
-        self.judge_held_proofs()
-        return computation
+        with self.proofs_judged_after():
+            return call_on(vm, transaction, self.config.call_timeout)
 
     def estimate_gas(
         self, request: TransactionRequest, number: Optional[int] = None, pending: bool = False
@@ -323,10 +322,8 @@ class Devnet:
         transaction, vm, state = self._prepare_call(request, number, pending)
         if self._is_plain_transfer(request, state):
             return GAS_TX  # nothing runs that could need more (geth answers so too)
-        try:
+        with self.proofs_judged_after():
             return estimate_gas_on(vm, transaction, self.config.call_timeout)
-        finally:
-            self.judge_held_proofs()
 
     def _is_plain_transfer(self, request: TransactionRequest, state) -> bool:
         """Ether to an account with no code (nor a precompile), and no data."""
@@ -345,7 +342,8 @@ class Devnet:
     ) -> AccessListOutcome:
         """EIP-2930: what the request touches as a call, and its gas listing that."""
         transaction, vm, _ = self._prepare_call(request, number, pending)
-        return access_list_on(vm, transaction, self.config.call_timeout)
+        with self.proofs_judged_after():
+            return access_list_on(vm, transaction, self.config.call_timeout)
 
     def execution_witness(self, number: int):
         return self.backend.execution_witness(number)
@@ -384,7 +382,8 @@ class Devnet:
         overrides = block_overrides(options.pop("blockOverrides", None))
         tracer = tracer_from_options(options)
         transaction, vm, _ = self._prepare_call(request, number, pending, overrides)
-        return trace_call_on(vm, transaction, tracer, self._trace_seconds(options))
+        with self.proofs_judged_after():
+            return trace_call_on(vm, transaction, tracer, self._trace_seconds(options))
 
     # -- transactions --
 
@@ -505,15 +504,20 @@ class Devnet:
 
     # -- execution proofs --
 
-    def judge_held_proofs(self) -> None:
+    @contextmanager
+    def proofs_judged_after(self) -> Iterator[None]:
         """
-        Judge the proofs held for payloads a call has just met (a block judges
-        those it met as it is mined): an accepted one may let waiting
-        transactions in. Outside the lock, as ``submit_proof``.
+        Around a call, an estimate, an access list or a call trace: the proofs
+        held for payloads it met are judged once it ends, however it ends (a
+        block judges those it met as it is mined); an accepted one may let
+        waiting transactions in. Outside the lock, as ``submit_proof``.
         """
-        if self.proof_pool.judge_held():
-            with self.lock:
-                self.miner.proofs_arrived()
+        try:
+            yield
+        finally:
+            if self.proof_pool.judge_held():
+                with self.lock:
+                    self.miner.proofs_arrived()
 
     def submit_proof(self, data: bytes) -> GossipResult:
         """

@@ -309,13 +309,15 @@ class World:
 
     def restore(self, point: Point) -> None:
         """Every part back to ``point``; IsolationError naming each chain that did not go back."""
-        for watcher in self.restore_watchers:
-            watcher.before_restore()
         try:
-            self._restore(point)
-        finally:
             for watcher in self.restore_watchers:
-                watcher.after_restore()
+                watcher.before_restore()
+        finally:  # a watcher that fails does not keep the chains from going back
+            try:
+                self._restore(point)
+            finally:
+                for watcher in self.restore_watchers:
+                    watcher.after_restore()
 
     def _restore(self, point: Point) -> None:
         started = time.perf_counter()

@@ -309,7 +309,6 @@ class GasWindow:
 
     def record(self) -> None:
         record_gas(self.gas, self.session, self.heads)
-        self.heads = chain_heads(self.session)
 
     def before_restore(self) -> None:
         self.record()
@@ -324,10 +323,16 @@ def chain_heads(session: Network) -> Dict[str, int]:
 
 
 def record_gas(gas: GasTable, session: Network, heads: Dict[str, int]) -> None:
-    """The transactions of every block each chain mined since ``heads``."""
+    """
+    The transactions of every block each chain mined since ``heads``, each
+    chain's head then moved on as it is counted (a read that fails part way
+    counts no chain twice).
+    """
     for name, head in heads.items():
         web3 = session.web3s[name]
-        gas.record_blocks(name, web3, head + 1, web3.eth.block_number)
+        now = web3.eth.block_number
+        gas.record_blocks(name, web3, head + 1, now)
+        heads[name] = now
 
 
 def chain_web3(session: Network, on: Any) -> Web3:
