@@ -96,9 +96,10 @@ class FixtureSetup:
 
 STATE = pytest.StashKey[PluginState]()
 
-# This project's top-level packages the plugin imports only when it is used; a folder of the
-# user's project with one of these names, put on sys.path ahead of them, would hide them.
-LATE_PACKAGES = ("contracts", "l1", "prover", "rollup")
+# This project's top-level packages the plugin imports only when it is used; a folder or a
+# module of the user's project with one of these names, put on sys.path ahead of them, would
+# hide them (precompile, imported when pytest loads the plugin, only under python -m).
+LATE_PACKAGES = ("contracts", "l1", "precompile", "prover", "rollup")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -114,12 +115,13 @@ def own_packages_in_reach(in_a_fixture: bool = False) -> Iterator[None]:
         hidden = hiding_folder()
         if hidden is None:
             raise
-    name, folder = hidden
+    name, where = hidden
+    what = "the folder" if Path(where).is_dir() else "the module"
     message = (
-        f"native-rollups: the folder {folder} has the name of native-rollups' own package"
+        f"native-rollups: {what} {where} has the name of native-rollups' own package"
         f" `{name}` and hides it (pytest put its parent on sys.path, or python -m put the"
-        " working directory there); rename that folder (examples/ keeps its Vyper sources"
-        " in sources/), or run plain `pytest --import-mode=importlib`"
+        " working directory there); rename it (examples/ keeps its Vyper sources in"
+        " sources/), or run plain `pytest --import-mode=importlib`"
     )
     if in_a_fixture:
         raise pytest.fail.Exception(message, pytrace=False) from None
@@ -127,18 +129,23 @@ def own_packages_in_reach(in_a_fixture: bool = False) -> Iterator[None]:
 
 
 def hiding_folder() -> Optional[tuple]:
-    """(name, folder) of the first of ``LATE_PACKAGES`` that resolves elsewhere than here."""
+    """(name, where) of the first of ``LATE_PACKAGES`` that resolves elsewhere than here: a
+    folder, or a module file."""
     import importlib.util
     import sys
 
     for name in LATE_PACKAGES:
         module = sys.modules.get(name)
         if module is not None:
-            found = list(getattr(module, "__path__", None) or [])
+            found = list(getattr(module, "__path__", None) or [getattr(module, "__file__", "")])
         else:
             spec = importlib.util.find_spec(name)
-            found = list(spec.submodule_search_locations or []) if spec else []
-        elsewhere = [path for path in found if Path(path).resolve() != PROJECT_ROOT / name]
+            found = [] if spec is None else list(
+                spec.submodule_search_locations or [spec.origin or ""]
+            )
+        elsewhere = [
+            path for path in found if path and Path(path).resolve() != PROJECT_ROOT / name
+        ]
         if elsewhere:
             return name, elsewhere[0]
     return None

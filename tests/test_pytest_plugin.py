@@ -627,8 +627,26 @@ def test_other_reason(deploy):
 def test_no_revert(deploy):
     with reverts("at most 9"):
         deploy(COUNTER).functions.bump(1).transact()
+
+def test_as_a_decorator(deploy):
+    counter = deploy(COUNTER)
+
+    @reverts("at most 9")
+    def bump_too_far():
+        counter.functions.bump(10).transact()
+
+    bump_too_far()
+
+def test_one_object_entered_inside_itself(deploy):
+    counter = deploy(COUNTER)
+    too_far = reverts("at most 9")
+    with too_far as outer:
+        with too_far as inner:
+            counter.functions.bump(10).transact()
+        counter.functions.bump(11).transact()
+    assert inner.reason == outer.reason == "at most 9 at a time"
 ''')
-    result.assert_outcomes(passed=1, failed=2)
+    result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines([
         "*expected a revert 'overflow', but it reverted with 'at most 9 at a time'*",
         "*the call did not revert (expected 'at most 9')*",
@@ -1496,24 +1514,31 @@ def test_withdraw_with_the_prover_at_hand(rollup, prover, accounts):
     ])
 
 
-@pytest.mark.parametrize("options", [(), ("--gas",)], ids=["fixtures", "gas table"])
-def test_a_project_folder_named_like_a_package_of_ours_is_said_so(pytester, options):
+@pytest.mark.parametrize(
+    "hiding, options",
+    [("contracts/", ()), ("contracts/", ("--gas",)), ("prover.py", ())],
+    ids=["a folder, fixtures", "a folder, gas table", "a module"],
+)
+def test_a_project_folder_named_like_a_package_of_ours_is_said_so(pytester, hiding, options):
     """
     Its conftest puts the project's folder on sys.path, ahead of this
-    project's packages: a folder there named contracts/ hides ours. In a
-    process of its own: this one has imported ours already.
+    project's packages: a folder or a module there named like one hides ours.
+    In a process of its own: this one has imported ours already.
     """
-    pytester.mkdir("contracts").joinpath("TipJar.vy").write_text("# the project's contract\n")
+    if hiding.endswith("/"):
+        pytester.mkdir(hiding[:-1]).joinpath("TipJar.vy").write_text("# the project's contract\n")
+        what = f"the folder {pytester.path / hiding[:-1]}"
+    else:
+        pytester.path.joinpath(hiding).write_text("# the project's module\n")
+        what = f"the module {pytester.path / hiding}"
     pytester.makeconftest("")
     pytester.makepyfile(test_user="def test_on_l1(w3):\n    assert w3.eth.chain_id\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", *options)
     assert result.ret != 0
     said = (result.stdout.str() + result.stderr.str()).replace("\n", " ")
-    assert (
-        f"the folder {pytester.path / 'contracts'} has the name of native-rollups' own package"
-        " `contracts` and hides it" in said
-    ), said
-    assert "cannot import name" not in said
+    package = hiding.rstrip("/").removesuffix(".py")
+    assert f"{what} has the name of native-rollups' own package `{package}` and hides it" in said
+    assert "cannot import name" not in said and "is not a package" not in said
 
 
 def test_a_helper_refusing_a_tests_input_points_at_the_tests_line(pytester):

@@ -5,6 +5,7 @@ refusal, the roots the payload claims beside those execution computes, and gas.
 """
 
 import re
+from contextlib import ContextDecorator
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -147,37 +148,48 @@ def reverts(
 REVERTED = (ConstructorReverted, ContractLogicError, RollupError)
 
 
-class ExpectedRevert:
+@dataclass
+class Watching:
+    """One entry of a ``reverts`` block: what it caught, and the revert sites' counts then."""
+
+    caught: Revert
+    failures_before: int
+    sends_before: int
+
+
+class ExpectedRevert(ContextDecorator):
     """
-    ``reverts``'s block. A class, not a generator: a failure then points at
-    the test's ``with`` line, with no contextlib frame in between and not
-    chained to the revert it judged.
+    ``reverts``'s block (or decorator). A class, not a generator: a failure
+    then points at the test's ``with`` line, with no contextlib frame in
+    between and not chained to the revert it judged. Each entry keeps its
+    own watch, so one object may be entered again inside itself.
     """
 
     def __init__(self, reason: Expected, error: Optional[CustomError], dev: Expected) -> None:
         self.reason, self.error, self.dev = reason, error, dev
+        self.entries: List[Watching] = []
 
     def __enter__(self) -> Revert:
-        self.caught = Revert()
-        self.failures_before = revert_sites.SITES.failures
-        self.sends_before = revert_sites.SITES.sends
-        return self.caught
+        sites = revert_sites.SITES
+        self.entries.append(Watching(Revert(), sites.failures, sites.sends))
+        return self.entries[-1].caught
 
     def __exit__(self, kind, raised, traceback) -> bool:
         __tracebackhide__ = True
+        watching = self.entries.pop()
         if raised is not None and not isinstance(raised, REVERTED):
             return False  # not a revert: the test's own error, as it is
         try:
-            self.judge(raised)
+            self.judge(raised, watching)
         except AssertionError as failure:
             raise failure from None
         return True
 
-    def judge(self, raised: Optional[BaseException]) -> None:
+    def judge(self, raised: Optional[BaseException], watching: Watching) -> None:
         """AssertionError unless ``raised`` (or a transaction the block sent) reverted as
         expected."""
         __tracebackhide__ = True
-        caught, error, failed, constructor = self.caught, self.error, None, None
+        caught, error, failed, constructor = watching.caught, self.error, None, None
         if isinstance(raised, ConstructorReverted):
             caught.reason, caught.data, constructor = raised.reason, raised.custom_error, raised
         elif isinstance(raised, ContractLogicError):
@@ -186,7 +198,7 @@ class ExpectedRevert:
             caught.reason = revert_reason(str(raised))
         else:
             failed = first_failed_transaction(
-                revert_sites.SITES.sent_since(self.sends_before), caught
+                revert_sites.SITES.sent_since(watching.sends_before), caught
             )
             if failed is None:
                 raise AssertionError(
@@ -200,8 +212,8 @@ class ExpectedRevert:
         if failed is not None:
             site = revert_sites.SITES.site_of_transaction(*failed)
         else:
-            site = revert_site_since(self.failures_before)
-        answered = failed is not None or revert_sites.SITES.failures != self.failures_before
+            site = revert_site_since(watching.failures_before)
+        answered = failed is not None or revert_sites.SITES.failures != watching.failures_before
         where = f" at {site}" if site is not None else ""
         found = what_it_reverted_with(caught, error)
         if error is not None and caught.data != error.data:
