@@ -1433,14 +1433,20 @@ def test_reason_of_a_named_custom_error(deploy):
 def test_reason_of_an_unnamed_custom_error(deploy):
     with reverts("too low"):
         deploy("hardhat.json").functions.poke().transact()
+
+def test_a_reason_found_in_the_errors_hex_is_no_reason(deploy):
+    with reverts("x"):  # its data reads "0x..."
+        deploy("hardhat.json").functions.poke().transact()
 ''')
-    result.assert_outcomes(passed=3, failed=4)
+    result.assert_outcomes(passed=3, failed=5)
     result.stdout.fnmatch_lines([
         "*expected a revert with TooLow(8), but it reverted with TooLow(7)*",
         "*expected a revert with TooHigh(7), but it reverted with custom error 0x*(not TooHigh)*",
         "*expected a revert 'too low', but it reverted with TooLow(7), a custom error, which"
         " carries no reason text*",
         "*expected a revert 'too low', but it reverted with 0x*0007, a custom error, which"
+        " carries no reason text*",
+        "*expected a revert 'x', but it reverted with 0x*0007, a custom error, which"
         " carries no reason text*",
     ], consecutive=False)
 
