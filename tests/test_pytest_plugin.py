@@ -1562,3 +1562,23 @@ def test_no_such_file(deploy):
         "*test_user.py:4: *InvalidArgument: deposit: amount=-1: give a whole number, 0 or more",
         "*test_user.py:7: *ArtifactError: no contract file */missing.vy",
     ])
+
+
+def test_gas_names_a_contract_only_while_its_address_holds_it(pytester):
+    """A restore frees the address: a later test may deploy other code there."""
+    result = run(pytester, COUNTER + '''
+def test_a_deploys_the_counter(deploy):
+    deploy(COUNTER)
+
+def test_b_deploys_other_code_at_the_same_address(w3, accounts):
+    # The same sender at the same nonce, once test a's snapshot is restored.
+    w3.eth.send_transaction({
+        "from": accounts[0].checksum_address,
+        "data": "0x600a600c600039600a6000f3602a60005260206000f3",
+    })
+''', "--gas", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    result.stdout.re_match_lines([
+        r"L1\s+\(contract creation\)\s+constructor\s+1\s",
+        r"L1\s+source\s+constructor\s+1\s",
+    ])

@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from statistics import median
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
@@ -27,14 +27,17 @@ class GasTable:
     """Gas used by each transaction the tests sent, by chain, contract and function."""
 
     def __init__(self) -> None:
-        # address -> (contract name, selector -> function name)
-        self.known: Dict[str, Tuple[str, Dict[bytes, str]]] = {}
+        # address -> (contract name, selector -> function name, the hash of its code or None:
+        # an address a snapshot's restore freed may hold another contract in a later test)
+        self.known: Dict[str, Tuple[str, Dict[bytes, str], Optional[bytes]]] = {}
         self.used: Dict[Tuple[str, str, str], List[int]] = defaultdict(list)
         # Counting windows open (a fixture set up inside a test's): only the outermost counts.
         self.counting = 0
 
-    def name(self, address: str, contract: str, abi: list) -> None:
-        self.known[to_checksum_address(address)] = (contract, selectors(abi))
+    def name(self, address: str, contract: str, abi: list, code: Optional[bytes] = None) -> None:
+        """``address`` holds ``contract``; with its runtime ``code``, only while it holds that."""
+        code_hash = None if code is None else keccak(bytes(code))
+        self.known[to_checksum_address(address)] = (contract, selectors(abi), code_hash)
 
     def name_rollup(self, rollup) -> None:
         """A demo rollup's contracts: on L1 and its L2 predeploys."""
@@ -49,15 +52,27 @@ class GasTable:
             block = web3.eth.get_block(number, full_transactions=True)
             for transaction in block.transactions:
                 receipt = web3.eth.get_transaction_receipt(transaction.hash)
-                contract, function = self.called(transaction, receipt)
+                contract, function = self.called(transaction, receipt, web3, number)
                 self.used[(chain, contract, function)].append(receipt.gasUsed)
 
-    def called(self, transaction, receipt) -> Tuple[str, str]:
+    def holder(self, web3, address, number: int) -> Tuple[Optional[str], Dict[bytes, str]]:
+        """The contract named at ``address`` (and its functions) if it held it at block
+        ``number``; (None, {}) otherwise."""
+        known = self.known.get(to_checksum_address(address)) if address else None
+        if known is None:
+            return None, {}
+        contract, functions, code_hash = known
+        if code_hash is not None:
+            code = web3.eth.get_code(to_checksum_address(address), block_identifier=number)
+            if keccak(bytes(code)) != code_hash:
+                return None, {}
+        return contract, functions
+
+    def called(self, transaction, receipt, web3, number: int) -> Tuple[str, str]:
         if transaction.to is None:  # a deployment: by its contract's name once it has one
-            created = receipt.contractAddress
-            known = self.known.get(to_checksum_address(created)) if created else None
-            return (known[0] if known else "(contract creation)"), "constructor"
-        contract, functions = self.known.get(to_checksum_address(transaction.to), (None, {}))
+            contract, _ = self.holder(web3, receipt.contractAddress, number)
+            return contract or "(contract creation)", "constructor"
+        contract, functions = self.holder(web3, transaction.to, number)
         data = bytes(transaction.input)
         if contract is None:
             return transaction.to, "0x" + data[:4].hex() if data else "(transfer)"

@@ -410,7 +410,10 @@ def deployer(session: Network, default_sender: str, gas: Optional[GasTable]):
             known = revert_sites.VyperSource(name, text, vyper_positions(text, name))
         revert_sites.SITES.add_source(revert_sites.watch(web3), deployed.address, known)
         if gas is not None:
-            gas.name(deployed.address, contract_name(contract), abi_and_bytecode(contract)[0])
+            gas.name(
+                deployed.address, contract_name(contract), abi_and_bytecode(contract)[0],
+                web3.eth.get_code(deployed.address),
+            )
         return deployed
 
     return deploy_on
