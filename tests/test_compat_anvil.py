@@ -295,6 +295,9 @@ def rollup_engineer_scenario(w3) -> List[Dict[str, Any]]:
     note("balance at genesis by hash", "eth_getBalance", alice.address, {"blockHash": genesis})
     note("balance at genesis by bare hash", "eth_getBalance", alice.address, genesis)
     note("balance at the head by hash", "eth_getBalance", alice.address, {"blockHash": mined_block})
+    # The "ByNumber" methods read numbers only: 32 bytes of hex are a number there.
+    note("a block by a padded number", "eth_getBlockByNumber", "0x" + "00" * 31 + "01", False)
+    note("a block by number, given a hash", "eth_getBlockByNumber", {"blockHash": genesis}, False)
     note("web3_sha3", "web3_sha3", "0x68656c6c6f")
     note("anvil_getAutomine while off", "anvil_getAutomine")
     raw(w3, "evm_setAutomine", True)

@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional
 
 from ..interface import TransactionRequest
 from .errors import invalid_params
-from .params import BLOCK, BYTES32, CALL, OBJECT, BlockTag, Param, method
+from .params import BLOCK, BLOCK_ID, BYTES32, CALL, OBJECT, BlockTag, Param, method
 
 OPTIONS_PARAM = Param("options", OBJECT, None)
 
@@ -44,7 +44,7 @@ class DebugNamespace:
             raise invalid_params(f"transaction 0x{transaction_hash.hex()} is not in a block")
         return trace
 
-    @method(Param("call", CALL), Param("block", BLOCK, "latest"), OPTIONS_PARAM)
+    @method(Param("call", CALL), Param("block", BLOCK_ID, "latest"), OPTIONS_PARAM)
     def debug_traceCall(
         self, call: TransactionRequest, block: BlockTag, options: Optional[Dict[str, Any]]
     ) -> Dict[str, Any]:

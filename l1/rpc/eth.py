@@ -26,6 +26,7 @@ from .errors import EXECUTION_REVERTED, INVALID_PARAMS, RpcError, invalid_params
 from .params import (
     ADDRESS,
     BLOCK,
+    BLOCK_ID,
     BOOLEAN,
     BYTES32,
     CALL,
@@ -43,7 +44,8 @@ from .params import (
 )
 
 ADDRESS_PARAM = Param("address", ADDRESS)
-BLOCK_PARAM = Param("block", BLOCK, "latest")
+# The block whose state a read or a call uses: by number, tag or hash (EIP-1898).
+BLOCK_PARAM = Param("block", BLOCK_ID, "latest")
 FULL_PARAM = Param("full", BOOLEAN, False)
 INDEX_PARAM = Param("index", QUANTITY)
 
@@ -301,7 +303,7 @@ class EthNamespace:
         """The block a number or tag names; invalid params beyond the head."""
         return self.devnet.block(self.devnet.block_number(block))
 
-    @method(Param("block", BLOCK))
+    @method(Param("block", BLOCK_ID))
     def eth_getBlockReceipts(self, block_id: Union[BlockTag, bytes]) -> Optional[List[Dict]]:
         """Every receipt of a block, in order; null for a block this node does not have."""
         block = self._block_by_id(block_id)

@@ -191,31 +191,50 @@ def list_of(kind: ParamType) -> ParamType:
 STORAGE_KEYS = list_of(STORAGE_KEY)
 
 
-def _block(value: Any) -> Union[BlockTag, bytes]:
+def _block_number(value: Any) -> BlockTag:
     """
-    A block by number, tag or hash (as geth reads it: 32 bytes of hex are a
-    hash); null is the latest block; EIP-1898's object by its blockHash or
-    blockNumber.
+    A block by number or tag, for the methods named "ByNumber" and ranges
+    (as anvil reads them: 32 bytes of hex are a number there); null is the
+    latest block; EIP-1898's object by its blockNumber.
     """
     if value is None:
         return "latest"
-    named_by_hash = isinstance(value, dict) and "blockHash" in value
     if isinstance(value, dict):
-        value = value["blockHash"] if named_by_hash else value.get("blockNumber", "latest")
-    if value in BLOCK_TAGS and not named_by_hash:
+        if "blockHash" in value:
+            raise WrongType(BLOCK.expected, value)
+        value = value.get("blockNumber", "latest")
+    if value in BLOCK_TAGS:
         return value
-    if named_by_hash or (isinstance(value, str) and len(value) == 66):
-        try:
-            return BYTES32(value)
-        except WrongType:
-            raise WrongType(BLOCK.expected, value) from None
     try:
         return _quantity(value)
     except WrongType:
         raise WrongType(BLOCK.expected, value) from None
 
 
-BLOCK = ParamType(f"a block hash, a block number or one of {', '.join(BLOCK_TAGS)}", _block)
+BLOCK = ParamType(f"a block number or one of {', '.join(BLOCK_TAGS)}", _block_number)
+
+
+def _block_id(value: Any) -> Union[BlockTag, bytes]:
+    """
+    A block whose state a read or a call uses: by number, tag or hash (as
+    geth reads it: 32 bytes of hex are a hash); EIP-1898's object by its
+    blockHash or blockNumber.
+    """
+    named_by_hash = isinstance(value, dict) and "blockHash" in value
+    if named_by_hash:
+        value = value["blockHash"]
+    if named_by_hash or (isinstance(value, str) and len(value) == 66):
+        try:
+            return BYTES32(value)
+        except WrongType:
+            raise WrongType(BLOCK_ID.expected, value) from None
+    try:
+        return _block_number(value)
+    except WrongType:
+        raise WrongType(BLOCK_ID.expected, value) from None
+
+
+BLOCK_ID = ParamType(f"a block hash, a block number or one of {', '.join(BLOCK_TAGS)}", _block_id)
 
 
 def object_field(
