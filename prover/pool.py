@@ -352,10 +352,25 @@ class ProofPool:
         return None
 
     def judge_held(self) -> int:
-        """Run the gossip rules on held proofs whose payload is now seen; how many were accepted."""
-        with self.lock:
-            ready, self.ready, epoch = self.ready, [], self.epoch
-        return sum(self.submit_bytes(data, epoch).verdict == ACCEPT for data in ready)
+        """
+        Run the gossip rules on held proofs whose payload is now seen, one at a
+        time; how many were accepted. Each stays in ``ready`` until judged, so
+        a snapshot taken meanwhile holds it; after a restore the restored pool's
+        own ready proofs wait for its next call or block.
+        """
+        accepted = 0
+        while True:
+            with self.lock:
+                if not self.ready:
+                    return accepted
+                data, epoch = self.ready[0], self.epoch
+            verdict = self.submit_bytes(data, epoch)
+            with self.lock:
+                if self.epoch != epoch:
+                    return accepted
+                if self.ready and self.ready[0] is data:
+                    self.ready.pop(0)
+            accepted += verdict.verdict == ACCEPT
 
     def _hold(self, held: HeldProof, epoch: int) -> GossipResult:
         """Keep ``held``; past a bound (in all, or for its prover) the oldest go first."""

@@ -429,3 +429,25 @@ def test_a_proof_judged_across_a_revert_leaves_the_restored_pool_as_it_was(
     verdicts = [devnet.submit_proof(all_proofs[name]).verdict for name in DEFAULT_PROOF_TYPES[:3]]
     assert verdicts == [ACCEPT] * 3
     assert "result" in web3.provider.make_request("eth_call", [call, "latest"])
+
+
+def test_a_snapshot_taken_while_held_proofs_are_judged_keeps_them(
+    devnet, encoded_input, all_proofs, monkeypatch
+):
+    publish(devnet, all_proofs, DEFAULT_PROOF_TYPES[:3])  # held: the payload is not seen yet
+    pool, web3 = devnet.proof_pool, devnet.web3()
+    taken = []
+    judge = pool.submit_bytes
+
+    def snapshot_as_judging_begins(data, epoch=None):
+        if not taken:
+            taken.append(devnet.snapshot())
+        return judge(data, epoch)
+
+    monkeypatch.setattr(pool, "submit_bytes", snapshot_as_judging_begins)
+    call = {"to": EXECUTE, "data": "0x" + encoded_input.hex()}
+    web3.provider.make_request("eth_call", [call, "latest"])  # meets it: judged after
+    assert "result" in web3.provider.make_request("eth_call", [call, "latest"])
+    assert devnet.revert(taken[0])  # back to when the judging began: the proofs with it
+    web3.provider.make_request("eth_call", [call, "latest"])  # judged again after this one
+    assert "result" in web3.provider.make_request("eth_call", [call, "latest"])
