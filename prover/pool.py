@@ -166,6 +166,13 @@ class ProofPool:
             self.first_seen, self.queued, self.ready = set(first_seen), list(queued), list(ready)
             self.epoch += 1
 
+    def clear(self) -> None:
+        """Forget every payload and proof (a node back at genesis, or another chain loaded);
+        submissions being judged meanwhile are voided, as across a restore."""
+        with self.lock:
+            self.payloads, self.first_seen, self.queued, self.ready = OrderedDict(), set(), [], []
+            self.epoch += 1
+
     # -- payloads --
 
     def see(self, stateless_input: StatelessInput, data: bytes) -> PublicInput:

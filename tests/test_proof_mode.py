@@ -451,3 +451,11 @@ def test_a_snapshot_taken_while_held_proofs_are_judged_keeps_them(
     assert devnet.revert(taken[0])  # back to when the judging began: the proofs with it
     web3.provider.make_request("eth_call", [call, "latest"])  # judged again after this one
     assert "result" in web3.provider.make_request("eth_call", [call, "latest"])
+
+
+def test_a_reset_forgets_the_proof_pool(devnet, all_proofs):
+    publish(devnet, all_proofs, DEFAULT_PROOF_TYPES[:3])  # held for a payload not seen yet
+    fresh = ProofPool(devnet.provers, devnet.proof_pool.accepted_types).digest()
+    assert devnet.proof_pool.digest() != fresh
+    devnet.web3().provider.make_request("anvil_reset", [])
+    assert devnet.proof_pool.digest() == fresh

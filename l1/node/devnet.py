@@ -668,6 +668,7 @@ class Devnet:
         with self.lock:
             self.backend.reset()
             self.pool.clear()
+            self.proof_pool.clear()
             self.snapshots.clear()
             self.clock.reset()
             self.impersonation.clear()
@@ -690,6 +691,7 @@ class Devnet:
         with self.lock:
             self.backend.restore(saved)
             self.pool.clear()
+            self.proof_pool.clear()
             self.snapshots.clear()
 
     def save_state(self, path: str) -> None:
