@@ -40,3 +40,5 @@ MAX_HELD_BYTES_PER_PROVER = 16 * 2**20
 # Payloads whose proofs and inputs the pool remembers, oldest forgotten first
 # (an input is up to a few MB, so this bounds the pool's memory too).
 MAX_TRACKED_PAYLOADS = 256
+# How many times a prover sends a proof again when the node says a revert overtook its judging.
+RESENDS = 3

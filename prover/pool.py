@@ -49,6 +49,9 @@ class GossipResult:
     queued: bool = False
     # The public input an ACCEPTed proof is for.
     public_input: Optional[PublicInput] = None
+    # An IGNOREd proof a restore overtook: the restored pool never judged it, so sending
+    # it again is judged afresh.
+    resend: bool = False
 
 
 @dataclass
@@ -393,7 +396,8 @@ class ProofPool:
 
 # A submission a restore overtook: the restored pool never had it.
 RESTORED_MEANWHILE = GossipResult(
-    IGNORE, "the node went back to a snapshot while judging it (evm_revert); send it again"
+    IGNORE, "the node went back to a snapshot while judging it (evm_revert); send it again",
+    resend=True,
 )
 
 

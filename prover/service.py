@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import aiohttp
 
+from .constants import RESENDS
 from .containers import ExecutionProof
 from .pool import sign_proof
 from .registry import ProverSet
@@ -123,6 +124,18 @@ async def until_stopped(work, stop: asyncio.Event) -> None:
             task.cancel()
     if working.done() and not working.cancelled() and working.exception() is not None:
         raise working.exception()
+
+
+async def publish(rpc, encoded: bytes) -> Dict[str, Any]:
+    """
+    ``nr_submitExecutionProof``: the node's verdict, sent again (up to
+    ``RESENDS`` times) while the node says a revert overtook its judging.
+    """
+    for _ in range(1 + RESENDS):
+        verdict = await rpc.call("nr_submitExecutionProof", "0x" + encoded.hex())
+        if not verdict.get("resend"):
+            break
+    return verdict
 
 
 class ProverService:
@@ -286,7 +299,7 @@ class ProverService:
             return str(refused)
         seconds = time.monotonic() - started
         signed = sign_proof(proof, self.prover_index, self.key, provers)
-        verdict = await rpc.call("nr_submitExecutionProof", "0x" + signed.encode_bytes().hex())
+        verdict = await publish(rpc, signed.encode_bytes())
         reason = f" ({verdict['reason']})" if verdict["reason"] else ""
         self.log(
             f"{proof_type} {root[:18]}: proved in {seconds:.2f}s,"

@@ -5,9 +5,11 @@ proofs of another block, chain or L1; transactions wait for proofs in the
 pool instead of being dropped; a prover outage of n - k still finalises.
 """
 
+import asyncio
 import threading
 import time
 
+import aiohttp
 import pytest
 from eth_utils import to_checksum_address
 from web3.exceptions import ContractLogicError, Web3RPCError
@@ -17,7 +19,7 @@ from l1.fork import AwaitingProofs, NativeRollupsVM
 from l1.node import Devnet, DevnetConfig
 from nr.testing import proving as proving_module
 from nr.testing.mutations import mutated_encodings
-from nr.testing.proving import Prover
+from nr.testing.proving import Prover, RemoteProver
 from nr.testing.strategies import mutate
 from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS
 from precompile.encoding import decode, encode
@@ -40,9 +42,11 @@ from prover.containers import ExecutionProof, public_input_of
 from prover.pool import ACCEPT, REJECT, ProofPool
 from prover.proof_types import ProofDeclined, ProofRefused
 from prover.registry import ProverSet
+from prover.service import RpcSocket
+from prover.service import publish as publish_from_a_prover
 from rollup.l1_contract import RECEIPT_TIMEOUT_SECONDS, ProofsNotComing
 
-from chains import KEY_0, Sender, l2_block_input, receipts_of, succeeded
+from chains import KEY_0, Sender, l2_block_input, receipts_of, serve_in_thread, succeeded
 from proving import L1_CHAIN_ID, PROVERS, sign, signed_proofs
 from rollups import ALICE, BOB, ETHER
 from rollups import deploy as deploy_rollup
@@ -459,3 +463,50 @@ def test_a_reset_forgets_the_proof_pool(devnet, all_proofs):
     assert devnet.proof_pool.digest() != fresh
     devnet.web3().provider.make_request("anvil_reset", [])
     assert devnet.proof_pool.digest() == fresh
+
+
+def revert_while_the_next_signature_is_checked(devnet, monkeypatch) -> None:
+    """
+    The next proof's signature check first takes the node back to a snapshot
+    taken now, as an evm_revert arriving while it is judged would.
+    """
+    snapshot, pool = devnet.snapshot(), devnet.proof_pool
+    judge_signer = pool._signer_fault
+
+    def reverting_once(signed):
+        monkeypatch.setattr(pool, "_signer_fault", judge_signer)
+        assert devnet.revert(snapshot)
+        return judge_signer(signed)
+
+    monkeypatch.setattr(pool, "_signer_fault", reverting_once)
+
+
+def test_a_proof_a_revert_overtook_is_sent_again(devnet, encoded_input, monkeypatch):
+    """The node says so (resend); the provers over RPC send it again, judged afresh."""
+    _, web3 = serve_in_thread(devnet)
+    prover = RemoteProver(web3)
+    prover.show(encoded_input)  # the L1 meets it before the snapshot
+    revert_while_the_next_signature_is_checked(devnet, monkeypatch)
+    verdicts = prover.prove(encoded_input, DEFAULT_PROOF_TYPES[:3])
+    assert [verdict["verdict"] for verdict in verdicts] == [ACCEPT] * 3
+
+
+def test_the_prover_service_sends_again_a_proof_a_revert_overtook(
+    devnet, encoded_input, all_proofs, monkeypatch
+):
+    port, web3 = serve_in_thread(devnet)
+    call = {"to": EXECUTE, "data": "0x" + encoded_input.hex()}
+    web3.provider.make_request("eth_call", [call, "latest"])  # the L1 meets it
+    revert_while_the_next_signature_is_checked(devnet, monkeypatch)
+
+    async def publish_over_the_nodes_socket():
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"ws://127.0.0.1:{port}") as socket:
+                rpc = RpcSocket(socket)
+                reading = asyncio.ensure_future(rpc.read())
+                try:
+                    return await publish_from_a_prover(rpc, all_proofs[DEFAULT_PROOF_TYPES[0]])
+                finally:
+                    reading.cancel()
+
+    assert asyncio.run(publish_over_the_nodes_socket())["verdict"] == ACCEPT

@@ -17,10 +17,14 @@ class NrNamespace:
     def nr_submitExecutionProof(self, signed_proof: bytes) -> Dict[str, Any]:
         """
         Publish a SSZ ``SignedExecutionProof`` on this node's ``execution_proof``
-        topic: the gossip verdict (accept, ignore, reject) and why.
+        topic: the gossip verdict (accept, ignore, reject) and why; ``resend``
+        when a revert overtook its judging, so that sending it again is judged.
         """
         result = self.devnet.submit_proof(signed_proof)
-        return {"verdict": result.verdict, "reason": result.reason, "queued": result.queued}
+        return {
+            "verdict": result.verdict, "reason": result.reason, "queued": result.queued,
+            "resend": result.resend,
+        }
 
     @method()
     def nr_getProofRequests(self) -> List[Dict[str, Any]]:

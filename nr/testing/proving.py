@@ -10,7 +10,7 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
 from l1.interface import TransactionRequest
 from precompile.constants import EXECUTE_PRECOMPILE_ADDRESS, PROOFS_MODE
-from prover.constants import MAX_EXECUTION_PROOFS_PER_PAYLOAD, PROOF_TYPES
+from prover.constants import MAX_EXECUTION_PROOFS_PER_PAYLOAD, PROOF_TYPES, RESENDS
 from prover.pool import sign_proof
 from prover.proof_types import ProofRefused, proof_system
 from prover.registry import ProverSet
@@ -189,7 +189,13 @@ class RemoteProver(ProvesWhatTheL1Met):
         ]
 
     def _submit(self, proof: bytes) -> Any:
-        answer = self.web3.provider.make_request("nr_submitExecutionProof", ["0x" + proof.hex()])
-        if "error" in answer:
-            raise ProverUnavailable(f"the node refused a proof: {answer['error']['message']}")
+        """The node's verdict, sent again while it says a revert overtook its judging."""
+        for _ in range(1 + RESENDS):
+            answer = self.web3.provider.make_request(
+                "nr_submitExecutionProof", ["0x" + proof.hex()]
+            )
+            if "error" in answer:
+                raise ProverUnavailable(f"the node refused a proof: {answer['error']['message']}")
+            if not answer["result"].get("resend"):
+                break
         return answer["result"]
