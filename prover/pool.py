@@ -135,31 +135,29 @@ class ProofPool:
         What ``saved()`` held that a verdict can depend on, as a value equal to
         another's exactly when they judge alike: the payloads seen (a proof for
         one is judged, not held) and the proof types each holds, the proofs
-        held and ready; not the order payloads were last seen in.
+        held and ready (by their bytes' hashes); not the order payloads were
+        last seen in.
         """
         payloads, first_seen, queued, ready = saved
-        proven = frozenset(
-            (key, frozenset(payload.proofs), payload.data is not None)
-            for key, payload in payloads.items()
+        return (
+            tuple(sorted(
+                (key, tuple(sorted(payload.proofs)), payload.data is not None)
+                for key, payload in payloads.items()
+            )),
+            tuple(sorted(first_seen)),
+            tuple((held.payload, held.validator, held.data_hash) for held in queued),
+            tuple(keccak(data) for data in ready),
         )
-        return proven, frozenset(first_seen), tuple(queued), tuple(ready)
 
     def digest(self) -> bytes:
         """
-        A hash of what ``comparable`` compares, for a client that sees this
-        pool only over RPC: pools with the same digest judge alike.
+        A hash of what ``comparable`` compares, taken without copying the pool
+        (for a client that sees it only over RPC, and for a node's marks):
+        pools with the same digest judge alike.
         """
         with self.lock:
-            canonical = repr((
-                sorted(
-                    (key, sorted(payload.proofs), payload.data is not None)
-                    for key, payload in self.payloads.items()
-                ),
-                sorted(self.first_seen),
-                [(held.payload, held.validator, held.data_hash) for held in self.queued],
-                [keccak(data) for data in self.ready],
-            ))
-        return keccak(canonical.encode())
+            canonical = self.comparable((self.payloads, self.first_seen, self.queued, self.ready))
+        return keccak(repr(canonical).encode())
 
     def restore(self, saved: tuple) -> None:
         """Back to what ``saved()`` held: newer payloads, proofs and queued bytes are gone."""

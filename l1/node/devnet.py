@@ -555,7 +555,7 @@ class Devnet:
         a snapshot.
         """
         with self.lock:
-            return self.snapshots.current().comparable(), self.settings()
+            return self.snapshots.mark(), self.settings()
 
     def revert(self, snapshot_id: int) -> bool:
         """evm_revert (anvil semantics): back to the snapshot; it and later ones are gone."""

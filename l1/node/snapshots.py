@@ -7,8 +7,6 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from eth.abc import SignedTransactionAPI
 
-from prover.pool import ProofPool
-
 from .backend import ChainBackend
 from .clock import Clock
 from .pool import TransactionPool
@@ -31,14 +29,6 @@ class Snapshot(NamedTuple):
     # The proof pool's payloads and proofs (``ProofPool.saved``): whether EXECUTE accepts an
     # L2 block in proofs mode depends on them as much as on the chain.
     proofs: tuple
-
-    def comparable(self) -> tuple:
-        """This snapshot as a value equal to another exactly when they restore the same."""
-        return self._replace(
-            pending=tuple(transaction.hash for transaction in self.pending),
-            awaiting_proofs=frozenset(self.awaiting_proofs),
-            proofs=ProofPool.comparable(self.proofs),
-        )
 
 
 class Snapshots:
@@ -64,16 +54,27 @@ class Snapshots:
         for the next block and the proofs held.
         """
         snapshot_id, self.next_id = self.next_id, self.next_id + 1
-        self.taken[snapshot_id] = self.current()
+        self.taken[snapshot_id] = self._now(self.proof_pool.saved())
         return snapshot_id
 
-    def current(self) -> Snapshot:
-        """What a snapshot taken now holds."""
+    def mark(self) -> Snapshot:
+        """
+        What a snapshot taken now would restore, as a value equal to another
+        exactly when they restore the same: transactions by hash, the proof
+        pool by its digest (no copy of it).
+        """
+        now = self._now(self.proof_pool.digest())
+        return now._replace(
+            pending=tuple(transaction.hash for transaction in now.pending),
+            awaiting_proofs=frozenset(now.awaiting_proofs),
+        )
+
+    def _now(self, proofs) -> Snapshot:
         head = self.backend.head()
         return Snapshot(
             head.block_number, head.hash, self.clock.offset, self.backend.head_state_root,
             self.clock.next_timestamp, tuple(self.pool.pending), self.backend.controls.base_fee,
-            dict(self.pool.awaiting_proofs), self.proof_pool.saved(),
+            dict(self.pool.awaiting_proofs), proofs,
         )
 
     def revert(self, snapshot_id: int) -> bool:
