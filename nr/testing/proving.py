@@ -29,11 +29,10 @@ class ProverUnavailable(Exception):
 
 
 def signed_proofs(
-    encoded_input: Union[bytes, str], proof_types: Sequence[str], keys: Sequence[SecretKey],
+    encoded_input: bytes, proof_types: Sequence[str], keys: Sequence[SecretKey],
     provers: ProverSet,
 ) -> Iterator[bytes]:
     """One signed proof per proof type, prover ``i`` signing type ``i``, encoded."""
-    encoded_input = byte_string(encoded_input, "prover.prove: encoded_input")
     for index, name in enumerate(proof_types):
         signer = index % len(keys)
         key = keys[signer]
